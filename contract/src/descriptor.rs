@@ -1,0 +1,121 @@
+//! The module descriptor: the one data symbol (`<prefix>__module`) through which the runtime finds
+//! everything in a compiled object.
+//!
+//! ```text
+//! VMModuleDescriptor ──► info blob (ModuleInfo::encode)
+//!                    ──► data blob (bytes of all data segments)
+//!                    ──► funcs[funcref slot - imported funcs]: code of escaping defined functions
+//!                    ──► trampolines[export]: array-call entry of each exported function (or null)
+//!                    ──► start trampoline (or null)
+//!                    ──► code range + trap table (sorted code offsets → TrapCode)
+//! ```
+
+use crate::trap::TrapCode;
+
+/// First bytes of every descriptor.
+pub const MAGIC: [u8; 8] = *b"weldmod\0";
+
+/// Flag: the code was compiled with explicit bounds checks (needs no guard region).
+pub const FLAG_EXPLICIT_BOUNDS: u32 = 1;
+
+/// Bytes of address space a memory must reserve past its maximum accessible byte (4 GiB) when the
+/// code relies on guard regions: accesses whose static offset is below this need no check.
+pub const GUARD_BYTES: u64 = 2 << 30;
+
+/// Address space a 32-bit memory reserves in guard mode: 4 GiB plus the guard region.
+pub const GUARDED_RESERVATION: u64 = (4 << 30) + GUARD_BYTES;
+
+/// One trap site.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMTrapEntry {
+    /// Offset of the trapping instruction from `code`.
+    pub offset: u32,
+    /// The [`TrapCode`] as a byte.
+    pub code: u32,
+}
+
+impl VMTrapEntry {
+    /// The decoded code.
+    pub fn trap_code(&self) -> Option<TrapCode> {
+        u8::try_from(self.code).ok().and_then(TrapCode::from_u8)
+    }
+}
+
+/// The descriptor a compiled object exports.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMModuleDescriptor {
+    /// [`MAGIC`].
+    pub magic: [u8; 8],
+    /// [`crate::ABI_VERSION`].
+    pub abi_version: u32,
+    /// `FLAG_*` bits.
+    pub flags: u32,
+    /// Encoded [`crate::info::ModuleInfo`].
+    pub info: *const u8,
+    /// Its length.
+    pub info_len: usize,
+    /// Bytes of all data segments.
+    pub data: *const u8,
+    /// Its length.
+    pub data_len: usize,
+    /// Code of each defined funcref slot, in slot order.
+    pub funcs: *const *const u8,
+    /// Number of entries in `funcs`.
+    pub funcs_len: usize,
+    /// Array-call trampoline per export (null for non-function exports).
+    pub trampolines: *const *const u8,
+    /// Number of entries in `trampolines` (= exports).
+    pub trampolines_len: usize,
+    /// Array-call trampoline of the start function, or null.
+    pub start: *const u8,
+    /// Start of the module's code.
+    pub code: *const u8,
+    /// Length of the module's code.
+    pub code_len: usize,
+    /// Trap sites, sorted by offset.
+    pub traps: *const VMTrapEntry,
+    /// Number of trap sites.
+    pub traps_len: usize,
+}
+
+/// Byte offsets of the descriptor's fields, for the compiler writing it.
+pub mod offsets {
+    use super::VMModuleDescriptor;
+    use core::mem::offset_of;
+    /// `magic`
+    pub const MAGIC: usize = offset_of!(VMModuleDescriptor, magic);
+    /// `abi_version`
+    pub const ABI_VERSION: usize = offset_of!(VMModuleDescriptor, abi_version);
+    /// `flags`
+    pub const FLAGS: usize = offset_of!(VMModuleDescriptor, flags);
+    /// `info`
+    pub const INFO: usize = offset_of!(VMModuleDescriptor, info);
+    /// `info_len`
+    pub const INFO_LEN: usize = offset_of!(VMModuleDescriptor, info_len);
+    /// `data`
+    pub const DATA: usize = offset_of!(VMModuleDescriptor, data);
+    /// `data_len`
+    pub const DATA_LEN: usize = offset_of!(VMModuleDescriptor, data_len);
+    /// `funcs`
+    pub const FUNCS: usize = offset_of!(VMModuleDescriptor, funcs);
+    /// `funcs_len`
+    pub const FUNCS_LEN: usize = offset_of!(VMModuleDescriptor, funcs_len);
+    /// `trampolines`
+    pub const TRAMPOLINES: usize = offset_of!(VMModuleDescriptor, trampolines);
+    /// `trampolines_len`
+    pub const TRAMPOLINES_LEN: usize = offset_of!(VMModuleDescriptor, trampolines_len);
+    /// `start`
+    pub const START: usize = offset_of!(VMModuleDescriptor, start);
+    /// `code`
+    pub const CODE: usize = offset_of!(VMModuleDescriptor, code);
+    /// `code_len`
+    pub const CODE_LEN: usize = offset_of!(VMModuleDescriptor, code_len);
+    /// `traps`
+    pub const TRAPS: usize = offset_of!(VMModuleDescriptor, traps);
+    /// `traps_len`
+    pub const TRAPS_LEN: usize = offset_of!(VMModuleDescriptor, traps_len);
+    /// Size of the whole descriptor.
+    pub const SIZE: usize = core::mem::size_of::<VMModuleDescriptor>();
+}

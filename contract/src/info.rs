@@ -1,0 +1,861 @@
+//! What the runtime must know about a compiled module to instantiate it: types, imports,
+//! memories, tables, globals, segments, exports. The compiler encodes a [`ModuleInfo`] into the
+//! object (a compact byte blob, see [`ModuleInfo::encode`]); the runtime decodes it once per
+//! load. Both directions live here so the format is defined once.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A value type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
+pub enum ValType {
+    /// i32
+    I32,
+    /// i64
+    I64,
+    /// f32
+    F32,
+    /// f64
+    F64,
+    /// v128
+    V128,
+    /// funcref
+    FuncRef,
+    /// externref
+    ExternRef,
+}
+
+impl ValType {
+    fn code(self) -> u8 {
+        match self {
+            ValType::I32 => 0,
+            ValType::I64 => 1,
+            ValType::F32 => 2,
+            ValType::F64 => 3,
+            ValType::V128 => 4,
+            ValType::FuncRef => 5,
+            ValType::ExternRef => 6,
+        }
+    }
+    fn from_code(c: u8) -> Option<ValType> {
+        Some(match c {
+            0 => ValType::I32,
+            1 => ValType::I64,
+            2 => ValType::F32,
+            3 => ValType::F64,
+            4 => ValType::V128,
+            5 => ValType::FuncRef,
+            6 => ValType::ExternRef,
+            _ => return None,
+        })
+    }
+}
+
+/// A function type.
+#[derive(Clone, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, Default)]
+pub struct FuncType {
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+}
+
+impl FuncType {
+    /// A canonical byte string for this type: equal types, equal bytes.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.functype(self);
+        w.out
+    }
+}
+
+/// A memory type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct MemoryType {
+    /// Minimum size in pages.
+    pub min: u64,
+    /// Maximum size in pages.
+    pub max: Option<u64>,
+}
+
+/// A table type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TableType {
+    /// Element type (`FuncRef` or `ExternRef`).
+    pub elem: ValType,
+    /// Minimum size.
+    pub min: u64,
+    /// Maximum size.
+    pub max: Option<u64>,
+}
+
+/// A global type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GlobalType {
+    /// Value type.
+    pub ty: ValType,
+    /// Mutable?
+    pub mutable: bool,
+}
+
+/// One instruction of a constant expression.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConstOp {
+    /// i32.const
+    I32(i32),
+    /// i64.const
+    I64(i64),
+    /// f32.const (bits)
+    F32(u32),
+    /// f64.const (bits)
+    F64(u64),
+    /// v128.const
+    V128(u128),
+    /// ref.null of either reference type
+    RefNull,
+    /// ref.func
+    RefFunc(u32),
+    /// global.get
+    GlobalGet(u32),
+    /// i32.add
+    I32Add,
+    /// i32.sub
+    I32Sub,
+    /// i32.mul
+    I32Mul,
+    /// i64.add
+    I64Add,
+    /// i64.sub
+    I64Sub,
+    /// i64.mul
+    I64Mul,
+}
+
+/// A constant expression.
+pub type ConstExpr = Vec<ConstOp>;
+
+/// What an import provides.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum ImportKind {
+    /// A function of the given type index.
+    Func(u32),
+    /// A memory.
+    Memory(MemoryType),
+    /// A table.
+    Table(TableType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// An import.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// Kind and type.
+    pub kind: ImportKind,
+}
+
+/// Kind of an export.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExportKind {
+    /// Function.
+    Func,
+    /// Table.
+    Table,
+    /// Memory.
+    Memory,
+    /// Global.
+    Global,
+}
+
+/// An export.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Export {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: ExportKind,
+    /// Index in its index space.
+    pub index: u32,
+}
+
+/// A defined table.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Table {
+    /// Type.
+    pub ty: TableType,
+    /// Initial value of every element.
+    pub init: ConstExpr,
+}
+
+/// A defined global.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Global {
+    /// Type.
+    pub ty: GlobalType,
+    /// Initial value.
+    pub init: ConstExpr,
+}
+
+/// How a segment is used.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum SegmentMode {
+    /// Only by `memory.init` / `table.init`.
+    Passive,
+    /// Copied at instantiation into memory or table `index` at `offset`.
+    Active {
+        /// Memory or table index.
+        index: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+    /// Declared (element segments only): dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ElemSegment {
+    /// Mode.
+    pub mode: SegmentMode,
+    /// Element type.
+    pub ty: ValType,
+    /// One expression per element.
+    pub items: Vec<ConstExpr>,
+}
+
+/// A data segment; its bytes are `data[offset..offset+len]` of the descriptor's data blob.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DataSegment {
+    /// Mode.
+    pub mode: SegmentMode,
+    /// Start in the data blob.
+    pub offset: u32,
+    /// Length.
+    pub len: u32,
+}
+
+/// Everything the runtime needs to instantiate a module.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ModuleInfo {
+    /// Function types, by type index.
+    pub types: Vec<FuncType>,
+    /// Imports in order.
+    pub imports: Vec<Import>,
+    /// Type index of every function, imported first.
+    pub funcs: Vec<u32>,
+    /// Number of imported functions.
+    pub imported_funcs: u32,
+    /// Every memory type, imported first.
+    pub memories: Vec<MemoryType>,
+    /// Number of imported memories.
+    pub imported_memories: u32,
+    /// Every table type, imported first.
+    pub table_types: Vec<TableType>,
+    /// Number of imported tables.
+    pub imported_tables: u32,
+    /// Defined tables (with initialisers).
+    pub tables: Vec<Table>,
+    /// Every global type, imported first.
+    pub global_types: Vec<GlobalType>,
+    /// Number of imported globals.
+    pub imported_globals: u32,
+    /// Defined globals.
+    pub globals: Vec<Global>,
+    /// Exports.
+    pub exports: Vec<Export>,
+    /// Start function.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elems: Vec<ElemSegment>,
+    /// Data segments.
+    pub datas: Vec<DataSegment>,
+    /// Function index of each funcref slot (slot i < imported_funcs is import i).
+    pub funcref_funcs: Vec<u32>,
+    /// Names of functions from the name section (function index, name), sorted by index.
+    pub func_names: Vec<(u32, String)>,
+}
+
+impl ModuleInfo {
+    /// The vmctx counts of this module.
+    pub fn counts(&self) -> crate::vmctx::VMCounts {
+        crate::vmctx::VMCounts {
+            imported_memories: self.imported_memories,
+            defined_memories: self.memories.len() as u32 - self.imported_memories,
+            imported_tables: self.imported_tables,
+            defined_tables: self.table_types.len() as u32 - self.imported_tables,
+            imported_globals: self.imported_globals,
+            defined_globals: self.global_types.len() as u32 - self.imported_globals,
+            types: self.types.len() as u32,
+            funcrefs: self.funcref_funcs.len() as u32,
+        }
+    }
+
+    /// The funcref slot of function `func`, if it has one.
+    pub fn funcref_slot(&self, func: u32) -> Option<u32> {
+        if func < self.imported_funcs {
+            return Some(func);
+        }
+        self.funcref_funcs
+            .binary_search(&func)
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// Encode to bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(b"WELDINFO");
+        w.u(self.types.len() as u64);
+        for t in &self.types {
+            w.functype(t);
+        }
+        w.u(self.imports.len() as u64);
+        for i in &self.imports {
+            w.str(&i.module);
+            w.str(&i.name);
+            match &i.kind {
+                ImportKind::Func(t) => {
+                    w.byte(0);
+                    w.u(*t as u64);
+                }
+                ImportKind::Memory(m) => {
+                    w.byte(1);
+                    w.memtype(m);
+                }
+                ImportKind::Table(t) => {
+                    w.byte(2);
+                    w.tabletype(t);
+                }
+                ImportKind::Global(g) => {
+                    w.byte(3);
+                    w.globaltype(g);
+                }
+            }
+        }
+        w.u32s(&self.funcs);
+        w.u(self.imported_funcs as u64);
+        w.u(self.memories.len() as u64);
+        for m in &self.memories {
+            w.memtype(m);
+        }
+        w.u(self.imported_memories as u64);
+        w.u(self.table_types.len() as u64);
+        for t in &self.table_types {
+            w.tabletype(t);
+        }
+        w.u(self.imported_tables as u64);
+        w.u(self.tables.len() as u64);
+        for t in &self.tables {
+            w.tabletype(&t.ty);
+            w.expr(&t.init);
+        }
+        w.u(self.global_types.len() as u64);
+        for g in &self.global_types {
+            w.globaltype(g);
+        }
+        w.u(self.imported_globals as u64);
+        w.u(self.globals.len() as u64);
+        for g in &self.globals {
+            w.globaltype(&g.ty);
+            w.expr(&g.init);
+        }
+        w.u(self.exports.len() as u64);
+        for e in &self.exports {
+            w.str(&e.name);
+            w.byte(e.kind as u8);
+            w.u(e.index as u64);
+        }
+        match self.start {
+            Some(s) => {
+                w.byte(1);
+                w.u(s as u64);
+            }
+            None => w.byte(0),
+        }
+        w.u(self.elems.len() as u64);
+        for e in &self.elems {
+            w.mode(&e.mode);
+            w.byte(e.ty.code());
+            w.u(e.items.len() as u64);
+            for i in &e.items {
+                w.expr(i);
+            }
+        }
+        w.u(self.datas.len() as u64);
+        for d in &self.datas {
+            w.mode(&d.mode);
+            w.u(d.offset as u64);
+            w.u(d.len as u64);
+        }
+        w.u32s(&self.funcref_funcs);
+        w.u(self.func_names.len() as u64);
+        for (i, n) in &self.func_names {
+            w.u(*i as u64);
+            w.str(n);
+        }
+        w.out
+    }
+
+    /// Decode bytes written by [`ModuleInfo::encode`]; `None` if they are not such bytes.
+    pub fn decode(bytes: &[u8]) -> Option<ModuleInfo> {
+        let mut r = Reader { b: bytes, pos: 0 };
+        if r.take(8)? != b"WELDINFO" {
+            return None;
+        }
+        let mut m = ModuleInfo::default();
+        let n = r.len()?;
+        for _ in 0..n {
+            m.types.push(r.functype()?);
+        }
+        let n = r.len()?;
+        for _ in 0..n {
+            let module = r.str()?;
+            let name = r.str()?;
+            let kind = match r.byte()? {
+                0 => ImportKind::Func(r.u32()?),
+                1 => ImportKind::Memory(r.memtype()?),
+                2 => ImportKind::Table(r.tabletype()?),
+                3 => ImportKind::Global(r.globaltype()?),
+                _ => return None,
+            };
+            m.imports.push(Import { module, name, kind });
+        }
+        m.funcs = r.u32s()?;
+        m.imported_funcs = r.u32()?;
+        let n = r.len()?;
+        for _ in 0..n {
+            m.memories.push(r.memtype()?);
+        }
+        m.imported_memories = r.u32()?;
+        let n = r.len()?;
+        for _ in 0..n {
+            m.table_types.push(r.tabletype()?);
+        }
+        m.imported_tables = r.u32()?;
+        let n = r.len()?;
+        for _ in 0..n {
+            let ty = r.tabletype()?;
+            let init = r.expr()?;
+            m.tables.push(Table { ty, init });
+        }
+        let n = r.len()?;
+        for _ in 0..n {
+            m.global_types.push(r.globaltype()?);
+        }
+        m.imported_globals = r.u32()?;
+        let n = r.len()?;
+        for _ in 0..n {
+            let ty = r.globaltype()?;
+            let init = r.expr()?;
+            m.globals.push(Global { ty, init });
+        }
+        let n = r.len()?;
+        for _ in 0..n {
+            let name = r.str()?;
+            let kind = match r.byte()? {
+                0 => ExportKind::Func,
+                1 => ExportKind::Table,
+                2 => ExportKind::Memory,
+                3 => ExportKind::Global,
+                _ => return None,
+            };
+            let index = r.u32()?;
+            m.exports.push(Export { name, kind, index });
+        }
+        m.start = match r.byte()? {
+            0 => None,
+            1 => Some(r.u32()?),
+            _ => return None,
+        };
+        let n = r.len()?;
+        for _ in 0..n {
+            let mode = r.mode()?;
+            let ty = ValType::from_code(r.byte()?)?;
+            let k = r.len()?;
+            let mut items = Vec::new();
+            for _ in 0..k {
+                items.push(r.expr()?);
+            }
+            m.elems.push(ElemSegment { mode, ty, items });
+        }
+        let n = r.len()?;
+        for _ in 0..n {
+            let mode = r.mode()?;
+            let offset = r.u32()?;
+            let len = r.u32()?;
+            m.datas.push(DataSegment { mode, offset, len });
+        }
+        m.funcref_funcs = r.u32s()?;
+        let n = r.len()?;
+        for _ in 0..n {
+            let i = r.u32()?;
+            let s = r.str()?;
+            m.func_names.push((i, s));
+        }
+        if r.pos != bytes.len() {
+            return None;
+        }
+        Some(m)
+    }
+}
+
+#[derive(Default)]
+struct Writer {
+    out: Vec<u8>,
+}
+
+impl Writer {
+    fn byte(&mut self, b: u8) {
+        self.out.push(b);
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.out.extend_from_slice(b);
+    }
+    fn u(&mut self, mut v: u64) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                self.out.push(b);
+                return;
+            }
+            self.out.push(b | 0x80);
+        }
+    }
+    fn s(&mut self, v: i64) {
+        self.u(((v << 1) ^ (v >> 63)) as u64);
+    }
+    fn str(&mut self, s: &str) {
+        self.u(s.len() as u64);
+        self.bytes(s.as_bytes());
+    }
+    fn u32s(&mut self, v: &[u32]) {
+        self.u(v.len() as u64);
+        for x in v {
+            self.u(*x as u64);
+        }
+    }
+    fn opt(&mut self, v: Option<u64>) {
+        match v {
+            Some(x) => {
+                self.byte(1);
+                self.u(x);
+            }
+            None => self.byte(0),
+        }
+    }
+    fn functype(&mut self, t: &FuncType) {
+        self.u(t.params.len() as u64);
+        for p in &t.params {
+            self.byte(p.code());
+        }
+        self.u(t.results.len() as u64);
+        for p in &t.results {
+            self.byte(p.code());
+        }
+    }
+    fn memtype(&mut self, m: &MemoryType) {
+        self.u(m.min);
+        self.opt(m.max);
+    }
+    fn tabletype(&mut self, t: &TableType) {
+        self.byte(t.elem.code());
+        self.u(t.min);
+        self.opt(t.max);
+    }
+    fn globaltype(&mut self, g: &GlobalType) {
+        self.byte(g.ty.code());
+        self.byte(g.mutable as u8);
+    }
+    fn mode(&mut self, m: &SegmentMode) {
+        match m {
+            SegmentMode::Passive => self.byte(0),
+            SegmentMode::Active { index, offset } => {
+                self.byte(1);
+                self.u(*index as u64);
+                self.expr(offset);
+            }
+            SegmentMode::Declared => self.byte(2),
+        }
+    }
+    fn expr(&mut self, e: &[ConstOp]) {
+        self.u(e.len() as u64);
+        for op in e {
+            match *op {
+                ConstOp::I32(v) => {
+                    self.byte(0);
+                    self.s(v as i64);
+                }
+                ConstOp::I64(v) => {
+                    self.byte(1);
+                    self.s(v);
+                }
+                ConstOp::F32(v) => {
+                    self.byte(2);
+                    self.u(v as u64);
+                }
+                ConstOp::F64(v) => {
+                    self.byte(3);
+                    self.u(v);
+                }
+                ConstOp::V128(v) => {
+                    self.byte(4);
+                    self.bytes(&v.to_le_bytes());
+                }
+                ConstOp::RefNull => self.byte(5),
+                ConstOp::RefFunc(f) => {
+                    self.byte(6);
+                    self.u(f as u64);
+                }
+                ConstOp::GlobalGet(g) => {
+                    self.byte(7);
+                    self.u(g as u64);
+                }
+                ConstOp::I32Add => self.byte(8),
+                ConstOp::I32Sub => self.byte(9),
+                ConstOp::I32Mul => self.byte(10),
+                ConstOp::I64Add => self.byte(11),
+                ConstOp::I64Sub => self.byte(12),
+                ConstOp::I64Mul => self.byte(13),
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.b.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.byte()?;
+            if shift >= 64 {
+                return None;
+            }
+            v |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+    }
+    fn s(&mut self) -> Option<i64> {
+        let v = self.u()?;
+        Some(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        u32::try_from(self.u()?).ok()
+    }
+    fn len(&mut self) -> Option<usize> {
+        let n = usize::try_from(self.u()?).ok()?;
+        // Every element takes at least one byte: refuse counts the input cannot hold.
+        if n > self.b.len() - self.pos {
+            return None;
+        }
+        Some(n)
+    }
+    fn str(&mut self) -> Option<String> {
+        let n = self.len()?;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+    fn u32s(&mut self) -> Option<Vec<u32>> {
+        let n = self.len()?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(self.u32()?);
+        }
+        Some(v)
+    }
+    fn opt(&mut self) -> Option<Option<u64>> {
+        match self.byte()? {
+            0 => Some(None),
+            1 => Some(Some(self.u()?)),
+            _ => None,
+        }
+    }
+    fn vals(&mut self) -> Option<Vec<ValType>> {
+        let n = self.len()?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(ValType::from_code(self.byte()?)?);
+        }
+        Some(v)
+    }
+    fn functype(&mut self) -> Option<FuncType> {
+        let params = self.vals()?;
+        let results = self.vals()?;
+        Some(FuncType { params, results })
+    }
+    fn memtype(&mut self) -> Option<MemoryType> {
+        Some(MemoryType {
+            min: self.u()?,
+            max: self.opt()?,
+        })
+    }
+    fn tabletype(&mut self) -> Option<TableType> {
+        Some(TableType {
+            elem: ValType::from_code(self.byte()?)?,
+            min: self.u()?,
+            max: self.opt()?,
+        })
+    }
+    fn globaltype(&mut self) -> Option<GlobalType> {
+        Some(GlobalType {
+            ty: ValType::from_code(self.byte()?)?,
+            mutable: match self.byte()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            },
+        })
+    }
+    fn mode(&mut self) -> Option<SegmentMode> {
+        Some(match self.byte()? {
+            0 => SegmentMode::Passive,
+            1 => SegmentMode::Active {
+                index: self.u32()?,
+                offset: self.expr()?,
+            },
+            2 => SegmentMode::Declared,
+            _ => return None,
+        })
+    }
+    fn expr(&mut self) -> Option<ConstExpr> {
+        let n = self.len()?;
+        let mut e = Vec::with_capacity(n);
+        for _ in 0..n {
+            e.push(match self.byte()? {
+                0 => ConstOp::I32(self.s()? as i32),
+                1 => ConstOp::I64(self.s()?),
+                2 => ConstOp::F32(self.u32()?),
+                3 => ConstOp::F64(self.u()?),
+                4 => {
+                    let b: [u8; 16] = self.take(16)?.try_into().ok()?;
+                    ConstOp::V128(u128::from_le_bytes(b))
+                }
+                5 => ConstOp::RefNull,
+                6 => ConstOp::RefFunc(self.u32()?),
+                7 => ConstOp::GlobalGet(self.u32()?),
+                8 => ConstOp::I32Add,
+                9 => ConstOp::I32Sub,
+                10 => ConstOp::I32Mul,
+                11 => ConstOp::I64Add,
+                12 => ConstOp::I64Sub,
+                13 => ConstOp::I64Mul,
+                _ => return None,
+            });
+        }
+        Some(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn sample() -> ModuleInfo {
+        ModuleInfo {
+            types: vec![FuncType {
+                params: vec![ValType::I32, ValType::V128],
+                results: vec![ValType::FuncRef],
+            }],
+            imports: vec![Import {
+                module: "spectest".into(),
+                name: "memory".into(),
+                kind: ImportKind::Memory(MemoryType {
+                    min: 1,
+                    max: Some(2),
+                }),
+            }],
+            funcs: vec![0, 0],
+            imported_funcs: 0,
+            memories: vec![MemoryType {
+                min: 1,
+                max: Some(2),
+            }],
+            imported_memories: 1,
+            global_types: vec![GlobalType {
+                ty: ValType::I64,
+                mutable: true,
+            }],
+            globals: vec![Global {
+                ty: GlobalType {
+                    ty: ValType::I64,
+                    mutable: true,
+                },
+                init: vec![ConstOp::I64(-5), ConstOp::I64(7), ConstOp::I64Mul],
+            }],
+            exports: vec![Export {
+                name: "f".into(),
+                kind: ExportKind::Func,
+                index: 1,
+            }],
+            start: Some(0),
+            elems: vec![ElemSegment {
+                mode: SegmentMode::Active {
+                    index: 0,
+                    offset: vec![ConstOp::I32(-1)],
+                },
+                ty: ValType::FuncRef,
+                items: vec![vec![ConstOp::RefFunc(1)], vec![ConstOp::RefNull]],
+            }],
+            datas: vec![DataSegment {
+                mode: SegmentMode::Passive,
+                offset: 3,
+                len: 9,
+            }],
+            funcref_funcs: vec![1],
+            func_names: vec![(1, "f".into())],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let m = sample();
+        assert_eq!(ModuleInfo::decode(&m.encode()), Some(m));
+    }
+
+    #[test]
+    fn truncated_or_extended_blobs_are_refused() {
+        let bytes = sample().encode();
+        for cut in 0..bytes.len() {
+            assert_eq!(ModuleInfo::decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(ModuleInfo::decode(&longer), None);
+    }
+
+    #[test]
+    fn canonical_bytes_distinguish_types() {
+        let a = FuncType {
+            params: vec![ValType::I32],
+            results: vec![],
+        };
+        let b = FuncType {
+            params: vec![],
+            results: vec![ValType::I32],
+        };
+        assert_ne!(a.canonical_bytes(), b.canonical_bytes());
+        assert_eq!(a.canonical_bytes(), a.clone().canonical_bytes());
+    }
+}

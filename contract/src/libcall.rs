@@ -1,0 +1,72 @@
+//! Runtime library calls: operations too large or too rare to inline (memory.grow, bulk memory,
+//! table operations, raising a trap from a libcall).
+//!
+//! Generated code never links against these by symbol: the vmctx header holds a pointer to a
+//! table of function pointers ([`Libcall`] order), filled by the runtime at instantiation. So a
+//! compiled object has no undefined symbols and can be loaded by any runtime that speaks this
+//! contract. Every libcall takes the caller's vmctx first and uses the platform's C ABI.
+
+/// Abstract parameter/result types of libcalls.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LibcallType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// Pointer-sized integer.
+    Ptr,
+}
+
+macro_rules! libcalls {
+    ($( $(#[$doc:meta])* $name:ident = $sym:literal ( $($p:ident),* ) -> ( $($r:ident),* ); )*) => {
+        /// One runtime library call; the discriminant is its slot in the libcall table.
+        #[repr(u32)]
+        #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+        pub enum Libcall { $( $(#[$doc])* $name, )* }
+
+        impl Libcall {
+            /// Every libcall in table order.
+            pub const ALL: &'static [Libcall] = &[ $( Libcall::$name, )* ];
+
+            /// A stable name, for diagnostics and symbol tables.
+            pub const fn name(self) -> &'static str {
+                match self { $( Libcall::$name => $sym, )* }
+            }
+
+            /// Parameter types after the leading vmctx pointer.
+            pub const fn params(self) -> &'static [LibcallType] {
+                match self { $( Libcall::$name => &[ $( LibcallType::$p ),* ], )* }
+            }
+
+            /// Result types.
+            pub const fn results(self) -> &'static [LibcallType] {
+                match self { $( Libcall::$name => &[ $( LibcallType::$r ),* ], )* }
+            }
+        }
+    };
+}
+
+libcalls! {
+    /// `memory.grow`: (memory, delta pages) -> old size in pages, or -1.
+    MemoryGrow = "memory_grow" (I32, I64) -> (I64);
+    /// `memory.fill`: (memory, dst, byte, len); traps when out of bounds.
+    MemoryFill = "memory_fill" (I32, I64, I32, I64) -> ();
+    /// `memory.copy`: (dst memory, src memory, dst, src, len).
+    MemoryCopy = "memory_copy" (I32, I32, I64, I64, I64) -> ();
+    /// `memory.init`: (memory, data segment, dst, src offset, len).
+    MemoryInit = "memory_init" (I32, I32, I64, I32, I32) -> ();
+    /// `data.drop`: (data segment).
+    DataDrop = "data_drop" (I32) -> ();
+    /// `table.grow`: (table, delta, init value) -> old size, or -1.
+    TableGrow = "table_grow" (I32, I32, Ptr) -> (I32);
+    /// `table.fill`: (table, dst, value, len).
+    TableFill = "table_fill" (I32, I32, Ptr, I32) -> ();
+    /// `table.copy`: (dst table, src table, dst, src, len).
+    TableCopy = "table_copy" (I32, I32, I32, I32, I32) -> ();
+    /// `table.init`: (table, elem segment, dst, src, len).
+    TableInit = "table_init" (I32, I32, I32, I32, I32) -> ();
+    /// `elem.drop`: (elem segment).
+    ElemDrop = "elem_drop" (I32) -> ();
+    /// Raise a trap with a [`crate::trap::TrapCode`]; never returns.
+    Trap = "trap" (I32) -> ();
+}

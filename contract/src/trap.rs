@@ -1,0 +1,149 @@
+//! Trap codes: why wasm execution stopped. `Display` gives the text the spec's `assert_trap`
+//! directives expect, so a trap can be compared with a test expectation as it is.
+
+/// A trap code as carried in trap tables and returned to the embedder (0 means "no trap").
+#[repr(u8)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
+pub enum TrapCode {
+    /// `unreachable` was executed.
+    Unreachable = 1,
+    /// A load, store or bulk memory operation went outside its linear memory.
+    MemoryOutOfBounds = 2,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero = 3,
+    /// Signed division overflow (`INT_MIN / -1`).
+    IntegerOverflow = 4,
+    /// A float-to-int conversion of NaN.
+    BadConversionToInteger = 5,
+    /// `call_indirect` found a function of another type.
+    IndirectCallTypeMismatch = 6,
+    /// `call_indirect` index outside the table.
+    UndefinedElement = 7,
+    /// `call_indirect` hit a null entry.
+    UninitializedElement = 8,
+    /// `table.get/set/fill/copy/init` outside the table.
+    TableOutOfBounds = 9,
+    /// The wasm stack budget ran out.
+    StackOverflow = 10,
+    /// A null reference was dereferenced.
+    NullReference = 11,
+    /// A component instance was entered while it may not be (Canonical ABI).
+    CannotEnterComponent = 12,
+    /// A component instance was used after it trapped.
+    InstancePoisoned = 13,
+    /// Invalid UTF-8 / UTF-16 / Latin-1 data crossed a component boundary.
+    InvalidEncoding = 14,
+    /// A variant or enum discriminant out of range.
+    InvalidDiscriminant = 15,
+    /// A `char` that is not a Unicode scalar value.
+    InvalidChar = 16,
+    /// A misaligned pointer crossed a component boundary.
+    UnalignedPointer = 17,
+    /// A bad resource handle.
+    UnknownHandle = 18,
+    /// A resource was dropped while borrowed.
+    ResourceBorrowed = 19,
+    /// An import that was declared missing at compile time was called.
+    MissingImport = 20,
+    /// A bool or flags value out of range, or another malformed value.
+    InvalidValue = 21,
+}
+
+impl TrapCode {
+    /// Every code, in numeric order.
+    pub const ALL: &'static [TrapCode] = &[
+        TrapCode::Unreachable,
+        TrapCode::MemoryOutOfBounds,
+        TrapCode::IntegerDivisionByZero,
+        TrapCode::IntegerOverflow,
+        TrapCode::BadConversionToInteger,
+        TrapCode::IndirectCallTypeMismatch,
+        TrapCode::UndefinedElement,
+        TrapCode::UninitializedElement,
+        TrapCode::TableOutOfBounds,
+        TrapCode::StackOverflow,
+        TrapCode::NullReference,
+        TrapCode::CannotEnterComponent,
+        TrapCode::InstancePoisoned,
+        TrapCode::InvalidEncoding,
+        TrapCode::InvalidDiscriminant,
+        TrapCode::InvalidChar,
+        TrapCode::UnalignedPointer,
+        TrapCode::UnknownHandle,
+        TrapCode::ResourceBorrowed,
+        TrapCode::MissingImport,
+        TrapCode::InvalidValue,
+    ];
+
+    /// The code for a raw byte, if it names one.
+    pub fn from_u8(byte: u8) -> Option<TrapCode> {
+        TrapCode::ALL.iter().copied().find(|c| *c as u8 == byte)
+    }
+
+    /// The spec's text for this trap.
+    pub const fn message(self) -> &'static str {
+        match self {
+            TrapCode::Unreachable => "unreachable",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::IndirectCallTypeMismatch => "indirect call type mismatch",
+            TrapCode::UndefinedElement => "undefined element",
+            TrapCode::UninitializedElement => "uninitialized element",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::NullReference => "null reference",
+            TrapCode::CannotEnterComponent => "cannot enter component instance",
+            TrapCode::InstancePoisoned => "instance poisoned by an earlier trap",
+            TrapCode::InvalidEncoding => "invalid string encoding",
+            TrapCode::InvalidDiscriminant => "invalid discriminant",
+            TrapCode::InvalidChar => "invalid char",
+            TrapCode::UnalignedPointer => "unaligned pointer",
+            TrapCode::UnknownHandle => "unknown handle index",
+            TrapCode::ResourceBorrowed => "resource has borrows",
+            TrapCode::MissingImport => "call to a missing import",
+            TrapCode::InvalidValue => "invalid value",
+        }
+    }
+}
+
+impl core::fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_its_byte() {
+        for code in TrapCode::ALL {
+            assert_eq!(TrapCode::from_u8(*code as u8), Some(*code));
+        }
+        assert_eq!(TrapCode::from_u8(0), None);
+    }
+
+    #[test]
+    fn messages_are_the_spec_texts() {
+        assert_eq!(
+            TrapCode::MemoryOutOfBounds.message(),
+            "out of bounds memory access"
+        );
+        assert_eq!(
+            TrapCode::StackOverflow.to_string_for_test(),
+            "call stack exhausted"
+        );
+    }
+
+    trait ForTest {
+        fn to_string_for_test(&self) -> alloc::string::String;
+    }
+    impl ForTest for TrapCode {
+        fn to_string_for_test(&self) -> alloc::string::String {
+            alloc::format!("{self}")
+        }
+    }
+}
