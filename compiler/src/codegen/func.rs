@@ -1,0 +1,772 @@
+//! Translation of one function body: the operand stack, structured control flow, locals, globals
+//! and calls. Operators of other families are handed to `numeric`, `memory`, `table` and `simd`.
+//!
+//! Operand stack values are Cranelift values; v128 values may be of any 128-bit vector type on
+//! the stack and are bitcast to `I8X16` wherever they cross a block, call or local boundary.
+//! Unreachable code is validated but not translated: `reachable` turns false after a branch and
+//! only control operators are tracked until the enclosing `else`/`end`.
+
+use super::{clif_trap, clif_type, finish, CompiledFunction, ModuleEnv};
+use crate::error::{Error, Result};
+use crate::frontend::FunctionInput;
+use cranelift_codegen::ir::{
+    self, condcodes::IntCC, types, BlockArg, ExtFuncData, ExternalName, Function, InstBuilder,
+    MemFlagsData, Signature, UserExternalName, UserFuncName, Value,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use std::collections::HashMap;
+use wasmparser::{BlockType, FuncValidatorAllocations, Operator};
+use weld_contract::info::ValType;
+use weld_contract::libcall::{Libcall, LibcallType};
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx;
+
+/// Reusable allocations across functions compiled by one thread.
+pub struct FuncContext {
+    pub(crate) builder: FunctionBuilderContext,
+    pub(crate) ctx: cranelift_codegen::Context,
+    validator: FuncValidatorAllocations,
+}
+
+impl Default for FuncContext {
+    fn default() -> FuncContext {
+        FuncContext {
+            builder: FunctionBuilderContext::new(),
+            ctx: cranelift_codegen::Context::new(),
+            validator: FuncValidatorAllocations::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    Block,
+    Loop,
+    /// An `if` whose `else` has not been seen; `else_block` takes the `if`'s parameters.
+    If {
+        else_block: ir::Block,
+    },
+    /// An `if` after its `else`.
+    Else,
+}
+
+#[derive(Debug, Clone)]
+struct Frame {
+    kind: FrameKind,
+    /// Where `end` continues; takes the results.
+    next: ir::Block,
+    /// Loop header (branch target of a loop); takes the parameters.
+    header: Option<ir::Block>,
+    params: Vec<ir::Type>,
+    results: Vec<ir::Type>,
+    /// Operand stack height below the frame's parameters.
+    height: usize,
+    /// Whether code at the frame's start was reachable.
+    start_reachable: bool,
+    /// Whether any branch or fallthrough reaches `next`.
+    exit_reachable: bool,
+    /// For `if`: the parameter values, passed to the else block when there is no `else`.
+    if_params: Vec<Value>,
+}
+
+impl Frame {
+    fn branch_target(&self) -> (ir::Block, usize) {
+        match self.header {
+            Some(h) => (h, self.params.len()),
+            None => (self.next, self.results.len()),
+        }
+    }
+}
+
+/// State of the function being translated.
+pub(crate) struct Translator<'a, 'b> {
+    pub(crate) env: &'a ModuleEnv<'a>,
+    pub(crate) b: FunctionBuilder<'b>,
+    pub(crate) vmctx: Value,
+    pub(crate) stack: Vec<Value>,
+    control: Vec<Frame>,
+    pub(crate) reachable: bool,
+    /// Nesting depth of blocks opened in unreachable code.
+    dead_depth: u32,
+    locals: Vec<Variable>,
+    local_types: Vec<ValType>,
+    func_refs: HashMap<u32, ir::FuncRef>,
+    sig_refs: HashMap<u32, ir::SigRef>,
+    libcall_sigs: HashMap<Libcall, ir::SigRef>,
+    pub(crate) offset: u64,
+}
+
+/// Compile defined function `index`.
+pub fn compile_function(
+    env: &ModuleEnv<'_>,
+    fctx: &mut FuncContext,
+    index: u32,
+    input: &FunctionInput<'_>,
+) -> Result<CompiledFunction> {
+    let ty = env.func_type(index).clone();
+    let sig = env.wasm_signature(&ty);
+    let v = &input.validator;
+    let mut validator =
+        wasmparser::FuncToValidate {
+            resources: v.resources.clone(),
+            index: v.index,
+            ty: v.ty,
+            features: v.features,
+        }
+        .into_validator(std::mem::take(&mut fctx.validator));
+    fctx.ctx.clear();
+    fctx.ctx.func = Function::with_name_signature(UserFuncName::user(0, index), sig);
+    {
+        let mut b = FunctionBuilder::new(&mut fctx.ctx.func, &mut fctx.builder);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let vmctx = b.block_params(entry)[0];
+        let params: Vec<Value> = b.block_params(entry)[1..].to_vec();
+
+        // Stack limit: vmctx -> store -> stack_limit.
+        let vmctx_gv = b.create_global_value(ir::GlobalValueData::VMContext);
+        let ro = b
+            .func
+            .dfg
+            .mem_flags
+            .insert_unchecked(MemFlagsData::trusted().with_readonly());
+        let plain = b.func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+        let store_gv = b.create_global_value(ir::GlobalValueData::Load {
+            base: vmctx_gv,
+            offset: (vmctx::VMCTX_STORE as i32).into(),
+            global_type: types::I64,
+            flags: ro,
+        });
+        let limit_gv = b.create_global_value(ir::GlobalValueData::Load {
+            base: store_gv,
+            offset: (vmctx::STORE_STACK_LIMIT as i32).into(),
+            global_type: types::I64,
+            flags: plain,
+        });
+        b.func.stack_limit = Some(limit_gv);
+
+        let mut t = Translator {
+            env,
+            b,
+            vmctx,
+            stack: Vec::new(),
+            control: Vec::new(),
+            reachable: true,
+            dead_depth: 0,
+            locals: Vec::new(),
+            local_types: Vec::new(),
+            func_refs: HashMap::new(),
+            sig_refs: HashMap::new(),
+            libcall_sigs: HashMap::new(),
+            offset: 0,
+        };
+        for (p, vt) in params.iter().zip(&ty.params) {
+            let var = t.b.declare_var(clif_type(*vt));
+            t.b.def_var(var, *p);
+            t.locals.push(var);
+            t.local_types.push(*vt);
+        }
+        let mut locals_reader = input.body.get_locals_reader()?;
+        for _ in 0..locals_reader.get_count() {
+            let offset = locals_reader.original_position() as u64;
+            let (count, vt) = locals_reader.read()?;
+            validator.define_locals(offset, count, vt)?;
+            let vt = crate::frontend::val_type_at(vt, offset)?;
+            for _ in 0..count {
+                let var = t.b.declare_var(clif_type(vt));
+                let zero = t.zero(vt);
+                t.b.def_var(var, zero);
+                t.locals.push(var);
+                t.local_types.push(vt);
+            }
+        }
+        // The function body is a block whose `end` returns.
+        let exit = t.b.create_block();
+        for r in &ty.results {
+            t.b.append_block_param(exit, clif_type(*r));
+        }
+        t.control.push(Frame {
+            kind: FrameKind::Block,
+            next: exit,
+            header: None,
+            params: vec![],
+            results: ty.results.iter().map(|r| clif_type(*r)).collect(),
+            height: 0,
+            start_reachable: true,
+            exit_reachable: false,
+            if_params: vec![],
+        });
+        let mut reader = input.body.get_operators_reader()?;
+        while !reader.eof() {
+            let offset = reader.original_position() as u64;
+            let op = reader.read()?;
+            validator.op(offset, &op)?;
+            t.offset = offset;
+            t.operator(&op)?;
+        }
+        reader.finish()?;
+        // The final `end` left us in the exit block with the results on the stack.
+        if t.reachable {
+            let results: Vec<Value> = t.stack.drain(..).collect();
+            let results = t.canonicalize_all(&results);
+            t.b.ins().return_(&results);
+        }
+        t.b.finalize(env.isa.frontend_config());
+    }
+    fctx.validator = validator.into_allocations();
+    finish(env, &mut fctx.ctx, index)
+}
+
+fn args(vals: &[Value]) -> Vec<BlockArg> {
+    vals.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+impl<'a, 'b> Translator<'a, 'b> {
+    pub(crate) fn unsupported(&self, what: impl Into<String>) -> Error {
+        Error::unsupported(what, self.offset)
+    }
+
+    pub(crate) fn pop(&mut self) -> Value {
+        // The validator ran first, so the stack has the operand.
+        self.stack.pop().unwrap_or_else(|| {
+            // Unreachable for valid input; keep going with a dummy to avoid a panic.
+            self.b.ins().iconst(types::I32, 0)
+        })
+    }
+
+    pub(crate) fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    pub(crate) fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let b = self.pop();
+        let a = self.pop();
+        (a, b, c)
+    }
+
+    pub(crate) fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    fn peekn(&self, n: usize) -> Vec<Value> {
+        self.stack[self.stack.len().saturating_sub(n)..].to_vec()
+    }
+
+    /// A zero of a value type.
+    pub(crate) fn zero(&mut self, vt: ValType) -> Value {
+        match vt {
+            ValType::I32 => self.b.ins().iconst(types::I32, 0),
+            ValType::I64 | ValType::FuncRef | ValType::ExternRef => {
+                self.b.ins().iconst(types::I64, 0)
+            }
+            ValType::F32 => self.b.ins().f32const(0.0),
+            ValType::F64 => self.b.ins().f64const(0.0),
+            ValType::V128 => {
+                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+                self.b.ins().vconst(types::I8X16, c)
+            }
+        }
+    }
+
+    /// Bitcast any 128-bit vector to the canonical `I8X16`; other values pass through.
+    pub(crate) fn canonicalize(&mut self, v: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(v);
+        if ty.is_vector() && ty != types::I8X16 {
+            let flags = MemFlagsData::new().with_endianness(ir::Endianness::Little);
+            self.b.ins().bitcast(types::I8X16, flags, v)
+        } else {
+            v
+        }
+    }
+
+    pub(crate) fn canonicalize_all(&mut self, vals: &[Value]) -> Vec<Value> {
+        vals.iter().map(|v| self.canonicalize(*v)).collect()
+    }
+
+    /// Trap with `code`, ending the block.
+    pub(crate) fn trap(&mut self, code: TrapCode) {
+        self.b.ins().trap(clif_trap(code));
+    }
+
+    /// Trap with `code` when `cond` is non-zero.
+    pub(crate) fn trapnz(&mut self, cond: Value, code: TrapCode) {
+        self.b.ins().trapnz(cond, clif_trap(code));
+    }
+
+    /// Trap with `code` when `cond` is zero.
+    pub(crate) fn trapz(&mut self, cond: Value, code: TrapCode) {
+        self.b.ins().trapz(cond, clif_trap(code));
+    }
+
+    /// Load a pointer-sized field of the vmctx that never changes.
+    pub(crate) fn load_vmctx_ro(&mut self, offset: u32) -> Value {
+        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+        self.b
+            .ins()
+            .load(types::I64, flags, self.vmctx, offset as i32)
+    }
+
+    fn block_types(&self, bt: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
+        match bt {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => {
+                let vt = crate::frontend::val_type_at(t, self.offset).unwrap_or(ValType::I32);
+                (vec![], vec![clif_type(vt)])
+            }
+            BlockType::FuncType(i) => {
+                let ft = &self.env.info.types[i as usize];
+                (
+                    ft.params.iter().map(|t| clif_type(*t)).collect(),
+                    ft.results.iter().map(|t| clif_type(*t)).collect(),
+                )
+            }
+        }
+    }
+
+    fn new_block(&mut self, tys: &[ir::Type]) -> ir::Block {
+        let block = self.b.create_block();
+        for t in tys {
+            self.b.append_block_param(block, *t);
+        }
+        block
+    }
+
+    /// Jump to `block` with the top `n` stack values.
+    fn jump_with_top(&mut self, block: ir::Block, n: usize) {
+        let vals = self.peekn(n);
+        let vals = self.canonicalize_all(&vals);
+        self.b.ins().jump(block, &args(&vals));
+    }
+
+    fn switch_to(&mut self, block: ir::Block) {
+        self.b.switch_to_block(block);
+    }
+
+    fn push_block_params(&mut self, block: ir::Block) {
+        let params = self.b.block_params(block).to_vec();
+        self.stack.extend(params);
+    }
+
+    /// Translate one operator.
+    fn operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        if !self.reachable {
+            return self.dead_operator(op);
+        }
+        use Operator::*;
+        match *op {
+            Nop => {}
+            Unreachable => {
+                self.trap(TrapCode::Unreachable);
+                self.reachable = false;
+            }
+            Block { blockty } => {
+                let (params, results) = self.block_types(blockty);
+                let next = self.new_block(&results);
+                let height = self.stack.len() - params.len();
+                self.control.push(Frame {
+                    kind: FrameKind::Block,
+                    next,
+                    header: None,
+                    params,
+                    results,
+                    height,
+                    start_reachable: true,
+                    exit_reachable: false,
+                    if_params: vec![],
+                });
+            }
+            Loop { blockty } => {
+                let (params, results) = self.block_types(blockty);
+                let header = self.new_block(&params);
+                let next = self.new_block(&results);
+                self.jump_with_top(header, params.len());
+                let height = self.stack.len() - params.len();
+                self.stack.truncate(height);
+                self.switch_to(header);
+                self.push_block_params(header);
+                self.control.push(Frame {
+                    kind: FrameKind::Loop,
+                    next,
+                    header: Some(header),
+                    params,
+                    results,
+                    height,
+                    start_reachable: true,
+                    exit_reachable: false,
+                    if_params: vec![],
+                });
+            }
+            If { blockty } => {
+                let cond = self.pop();
+                let (params, results) = self.block_types(blockty);
+                let then_block = self.b.create_block();
+                let else_block = self.new_block(&params);
+                let next = self.new_block(&results);
+                let if_params = self.peekn(params.len());
+                let if_params = self.canonicalize_all(&if_params);
+                self.b
+                    .ins()
+                    .brif(cond, then_block, &[], else_block, &args(&if_params));
+                self.b.seal_block(then_block);
+                self.switch_to(then_block);
+                let height = self.stack.len() - params.len();
+                self.control.push(Frame {
+                    kind: FrameKind::If { else_block },
+                    next,
+                    header: None,
+                    params,
+                    results,
+                    height,
+                    start_reachable: true,
+                    exit_reachable: false,
+                    if_params,
+                });
+            }
+            Else => self.else_op(),
+            End => self.end_op(),
+            Br { relative_depth } => {
+                self.br(relative_depth);
+                self.reachable = false;
+            }
+            BrIf { relative_depth } => {
+                let cond = self.pop();
+                let depth = self.control.len() - 1 - relative_depth as usize;
+                let (target, n) = self.control[depth].branch_target();
+                if self.control[depth].header.is_none() {
+                    self.control[depth].exit_reachable = true;
+                }
+                let vals = self.peekn(n);
+                let vals = self.canonicalize_all(&vals);
+                let cont = self.b.create_block();
+                self.b.ins().brif(cond, target, &args(&vals), cont, &[]);
+                self.b.seal_block(cont);
+                self.switch_to(cont);
+            }
+            BrTable { ref targets } => {
+                let index = self.pop();
+                let mut blocks = Vec::with_capacity(targets.len() as usize);
+                for depth in targets.targets() {
+                    blocks.push(self.br_table_target(depth?)?);
+                }
+                let default = self.br_table_target(targets.default())?;
+                let jt = ir::JumpTableData::new(default, &blocks);
+                let jt = self.b.create_jump_table(jt);
+                self.b.ins().br_table(index, jt);
+                self.reachable = false;
+            }
+            Return => {
+                let n = self.control[0].results.len();
+                let vals = self.peekn(n);
+                let vals = self.canonicalize_all(&vals);
+                self.b.ins().return_(&vals);
+                self.reachable = false;
+            }
+            Call { function_index } => self.call(function_index)?,
+            CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index)?,
+            Drop => {
+                self.pop();
+            }
+            Select | TypedSelect { .. } => {
+                let (a, b, c) = self.pop3();
+                let v = self.b.ins().select(c, a, b);
+                self.push(v);
+            }
+            TypedSelectMulti { .. } => return Err(self.unsupported("select with several results")),
+            LocalGet { local_index } => {
+                let v = self.b.use_var(self.locals[local_index as usize]);
+                self.push(v);
+            }
+            LocalSet { local_index } => {
+                let v = self.pop();
+                let v = self.canonicalize(v);
+                self.b.def_var(self.locals[local_index as usize], v);
+            }
+            LocalTee { local_index } => {
+                let v = self.pop();
+                let v = self.canonicalize(v);
+                self.b.def_var(self.locals[local_index as usize], v);
+                self.push(v);
+            }
+            GlobalGet { global_index } => {
+                let ty = self.env.info.global_types[global_index as usize].ty;
+                let addr = self.global_addr(global_index);
+                let v = self.b.ins().load(
+                    clif_type(ty),
+                    MemFlagsData::trusted(),
+                    addr,
+                    0,
+                );
+                self.push(v);
+            }
+            GlobalSet { global_index } => {
+                let v = self.pop();
+                let v = self.canonicalize(v);
+                let addr = self.global_addr(global_index);
+                self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
+            }
+            _ => {
+                if self.numeric(op)? || self.memory(op)? || self.table(op)? || self.simd(op)? {
+                    return Ok(());
+                }
+                return Err(self.unsupported(format!("operator {op:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Operators in unreachable code: only track nesting.
+    fn dead_operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.dead_depth += 1;
+            }
+            Operator::Else if self.dead_depth == 0 => self.else_op(),
+            Operator::End if self.dead_depth == 0 => self.end_op(),
+            Operator::End => self.dead_depth -= 1,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn else_op(&mut self) {
+        let Some(frame) = self.control.last().cloned() else {
+            return;
+        };
+        let FrameKind::If { else_block } = frame.kind else {
+            return;
+        };
+        if self.reachable {
+            self.jump_with_top(frame.next, frame.results.len());
+            if let Some(f) = self.control.last_mut() {
+                f.exit_reachable = true;
+            }
+        }
+        self.stack.truncate(frame.height);
+        self.b.seal_block(else_block);
+        self.switch_to(else_block);
+        self.push_block_params(else_block);
+        self.reachable = frame.start_reachable;
+        if let Some(f) = self.control.last_mut() {
+            f.kind = FrameKind::Else;
+        }
+    }
+
+    fn end_op(&mut self) {
+        let Some(frame) = self.control.pop() else {
+            return;
+        };
+        let mut exit_reachable = frame.exit_reachable;
+        if self.reachable {
+            self.jump_with_top(frame.next, frame.results.len());
+            exit_reachable = true;
+        }
+        if let FrameKind::If { else_block } = frame.kind {
+            // No `else`: the parameters flow through to the results.
+            self.b.seal_block(else_block);
+            self.switch_to(else_block);
+            if frame.start_reachable {
+                let vals = frame.if_params.clone();
+                self.b.ins().jump(frame.next, &args(&vals));
+                exit_reachable = true;
+            }
+        }
+        if let Some(h) = frame.header {
+            self.b.seal_block(h);
+        }
+        self.stack.truncate(frame.height);
+        self.b.seal_block(frame.next);
+        self.switch_to(frame.next);
+        self.reachable = exit_reachable;
+        if exit_reachable {
+            self.push_block_params(frame.next);
+        }
+    }
+
+    fn br(&mut self, relative_depth: u32) {
+        let depth = self.control.len() - 1 - relative_depth as usize;
+        let (target, n) = self.control[depth].branch_target();
+        if self.control[depth].header.is_none() {
+            self.control[depth].exit_reachable = true;
+        }
+        self.jump_with_top(target, n);
+    }
+
+    fn br_table_target(&mut self, relative_depth: u32) -> Result<ir::BlockCall> {
+        let depth = self.control.len() - 1 - relative_depth as usize;
+        let (target, n) = self.control[depth].branch_target();
+        if self.control[depth].header.is_none() {
+            self.control[depth].exit_reachable = true;
+        }
+        let vals = self.peekn(n);
+        let vals = self.canonicalize_all(&vals);
+        Ok(self.b.func.dfg.block_call(target, &args(&vals)))
+    }
+
+    /// Address of a global's storage.
+    fn global_addr(&mut self, index: u32) -> Value {
+        let imported = self.env.info.imported_globals;
+        if index < imported {
+            let off = self.env.offsets.imported_global(index);
+            self.load_vmctx_ro(off)
+        } else {
+            let off = self.env.offsets.defined_global(index - imported);
+            self.b.ins().iadd_imm_s(self.vmctx, off as i64)
+        }
+    }
+
+    fn sig_ref(&mut self, type_index: u32) -> ir::SigRef {
+        if let Some(s) = self.sig_refs.get(&type_index) {
+            return *s;
+        }
+        let sig = self
+            .env
+            .wasm_signature(&self.env.info.types[type_index as usize]);
+        let s = self.b.import_signature(sig);
+        self.sig_refs.insert(type_index, s);
+        s
+    }
+
+    /// Pop `n` call arguments, canonicalised.
+    fn pop_args(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        let vals: Vec<Value> = self.stack.drain(at..).collect();
+        self.canonicalize_all(&vals)
+    }
+
+    fn push_results(&mut self, inst: ir::Inst) {
+        let results = self.b.inst_results(inst).to_vec();
+        self.stack.extend(results);
+    }
+
+    fn call(&mut self, index: u32) -> Result<()> {
+        let type_index = self.env.info.funcs[index as usize];
+        let nparams = self.env.info.types[type_index as usize].params.len();
+        let mut call_args = self.pop_args(nparams);
+        if index < self.env.info.imported_funcs {
+            let slot = self.env.offsets.funcref(index);
+            let code = self.load_vmctx_ro(slot + vmctx::FUNCREF_FUNC);
+            let callee_vmctx = self.load_vmctx_ro(slot + vmctx::FUNCREF_VMCTX);
+            call_args.insert(0, callee_vmctx);
+            let sig = self.sig_ref(type_index);
+            let inst = self.b.ins().call_indirect(sig, code, &call_args);
+            self.push_results(inst);
+        } else {
+            let fref = match self.func_refs.get(&index) {
+                Some(f) => *f,
+                None => {
+                    let sig = self.sig_ref(type_index);
+                    let name = self
+                        .b
+                        .func
+                        .declare_imported_user_function(UserExternalName::new(0, index));
+                    let f = self.b.import_function(ExtFuncData {
+                        name: ExternalName::user(name),
+                        signature: sig,
+                        colocated: true,
+                        patchable: false,
+                    });
+                    self.func_refs.insert(index, f);
+                    f
+                }
+            };
+            call_args.insert(0, self.vmctx);
+            let inst = self.b.ins().call(fref, &call_args);
+            self.push_results(inst);
+        }
+        Ok(())
+    }
+
+    fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<()> {
+        let index = self.pop();
+        let (base, len) = self.table_base_len(table_index);
+        let index64 = self.b.ins().uextend(types::I64, index);
+        let oob = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index64, len);
+        self.trapnz(oob, TrapCode::UndefinedElement);
+        let off = self.b.ins().ishl_imm_s(index64, 3);
+        let addr = self.b.ins().iadd(base, off);
+        let funcref = self
+            .b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), addr, 0);
+        self.trapz(funcref, TrapCode::UninitializedElement);
+        let actual = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            funcref,
+            vmctx::FUNCREF_TYPE_ID as i32,
+        );
+        let expected_off = self.env.offsets.type_id(type_index);
+        let expected = self.b.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly().with_can_move(),
+            self.vmctx,
+            expected_off as i32,
+        );
+        let expected = self.b.ins().uextend(types::I64, expected);
+        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.trapnz(mismatch, TrapCode::IndirectCallTypeMismatch);
+        let code = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            funcref,
+            vmctx::FUNCREF_FUNC as i32,
+        );
+        let callee_vmctx = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            funcref,
+            vmctx::FUNCREF_VMCTX as i32,
+        );
+        let nparams = self.env.info.types[type_index as usize].params.len();
+        let mut call_args = self.pop_args(nparams);
+        call_args.insert(0, callee_vmctx);
+        let sig = self.sig_ref(type_index);
+        let inst = self.b.ins().call_indirect(sig, code, &call_args);
+        self.push_results(inst);
+        Ok(())
+    }
+
+    /// Call a runtime libcall through the vmctx's libcall table.
+    pub(crate) fn libcall(&mut self, lc: Libcall, call_args: &[Value]) -> Vec<Value> {
+        let sig = match self.libcall_sigs.get(&lc) {
+            Some(s) => *s,
+            None => {
+                let mut sig = Signature::new(self.env.call_conv());
+                let t = |t: &LibcallType| match t {
+                    LibcallType::I32 => types::I32,
+                    LibcallType::I64 | LibcallType::Ptr => types::I64,
+                };
+                sig.params.push(ir::AbiParam::new(types::I64));
+                sig.params
+                    .extend(lc.params().iter().map(|p| ir::AbiParam::new(t(p))));
+                sig.returns
+                    .extend(lc.results().iter().map(|p| ir::AbiParam::new(t(p))));
+                let s = self.b.import_signature(sig);
+                self.libcall_sigs.insert(lc, s);
+                s
+            }
+        };
+        let table = self.load_vmctx_ro(vmctx::VMCTX_LIBCALLS);
+        let code = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted().with_readonly().with_can_move(),
+            table,
+            (lc as u32 * vmctx::PTR) as i32,
+        );
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(call_args);
+        let inst = self.b.ins().call_indirect(sig, code, &all);
+        self.b.inst_results(inst).to_vec()
+    }
+}

@@ -1,0 +1,320 @@
+//! Code generation: core wasm → CLIF → machine code, one function at a time.
+//!
+//! In: a [`ParsedModule`]. Out: a [`CompiledModule`] — machine code, relocations (only calls
+//! between functions of the same module, resolved later by `emit`) and trap sites for every
+//! defined function, plus one array-call trampoline per exported function and one for the start
+//! function.
+//!
+//! This stage knows the vmctx layout (from `weld_contract::vmctx`) but nothing about objects or
+//! symbols. Functions are independent, so they compile in parallel; results are placed by index
+//! so the output does not depend on scheduling.
+
+mod func;
+mod isa;
+mod memory;
+mod numeric;
+mod simd;
+mod table;
+mod trampoline;
+
+use crate::error::{Error, Result};
+use crate::frontend::ParsedModule;
+use crate::options::Options;
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
+use cranelift_codegen::isa::{CallConv, TargetIsa};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use weld_contract::info::{FuncType, ModuleInfo, ValType};
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx::VMOffsets;
+
+pub use isa::build_isa;
+
+/// Where a relocation points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// A defined function, by function index.
+    Func(u32),
+    /// A C library symbol (Cranelift libcalls on targets that need them).
+    Symbol(String),
+}
+
+/// One relocation in a function's code.
+#[derive(Clone, Debug)]
+pub struct Relocation {
+    /// Offset in the function's code.
+    pub offset: u32,
+    /// Cranelift's relocation kind.
+    pub kind: Reloc,
+    /// Target.
+    pub target: RelocTarget,
+    /// Addend.
+    pub addend: i64,
+}
+
+/// Machine code of one function.
+#[derive(Clone, Debug, Default)]
+pub struct CompiledFunction {
+    /// The code.
+    pub code: Vec<u8>,
+    /// Required alignment of its start.
+    pub alignment: u32,
+    /// Relocations to apply.
+    pub relocs: Vec<Relocation>,
+    /// Trap sites: offset in `code` and the trap.
+    pub traps: Vec<(u32, TrapCode)>,
+}
+
+/// The code of a whole module.
+#[derive(Debug, Default)]
+pub struct CompiledModule {
+    /// One per defined function.
+    pub funcs: Vec<CompiledFunction>,
+    /// One per export: the array-call trampoline of exported functions.
+    pub trampolines: Vec<Option<CompiledFunction>>,
+    /// Array-call trampoline of the start function.
+    pub start: Option<CompiledFunction>,
+}
+
+/// What every function of a module shares during translation.
+pub struct ModuleEnv<'m> {
+    /// The module.
+    pub info: &'m ModuleInfo,
+    /// Its vmctx layout.
+    pub offsets: VMOffsets,
+    /// Options.
+    pub options: &'m Options,
+    /// Target.
+    pub isa: &'m dyn TargetIsa,
+}
+
+impl ModuleEnv<'_> {
+    /// Calling convention of wasm functions.
+    pub fn call_conv(&self) -> CallConv {
+        self.isa.default_call_conv()
+    }
+
+    /// Native signature of a wasm function type: `(vmctx, params...) -> results`.
+    pub fn wasm_signature(&self, ty: &FuncType) -> Signature {
+        let mut sig = Signature::new(self.call_conv());
+        sig.params
+            .push(AbiParam::special(ir::types::I64, ArgumentPurpose::VMContext));
+        sig.params
+            .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
+        sig.returns
+            .extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+        sig
+    }
+
+    /// Type of function `index`.
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.info.types[self.info.funcs[index as usize] as usize]
+    }
+}
+
+/// The Cranelift type that carries a wasm value type.
+pub fn clif_type(t: ValType) -> ir::Type {
+    match t {
+        ValType::I32 => ir::types::I32,
+        ValType::I64 => ir::types::I64,
+        ValType::F32 => ir::types::F32,
+        ValType::F64 => ir::types::F64,
+        ValType::V128 => ir::types::I8X16,
+        ValType::FuncRef | ValType::ExternRef => ir::types::I64,
+    }
+}
+
+/// Map a Cranelift trap code back to ours.
+pub fn trap_from_clif(code: ir::TrapCode) -> TrapCode {
+    match code {
+        ir::TrapCode::STACK_OVERFLOW => TrapCode::StackOverflow,
+        ir::TrapCode::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
+        other => TrapCode::from_u8(other.as_raw().get()).unwrap_or(TrapCode::Unreachable),
+    }
+}
+
+/// Our trap code as a Cranelift user trap code.
+pub fn clif_trap(code: TrapCode) -> ir::TrapCode {
+    match code {
+        TrapCode::StackOverflow => ir::TrapCode::STACK_OVERFLOW,
+        TrapCode::IntegerOverflow => ir::TrapCode::INTEGER_OVERFLOW,
+        TrapCode::MemoryOutOfBounds => ir::TrapCode::HEAP_OUT_OF_BOUNDS,
+        TrapCode::IntegerDivisionByZero => ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
+        TrapCode::BadConversionToInteger => ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
+        // Our codes are small non-zero bytes, far below Cranelift's reserved range.
+        other => ir::TrapCode::user(other as u8).unwrap_or(ir::TrapCode::STACK_OVERFLOW),
+    }
+}
+
+/// Compile every function of a module, in parallel.
+pub fn compile_module(parsed: &ParsedModule<'_>, options: &Options) -> Result<CompiledModule> {
+    options.validate()?;
+    let isa = build_isa(options)?;
+    let env = ModuleEnv {
+        info: &parsed.info,
+        offsets: VMOffsets::new(parsed.info.counts()),
+        options,
+        isa: &*isa,
+    };
+    let n = parsed.functions.len();
+    let results: Mutex<Vec<Option<Result<CompiledFunction>>>> =
+        Mutex::new((0..n).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    }
+    .min(n.max(1));
+    let work = || {
+        let mut ctx = func::FuncContext::default();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break;
+            }
+            let index = parsed.info.imported_funcs + i as u32;
+            let r = func::compile_function(&env, &mut ctx, index, &parsed.functions[i]);
+            let failed = r.is_err();
+            if let Ok(mut slots) = results.lock() {
+                slots[i] = Some(r);
+            }
+            if failed {
+                // Stop the other workers early; the first error (by index) is reported.
+                next.store(n, Ordering::Relaxed);
+            }
+        }
+    };
+    if threads <= 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(work);
+            }
+        });
+    }
+    let results = results.into_inner().map_err(|_| Error::Codegen {
+        func: 0,
+        message: "a compile thread panicked".into(),
+    })?;
+    let mut funcs = Vec::with_capacity(n);
+    for r in results {
+        match r {
+            Some(r) => funcs.push(r?),
+            None => {
+                // Skipped because an earlier function failed; that error was already seen.
+                continue;
+            }
+        }
+    }
+    if funcs.len() != n {
+        return Err(Error::Codegen {
+            func: 0,
+            message: "compilation stopped early".into(),
+        });
+    }
+    let mut ctx = func::FuncContext::default();
+    let mut trampolines = Vec::with_capacity(parsed.info.exports.len());
+    for e in &parsed.info.exports {
+        trampolines.push(match e.kind {
+            weld_contract::info::ExportKind::Func => {
+                Some(trampoline::compile_trampoline(&env, &mut ctx, e.index)?)
+            }
+            _ => None,
+        });
+    }
+    let start = match parsed.info.start {
+        Some(f) => Some(trampoline::compile_trampoline(&env, &mut ctx, f)?),
+        None => None,
+    };
+    Ok(CompiledModule {
+        funcs,
+        trampolines,
+        start,
+    })
+}
+
+/// Turn a finished Cranelift context into a [`CompiledFunction`].
+pub(crate) fn finish(
+    env: &ModuleEnv<'_>,
+    ctx: &mut cranelift_codegen::Context,
+    func: u32,
+) -> Result<CompiledFunction> {
+    let isa = env.isa;
+    let mut ctrl = cranelift_codegen::control::ControlPlane::default();
+    let compiled = ctx.compile(isa, &mut ctrl).map_err(|e| Error::Codegen {
+        func,
+        message: format!("{:?}", e.inner),
+    })?;
+    let alignment = compiled.buffer.alignment.max(isa.function_alignment().minimum);
+    let code = compiled.buffer.data().to_vec();
+    let raw_relocs = compiled.buffer.relocs().to_vec();
+    let traps = compiled
+        .buffer
+        .traps()
+        .iter()
+        .map(|t| (t.offset, trap_from_clif(t.code)))
+        .collect();
+    let mut relocs = Vec::new();
+    for r in raw_relocs {
+        let target = match &r.target {
+            cranelift_codegen::FinalizedRelocTarget::ExternalName(ir::ExternalName::User(
+                name,
+            )) => {
+                let name = &ctx.func.params.user_named_funcs()[*name];
+                RelocTarget::Func(name.index)
+            }
+            cranelift_codegen::FinalizedRelocTarget::ExternalName(ir::ExternalName::LibCall(
+                lc,
+            )) => RelocTarget::Symbol(libcall_symbol(*lc)?.to_string()),
+            other => {
+                return Err(Error::Codegen {
+                    func,
+                    message: format!("unexpected relocation target {other:?}"),
+                })
+            }
+        };
+        relocs.push(Relocation {
+            offset: r.offset,
+            kind: r.kind,
+            target,
+            addend: r.addend,
+        });
+    }
+    Ok(CompiledFunction {
+        code,
+        alignment,
+        relocs,
+        traps,
+    })
+}
+
+fn libcall_symbol(lc: ir::LibCall) -> Result<&'static str> {
+    use ir::LibCall::*;
+    Ok(match lc {
+        CeilF32 => "ceilf",
+        CeilF64 => "ceil",
+        FloorF32 => "floorf",
+        FloorF64 => "floor",
+        TruncF32 => "truncf",
+        TruncF64 => "trunc",
+        NearestF32 => "nearbyintf",
+        NearestF64 => "nearbyint",
+        FmaF32 => "fmaf",
+        FmaF64 => "fma",
+        Memcpy => "memcpy",
+        Memset => "memset",
+        Memmove => "memmove",
+        Memcmp => "memcmp",
+        other => {
+            return Err(Error::Unsupported {
+                message: format!("Cranelift libcall {other:?} on this target"),
+                offset: None,
+            })
+        }
+    })
+}

@@ -1,0 +1,474 @@
+//! Front end: the only code that sees raw bytes.
+//!
+//! In: the bytes of a core module. Out: a [`ParsedModule`] — the module's [`ModuleInfo`] (types,
+//! imports, memories, tables, globals, exports, segments, as the runtime will need them), the
+//! bytes of all data segments, and each function body paired with its validator.
+//!
+//! Invariant: everything after this stage may assume the module is valid; later stages report
+//! only "unsupported" or internal errors. Validation runs with wasmparser's default features so
+//! that invalid modules are reported as invalid even when they use proposals weld does not
+//! implement; those are then refused here as unsupported, naming the construct and offset.
+
+use crate::error::{Error, Result};
+use std::collections::BTreeSet;
+use wasmparser::{
+    CompositeInnerType, ElementItems, ElementKind, ExternalKind, FuncToValidate, FunctionBody,
+    Name, Operator, Parser, Payload, RefType, TableInit, TypeRef, Validator, ValidatorResources,
+    WasmFeatures,
+};
+use weld_contract::info::{
+    ConstExpr, ConstOp, DataSegment, ElemSegment, Export, ExportKind, FuncType, Global,
+    GlobalType, Import, ImportKind, MemoryType, ModuleInfo, SegmentMode, Table, TableType,
+    ValType,
+};
+
+/// A function body with the validator that checks it while it is translated.
+pub struct FunctionInput<'a> {
+    /// Validator state for this function.
+    pub validator: FuncToValidate<ValidatorResources>,
+    /// The body.
+    pub body: FunctionBody<'a>,
+}
+
+/// A parsed and validated core module.
+pub struct ParsedModule<'a> {
+    /// What the runtime needs.
+    pub info: ModuleInfo,
+    /// Bytes of every data segment, concatenated (segments index into it).
+    pub data: Vec<u8>,
+    /// Bodies of the defined functions, in order.
+    pub functions: Vec<FunctionInput<'a>>,
+}
+
+/// The WebAssembly features weld validates with.
+pub fn features() -> WasmFeatures {
+    WasmFeatures::default()
+}
+
+/// Whether `bytes` start with a component header rather than a core module header.
+pub fn is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[4..8] != [1, 0, 0, 0]
+}
+
+/// Parse and validate a core module.
+pub fn parse_module(bytes: &[u8]) -> Result<ParsedModule<'_>> {
+    let mut validator = Validator::new_with_features(features());
+    let mut m = ParsedModule {
+        info: ModuleInfo::default(),
+        data: Vec::new(),
+        functions: Vec::new(),
+    };
+    let mut escaping = BTreeSet::new();
+    let mut defined_funcs_seen = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            wasmparser::ValidPayload::Func(validator, body) => {
+                m.functions.push(FunctionInput { validator, body });
+                continue;
+            }
+            wasmparser::ValidPayload::Parser(_) => {
+                return Err(Error::Unsupported {
+                    message: "nested modules and components need the component compiler".into(),
+                    offset: None,
+                });
+            }
+            _ => {}
+        }
+        match payload {
+            Payload::Version { encoding, range, .. } => {
+                if encoding != wasmparser::Encoding::Module {
+                    return Err(Error::unsupported(
+                        "this is a component; core-module compilation was requested",
+                        range.start as u64,
+                    ));
+                }
+            }
+            Payload::TypeSection(reader) => {
+                for group in reader.into_iter_with_offsets() {
+                    let (offset, group) = group?;
+                    if group.is_explicit_rec_group() {
+                        return Err(Error::unsupported(
+                            "recursive type groups (GC proposal)",
+                            offset as u64,
+                        ));
+                    }
+                    for sub in group.into_types() {
+                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                            return Err(Error::unsupported(
+                                "subtyping (GC proposal)",
+                                offset as u64,
+                            ));
+                        }
+                        match &sub.composite_type.inner {
+                            CompositeInnerType::Func(f) if !sub.composite_type.shared => {
+                                let conv = |t: &[wasmparser::ValType]| {
+                                    t.iter()
+                                        .map(|t| val_type_at(*t, offset as u64))
+                                        .collect::<Result<Vec<_>>>()
+                                };
+                                m.info.types.push(FuncType {
+                                    params: conv(f.params())?,
+                                    results: conv(f.results())?,
+                                });
+                            }
+                            _ => {
+                                return Err(Error::unsupported(
+                                    "struct, array and shared types (GC proposal)",
+                                    offset as u64,
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                {
+                    for import in reader.into_imports_with_offsets() {
+                        let (offset, import) = import?;
+                        let kind = match import.ty {
+                            TypeRef::Func(t) => {
+                                m.info.funcs.push(t);
+                                m.info.imported_funcs += 1;
+                                ImportKind::Func(t)
+                            }
+                            TypeRef::Memory(t) => {
+                                let t = memory_type(&t, offset)?;
+                                m.info.memories.push(t);
+                                m.info.imported_memories += 1;
+                                ImportKind::Memory(t)
+                            }
+                            TypeRef::Table(t) => {
+                                let t = table_type(&t, offset)?;
+                                m.info.table_types.push(t);
+                                m.info.imported_tables += 1;
+                                ImportKind::Table(t)
+                            }
+                            TypeRef::Global(g) => {
+                                let t = global_type(&g, offset)?;
+                                m.info.global_types.push(t);
+                                m.info.imported_globals += 1;
+                                ImportKind::Global(t)
+                            }
+                            TypeRef::Tag(_) => {
+                                return Err(Error::unsupported(
+                                    "tags (exception handling proposal)",
+                                    offset,
+                                ))
+                            }
+                            TypeRef::FuncExact(_) => {
+                                return Err(Error::unsupported(
+                                    "exact function imports (custom descriptors proposal)",
+                                    offset,
+                                ))
+                            }
+                        };
+                        m.info.imports.push(Import {
+                            module: import.module.to_string(),
+                            name: import.name.to_string(),
+                            kind,
+                        });
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    m.info.funcs.push(t?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for t in reader.into_iter_with_offsets() {
+                    let (offset, t) = t?;
+                    let ty = table_type(&t.ty, offset as u64)?;
+                    let init = match t.init {
+                        TableInit::RefNull => vec![ConstOp::RefNull],
+                        TableInit::Expr(e) => const_expr(&e, &mut escaping)?,
+                    };
+                    m.info.table_types.push(ty);
+                    m.info.tables.push(Table { ty, init });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for t in reader.into_iter_with_offsets() {
+                    let (offset, t) = t?;
+                    m.info.memories.push(memory_type(&t, offset as u64)?);
+                }
+            }
+            Payload::TagSection(reader) => {
+                return Err(Error::unsupported(
+                    "tags (exception handling proposal)",
+                    reader.range().start as u64,
+                ));
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader.into_iter_with_offsets() {
+                    let (offset, g) = g?;
+                    let ty = global_type(&g.ty, offset as u64)?;
+                    let init = const_expr(&g.init_expr, &mut escaping)?;
+                    m.info.global_types.push(ty);
+                    m.info.globals.push(Global { ty, init });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader.into_iter_with_offsets() {
+                    let (offset, e) = e?;
+                    let kind = match e.kind {
+                        ExternalKind::Func => {
+                            escaping.insert(e.index);
+                            ExportKind::Func
+                        }
+                        ExternalKind::Table => ExportKind::Table,
+                        ExternalKind::Memory => ExportKind::Memory,
+                        ExternalKind::Global => ExportKind::Global,
+                        ExternalKind::Tag | ExternalKind::FuncExact => {
+                            return Err(Error::unsupported(
+                                "exports of tags or exact functions",
+                                offset as u64,
+                            ))
+                        }
+                    };
+                    m.info.exports.push(Export {
+                        name: e.name.to_string(),
+                        kind,
+                        index: e.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => m.info.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for e in reader.into_iter_with_offsets() {
+                    let (offset, e) = e?;
+                    let mode = match e.kind {
+                        ElementKind::Passive => SegmentMode::Passive,
+                        ElementKind::Declared => SegmentMode::Declared,
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr, &mut escaping)?,
+                        },
+                    };
+                    let (ty, items) = match e.items {
+                        ElementItems::Functions(r) => {
+                            let mut items = Vec::new();
+                            for f in r {
+                                let f = f?;
+                                escaping.insert(f);
+                                items.push(vec![ConstOp::RefFunc(f)]);
+                            }
+                            (ValType::FuncRef, items)
+                        }
+                        ElementItems::Expressions(rt, r) => {
+                            let ty = ref_type(rt, offset as u64)?;
+                            let mut items = Vec::new();
+                            for expr in r {
+                                items.push(const_expr(&expr?, &mut escaping)?);
+                            }
+                            (ty, items)
+                        }
+                    };
+                    m.info.elems.push(ElemSegment { mode, ty, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d?;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: memory_index,
+                            offset: const_expr(&offset_expr, &mut escaping)?,
+                        },
+                    };
+                    let offset = u32::try_from(m.data.len()).map_err(|_| Error::Limit {
+                        message: "data segments larger than 4 GiB in total".into(),
+                    })?;
+                    let len = u32::try_from(d.data.len()).map_err(|_| Error::Limit {
+                        message: "a data segment larger than 4 GiB".into(),
+                    })?;
+                    m.data.extend_from_slice(d.data);
+                    m.info.datas.push(DataSegment { mode, offset, len });
+                }
+            }
+            Payload::CodeSectionStart { .. } => defined_funcs_seen = true,
+            Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                    // A malformed name section is ignored, as the spec requires.
+                    for name in names.into_iter().flatten() {
+                        if let Name::Function(map) = name {
+                            for naming in map.into_iter().flatten() {
+                                m.info.func_names.push((naming.index, naming.name.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = defined_funcs_seen;
+    m.info.func_names.sort_by_key(|(i, _)| *i);
+    m.info.func_names.dedup_by_key(|(i, _)| *i);
+    let imported = m.info.imported_funcs;
+    m.info.funcref_funcs = (0..imported)
+        .chain(escaping.into_iter().filter(|f| *f >= imported))
+        .collect();
+    Ok(m)
+}
+
+pub fn val_type_at(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
+    Ok(match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(r) => ref_type(r, offset)?,
+    })
+}
+
+fn ref_type(r: RefType, offset: u64) -> Result<ValType> {
+    if r == RefType::FUNCREF {
+        Ok(ValType::FuncRef)
+    } else if r == RefType::EXTERNREF {
+        Ok(ValType::ExternRef)
+    } else {
+        Err(Error::unsupported(
+            format!("reference type {r} (typed function references or GC proposal)"),
+            offset,
+        ))
+    }
+}
+
+fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
+    if t.memory64 {
+        return Err(Error::unsupported("64-bit memories (memory64 proposal)", offset));
+    }
+    if t.shared {
+        return Err(Error::unsupported("shared memories (threads proposal)", offset));
+    }
+    if t.page_size_log2.is_some() {
+        return Err(Error::unsupported("custom page sizes", offset));
+    }
+    Ok(MemoryType {
+        min: t.initial,
+        max: t.maximum,
+    })
+}
+
+fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
+    if t.table64 {
+        return Err(Error::unsupported("64-bit tables (memory64 proposal)", offset));
+    }
+    if t.shared {
+        return Err(Error::unsupported("shared tables", offset));
+    }
+    Ok(TableType {
+        elem: ref_type(t.element_type, offset)?,
+        min: t.initial,
+        max: t.maximum,
+    })
+}
+
+fn global_type(g: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
+    if g.shared {
+        return Err(Error::unsupported("shared globals", offset));
+    }
+    Ok(GlobalType {
+        ty: val_type_at(g.content_type, offset)?,
+        mutable: g.mutable,
+    })
+}
+
+fn const_expr(e: &wasmparser::ConstExpr<'_>, escaping: &mut BTreeSet<u32>) -> Result<ConstExpr> {
+    let mut out = Vec::new();
+    let mut reader = e.get_operators_reader();
+    while !reader.eof() {
+        let offset = reader.original_position() as u64;
+        let op = reader.read()?;
+        out.push(match op {
+            Operator::I32Const { value } => ConstOp::I32(value),
+            Operator::I64Const { value } => ConstOp::I64(value),
+            Operator::F32Const { value } => ConstOp::F32(value.bits()),
+            Operator::F64Const { value } => ConstOp::F64(value.bits()),
+            Operator::V128Const { value } => ConstOp::V128(value.i128() as u128),
+            Operator::RefNull { .. } => ConstOp::RefNull,
+            Operator::RefFunc { function_index } => {
+                escaping.insert(function_index);
+                ConstOp::RefFunc(function_index)
+            }
+            Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            Operator::I32Add => ConstOp::I32Add,
+            Operator::I32Sub => ConstOp::I32Sub,
+            Operator::I32Mul => ConstOp::I32Mul,
+            Operator::I64Add => ConstOp::I64Add,
+            Operator::I64Sub => ConstOp::I64Sub,
+            Operator::I64Mul => ConstOp::I64Mul,
+            Operator::End => continue,
+            other => {
+                return Err(Error::unsupported(
+                    format!("constant expression operator {other:?}"),
+                    offset,
+                ))
+            }
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wat(src: &str) -> Vec<u8> {
+        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
+        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
+        w.encode().expect("encode")
+    }
+
+    #[test]
+    fn module_info_lists_imports_before_definitions() {
+        let bytes = wat(r#"(module
+            (import "m" "f" (func (param i32)))
+            (import "m" "mem" (memory 1 2))
+            (func (export "g") (result i32) i32.const 1)
+            (table 2 funcref)
+            (elem (i32.const 0) func 1)
+            (data (i32.const 8) "hi"))"#);
+        let m = parse_module(&bytes).expect("valid");
+        assert_eq!(m.info.imported_funcs, 1);
+        assert_eq!(m.info.funcs.len(), 2);
+        assert_eq!(m.info.memories[0], MemoryType { min: 1, max: Some(2) });
+        assert_eq!(m.info.funcref_funcs, vec![0, 1]);
+        assert_eq!(&m.data, b"hi");
+        assert_eq!(m.functions.len(), 1);
+    }
+
+    #[test]
+    fn invalid_modules_report_a_byte_offset() {
+        let bytes = wat("(module (func (result i32)))");
+        match parse_module(&bytes) {
+            Err(Error::Invalid { offset, .. }) => assert!(offset > 8),
+            Err(e) => panic!("wrong error {e}"),
+            Ok(_) => panic!("accepted an invalid module"),
+        }
+    }
+
+    #[test]
+    fn truncated_modules_are_errors_not_panics() {
+        let bytes = wat(r#"(module (func (export "f") (param i32) (result i32) local.get 0))"#);
+        for cut in 0..bytes.len() {
+            assert!(parse_module(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn memory64_is_reported_as_unsupported() {
+        let bytes = wat("(module (memory i64 1))");
+        assert!(matches!(parse_module(&bytes), Err(Error::Unsupported { .. })));
+    }
+}

@@ -1,0 +1,24 @@
+//! weld: an ahead-of-time compiler from WebAssembly to one native object.
+//!
+//! The data flow, one module per stage:
+//! `frontend` (parse + validate) → `codegen` (wasm → CLIF → machine code) → `emit` (one object
+//! file with the module descriptor) → `link` (the system `cc` into a shared library or
+//! executable). `wast` drives `.wast` scripts through the same pipeline.
+
+pub mod codegen;
+pub mod emit;
+pub mod error;
+pub mod frontend;
+pub mod link;
+pub mod options;
+pub mod wast;
+
+pub use error::{Error, Result};
+pub use options::{BoundsChecks, Options};
+
+/// Compile a core module's bytes to the bytes of one relocatable object file.
+pub fn compile_module(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
+    let parsed = frontend::parse_module(bytes)?;
+    let compiled = codegen::compile_module(&parsed, options)?;
+    emit::write_object(&parsed, &compiled, options)
+}

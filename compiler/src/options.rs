@@ -1,0 +1,67 @@
+//! Compilation options shared by every stage.
+
+use crate::error::{Error, Result};
+
+/// How linear-memory accesses are kept in bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BoundsChecks {
+    /// Rely on a reserved guard region (64-bit hosted targets): most checks vanish.
+    #[default]
+    Guard,
+    /// Compare every access with the memory's length.
+    Explicit,
+}
+
+/// Options for one compilation.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Target triple.
+    pub target: String,
+    /// Bounds-check strategy.
+    pub bounds_checks: BoundsChecks,
+    /// Symbol prefix (a C identifier).
+    pub prefix: String,
+    /// Cranelift optimisation level: "none", "speed" or "speed_and_size".
+    pub opt_level: String,
+    /// Compile functions on this many threads (0 = one per CPU).
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            target: host_triple().to_string(),
+            bounds_checks: BoundsChecks::Guard,
+            prefix: "wasm".to_string(),
+            opt_level: "speed".to_string(),
+            threads: 0,
+        }
+    }
+}
+
+/// The triple of the machine weld runs on.
+pub fn host_triple() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "aarch64-unknown-linux-gnu"
+    } else if cfg!(target_arch = "riscv64") {
+        "riscv64gc-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    }
+}
+
+impl Options {
+    /// Check the options themselves.
+    pub fn validate(&self) -> Result<()> {
+        if !weld_contract::symbols::is_valid_prefix(&self.prefix) {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "symbol prefix {:?} is not a C identifier (letters, digits, '_'; starting with a letter)",
+                    self.prefix
+                ),
+                offset: None,
+            });
+        }
+        Ok(())
+    }
+}

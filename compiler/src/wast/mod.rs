@@ -1,0 +1,1 @@
+//! `.wast` script runner.
