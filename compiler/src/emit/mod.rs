@@ -1,9 +1,402 @@
-//! Object emission (stub).
-use crate::codegen::CompiledModule;
-use crate::error::Result;
+//! Object emission: one relocatable object per compiled module.
+//!
+//! In: the parsed module (for its [`ModuleInfo`](weld_contract::info::ModuleInfo) and data
+//! bytes) and its [`CompiledModule`]. Out: the bytes of an ELF object.
+//!
+//! ```text
+//! .text            every defined function, then the export trampolines, then the start
+//!                  trampoline; calls between them are patched here, so the section carries no
+//!                  relocations except for C library symbols some targets need (ceilf, ...)
+//! .rodata          info blob | data-segment bytes | trap table (sorted by code offset)
+//! .data.rel.ro     the VMModuleDescriptor (`<prefix>__module`) and its pointer arrays
+//! ```
+//!
+//! Symbols follow `weld_contract::symbols`; the only global one is the descriptor. The output
+//! depends only on the input and the options, never on thread scheduling or time: same input,
+//! byte-identical object.
+
+use crate::codegen::{CompiledFunction, CompiledModule, RelocTarget};
+use crate::error::{Error, Result};
 use crate::frontend::ParsedModule;
-use crate::options::Options;
-/// Write the object.
-pub fn write_object(_p: &ParsedModule<'_>, _c: &CompiledModule, _o: &Options) -> Result<Vec<u8>> {
-    Ok(vec![])
+use crate::options::{BoundsChecks, Options};
+use cranelift_codegen::binemit::Reloc;
+use object::write::{
+    Object, Relocation, SectionId, StandardSection, StandardSegment, Symbol, SymbolId,
+    SymbolSection,
+};
+use object::{
+    Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags, RelocationKind,
+    SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+};
+use weld_contract::descriptor::{offsets as d, FLAG_EXPLICIT_BOUNDS, MAGIC};
+use weld_contract::symbols;
+
+fn architecture(triple: &str) -> Result<Architecture> {
+    match triple.split('-').next().unwrap_or("") {
+        "x86_64" => Ok(Architecture::X86_64),
+        "aarch64" => Ok(Architecture::Aarch64),
+        "riscv64" | "riscv64gc" => Ok(Architecture::Riscv64),
+        other => Err(Error::Unsupported {
+            message: format!("no object writer for architecture {other:?}"),
+            offset: None,
+        }),
+    }
+}
+
+fn obj_err(e: object::write::Error) -> Error {
+    Error::Codegen {
+        func: 0,
+        message: format!("object writer: {e}"),
+    }
+}
+
+/// Where each piece of code landed in `.text`.
+struct TextLayout {
+    funcs: Vec<u64>,
+    trampolines: Vec<Option<u64>>,
+    start: Option<u64>,
+}
+
+/// Write the object for a compiled module.
+pub fn write_object(
+    parsed: &ParsedModule<'_>,
+    compiled: &CompiledModule,
+    options: &Options,
+) -> Result<Vec<u8>> {
+    options.validate()?;
+    let arch = architecture(&options.target)?;
+    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+    let prefix = options.prefix.as_str();
+    let info = &parsed.info;
+
+    // .text: lay out, then patch internal calls.
+    let mut text = Vec::new();
+    let place = |text: &mut Vec<u8>, f: &CompiledFunction| -> u64 {
+        let align = f.alignment.max(16) as usize;
+        while text.len() % align != 0 {
+            text.push(0);
+        }
+        let at = text.len() as u64;
+        text.extend_from_slice(&f.code);
+        at
+    };
+    let funcs: Vec<u64> = compiled.funcs.iter().map(|f| place(&mut text, f)).collect();
+    let trampolines: Vec<Option<u64>> = compiled
+        .trampolines
+        .iter()
+        .map(|t| t.as_ref().map(|f| place(&mut text, f)))
+        .collect();
+    let start = compiled.start.as_ref().map(|f| place(&mut text, f));
+    let layout = TextLayout {
+        funcs,
+        trampolines,
+        start,
+    };
+    let text_id = obj.section_id(StandardSection::Text);
+    let mut external: Vec<(u64, Reloc, String, i64)> = Vec::new();
+    let pieces = compiled
+        .funcs
+        .iter()
+        .zip(layout.funcs.iter().copied())
+        .chain(
+            compiled
+                .trampolines
+                .iter()
+                .zip(layout.trampolines.iter())
+                .filter_map(|(f, at)| Some((f.as_ref()?, (*at)?))),
+        )
+        .chain(compiled.start.iter().zip(layout.start));
+    let mut traps = Vec::new();
+    for (f, at) in pieces {
+        for r in &f.relocs {
+            let site = at + r.offset as u64;
+            match &r.target {
+                RelocTarget::Func(index) => {
+                    let defined = index.checked_sub(info.imported_funcs).ok_or_else(|| {
+                        Error::Codegen {
+                            func: *index,
+                            message: "direct call to an imported function".into(),
+                        }
+                    })?;
+                    let target = *layout.funcs.get(defined as usize).ok_or_else(|| {
+                        Error::Codegen {
+                            func: *index,
+                            message: "call to a function that does not exist".into(),
+                        }
+                    })?;
+                    patch(&mut text, site, r.kind, target, r.addend)?;
+                }
+                RelocTarget::Symbol(name) => external.push((site, r.kind, name.clone(), r.addend)),
+            }
+        }
+        for (off, code) in &f.traps {
+            traps.push((at as u32 + off, *code as u8 as u32));
+        }
+    }
+    traps.sort_unstable();
+    let code_len = text.len() as u64;
+    obj.set_section_data(text_id, text, 16);
+    let text_sym = obj.section_symbol(text_id);
+    for (site, kind, name, addend) in external {
+        let sym = obj.add_symbol(Symbol {
+            name: name.into_bytes(),
+            value: 0,
+            size: 0,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Unknown,
+            weak: false,
+            section: SymbolSection::Undefined,
+            flags: SymbolFlags::None,
+        });
+        let (rkind, size) = match kind {
+            Reloc::X86CallPLTRel4 | Reloc::X86CallPCRel4 => (RelocationKind::PltRelative, 32),
+            Reloc::Arm64Call => {
+                obj.add_relocation(
+                    text_id,
+                    Relocation {
+                        offset: site,
+                        symbol: sym,
+                        addend,
+                        flags: RelocationFlags::Elf {
+                            r_type: object::elf::R_AARCH64_CALL26,
+                        },
+                    },
+                )
+                .map_err(obj_err)?;
+                continue;
+            }
+            other => {
+                return Err(Error::Unsupported {
+                    message: format!("relocation {other:?} to a C library symbol"),
+                    offset: None,
+                })
+            }
+        };
+        obj.add_relocation(
+            text_id,
+            Relocation {
+                offset: site,
+                symbol: sym,
+                addend,
+                flags: RelocationFlags::Generic {
+                    kind: rkind,
+                    encoding: RelocationEncoding::Generic,
+                    size,
+                },
+            },
+        )
+        .map_err(obj_err)?;
+    }
+    for (i, at) in layout.funcs.iter().enumerate() {
+        let index = info.imported_funcs + i as u32;
+        obj.add_symbol(Symbol {
+            name: symbols::defined_function(prefix, index).into_bytes(),
+            value: *at,
+            size: compiled.funcs[i].code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text_id),
+            flags: SymbolFlags::None,
+        });
+    }
+
+    // .rodata: info blob, data bytes, trap table.
+    let rodata = obj.section_id(StandardSection::ReadOnlyData);
+    let info_bytes = info.encode();
+    let info_off = obj.append_section_data(rodata, &info_bytes, 1);
+    let data_off = obj.append_section_data(rodata, &parsed.data, 1);
+    let mut trap_bytes = Vec::with_capacity(traps.len() * 8);
+    for (off, code) in &traps {
+        trap_bytes.extend_from_slice(&off.to_le_bytes());
+        trap_bytes.extend_from_slice(&code.to_le_bytes());
+    }
+    let traps_off = obj.append_section_data(rodata, &trap_bytes, 8);
+    let rodata_sym = obj.section_symbol(rodata);
+
+    // .data.rel.ro: descriptor and pointer arrays.
+    let relro = obj.add_section(
+        obj.segment_name(StandardSegment::Data).to_vec(),
+        b".data.rel.ro".to_vec(),
+        SectionKind::Data,
+    );
+    let mut w = DataWriter::new(&mut obj, relro);
+    let funcs_at = w.here();
+    let escaping: Vec<u32> = info
+        .funcref_funcs
+        .iter()
+        .copied()
+        .filter(|f| *f >= info.imported_funcs)
+        .collect();
+    for f in &escaping {
+        let at = layout.funcs[(f - info.imported_funcs) as usize];
+        w.pointer(text_sym, at as i64)?;
+    }
+    let tramps_at = w.here();
+    for t in &layout.trampolines {
+        match t {
+            Some(at) => w.pointer(text_sym, *at as i64)?,
+            None => w.bytes(&[0; 8]),
+        }
+    }
+    let desc_at = w.here();
+    let mut desc = vec![0u8; d::SIZE];
+    desc[d::MAGIC..d::MAGIC + 8].copy_from_slice(&MAGIC);
+    desc[d::ABI_VERSION..d::ABI_VERSION + 4]
+        .copy_from_slice(&weld_contract::ABI_VERSION.to_le_bytes());
+    let flags = match options.bounds_checks {
+        BoundsChecks::Explicit => FLAG_EXPLICIT_BOUNDS,
+        BoundsChecks::Guard => 0,
+    };
+    desc[d::FLAGS..d::FLAGS + 4].copy_from_slice(&flags.to_le_bytes());
+    let mut put = |off: usize, v: u64| desc[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(d::INFO_LEN, info_bytes.len() as u64);
+    put(d::DATA_LEN, parsed.data.len() as u64);
+    put(d::FUNCS_LEN, escaping.len() as u64);
+    put(d::TRAMPOLINES_LEN, layout.trampolines.len() as u64);
+    put(d::CODE_LEN, code_len);
+    put(d::TRAPS_LEN, traps.len() as u64);
+    w.bytes(&desc);
+    let relro_sym = w.section_symbol;
+    let ptrs = [
+        (d::INFO, rodata_sym, info_off as i64),
+        (d::DATA, rodata_sym, data_off as i64),
+        (d::FUNCS, relro_sym, funcs_at as i64),
+        (d::TRAMPOLINES, relro_sym, tramps_at as i64),
+        (d::CODE, text_sym, 0),
+        (d::TRAPS, rodata_sym, traps_off as i64),
+    ];
+    for (field, sym, addend) in ptrs {
+        w.reloc_at(desc_at + field as u64, sym, addend)?;
+    }
+    if let Some(at) = layout.start {
+        w.reloc_at(desc_at + d::START as u64, text_sym, at as i64)?;
+    }
+    let desc_size = d::SIZE as u64;
+    w.finish();
+    obj.add_symbol(Symbol {
+        name: symbols::module_descriptor(prefix).into_bytes(),
+        value: desc_at,
+        size: desc_size,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(relro),
+        flags: SymbolFlags::None,
+    });
+    // Mark the stack non-executable.
+    obj.add_section(vec![], b".note.GNU-stack".to_vec(), SectionKind::Elf(object::elf::SHT_PROGBITS));
+    obj.write().map_err(obj_err)
+}
+
+/// Appends bytes and absolute pointer relocations to one data section.
+struct DataWriter<'o, 'a> {
+    obj: &'o mut Object<'a>,
+    section: SectionId,
+    section_symbol: SymbolId,
+    buf: Vec<u8>,
+    relocs: Vec<(u64, SymbolId, i64)>,
+}
+
+impl<'o, 'a> DataWriter<'o, 'a> {
+    fn new(obj: &'o mut Object<'a>, section: SectionId) -> Self {
+        let section_symbol = obj.section_symbol(section);
+        DataWriter {
+            obj,
+            section,
+            section_symbol,
+            buf: Vec::new(),
+            relocs: Vec::new(),
+        }
+    }
+    fn here(&self) -> u64 {
+        self.buf.len() as u64
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+    fn pointer(&mut self, sym: SymbolId, addend: i64) -> Result<()> {
+        let at = self.here();
+        self.buf.extend_from_slice(&[0; 8]);
+        self.reloc_at(at, sym, addend)
+    }
+    fn reloc_at(&mut self, at: u64, sym: SymbolId, addend: i64) -> Result<()> {
+        self.relocs.push((at, sym, addend));
+        Ok(())
+    }
+    fn finish(self) {
+        let DataWriter {
+            obj,
+            section,
+            buf,
+            relocs,
+            ..
+        } = self;
+        obj.set_section_data(section, buf, 16);
+        for (offset, symbol, addend) in relocs {
+            // Writing an Absolute/64 relocation for ELF cannot fail.
+            let _ = obj.add_relocation(
+                section,
+                Relocation {
+                    offset,
+                    symbol,
+                    addend,
+                    flags: RelocationFlags::Generic {
+                        kind: RelocationKind::Absolute,
+                        encoding: RelocationEncoding::Generic,
+                        size: 64,
+                    },
+                },
+            );
+        }
+    }
+}
+
+/// Resolve a call/PC-relative relocation inside `.text`.
+fn patch(text: &mut [u8], site: u64, kind: Reloc, target: u64, addend: i64) -> Result<()> {
+    let site_us = site as usize;
+    let bad = || Error::Codegen {
+        func: 0,
+        message: format!("relocation {kind:?} out of range at {site:#x}"),
+    };
+    match kind {
+        Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
+            let v = target as i64 + addend - site as i64;
+            let v = i32::try_from(v).map_err(|_| bad())?;
+            text.get_mut(site_us..site_us + 4)
+                .ok_or_else(bad)?
+                .copy_from_slice(&v.to_le_bytes());
+        }
+        Reloc::Arm64Call => {
+            let v = target as i64 + addend - site as i64;
+            if v % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&v) {
+                return Err(bad());
+            }
+            let slot = text.get_mut(site_us..site_us + 4).ok_or_else(bad)?;
+            let insn = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]);
+            let insn = (insn & 0xfc00_0000) | ((v >> 2) as u32 & 0x03ff_ffff);
+            slot.copy_from_slice(&insn.to_le_bytes());
+        }
+        Reloc::RiscvCallPlt => {
+            // auipc ra, hi20 ; jalr ra, lo12(ra)
+            let v = target as i64 + addend - site as i64;
+            let v = i32::try_from(v).map_err(|_| bad())?;
+            let hi = (v.wrapping_add(0x800) as u32) & 0xffff_f000;
+            let lo = (v as u32).wrapping_sub(hi) & 0xfff;
+            let slot = text.get_mut(site_us..site_us + 8).ok_or_else(bad)?;
+            let auipc = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]);
+            let jalr = u32::from_le_bytes([slot[4], slot[5], slot[6], slot[7]]);
+            let auipc = (auipc & 0xfff) | hi;
+            let jalr = (jalr & 0x000f_ffff) | (lo << 20);
+            slot[0..4].copy_from_slice(&auipc.to_le_bytes());
+            slot[4..8].copy_from_slice(&jalr.to_le_bytes());
+        }
+        other => {
+            return Err(Error::Unsupported {
+                message: format!("relocation kind {other:?} between functions"),
+                offset: None,
+            })
+        }
+    }
+    Ok(())
 }
