@@ -1,0 +1,88 @@
+//! Entering wasm and raising traps. Each thread has a "current entry" pointer (the [`JmpBuf`] of
+//! the innermost active [`enter`]); a trap — from a libcall or from the signal handler — unwinds
+//! to it. Nested entries (wasm → host → wasm) save and restore the pointer.
+//!
+//! Without `std` there are no thread locals: the pointer is a plain global, which is right for
+//! the single-threaded bare-metal targets that mode is for.
+
+use crate::arch::{weld_rt_enter, weld_rt_unwind, ArrayCall, JmpBuf};
+use core::ptr;
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx::ValRaw;
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    static CURRENT: core::cell::Cell<*mut JmpBuf> = const { core::cell::Cell::new(ptr::null_mut()) };
+}
+
+#[cfg(not(feature = "std"))]
+static CURRENT: core::sync::atomic::AtomicPtr<JmpBuf> =
+    core::sync::atomic::AtomicPtr::new(ptr::null_mut());
+
+/// The innermost active entry of this thread, or null when the thread is not running wasm.
+/// Async-signal-safe (a const-initialised thread local without destructor).
+pub(crate) fn current() -> *mut JmpBuf {
+    #[cfg(feature = "std")]
+    {
+        CURRENT.with(|c| c.get())
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        CURRENT.load(core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+fn set_current(buf: *mut JmpBuf) {
+    #[cfg(feature = "std")]
+    CURRENT.with(|c| c.set(buf));
+    #[cfg(not(feature = "std"))]
+    CURRENT.store(buf, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Call `f(vmctx, vals)` as an entry into wasm; a trap inside it comes back as `Err`.
+///
+/// # Safety
+/// `f` must be an array-call function that accepts `vmctx` and `vals` (enough slots for its
+/// parameters and results), and everything they point at must stay valid during the call.
+pub unsafe fn enter(f: ArrayCall, vmctx: *mut u8, vals: *mut ValRaw) -> Result<(), TrapCode> {
+    #[cfg(feature = "std")]
+    crate::signals::prepare_thread();
+    let mut buf = JmpBuf::default();
+    let prev = current();
+    set_current(&mut buf);
+    // SAFETY: `buf` outlives the call; the caller vouches for `f`, `vmctx` and `vals`.
+    let code = unsafe { weld_rt_enter(&mut buf, f, vmctx, vals) };
+    set_current(prev);
+    match code {
+        0 => Ok(()),
+        c => Err(u8::try_from(c)
+            .ok()
+            .and_then(TrapCode::from_u8)
+            .unwrap_or(TrapCode::InvalidValue)),
+    }
+}
+
+/// Raise `code` on this thread: unwind to the innermost [`enter`].
+///
+/// # Safety
+/// Every frame between here and that entry must be a wasm frame or a frame with nothing to drop
+/// (the unwind skips destructors). Aborts if the thread is not running wasm.
+pub unsafe fn raise(code: TrapCode) -> ! {
+    let buf = current();
+    if buf.is_null() {
+        abort();
+    }
+    // SAFETY: `buf` is the live JmpBuf of an active entry on this thread; the caller guarantees
+    // the skipped frames need no clean-up.
+    unsafe { weld_rt_unwind(buf, code as u32) }
+}
+
+fn abort() -> ! {
+    #[cfg(feature = "std")]
+    std::process::abort();
+    #[cfg(not(feature = "std"))]
+    #[allow(clippy::panic)]
+    {
+        panic!("weld: trap raised outside of wasm")
+    }
+}

@@ -1,0 +1,426 @@
+//! Instantiation, following the spec: type-check the imports, build the vmctx (header, imported
+//! items, type ids, funcref slots), create defined globals, tables and memories, apply element
+//! then data segments in order (a trapping segment leaves the earlier ones written), run the start
+//! function. The instance joins the store before any segment is applied, so whatever escaped into
+//! imported tables stays valid even if instantiation then traps.
+//!
+//! ```text
+//! vmctx ─► [libcalls | store ctx | &InstanceData | ... VMOffsets layout ...]
+//!                                      │
+//!                InstanceData ◄────────┘  (what libcalls need: memories, tables,
+//!                                          passive segments, the module)
+//! ```
+
+use crate::constexpr;
+use crate::func::{Func, FuncData};
+use crate::global::{Global, GlobalData};
+use crate::memory::{Memory, MemoryData};
+use crate::module::Module;
+use crate::store::Store;
+use crate::table::{Table, TableData};
+use crate::trap::Trap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use weld_contract::info::{ExportKind, ImportKind, ModuleInfo, SegmentMode};
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx::{
+    VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, ValRaw, VMCTX_INSTANCE, VMCTX_LIBCALLS,
+    VMCTX_STORE,
+};
+
+/// Something an instance imports or exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A linear memory.
+    Memory(Memory),
+    /// A table.
+    Table(Table),
+    /// A global.
+    Global(Global),
+}
+
+/// Why instantiation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstantiateError {
+    /// The imports do not fit the module (or a resource could not be allocated).
+    Link(String),
+    /// A segment was out of bounds or the start function trapped.
+    Trap(Trap),
+}
+
+impl core::fmt::Display for InstantiateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            InstantiateError::Link(why) => f.write_str(why),
+            InstantiateError::Trap(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for InstantiateError {}
+
+/// A handle to an instance of a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance(pub(crate) usize);
+
+/// An instance's runtime state; `vmctx + VMCTX_INSTANCE` points here.
+#[derive(Debug)]
+pub(crate) struct InstanceData {
+    pub(crate) vmctx: *mut u8,
+    layout: Layout,
+    pub(crate) module: Module,
+    pub(crate) offsets: VMOffsets,
+    /// Every memory by index, imported first.
+    pub(crate) memories: Vec<*mut MemoryData>,
+    /// Every table by index, imported first.
+    pub(crate) tables: Vec<*mut TableData>,
+    /// Items of each element segment still available to `table.init` (empty once dropped).
+    pub(crate) elems: Vec<Vec<usize>>,
+    /// Whether each data segment was dropped.
+    pub(crate) data_dropped: Vec<bool>,
+    memory_handles: Vec<Memory>,
+    table_handles: Vec<Table>,
+    global_handles: Vec<Global>,
+    /// One per export of the module.
+    exports: Vec<Extern>,
+}
+
+impl Drop for InstanceData {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `Instance::new` with this layout.
+        unsafe { alloc::alloc::dealloc(self.vmctx, self.layout) };
+    }
+}
+
+fn link(why: impl Into<String>) -> InstantiateError {
+    InstantiateError::Link(why.into())
+}
+
+fn limits_fit(min: u64, max: Option<u64>, want_min: u64, want_max: Option<u64>) -> bool {
+    min >= want_min && want_max.is_none_or(|w| max.is_some_and(|m| m <= w))
+}
+
+/// Check each import against what the module declares.
+fn check_imports(
+    store: &Store,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<(), InstantiateError> {
+    let info = module.info();
+    if imports.len() != info.imports.len() {
+        return Err(link(format!(
+            "expected {} imports, got {}",
+            info.imports.len(),
+            imports.len()
+        )));
+    }
+    for (import, ext) in info.imports.iter().zip(imports) {
+        let ok = match (&import.kind, ext) {
+            (ImportKind::Func(t), Extern::Func(f)) => {
+                Some(store.funcs.get(f.0).ty()) == info.types.get(*t as usize)
+            }
+            (ImportKind::Memory(want), Extern::Memory(m)) => {
+                let mem = store.memories.get(m.0);
+                let ty = mem.ty();
+                if mem.explicit_bounds() && !module.explicit_bounds() {
+                    return Err(link(format!(
+                        "incompatible import type for {}::{}: memory has no guard region",
+                        import.module, import.name
+                    )));
+                }
+                limits_fit(ty.min, ty.max, want.min, want.max)
+            }
+            (ImportKind::Table(want), Extern::Table(t)) => {
+                let ty = store.tables.get(t.0).ty();
+                ty.elem == want.elem && limits_fit(ty.min, ty.max, want.min, want.max)
+            }
+            (ImportKind::Global(want), Extern::Global(g)) => store.globals.get(g.0).ty() == *want,
+            _ => false,
+        };
+        if !ok {
+            return Err(link(format!(
+                "incompatible import type for {}::{}",
+                import.module, import.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `vmctx + offset` as a `*mut T`.
+///
+/// # Safety
+/// `offset` must lie inside the vmctx of `vmctx` with room for a `T`.
+unsafe fn at<T>(vmctx: *mut u8, offset: u32) -> *mut T {
+    // SAFETY: the caller guarantees the offset is in bounds.
+    unsafe { vmctx.add(offset as usize) as *mut T }
+}
+
+impl Instance {
+    /// Instantiate `module` in `store` with `imports` given in `module.info().imports` order.
+    pub fn new(
+        store: &mut Store,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance, InstantiateError> {
+        check_imports(store, module, imports)?;
+        let info: &ModuleInfo = module.info();
+        let offsets = VMOffsets::new(info.counts());
+        let layout = Layout::from_size_align(offsets.size.max(16) as usize, 16)
+            .map_err(|_| link("vmctx too large"))?;
+        // SAFETY: the layout has a non-zero size.
+        let vmctx = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        if vmctx.is_null() {
+            return Err(link("out of memory for the instance"));
+        }
+        let data = InstanceData {
+            vmctx,
+            layout,
+            module: module.clone(),
+            offsets,
+            memories: Vec::new(),
+            tables: Vec::new(),
+            elems: vec![Vec::new(); info.elems.len()],
+            data_dropped: vec![true; info.datas.len()],
+            memory_handles: Vec::new(),
+            table_handles: Vec::new(),
+            global_handles: Vec::new(),
+            exports: Vec::new(),
+        };
+        let (index, inst) = store.instances.push(data);
+        // SAFETY: `inst` lives in the store's arena until the store is dropped; the vmctx
+        // offsets below all come from `offsets`, the layout the vmctx was allocated with.
+        unsafe {
+            *at::<usize>(vmctx, VMCTX_LIBCALLS) = &crate::libcalls::LIBCALLS as *const _ as usize;
+            *at::<usize>(vmctx, VMCTX_STORE) = store.ctx_ptr() as usize;
+            *at::<usize>(vmctx, VMCTX_INSTANCE) = inst as usize;
+            build(store, &mut *inst, imports)?;
+            initialize(&mut *inst)?;
+        }
+        Ok(Instance(index))
+    }
+
+    /// The export called `name`.
+    pub fn export(&self, store: &Store, name: &str) -> Option<Extern> {
+        let inst = store.instances.get(self.0);
+        let i = inst
+            .module
+            .info()
+            .exports
+            .iter()
+            .position(|e| e.name == name)?;
+        inst.exports.get(i).copied()
+    }
+
+    /// Every export with its name, in module order.
+    pub fn exports(&self, store: &Store) -> Vec<(String, Extern)> {
+        let inst = store.instances.get(self.0);
+        let names = inst.module.info().exports.iter().map(|e| e.name.clone());
+        names.zip(inst.exports.iter().copied()).collect()
+    }
+
+    /// The instance's vmctx (for hosts calling the object's C entry points directly).
+    pub fn vmctx(&self, store: &Store) -> *mut u8 {
+        store.instances.get(self.0).vmctx
+    }
+}
+
+/// Fill the vmctx and create the defined items.
+///
+/// # Safety
+/// `inst` must be a freshly pushed instance of `store` whose vmctx has the header written.
+unsafe fn build(
+    store: &mut Store,
+    inst: &mut InstanceData,
+    imports: &[Extern],
+) -> Result<(), InstantiateError> {
+    let module = inst.module.clone();
+    let m = &module.inner;
+    let info = &m.info;
+    let (o, vmctx) = (inst.offsets, inst.vmctx);
+    // SAFETY (whole function): every offset comes from `o`, the vmctx's own layout, with an
+    // index below the count it was made from; stored pointers refer to store-owned items.
+    unsafe {
+        for (i, id) in m.type_ids.iter().enumerate() {
+            *at::<u32>(vmctx, o.type_id(i as u32)) = *id;
+        }
+        let mut funcs = 0u32;
+        for ext in imports {
+            match *ext {
+                Extern::Func(f) => {
+                    *at::<VMFuncRef>(vmctx, o.funcref(funcs)) = store.funcs.get(f.0).funcref();
+                    funcs += 1;
+                }
+                Extern::Memory(h) => {
+                    let i = inst.memories.len() as u32;
+                    *at::<*mut VMMemory>(vmctx, o.imported_memory(i)) =
+                        store.memories.get(h.0).vm();
+                    inst.memories.push(store.memories.ptr(h.0));
+                    inst.memory_handles.push(h);
+                }
+                Extern::Table(h) => {
+                    let i = inst.tables.len() as u32;
+                    *at::<*mut VMTable>(vmctx, o.imported_table(i)) = store.tables.get(h.0).vm();
+                    inst.tables.push(store.tables.ptr(h.0));
+                    inst.table_handles.push(h);
+                }
+                Extern::Global(h) => {
+                    let i = inst.global_handles.len() as u32;
+                    *at::<*mut VMGlobal>(vmctx, o.imported_global(i)) = store.globals.get(h.0).vm();
+                    inst.global_handles.push(h);
+                }
+            }
+        }
+        let nf = info.imported_funcs as usize;
+        for (slot, code) in m.funcs.iter().enumerate() {
+            let slot = nf + slot;
+            let func = info.funcref_funcs[slot] as usize;
+            let ty = info.funcs[func] as usize;
+            *at::<VMFuncRef>(vmctx, o.funcref(slot as u32)) = VMFuncRef {
+                func: *code,
+                vmctx,
+                type_id: u64::from(m.type_ids[ty]),
+            };
+        }
+        for (i, g) in info.globals.iter().enumerate() {
+            let value = eval_const(inst, &g.init)?;
+            let ptr = at::<VMGlobal>(vmctx, o.defined_global(i as u32));
+            let (h, _) = store.globals.push(GlobalData::new(g.ty, value, Some(ptr)));
+            inst.global_handles.push(Global(h));
+        }
+        for (i, t) in info.tables.iter().enumerate() {
+            let init = eval_word(inst, &t.init)?;
+            let ptr = at::<VMTable>(vmctx, o.defined_table(i as u32));
+            let data =
+                TableData::new(t.ty, init, Some(ptr)).ok_or_else(|| link("table too large"))?;
+            let (h, p) = store.tables.push(data);
+            inst.tables.push(p);
+            inst.table_handles.push(Table(h));
+        }
+        for (i, ty) in info.memories[info.imported_memories as usize..]
+            .iter()
+            .enumerate()
+        {
+            let ptr = at::<VMMemory>(vmctx, o.defined_memory(i as u32));
+            let data = MemoryData::new(*ty, module.explicit_bounds(), Some(ptr))
+                .ok_or_else(|| link("cannot allocate memory"))?;
+            let (h, p) = store.memories.push(data);
+            inst.memories.push(p);
+            inst.memory_handles.push(Memory(h));
+        }
+        for (e, tramp) in info.exports.iter().zip(m.trampolines) {
+            let i = e.index as usize;
+            let ext = match e.kind {
+                ExportKind::Func => {
+                    let slot = info.funcref_slot(e.index).unwrap_or(0);
+                    let ty = info.types[info.funcs[i] as usize].clone();
+                    // Validated non-null for function exports at load.
+                    let tramp: crate::arch::ArrayCall = core::mem::transmute(*tramp);
+                    let funcref = at::<VMFuncRef>(vmctx, o.funcref(slot));
+                    let (h, _) = store
+                        .funcs
+                        .push(FuncData::export(funcref, ty, tramp, vmctx));
+                    Extern::Func(Func(h))
+                }
+                ExportKind::Memory => Extern::Memory(inst.memory_handles[i]),
+                ExportKind::Table => Extern::Table(inst.table_handles[i]),
+                ExportKind::Global => Extern::Global(inst.global_handles[i]),
+            };
+            inst.exports.push(ext);
+        }
+    }
+    Ok(())
+}
+
+/// Apply the segments and run the start function.
+///
+/// # Safety
+/// `inst` must have been completed by [`build`].
+unsafe fn initialize(inst: &mut InstanceData) -> Result<(), InstantiateError> {
+    let module = inst.module.clone();
+    let m = &module.inner;
+    let trap = |code| InstantiateError::Trap(Trap::new(code));
+    for (i, seg) in m.info.elems.iter().enumerate() {
+        let mut items = Vec::with_capacity(seg.items.len());
+        for item in &seg.items {
+            items.push(eval_word(inst, item)?);
+        }
+        match &seg.mode {
+            SegmentMode::Active { index, offset } => {
+                let dst = eval_word(inst, offset)? as u64;
+                // SAFETY: tables of the instance live as long as the store.
+                let table = unsafe { &mut *inst.tables[*index as usize] };
+                let r = crate::libcalls::bounds(dst, items.len() as u64, table.elements().len());
+                let (start, end) = r.map_err(|_| trap(TrapCode::TableOutOfBounds))?;
+                table.elements_mut()[start..end].copy_from_slice(&items);
+            }
+            SegmentMode::Passive => inst.elems[i] = items,
+            SegmentMode::Declared => {}
+        }
+    }
+    for (i, d) in m.info.datas.iter().enumerate() {
+        let bytes = &m.data[d.offset as usize..d.offset as usize + d.len as usize];
+        match &d.mode {
+            SegmentMode::Active { index, offset } => {
+                let dst = eval_word(inst, offset)? as u64;
+                // SAFETY: memories of the instance live as long as the store; no wasm runs.
+                let mem = unsafe { (*inst.memories[*index as usize]).bytes_mut() };
+                let r = crate::libcalls::bounds(dst, bytes.len() as u64, mem.len());
+                let (start, end) = r.map_err(|_| trap(TrapCode::MemoryOutOfBounds))?;
+                mem[start..end].copy_from_slice(bytes);
+            }
+            _ => inst.data_dropped[i] = false,
+        }
+    }
+    if !m.start.is_null() {
+        // SAFETY: validated at load: `start` is the array trampoline of the start function,
+        // which takes and returns nothing.
+        let result = unsafe {
+            let f: crate::arch::ArrayCall = core::mem::transmute(m.start);
+            let mut slot = ValRaw::default();
+            crate::entry::enter(f, inst.vmctx, &mut slot)
+        };
+        result.map_err(trap)?;
+    }
+    Ok(())
+}
+
+/// Evaluate a (load-checked) constant expression, reading globals through the vmctx (so a
+/// defined global sees the ones defined before it).
+fn eval_const(
+    inst: &InstanceData,
+    expr: &[weld_contract::info::ConstOp],
+) -> Result<ValRaw, InstantiateError> {
+    let info = inst.module.info();
+    let o = inst.offsets;
+    let global = |g: u32| {
+        let ptr = if g < info.imported_globals {
+            // SAFETY: the slot holds the imported global's address, set in `build`.
+            unsafe { *at::<*const VMGlobal>(inst.vmctx, o.imported_global(g)) }
+        } else {
+            // SAFETY: `g` is a defined global (checked at load), inside the vmctx.
+            unsafe { at::<VMGlobal>(inst.vmctx, o.defined_global(g - info.imported_globals)) }
+        };
+        // SAFETY: globals live as long as the store.
+        Some(ValRaw {
+            bytes: unsafe { (*ptr).bytes },
+        })
+    };
+    let func_ref = |f: u32| Some(inst.vmctx as usize + o.funcref(info.funcref_slot(f)?) as usize);
+    constexpr::eval(expr, global, func_ref).ok_or_else(|| link("bad constant expression"))
+}
+
+/// Evaluate an offset, reference or table initialiser as a machine word (i32 values are
+/// zero-extended).
+fn eval_word(
+    inst: &InstanceData,
+    expr: &[weld_contract::info::ConstOp],
+) -> Result<usize, InstantiateError> {
+    Ok(eval_const(inst, expr)?.get_u128() as u64 as usize)
+}

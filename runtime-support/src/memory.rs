@@ -1,0 +1,270 @@
+//! Linear memories. The [`VMMemory`] compiled code reads lives either inside the defining
+//! instance's vmctx or, for memories the host creates, in its own allocation; [`MemoryData`] owns
+//! the backing [`Reservation`] and keeps `VMMemory::length` up to date.
+//!
+//! Guard mode (code compiled without explicit bounds checks) reserves
+//! [`GUARDED_RESERVATION`] bytes so every access with a static offset below [`GUARD_BYTES`]
+//! past a 32-bit index faults; explicit mode reserves only the maximum size. The base never moves.
+
+use crate::store::{Store, VmPtr};
+use crate::sys::Reservation;
+use weld_contract::descriptor::{GUARDED_RESERVATION, GUARD_BYTES};
+use weld_contract::info::MemoryType;
+use weld_contract::vmctx::VMMemory;
+use weld_contract::WASM_PAGE_SIZE;
+
+/// Most pages a (32-bit) memory can have.
+pub const MAX_PAGES: u64 = 65536;
+
+const _: () = assert!(GUARDED_RESERVATION == (MAX_PAGES * WASM_PAGE_SIZE) + GUARD_BYTES);
+
+/// A linear memory's state.
+#[derive(Debug)]
+pub(crate) struct MemoryData {
+    vm: VmPtr<VMMemory>,
+    reservation: Reservation,
+    declared_max: Option<u64>,
+    max_pages: u64,
+    explicit_bounds: bool,
+}
+
+impl MemoryData {
+    /// Create a memory of type `ty`; its `VMMemory` is `vm` (inside a vmctx) or a new allocation.
+    /// `None` if the type is impossible or the address space cannot be reserved.
+    ///
+    /// # Safety
+    /// `vm`, if given, must stay valid for the life of the returned value.
+    pub(crate) unsafe fn new(
+        ty: MemoryType,
+        explicit_bounds: bool,
+        vm: Option<*mut VMMemory>,
+    ) -> Option<MemoryData> {
+        let max_pages = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        if ty.min > max_pages {
+            return None;
+        }
+        let initial = usize::try_from(ty.min * WASM_PAGE_SIZE).ok()?;
+        let max_bytes = usize::try_from(max_pages * WASM_PAGE_SIZE).ok()?;
+        let reserve = if explicit_bounds {
+            max_bytes
+        } else {
+            usize::try_from(GUARDED_RESERVATION).ok()?
+        };
+        // Without `std` a heap block cannot grow in place: size it for the declared maximum,
+        // or only the minimum if there is none.
+        let heap_max = match ty.max {
+            Some(_) => max_bytes,
+            None => initial,
+        };
+        let reservation = Reservation::new(reserve, initial, heap_max)?;
+        let value = VMMemory {
+            base: reservation.base(),
+            length: ty.min * WASM_PAGE_SIZE,
+        };
+        let vm = match vm {
+            Some(ptr) => {
+                // SAFETY: the caller guarantees `ptr` stays valid; it is aligned vmctx storage.
+                unsafe {
+                    ptr.write(value);
+                    VmPtr::inside_vmctx(ptr)
+                }
+            }
+            None => VmPtr::owned(value),
+        };
+        Some(MemoryData {
+            vm,
+            reservation,
+            declared_max: ty.max,
+            max_pages,
+            explicit_bounds,
+        })
+    }
+
+    /// The struct compiled code reads.
+    pub(crate) fn vm(&self) -> *mut VMMemory {
+        self.vm.ptr()
+    }
+
+    /// Current length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        // SAFETY: `vm` is valid for our whole life.
+        unsafe { (*self.vm.ptr()).length }
+    }
+
+    /// Current size in pages.
+    pub(crate) fn pages(&self) -> u64 {
+        self.len() / WASM_PAGE_SIZE
+    }
+
+    /// First byte.
+    pub(crate) fn base(&self) -> *mut u8 {
+        self.reservation.base()
+    }
+
+    /// The type as import matching sees it: current size as minimum.
+    pub(crate) fn ty(&self) -> MemoryType {
+        MemoryType {
+            min: self.pages(),
+            max: self.declared_max,
+        }
+    }
+
+    /// Whether this memory lacks guard regions.
+    pub(crate) fn explicit_bounds(&self) -> bool {
+        self.explicit_bounds
+    }
+
+    /// `memory.grow`: the old size in pages, or `None` past the maximum or when out of memory.
+    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages();
+        let new = old.checked_add(delta)?;
+        if new > self.max_pages {
+            return None;
+        }
+        let bytes = new * WASM_PAGE_SIZE;
+        if !self
+            .reservation
+            .make_accessible(usize::try_from(bytes).ok()?)
+        {
+            return None;
+        }
+        // SAFETY: `vm` is valid for our whole life.
+        unsafe { (*self.vm.ptr()).length = bytes };
+        Some(old)
+    }
+
+    /// The accessible bytes.
+    ///
+    /// # Safety
+    /// No compiled code may write to the memory while the slice is alive.
+    pub(crate) unsafe fn bytes(&self) -> &[u8] {
+        let len = usize::try_from(self.len()).unwrap_or(0);
+        // SAFETY: the first `len` bytes of the reservation are mapped read-write.
+        unsafe { core::slice::from_raw_parts(self.base(), len) }
+    }
+
+    /// The accessible bytes, mutably.
+    ///
+    /// # Safety
+    /// No compiled code may access the memory while the slice is alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn bytes_mut(&self) -> &mut [u8] {
+        let len = usize::try_from(self.len()).unwrap_or(0);
+        // SAFETY: the first `len` bytes of the reservation are mapped read-write.
+        unsafe { core::slice::from_raw_parts_mut(self.base(), len) }
+    }
+}
+
+/// A handle to a linear memory of a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory(pub(crate) usize);
+
+impl Memory {
+    /// A new memory owned by `store` (e.g. the spectest memory). Make it with
+    /// `explicit_bounds == false` (guard regions) if code compiled in guard mode may import it.
+    /// `None` if the type is invalid or the memory cannot be reserved.
+    pub fn new(store: &mut Store, ty: MemoryType, explicit_bounds: bool) -> Option<Memory> {
+        // SAFETY: no vmctx storage is given; the memory owns its VMMemory.
+        let data = unsafe { MemoryData::new(ty, explicit_bounds, None)? };
+        Some(Memory(store.memories.push(data).0))
+    }
+
+    /// The memory's current bytes.
+    pub fn data<'a>(&self, store: &'a Store) -> &'a [u8] {
+        // SAFETY: wasm of this store cannot run while the store is borrowed.
+        unsafe { store.memories.get(self.0).bytes() }
+    }
+
+    /// The memory's current bytes, mutably.
+    pub fn data_mut<'a>(&self, store: &'a mut Store) -> &'a mut [u8] {
+        // SAFETY: wasm of this store cannot run while the store is borrowed mutably.
+        unsafe { store.memories.get_mut(self.0).bytes_mut() }
+    }
+
+    /// Current size in pages.
+    pub fn size_pages(&self, store: &Store) -> u64 {
+        store.memories.get(self.0).pages()
+    }
+
+    /// Grow by `delta` pages: the old size, or `None` if that is not possible.
+    pub fn grow(&self, store: &mut Store, delta: u64) -> Option<u64> {
+        store.memories.get_mut(self.0).grow(delta)
+    }
+
+    /// The current type (minimum = current size).
+    pub fn ty(&self, store: &Store) -> MemoryType {
+        store.memories.get(self.0).ty()
+    }
+
+    /// Whether this memory has no guard regions (only explicit-bounds code may use it).
+    pub fn explicit_bounds(&self, store: &Store) -> bool {
+        store.memories.get(self.0).explicit_bounds()
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    fn ty(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType { min, max }
+    }
+
+    #[test]
+    fn growing_returns_the_old_size_and_stops_at_the_maximum() {
+        let mut store = Store::new();
+        let mem = Memory::new(&mut store, ty(1, Some(3)), false).expect("memory");
+        assert_eq!(mem.size_pages(&store), 1);
+        assert_eq!(mem.grow(&mut store, 0), Some(1));
+        assert_eq!(mem.grow(&mut store, 2), Some(1));
+        assert_eq!(mem.size_pages(&store), 3);
+        assert_eq!(mem.grow(&mut store, 1), None);
+        assert_eq!(mem.data(&store).len(), 3 * 65536);
+        mem.data_mut(&mut store)[3 * 65536 - 1] = 9;
+        assert_eq!(mem.data(&store)[3 * 65536 - 1], 9);
+    }
+
+    #[test]
+    fn memories_without_a_maximum_stop_at_four_gibibytes() {
+        let mut store = Store::new();
+        let mem = Memory::new(&mut store, ty(0, None), true).expect("memory");
+        assert_eq!(mem.grow(&mut store, MAX_PAGES + 1), None);
+        assert_eq!(mem.grow(&mut store, u64::MAX), None);
+        assert_eq!(mem.grow(&mut store, 1), Some(0));
+    }
+
+    #[test]
+    fn a_minimum_above_the_maximum_is_refused() {
+        let mut store = Store::new();
+        assert!(Memory::new(&mut store, ty(2, Some(1)), false).is_none());
+        assert!(Memory::new(&mut store, ty(MAX_PAGES + 1, None), false).is_none());
+    }
+
+    #[test]
+    fn explicit_memories_reserve_only_their_maximum() {
+        // SAFETY: the memory owns its VMMemory.
+        let data = unsafe { MemoryData::new(ty(1, Some(2)), true, None) }.expect("memory");
+        assert_eq!(data.reservation_size(), 2 * 65536);
+        // SAFETY: as above.
+        let guarded = unsafe { MemoryData::new(ty(1, Some(2)), false, None) }.expect("memory");
+        assert_eq!(guarded.reservation_size() as u64, GUARDED_RESERVATION);
+    }
+
+    #[test]
+    fn guarded_memories_fault_just_past_their_length() {
+        // SAFETY: the memory owns its VMMemory.
+        let data = unsafe { MemoryData::new(ty(1, None), false, None) }.expect("memory");
+        assert!(crate::sys::is_accessible(data.base(), 65536));
+        // SAFETY: the pointer is inside the reservation (mapped, maybe PROT_NONE).
+        assert!(!crate::sys::is_accessible(
+            unsafe { data.base().add(65536) },
+            1
+        ));
+    }
+
+    impl MemoryData {
+        fn reservation_size(&self) -> usize {
+            self.reservation.reserved()
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! [`Module`]: a compiled module's descriptor, checked and decoded. Loading validates every count
+//! and index of the info blob against itself and the descriptor, so instantiation and libcalls can
+//! index without panicking, and registers the code range for trap lookup.
+
+use crate::constexpr;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use weld_contract::descriptor::{VMModuleDescriptor, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC};
+use weld_contract::info::{ImportKind, ModuleInfo, SegmentMode, ValType};
+use weld_contract::ABI_VERSION;
+
+/// Why a module could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// The descriptor does not start with the magic bytes.
+    BadMagic,
+    /// The object was compiled for another contract version.
+    AbiVersion {
+        /// The version the object carries.
+        found: u32,
+    },
+    /// The descriptor or its info blob is inconsistent.
+    Malformed(String),
+    /// The shared library could not be opened.
+    Open(String),
+    /// The descriptor symbol is missing.
+    MissingSymbol(String),
+}
+
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LoadError::BadMagic => f.write_str("not a weld module descriptor (bad magic)"),
+            LoadError::AbiVersion { found } => write!(
+                f,
+                "module compiled for contract version {found}, runtime speaks {ABI_VERSION}"
+            ),
+            LoadError::Malformed(why) => write!(f, "malformed module descriptor: {why}"),
+            LoadError::Open(why) => write!(f, "cannot open library: {why}"),
+            LoadError::MissingSymbol(s) => write!(f, "symbol `{s}` not found"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for LoadError {}
+
+/// The loaded parts of a module.
+#[derive(Debug)]
+pub(crate) struct ModuleInner {
+    pub(crate) info: ModuleInfo,
+    pub(crate) explicit_bounds: bool,
+    /// Canonical id of each type index.
+    pub(crate) type_ids: Vec<u32>,
+    /// Code of each defined funcref slot.
+    pub(crate) funcs: &'static [*const u8],
+    /// Array-call trampoline per export.
+    pub(crate) trampolines: &'static [*const u8],
+    /// Start trampoline.
+    pub(crate) start: *const u8,
+    /// All data segments' bytes.
+    pub(crate) data: &'static [u8],
+}
+
+// SAFETY: everything a `ModuleInner` points at is immutable static data of a loaded object.
+unsafe impl Send for ModuleInner {}
+// SAFETY: as above; nothing is ever written through these pointers.
+unsafe impl Sync for ModuleInner {}
+
+/// A loaded module, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+fn bad(why: impl Into<String>) -> LoadError {
+    LoadError::Malformed(why.into())
+}
+
+/// A slice from a descriptor's pointer and length; empty when the length is 0.
+///
+/// # Safety
+/// If `len > 0`, `ptr` must point at `len` valid `T`s that live forever.
+unsafe fn slice<T>(ptr: *const T, len: usize, what: &str) -> Result<&'static [T], LoadError> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() || !ptr.is_aligned() {
+        return Err(bad(format!("{what}: null or misaligned pointer")));
+    }
+    // SAFETY: non-null and aligned; the caller guarantees the rest.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+impl Module {
+    /// Load the module a descriptor describes.
+    ///
+    /// # Safety
+    /// `desc` must be a descriptor written by weld (its pointers valid for the given lengths, the
+    /// code really compiled against this contract) that lives for the rest of the process.
+    pub unsafe fn from_descriptor(desc: &'static VMModuleDescriptor) -> Result<Module, LoadError> {
+        if desc.magic != MAGIC {
+            return Err(LoadError::BadMagic);
+        }
+        if desc.abi_version != ABI_VERSION {
+            return Err(LoadError::AbiVersion {
+                found: desc.abi_version,
+            });
+        }
+        // SAFETY: the caller vouches for the descriptor's pointers and lengths.
+        let (info_bytes, data, funcs, trampolines, traps) = unsafe {
+            (
+                slice(desc.info, desc.info_len, "info")?,
+                slice(desc.data, desc.data_len, "data")?,
+                slice(desc.funcs, desc.funcs_len, "funcs")?,
+                slice(desc.trampolines, desc.trampolines_len, "trampolines")?,
+                slice(desc.traps, desc.traps_len, "traps")?,
+            )
+        };
+        let info = ModuleInfo::decode(info_bytes).ok_or_else(|| bad("undecodable info blob"))?;
+        validate(&info, data.len(), funcs, trampolines, !desc.start.is_null())?;
+        check_traps(traps)?;
+        if desc.code_len > 0 && desc.code.is_null() {
+            return Err(bad("code: null pointer"));
+        }
+        crate::registry::register(desc.code as usize, desc.code_len, traps);
+        let type_ids = info.types.iter().map(crate::types::canonical_id).collect();
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                info,
+                explicit_bounds: desc.flags & FLAG_EXPLICIT_BOUNDS != 0,
+                type_ids,
+                funcs,
+                trampolines,
+                start: desc.start,
+                data,
+            }),
+        })
+    }
+
+    /// What the module declares.
+    pub fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    /// Whether the code checks memory bounds itself (no guard regions needed).
+    pub fn explicit_bounds(&self) -> bool {
+        self.inner.explicit_bounds
+    }
+}
+
+fn check_traps(traps: &[VMTrapEntry]) -> Result<(), LoadError> {
+    if traps.windows(2).any(|w| w[0].offset >= w[1].offset) {
+        return Err(bad("trap table not sorted"));
+    }
+    Ok(())
+}
+
+/// Largest count of any index space we accept (keeps every vmctx offset far inside `u32`).
+const MAX_COUNT: usize = 1 << 20;
+
+/// Check the info blob against itself and the descriptor.
+pub(crate) fn validate(
+    info: &ModuleInfo,
+    data_len: usize,
+    funcs: &[*const u8],
+    trampolines: &[*const u8],
+    has_start: bool,
+) -> Result<(), LoadError> {
+    let m = info;
+    let counts = [
+        m.types.len(),
+        m.funcs.len(),
+        m.memories.len(),
+        m.table_types.len(),
+        m.global_types.len(),
+        m.funcref_funcs.len(),
+    ];
+    if counts.iter().any(|c| *c > MAX_COUNT) {
+        return Err(bad("too many items"));
+    }
+    let ntypes = m.types.len() as u32;
+    if m.funcs.iter().any(|t| *t >= ntypes) {
+        return Err(bad("function type index out of range"));
+    }
+    // Imports: counts per kind and types agree with the index spaces.
+    let (mut nf, mut nm, mut nt, mut ng) = (0usize, 0usize, 0usize, 0usize);
+    for import in &m.imports {
+        let ok = match &import.kind {
+            ImportKind::Func(t) => {
+                nf += 1;
+                m.funcs.get(nf - 1) == Some(t)
+            }
+            ImportKind::Memory(ty) => {
+                nm += 1;
+                m.memories.get(nm - 1) == Some(ty)
+            }
+            ImportKind::Table(ty) => {
+                nt += 1;
+                m.table_types.get(nt - 1) == Some(ty)
+            }
+            ImportKind::Global(ty) => {
+                ng += 1;
+                m.global_types.get(ng - 1) == Some(ty)
+            }
+        };
+        if !ok {
+            return Err(bad(format!(
+                "import {}::{} disagrees with its index space",
+                import.module, import.name
+            )));
+        }
+    }
+    if (nf, nm, nt, ng)
+        != (
+            m.imported_funcs as usize,
+            m.imported_memories as usize,
+            m.imported_tables as usize,
+            m.imported_globals as usize,
+        )
+    {
+        return Err(bad("import counts disagree"));
+    }
+    if m.tables.len() != m.table_types.len() - nt || m.globals.len() != m.global_types.len() - ng {
+        return Err(bad("defined table/global counts disagree"));
+    }
+    for (i, t) in m.tables.iter().enumerate() {
+        let elem_ok = matches!(t.ty.elem, ValType::FuncRef | ValType::ExternRef);
+        if !elem_ok
+            || m.table_types.get(nt + i) != Some(&t.ty)
+            || !constexpr::check(&t.init, m, m.global_types.len(), Some(t.ty.elem))
+        {
+            return Err(bad(format!("defined table {i}")));
+        }
+    }
+    if m.table_types[..nt]
+        .iter()
+        .any(|t| !matches!(t.elem, ValType::FuncRef | ValType::ExternRef))
+    {
+        return Err(bad("imported table of a non-reference type"));
+    }
+    for (i, g) in m.globals.iter().enumerate() {
+        if m.global_types.get(ng + i) != Some(&g.ty)
+            || !constexpr::check(&g.init, m, ng + i, Some(g.ty.ty))
+        {
+            return Err(bad(format!("defined global {i}")));
+        }
+    }
+    // Funcref slots: imports first (slot i = import i), then defined functions, ascending.
+    let nfuncs = m.funcs.len();
+    let slots = &m.funcref_funcs;
+    if slots.len() < nf
+        || (0..nf).any(|i| slots[i] as usize != i)
+        || slots[nf..]
+            .iter()
+            .any(|f| (*f as usize) < nf || *f as usize >= nfuncs)
+        || slots[nf..].windows(2).any(|w| w[0] >= w[1])
+    {
+        return Err(bad("funcref slots"));
+    }
+    if funcs.len() != slots.len() - nf || funcs.iter().any(|f| f.is_null()) {
+        return Err(bad("funcs table disagrees with funcref slots"));
+    }
+    // Exports.
+    if trampolines.len() != m.exports.len() {
+        return Err(bad("one trampoline per export expected"));
+    }
+    for (e, tramp) in m.exports.iter().zip(trampolines) {
+        use weld_contract::info::ExportKind;
+        let ok = match e.kind {
+            ExportKind::Func => {
+                (e.index as usize) < nfuncs && m.funcref_slot(e.index).is_some() && !tramp.is_null()
+            }
+            ExportKind::Memory => (e.index as usize) < m.memories.len(),
+            ExportKind::Table => (e.index as usize) < m.table_types.len(),
+            ExportKind::Global => (e.index as usize) < m.global_types.len(),
+        };
+        if !ok {
+            return Err(bad(format!("export {:?}", e.name)));
+        }
+    }
+    match m.start {
+        Some(f) if (f as usize) < nfuncs && has_start => {}
+        None if !has_start => {}
+        _ => return Err(bad("start function")),
+    }
+    // Segments.
+    let nglobals = m.global_types.len();
+    for (i, e) in m.elems.iter().enumerate() {
+        let mut ok = matches!(e.ty, ValType::FuncRef | ValType::ExternRef)
+            && e.items.len() <= u32::MAX as usize
+            && e.items
+                .iter()
+                .all(|item| constexpr::check(item, m, nglobals, Some(e.ty)));
+        if let SegmentMode::Active { index, offset } = &e.mode {
+            ok &= m.table_types.get(*index as usize).map(|t| t.elem) == Some(e.ty)
+                && constexpr::check(offset, m, nglobals, None);
+        }
+        if !ok {
+            return Err(bad(format!("element segment {i}")));
+        }
+    }
+    for (i, d) in m.datas.iter().enumerate() {
+        let mut ok = (d.offset as usize)
+            .checked_add(d.len as usize)
+            .is_some_and(|end| end <= data_len);
+        match &d.mode {
+            SegmentMode::Active { index, offset } => {
+                ok &= (*index as usize) < m.memories.len()
+                    && constexpr::check(offset, m, nglobals, None);
+            }
+            SegmentMode::Passive => {}
+            SegmentMode::Declared => ok = false,
+        }
+        if !ok {
+            return Err(bad(format!("data segment {i}")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use weld_contract::info::{DataSegment, Export, ExportKind, FuncType, MemoryType};
+
+    fn small() -> ModuleInfo {
+        ModuleInfo {
+            types: vec![FuncType::default()],
+            funcs: vec![0],
+            memories: vec![MemoryType { min: 1, max: None }],
+            exports: vec![Export {
+                name: "f".into(),
+                kind: ExportKind::Func,
+                index: 0,
+            }],
+            funcref_funcs: vec![0],
+            datas: vec![DataSegment {
+                mode: SegmentMode::Passive,
+                offset: 2,
+                len: 3,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_consistent_module_validates() {
+        let code = [0u8; 1];
+        let f = [code.as_ptr()];
+        assert_eq!(validate(&small(), 5, &f, &f, false), Ok(()));
+    }
+
+    #[test]
+    fn inconsistent_modules_are_errors_not_panics() {
+        let code = [0u8; 1];
+        let f = [code.as_ptr()];
+        assert!(
+            validate(&small(), 4, &f, &f, false).is_err(),
+            "data past blob"
+        );
+        assert!(
+            validate(&small(), 5, &[], &f, false).is_err(),
+            "missing code"
+        );
+        assert!(
+            validate(&small(), 5, &f, &[], false).is_err(),
+            "missing trampoline"
+        );
+        assert!(
+            validate(&small(), 5, &f, &f, true).is_err(),
+            "start without index"
+        );
+        let mut m = small();
+        m.imported_memories = 2;
+        assert!(validate(&m, 5, &f, &f, false).is_err());
+        let mut m = small();
+        m.funcs = vec![7];
+        assert!(validate(&m, 5, &f, &f, false).is_err());
+        let mut m = small();
+        m.exports[0].index = 9;
+        assert!(validate(&m, 5, &f, &f, false).is_err());
+    }
+
+    fn leaked(magic: [u8; 8], abi_version: u32) -> &'static VMModuleDescriptor {
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(VMModuleDescriptor {
+            magic,
+            abi_version,
+            flags: 0,
+            info: core::ptr::null(),
+            info_len: 0,
+            data: core::ptr::null(),
+            data_len: 0,
+            funcs: core::ptr::null(),
+            funcs_len: 0,
+            trampolines: core::ptr::null(),
+            trampolines_len: 0,
+            start: core::ptr::null(),
+            code: core::ptr::null(),
+            code_len: 0,
+            traps: core::ptr::null(),
+            traps_len: 0,
+        }))
+    }
+
+    #[test]
+    fn descriptors_with_the_wrong_magic_or_version_are_refused() {
+        // SAFETY: the descriptors are well formed (empty) and leaked.
+        unsafe {
+            let r = Module::from_descriptor(leaked(*b"notweld\0", ABI_VERSION));
+            assert_eq!(r.err(), Some(LoadError::BadMagic));
+            let r = Module::from_descriptor(leaked(MAGIC, ABI_VERSION + 1));
+            assert!(matches!(r, Err(LoadError::AbiVersion { .. })));
+            let r = Module::from_descriptor(leaked(MAGIC, ABI_VERSION));
+            assert!(matches!(r, Err(LoadError::Malformed(_))), "no info blob");
+        }
+    }
+}
