@@ -61,6 +61,9 @@ pub mod table;
 pub mod trap;
 pub mod types;
 
+#[cfg(all(test, feature = "std", target_arch = "x86_64"))]
+mod tests;
+
 pub use func::Func;
 pub use global::Global;
 pub use instance::{Extern, Instance, InstantiateError};
