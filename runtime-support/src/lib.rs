@@ -57,6 +57,7 @@ mod signals;
 pub mod store;
 mod sync;
 mod sys;
+pub mod spectest;
 pub mod table;
 pub mod trap;
 pub mod types;

@@ -1,0 +1,88 @@
+//! Compile-only tests: every module of the SIMD spec tests must get through translation,
+//! the Cranelift verifier (on in debug builds) and x86-64 lowering.
+
+use crate::{Error, Options};
+use std::path::PathBuf;
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastDirective, Wat};
+
+fn compile(bytes: &[u8]) -> Result<(), Error> {
+    let parsed = crate::frontend::parse_module(bytes)?;
+    crate::codegen::compile_module(&parsed, &Options::default()).map(|_| ())
+}
+
+fn compile_wat(src: &str) {
+    let buf = ParseBuffer::new(src).expect("lex");
+    let mut wat = parser::parse::<Wat>(&buf).expect("parse");
+    let bytes = wat.encode().expect("encode");
+    if let Err(e) = compile(&bytes) {
+        panic!("{e}");
+    }
+}
+
+fn testsuite() -> PathBuf {
+    match std::env::var_os("WELD_TESTSUITE") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testsuite"),
+    }
+}
+
+#[test]
+fn simd_small_module() {
+    compile_wat(
+        r#"(module (memory 1)
+          (func (param v128 v128) (result v128)
+            (i32x4.add (local.get 0) (local.get 1)))
+          (func (param v128 i32) (result v128)
+            (select (i16x8.add (local.get 0) (local.get 0))
+                    (f64x2.mul (local.get 0) (local.get 0)) (local.get 1)))
+          (func (param i32) (result v128)
+            (v128.load16_lane offset=3 5 (local.get 0) (v128.load8x8_s (local.get 0)))))"#,
+    );
+}
+
+/// Every module of `core/simd/*.wast` compiles (modules that fail validation excepted).
+#[test]
+fn simd_spec_modules_compile() {
+    let dir = testsuite().join("core/simd");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("skipping: {} not found", dir.display());
+        return;
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for file in &files {
+        let src = std::fs::read_to_string(file).expect("read");
+        let Ok(buf) = ParseBuffer::new(&src) else {
+            continue;
+        };
+        let Ok(wast) = parser::parse::<Wast>(&buf) else {
+            continue;
+        };
+        for d in wast.directives {
+            let mut m: QuoteWat<'_> = match d {
+                WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => m,
+                _ => continue,
+            };
+            let Ok(bytes) = m.encode() else {
+                continue;
+            };
+            count += 1;
+            match compile(&bytes) {
+                Ok(()) | Err(Error::Invalid { .. }) => {}
+                Err(e) => failures.push(format!("{}: {e}", file.display())),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} modules failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
