@@ -61,8 +61,12 @@ fn simd_spec_modules_compile() {
         let Ok(buf) = ParseBuffer::new(&src) else {
             continue;
         };
-        let Ok(wast) = parser::parse::<Wast>(&buf) else {
-            continue;
+        let wast = match parser::parse::<Wast>(&buf) {
+            Ok(w) => w,
+            Err(e) => {
+                failures.push(format!("{}: parse: {e}", file.display()));
+                continue;
+            }
         };
         for d in wast.directives {
             let mut m: QuoteWat<'_> = match d {
@@ -79,6 +83,7 @@ fn simd_spec_modules_compile() {
             }
         }
     }
+    eprintln!("{count} modules from {} files", files.len());
     assert!(
         failures.is_empty(),
         "{} of {count} modules failed:\n{}",
