@@ -54,10 +54,10 @@ pub mod module;
 pub mod registry;
 #[cfg(feature = "std")]
 mod signals;
+pub mod spectest;
 pub mod store;
 mod sync;
 mod sys;
-pub mod spectest;
 pub mod table;
 pub mod trap;
 pub mod types;

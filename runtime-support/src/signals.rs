@@ -139,36 +139,53 @@ fn fallback_code(sig: c_int) -> TrapCode {
     }
 }
 
-/// The PC at which the signal happened.
+/// The PC and stack pointer at which the signal happened.
 ///
 /// # Safety
 /// `ctx` must be the `ucontext_t` the kernel passed to an SA_SIGINFO handler.
-unsafe fn pc_of(ctx: *mut c_void) -> usize {
+unsafe fn pc_and_sp(ctx: *mut c_void) -> (usize, usize) {
     let uc = ctx as *const libc::ucontext_t;
     // SAFETY: the caller guarantees `uc` is the kernel's ucontext.
     unsafe {
         #[cfg(target_arch = "x86_64")]
         {
-            (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as usize
+            let regs = &(*uc).uc_mcontext.gregs;
+            (
+                regs[libc::REG_RIP as usize] as usize,
+                regs[libc::REG_RSP as usize] as usize,
+            )
         }
         #[cfg(target_arch = "aarch64")]
         {
-            (*uc).uc_mcontext.pc as usize
+            ((*uc).uc_mcontext.pc as usize, (*uc).uc_mcontext.sp as usize)
         }
         #[cfg(target_arch = "riscv64")]
         {
-            (*uc).uc_mcontext.__gregs[0] as usize
+            let regs = &(*uc).uc_mcontext.__gregs;
+            (regs[0] as usize, regs[2] as usize)
         }
     }
 }
+
+/// A fault at most this far below the stack pointer is the thread's stack guard, not a memory access
+/// (linear memories live in their own, much larger reservations).
+const STACK_FAULT_DISTANCE: usize = 1 << 20;
 
 extern "C" fn handler(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     let buf = crate::entry::current();
     if !buf.is_null() {
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
-        let pc = unsafe { pc_of(ctx) };
+        let (pc, sp) = unsafe { pc_and_sp(ctx) };
         if let Some(site) = registry::lookup(pc) {
-            let code = site.unwrap_or_else(|| fallback_code(sig));
+            // SAFETY: `info` is the kernel's siginfo; `si_addr` is defined for these signals.
+            let addr = unsafe { (*info).si_addr() } as usize;
+            let near_stack =
+                addr < sp.wrapping_add(4096) && sp - addr.min(sp) < STACK_FAULT_DISTANCE;
+            let code = match site {
+                Some(code) => code,
+                None if sig == libc::SIGSEGV && near_stack => TrapCode::StackOverflow,
+                None => fallback_code(sig),
+            };
             // SAFETY: the fault is in wasm code running under the active entry `buf`; the frames
             // skipped are wasm frames and this handler's, none of which has destructors.
             unsafe { crate::arch::weld_rt_unwind(buf, code as u32) }

@@ -47,14 +47,7 @@ pub fn exports(store: &mut Store) -> Vec<(String, Extern)> {
         ("global_f64", F64, ValRaw::f64(666.6f64.to_bits())),
     ];
     for (name, ty, v) in globals {
-        let g = Global::new(
-            store,
-            GlobalType {
-                ty,
-                mutable: false,
-            },
-            v,
-        );
+        let g = Global::new(store, GlobalType { ty, mutable: false }, v);
         out.push((name.to_string(), Extern::Global(g)));
     }
     if let Some(t) = Table::new(

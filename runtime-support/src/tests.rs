@@ -20,6 +20,7 @@ core::arch::global_asm!(
     ".globl weld_test_ud2_site",
     ".globl weld_test_fill",
     ".globl weld_test_code_end",
+    ".globl weld_test_call_import",
     "weld_test_code_start:",
     // load: vals[0] = *(u32*)(memory0.base + vals[0])
     "weld_test_load:",
@@ -43,6 +44,18 @@ core::arch::global_asm!(
     "call rax",
     "add rsp, 8",
     "ret",
+    // call_import: vals[0] = import0(vals[0], vals[1]), funcref slot 0 at vmctx + 40
+    "weld_test_call_import:",
+    "push rbx",
+    "mov rbx, rsi",
+    "mov rax, [rdi + 40]",
+    "mov rdi, [rdi + 48]",
+    "mov esi, dword ptr [rbx]",
+    "mov edx, dword ptr [rbx + 16]",
+    "call rax",
+    "mov dword ptr [rbx], eax",
+    "pop rbx",
+    "ret",
     "weld_test_code_end:",
 );
 
@@ -52,6 +65,7 @@ extern "C" {
     fn weld_test_ud2_site();
     fn weld_test_fill();
     fn weld_test_code_end();
+    fn weld_test_call_import();
 }
 
 fn leak<T: 'static>(v: Vec<T>) -> (*const T, usize) {
@@ -136,12 +150,18 @@ fn info() -> ModuleInfo {
 
 /// A descriptor for `info` over the hand-written code.
 fn module(info: &ModuleInfo, flags: u32) -> Module {
-    let start = weld_test_code_start as *const u8 as usize;
-    let code: [*const u8; 3] = [
+    let code = [
         weld_test_load as *const u8,
         weld_test_ud2_site as *const u8,
         weld_test_fill as *const u8,
     ];
+    module_with(info, flags, &code)
+}
+
+/// A descriptor for `info` whose defined function `i` (escaping, in order) is `code[i]`.
+fn module_with(info: &ModuleInfo, flags: u32, code: &[*const u8]) -> Module {
+    let start = weld_test_code_start as *const u8 as usize;
+    let nf = info.imported_funcs as usize;
     let traps = vec![VMTrapEntry {
         offset: (weld_test_ud2_site as *const u8 as usize - start) as u32,
         code: TrapCode::Unreachable as u32,
@@ -150,13 +170,13 @@ fn module(info: &ModuleInfo, flags: u32) -> Module {
         .exports
         .iter()
         .map(|e| match e.kind {
-            ExportKind::Func => code[e.index as usize],
+            ExportKind::Func => code[e.index as usize - nf],
             _ => core::ptr::null(),
         })
         .collect();
     let (info_ptr, info_len) = leak(info.encode());
     let (data, data_len) = leak(b"hiabc".to_vec());
-    let (funcs, funcs_len) = leak(code.to_vec());
+    let (funcs, funcs_len) = leak(code[..info.funcref_funcs.len() - nf].to_vec());
     let (trampolines, trampolines_len) = leak(tramps);
     let (traps, traps_len) = leak(traps);
     let desc = Box::leak(Box::new(VMModuleDescriptor {
@@ -408,4 +428,134 @@ fn imports_are_type_checked() {
         Instance::new(&mut store, &guarded, &[]).is_err(),
         "missing import"
     );
+}
+
+/// State of the host function of the nesting test.
+struct Host {
+    store: *mut Store,
+    outer: crate::Func,
+    trapper: crate::Func,
+    limits: Vec<usize>,
+    inner_trap: Option<Trap>,
+}
+
+extern "C" fn host_add(ctx: *mut u8, a: i32, b: i32) -> i32 {
+    // SAFETY: `ctx` is the test's `Host`; the store outlives the call and the outer `call`
+    // does not touch it while wasm runs.
+    let host = unsafe { &mut *(ctx as *mut Host) };
+    let store = unsafe { &mut *host.store };
+    // SAFETY: the store context is valid while the store lives.
+    host.limits.push(unsafe { (*store.ctx_ptr()).stack_limit });
+    if a == 0 {
+        host.inner_trap = host
+            .trapper
+            .call(store, &[ValRaw::i32(0), ValRaw::i32(0)])
+            .err();
+        return b;
+    }
+    let r = host
+        .outer
+        .call(store, &[ValRaw::i32(a - 1), ValRaw::i32(b + 1)]);
+    r.map_or(-1, |v| v[0].get_i32())
+}
+
+#[test]
+fn host_functions_can_reenter_wasm_and_inner_traps_stay_inner() {
+    let ty = i32_ty();
+    let info = ModuleInfo {
+        types: vec![ty.clone()],
+        imports: vec![Import {
+            module: "host".into(),
+            name: "add".into(),
+            kind: ImportKind::Func(0),
+        }],
+        funcs: vec![0, 0],
+        imported_funcs: 1,
+        exports: vec![Export {
+            name: "call_import".into(),
+            kind: ExportKind::Func,
+            index: 1,
+        }],
+        funcref_funcs: vec![0, 1],
+        ..Default::default()
+    };
+    assert_eq!(VMOffsets::new(info.counts()).funcref(0), 40);
+    let module = module_with(&info, 0, &[weld_test_call_import as *const u8]);
+    let mut store = Box::new(Store::new());
+    store.set_max_wasm_stack(64 * 1024);
+    let other = Instance::new(&mut store, &self::module(&self::info(), 0), &[]).expect("other");
+    let trapper = func(&store, other, "unreachable");
+    let mut host = Box::new(Host {
+        store: &mut *store,
+        outer: trapper,
+        trapper,
+        limits: Vec::new(),
+        inner_trap: None,
+    });
+    // SAFETY: `host_add` has the wasm ABI of `(i32, i32) -> i32` with a host context first.
+    let add = unsafe {
+        crate::Func::host(
+            &mut store,
+            ty,
+            host_add as *const u8,
+            &mut *host as *mut Host as *mut u8,
+        )
+    };
+    let inst = Instance::new(&mut store, &module, &[Extern::Func(add)]).expect("instance");
+    host.outer = func(&store, inst, "call_import");
+    let r = host
+        .outer
+        .call(&mut store, &[ValRaw::i32(3), ValRaw::i32(10)]);
+    assert_eq!(r.map(|v| v[0].get_i32()), Ok(13));
+    assert_eq!(host.inner_trap, Some(Trap::new(TrapCode::Unreachable)));
+    assert_eq!(host.limits.len(), 4);
+    assert!(
+        host.limits.iter().all(|l| *l == host.limits[0] && *l != 0),
+        "{:?}",
+        host.limits
+    );
+    let here = 0u8;
+    let sp = core::ptr::addr_of!(here) as usize;
+    assert!(host.limits[0] < sp && sp - host.limits[0] < 64 * 1024 + 4096);
+    // SAFETY: the store context is valid; no wasm runs.
+    assert_eq!(unsafe { (*store.ctx_ptr()).stack_limit }, 0);
+    assert!(add
+        .call(&mut store, &[ValRaw::i32(0), ValRaw::i32(0)])
+        .is_err());
+}
+
+#[test]
+fn the_libcall_table_follows_the_contract_order() {
+    use weld_contract::libcall::Libcall;
+    let names: Vec<&str> = Libcall::ALL.iter().map(|l| l.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "memory_grow",
+            "memory_fill",
+            "memory_copy",
+            "memory_init",
+            "data_drop",
+            "table_grow",
+            "table_fill",
+            "table_copy",
+            "table_init",
+            "elem_drop",
+            "trap"
+        ]
+    );
+    assert_eq!(
+        core::mem::size_of::<crate::libcalls::LibcallTable>(),
+        8 * Libcall::ALL.len()
+    );
+    let t = &crate::libcalls::LIBCALLS;
+    let addrs = [
+        t.memory_grow as usize,
+        t.memory_fill as usize,
+        t.trap as usize,
+    ];
+    // SAFETY: the table is `repr(C)` with pointer-sized fields.
+    let words =
+        unsafe { core::slice::from_raw_parts(t as *const _ as *const usize, Libcall::ALL.len()) };
+    assert_eq!([words[0], words[1], words[10]], addrs);
 }
