@@ -6,13 +6,15 @@
 //! the single-threaded bare-metal targets that mode is for.
 
 use crate::arch::{weld_rt_enter, weld_rt_unwind, ArrayCall, JmpBuf};
+#[cfg(feature = "std")]
+use core::cell::Cell;
 use core::ptr;
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::ValRaw;
 
 #[cfg(feature = "std")]
 std::thread_local! {
-    static CURRENT: core::cell::Cell<*mut JmpBuf> = const { core::cell::Cell::new(ptr::null_mut()) };
+    static CURRENT: Cell<*mut JmpBuf> = const { Cell::new(ptr::null_mut()) };
 }
 
 #[cfg(not(feature = "std"))]

@@ -167,8 +167,8 @@ unsafe fn pc_and_sp(ctx: *mut c_void) -> (usize, usize) {
     }
 }
 
-/// A fault at most this far below the stack pointer is the thread's stack guard, not a memory access
-/// (linear memories live in their own, much larger reservations).
+/// A fault at most this far below the stack pointer is the thread's stack guard, not a memory
+/// access (linear memories live in their own, much larger reservations).
 const STACK_FAULT_DISTANCE: usize = 1 << 20;
 
 extern "C" fn handler(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {

@@ -405,7 +405,10 @@ fn imports_are_type_checked() {
         },
         false,
     );
-    let incompatible = |r: Result<Instance, InstantiateError>| matches!(r, Err(InstantiateError::Link(m)) if m.starts_with("incompatible import type"));
+    let incompatible = |r: Result<Instance, InstantiateError>| match r {
+        Err(InstantiateError::Link(m)) => m.starts_with("incompatible import type"),
+        _ => false,
+    };
     assert!(incompatible(Instance::new(
         &mut store,
         &guarded,
