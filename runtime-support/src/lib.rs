@@ -25,6 +25,7 @@
 //! - [`memory`], [`table`], [`global`], [`func`]: the store-owned objects and their handles.
 //! - [`module`], `library` (std): loading and validating descriptors.
 //! - [`instance`], [`constexpr`]: instantiation; [`libcalls`]: the libcall table.
+//! - [`spectest`]: the host module the official test suite imports.
 //!
 //! Ownership: a [`Store`] owns everything created in it; handles are indices valid while the
 //! store lives. Nothing is freed before the store is dropped, so pointers that compiled code keeps

@@ -1,9 +1,10 @@
-//! The `spectest` host module that the WebAssembly spec's `.wast` scripts import: print
-//! functions (which print nothing: tests only check that calls link and run), globals of every
-//! numeric type with value 666, a funcref table of 10..20 and a memory of 1..2 pages.
+//! The `spectest` module the official test suite imports from: `print*` functions (they print
+//! nothing), the globals `global_i32/i64/f32/f64` (666 / 666.6), a funcref `table` (10..=20) and
+//! a `memory` (1..=2 pages, with guard regions so guard-mode and explicit-bounds code can both
+//! import it).
 
 use crate::{Extern, Func, Global, Memory, Store, Table};
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use weld_contract::info::{FuncType, GlobalType, MemoryType, TableType, ValType};
@@ -17,7 +18,7 @@ extern "C" fn print_f64(_: *mut u8, _: f64) {}
 extern "C" fn print_i32_f32(_: *mut u8, _: i32, _: f32) {}
 extern "C" fn print_f64_f64(_: *mut u8, _: f64, _: f64) {}
 
-/// Create the spectest exports in `store`.
+/// Create the spectest items in `store`; returns them by export name.
 pub fn exports(store: &mut Store) -> Vec<(String, Extern)> {
     use ValType::*;
     let funcs: [(&str, Vec<ValType>, *const u8); 7] = [
@@ -35,10 +36,10 @@ pub fn exports(store: &mut Store) -> Vec<(String, Extern)> {
             params,
             results: vec![],
         };
-        // SAFETY: each `code` above is an `extern "C" fn(ctx, params...)` with exactly the
-        // parameters of `ty` and no result, and ignores its (null) context.
+        // SAFETY: each function above takes the host context and exactly `params`, returns
+        // nothing, and ignores the (null) context.
         let f = unsafe { Func::host(store, ty, code, core::ptr::null_mut()) };
-        out.push((name.to_string(), Extern::Func(f)));
+        out.push((name.into(), Extern::Func(f)));
     }
     let globals = [
         ("global_i32", I32, ValRaw::i32(666)),
@@ -46,30 +47,43 @@ pub fn exports(store: &mut Store) -> Vec<(String, Extern)> {
         ("global_f32", F32, ValRaw::f32(666.6f32.to_bits())),
         ("global_f64", F64, ValRaw::f64(666.6f64.to_bits())),
     ];
-    for (name, ty, v) in globals {
-        let g = Global::new(store, GlobalType { ty, mutable: false }, v);
-        out.push((name.to_string(), Extern::Global(g)));
+    for (name, ty, value) in globals {
+        let ty = GlobalType { ty, mutable: false };
+        out.push((name.into(), Extern::Global(Global::new(store, ty, value))));
     }
-    if let Some(t) = Table::new(
-        store,
-        TableType {
-            elem: FuncRef,
-            min: 10,
-            max: Some(20),
-        },
-        0,
-    ) {
-        out.push(("table".to_string(), Extern::Table(t)));
+    let table_ty = TableType {
+        elem: FuncRef,
+        min: 10,
+        max: Some(20),
+    };
+    if let Some(t) = Table::new(store, table_ty, 0) {
+        out.push(("table".into(), Extern::Table(t)));
     }
-    if let Some(m) = Memory::new(
-        store,
-        MemoryType {
-            min: 1,
-            max: Some(2),
-        },
-        false,
-    ) {
-        out.push(("memory".to_string(), Extern::Memory(m)));
+    let memory_ty = MemoryType {
+        min: 1,
+        max: Some(2),
+    };
+    if let Some(m) = Memory::new(store, memory_ty, false) {
+        out.push(("memory".into(), Extern::Memory(m)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spectest_provides_the_suite_s_imports() {
+        let mut store = Store::new();
+        let exports = exports(&mut store);
+        let names: Vec<&str> = exports.iter().map(|(n, _)| n.as_str()).collect();
+        for want in ["print_i32", "global_f64", "table", "memory"] {
+            assert!(names.contains(&want), "{want}");
+        }
+        let Some((_, Extern::Global(g))) = exports.iter().find(|(n, _)| n == "global_i32") else {
+            unreachable!("global_i32")
+        };
+        assert_eq!(g.get(&store).get_i32(), 666);
+    }
 }
