@@ -54,20 +54,7 @@ impl Translator<'_, '_> {
     /// Load a value of type `ty` from the popped index.
     fn load_ty(&mut self, memarg: &MemArg, ty: Type) -> Value {
         let index = self.pop();
-        self.load_ty_at(memarg, index, ty)
-    }
-
-    fn load_ty_at(&mut self, memarg: &MemArg, index: Value, ty: Type) -> Value {
-        let (addr, off) = self.simd_addr(memarg, index, ty.bytes());
-        let flags = self.heap_flags();
-        self.b.ins().load(ty, flags, addr, off)
-    }
-
-    fn store_val_at(&mut self, memarg: &MemArg, index: Value, value: Value) {
-        let size = self.b.func.dfg.value_type(value).bytes();
-        let (addr, off) = self.simd_addr(memarg, index, size);
-        let flags = self.heap_flags();
-        self.b.ins().store(flags, value, addr, off);
+        self.load_at(memarg, index, ty)
     }
 
     fn load_widen(&mut self, memarg: &MemArg, w: Widen) {
@@ -101,7 +88,7 @@ impl Translator<'_, '_> {
     fn load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) {
         let v = self.vec(vec_of(ty));
         let index = self.pop();
-        let x = self.load_ty_at(memarg, index, ty);
+        let x = self.load_at(memarg, index, ty);
         let r = self.b.ins().insertlane(v, x, lane);
         self.push_vec(r);
     }
@@ -110,7 +97,7 @@ impl Translator<'_, '_> {
         let v = self.vec(vec_of(ty));
         let index = self.pop();
         let x = self.b.ins().extractlane(v, lane);
-        self.store_val_at(memarg, index, x);
+        self.store_at(memarg, index, x, ty.bytes());
     }
 
     /// v128 memory operators; `Ok(false)` if `op` is not one.
@@ -124,7 +111,7 @@ impl Translator<'_, '_> {
             V128Store { memarg } => {
                 let v = self.vec(I8X16);
                 let index = self.pop();
-                self.store_val_at(memarg, index, v);
+                self.store_at(memarg, index, v, 16);
             }
             V128Load8x8S { memarg } => self.load_widen(memarg, Widen::S8x8),
             V128Load8x8U { memarg } => self.load_widen(memarg, Widen::U8x8),
