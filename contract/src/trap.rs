@@ -47,6 +47,8 @@ pub enum TrapCode {
     MissingImport = 20,
     /// A bool or flags value out of range, or another malformed value.
     InvalidValue = 21,
+    /// `call_ref` of a null reference.
+    NullFunctionReference = 22,
 }
 
 impl TrapCode {
@@ -73,6 +75,7 @@ impl TrapCode {
         TrapCode::ResourceBorrowed,
         TrapCode::MissingImport,
         TrapCode::InvalidValue,
+        TrapCode::NullFunctionReference,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -104,6 +107,7 @@ impl TrapCode {
             TrapCode::ResourceBorrowed => "resource has borrows",
             TrapCode::MissingImport => "call to a missing import",
             TrapCode::InvalidValue => "invalid value",
+            TrapCode::NullFunctionReference => "null function reference",
         }
     }
 }

@@ -435,17 +435,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             BrIf { relative_depth } => {
                 let cond = self.pop();
-                let depth = self.control.len() - 1 - relative_depth as usize;
-                let (target, n) = self.control[depth].branch_target();
-                if self.control[depth].header.is_none() {
-                    self.control[depth].exit_reachable = true;
-                }
-                let vals = self.peekn(n);
-                let vals = self.canonicalize_all(&vals);
-                let cont = self.b.create_block();
-                self.b.ins().brif(cond, target, &args(&vals), cont, &[]);
-                self.b.seal_block(cont);
-                self.switch_to(cont);
+                self.br_if_with(relative_depth, cond);
             }
             BrTable { ref targets } => {
                 let index = self.pop();
@@ -471,11 +461,34 @@ impl<'a, 'b> Translator<'a, 'b> {
                 type_index,
                 table_index,
             } => self.call_indirect(type_index, table_index)?,
+            CallRef { type_index } => {
+                let funcref = self.pop();
+                self.trapz(funcref, TrapCode::NullFunctionReference);
+                self.call_funcref(type_index, funcref);
+            }
+            RefAsNonNull => {
+                let v = self.pop();
+                self.trapz(v, TrapCode::NullReference);
+                self.push(v);
+            }
+            BrOnNull { relative_depth } => {
+                let v = self.pop();
+                let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                self.br_if_with(relative_depth, is_null);
+                self.push(v);
+            }
+            BrOnNonNull { relative_depth } => {
+                let v = self.stack.last().copied().unwrap_or(self.vmctx);
+                let non_null = self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0);
+                self.br_if_with(relative_depth, non_null);
+                self.pop();
+            }
             Drop => {
                 self.pop();
             }
             Select | TypedSelect { .. } => {
                 let (a, b, c) = self.pop3();
+                let (a, b) = (self.canonicalize(a), self.canonicalize(b));
                 let v = self.b.ins().select(c, a, b);
                 self.push(v);
             }
@@ -588,6 +601,21 @@ impl<'a, 'b> Translator<'a, 'b> {
         if exit_reachable {
             self.push_block_params(frame.next);
         }
+    }
+
+    /// Branch to the frame at `relative_depth` when `cond` is non-zero, passing the top values.
+    fn br_if_with(&mut self, relative_depth: u32, cond: Value) {
+        let depth = self.control.len() - 1 - relative_depth as usize;
+        let (target, n) = self.control[depth].branch_target();
+        if self.control[depth].header.is_none() {
+            self.control[depth].exit_reachable = true;
+        }
+        let vals = self.peekn(n);
+        let vals = self.canonicalize_all(&vals);
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, target, &args(&vals), cont, &[]);
+        self.b.seal_block(cont);
+        self.switch_to(cont);
     }
 
     fn br(&mut self, relative_depth: u32) {
@@ -716,6 +744,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         let expected = self.b.ins().uextend(types::I64, expected);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trapnz(mismatch, TrapCode::IndirectCallTypeMismatch);
+        self.call_funcref(type_index, funcref);
+        Ok(())
+    }
+
+    /// Call the (non-null) `VMFuncRef` at `funcref` with the type's arguments from the stack.
+    fn call_funcref(&mut self, type_index: u32, funcref: Value) {
         let code = self.b.ins().load(
             types::I64,
             MemFlagsData::trusted(),
@@ -734,7 +768,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         let sig = self.sig_ref(type_index);
         let inst = self.b.ins().call_indirect(sig, code, &call_args);
         self.push_results(inst);
-        Ok(())
     }
 
     /// Call a runtime libcall through the vmctx's libcall table.

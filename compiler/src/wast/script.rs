@@ -8,7 +8,6 @@ use crate::error::Error;
 use crate::options::Options;
 use std::collections::HashMap;
 use std::path::Path;
-use wast::core::{HeapType, WastArgCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 use weld_contract::trap::TrapCode;
@@ -266,9 +265,6 @@ impl Runner {
         };
         let mut args = Vec::with_capacity(inv.args.len());
         for a in &inv.args {
-            if let wast::WastArg::Core(WastArgCore::RefNull(HeapType::Concrete(_))) = a {
-                return Err("typed function references".into());
-            }
             args.push(values::arg(a)?);
         }
         let ty = f.ty(&self.store);

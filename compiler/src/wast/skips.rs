@@ -1,8 +1,9 @@
 //! The reviewed skip list.
 //!
 //! One entry per line: `PATH[:LINE] -- reason`. `PATH` is matched against the end of a script's
-//! path (e.g. `core/simd/simd_lane.wast`); with `:LINE` the entry covers the directive that
-//! starts on that line, without it the whole file. Lines starting with `#` are comments.
+//! path (e.g. `core/simd/simd_lane.wast`), or, when it ends with `/`, names a whole folder; with
+//! `:LINE` the entry covers the directive that starts on that line, without it the whole file.
+//! Lines starting with `#` are comments.
 //!
 //! Rules that keep the list honest: a directive covered by a line entry that *passes* is a
 //! failure ("stale skip"); a whole-file entry under which every directive passes is reported as
@@ -92,7 +93,12 @@ impl SkipList {
         let entries = self.entries.lock().ok()?;
         entries
             .keys()
-            .find(|(p, l)| *l == line && (file == *p || file.ends_with(&format!("/{p}"))))
+            .find(|(p, l)| {
+                *l == line
+                    && (file == *p
+                        || file.ends_with(&format!("/{p}"))
+                        || (p.ends_with('/') && (file.starts_with(p.as_str()) || file.contains(&format!("/{p}")))))
+            })
             .cloned()
     }
 
