@@ -57,7 +57,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Invalid { message, offset } => {
-                write!(f, "invalid WebAssembly at byte offset {offset:#x}: {message}")
+                write!(
+                    f,
+                    "invalid WebAssembly at byte offset {offset:#x}: {message}"
+                )
             }
             Error::Unsupported {
                 message,
@@ -69,7 +72,10 @@ impl fmt::Display for Error {
             } => write!(f, "unsupported: {message}"),
             Error::Limit { message } => write!(f, "implementation limit exceeded: {message}"),
             Error::Codegen { func, message } => {
-                write!(f, "internal code generation error in function {func}: {message}")
+                write!(
+                    f,
+                    "internal code generation error in function {func}: {message}"
+                )
             }
             Error::Link(message) => write!(f, "linking failed: {message}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
@@ -83,7 +89,7 @@ impl From<wasmparser::BinaryReaderError> for Error {
     fn from(e: wasmparser::BinaryReaderError) -> Error {
         Error::Invalid {
             message: e.message().to_string(),
-            offset: e.offset() as u64,
+            offset: e.offset(),
         }
     }
 }

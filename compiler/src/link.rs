@@ -25,7 +25,10 @@ pub fn c_compiler(target: &str) -> String {
         return cc;
     }
     let arch = target.split('-').next().unwrap_or("");
-    let host = crate::options::host_triple().split('-').next().unwrap_or("");
+    let host = crate::options::host_triple()
+        .split('-')
+        .next()
+        .unwrap_or("");
     if arch == host {
         "cc".to_string()
     } else {
@@ -46,7 +49,10 @@ pub fn link(
     extra_args: &[String],
 ) -> Result<()> {
     let cc = c_compiler(target);
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new()
         .prefix(".weld-link-")
         .tempfile_in(dir)
@@ -78,7 +84,10 @@ pub fn link(
             .find(|l| l.contains("error") || l.contains("undefined"))
             .or_else(|| stderr.lines().next())
             .unwrap_or("no output");
-        return Err(Error::Link(format!("`{cc}` failed ({}): {first}", output.status)));
+        return Err(Error::Link(format!(
+            "`{cc}` failed ({}): {first}",
+            output.status
+        )));
     }
     tmp.persist(out).map_err(|e| Error::Io {
         what: format!("writing {}", out.display()),

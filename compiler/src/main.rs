@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use weld::{BoundsChecks, Options};
 
 #[derive(Parser)]
-#[command(name = "weld", version, about = "Ahead-of-time compiler from WebAssembly to native objects")]
+#[command(
+    name = "weld",
+    version,
+    about = "Ahead-of-time compiler from WebAssembly to native objects"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -153,7 +157,10 @@ fn compile(
             let obj_path = dir.path().join("module.o");
             std::fs::write(&obj_path, &obj).context("writing a temporary object")?;
             let kind = if emit == Emit::Exe {
-                bail!("{}: --emit exe needs the runtime archive, which is not built yet", input.display());
+                bail!(
+                    "{}: --emit exe needs the runtime archive, which is not built yet",
+                    input.display()
+                );
             } else {
                 weld::link::OutputKind::SharedLib
             };

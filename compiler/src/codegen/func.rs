@@ -106,14 +106,13 @@ pub fn compile_function(
     let ty = env.func_type(index).clone();
     let sig = env.wasm_signature(&ty);
     let v = &input.validator;
-    let mut validator =
-        wasmparser::FuncToValidate {
-            resources: v.resources.clone(),
-            index: v.index,
-            ty: v.ty,
-            features: v.features,
-        }
-        .into_validator(std::mem::take(&mut fctx.validator));
+    let mut validator = wasmparser::FuncToValidate {
+        resources: v.resources.clone(),
+        index: v.index,
+        ty: v.ty,
+        features: v.features,
+    }
+    .into_validator(std::mem::take(&mut fctx.validator));
     fctx.ctx.clear();
     fctx.ctx.func = Function::with_name_signature(UserFuncName::user(0, index), sig);
     {
@@ -132,7 +131,11 @@ pub fn compile_function(
             .dfg
             .mem_flags
             .insert_unchecked(MemFlagsData::trusted().with_readonly());
-        let plain = b.func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+        let plain = b
+            .func
+            .dfg
+            .mem_flags
+            .insert_unchecked(MemFlagsData::trusted());
         let store_gv = b.create_global_value(ir::GlobalValueData::Load {
             base: vmctx_gv,
             offset: (vmctx::VMCTX_STORE as i32).into(),
@@ -170,7 +173,7 @@ pub fn compile_function(
         }
         let mut locals_reader = input.body.get_locals_reader()?;
         for _ in 0..locals_reader.get_count() {
-            let offset = locals_reader.original_position() as u64;
+            let offset = locals_reader.original_position();
             let (count, vt) = locals_reader.read()?;
             validator.define_locals(offset, count, vt)?;
             let vt = crate::frontend::val_type_at(vt, offset)?;
@@ -200,7 +203,7 @@ pub fn compile_function(
         });
         let mut reader = input.body.get_operators_reader()?;
         while !reader.eof() {
-            let offset = reader.original_position() as u64;
+            let offset = reader.original_position();
             let op = reader.read()?;
             validator.op(offset, &op)?;
             t.offset = offset;
@@ -511,12 +514,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             GlobalGet { global_index } => {
                 let ty = self.env.info.global_types[global_index as usize].ty;
                 let addr = self.global_addr(global_index);
-                let v = self.b.ins().load(
-                    clif_type(ty),
-                    MemFlagsData::trusted(),
-                    addr,
-                    0,
-                );
+                let v = self
+                    .b
+                    .ins()
+                    .load(clif_type(ty), MemFlagsData::trusted(), addr, 0);
                 self.push(v);
             }
             GlobalSet { global_index } => {

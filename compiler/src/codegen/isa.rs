@@ -18,20 +18,38 @@ pub fn build_isa(options: &Options) -> Result<OwnedTargetIsa> {
             .map_err(|e| unsupported(format!("Cranelift setting {k}={v}: {e}")))
     };
     set(&mut flags, "opt_level", &options.opt_level)?;
-    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     set(&mut flags, "preserve_frame_pointers", "true")?;
     set(&mut flags, "unwind_info", "false")?;
     set(&mut flags, "is_pic", "true")?;
     set(&mut flags, "enable_heap_access_spectre_mitigation", "false")?;
-    set(&mut flags, "enable_table_access_spectre_mitigation", "false")?;
+    set(
+        &mut flags,
+        "enable_table_access_spectre_mitigation",
+        "false",
+    )?;
     let triple = options.target.as_str();
     let arch = triple.split('-').next().unwrap_or("");
-    let mut builder = isa::lookup_by_name(triple)
-        .map_err(|e| unsupported(format!("target {triple:?}: {e}")))?;
+    let mut builder =
+        isa::lookup_by_name(triple).map_err(|e| unsupported(format!("target {triple:?}: {e}")))?;
     if arch == "x86_64" {
         // x86-64-v2: what every x86-64 machine of the last decade has; SIMD needs SSE4.1.
-        for f in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
+        for f in [
+            "has_sse3",
+            "has_ssse3",
+            "has_sse41",
+            "has_sse42",
+            "has_popcnt",
+        ] {
             builder
                 .enable(f)
                 .map_err(|e| unsupported(format!("x86_64 feature {f}: {e}")))?;

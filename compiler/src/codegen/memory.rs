@@ -59,7 +59,13 @@ impl Translator<'_, '_> {
 
     /// Native address for an access of `size` bytes at `index + offset`, with whatever check
     /// the bounds mode needs; returns the address and the immediate offset to use.
-    pub(crate) fn access_addr(&mut self, mem: u32, index: Value, offset: u64, size: u32) -> (Value, i32) {
+    pub(crate) fn access_addr(
+        &mut self,
+        mem: u32,
+        index: Value,
+        offset: u64,
+        size: u32,
+    ) -> (Value, i32) {
         let index = self.b.ins().uextend(types::I64, index);
         let guarded = self.env.options.bounds_checks == BoundsChecks::Guard
             && offset + size as u64 <= GUARD_BYTES
@@ -71,7 +77,10 @@ impl Translator<'_, '_> {
         }
         let len = self.memory_length(mem);
         // index < 2^32 and offset + size < 2^33: no overflow in 64 bits.
-        let end = self.b.ins().iadd_imm_s(index, (offset + size as u64) as i64);
+        let end = self
+            .b
+            .ins()
+            .iadd_imm_s(index, (offset + size as u64) as i64);
         let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
         self.trapnz(oob, TrapCode::MemoryOutOfBounds);
         let addr = self.b.ins().iadd(base, index);

@@ -98,8 +98,10 @@ impl ModuleEnv<'_> {
     /// Native signature of a wasm function type: `(vmctx, params...) -> results`.
     pub fn wasm_signature(&self, ty: &FuncType) -> Signature {
         let mut sig = Signature::new(self.call_conv());
-        sig.params
-            .push(AbiParam::special(ir::types::I64, ArgumentPurpose::VMContext));
+        sig.params.push(AbiParam::special(
+            ir::types::I64,
+            ArgumentPurpose::VMContext,
+        ));
         sig.params
             .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
         sig.returns
@@ -250,7 +252,10 @@ pub(crate) fn finish(
         func,
         message: format!("{:?}", e.inner),
     })?;
-    let alignment = compiled.buffer.alignment.max(isa.function_alignment().minimum);
+    let alignment = compiled
+        .buffer
+        .alignment
+        .max(isa.function_alignment().minimum);
     let code = compiled.buffer.data().to_vec();
     let raw_relocs = compiled.buffer.relocs().to_vec();
     let traps = compiled
@@ -262,9 +267,7 @@ pub(crate) fn finish(
     let mut relocs = Vec::new();
     for r in raw_relocs {
         let target = match &r.target {
-            cranelift_codegen::FinalizedRelocTarget::ExternalName(ir::ExternalName::User(
-                name,
-            )) => {
+            cranelift_codegen::FinalizedRelocTarget::ExternalName(ir::ExternalName::User(name)) => {
                 let name = &ctx.func.params.user_named_funcs()[*name];
                 RelocTarget::Func(name.index)
             }

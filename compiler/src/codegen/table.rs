@@ -79,10 +79,7 @@ impl Translator<'_, '_> {
             TableGet { table } => {
                 let index = self.pop();
                 let addr = self.table_elem_addr(table, index);
-                let v = self
-                    .b
-                    .ins()
-                    .load(I64, MemFlagsData::trusted(), addr, 0);
+                let v = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
                 self.push(v);
             }
             TableSet { table } => {

@@ -27,7 +27,8 @@ pub fn compile_trampoline(
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
     fctx.ctx.clear();
-    fctx.ctx.func = Function::with_name_signature(UserFuncName::user(TRAMPOLINE_NAMESPACE, index), sig);
+    fctx.ctx.func =
+        Function::with_name_signature(UserFuncName::user(TRAMPOLINE_NAMESPACE, index), sig);
     {
         let mut b = FunctionBuilder::new(&mut fctx.ctx.func, &mut fctx.builder);
         let entry = b.create_block();
@@ -48,12 +49,9 @@ pub fn compile_trampoline(
         let inst = if index < env.info.imported_funcs {
             let slot = env.offsets.funcref(index);
             let ro = MemFlagsData::trusted().with_readonly();
-            let code = b.ins().load(
-                types::I64,
-                ro,
-                vmctx_v,
-                (slot + vmctx::FUNCREF_FUNC) as i32,
-            );
+            let code = b
+                .ins()
+                .load(types::I64, ro, vmctx_v, (slot + vmctx::FUNCREF_FUNC) as i32);
             let callee_vmctx = b.ins().load(
                 types::I64,
                 ro,

@@ -73,7 +73,7 @@ pub fn write_object(
     let mut text = Vec::new();
     let place = |text: &mut Vec<u8>, f: &CompiledFunction| -> u64 {
         let align = f.alignment.max(16) as usize;
-        while text.len() % align != 0 {
+        while !text.len().is_multiple_of(align) {
             text.push(0);
         }
         let at = text.len() as u64;
@@ -112,18 +112,21 @@ pub fn write_object(
             let site = at + r.offset as u64;
             match &r.target {
                 RelocTarget::Func(index) => {
-                    let defined = index.checked_sub(info.imported_funcs).ok_or_else(|| {
-                        Error::Codegen {
-                            func: *index,
-                            message: "direct call to an imported function".into(),
-                        }
-                    })?;
-                    let target = *layout.funcs.get(defined as usize).ok_or_else(|| {
-                        Error::Codegen {
-                            func: *index,
-                            message: "call to a function that does not exist".into(),
-                        }
-                    })?;
+                    let defined =
+                        index
+                            .checked_sub(info.imported_funcs)
+                            .ok_or_else(|| Error::Codegen {
+                                func: *index,
+                                message: "direct call to an imported function".into(),
+                            })?;
+                    let target =
+                        *layout
+                            .funcs
+                            .get(defined as usize)
+                            .ok_or_else(|| Error::Codegen {
+                                func: *index,
+                                message: "call to a function that does not exist".into(),
+                            })?;
                     patch(&mut text, site, r.kind, target, r.addend)?;
                 }
                 RelocTarget::Symbol(name) => external.push((site, r.kind, name.clone(), r.addend)),
@@ -285,7 +288,11 @@ pub fn write_object(
         flags: SymbolFlags::None,
     });
     // Mark the stack non-executable.
-    obj.add_section(vec![], b".note.GNU-stack".to_vec(), SectionKind::Elf(object::elf::SHT_PROGBITS));
+    obj.add_section(
+        vec![],
+        b".note.GNU-stack".to_vec(),
+        SectionKind::Elf(object::elf::SHT_PROGBITS),
+    );
     obj.write().map_err(obj_err)
 }
 

@@ -17,9 +17,8 @@ use wasmparser::{
     WasmFeatures,
 };
 use weld_contract::info::{
-    ConstExpr, ConstOp, DataSegment, ElemSegment, Export, ExportKind, FuncType, Global,
-    GlobalType, Import, ImportKind, MemoryType, ModuleInfo, SegmentMode, Table, TableType,
-    ValType,
+    ConstExpr, ConstOp, DataSegment, ElemSegment, Export, ExportKind, FuncType, Global, GlobalType,
+    Import, ImportKind, MemoryType, ModuleInfo, SegmentMode, Table, TableType, ValType,
 };
 
 /// A function body with the validator that checks it while it is translated.
@@ -109,13 +108,13 @@ fn extract<'a>(
     escaping: &mut BTreeSet<u32>,
 ) -> Result<()> {
     match payload {
-        Payload::Version { encoding, range, .. } => {
-            if encoding != wasmparser::Encoding::Module {
-                return Err(Error::unsupported(
-                    "this is a component; core-module compilation was requested",
-                    range.start as u64,
-                ));
-            }
+        Payload::Version {
+            encoding, range, ..
+        } if encoding != wasmparser::Encoding::Module => {
+            return Err(Error::unsupported(
+                "this is a component; core-module compilation was requested",
+                range.start,
+            ));
         }
         Payload::TypeSection(reader) => {
             for group in reader.into_iter_with_offsets() {
@@ -123,21 +122,18 @@ fn extract<'a>(
                 if group.is_explicit_rec_group() {
                     return Err(Error::unsupported(
                         "recursive type groups (GC proposal)",
-                        offset as u64,
+                        offset,
                     ));
                 }
                 for sub in group.into_types() {
                     if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                        return Err(Error::unsupported(
-                            "subtyping (GC proposal)",
-                            offset as u64,
-                        ));
+                        return Err(Error::unsupported("subtyping (GC proposal)", offset));
                     }
                     match &sub.composite_type.inner {
                         CompositeInnerType::Func(f) if !sub.composite_type.shared => {
                             let conv = |t: &[wasmparser::ValType]| {
                                 t.iter()
-                                    .map(|t| val_type_at(*t, offset as u64))
+                                    .map(|t| val_type_at(*t, offset))
                                     .collect::<Result<Vec<_>>>()
                             };
                             m.info.types.push(FuncType {
@@ -148,7 +144,7 @@ fn extract<'a>(
                         _ => {
                             return Err(Error::unsupported(
                                 "struct, array and shared types (GC proposal)",
-                                offset as u64,
+                                offset,
                             ))
                         }
                     }
@@ -156,52 +152,50 @@ fn extract<'a>(
             }
         }
         Payload::ImportSection(reader) => {
-            {
-                for import in reader.into_imports_with_offsets() {
-                    let (offset, import) = import?;
-                    let kind = match import.ty {
-                        TypeRef::Func(t) => {
-                            m.info.funcs.push(t);
-                            m.info.imported_funcs += 1;
-                            ImportKind::Func(t)
-                        }
-                        TypeRef::Memory(t) => {
-                            let t = memory_type(&t, offset)?;
-                            m.info.memories.push(t);
-                            m.info.imported_memories += 1;
-                            ImportKind::Memory(t)
-                        }
-                        TypeRef::Table(t) => {
-                            let t = table_type(&t, offset)?;
-                            m.info.table_types.push(t);
-                            m.info.imported_tables += 1;
-                            ImportKind::Table(t)
-                        }
-                        TypeRef::Global(g) => {
-                            let t = global_type(&g, offset)?;
-                            m.info.global_types.push(t);
-                            m.info.imported_globals += 1;
-                            ImportKind::Global(t)
-                        }
-                        TypeRef::Tag(_) => {
-                            return Err(Error::unsupported(
-                                "tags (exception handling proposal)",
-                                offset,
-                            ))
-                        }
-                        TypeRef::FuncExact(_) => {
-                            return Err(Error::unsupported(
-                                "exact function imports (custom descriptors proposal)",
-                                offset,
-                            ))
-                        }
-                    };
-                    m.info.imports.push(Import {
-                        module: import.module.to_string(),
-                        name: import.name.to_string(),
-                        kind,
-                    });
-                }
+            for import in reader.into_imports_with_offsets() {
+                let (offset, import) = import?;
+                let kind = match import.ty {
+                    TypeRef::Func(t) => {
+                        m.info.funcs.push(t);
+                        m.info.imported_funcs += 1;
+                        ImportKind::Func(t)
+                    }
+                    TypeRef::Memory(t) => {
+                        let t = memory_type(&t, offset)?;
+                        m.info.memories.push(t);
+                        m.info.imported_memories += 1;
+                        ImportKind::Memory(t)
+                    }
+                    TypeRef::Table(t) => {
+                        let t = table_type(&t, offset)?;
+                        m.info.table_types.push(t);
+                        m.info.imported_tables += 1;
+                        ImportKind::Table(t)
+                    }
+                    TypeRef::Global(g) => {
+                        let t = global_type(&g, offset)?;
+                        m.info.global_types.push(t);
+                        m.info.imported_globals += 1;
+                        ImportKind::Global(t)
+                    }
+                    TypeRef::Tag(_) => {
+                        return Err(Error::unsupported(
+                            "tags (exception handling proposal)",
+                            offset,
+                        ))
+                    }
+                    TypeRef::FuncExact(_) => {
+                        return Err(Error::unsupported(
+                            "exact function imports (custom descriptors proposal)",
+                            offset,
+                        ))
+                    }
+                };
+                m.info.imports.push(Import {
+                    module: import.module.to_string(),
+                    name: import.name.to_string(),
+                    kind,
+                });
             }
         }
         Payload::FunctionSection(reader) => {
@@ -212,7 +206,7 @@ fn extract<'a>(
         Payload::TableSection(reader) => {
             for t in reader.into_iter_with_offsets() {
                 let (offset, t) = t?;
-                let ty = table_type(&t.ty, offset as u64)?;
+                let ty = table_type(&t.ty, offset)?;
                 let init = match t.init {
                     TableInit::RefNull => vec![ConstOp::RefNull],
                     TableInit::Expr(e) => const_expr(&e, escaping)?,
@@ -224,19 +218,19 @@ fn extract<'a>(
         Payload::MemorySection(reader) => {
             for t in reader.into_iter_with_offsets() {
                 let (offset, t) = t?;
-                m.info.memories.push(memory_type(&t, offset as u64)?);
+                m.info.memories.push(memory_type(&t, offset)?);
             }
         }
         Payload::TagSection(reader) => {
             return Err(Error::unsupported(
                 "tags (exception handling proposal)",
-                reader.range().start as u64,
+                reader.range().start,
             ));
         }
         Payload::GlobalSection(reader) => {
             for g in reader.into_iter_with_offsets() {
                 let (offset, g) = g?;
-                let ty = global_type(&g.ty, offset as u64)?;
+                let ty = global_type(&g.ty, offset)?;
                 let init = const_expr(&g.init_expr, escaping)?;
                 m.info.global_types.push(ty);
                 m.info.globals.push(Global { ty, init });
@@ -256,7 +250,7 @@ fn extract<'a>(
                     ExternalKind::Tag | ExternalKind::FuncExact => {
                         return Err(Error::unsupported(
                             "exports of tags or exact functions",
-                            offset as u64,
+                            offset,
                         ))
                     }
                 };
@@ -293,7 +287,7 @@ fn extract<'a>(
                         (ValType::FuncRef, items)
                     }
                     ElementItems::Expressions(rt, r) => {
-                        let ty = ref_type(rt, offset as u64)?;
+                        let ty = ref_type(rt, offset)?;
                         let mut items = Vec::new();
                         for expr in r {
                             items.push(const_expr(&expr?, escaping)?);
@@ -334,7 +328,9 @@ fn extract<'a>(
                 for name in names.into_iter().flatten() {
                     if let Name::Function(map) = name {
                         for naming in map.into_iter().flatten() {
-                            m.info.func_names.push((naming.index, naming.name.to_string()));
+                            m.info
+                                .func_names
+                                .push((naming.index, naming.name.to_string()));
                         }
                     }
                 }
@@ -381,10 +377,16 @@ fn ref_type(r: RefType, offset: u64) -> Result<ValType> {
 
 fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
     if t.memory64 {
-        return Err(Error::unsupported("64-bit memories (memory64 proposal)", offset));
+        return Err(Error::unsupported(
+            "64-bit memories (memory64 proposal)",
+            offset,
+        ));
     }
     if t.shared {
-        return Err(Error::unsupported("shared memories (threads proposal)", offset));
+        return Err(Error::unsupported(
+            "shared memories (threads proposal)",
+            offset,
+        ));
     }
     if t.page_size_log2.is_some() {
         return Err(Error::unsupported("custom page sizes", offset));
@@ -397,7 +399,10 @@ fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
 
 fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
     if t.table64 {
-        return Err(Error::unsupported("64-bit tables (memory64 proposal)", offset));
+        return Err(Error::unsupported(
+            "64-bit tables (memory64 proposal)",
+            offset,
+        ));
     }
     if t.shared {
         return Err(Error::unsupported("shared tables", offset));
@@ -423,7 +428,7 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>, escaping: &mut BTreeSet<u32>) -> Re
     let mut out = Vec::new();
     let mut reader = e.get_operators_reader();
     while !reader.eof() {
-        let offset = reader.original_position() as u64;
+        let offset = reader.original_position();
         let op = reader.read()?;
         out.push(match op {
             Operator::I32Const { value } => ConstOp::I32(value),
@@ -477,7 +482,13 @@ mod tests {
         let m = parse_module(&bytes).expect("valid");
         assert_eq!(m.info.imported_funcs, 1);
         assert_eq!(m.info.funcs.len(), 2);
-        assert_eq!(m.info.memories[0], MemoryType { min: 1, max: Some(2) });
+        assert_eq!(
+            m.info.memories[0],
+            MemoryType {
+                min: 1,
+                max: Some(2)
+            }
+        );
         assert_eq!(m.info.funcref_funcs, vec![0, 1]);
         assert_eq!(&m.data, b"hi");
         assert_eq!(m.functions.len(), 1);
@@ -511,6 +522,9 @@ mod tests {
     #[test]
     fn memory64_is_reported_as_unsupported() {
         let bytes = wat("(module (memory i64 1))");
-        assert!(matches!(parse_module(&bytes), Err(Error::Unsupported { .. })));
+        assert!(matches!(
+            parse_module(&bytes),
+            Err(Error::Unsupported { .. })
+        ));
     }
 }

@@ -36,25 +36,35 @@ impl std::ops::AddAssign for Summary {
 }
 
 /// Run scripts, print failures and the summary line; `Ok(true)` when nothing failed.
-pub fn main(files: &[PathBuf], skip_file: Option<&Path>, options: &Options) -> anyhow::Result<bool> {
+pub fn main(
+    files: &[PathBuf],
+    skip_file: Option<&Path>,
+    options: &Options,
+) -> anyhow::Result<bool> {
     let skips = match skip_file {
         Some(p) => skips::SkipList::load(p)?,
         None => skips::SkipList::default(),
     };
-    let mut total = Summary::default();
-    for file in files {
-        let s = run_file(file, &skips, options);
-        total += s;
-    }
-    for stale in skips.unused_entries() {
-        println!("{stale}: skip-list entry matched nothing that fails; remove it");
-        total.failed += 1;
-    }
+    let total = run_files(files, &skips, options);
     println!(
         "{} passed, {} failed, {} skipped",
         total.passed, total.failed, total.skipped
     );
     Ok(total.failed == 0)
+}
+
+/// Run scripts (printing each failure) and return the counts, including stale whole-file skip
+/// entries as failures.
+pub fn run_files(files: &[PathBuf], skips: &skips::SkipList, options: &Options) -> Summary {
+    let mut total = Summary::default();
+    for file in files {
+        total += run_file(file, skips, options);
+    }
+    for stale in skips.unused_entries() {
+        println!("{stale}: skip-list entry matched nothing that fails; remove it");
+        total.failed += 1;
+    }
+    total
 }
 
 /// Run one script (printing its failures).

@@ -66,7 +66,10 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
     let mut script: Wast<'_> = match parser::parse(&buf) {
         Ok(w) => w,
         Err(e) => {
-            fail_whole(&mut summary, format!("cannot parse: {}", e.to_string().replace('\n', " ")));
+            fail_whole(
+                &mut summary,
+                format!("cannot parse: {}", e.to_string().replace('\n', " ")),
+            );
             return summary;
         }
     };
@@ -146,9 +149,10 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
         registered: HashMap::new(),
     };
     let spectest = weld_runtime::spectest::exports(&mut runner.store);
-    runner
-        .registered
-        .insert("spectest".into(), Registered::Host(spectest.into_iter().collect()));
+    runner.registered.insert(
+        "spectest".into(),
+        Registered::Host(spectest.into_iter().collect()),
+    );
     if !objects.is_empty() {
         let so = dir.path().join("script.so");
         match crate::link::link(
@@ -216,7 +220,8 @@ impl Runner {
                     return Err(e.clone());
                 }
                 let lib = self.library.as_ref().ok_or("no library")?;
-                lib.module(prefix).map_err(|e| format!("loading {prefix}: {e}"))
+                lib.module(prefix)
+                    .map_err(|e| format!("loading {prefix}: {e}"))
             }
         }
     }
@@ -254,11 +259,16 @@ impl Runner {
                 .get(id.name())
                 .cloned()
                 .ok_or_else(|| format!("no instance named ${}", id.name())),
-            None => self.current.clone().ok_or_else(|| "no current instance".to_string()),
+            None => self
+                .current
+                .ok_or_else(|| "no current instance".to_string()),
         }
     }
 
-    fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Result<Vec<(ValRaw, weld_contract::info::ValType)>, TrapCode>, String> {
+    fn invoke(
+        &mut self,
+        inv: &WastInvoke<'_>,
+    ) -> Result<Result<Vec<(ValRaw, weld_contract::info::ValType)>, TrapCode>, String> {
         let inst = self.instance(inv.module.as_ref())?;
         let Some(Extern::Func(f)) = inst.export(&self.store, inv.name) else {
             return Err(format!("no exported function {:?}", inv.name));
@@ -277,7 +287,11 @@ impl Runner {
         }
     }
 
-    fn execute(&mut self, exec: &WastExecute<'_>, c: &Compiled) -> Result<Result<Vec<(ValRaw, weld_contract::info::ValType)>, TrapCode>, String> {
+    fn execute(
+        &mut self,
+        exec: &WastExecute<'_>,
+        c: &Compiled,
+    ) -> Result<Result<Vec<(ValRaw, weld_contract::info::ValType)>, TrapCode>, String> {
         match exec {
             WastExecute::Invoke(inv) => self.invoke(inv),
             WastExecute::Get { module, global, .. } => {
@@ -305,9 +319,11 @@ impl Runner {
         match d {
             WastDirective::Module(q) => {
                 let module = self.module(c)?;
-                let inst = self.instantiate(&module).map_err(|e| format!("instantiation failed: {e}"))?;
+                let inst = self
+                    .instantiate(&module)
+                    .map_err(|e| format!("instantiation failed: {e}"))?;
                 if let Some(id) = q.name() {
-                    self.instances.insert(id.name().to_string(), inst.clone());
+                    self.instances.insert(id.name().to_string(), inst);
                 }
                 self.current = Some(inst);
                 Ok(())
@@ -326,9 +342,11 @@ impl Runner {
                     .as_ref()
                     .and_then(|m| self.definitions.get(m.name()).cloned())
                     .ok_or("unknown module definition")?;
-                let inst = self.instantiate(&def).map_err(|e| format!("instantiation failed: {e}"))?;
+                let inst = self
+                    .instantiate(&def)
+                    .map_err(|e| format!("instantiation failed: {e}"))?;
                 if let Some(id) = instance {
-                    self.instances.insert(id.name().to_string(), inst.clone());
+                    self.instances.insert(id.name().to_string(), inst);
                 }
                 self.current = Some(inst);
                 Ok(())
@@ -343,34 +361,35 @@ impl Runner {
                 Ok(_) => Ok(()),
                 Err(t) => Err(format!("invoke {:?} trapped: {t}", inv.name)),
             },
-            WastDirective::AssertReturn { exec, results, .. } => {
-                match self.execute(exec, c)? {
-                    Err(t) => Err(format!("expected {} results, got trap: {t}", results.len())),
-                    Ok(actual) => {
-                        if actual.len() != results.len() {
+            WastDirective::AssertReturn { exec, results, .. } => match self.execute(exec, c)? {
+                Err(t) => Err(format!("expected {} results, got trap: {t}", results.len())),
+                Ok(actual) => {
+                    if actual.len() != results.len() {
+                        return Err(format!(
+                            "expected {} results, got {}",
+                            results.len(),
+                            actual.len()
+                        ));
+                    }
+                    for (i, (e, (v, ty))) in results.iter().zip(actual).enumerate() {
+                        if !values::matches(e, v, ty)? {
                             return Err(format!(
-                                "expected {} results, got {}",
-                                results.len(),
-                                actual.len()
+                                "result {i}: expected {}, got {}",
+                                values::show_expected(e),
+                                values::show(v, ty)
                             ));
                         }
-                        for (i, (e, (v, ty))) in results.iter().zip(actual).enumerate() {
-                            if !values::matches(e, v, ty)? {
-                                return Err(format!(
-                                    "result {i}: expected {}, got {}",
-                                    values::show_expected(e),
-                                    values::show(v, ty)
-                                ));
-                            }
-                        }
-                        Ok(())
                     }
+                    Ok(())
                 }
-            }
+            },
             WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec, c)? {
                 Ok(_) => Err(format!("expected trap {message:?}, got a normal return")),
                 Err(t) if trap_matches(t, message) => Ok(()),
-                Err(t) => Err(format!("expected trap {message:?}, got trap {:?}", t.message())),
+                Err(t) => Err(format!(
+                    "expected trap {message:?}, got trap {:?}",
+                    t.message()
+                )),
             },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(call)? {
                 Ok(_) => Err(format!("expected {message:?}, got a normal return")),
@@ -390,18 +409,23 @@ impl Runner {
             WastDirective::AssertUnlinkable { message, .. } => {
                 let module = self.module(c)?;
                 match self.instantiate(&module) {
-                    Ok(_) => Err(format!("expected unlinkable ({message:?}), but it instantiated")),
+                    Ok(_) => Err(format!(
+                        "expected unlinkable ({message:?}), but it instantiated"
+                    )),
                     Err(InstantiateError::Link(_)) => Ok(()),
                     Err(InstantiateError::Trap(t)) => {
                         Err(format!("expected unlinkable ({message:?}), got trap {t}"))
                     }
                 }
             }
-            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+            WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => {
                 Err("custom-section assertions are not supported".into())
             }
             WastDirective::AssertException { .. } => Err("exceptions are not supported".into()),
-            WastDirective::AssertSuspension { .. } => Err("stack switching is not supported".into()),
+            WastDirective::AssertSuspension { .. } => {
+                Err("stack switching is not supported".into())
+            }
             WastDirective::Thread(_) | WastDirective::Wait { .. } => {
                 Err("threads are not supported".into())
             }

@@ -23,10 +23,13 @@ struct Entry {
     seen: bool,
 }
 
+/// Entries by (path, line).
+type Entries = BTreeMap<(String, Option<u32>), Entry>;
+
 /// The loaded list; cheap to share between threads.
 #[derive(Debug, Default, Clone)]
 pub struct SkipList {
-    entries: Arc<Mutex<BTreeMap<(String, Option<u32>), Entry>>>,
+    entries: Arc<Mutex<Entries>>,
 }
 
 /// What the list says about one directive.
@@ -56,19 +59,20 @@ impl SkipList {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (what, reason) = line
-                .split_once(" -- ")
-                .ok_or_else(|| anyhow::anyhow!("line {}: expected `PATH[:LINE] -- reason`", n + 1))?;
+            let (what, reason) = line.split_once(" -- ").ok_or_else(|| {
+                anyhow::anyhow!("line {}: expected `PATH[:LINE] -- reason`", n + 1)
+            })?;
             let what = what.trim();
-            let (path, lineno) = match what.rsplit_once(':') {
-                Some((p, l)) => (
-                    p.to_string(),
-                    Some(l.parse::<u32>().map_err(|_| {
-                        anyhow::anyhow!("line {}: bad line number {l:?}", n + 1)
-                    })?),
-                ),
-                None => (what.to_string(), None),
-            };
+            let (path, lineno) =
+                match what.rsplit_once(':') {
+                    Some((p, l)) => (
+                        p.to_string(),
+                        Some(l.parse::<u32>().map_err(|_| {
+                            anyhow::anyhow!("line {}: bad line number {l:?}", n + 1)
+                        })?),
+                    ),
+                    None => (what.to_string(), None),
+                };
             entries.insert(
                 (path, lineno),
                 Entry {
@@ -97,7 +101,8 @@ impl SkipList {
                 *l == line
                     && (file == *p
                         || file.ends_with(&format!("/{p}"))
-                        || (p.ends_with('/') && (file.starts_with(p.as_str()) || file.contains(&format!("/{p}")))))
+                        || (p.ends_with('/')
+                            && (file.starts_with(p.as_str()) || file.contains(&format!("/{p}")))))
             })
             .cloned()
     }

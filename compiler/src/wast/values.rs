@@ -46,9 +46,10 @@ fn v128_matches(p: &V128Pattern, v: u128) -> bool {
     let b = v.to_le_bytes();
     match p {
         V128Pattern::I8x16(l) => l.iter().enumerate().all(|(i, x)| b[i] == *x as u8),
-        V128Pattern::I16x8(l) => l.iter().enumerate().all(|(i, x)| {
-            u16::from_le_bytes([b[2 * i], b[2 * i + 1]]) == *x as u16
-        }),
+        V128Pattern::I16x8(l) => l
+            .iter()
+            .enumerate()
+            .all(|(i, x)| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]) == *x as u16),
         V128Pattern::I32x4(l) => l.iter().enumerate().all(|(i, x)| {
             u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap_or([0; 4])) == *x as u32
         }),
@@ -56,10 +57,16 @@ fn v128_matches(p: &V128Pattern, v: u128) -> bool {
             u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or([0; 8])) == *x as u64
         }),
         V128Pattern::F32x4(l) => l.iter().enumerate().all(|(i, p)| {
-            f32_matches(p, u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap_or([0; 4])))
+            f32_matches(
+                p,
+                u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap_or([0; 4])),
+            )
         }),
         V128Pattern::F64x2(l) => l.iter().enumerate().all(|(i, p)| {
-            f64_matches(p, u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or([0; 8])))
+            f64_matches(
+                p,
+                u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or([0; 8])),
+            )
         }),
     }
 }
