@@ -26,7 +26,7 @@ pub enum ValType {
 }
 
 impl ValType {
-    fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             ValType::I32 => 0,
             ValType::I64 => 1,
@@ -37,7 +37,7 @@ impl ValType {
             ValType::ExternRef => 6,
         }
     }
-    fn from_code(c: u8) -> Option<ValType> {
+    pub(crate) fn from_code(c: u8) -> Option<ValType> {
         Some(match c {
             0 => ValType::I32,
             1 => ValType::I64,
@@ -504,18 +504,18 @@ impl ModuleInfo {
 }
 
 #[derive(Default)]
-struct Writer {
-    out: Vec<u8>,
+pub(crate) struct Writer {
+    pub(crate) out: Vec<u8>,
 }
 
 impl Writer {
-    fn byte(&mut self, b: u8) {
+    pub(crate) fn byte(&mut self, b: u8) {
         self.out.push(b);
     }
-    fn bytes(&mut self, b: &[u8]) {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
         self.out.extend_from_slice(b);
     }
-    fn u(&mut self, mut v: u64) {
+    pub(crate) fn u(&mut self, mut v: u64) {
         loop {
             let b = (v & 0x7f) as u8;
             v >>= 7;
@@ -526,20 +526,20 @@ impl Writer {
             self.out.push(b | 0x80);
         }
     }
-    fn s(&mut self, v: i64) {
+    pub(crate) fn s(&mut self, v: i64) {
         self.u(((v << 1) ^ (v >> 63)) as u64);
     }
-    fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.u(s.len() as u64);
         self.bytes(s.as_bytes());
     }
-    fn u32s(&mut self, v: &[u32]) {
+    pub(crate) fn u32s(&mut self, v: &[u32]) {
         self.u(v.len() as u64);
         for x in v {
             self.u(*x as u64);
         }
     }
-    fn opt(&mut self, v: Option<u64>) {
+    pub(crate) fn opt(&mut self, v: Option<u64>) {
         match v {
             Some(x) => {
                 self.byte(1);
@@ -548,7 +548,7 @@ impl Writer {
             None => self.byte(0),
         }
     }
-    fn functype(&mut self, t: &FuncType) {
+    pub(crate) fn functype(&mut self, t: &FuncType) {
         self.u(t.params.len() as u64);
         for p in &t.params {
             self.byte(p.code());
@@ -558,20 +558,20 @@ impl Writer {
             self.byte(p.code());
         }
     }
-    fn memtype(&mut self, m: &MemoryType) {
+    pub(crate) fn memtype(&mut self, m: &MemoryType) {
         self.u(m.min);
         self.opt(m.max);
     }
-    fn tabletype(&mut self, t: &TableType) {
+    pub(crate) fn tabletype(&mut self, t: &TableType) {
         self.byte(t.elem.code());
         self.u(t.min);
         self.opt(t.max);
     }
-    fn globaltype(&mut self, g: &GlobalType) {
+    pub(crate) fn globaltype(&mut self, g: &GlobalType) {
         self.byte(g.ty.code());
         self.byte(g.mutable as u8);
     }
-    fn mode(&mut self, m: &SegmentMode) {
+    pub(crate) fn mode(&mut self, m: &SegmentMode) {
         match m {
             SegmentMode::Passive => self.byte(0),
             SegmentMode::Active { index, offset } => {
@@ -582,7 +582,7 @@ impl Writer {
             SegmentMode::Declared => self.byte(2),
         }
     }
-    fn expr(&mut self, e: &[ConstOp]) {
+    pub(crate) fn expr(&mut self, e: &[ConstOp]) {
         self.u(e.len() as u64);
         for op in e {
             match *op {
@@ -626,22 +626,22 @@ impl Writer {
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let s = self.b.get(self.pos..end)?;
         self.pos = end;
         Some(s)
     }
-    fn byte(&mut self) -> Option<u8> {
+    pub(crate) fn byte(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
-    fn u(&mut self) -> Option<u64> {
+    pub(crate) fn u(&mut self) -> Option<u64> {
         let mut v = 0u64;
         let mut shift = 0;
         loop {
@@ -656,14 +656,14 @@ impl<'a> Reader<'a> {
             shift += 7;
         }
     }
-    fn s(&mut self) -> Option<i64> {
+    pub(crate) fn s(&mut self) -> Option<i64> {
         let v = self.u()?;
         Some(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         u32::try_from(self.u()?).ok()
     }
-    fn len(&mut self) -> Option<usize> {
+    pub(crate) fn len(&mut self) -> Option<usize> {
         let n = usize::try_from(self.u()?).ok()?;
         // Every element takes at least one byte: refuse counts the input cannot hold.
         if n > self.b.len() - self.pos {
@@ -671,11 +671,11 @@ impl<'a> Reader<'a> {
         }
         Some(n)
     }
-    fn str(&mut self) -> Option<String> {
+    pub(crate) fn str(&mut self) -> Option<String> {
         let n = self.len()?;
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
-    fn u32s(&mut self) -> Option<Vec<u32>> {
+    pub(crate) fn u32s(&mut self) -> Option<Vec<u32>> {
         let n = self.len()?;
         let mut v = Vec::with_capacity(n);
         for _ in 0..n {
@@ -683,14 +683,14 @@ impl<'a> Reader<'a> {
         }
         Some(v)
     }
-    fn opt(&mut self) -> Option<Option<u64>> {
+    pub(crate) fn opt(&mut self) -> Option<Option<u64>> {
         match self.byte()? {
             0 => Some(None),
             1 => Some(Some(self.u()?)),
             _ => None,
         }
     }
-    fn vals(&mut self) -> Option<Vec<ValType>> {
+    pub(crate) fn vals(&mut self) -> Option<Vec<ValType>> {
         let n = self.len()?;
         let mut v = Vec::with_capacity(n);
         for _ in 0..n {
@@ -698,25 +698,25 @@ impl<'a> Reader<'a> {
         }
         Some(v)
     }
-    fn functype(&mut self) -> Option<FuncType> {
+    pub(crate) fn functype(&mut self) -> Option<FuncType> {
         let params = self.vals()?;
         let results = self.vals()?;
         Some(FuncType { params, results })
     }
-    fn memtype(&mut self) -> Option<MemoryType> {
+    pub(crate) fn memtype(&mut self) -> Option<MemoryType> {
         Some(MemoryType {
             min: self.u()?,
             max: self.opt()?,
         })
     }
-    fn tabletype(&mut self) -> Option<TableType> {
+    pub(crate) fn tabletype(&mut self) -> Option<TableType> {
         Some(TableType {
             elem: ValType::from_code(self.byte()?)?,
             min: self.u()?,
             max: self.opt()?,
         })
     }
-    fn globaltype(&mut self) -> Option<GlobalType> {
+    pub(crate) fn globaltype(&mut self) -> Option<GlobalType> {
         Some(GlobalType {
             ty: ValType::from_code(self.byte()?)?,
             mutable: match self.byte()? {
@@ -726,7 +726,7 @@ impl<'a> Reader<'a> {
             },
         })
     }
-    fn mode(&mut self) -> Option<SegmentMode> {
+    pub(crate) fn mode(&mut self) -> Option<SegmentMode> {
         Some(match self.byte()? {
             0 => SegmentMode::Passive,
             1 => SegmentMode::Active {
@@ -737,7 +737,7 @@ impl<'a> Reader<'a> {
             _ => return None,
         })
     }
-    fn expr(&mut self) -> Option<ConstExpr> {
+    pub(crate) fn expr(&mut self) -> Option<ConstExpr> {
         let n = self.len()?;
         let mut e = Vec::with_capacity(n);
         for _ in 0..n {

@@ -11,6 +11,7 @@
 #![no_std]
 extern crate alloc;
 
+pub mod component;
 pub mod descriptor;
 pub mod info;
 pub mod libcall;

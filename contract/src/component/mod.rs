@@ -1,0 +1,223 @@
+//! The flattened component graph, as the compiler hands it to the runtime.
+//!
+//! A component — however deeply nested and composed — is instantiated once at compile time into
+//! a flat [`ComponentInfo`]: an ordered list of core instances whose every import is a
+//! [`CoreDef`] (another instance's export, a lowered function, or a resource built-in), the
+//! lowerings (each a `canon lower` of a lifted function or a host import) and the exported lifted
+//! functions. The runtime only replays this list; it never sees nested components, aliases or
+//! names to resolve.
+//!
+//! Types are interned in one arena ([`ComponentInfo::types`]); a value type is an index into it.
+//! Encoding follows the same scheme as [`crate::info`] (see [`ComponentInfo::encode`]).
+
+use crate::info::ValType;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A component value type definition; children are indices into [`ComponentInfo::types`].
+#[derive(Clone, PartialEq, Eq, Debug, Hash)]
+pub enum TypeDef {
+    /// bool
+    Bool,
+    /// s8
+    S8,
+    /// u8
+    U8,
+    /// s16
+    S16,
+    /// u16
+    U16,
+    /// s32
+    S32,
+    /// u32
+    U32,
+    /// s64
+    S64,
+    /// u64
+    U64,
+    /// f32
+    F32,
+    /// f64
+    F64,
+    /// char
+    Char,
+    /// string
+    String,
+    /// list<T>
+    List(u32),
+    /// record { name: T, ... }
+    Record(Vec<(String, u32)>),
+    /// tuple<T, ...>
+    Tuple(Vec<u32>),
+    /// variant { case(T?), ... }
+    Variant(Vec<(String, Option<u32>)>),
+    /// enum { case, ... }
+    Enum(Vec<String>),
+    /// option<T>
+    Option(u32),
+    /// result<T?, E?>
+    Result {
+        /// Ok payload.
+        ok: Option<u32>,
+        /// Err payload.
+        err: Option<u32>,
+    },
+    /// flags { name, ... }
+    Flags(Vec<String>),
+    /// own<R>, R an index into [`ComponentInfo::resources`].
+    Own(u32),
+    /// borrow<R>.
+    Borrow(u32),
+}
+
+/// A component function type.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct FuncTy {
+    /// Named parameters.
+    pub params: Vec<(String, u32)>,
+    /// Result type, if any.
+    pub result: Option<u32>,
+}
+
+/// String encodings of `canon` options.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum StringEncoding {
+    /// UTF-8 (the default).
+    #[default]
+    Utf8,
+    /// UTF-16 little-endian.
+    Utf16,
+    /// Latin-1 or UTF-16, tagged per string.
+    CompactUtf16,
+}
+
+/// Where a core item comes from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum CoreDef {
+    /// Export `name` of core instance `instance`.
+    Export {
+        /// Index into [`ComponentInfo::instances`].
+        instance: u32,
+        /// Export name.
+        name: String,
+    },
+    /// The core function made by lowering `i` ([`ComponentInfo::lowerings`]).
+    Lowering(u32),
+    /// `resource.new` of resource `r`: `(i32 rep) -> i32 handle`.
+    ResourceNew(u32),
+    /// `resource.rep` of resource `r`: `(i32 handle) -> i32 rep`.
+    ResourceRep(u32),
+    /// `resource.drop` of resource `r`: `(i32 handle) -> ()`.
+    ResourceDrop(u32),
+}
+
+/// `canon lift` / `canon lower` options.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct CanonOpts {
+    /// The component instance the function belongs to (index < `component_instances`).
+    pub instance: u32,
+    /// Linear memory for strings, lists and spilled values.
+    pub memory: Option<CoreDef>,
+    /// `cabi_realloc`-style allocator: `(old_ptr, old_size, align, new_size) -> ptr`.
+    pub realloc: Option<CoreDef>,
+    /// Called after a lifted function's results were read.
+    pub post_return: Option<CoreDef>,
+    /// String encoding.
+    pub encoding: StringEncoding,
+}
+
+/// A lifted function: a core function plus its component type and options.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Lifted {
+    /// The core function.
+    pub func: CoreDef,
+    /// Index into [`ComponentInfo::func_types`].
+    pub ty: u32,
+    /// Lift options.
+    pub opts: CanonOpts,
+}
+
+/// What a lowering calls.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum LoweringTarget {
+    /// A function lifted by (another instance of) the component: a fused call.
+    Lifted(Lifted),
+    /// Host import `i` ([`ComponentInfo::imports`]).
+    Import(u32),
+}
+
+/// One `canon lower`: the core function core instances import.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Lowering {
+    /// What it calls.
+    pub target: LoweringTarget,
+    /// Component function type (index into [`ComponentInfo::func_types`]).
+    pub ty: u32,
+    /// Lower options (the caller's memory and realloc).
+    pub opts: CanonOpts,
+    /// Core parameter types of the lowered function (after flattening).
+    pub core_params: Vec<ValType>,
+    /// Core result types.
+    pub core_results: Vec<ValType>,
+}
+
+/// A core instance to create.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CoreInstance {
+    /// Index of the core module in the object (its descriptor in the component descriptor).
+    pub module: u32,
+    /// One definition per import of the module, in import order.
+    pub args: Vec<CoreDef>,
+}
+
+/// A resource type defined by a component instance.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Resource {
+    /// Name, for diagnostics.
+    pub name: String,
+    /// The component instance that defined it (owns its representations).
+    pub instance: u32,
+    /// Destructor `(i32 rep) -> ()`, if any.
+    pub dtor: Option<CoreDef>,
+}
+
+/// A function the host must provide.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HostImport {
+    /// Full name: `wasi:cli/stdout@0.2.0#get-stdout`, or a plain import name.
+    pub name: String,
+    /// Index into [`ComponentInfo::func_types`].
+    pub ty: u32,
+}
+
+/// An exported function of the root component.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ComponentExport {
+    /// Name: `f` for a function export, `iface#f` for a function of an exported instance.
+    pub name: String,
+    /// The lifted function.
+    pub func: Lifted,
+}
+
+/// The whole flattened component.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ComponentInfo {
+    /// Value type arena.
+    pub types: Vec<TypeDef>,
+    /// Function types.
+    pub func_types: Vec<FuncTy>,
+    /// Number of component instances (the root and every nested instantiation).
+    pub component_instances: u32,
+    /// Core instances, in instantiation order.
+    pub instances: Vec<CoreInstance>,
+    /// Lowered functions.
+    pub lowerings: Vec<Lowering>,
+    /// Resource types.
+    pub resources: Vec<Resource>,
+    /// Host imports.
+    pub imports: Vec<HostImport>,
+    /// Exported functions.
+    pub exports: Vec<ComponentExport>,
+}
+
+mod encode;
