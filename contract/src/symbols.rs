@@ -6,6 +6,8 @@
 //! | symbol                       | what                                                       |
 //! |------------------------------|------------------------------------------------------------|
 //! | `<prefix>__module`           | the [`crate::descriptor::VMModuleDescriptor`]              |
+//! | `<prefix>__component`        | a component's `VMComponentDescriptor`                      |
+//! | `<prefix>__m<N>__module`     | core module N of a component (its own descriptor)          |
 //! | `<prefix>_<mangle(export)>`  | C entry point for an exported function                      |
 //! | `<prefix>__func<N>`          | local symbol: defined function N (wasm ABI), for debuggers  |
 //!
@@ -77,6 +79,16 @@ pub fn is_valid_prefix(prefix: &str) -> bool {
 /// Symbol of a module's descriptor.
 pub fn module_descriptor(prefix: &str) -> String {
     alloc::format!("{prefix}__module")
+}
+
+/// Symbol of a component's descriptor.
+pub fn component_descriptor(prefix: &str) -> String {
+    alloc::format!("{prefix}__component")
+}
+
+/// Prefix of core module `index` inside component `prefix`.
+pub fn component_module_prefix(prefix: &str, index: u32) -> String {
+    alloc::format!("{prefix}__m{index}")
 }
 
 /// Symbol of the C entry point of an exported function.

@@ -220,4 +220,5 @@ pub struct ComponentInfo {
     pub exports: Vec<ComponentExport>,
 }
 
+pub mod descriptor;
 mod encode;
