@@ -26,6 +26,7 @@
 //! - [`module`], `library` (std): loading and validating descriptors.
 //! - [`instance`], [`constexpr`]: instantiation; [`libcalls`]: the libcall table.
 //! - [`spectest`]: the host module the official test suite imports.
+//! - `capi` (std): the C API for C hosts and the objects' C entry points (`include/weld.h`).
 //!
 //! Ownership: a [`Store`] owns everything created in it; handles are indices valid while the
 //! store lives. Nothing is freed before the store is dropped, so pointers that compiled code keeps
@@ -42,6 +43,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod arch;
+#[cfg(feature = "std")]
+pub mod capi;
 pub mod constexpr;
 pub mod entry;
 pub mod func;

@@ -1,0 +1,128 @@
+/*
+ * weld.h — the whole contract between a C host and modules compiled by weld.
+ *
+ * A module compiled with `weld compile m.wasm --emit obj --name p` is one object file defining:
+ *
+ *   extern const weld_module p__module;               the module descriptor
+ *   weld_instance *p_instantiate(const weld_import *imports, size_t n);
+ *   void p_free(weld_instance *inst);
+ *   uint32_t p_<export>(weld_instance *inst, <params>, <one pointer per result>);
+ *
+ * `weld compile m.wasm --emit header --name p` writes p.h with exactly these declarations for
+ * that module. Export names are mangled injectively: letters and digits stay, `_` becomes `__`,
+ * every other byte `_XY` (hex); `add` -> p_add, `my_fn` -> p_my__fn, `a-b` -> p_a_2Db.
+ *
+ * Link the object with libweld_runtime.a (built by `cargo build -p weld-runtime`) and
+ * `-lpthread -ldl -lm`:   cc host.c p.o libweld_runtime.a -lpthread -ldl -lm -o host
+ *
+ * Value types in C: i32 -> int32_t, i64 -> int64_t, f32 -> float, f64 -> double,
+ * funcref/externref -> void *. Exports with v128 parameters or results get no C entry point.
+ *
+ * Traps are values: every entry point returns 0 or a weld_trap_code, and a trap never ends the
+ * process. A core instance stays usable after a trap (its memory as the trap left it).
+ * Instances share nothing: many may live in one process. Calls into one instance must not run
+ * on two threads at once.
+ *
+ * Modelled on wasm2c's wasm-rt.h. Checked by runtime-support's unit tests: the trap enum below
+ * must equal the runtime's TrapCode table, code for code and message for message.
+ */
+#ifndef WELD_H
+#define WELD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A compiled module's descriptor (opaque; `<prefix>__module` in the object). */
+typedef struct weld_module weld_module;
+
+/* A running instance and everything it owns (memories, tables, globals). */
+typedef struct weld_instance weld_instance;
+
+/* One value slot of weld_call: a value in native byte order from offset 0. */
+#ifdef __cplusplus
+#define WELD_ALIGN16 alignas(16)
+#else
+#define WELD_ALIGN16 _Alignas(16)
+#endif
+typedef struct weld_val {
+  WELD_ALIGN16 uint8_t bytes[16];
+} weld_val;
+
+/*
+ * A host function offered for the function import `module`::`name`. It is called as
+ *   ret func(void *ctx, params...)
+ * with the C types above; at most one result. Imports are matched by name, in any order.
+ * Only function imports can be provided from C.
+ */
+typedef struct weld_import {
+  const char *module;
+  const char *name;
+  void *func;
+  void *ctx;
+} weld_import;
+
+/* Why wasm stopped: the value every entry point returns (0 = returned normally). */
+typedef enum weld_trap_code {
+  WELD_OK = 0,
+  WELD_TRAP_UNREACHABLE = 1, /* unreachable */
+  WELD_TRAP_MEMORY_OUT_OF_BOUNDS = 2, /* out of bounds memory access */
+  WELD_TRAP_INTEGER_DIVISION_BY_ZERO = 3, /* integer divide by zero */
+  WELD_TRAP_INTEGER_OVERFLOW = 4, /* integer overflow */
+  WELD_TRAP_BAD_CONVERSION_TO_INTEGER = 5, /* invalid conversion to integer */
+  WELD_TRAP_INDIRECT_CALL_TYPE_MISMATCH = 6, /* indirect call type mismatch */
+  WELD_TRAP_UNDEFINED_ELEMENT = 7, /* undefined element */
+  WELD_TRAP_UNINITIALIZED_ELEMENT = 8, /* uninitialized element */
+  WELD_TRAP_TABLE_OUT_OF_BOUNDS = 9, /* out of bounds table access */
+  WELD_TRAP_STACK_OVERFLOW = 10, /* call stack exhausted */
+  WELD_TRAP_NULL_REFERENCE = 11, /* null reference */
+  WELD_TRAP_CANNOT_ENTER_COMPONENT = 12, /* cannot enter component instance */
+  WELD_TRAP_INSTANCE_POISONED = 13, /* instance poisoned by an earlier trap */
+  WELD_TRAP_INVALID_ENCODING = 14, /* invalid string encoding */
+  WELD_TRAP_INVALID_DISCRIMINANT = 15, /* invalid discriminant */
+  WELD_TRAP_INVALID_CHAR = 16, /* invalid char */
+  WELD_TRAP_UNALIGNED_POINTER = 17, /* unaligned pointer */
+  WELD_TRAP_UNKNOWN_HANDLE = 18, /* unknown handle index */
+  WELD_TRAP_RESOURCE_BORROWED = 19, /* resource has borrows */
+  WELD_TRAP_MISSING_IMPORT = 20, /* call to a missing import */
+  WELD_TRAP_INVALID_VALUE = 21, /* invalid value */
+  WELD_TRAP_NULL_FUNCTION_REFERENCE = 22, /* null function reference */
+} weld_trap_code;
+
+/* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.
+   NULL on failure, with the reason in weld_last_error(). */
+weld_instance *weld_instantiate(const weld_module *module, const weld_import *imports, size_t n);
+
+/* Free an instance and everything it owns. NULL is ignored. */
+void weld_instance_free(weld_instance *inst);
+
+/* Call export number `export_index` (module export order): arguments in vals[0..params],
+   results written to vals[0..results]; `vals` needs max(params, results) slots.
+   Returns 0 or a weld_trap_code. The per-export entry points wrap this. */
+uint32_t weld_call(weld_instance *inst, uint32_t export_index, weld_val *vals);
+
+/* The spec's text for a trap code ("integer divide by zero"); static storage. */
+const char *weld_trap_message(uint32_t code);
+
+/* Why the last failing call on this thread failed; valid until the next failure. */
+const char *weld_last_error(void);
+
+/* Base address of the memory exported as `name` and its length in bytes (*len); NULL if there is
+   no such memory. Valid until the memory grows (any call into the instance may grow it). */
+uint8_t *weld_memory_data(weld_instance *inst, const char *name, size_t *len);
+
+/* From inside a host function called by wasm: abandon the call and make the weld_call that
+   entered wasm return `code`. Skips the C frames in between without clean-up. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#endif
+void weld_trap(uint32_t code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WELD_H */
