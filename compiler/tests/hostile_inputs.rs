@@ -1,0 +1,505 @@
+//! No input makes the compiler panic. Every module of the core spec suite is mutated
+//! deterministically — truncated, bit-flipped, its LEB128 length fields overwritten with huge
+//! values, its sections duplicated, dropped and reordered — and fed to `weld::compile_module`
+//! inside `catch_unwind`; a panic fails the test naming the input file, line and mutation. Hand-made
+//! inputs push on the implementation limits (deep nesting, many locals, a huge `br_table`).
+//!
+//! `WELD_HOSTILE_CASES` (default 20000) sets the number of mutated inputs and `WELD_HOSTILE_SEED`
+//! the seed of the xorshift generator, so a failure is reproduced by rerunning with the same pair.
+//! The suite is read from `$WELD_TESTSUITE/core` (default: `../shared/testsuite` beside the
+//! repository).
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use weld::{BoundsChecks, Error, Options};
+
+fn testsuite() -> PathBuf {
+    match std::env::var_os("WELD_TESTSUITE") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testsuite"),
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// xorshift64* — small, fixed, and the same on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// One module of the suite: where it came from and its binary encoding.
+struct Input {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+fn wast_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {} ({e}); set WELD_TESTSUITE", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            wast_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "wast") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every `(module ...)` of `core/**/*.wast` that `wast` can encode, in a fixed order.
+fn suite_modules() -> Vec<Input> {
+    use wast::parser::{self, ParseBuffer};
+    use wast::{lexer::Lexer, Wast, WastDirective};
+
+    let root = testsuite().join("core");
+    assert!(
+        root.is_dir(),
+        "the core spec suite is missing at {}; set WELD_TESTSUITE",
+        root.display()
+    );
+    let mut files = Vec::new();
+    wast_files(&root, &mut files);
+    let mut inputs = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut lexer = Lexer::new(&text);
+        lexer.allow_confusing_unicode(true);
+        // Files this pinned `wast` cannot parse are the spec runner's business, not ours.
+        let Ok(buf) = ParseBuffer::new_with_lexer(lexer) else {
+            continue;
+        };
+        let Ok(script) = parser::parse::<Wast>(&buf) else {
+            continue;
+        };
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for directive in script.directives {
+            if let WastDirective::Module(mut m) = directive {
+                let (line, _) = m.span().linecol_in(&text);
+                if let Ok(bytes) = m.encode() {
+                    inputs.push(Input {
+                        name: format!("{rel}:{}", line + 1),
+                        bytes,
+                    });
+                }
+            }
+        }
+    }
+    inputs
+}
+
+/// Positions of the LEB128 numbers that give lengths and counts: each section's size, the first
+/// number inside it (the item count of vector sections), and each function body's size.
+fn length_fields(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let id = bytes[pos];
+        let size_at = pos + 1;
+        let Some((size, n)) = read_leb(bytes, size_at) else {
+            break;
+        };
+        out.push(size_at);
+        let body = size_at + n;
+        let end = body.saturating_add(size as usize).min(bytes.len());
+        if body < end {
+            out.push(body);
+        }
+        if id == 10 {
+            // Code section: count, then (size, body) pairs.
+            if let Some((count, n)) = read_leb(bytes, body) {
+                let mut at = body + n;
+                for _ in 0..count {
+                    let Some((len, n)) = read_leb(bytes, at) else {
+                        break;
+                    };
+                    out.push(at);
+                    at = at + n + len as usize;
+                    if at >= end {
+                        break;
+                    }
+                }
+            }
+        }
+        pos = end;
+    }
+    out
+}
+
+/// Section byte ranges (header included) after the 8-byte preamble.
+fn sections(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let Some((size, n)) = read_leb(bytes, pos + 1) else {
+            break;
+        };
+        let end = (pos + 1 + n).saturating_add(size as usize);
+        if end > bytes.len() {
+            break;
+        }
+        out.push(pos..end);
+        pos = end;
+    }
+    out
+}
+
+fn read_leb(bytes: &[u8], mut at: usize) -> Option<(u64, usize)> {
+    let start = at;
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = *bytes.get(at)?;
+        v |= u64::from(b & 0x7f) << shift;
+        at += 1;
+        if b & 0x80 == 0 {
+            return Some((v, at - start));
+        }
+        shift += 7;
+        if shift > 35 {
+            return None;
+        }
+    }
+}
+
+fn leb(mut v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Apply one mutation chosen by `rng`; returns its description and the mutated bytes.
+fn mutate(bytes: &[u8], rng: &mut Rng) -> (String, Vec<u8>) {
+    let len = bytes.len();
+    match rng.below(8) {
+        0 => {
+            let cut = rng.below(len + 1);
+            (format!("truncate at {cut}"), bytes[..cut].to_vec())
+        }
+        1 => {
+            // Truncation points that matter: the header, and just inside the end.
+            let cut = [
+                0,
+                4,
+                8,
+                9,
+                len / 2,
+                len.saturating_sub(1),
+                len.saturating_sub(2),
+            ][rng.below(7)]
+            .min(len);
+            (format!("truncate at {cut}"), bytes[..cut].to_vec())
+        }
+        2 | 3 => {
+            let mut out = bytes.to_vec();
+            let flips = 1 + rng.below(4);
+            let mut what = Vec::new();
+            for _ in 0..flips {
+                if out.len() <= 8 {
+                    break;
+                }
+                // Leave the preamble alone most of the time so the mutation reaches the parser.
+                let at = 8 + rng.below(out.len() - 8);
+                let bit = rng.below(8);
+                out[at] ^= 1 << bit;
+                what.push(format!("{at}.{bit}"));
+            }
+            (format!("flip bits {}", what.join(",")), out)
+        }
+        4 => {
+            let fields = length_fields(bytes);
+            if fields.is_empty() {
+                return (
+                    format!("truncate at {}", len / 2),
+                    bytes[..len / 2].to_vec(),
+                );
+            }
+            let at = fields[rng.below(fields.len())];
+            let (_, n) = read_leb(bytes, at).unwrap();
+            let huge = [
+                u64::from(u32::MAX),
+                u64::from(u32::MAX) - 1,
+                0x7fff_ffff,
+                0x1000_0000,
+                len as u64 + 1,
+                0,
+            ][rng.below(6)];
+            // Either splice the canonical encoding, or keep the length with an overlong one.
+            let enc = if rng.below(2) == 0 {
+                leb(huge)
+            } else {
+                vec![0xff, 0xff, 0xff, 0xff, 0x0f]
+            };
+            let mut out = bytes[..at].to_vec();
+            out.extend_from_slice(&enc);
+            out.extend_from_slice(&bytes[at + n..]);
+            (format!("length field at {at} := {enc:02x?}"), out)
+        }
+        5 => {
+            let mut out = bytes.to_vec();
+            if out.len() > 8 {
+                let at = 8 + rng.below(out.len() - 8);
+                let v = [0x00, 0xff, 0x80, 0x7f, 0x40, 0x01][rng.below(6)];
+                out[at] = v;
+                return (format!("byte {at} := {v:#04x}"), out);
+            }
+            ("unchanged".into(), out)
+        }
+        _ => {
+            let secs = sections(bytes);
+            if secs.is_empty() {
+                return ("unchanged".into(), bytes.to_vec());
+            }
+            let mut order: Vec<usize> = (0..secs.len()).collect();
+            let what = match rng.below(4) {
+                0 => {
+                    let i = rng.below(secs.len());
+                    order.insert(i, i);
+                    format!("duplicate section #{i}")
+                }
+                1 => {
+                    let i = rng.below(secs.len());
+                    order.remove(i);
+                    format!("drop section #{i}")
+                }
+                2 => {
+                    let (i, j) = (rng.below(secs.len()), rng.below(secs.len()));
+                    order.swap(i, j);
+                    format!("swap sections #{i} and #{j}")
+                }
+                _ => {
+                    for i in (1..order.len()).rev() {
+                        order.swap(i, rng.below(i + 1));
+                    }
+                    format!("shuffle sections to {order:?}")
+                }
+            };
+            let mut out = bytes[..8].to_vec();
+            for i in order {
+                out.extend_from_slice(&bytes[secs[i].clone()]);
+            }
+            (what, out)
+        }
+    }
+}
+
+/// Compile `bytes`; a panic is returned as its message, any `Result` is fine (`true`: compiled).
+fn compile_without_panic(bytes: &[u8], options: &Options) -> Result<bool, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        weld::compile_module(bytes, options).is_ok()
+    }))
+    .map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".into())
+    })
+}
+
+fn options(bounds_checks: BoundsChecks) -> Options {
+    Options {
+        bounds_checks,
+        threads: 1,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn mutated_spec_modules_never_make_the_compiler_panic() {
+    let started = Instant::now();
+    let cases = env_u64("WELD_HOSTILE_CASES", 20_000);
+    let seed = env_u64("WELD_HOSTILE_SEED", 0x5eed_1e55);
+    let inputs = suite_modules();
+    assert!(
+        inputs.len() > 1000,
+        "only {} modules found in the suite",
+        inputs.len()
+    );
+    let mut rng = Rng::new(seed);
+    let mut failures = Vec::new();
+    let mut compiled = 0u64;
+    for case in 0..cases {
+        let input = &inputs[rng.below(inputs.len())];
+        let (what, bytes) = mutate(&input.bytes, &mut rng);
+        let bounds = if case % 2 == 0 {
+            BoundsChecks::Guard
+        } else {
+            BoundsChecks::Explicit
+        };
+        let opts = options(bounds);
+        match compile_without_panic(&bytes, &opts) {
+            Ok(true) => compiled += 1,
+            Ok(false) => {}
+            Err(msg) => failures.push(format!(
+                "case {case}: {} with {what} ({bounds:?}): panicked: {msg}",
+                input.name
+            )),
+        }
+    }
+    eprintln!(
+        "{cases} mutated inputs from {} modules (seed {seed:#x}), {compiled} still compiled, in {:.1?}",
+        inputs.len(),
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} mutated inputs panicked (rerun with WELD_HOSTILE_SEED={seed}):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn wat(src: &str) -> Vec<u8> {
+    let buf = wast::parser::ParseBuffer::new(src).unwrap();
+    let mut w: wast::Wat = wast::parser::parse(&buf).unwrap();
+    w.encode().unwrap()
+}
+
+/// A module with one function of type `() -> ()` whose body (locals and code, without the
+/// final `end`) is `body`.
+fn module_with_body(locals: &[u8], code: &[u8]) -> Vec<u8> {
+    let mut body = locals.to_vec();
+    body.extend_from_slice(code);
+    body.push(0x0b);
+    let mut func = leb(body.len() as u64);
+    func.extend_from_slice(&body);
+    let mut code_section = vec![1];
+    code_section.extend_from_slice(&func);
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    m.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]); // type 0: () -> ()
+    m.extend_from_slice(&[3, 2, 1, 0]); // func 0: type 0
+    m.push(10);
+    m.extend_from_slice(&leb(code_section.len() as u64));
+    m.extend_from_slice(&code_section);
+    m
+}
+
+fn compile(bytes: &[u8]) -> weld::Result<Vec<u8>> {
+    weld::compile_module(bytes, &options(BoundsChecks::Guard))
+}
+
+#[test]
+fn an_empty_file_is_invalid() {
+    assert!(matches!(compile(b""), Err(Error::Invalid { .. })));
+}
+
+#[test]
+fn a_file_with_only_the_magic_is_invalid() {
+    assert!(matches!(compile(b"\0asm"), Err(Error::Invalid { .. })));
+}
+
+#[test]
+fn a_header_without_sections_compiles_to_an_empty_module() {
+    assert!(compile(b"\0asm\x01\0\0\0").is_ok());
+}
+
+#[test]
+fn a_wrong_version_is_an_error() {
+    assert!(compile(b"\0asm\x02\0\0\0").is_err());
+}
+
+/// Run `f` on a thread with a small stack (like a compile worker of an embedder), so that a
+/// recursion proportional to the input is caught here rather than on a generous main stack.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap_or_else(|_| panic!("the compiler panicked"))
+}
+
+#[test]
+fn a_hundred_thousand_nested_blocks_do_not_overflow_the_stack() {
+    const DEPTH: usize = 100_000;
+    let mut code = Vec::with_capacity(DEPTH * 3);
+    for _ in 0..DEPTH {
+        code.extend_from_slice(&[0x02, 0x40]); // block
+    }
+    code.extend(std::iter::repeat_n(0x0b, DEPTH)); // end
+    let bytes = module_with_body(&[0], &code);
+    match on_small_stack(move || compile(&bytes)) {
+        Ok(_) | Err(Error::Limit { .. }) => {}
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+#[test]
+fn a_function_with_fifty_thousand_locals_compiles() {
+    // 50_000 is wasmparser's limit on locals per function; use the last one.
+    let locals = [&[1u8][..], &leb(50_000), &[0x7f]].concat();
+    let code = [&[0x20u8][..], &leb(49_999), &[0x1a]].concat(); // local.get; drop
+    let bytes = module_with_body(&locals, &code);
+    on_small_stack(move || compile(&bytes)).unwrap();
+}
+
+#[test]
+fn one_local_too_many_is_invalid() {
+    let locals = [&[1u8][..], &leb(50_001), &[0x7f]].concat();
+    let bytes = module_with_body(&locals, &[]);
+    assert!(matches!(compile(&bytes), Err(Error::Invalid { .. })));
+}
+
+#[test]
+fn a_br_table_with_a_hundred_thousand_targets_compiles() {
+    const TARGETS: u64 = 100_000;
+    // block (block (br_table 0 1 0 1 ... 1 (i32.const 7)))
+    let mut code = vec![0x02, 0x40, 0x02, 0x40, 0x41, 0x07, 0x0e];
+    code.extend_from_slice(&leb(TARGETS));
+    for i in 0..TARGETS {
+        code.push((i % 2) as u8);
+    }
+    code.push(1); // default
+    code.extend_from_slice(&[0x0b, 0x0b]);
+    let bytes = module_with_body(&[0], &code);
+    on_small_stack(move || compile(&bytes)).unwrap();
+}
+
+#[test]
+fn the_text_helper_builds_valid_modules() {
+    // Guards the hand-made encodings above: the same shape from text compiles too.
+    let bytes = wat("(module (func (local i32) (block (block (br_table 0 1 (i32.const 7))))))");
+    compile(&bytes).unwrap();
+    assert!(compile(&module_with_body(&[0], &[])).is_ok());
+}
