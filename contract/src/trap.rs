@@ -49,6 +49,32 @@ pub enum TrapCode {
     InvalidValue = 21,
     /// `call_ref` of a null reference.
     NullFunctionReference = 22,
+    /// A component instance called out (an import, `resource.*`) while it may not leave (during post-return or a realloc made by an adapter).
+    CannotLeaveComponent = 23,
+    /// A string crossing between components lies outside its memory.
+    StringOutOfBounds = 24,
+    /// A list crossing a component boundary lies outside its memory.
+    ListOutOfBounds = 25,
+    /// A string passed to the host lies outside its memory.
+    HostStringOutOfBounds = 26,
+    /// `realloc` called for the host returned a pointer beyond the end of memory.
+    ReallocOutOfBounds = 27,
+    /// `realloc` called for the host returned a misaligned pointer.
+    ReallocUnaligned = 28,
+    /// A string passed to the host is not valid UTF-8.
+    InvalidUtf8 = 29,
+    /// A string passed to the host ends inside a UTF-8 sequence.
+    IncompleteUtf8 = 30,
+    /// A resource handle of another resource type.
+    HandleWrongType = 31,
+    /// An owned resource was moved or dropped while it is lent out.
+    OwnedResourceBorrowed = 32,
+    /// A call returned while borrow handles it received were not dropped.
+    BorrowsRemain = 33,
+    /// A variant, enum, option or result discriminant out of range.
+    InvalidVariantDiscriminant = 34,
+    /// A `char` that is not a Unicode scalar value crossed a component boundary.
+    InvalidCharBitPattern = 35,
 }
 
 impl TrapCode {
@@ -76,6 +102,19 @@ impl TrapCode {
         TrapCode::MissingImport,
         TrapCode::InvalidValue,
         TrapCode::NullFunctionReference,
+        TrapCode::CannotLeaveComponent,
+        TrapCode::StringOutOfBounds,
+        TrapCode::ListOutOfBounds,
+        TrapCode::HostStringOutOfBounds,
+        TrapCode::ReallocOutOfBounds,
+        TrapCode::ReallocUnaligned,
+        TrapCode::InvalidUtf8,
+        TrapCode::IncompleteUtf8,
+        TrapCode::HandleWrongType,
+        TrapCode::OwnedResourceBorrowed,
+        TrapCode::BorrowsRemain,
+        TrapCode::InvalidVariantDiscriminant,
+        TrapCode::InvalidCharBitPattern,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -108,6 +147,19 @@ impl TrapCode {
             TrapCode::MissingImport => "call to a missing import",
             TrapCode::InvalidValue => "invalid value",
             TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::CannotLeaveComponent => "cannot leave component instance",
+            TrapCode::StringOutOfBounds => "string content out-of-bounds",
+            TrapCode::ListOutOfBounds => "list content out-of-bounds",
+            TrapCode::HostStringOutOfBounds => "string pointer/length out of bounds of memory",
+            TrapCode::ReallocOutOfBounds => "realloc return: beyond end of memory",
+            TrapCode::ReallocUnaligned => "realloc return: result not aligned",
+            TrapCode::InvalidUtf8 => "invalid utf-8",
+            TrapCode::IncompleteUtf8 => "incomplete utf-8 byte sequence",
+            TrapCode::HandleWrongType => "used with the wrong type",
+            TrapCode::OwnedResourceBorrowed => "cannot remove owned resource while borrowed",
+            TrapCode::BorrowsRemain => "borrow handles still remain at the end of the call",
+            TrapCode::InvalidVariantDiscriminant => "invalid variant discriminant",
+            TrapCode::InvalidCharBitPattern => "invalid `char` bit pattern",
         }
     }
 }
