@@ -25,6 +25,14 @@ pub struct Options {
     pub opt_level: String,
     /// Compile functions on this many threads (0 = one per CPU).
     pub threads: usize,
+    /// Put C entry points in the object (`<prefix>__instantiate`, `<prefix>_<export>`, ...; see
+    /// `codegen::entry`). They call the runtime's C API, so the object then has undefined
+    /// references to `weld_call` & co. that only `libweld_runtime.a` resolves. `weld wast` turns
+    /// this off: it drives modules through the Rust API inside the `weld` process and `dlopen`s
+    /// its shared objects with `RTLD_NOW`, which would refuse those undefined symbols. (Exporting
+    /// them from the `weld` binary with `-rdynamic` would work too, but would tie every Rust host
+    /// of `Library` — test binaries included — to that link flag, for entry points nobody calls.)
+    pub c_entry_points: bool,
 }
 
 impl Default for Options {
@@ -35,6 +43,7 @@ impl Default for Options {
             prefix: "wasm".to_string(),
             opt_level: "speed".to_string(),
             threads: 0,
+            c_entry_points: true,
         }
     }
 }

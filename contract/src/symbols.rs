@@ -6,6 +6,8 @@
 //! | symbol                       | what                                                       |
 //! |------------------------------|------------------------------------------------------------|
 //! | `<prefix>__module`           | the [`crate::descriptor::VMModuleDescriptor`]              |
+//! | `<prefix>__instantiate`      | C: `weld_instance *f(const weld_import *, size_t)`         |
+//! | `<prefix>__free`             | C: `void f(weld_instance *)`                                |
 //! | `<prefix>__component`        | a component's `VMComponentDescriptor`                      |
 //! | `<prefix>__m<N>__module`     | core module N of a component (its own descriptor)          |
 //! | `<prefix>_<mangle(export)>`  | C entry point for an exported function                      |
@@ -14,7 +16,8 @@
 //! `mangle` keeps ASCII letters and digits, writes `_` as `__` and every other byte as `_` plus
 //! two uppercase hex digits. Decoding reads `__` as `_` and `_XY` as byte 0xXY, so the mapping is
 //! injective; and because a mangled name can never begin with `_` followed by a lowercase letter,
-//! the `<prefix>__name` symbols cannot collide with any export.
+//! the `<prefix>__name` symbols cannot collide with any export. (That is why the instantiate/free
+//! pair has two underscores: modules compiled from C routinely export `malloc` and `free`.)
 
 use alloc::string::String;
 
@@ -91,6 +94,16 @@ pub fn component_module_prefix(prefix: &str, index: u32) -> String {
     alloc::format!("{prefix}__m{index}")
 }
 
+/// Symbol of a module's C instantiate function.
+pub fn instantiate(prefix: &str) -> String {
+    alloc::format!("{prefix}__instantiate")
+}
+
+/// Symbol of a module's C free function.
+pub fn free(prefix: &str) -> String {
+    alloc::format!("{prefix}__free")
+}
+
 /// Symbol of the C entry point of an exported function.
 pub fn export_function(prefix: &str, export: &str) -> String {
     alloc::format!("{prefix}_{}", mangle(export))
@@ -130,5 +143,9 @@ mod tests {
         // mangled name.
         assert_eq!(demangle("_module"), None);
         assert_ne!(export_function("p", "_module"), module_descriptor("p"));
+        for name in ["instantiate", "free", "_instantiate", "_free"] {
+            assert_ne!(export_function("p", name), instantiate("p"));
+            assert_ne!(export_function("p", name), free("p"));
+        }
     }
 }

@@ -3,12 +3,14 @@
 //! In: a [`ParsedModule`]. Out: a [`CompiledModule`] — machine code, relocations (only calls
 //! between functions of the same module, resolved later by `emit`) and trap sites for every
 //! defined function, plus one array-call trampoline per exported function and one for the start
-//! function.
+//! function, and — unless turned off — the C entry points of [`entry`].
 //!
 //! This stage knows the vmctx layout (from `weld_contract::vmctx`) but nothing about objects or
 //! symbols. Functions are independent, so they compile in parallel; results are placed by index
 //! so the output does not depend on scheduling.
 
+pub mod disas;
+pub mod entry;
 mod func;
 mod isa;
 mod memory;
@@ -36,8 +38,10 @@ pub use isa::build_isa;
 pub enum RelocTarget {
     /// A defined function, by function index.
     Func(u32),
-    /// A C library symbol (Cranelift libcalls on targets that need them).
+    /// A C library or runtime symbol (Cranelift libcalls, the runtime's C API).
     Symbol(String),
+    /// The module's own descriptor (`<prefix>__module`).
+    Descriptor,
 }
 
 /// One relocation in a function's code.
@@ -75,6 +79,8 @@ pub struct CompiledModule {
     pub trampolines: Vec<Option<CompiledFunction>>,
     /// Array-call trampoline of the start function.
     pub start: Option<CompiledFunction>,
+    /// C entry points (empty unless [`Options::c_entry_points`]).
+    pub entries: Vec<entry::EntryPoint>,
 }
 
 /// What every function of a module shares during translation.
@@ -233,10 +239,16 @@ pub fn compile_module(parsed: &ParsedModule<'_>, options: &Options) -> Result<Co
         Some(f) => Some(trampoline::compile_trampoline(&env, &mut ctx, f)?),
         None => None,
     };
+    let entries = if options.c_entry_points {
+        entry::compile_entry_points(&env, &mut ctx)?
+    } else {
+        Vec::new()
+    };
     Ok(CompiledModule {
         funcs,
         trampolines,
         start,
+        entries,
     })
 }
 
@@ -269,7 +281,14 @@ pub(crate) fn finish(
         let target = match &r.target {
             cranelift_codegen::FinalizedRelocTarget::ExternalName(ir::ExternalName::User(name)) => {
                 let name = &ctx.func.params.user_named_funcs()[*name];
-                RelocTarget::Func(name.index)
+                match name.namespace {
+                    entry::RUNTIME_SYMBOL_NAMESPACE => {
+                        let symbol = entry::RUNTIME_SYMBOLS.get(name.index as usize);
+                        RelocTarget::Symbol(symbol.copied().unwrap_or("").to_string())
+                    }
+                    entry::DESCRIPTOR_NAMESPACE => RelocTarget::Descriptor,
+                    _ => RelocTarget::Func(name.index),
+                }
             }
             cranelift_codegen::FinalizedRelocTarget::ExternalName(ir::ExternalName::LibCall(
                 lc,

@@ -5,15 +5,21 @@
 //!
 //! ```text
 //! .text            every defined function, then the export trampolines, then the start
-//!                  trampoline; calls between them are patched here, so the section carries no
-//!                  relocations except for C library symbols some targets need (ceilf, ...)
+//!                  trampoline, then the C entry points; calls between them are patched here, so
+//!                  the section carries relocations only for C library symbols some targets need
+//!                  (ceilf, ...), the runtime's C API the entry points call (`weld_call`, PLT)
+//!                  and the descriptor's address (GOT-relative on x86_64, page-relative on
+//!                  aarch64)
 //! .rodata          info blob | data-segment bytes | trap table (sorted by code offset)
 //! .data.rel.ro     the VMModuleDescriptor (`<prefix>__module`) and its pointer arrays
 //! ```
 //!
-//! Symbols follow `weld_contract::symbols`; the only global one is the descriptor. The output
+//! Symbols follow `weld_contract::symbols`; the global ones are the descriptor and the C entry
+//! points. The output
 //! depends only on the input and the options, never on thread scheduling or time: same input,
 //! byte-identical object.
+
+pub mod header;
 
 use crate::codegen::{CompiledFunction, CompiledModule, RelocTarget};
 use crate::error::{Error, Result};
@@ -55,6 +61,7 @@ struct TextLayout {
     funcs: Vec<u64>,
     trampolines: Vec<Option<u64>>,
     start: Option<u64>,
+    entries: Vec<u64>,
 }
 
 /// Write the object for a compiled module.
@@ -87,13 +94,20 @@ pub fn write_object(
         .map(|t| t.as_ref().map(|f| place(&mut text, f)))
         .collect();
     let start = compiled.start.as_ref().map(|f| place(&mut text, f));
+    let entries: Vec<u64> = compiled
+        .entries
+        .iter()
+        .map(|e| place(&mut text, &e.code))
+        .collect();
     let layout = TextLayout {
         funcs,
         trampolines,
         start,
+        entries,
     };
     let text_id = obj.section_id(StandardSection::Text);
     let mut external: Vec<(u64, Reloc, String, i64)> = Vec::new();
+    let mut to_descriptor: Vec<(u64, Reloc, i64)> = Vec::new();
     let pieces = compiled
         .funcs
         .iter()
@@ -105,7 +119,14 @@ pub fn write_object(
                 .zip(layout.trampolines.iter())
                 .filter_map(|(f, at)| Some((f.as_ref()?, (*at)?))),
         )
-        .chain(compiled.start.iter().zip(layout.start));
+        .chain(compiled.start.iter().zip(layout.start))
+        .chain(
+            compiled
+                .entries
+                .iter()
+                .map(|e| &e.code)
+                .zip(layout.entries.iter().copied()),
+        );
     let mut traps = Vec::new();
     for (f, at) in pieces {
         for r in &f.relocs {
@@ -130,6 +151,7 @@ pub fn write_object(
                     patch(&mut text, site, r.kind, target, r.addend)?;
                 }
                 RelocTarget::Symbol(name) => external.push((site, r.kind, name.clone(), r.addend)),
+                RelocTarget::Descriptor => to_descriptor.push((site, r.kind, r.addend)),
             }
         }
         for (off, code) in &f.traps {
@@ -140,16 +162,19 @@ pub fn write_object(
     let code_len = text.len() as u64;
     obj.set_section_data(text_id, text, 16);
     let text_sym = obj.section_symbol(text_id);
+    let mut undefined: std::collections::BTreeMap<String, SymbolId> = Default::default();
     for (site, kind, name, addend) in external {
-        let sym = obj.add_symbol(Symbol {
-            name: name.into_bytes(),
-            value: 0,
-            size: 0,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Unknown,
-            weak: false,
-            section: SymbolSection::Undefined,
-            flags: SymbolFlags::None,
+        let sym = *undefined.entry(name).or_insert_with_key(|name| {
+            obj.add_symbol(Symbol {
+                name: name.clone().into_bytes(),
+                value: 0,
+                size: 0,
+                kind: SymbolKind::Text,
+                scope: SymbolScope::Unknown,
+                weak: false,
+                section: SymbolSection::Undefined,
+                flags: SymbolFlags::None,
+            })
         });
         let (rkind, size) = match kind {
             Reloc::X86CallPLTRel4 | Reloc::X86CallPCRel4 => (RelocationKind::PltRelative, 32),
@@ -198,6 +223,19 @@ pub fn write_object(
             size: compiled.funcs[i].code.len() as u64,
             kind: SymbolKind::Text,
             scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text_id),
+            flags: SymbolFlags::None,
+        });
+    }
+
+    for (e, at) in compiled.entries.iter().zip(&layout.entries) {
+        obj.add_symbol(Symbol {
+            name: e.symbol.clone().into_bytes(),
+            value: *at,
+            size: e.code.code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Dynamic,
             weak: false,
             section: SymbolSection::Section(text_id),
             flags: SymbolFlags::None,
@@ -277,7 +315,7 @@ pub fn write_object(
     }
     let desc_size = d::SIZE as u64;
     w.finish();
-    obj.add_symbol(Symbol {
+    let desc_sym = obj.add_symbol(Symbol {
         name: symbols::module_descriptor(prefix).into_bytes(),
         value: desc_at,
         size: desc_size,
@@ -287,6 +325,19 @@ pub fn write_object(
         section: SymbolSection::Section(relro),
         flags: SymbolFlags::None,
     });
+    for (site, kind, addend) in to_descriptor {
+        let (symbol, addend, flags) = descriptor_reloc(kind, desc_sym, relro_sym, desc_at, addend)?;
+        obj.add_relocation(
+            text_id,
+            Relocation {
+                offset: site,
+                symbol,
+                addend,
+                flags,
+            },
+        )
+        .map_err(obj_err)?;
+    }
     // Mark the stack non-executable.
     obj.add_section(
         vec![],
@@ -294,6 +345,36 @@ pub fn write_object(
         SectionKind::Elf(object::elf::SHT_PROGBITS),
     );
     obj.write().map_err(obj_err)
+}
+
+/// How code reaches the module's own descriptor. GOT-relative forms use the (global) descriptor
+/// symbol itself, as their addend applies to the GOT slot; PC-relative forms use the local
+/// section symbol, so that a shared library never needs a direct reference to a symbol that
+/// could be preempted (which `ld -shared` refuses).
+fn descriptor_reloc(
+    kind: Reloc,
+    desc_sym: SymbolId,
+    section_sym: SymbolId,
+    desc_at: u64,
+    addend: i64,
+) -> Result<(SymbolId, i64, RelocationFlags)> {
+    use object::elf;
+    let local = (section_sym, desc_at as i64 + addend);
+    let (sym, addend, r_type) = match kind {
+        Reloc::X86GOTPCRel4 => (desc_sym, addend, elf::R_X86_64_GOTPCREL),
+        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 => (local.0, local.1, elf::R_X86_64_PC32),
+        Reloc::Aarch64AdrGotPage21 => (desc_sym, addend, elf::R_AARCH64_ADR_GOT_PAGE),
+        Reloc::Aarch64Ld64GotLo12Nc => (desc_sym, addend, elf::R_AARCH64_LD64_GOT_LO12_NC),
+        Reloc::Aarch64AdrPrelPgHi21 => (local.0, local.1, elf::R_AARCH64_ADR_PREL_PG_HI21),
+        Reloc::Aarch64AddAbsLo12Nc => (local.0, local.1, elf::R_AARCH64_ADD_ABS_LO12_NC),
+        other => {
+            return Err(Error::Unsupported {
+                message: format!("relocation {other:?} to the module descriptor"),
+                offset: None,
+            })
+        }
+    };
+    Ok((sym, addend, RelocationFlags::Elf { r_type }))
 }
 
 /// Appends bytes and absolute pointer relocations to one data section.

@@ -118,6 +118,9 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
                 let prefix = format!("m{i}");
                 let mut o = options.clone();
                 o.prefix = prefix.clone();
+                // Loaded with dlopen(RTLD_NOW) and driven through the Rust API: no C entry
+                // points, whose runtime references this process does not export.
+                o.c_entry_points = false;
                 match crate::compile_module(&bytes, &o) {
                     Err(e) => Compiled::Refused(e),
                     Ok(obj) => {
