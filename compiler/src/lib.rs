@@ -2,10 +2,12 @@
 //!
 //! The data flow, one module per stage:
 //! `frontend` (parse + validate) → `codegen` (wasm → CLIF → machine code) → `emit` (one object
-//! file with the module descriptor) → `link` (the system `cc` into a shared library or
-//! executable). `wast` drives `.wast` scripts through the same pipeline.
+//! file with the module descriptor and C entry points; or its C header) → `link` (the system
+//! `cc` into a shared library or executable, `ar` into a static library). `wast` drives `.wast`
+//! scripts through the same pipeline.
 
 pub mod codegen;
+pub mod component;
 pub mod emit;
 pub mod error;
 pub mod frontend;
@@ -21,4 +23,10 @@ pub fn compile_module(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
     let parsed = frontend::parse_module(bytes)?;
     let compiled = codegen::compile_module(&parsed, options)?;
     emit::write_object(&parsed, &compiled, options)
+}
+
+/// Parse and validate a core module, for what only its description needs (`--emit header`, the
+/// entry of `--emit exe`).
+pub fn module_info(bytes: &[u8]) -> Result<weld_contract::info::ModuleInfo> {
+    Ok(frontend::parse_module(bytes)?.info)
 }

@@ -1,0 +1,772 @@
+//! Flattening: run a component's instantiation at compile time.
+//!
+//! In: a [`Translation`]. Out: a [`ComponentInfo`] — the ordered core instances with every import
+//! resolved to a [`CoreDef`], the lowerings, the resources and the root's exported functions.
+//!
+//! The pass is an interpreter over component definitions: instantiating a component creates a
+//! [`Frame`] holding its index spaces; each [`Init`] appends to them. Items are symbolic: a core
+//! function is "export `f` of runtime instance 3" or "lowering 7", never a value. Nested
+//! component instantiations recurse with the arguments bound to the child's imports, so after
+//! the pass there are no nested components, aliases or names left: only direct references.
+//!
+//! ```wat
+//! (component
+//!   (component $C (import "f" (func)) (export "g" (func 0)))   ;; a definition: a closure
+//!   (instance $i (instantiate $C (with "f" (func $h))))        ;; a frame, recursively
+//!   (alias export $i "g" (func $g)))                           ;; $g resolves to the host's f
+//! ```
+//!
+//! Outer aliases see the enclosing definitions' modules, components and types as they were when
+//! the nested component was defined (closures capture a snapshot of those index spaces).
+
+use super::translate::{Init, Translation};
+use super::types::{ResourceMap, TypeArena};
+use crate::error::{Error, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use wasmparser::types::TypesRef;
+use wasmparser::{
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentInstance,
+    ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance, TypeRef,
+};
+use weld_contract::component::{
+    CanonOpts, ComponentExport, ComponentInfo, CoreDef, CoreInstance, HostImport, Lifted, Lowering,
+    LoweringTarget, Resource, StringEncoding,
+};
+
+/// A core instance in the index space of a frame.
+#[derive(Clone, Debug)]
+enum CoreInst {
+    /// A real instance (index into `ComponentInfo::instances`).
+    Runtime(u32),
+    /// A bag of exports.
+    Exports(Rc<HashMap<String, CoreDef>>),
+}
+
+/// A component function.
+#[derive(Clone, Debug)]
+enum FuncDef {
+    Lifted(Lifted),
+    Import(u32),
+}
+
+/// A type in a frame's type index space.
+#[derive(Clone, Debug)]
+enum TypeItem {
+    Resource(u32),
+    Other,
+}
+
+/// A closure: a component definition with the outer scopes it can alias.
+#[derive(Clone, Debug)]
+struct Closure {
+    def: u32,
+    outer: Rc<Scope>,
+}
+
+/// Snapshot of a definition's static index spaces, for outer aliases.
+#[derive(Debug, Default)]
+struct Scope {
+    modules: Vec<u32>,
+    components: Vec<Closure>,
+    types: Vec<TypeItem>,
+    parent: Option<Rc<Scope>>,
+}
+
+/// Anything a component instance can export or receive.
+#[derive(Clone, Debug)]
+enum Item {
+    Func(FuncDef),
+    Instance(Rc<BTreeMap<String, Item>>),
+    Module(u32),
+    Component(Closure),
+    Type(TypeItem),
+}
+
+/// The index spaces of one component instance being instantiated.
+struct Frame<'a> {
+    def: u32,
+    instance: u32,
+    args: HashMap<String, Item>,
+    outer: Rc<Scope>,
+    core_funcs: Vec<CoreDef>,
+    core_memories: Vec<CoreDef>,
+    core_tables: Vec<CoreDef>,
+    core_globals: Vec<CoreDef>,
+    core_instances: Vec<CoreInst>,
+    core_modules: Vec<u32>,
+    funcs: Vec<FuncDef>,
+    instances: Vec<Rc<BTreeMap<String, Item>>>,
+    components: Vec<Closure>,
+    types: Vec<TypeItem>,
+    resources: ResourceMap,
+    exports: BTreeMap<String, Item>,
+    _marker: std::marker::PhantomData<&'a ()>,
+}
+
+/// The flattening pass.
+pub struct Inliner<'a> {
+    t: &'a Translation<'a>,
+    /// The result being built.
+    pub info: ComponentInfo,
+    /// Interface types.
+    pub arena: TypeArena,
+    module_imports: HashMap<u32, Vec<(String, String)>>,
+    depth: u32,
+}
+
+const MAX_DEPTH: u32 = 100;
+
+fn unsupported(msg: impl Into<String>) -> Error {
+    Error::Unsupported {
+        message: msg.into(),
+        offset: None,
+    }
+}
+
+fn bad(msg: &str) -> Error {
+    Error::Codegen {
+        func: 0,
+        message: format!("component flattening: {msg}"),
+    }
+}
+
+fn get<T: Clone>(v: &[T], i: u32, what: &str) -> Result<T> {
+    v.get(i as usize)
+        .cloned()
+        .ok_or_else(|| bad(&format!("{what} index {i} out of range")))
+}
+
+impl<'a> Inliner<'a> {
+    /// Flatten the root component of `t`.
+    pub fn run(t: &'a Translation<'a>) -> Result<(ComponentInfo, TypeArena)> {
+        let mut me = Inliner {
+            t,
+            info: ComponentInfo::default(),
+            arena: TypeArena::default(),
+            module_imports: HashMap::new(),
+            depth: 0,
+        };
+        let root = Closure {
+            def: 0,
+            outer: Rc::new(Scope::default()),
+        };
+        let exports = me.instantiate(&root, HashMap::new(), true)?;
+        me.root_exports(&exports, "")?;
+        me.info.types = std::mem::take(&mut me.arena.defs);
+        me.info.func_types = std::mem::take(&mut me.arena.funcs);
+        // Keep the arena's interning table for callers that need flattening: rebuild it.
+        let mut arena = TypeArena::default();
+        arena.defs = me.info.types.clone();
+        arena.funcs = me.info.func_types.clone();
+        Ok((me.info, arena))
+    }
+
+    fn root_exports(&mut self, exports: &BTreeMap<String, Item>, prefix: &str) -> Result<()> {
+        for (name, item) in exports {
+            let full = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}#{name}")
+            };
+            match item {
+                Item::Func(FuncDef::Lifted(l)) => self.info.exports.push(ComponentExport {
+                    name: full,
+                    func: l.clone(),
+                }),
+                Item::Func(FuncDef::Import(_)) => {
+                    return Err(unsupported(format!(
+                        "re-exporting the host import as {full:?}"
+                    )))
+                }
+                Item::Instance(inner) if prefix.is_empty() => {
+                    let inner = inner.clone();
+                    self.root_exports(&inner, name)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn types(&self, def: u32) -> Result<TypesRef<'a>> {
+        self.t
+            .components
+            .get(def as usize)
+            .and_then(|c| c.types.as_ref())
+            .map(|t| t.as_ref())
+            .ok_or_else(|| bad("missing type information"))
+    }
+
+    /// Instantiate `closure` with `args`; returns its exports.
+    fn instantiate(
+        &mut self,
+        closure: &Closure,
+        args: HashMap<String, Item>,
+        root: bool,
+    ) -> Result<BTreeMap<String, Item>> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Error::Limit {
+                message: format!("component instantiation nested deeper than {MAX_DEPTH}"),
+            });
+        }
+        let instance = self.info.component_instances;
+        self.info.component_instances += 1;
+        let mut f = Frame {
+            def: closure.def,
+            instance,
+            args,
+            outer: closure.outer.clone(),
+            core_funcs: vec![],
+            core_memories: vec![],
+            core_tables: vec![],
+            core_globals: vec![],
+            core_instances: vec![],
+            core_modules: vec![],
+            funcs: vec![],
+            instances: vec![],
+            components: vec![],
+            types: vec![],
+            resources: HashMap::new(),
+            exports: BTreeMap::new(),
+            _marker: std::marker::PhantomData,
+        };
+        let def = self
+            .t
+            .components
+            .get(closure.def as usize)
+            .ok_or_else(|| bad("component definition out of range"))?;
+        for init in &def.inits {
+            self.init(&mut f, init, root)?;
+        }
+        self.depth -= 1;
+        Ok(f.exports)
+    }
+
+    fn push_type(&mut self, f: &mut Frame<'_>, item: TypeItem) -> Result<()> {
+        let index = f.types.len() as u32;
+        if let TypeItem::Resource(r) = item {
+            let types = self.types(f.def)?;
+            if let wasmparser::component_types::ComponentAnyTypeId::Resource(id) =
+                types.component_any_type_at(index)
+            {
+                f.resources.insert(id.resource(), r);
+            }
+        }
+        f.types.push(item);
+        Ok(())
+    }
+
+    fn push_item(&mut self, f: &mut Frame<'_>, item: Item) -> Result<()> {
+        match item {
+            Item::Func(d) => f.funcs.push(d),
+            Item::Instance(i) => f.instances.push(i),
+            Item::Module(m) => f.core_modules.push(m),
+            Item::Component(c) => f.components.push(c),
+            Item::Type(t) => self.push_type(f, t)?,
+        }
+        Ok(())
+    }
+
+    fn item(&self, f: &Frame<'_>, kind: ComponentExternalKind, index: u32) -> Result<Item> {
+        Ok(match kind {
+            ComponentExternalKind::Func => Item::Func(get(&f.funcs, index, "function")?),
+            ComponentExternalKind::Instance => {
+                Item::Instance(get(&f.instances, index, "instance")?)
+            }
+            ComponentExternalKind::Module => Item::Module(get(&f.core_modules, index, "module")?),
+            ComponentExternalKind::Component => {
+                Item::Component(get(&f.components, index, "component")?)
+            }
+            ComponentExternalKind::Type => Item::Type(get(&f.types, index, "type")?),
+            ComponentExternalKind::Value => return Err(unsupported("component values")),
+        })
+    }
+
+    fn core_def(&self, f: &Frame<'_>, kind: ExternalKind, index: u32) -> Result<CoreDef> {
+        match kind {
+            ExternalKind::Func | ExternalKind::FuncExact => get(&f.core_funcs, index, "core func"),
+            ExternalKind::Memory => get(&f.core_memories, index, "core memory"),
+            ExternalKind::Table => get(&f.core_tables, index, "core table"),
+            ExternalKind::Global => get(&f.core_globals, index, "core global"),
+            ExternalKind::Tag => Err(unsupported("core tags in components")),
+        }
+    }
+
+    fn push_core(&self, f: &mut Frame<'_>, kind: ExternalKind, def: CoreDef) -> Result<()> {
+        match kind {
+            ExternalKind::Func | ExternalKind::FuncExact => f.core_funcs.push(def),
+            ExternalKind::Memory => f.core_memories.push(def),
+            ExternalKind::Table => f.core_tables.push(def),
+            ExternalKind::Global => f.core_globals.push(def),
+            ExternalKind::Tag => return Err(unsupported("core tags in components")),
+        }
+        Ok(())
+    }
+
+    fn core_export(inst: &CoreInst, name: &str) -> Result<CoreDef> {
+        match inst {
+            CoreInst::Runtime(i) => Ok(CoreDef::Export {
+                instance: *i,
+                name: name.to_string(),
+            }),
+            CoreInst::Exports(map) => map
+                .get(name)
+                .cloned()
+                .ok_or_else(|| bad(&format!("no core export {name:?}"))),
+        }
+    }
+
+    /// (module, field) pairs of a core module's imports.
+    fn imports_of(&mut self, module: u32) -> Result<Vec<(String, String)>> {
+        if let Some(v) = self.module_imports.get(&module) {
+            return Ok(v.clone());
+        }
+        let bytes = get(&self.t.modules, module, "module")?;
+        let mut out = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+            if let wasmparser::Payload::ImportSection(r) = payload? {
+                for i in r.into_imports() {
+                    let i = i?;
+                    if matches!(i.ty, TypeRef::Tag(_)) {
+                        return Err(unsupported("tag imports"));
+                    }
+                    out.push((i.module.to_string(), i.name.to_string()));
+                }
+            }
+        }
+        self.module_imports.insert(module, out.clone());
+        Ok(out)
+    }
+
+    fn opts(&self, f: &Frame<'_>, options: &[CanonicalOption]) -> Result<CanonOpts> {
+        let mut o = CanonOpts {
+            instance: f.instance,
+            ..CanonOpts::default()
+        };
+        for opt in options {
+            match opt {
+                CanonicalOption::UTF8 => o.encoding = StringEncoding::Utf8,
+                CanonicalOption::UTF16 => o.encoding = StringEncoding::Utf16,
+                CanonicalOption::CompactUTF16 => o.encoding = StringEncoding::CompactUtf16,
+                CanonicalOption::Memory(m) => o.memory = Some(get(&f.core_memories, *m, "memory")?),
+                CanonicalOption::Realloc(r) => o.realloc = Some(get(&f.core_funcs, *r, "realloc")?),
+                CanonicalOption::PostReturn(p) => {
+                    o.post_return = Some(get(&f.core_funcs, *p, "post-return")?)
+                }
+                other => return Err(unsupported(format!("canonical option {other:?}"))),
+            }
+        }
+        Ok(o)
+    }
+
+    fn resource_of<'s>(
+        info: &'s mut ComponentInfo,
+        f: &'s mut Frame<'_>,
+    ) -> impl FnMut(wasmparser::component_types::ResourceId) -> u32 + 's {
+        let resources = &mut f.resources;
+        let instance = f.instance;
+        move |id| {
+            if let Some(r) = resources.get(&id) {
+                return *r;
+            }
+            // A resource this instance never saw defined or passed in (e.g. imported from the
+            // host): give it an identity of its own.
+            let r = info.resources.len() as u32;
+            info.resources.push(Resource {
+                name: format!("resource{r}"),
+                instance,
+                dtor: None,
+            });
+            resources.insert(id, r);
+            r
+        }
+    }
+
+    fn init(&mut self, f: &mut Frame<'_>, init: &Init<'a>, root: bool) -> Result<()> {
+        match init {
+            Init::CoreType => {}
+            Init::Start => return Err(unsupported("component start functions")),
+            Init::CoreModule(m) => f.core_modules.push(*m),
+            Init::Component(def) => {
+                let outer = Rc::new(Scope {
+                    modules: f.core_modules.clone(),
+                    components: f.components.clone(),
+                    types: f.types.clone(),
+                    parent: Some(f.outer.clone()),
+                });
+                f.components.push(Closure { def: *def, outer });
+            }
+            Init::Type(res) => match res {
+                Some(dtor) => {
+                    let dtor = match dtor {
+                        Some(d) => Some(get(&f.core_funcs, *d, "destructor")?),
+                        None => None,
+                    };
+                    let r = self.info.resources.len() as u32;
+                    self.info.resources.push(Resource {
+                        name: format!("resource{r}"),
+                        instance: f.instance,
+                        dtor,
+                    });
+                    self.push_type(f, TypeItem::Resource(r))?;
+                }
+                None => self.push_type(f, TypeItem::Other)?,
+            },
+            Init::Import(imp) => {
+                let name = imp.name.name.to_string();
+                let item = if root {
+                    self.host_import(f, &name, &imp.ty)?
+                } else {
+                    f.args
+                        .get(&name)
+                        .cloned()
+                        .ok_or_else(|| bad(&format!("missing argument {name:?}")))?
+                };
+                self.push_item(f, item)?;
+            }
+            Init::CoreInstance(Instance::Instantiate { module_index, args }) => {
+                let module = get(&f.core_modules, *module_index, "module")?;
+                let mut by_name = HashMap::new();
+                for a in args.iter() {
+                    by_name.insert(a.name, get(&f.core_instances, a.index, "core instance")?);
+                }
+                let mut defs = Vec::new();
+                for (m, field) in self.imports_of(module)? {
+                    let inst = by_name
+                        .get(m.as_str())
+                        .ok_or_else(|| bad(&format!("no instantiation argument {m:?}")))?;
+                    defs.push(Self::core_export(inst, &field)?);
+                }
+                let index = self.info.instances.len() as u32;
+                self.info
+                    .instances
+                    .push(CoreInstance { module, args: defs });
+                f.core_instances.push(CoreInst::Runtime(index));
+            }
+            Init::CoreInstance(Instance::FromExports(exports)) => {
+                let mut map = HashMap::new();
+                for e in exports.iter() {
+                    map.insert(e.name.to_string(), self.core_def(f, e.kind, e.index)?);
+                }
+                f.core_instances.push(CoreInst::Exports(Rc::new(map)));
+            }
+            Init::Alias(ComponentAlias::CoreInstanceExport {
+                kind,
+                instance_index,
+                name,
+            }) => {
+                let inst = get(&f.core_instances, *instance_index, "core instance")?;
+                let def = Self::core_export(&inst, name)?;
+                self.push_core(f, *kind, def)?;
+            }
+            Init::Alias(ComponentAlias::InstanceExport {
+                kind,
+                instance_index,
+                name,
+            }) => {
+                let inst = get(&f.instances, *instance_index, "instance")?;
+                let item = inst
+                    .get(*name)
+                    .cloned()
+                    .ok_or_else(|| bad(&format!("instance has no export {name:?}")))?;
+                let _ = kind;
+                self.push_item(f, item)?;
+            }
+            Init::Alias(ComponentAlias::Outer { kind, count, index }) => {
+                let mut scope = f.outer.clone();
+                for _ in 1..*count {
+                    scope = scope
+                        .parent
+                        .clone()
+                        .ok_or_else(|| bad("outer alias count out of range"))?;
+                }
+                match kind {
+                    ComponentOuterAliasKind::CoreModule => {
+                        let m = get(&scope.modules, *index, "outer module")?;
+                        f.core_modules.push(m);
+                    }
+                    ComponentOuterAliasKind::Component => {
+                        let c = get(&scope.components, *index, "outer component")?;
+                        f.components.push(c);
+                    }
+                    ComponentOuterAliasKind::Type => {
+                        let t = get(&scope.types, *index, "outer type")?;
+                        self.push_type(f, t)?;
+                    }
+                    ComponentOuterAliasKind::CoreType => {}
+                }
+            }
+            Init::Canon(c) => self.canon(f, c)?,
+            Init::Instance(ComponentInstance::Instantiate {
+                component_index,
+                args,
+            }) => {
+                let closure = get(&f.components, *component_index, "component")?;
+                let mut bound = HashMap::new();
+                for a in args.iter() {
+                    bound.insert(a.name.to_string(), self.item(f, a.kind, a.index)?);
+                }
+                let exports = self.instantiate(&closure, bound, false)?;
+                f.instances.push(Rc::new(exports));
+            }
+            Init::Instance(ComponentInstance::FromExports(exports)) => {
+                let mut map = BTreeMap::new();
+                for e in exports.iter() {
+                    map.insert(e.name.name.to_string(), self.item(f, e.kind, e.index)?);
+                }
+                f.instances.push(Rc::new(map));
+            }
+            Init::Export(e) => {
+                let item = self.item(f, e.kind, e.index)?;
+                f.exports.insert(e.name.name.to_string(), item.clone());
+                // An export introduces a new index in its space.
+                self.push_item(f, item)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn canon(&mut self, f: &mut Frame<'_>, c: &CanonicalFunction) -> Result<()> {
+        match c {
+            CanonicalFunction::Lift {
+                core_func_index,
+                type_index,
+                options,
+            } => {
+                let types = self.types(f.def)?;
+                let id = match types.component_any_type_at(*type_index) {
+                    wasmparser::component_types::ComponentAnyTypeId::Func(id) => id,
+                    _ => return Err(bad("lift of a non-function type")),
+                };
+                let func = get(&f.core_funcs, *core_func_index, "core func")?;
+                let opts = self.opts(f, options)?;
+                let mut arena = std::mem::take(&mut self.arena);
+                let ty = {
+                    let mut res = Self::resource_of(&mut self.info, f);
+                    arena.func(types, id, &mut res)
+                };
+                self.arena = arena;
+                f.funcs.push(FuncDef::Lifted(Lifted {
+                    func,
+                    ty: ty?,
+                    opts,
+                }));
+            }
+            CanonicalFunction::Lower {
+                func_index,
+                options,
+            } => {
+                let types = self.types(f.def)?;
+                let id = types.component_function_at(*func_index);
+                let target = get(&f.funcs, *func_index, "function")?;
+                let opts = self.opts(f, options)?;
+                let mut arena = std::mem::take(&mut self.arena);
+                let ty = {
+                    let mut res = Self::resource_of(&mut self.info, f);
+                    arena.func(types, id, &mut res)
+                };
+                self.arena = arena;
+                let ty = ty?;
+                let (core_params, core_results) = self.arena.lowered_signature(ty);
+                let target = match target {
+                    FuncDef::Lifted(l) => LoweringTarget::Lifted(l),
+                    FuncDef::Import(i) => LoweringTarget::Import(i),
+                };
+                let index = self.info.lowerings.len() as u32;
+                self.info.lowerings.push(Lowering {
+                    target,
+                    ty,
+                    opts,
+                    core_params,
+                    core_results,
+                });
+                f.core_funcs.push(CoreDef::Lowering(index));
+            }
+            CanonicalFunction::ResourceNew { resource }
+            | CanonicalFunction::ResourceDrop { resource }
+            | CanonicalFunction::ResourceRep { resource } => {
+                let r = match get(&f.types, *resource, "resource type")? {
+                    TypeItem::Resource(r) => r,
+                    TypeItem::Other => return Err(bad("resource built-in on a non-resource type")),
+                };
+                f.core_funcs.push(match c {
+                    CanonicalFunction::ResourceNew { .. } => CoreDef::ResourceNew(r),
+                    CanonicalFunction::ResourceDrop { .. } => CoreDef::ResourceDrop(r),
+                    _ => CoreDef::ResourceRep(r),
+                });
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "canonical built-in {} (async, threads or error-context)",
+                    canon_name(other)
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// An import of the root component: something the host provides.
+    fn host_import(
+        &mut self,
+        f: &mut Frame<'_>,
+        name: &str,
+        ty: &ComponentTypeRef,
+    ) -> Result<Item> {
+        let types = self.types(f.def)?;
+        match ty {
+            ComponentTypeRef::Func(_) => {
+                let id = types.component_function_at(f.funcs.len() as u32);
+                let i = self.host_func(f, types, id, name.to_string())?;
+                Ok(Item::Func(FuncDef::Import(i)))
+            }
+            ComponentTypeRef::Instance(_) => {
+                let id = types.component_instance_at(f.instances.len() as u32);
+                let mut map = BTreeMap::new();
+                for (export, ety) in types[id].exports.iter() {
+                    use wasmparser::component_types::ComponentEntityType as E;
+                    let ety = &ety.ty;
+                    let item = match ety {
+                        E::Func(fid) => {
+                            let i = self.host_func(f, types, *fid, format!("{name}#{export}"))?;
+                            Item::Func(FuncDef::Import(i))
+                        }
+                        E::Type { .. } => {
+                            let r = self.info.resources.len() as u32;
+                            self.info.resources.push(Resource {
+                                name: format!("{name}#{export}"),
+                                instance: u32::MAX,
+                                dtor: None,
+                            });
+                            if let E::Type {
+                                referenced:
+                                    wasmparser::component_types::ComponentAnyTypeId::Resource(rid),
+                                ..
+                            } = ety
+                            {
+                                f.resources.insert(rid.resource(), r);
+                                Item::Type(TypeItem::Resource(r))
+                            } else {
+                                Item::Type(TypeItem::Other)
+                            }
+                        }
+                        _ => return Err(unsupported(format!("host import {name}#{export}"))),
+                    };
+                    map.insert(export.to_string(), item);
+                }
+                Ok(Item::Instance(Rc::new(map)))
+            }
+            ComponentTypeRef::Type(_) => Ok(Item::Type(TypeItem::Other)),
+            _ => Err(unsupported(format!(
+                "importing {name:?} from the host (only functions and instances of functions)"
+            ))),
+        }
+    }
+
+    fn host_func(
+        &mut self,
+        f: &mut Frame<'_>,
+        types: TypesRef<'a>,
+        id: wasmparser::component_types::ComponentFuncTypeId,
+        name: String,
+    ) -> Result<u32> {
+        let mut arena = std::mem::take(&mut self.arena);
+        let ty = {
+            let mut res = Self::resource_of(&mut self.info, f);
+            arena.func(types, id, &mut res)
+        };
+        self.arena = arena;
+        let i = self.info.imports.len() as u32;
+        self.info.imports.push(HostImport { name, ty: ty? });
+        Ok(i)
+    }
+}
+
+fn canon_name(c: &CanonicalFunction) -> String {
+    let s = format!("{c:?}");
+    s.split([' ', '{', '(']).next().unwrap_or("?").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::translate::translate;
+
+    fn wat(src: &str) -> Vec<u8> {
+        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
+        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
+        w.encode().expect("encode")
+    }
+
+    const COMPOSED: &str = r#"(component
+      (component $callee
+        (core module $m
+          (memory (export "mem") 1)
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 64)
+          (func (export "len") (param i32 i32) (result i32) local.get 1))
+        (core instance $i (instantiate $m))
+        (func (export "len") (param "s" string) (result u32)
+          (canon lift (core func $i "len") (memory $i "mem") (realloc (func $i "realloc")))))
+      (component $caller
+        (import "len" (func $len (param "s" string) (result u32)))
+        (core module $libc (memory (export "mem") 1))
+        (core instance $libc (instantiate $libc))
+        (core func $len_lowered (canon lower (func $len) (memory $libc "mem") string-encoding=utf16))
+        (core module $main
+          (import "host" "len" (func $len (param i32 i32) (result i32)))
+          (func (export "run") (result i32) (call $len (i32.const 0) (i32.const 3))))
+        (core instance $main (instantiate $main
+          (with "host" (instance (export "len" (func $len_lowered))))))
+        (func (export "run") (result u32) (canon lift (core func $main "run"))))
+      (instance $callee (instantiate $callee))
+      (instance $caller (instantiate $caller (with "len" (func $callee "len"))))
+      (export "run" (func $caller "run")))"#;
+
+    #[test]
+    fn a_composed_component_flattens_to_direct_references() {
+        let bytes = wat(COMPOSED);
+        let t = translate(&bytes).expect("valid");
+        let (info, _) = Inliner::run(&t).expect("flattens");
+        let text = crate::component::inspect::render(&info);
+        // Three core instances: the callee's module, the caller's libc and main.
+        assert_eq!(info.instances.len(), 3, "{text}");
+        assert_eq!(info.component_instances, 3, "{text}");
+        // main imports the lowering, which calls the callee's lifted "len" in instance 0.
+        assert_eq!(info.instances[2].args, vec![CoreDef::Lowering(0)], "{text}");
+        match &info.lowerings[0].target {
+            LoweringTarget::Lifted(l) => {
+                assert_eq!(
+                    l.func,
+                    CoreDef::Export {
+                        instance: 0,
+                        name: "len".into()
+                    }
+                );
+                assert_eq!(l.opts.encoding, StringEncoding::Utf8);
+            }
+            other => panic!("unexpected target {other:?}"),
+        }
+        assert_eq!(info.lowerings[0].opts.encoding, StringEncoding::Utf16);
+        assert_eq!(
+            info.lowerings[0].core_params,
+            vec![weld_contract::info::ValType::I32; 2]
+        );
+        assert_eq!(info.exports.len(), 1);
+        assert_eq!(info.exports[0].name, "run");
+    }
+
+    #[test]
+    fn host_imports_of_instances_get_qualified_names() {
+        let bytes = wat(r#"(component
+          (import "wasi:cli/stdout@0.2.0" (instance $i (export "get" (func (result u32)))))
+          (alias export $i "get" (func $get))
+          (core func $g (canon lower (func $get)))
+          (core module $m (import "" "get" (func (result i32))))
+          (core instance (instantiate $m (with "" (instance (export "get" (func $g)))))))"#);
+        let t = translate(&bytes).expect("valid");
+        let (info, _) = Inliner::run(&t).expect("flattens");
+        assert_eq!(info.imports[0].name, "wasi:cli/stdout@0.2.0#get");
+        assert_eq!(info.lowerings[0].target, LoweringTarget::Import(0));
+    }
+}

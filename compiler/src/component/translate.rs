@@ -1,0 +1,207 @@
+//! Component front end: parse and validate a component, recording every component definition
+//! (the root and each nested one) as the ordered list of its index-space-defining items.
+//!
+//! In: component bytes. Out: a [`Translation`] — the bytes of every core module found anywhere
+//! in the component (compiled separately later), and per component definition its
+//! [`Init`]s in section order plus wasmparser's type information for it.
+//!
+//! Invariant: everything is validated here (with the component-model features), so the
+//! flattening pass that follows may index freely; it reports only "unsupported".
+
+use crate::error::{Error, Result};
+use wasmparser::types::Types;
+use wasmparser::{
+    CanonicalFunction, ComponentAlias, ComponentExport, ComponentImport, ComponentInstance,
+    Instance, Parser, Payload, ValidPayload, Validator,
+};
+
+/// One item of a component definition, in section order.
+#[derive(Debug)]
+pub enum Init<'a> {
+    /// `(import ...)`.
+    Import(ComponentImport<'a>),
+    /// A nested core module: index into [`Translation::modules`].
+    CoreModule(u32),
+    /// A nested component: index into [`Translation::components`].
+    Component(u32),
+    /// A core instance.
+    CoreInstance(Instance<'a>),
+    /// A component instance.
+    Instance(ComponentInstance<'a>),
+    /// An alias.
+    Alias(ComponentAlias<'a>),
+    /// A `canon` definition.
+    Canon(CanonicalFunction),
+    /// An export.
+    Export(ComponentExport<'a>),
+    /// A component type definition (adds one entry to the type index space); for a resource
+    /// definition, `Some(dtor)` with its destructor's core function index.
+    Type(Option<Option<u32>>),
+    /// A core type definition.
+    CoreType,
+    /// A start function (value-level start; unsupported when it does anything).
+    Start,
+}
+
+/// One component definition.
+pub struct ComponentDef<'a> {
+    /// Its items, in order.
+    pub inits: Vec<Init<'a>>,
+    /// wasmparser's types for it.
+    pub types: Option<Types>,
+}
+
+/// Everything in a component's bytes.
+pub struct Translation<'a> {
+    /// Every core module, by module index.
+    pub modules: Vec<&'a [u8]>,
+    /// Every component definition; index 0 is the root.
+    pub components: Vec<ComponentDef<'a>>,
+}
+
+enum Frame {
+    Component(u32),
+    Module,
+}
+
+/// Parse and validate component bytes.
+pub fn translate(bytes: &[u8]) -> Result<Translation<'_>> {
+    let mut validator = Validator::new_with_features(crate::frontend::features());
+    let mut t = Translation {
+        modules: Vec::new(),
+        components: Vec::new(),
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        let valid = validator.payload(&payload)?;
+        let current = match stack.last() {
+            Some(Frame::Component(c)) => Some(*c as usize),
+            _ => None,
+        };
+        if let ValidPayload::Func(v, body) = valid {
+            // Core function bodies inside components are validated here.
+            let mut fv = v.into_validator(Default::default());
+            fv.validate(&body)?;
+            continue;
+        }
+        let end_types = match valid {
+            ValidPayload::End(types) => Some(types),
+            _ => None,
+        };
+        match payload {
+            Payload::Version {
+                encoding, range, ..
+            } => match encoding {
+                wasmparser::Encoding::Component => {
+                    let index = t.components.len() as u32;
+                    t.components.push(ComponentDef {
+                        inits: Vec::new(),
+                        types: None,
+                    });
+                    if let Some(c) = current {
+                        t.components[c].inits.push(Init::Component(index));
+                    }
+                    stack.push(Frame::Component(index));
+                }
+                wasmparser::Encoding::Module => {
+                    if stack.is_empty() {
+                        return Err(Error::unsupported(
+                            "this is a core module, not a component",
+                            range.start as u64,
+                        ));
+                    }
+                    stack.push(Frame::Module);
+                }
+            },
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
+                let index = t.modules.len() as u32;
+                let start = unchecked_range.start as usize;
+                let end = unchecked_range.end as usize;
+                let Some(module_bytes) = bytes.get(start..end) else {
+                    return Err(Error::Invalid {
+                        message: "module section out of range".into(),
+                        offset: unchecked_range.start,
+                    });
+                };
+                t.modules.push(module_bytes);
+                if let Some(c) = current {
+                    t.components[c].inits.push(Init::CoreModule(index));
+                }
+            }
+            Payload::End(_) => {
+                if let Some(Frame::Component(c)) = stack.pop() {
+                    t.components[c as usize].types = end_types;
+                }
+            }
+            _ if current.is_none() => {}
+            Payload::ComponentImportSection(r) => {
+                for i in r {
+                    push(&mut t, current, Init::Import(i?));
+                }
+            }
+            Payload::InstanceSection(r) => {
+                for i in r {
+                    push(&mut t, current, Init::CoreInstance(i?));
+                }
+            }
+            Payload::ComponentInstanceSection(r) => {
+                for i in r {
+                    push(&mut t, current, Init::Instance(i?));
+                }
+            }
+            Payload::ComponentAliasSection(r) => {
+                for a in r {
+                    push(&mut t, current, Init::Alias(a?));
+                }
+            }
+            Payload::ComponentCanonicalSection(r) => {
+                for c in r {
+                    push(&mut t, current, Init::Canon(c?));
+                }
+            }
+            Payload::ComponentExportSection(r) => {
+                for e in r {
+                    push(&mut t, current, Init::Export(e?));
+                }
+            }
+            Payload::ComponentTypeSection(r) => {
+                for ty in r {
+                    let res = match ty? {
+                        wasmparser::ComponentType::Resource { dtor, .. } => Some(dtor),
+                        _ => None,
+                    };
+                    push(&mut t, current, Init::Type(res));
+                }
+            }
+            Payload::CoreTypeSection(r) => {
+                for ty in r {
+                    ty?;
+                    push(&mut t, current, Init::CoreType);
+                }
+            }
+            Payload::ComponentStartSection { range, .. } => {
+                return Err(Error::unsupported(
+                    "component start functions (value imports)",
+                    range.start as u64,
+                ));
+            }
+            _ => {}
+        }
+    }
+    if t.components.is_empty() {
+        return Err(Error::Invalid {
+            message: "empty input".into(),
+            offset: 0,
+        });
+    }
+    Ok(t)
+}
+
+fn push<'a>(t: &mut Translation<'a>, current: Option<usize>, init: Init<'a>) {
+    if let Some(c) = current {
+        t.components[c].inits.push(init);
+    }
+}

@@ -1,0 +1,336 @@
+//! Interface types: conversion from wasmparser's component types into the contract's type arena,
+//! and the Canonical ABI's flattening of function types into core signatures.
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use wasmparser::component_types::{ComponentDefinedType, ComponentValType, ResourceId};
+use wasmparser::types::TypesRef;
+use wasmparser::PrimitiveValType;
+use weld_contract::component::{FuncTy, TypeDef};
+use weld_contract::info::ValType;
+
+/// Interns interface types into one arena.
+#[derive(Default)]
+pub struct TypeArena {
+    /// The arena (becomes `ComponentInfo::types`).
+    pub defs: Vec<TypeDef>,
+    interned: HashMap<TypeDef, u32>,
+    /// Function types (become `ComponentInfo::func_types`).
+    pub funcs: Vec<FuncTy>,
+}
+
+/// Maps wasmparser resource ids of one component instance to runtime resource indices.
+pub type ResourceMap = HashMap<ResourceId, u32>;
+
+impl TypeArena {
+    fn intern(&mut self, t: TypeDef) -> u32 {
+        if let Some(i) = self.interned.get(&t) {
+            return *i;
+        }
+        let i = self.defs.len() as u32;
+        self.defs.push(t.clone());
+        self.interned.insert(t, i);
+        i
+    }
+
+    /// Convert a value type. `resource` maps a resource id to its runtime index.
+    pub fn val(
+        &mut self,
+        types: TypesRef<'_>,
+        t: &ComponentValType,
+        resource: &mut dyn FnMut(ResourceId) -> u32,
+    ) -> Result<u32> {
+        let def = match t {
+            ComponentValType::Primitive(p) => prim(*p)?,
+            ComponentValType::Type(id) => match &types[*id] {
+                ComponentDefinedType::Primitive(p) => prim(*p)?,
+                ComponentDefinedType::Record(r) => {
+                    let mut fields = Vec::new();
+                    for (n, t) in r.fields.iter() {
+                        fields.push((n.to_string(), self.val(types, t, resource)?));
+                    }
+                    TypeDef::Record(fields)
+                }
+                ComponentDefinedType::Variant(v) => {
+                    let mut cases = Vec::new();
+                    for (n, c) in v.cases.iter() {
+                        let ty = match &c.ty {
+                            Some(t) => Some(self.val(types, t, resource)?),
+                            None => None,
+                        };
+                        cases.push((n.to_string(), ty));
+                    }
+                    TypeDef::Variant(cases)
+                }
+                ComponentDefinedType::List { element, .. } => {
+                    TypeDef::List(self.val(types, element, resource)?)
+                }
+                ComponentDefinedType::Tuple(t) => {
+                    let mut ts = Vec::new();
+                    for e in t.types.iter() {
+                        ts.push(self.val(types, e, resource)?);
+                    }
+                    TypeDef::Tuple(ts)
+                }
+                ComponentDefinedType::Flags(f) => {
+                    TypeDef::Flags(f.iter().map(|n| n.to_string()).collect())
+                }
+                ComponentDefinedType::Enum(e) => {
+                    TypeDef::Enum(e.iter().map(|n| n.to_string()).collect())
+                }
+                ComponentDefinedType::Option { ty, .. } => {
+                    TypeDef::Option(self.val(types, ty, resource)?)
+                }
+                ComponentDefinedType::Result { ok, err, .. } => {
+                    let ok = match ok {
+                        Some(t) => Some(self.val(types, t, resource)?),
+                        None => None,
+                    };
+                    let err = match err {
+                        Some(t) => Some(self.val(types, t, resource)?),
+                        None => None,
+                    };
+                    TypeDef::Result { ok, err }
+                }
+                ComponentDefinedType::Own(r) => TypeDef::Own(resource(r.resource())),
+                ComponentDefinedType::Borrow(r) => TypeDef::Borrow(resource(r.resource())),
+                other => {
+                    return Err(Error::Unsupported {
+                        message: format!(
+                            "interface type {} (async, map or fixed-length-list proposals)",
+                            kind_name(other)
+                        ),
+                        offset: None,
+                    })
+                }
+            },
+        };
+        Ok(self.intern(def))
+    }
+
+    /// Convert a function type; returns its index in `funcs`.
+    pub fn func(
+        &mut self,
+        types: TypesRef<'_>,
+        id: wasmparser::component_types::ComponentFuncTypeId,
+        resource: &mut dyn FnMut(ResourceId) -> u32,
+    ) -> Result<u32> {
+        let ft = &types[id];
+        if ft.async_ {
+            return Err(Error::Unsupported {
+                message: "async component functions".into(),
+                offset: None,
+            });
+        }
+        let mut params = Vec::new();
+        for (n, t) in ft.params.iter() {
+            params.push((n.to_string(), self.val(types, t, resource)?));
+        }
+        let result = match &ft.result {
+            Some(t) => Some(self.val(types, t, resource)?),
+            None => None,
+        };
+        let f = FuncTy { params, result };
+        if let Some(i) = self.funcs.iter().position(|x| *x == f) {
+            return Ok(i as u32);
+        }
+        self.funcs.push(f);
+        Ok(self.funcs.len() as u32 - 1)
+    }
+
+    /// Core types of a value of type `t`, flattened per the Canonical ABI.
+    pub fn flatten(&self, t: u32, out: &mut Vec<ValType>) {
+        use ValType::*;
+        match &self.defs[t as usize] {
+            TypeDef::Bool
+            | TypeDef::S8
+            | TypeDef::U8
+            | TypeDef::S16
+            | TypeDef::U16
+            | TypeDef::S32
+            | TypeDef::U32
+            | TypeDef::Char
+            | TypeDef::Enum(_)
+            | TypeDef::Own(_)
+            | TypeDef::Borrow(_) => out.push(I32),
+            TypeDef::S64 | TypeDef::U64 => out.push(I64),
+            TypeDef::F32 => out.push(F32),
+            TypeDef::F64 => out.push(F64),
+            TypeDef::String | TypeDef::List(_) => out.extend([I32, I32]),
+            TypeDef::Flags(n) => out.extend(std::iter::repeat_n(I32, n.len().div_ceil(32))),
+            TypeDef::Record(fields) => {
+                for (_, f) in fields {
+                    self.flatten(*f, out);
+                }
+            }
+            TypeDef::Tuple(ts) => {
+                for f in ts {
+                    self.flatten(*f, out);
+                }
+            }
+            TypeDef::Variant(cases) => {
+                let cases: Vec<Option<u32>> = cases.iter().map(|(_, t)| *t).collect();
+                self.flatten_variant(&cases, out)
+            }
+            TypeDef::Option(t) => self.flatten_variant(&[None, Some(*t)], out),
+            TypeDef::Result { ok, err } => self.flatten_variant(&[*ok, *err], out),
+        }
+    }
+
+    fn flatten_variant(&self, cases: &[Option<u32>], out: &mut Vec<ValType>) {
+        let mut joined: Vec<ValType> = Vec::new();
+        for c in cases.iter().flatten() {
+            let mut flat = Vec::new();
+            self.flatten(*c, &mut flat);
+            for (i, ft) in flat.into_iter().enumerate() {
+                if i < joined.len() {
+                    joined[i] = join(joined[i], ft);
+                } else {
+                    joined.push(ft);
+                }
+            }
+        }
+        out.push(ValType::I32);
+        out.extend(joined);
+    }
+
+    /// Core signature of a lowered function of type `f` (`canon lower`).
+    pub fn lowered_signature(&self, f: u32) -> (Vec<ValType>, Vec<ValType>) {
+        let ft = &self.funcs[f as usize];
+        let mut params = Vec::new();
+        for (_, t) in &ft.params {
+            self.flatten(*t, &mut params);
+        }
+        if params.len() > MAX_FLAT_PARAMS {
+            params = vec![ValType::I32];
+        }
+        let mut results = Vec::new();
+        if let Some(r) = ft.result {
+            self.flatten(r, &mut results);
+        }
+        if results.len() > MAX_FLAT_RESULTS {
+            params.push(ValType::I32);
+            results.clear();
+        }
+        (params, results)
+    }
+}
+
+/// Most core parameters passed flat.
+pub const MAX_FLAT_PARAMS: usize = 16;
+/// Most core results returned flat.
+pub const MAX_FLAT_RESULTS: usize = 1;
+
+fn join(a: ValType, b: ValType) -> ValType {
+    use ValType::*;
+    if a == b {
+        a
+    } else if matches!((a, b), (I32, F32) | (F32, I32)) {
+        I32
+    } else {
+        I64
+    }
+}
+
+fn prim(p: PrimitiveValType) -> Result<TypeDef> {
+    Ok(match p {
+        PrimitiveValType::Bool => TypeDef::Bool,
+        PrimitiveValType::S8 => TypeDef::S8,
+        PrimitiveValType::U8 => TypeDef::U8,
+        PrimitiveValType::S16 => TypeDef::S16,
+        PrimitiveValType::U16 => TypeDef::U16,
+        PrimitiveValType::S32 => TypeDef::S32,
+        PrimitiveValType::U32 => TypeDef::U32,
+        PrimitiveValType::S64 => TypeDef::S64,
+        PrimitiveValType::U64 => TypeDef::U64,
+        PrimitiveValType::F32 => TypeDef::F32,
+        PrimitiveValType::F64 => TypeDef::F64,
+        PrimitiveValType::Char => TypeDef::Char,
+        PrimitiveValType::String => TypeDef::String,
+        PrimitiveValType::ErrorContext => {
+            return Err(Error::Unsupported {
+                message: "error-context values".into(),
+                offset: None,
+            })
+        }
+    })
+}
+
+fn kind_name(t: &ComponentDefinedType) -> &'static str {
+    match t {
+        ComponentDefinedType::Future { .. } => "future",
+        ComponentDefinedType::Stream { .. } => "stream",
+        ComponentDefinedType::Map { .. } => "map",
+        ComponentDefinedType::FixedLengthList { .. } => "fixed-length list",
+        _ => "this",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arena(defs: Vec<TypeDef>) -> TypeArena {
+        let mut a = TypeArena::default();
+        for d in defs {
+            a.intern(d);
+        }
+        a
+    }
+
+    #[test]
+    fn variants_join_their_case_flattenings() {
+        // variant { a(u32), b(f32), c(u64) } → [i32 disc, join(i32, f32, i64) = i64]
+        let a = arena(vec![
+            TypeDef::U32,
+            TypeDef::F32,
+            TypeDef::U64,
+            TypeDef::Variant(vec![
+                ("a".into(), Some(0)),
+                ("b".into(), Some(1)),
+                ("c".into(), Some(2)),
+            ]),
+        ]);
+        let mut out = Vec::new();
+        a.flatten(3, &mut out);
+        assert_eq!(out, vec![ValType::I32, ValType::I64]);
+    }
+
+    #[test]
+    fn i32_and_f32_cases_join_to_i32() {
+        let a = arena(vec![
+            TypeDef::U32,
+            TypeDef::F32,
+            TypeDef::Result {
+                ok: Some(0),
+                err: Some(1),
+            },
+        ]);
+        let mut out = Vec::new();
+        a.flatten(2, &mut out);
+        assert_eq!(out, vec![ValType::I32, ValType::I32]);
+    }
+
+    #[test]
+    fn too_many_params_or_results_spill_to_memory() {
+        let mut a = arena(vec![TypeDef::String]);
+        a.funcs.push(FuncTy {
+            params: (0..9).map(|i| (format!("p{i}"), 0)).collect(),
+            result: Some(0),
+        });
+        let (p, r) = a.lowered_signature(0);
+        // 18 flat params > 16 → one pointer; a string result (2 values) > 1 → a return pointer.
+        assert_eq!(p, vec![ValType::I32, ValType::I32]);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn flags_take_one_i32_per_32_flags() {
+        let a = arena(vec![TypeDef::Flags(
+            (0..33).map(|i| format!("f{i}")).collect(),
+        )]);
+        let mut out = Vec::new();
+        a.flatten(0, &mut out);
+        assert_eq!(out, vec![ValType::I32, ValType::I32]);
+    }
+}
