@@ -1,5 +1,8 @@
 //! Linking: drive the platform C compiler (`cc`, or a cross `cc`) to turn objects into a shared
-//! library or an executable.
+//! library or an executable, and `ar` to make a static library.
+//!
+//! Executables link the module's object, a generated C `main` (see `emit::header::exe_main`)
+//! and the runtime archive `libweld_runtime.a`, found by [`runtime_archive`].
 //!
 //! Output files appear atomically: the linker writes a temporary file next to the destination,
 //! which is renamed into place only when linking succeeded, so a failed link never leaves a
@@ -71,6 +74,11 @@ pub fn link(
     cmd.arg("-o").arg(&tmp_path);
     cmd.args(inputs);
     cmd.args(extra_args);
+    if kind == OutputKind::Exe {
+        // What the Rust standard library inside libweld_runtime.a needs
+        // (`cargo rustc -- --print native-static-libs`).
+        cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-ldl"]);
+    }
     cmd.arg("-lm");
     let output = cmd.output().map_err(|e| {
         Error::Link(format!(
@@ -87,6 +95,93 @@ pub fn link(
         return Err(Error::Link(format!(
             "`{cc}` failed ({}): {first}",
             output.status
+        )));
+    }
+    tmp.persist(out).map_err(|e| Error::Io {
+        what: format!("writing {}", out.display()),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// The runtime archive executables link: `$WELD_RUNTIME_LIB`, else `libweld_runtime.a` next to
+/// the running `weld` executable (where `cargo build --workspace` puts both).
+pub fn runtime_archive() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("WELD_RUNTIME_LIB") {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+        return Err(Error::Link(format!(
+            "WELD_RUNTIME_LIB={} is not a file",
+            p.display()
+        )));
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("libweld_runtime.a")));
+    match beside {
+        Some(p) if p.is_file() => Ok(p),
+        _ => Err(Error::Link(
+            "libweld_runtime.a not found next to weld; build it with `cargo build -p weld-runtime` or set WELD_RUNTIME_LIB".into(),
+        )),
+    }
+}
+
+/// Link an executable from a module object, the C source of its `main` and the runtime archive.
+pub fn link_exe(obj: &Path, main_c: &str, out: &Path, target: &str) -> Result<()> {
+    let archive = runtime_archive()?;
+    let dir = tempfile::tempdir().map_err(|e| Error::Io {
+        what: "creating a temporary directory".into(),
+        source: e,
+    })?;
+    let main_path = dir.path().join("weld_main.c");
+    std::fs::write(&main_path, main_c).map_err(|e| Error::Io {
+        what: format!("writing {}", main_path.display()),
+        source: e,
+    })?;
+    link(
+        &[main_path, obj.to_path_buf(), archive],
+        out,
+        OutputKind::Exe,
+        target,
+        &[],
+    )
+}
+
+/// Write a static library holding the object `obj` (`$WELD_AR`, else `ar`).
+pub fn static_lib(obj: &Path, out: &Path) -> Result<()> {
+    let ar = std::env::var("WELD_AR").unwrap_or_else(|_| "ar".to_string());
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".weld-ar-")
+        .suffix(".a")
+        .tempfile_in(dir)
+        .map_err(|e| Error::Io {
+            what: format!("creating a temporary file in {}", dir.display()),
+            source: e,
+        })?;
+    // `ar` appends to an existing archive; start from nothing.
+    let _ = std::fs::remove_file(tmp.path());
+    let output = Command::new(&ar)
+        .arg("crs")
+        .arg(tmp.path())
+        .arg(obj)
+        .output()
+        .map_err(|e| {
+            Error::Link(format!(
+                "could not run `{ar}` ({e}); install it or set WELD_AR"
+            ))
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::Link(format!(
+            "`{ar}` failed ({}): {}",
+            output.status,
+            stderr.lines().next().unwrap_or("no output")
         )));
     }
     tmp.persist(out).map_err(|e| Error::Io {

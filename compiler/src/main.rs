@@ -1,6 +1,6 @@
 //! The `weld` command line.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use weld::{BoundsChecks, Options};
@@ -18,11 +18,16 @@ struct Cli {
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum Emit {
-    /// One relocatable object file.
+    /// One relocatable object file (with C entry points; see weld.h).
     Obj,
+    /// The C header declaring the object's entry points (`<name>.h`).
+    Header,
+    /// A static library (`.a`) holding the object.
+    Staticlib,
     /// A shared library.
     Sharedlib,
-    /// An executable (modules with a `_start` or `main` export).
+    /// An executable (modules with a `_start` or `main` export, no imports), linked with
+    /// libweld_runtime.a; a trap exits with status 134 after printing `trap: <message>`.
     Exe,
 }
 
@@ -58,6 +63,7 @@ impl CodegenArgs {
             prefix,
             opt_level: self.opt_level.clone(),
             threads: 0,
+            c_entry_points: true,
         }
     }
 }
@@ -140,35 +146,50 @@ fn compile(
     let bytes = read_input(input)?;
     let prefix = name.unwrap_or_else(|| default_prefix(input));
     let options = codegen.options(prefix);
-    let obj = weld::compile_module(&bytes, &options)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-    let output = output.unwrap_or_else(|| {
-        let ext = match emit {
-            Emit::Obj => "o",
-            Emit::Sharedlib => "so",
-            Emit::Exe => "",
-        };
-        input.with_extension(ext)
+    let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
+    let output = output.unwrap_or_else(|| match emit {
+        Emit::Obj => input.with_extension("o"),
+        Emit::Header => input.with_file_name(format!("{}.h", options.prefix)),
+        Emit::Staticlib => input.with_extension("a"),
+        Emit::Sharedlib => input.with_extension("so"),
+        Emit::Exe => input.with_extension(""),
     });
-    match emit {
-        Emit::Obj => write_atomic(&output, &obj)?,
-        Emit::Sharedlib | Emit::Exe => {
-            let dir = tempfile::tempdir().context("creating a temporary directory")?;
-            let obj_path = dir.path().join("module.o");
-            std::fs::write(&obj_path, &obj).context("writing a temporary object")?;
-            let kind = if emit == Emit::Exe {
-                bail!(
-                    "{}: --emit exe needs the runtime archive, which is not built yet",
-                    input.display()
-                );
-            } else {
-                weld::link::OutputKind::SharedLib
-            };
-            weld::link::link(&[obj_path], &output, kind, &options.target, &[])
-                .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-        }
+    if emit == Emit::Header {
+        options.validate().map_err(at_input)?;
+        let info = weld::module_info(&bytes).map_err(at_input)?;
+        let header = weld::emit::header::write_header(&info, &options.prefix);
+        return write_atomic(&output, header.as_bytes());
     }
-    Ok(())
+    // Check the exe entry before spending time on code generation.
+    let exe_entry = match emit {
+        Emit::Exe => {
+            let info = weld::module_info(&bytes).map_err(at_input)?;
+            Some(weld::emit::header::exe_entry(&info).map_err(at_input)?)
+        }
+        _ => None,
+    };
+    let obj = weld::compile_module(&bytes, &options).map_err(at_input)?;
+    if emit == Emit::Obj {
+        return write_atomic(&output, &obj);
+    }
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let obj_path = dir.path().join(format!("{}.o", options.prefix));
+    std::fs::write(&obj_path, &obj).context("writing a temporary object")?;
+    let linked = match (emit, exe_entry) {
+        (Emit::Exe, Some(entry)) => {
+            let main_c = weld::emit::header::exe_main(&options.prefix, &entry);
+            weld::link::link_exe(&obj_path, &main_c, &output, &options.target)
+        }
+        (Emit::Staticlib, _) => weld::link::static_lib(&obj_path, &output),
+        _ => weld::link::link(
+            &[obj_path],
+            &output,
+            weld::link::OutputKind::SharedLib,
+            &options.target,
+            &[],
+        ),
+    };
+    linked.map_err(at_input)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -24,7 +24,8 @@
  * on two threads at once.
  *
  * Modelled on wasm2c's wasm-rt.h. Checked by runtime-support's unit tests: the trap enum below
- * must equal the runtime's TrapCode table, code for code and message for message.
+ * must equal the runtime's TrapCode table, code for code and message for message
+ * (`BLESS=1 cargo test -p weld-runtime capi` rewrites it from that table).
  */
 #ifndef WELD_H
 #define WELD_H
@@ -90,6 +91,19 @@ typedef enum weld_trap_code {
   WELD_TRAP_MISSING_IMPORT = 20, /* call to a missing import */
   WELD_TRAP_INVALID_VALUE = 21, /* invalid value */
   WELD_TRAP_NULL_FUNCTION_REFERENCE = 22, /* null function reference */
+  WELD_TRAP_CANNOT_LEAVE_COMPONENT = 23, /* cannot leave component instance */
+  WELD_TRAP_STRING_OUT_OF_BOUNDS = 24, /* string content out-of-bounds */
+  WELD_TRAP_LIST_OUT_OF_BOUNDS = 25, /* list content out-of-bounds */
+  WELD_TRAP_HOST_STRING_OUT_OF_BOUNDS = 26, /* string pointer/length out of bounds of memory */
+  WELD_TRAP_REALLOC_OUT_OF_BOUNDS = 27, /* realloc return: beyond end of memory */
+  WELD_TRAP_REALLOC_UNALIGNED = 28, /* realloc return: result not aligned */
+  WELD_TRAP_INVALID_UTF8 = 29, /* invalid utf-8 */
+  WELD_TRAP_INCOMPLETE_UTF8 = 30, /* incomplete utf-8 byte sequence */
+  WELD_TRAP_HANDLE_WRONG_TYPE = 31, /* used with the wrong type */
+  WELD_TRAP_OWNED_RESOURCE_BORROWED = 32, /* cannot remove owned resource while borrowed */
+  WELD_TRAP_BORROWS_REMAIN = 33, /* borrow handles still remain at the end of the call */
+  WELD_TRAP_INVALID_VARIANT_DISCRIMINANT = 34, /* invalid variant discriminant */
+  WELD_TRAP_INVALID_CHAR_BIT_PATTERN = 35, /* invalid `char` bit pattern */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.
