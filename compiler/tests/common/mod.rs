@@ -1,0 +1,79 @@
+//! Shared by the integration tests: the core spec suite's modules, encoded.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+/// The spec test suite: `$WELD_TESTSUITE`, default `../shared/testsuite` beside the repository.
+pub fn testsuite() -> PathBuf {
+    match std::env::var_os("WELD_TESTSUITE") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testsuite"),
+    }
+}
+
+/// One module of the suite: where it came from and its binary encoding.
+pub struct Input {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+fn wast_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {} ({e}); set WELD_TESTSUITE", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            wast_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "wast") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every `(module ...)` of `core/**/*.wast` that `wast` can encode, in a fixed order.
+pub fn suite_modules() -> Vec<Input> {
+    use wast::parser::{self, ParseBuffer};
+    use wast::{lexer::Lexer, Wast, WastDirective};
+
+    let root = testsuite().join("core");
+    assert!(
+        root.is_dir(),
+        "the core spec suite is missing at {}; set WELD_TESTSUITE",
+        root.display()
+    );
+    let mut files = Vec::new();
+    wast_files(&root, &mut files);
+    let mut inputs = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut lexer = Lexer::new(&text);
+        lexer.allow_confusing_unicode(true);
+        // Files this pinned `wast` cannot parse are the spec runner's business, not ours.
+        let Ok(buf) = ParseBuffer::new_with_lexer(lexer) else {
+            continue;
+        };
+        let Ok(script) = parser::parse::<Wast>(&buf) else {
+            continue;
+        };
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for directive in script.directives {
+            if let WastDirective::Module(mut m) = directive {
+                let (line, _) = m.span().linecol_in(&text);
+                if let Ok(bytes) = m.encode() {
+                    inputs.push(Input {
+                        name: format!("{rel}:{}", line + 1),
+                        bytes,
+                    });
+                }
+            }
+        }
+    }
+    inputs
+}
