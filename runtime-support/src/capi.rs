@@ -353,7 +353,10 @@ mod tests {
             .map(|c| (c_name(*c), *c as u32, c.message().into()))
             .collect();
         for code in TrapCode::ALL {
-            assert!(!code.message().contains("*/"), "{code:?} cannot sit in a C comment");
+            assert!(
+                !code.message().contains("*/"),
+                "{code:?} cannot sit in a C comment"
+            );
         }
         let found = header_codes();
         let block: String = expected
