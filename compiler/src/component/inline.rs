@@ -474,6 +474,24 @@ impl<'a> Inliner<'a> {
                 let _ = kind;
                 self.push_item(f, item)?;
             }
+            Init::Alias(ComponentAlias::Outer { kind, count: 0, index }) => {
+                // Count 0 names the current component itself.
+                match kind {
+                    ComponentOuterAliasKind::CoreModule => {
+                        let m = get(&f.core_modules, *index, "module")?;
+                        f.core_modules.push(m);
+                    }
+                    ComponentOuterAliasKind::Component => {
+                        let c = get(&f.components, *index, "component")?;
+                        f.components.push(c);
+                    }
+                    ComponentOuterAliasKind::Type => {
+                        let t = get(&f.types, *index, "type")?;
+                        self.push_type(f, t)?;
+                    }
+                    ComponentOuterAliasKind::CoreType => {}
+                }
+            }
             Init::Alias(ComponentAlias::Outer { kind, count, index }) => {
                 let mut scope = f.outer.clone();
                 for _ in 1..*count {
