@@ -103,6 +103,18 @@ pub fn compile_function(
     index: u32,
     input: &FunctionInput<'_>,
 ) -> Result<CompiledFunction> {
+    translate_function(env, fctx, index, input)?;
+    finish(env, &mut fctx.ctx, index)
+}
+
+/// Translate defined function `index` to CLIF in `fctx.ctx.func` (validating it on the way),
+/// without compiling it.
+pub(crate) fn translate_function(
+    env: &ModuleEnv<'_>,
+    fctx: &mut FuncContext,
+    index: u32,
+    input: &FunctionInput<'_>,
+) -> Result<()> {
     let ty = env.func_type(index).clone();
     let sig = env.wasm_signature(&ty);
     let v = &input.validator;
@@ -219,7 +231,7 @@ pub fn compile_function(
         t.b.finalize(env.isa.frontend_config());
     }
     fctx.validator = validator.into_allocations();
-    finish(env, &mut fctx.ctx, index)
+    Ok(())
 }
 
 fn args(vals: &[Value]) -> Vec<BlockArg> {
