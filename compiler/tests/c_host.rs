@@ -1,0 +1,301 @@
+//! The C host path end to end, through the `weld` CLI and the system `cc`: the core-host example
+//! (object + header + libweld_runtime.a + host.c) prints results that match a Rust computation
+//! and survives traps; `--emit exe` programs exit with `main`'s result or, on a trap, with the
+//! documented status and message; generated headers compile and agree with the objects' symbols.
+//!
+//! Without a C compiler these tests print `SKIPPED: no C compiler` and pass: that is the one
+//! environment where they cannot say anything.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use weld_contract::trap::TrapCode;
+
+const WELD: &str = env!("CARGO_BIN_EXE_weld");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn have_cc() -> bool {
+    let ok = Command::new("cc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        println!("SKIPPED: no C compiler");
+        eprintln!("SKIPPED: no C compiler (`cc --version` failed)");
+    }
+    ok
+}
+
+/// The runtime archive built together with this test's `weld`: cargo builds weld-runtime's
+/// staticlib as part of weld's dependency graph into `deps/`; `cargo build --workspace` also
+/// copies one next to `weld`. Take the newest.
+fn runtime_archive() -> PathBuf {
+    let dir = Path::new(WELD).parent().unwrap();
+    let mut candidates = vec![dir.join("libweld_runtime.a")];
+    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("libweld_runtime-") && name.ends_with(".a") {
+                candidates.push(e.path());
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| {
+            panic!("no libweld_runtime.a beside {WELD}; cargo build -p weld-runtime")
+        })
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    out
+}
+
+fn weld(args: &[&str]) -> Output {
+    run(Command::new(WELD)
+        .args(args)
+        .env("WELD_RUNTIME_LIB", runtime_archive()))
+}
+
+fn check_ok(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What host.c should print for `name(args)`, computed here.
+fn expected(name: &str, args: &[i64], text: &str) -> Option<i64> {
+    let fib = |n: i64| {
+        (0..n)
+            .fold((0i64, 1i64), |(a, b), _| (b, a.wrapping_add(b)))
+            .0
+    };
+    Some(match (name, args) {
+        ("add", [a, b]) => i64::from((*a as i32).wrapping_add(*b as i32)),
+        ("fib", [n]) => fib(*n),
+        ("divide", [a, b]) => i64::from((*a as i32).checked_div(*b as i32)?),
+        ("sum_bytes", []) => text.bytes().map(i64::from).sum(),
+        _ => return None,
+    })
+}
+
+#[test]
+fn core_host_example_prints_correct_results_and_survives_traps() {
+    if !have_cc() {
+        return;
+    }
+    let build = tempfile::tempdir().unwrap();
+    let out = run(Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(repo().join("examples/core-host"))
+        .arg("run")
+        .arg(format!("WELD={WELD}"))
+        .arg(format!("BUILD={}", build.path().display()))
+        .arg(format!("WELD_RUNTIME_LIB={}", runtime_archive().display())));
+    check_ok("make -C examples/core-host run", &out);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+
+    let mut checked = 0;
+    let mut trap_at = None;
+    for (i, line) in lines.iter().enumerate() {
+        if let Some((call, msg)) = line.split_once(": trap: ") {
+            if call == "divide(1, 0)" {
+                assert_eq!(msg, TrapCode::IntegerDivisionByZero.message(), "{line}");
+                trap_at = Some(i);
+            } else {
+                assert!(call.starts_with("sum_bytes"), "unexpected trap: {line}");
+                assert_eq!(msg, TrapCode::MemoryOutOfBounds.message(), "{line}");
+            }
+            continue;
+        }
+        let Some((call, value)) = line.split_once(" = ") else {
+            continue;
+        };
+        let (name, rest) = call.split_once('(').unwrap();
+        let inner = rest.trim_end_matches(')');
+        // sum_bytes("text"): the argument is a string written to memory.
+        let (args, text): (Vec<i64>, &str) = if inner.starts_with('"') {
+            (Vec::new(), inner.trim_matches('"'))
+        } else {
+            let args = inner.split(", ").map(|a| a.parse().unwrap()).collect();
+            (args, "")
+        };
+        let got: i64 = value.split_whitespace().next().unwrap().parse().unwrap();
+        let want = expected(name, &args, text).unwrap_or_else(|| panic!("unexpected: {line}"));
+        assert_eq!(got, want, "{line}");
+        checked += 1;
+    }
+    let trap_at = trap_at.unwrap_or_else(|| panic!("no divide(1, 0) trap in:\n{stdout}"));
+    assert!(checked >= 8, "only {checked} results checked in:\n{stdout}");
+    let after = lines[trap_at + 1..]
+        .iter()
+        .filter(|l| l.contains(" = "))
+        .count();
+    assert!(after >= 2, "no successful calls after the trap:\n{stdout}");
+    assert_eq!(lines.last(), Some(&"done"), "{stdout}");
+}
+
+#[test]
+fn emit_exe_exits_with_main_result_or_the_trap_status() {
+    if !have_cc() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = |name: &str, wat: &Path| -> Output {
+        let path = dir.path().join(name);
+        let out = weld(&[
+            "compile",
+            wat.to_str().unwrap(),
+            "--emit",
+            "exe",
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        check_ok(&format!("weld compile --emit exe {}", wat.display()), &out);
+        run(&mut Command::new(&path))
+    };
+    let examples = repo().join("examples/core-exe");
+
+    let answer = exe("answer", &examples.join("answer.wat"));
+    assert_eq!(answer.status.code(), Some((1..=8).sum::<i32>() + 6));
+
+    let trap_code = weld::emit::header::TRAP_EXIT_CODE;
+    let trap = exe("trap", &examples.join("trap.wat"));
+    assert_eq!(trap.status.code(), Some(trap_code));
+    assert_eq!(
+        String::from_utf8_lossy(&trap.stderr).trim(),
+        format!("trap: {}", TrapCode::MemoryOutOfBounds.message())
+    );
+
+    // A trap in the start function, during instantiation, is a trap too.
+    let start = dir.path().join("start.wat");
+    std::fs::write(
+        &start,
+        "(module (func $s unreachable) (start $s) (func (export \"_start\")))",
+    )
+    .unwrap();
+    let out = exe("start", &start);
+    assert_eq!(out.status.code(), Some(trap_code));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!("trap: {}", TrapCode::Unreachable.message())
+    );
+
+    // No entry: one clear error line, no output file.
+    let none = dir.path().join("none");
+    let out = weld(&[
+        "compile",
+        repo()
+            .join("examples/core-host/module.wat")
+            .to_str()
+            .unwrap(),
+        "--emit",
+        "exe",
+        "-o",
+        none.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"_start\" or \"main\""));
+    assert!(!none.exists());
+}
+
+/// A module with awkward export names, imports, a v128 export and every C-callable value type.
+const AWKWARD: &str = r#"(module
+  (import "env" "log" (func (param i32 f64)))
+  (import "env" "get" (func (result i64)))
+  (memory (export "mem") 1)
+  (func (export "free") (param f32) (result f32) local.get 0)
+  (func (export "instantiate"))
+  (func (export "a-b*/c") (param i64 externref) (result i32 f64) i32.const 1 f64.const 2)
+  (func (export "my_fn") (param funcref) (result funcref) local.get 0)
+  (func (export "vec") (param v128) (result v128) local.get 0))"#;
+
+#[test]
+fn generated_header_compiles_and_matches_the_object() {
+    if !have_cc() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("awk.wat");
+    std::fs::write(&wat, AWKWARD).unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    for (emit, out) in [("header", p("awk.h")), ("obj", p("awk.o"))] {
+        let o = weld(&[
+            "compile",
+            &p("awk.wat"),
+            "--emit",
+            emit,
+            "--name",
+            "awk",
+            "-o",
+            &out,
+        ]);
+        check_ok(&format!("weld compile --emit {emit}"), &o);
+    }
+    let header = std::fs::read_to_string(p("awk.h")).unwrap();
+    assert!(header.contains("no C entry point"), "{header}");
+    assert!(header.contains("\"env\" \"log\": void f(void *ctx, int32_t p0, double p1)"));
+
+    let include = repo().join("runtime-support/include");
+    let syntax = run(Command::new("cc")
+        .args([
+            "-fsyntax-only",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-x",
+            "c",
+        ])
+        .arg("-I")
+        .arg(&include)
+        .arg(p("awk.h")));
+    check_ok("cc -fsyntax-only awk.h", &syntax);
+
+    // Take the address of every declared function: linking proves header and object agree.
+    let mut names: Vec<&str> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("uint32_t ").or(l.strip_prefix("void ")))
+        .chain(
+            header
+                .lines()
+                .filter_map(|l| l.strip_prefix("weld_instance *")),
+        )
+        .filter_map(|l| l.split_once('(').map(|(n, _)| n))
+        .collect();
+    names.push("awk__module");
+    assert!(names.contains(&"awk_a_2Db_2A_2Fc"), "{names:?}");
+    assert!(names.contains(&"awk_free") && names.contains(&"awk__free"));
+    let mut c = String::from("#include \"awk.h\"\n#include <stdio.h>\nint main(void) {\n");
+    for n in &names {
+        c.push_str(&format!("  printf(\"%p\\n\", (void *)&{n});\n"));
+    }
+    c.push_str("  return 0;\n}\n");
+    std::fs::write(p("main.c"), c).unwrap();
+    let link = run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Werror"])
+        .arg("-I")
+        .arg(&include)
+        .arg("-I")
+        .arg(dir.path())
+        .args([p("main.c"), p("awk.o")])
+        .arg(runtime_archive())
+        .args(["-lpthread", "-ldl", "-lm", "-o", &p("main")]));
+    check_ok("linking main.c with awk.o", &link);
+}
