@@ -60,7 +60,7 @@ pub struct EntryPoint {
 
 /// The function type of export `export` if it gets a C entry point: a function export without
 /// v128 values.
-pub fn c_callable<'i>(info: &'i ModuleInfo, export: usize) -> Option<&'i FuncType> {
+pub fn c_callable(info: &ModuleInfo, export: usize) -> Option<&FuncType> {
     let e = info.exports.get(export)?;
     if e.kind != ExportKind::Func {
         return None;
