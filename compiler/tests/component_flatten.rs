@@ -29,7 +29,10 @@ fn wast_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_valid_component_in_the_suites_flattens_or_is_refused_cleanly() {
     let mut files = Vec::new();
     wast_files(&testsuite().join("component-model"), &mut files);
-    assert!(!files.is_empty(), "component-model suite missing; set WELD_TESTSUITE");
+    assert!(
+        !files.is_empty(),
+        "component-model suite missing; set WELD_TESTSUITE"
+    );
     files.sort();
     let (mut ok, mut refused, mut invalid) = (0, 0, 0);
     let mut reasons: BTreeMap<String, u32> = BTreeMap::new();
@@ -48,7 +51,10 @@ fn every_valid_component_in_the_suites_flattens_or_is_refused_cleanly() {
                 WastDirective::Module(q) | WastDirective::ModuleDefinition(q) => q,
                 _ => continue,
             };
-            if !matches!(q, QuoteWat::Wat(wast::Wat::Component(_)) | QuoteWat::QuoteComponent(..)) {
+            if !matches!(
+                q,
+                QuoteWat::Wat(wast::Wat::Component(_)) | QuoteWat::QuoteComponent(..)
+            ) {
                 continue;
             }
             let Ok(bytes) = q.encode() else { continue };

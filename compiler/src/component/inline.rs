@@ -474,7 +474,11 @@ impl<'a> Inliner<'a> {
                 let _ = kind;
                 self.push_item(f, item)?;
             }
-            Init::Alias(ComponentAlias::Outer { kind, count: 0, index }) => {
+            Init::Alias(ComponentAlias::Outer {
+                kind,
+                count: 0,
+                index,
+            }) => {
                 // Count 0 names the current component itself.
                 match kind {
                     ComponentOuterAliasKind::CoreModule => {

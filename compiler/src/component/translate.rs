@@ -108,7 +108,7 @@ pub fn translate(bytes: &[u8]) -> Result<Translation<'_>> {
                     if stack.is_empty() {
                         return Err(Error::unsupported(
                             "this is a core module, not a component",
-                            range.start as u64,
+                            range.start,
                         ));
                     }
                     stack.push(Frame::Module);
@@ -185,7 +185,7 @@ pub fn translate(bytes: &[u8]) -> Result<Translation<'_>> {
             Payload::ComponentStartSection { range, .. } => {
                 return Err(Error::unsupported(
                     "component start functions (value imports)",
-                    range.start as u64,
+                    range.start,
                 ));
             }
             _ => {}

@@ -428,7 +428,10 @@ mod tests {
                 TypeDef::List(0),
                 TypeDef::Record(vec![("a".into(), 1)]),
                 TypeDef::Variant(vec![("x".into(), None), ("y".into(), Some(0))]),
-                TypeDef::Result { ok: Some(0), err: None },
+                TypeDef::Result {
+                    ok: Some(0),
+                    err: None,
+                },
                 TypeDef::Flags(vec!["r".into(), "w".into()]),
                 TypeDef::Own(0),
             ],
