@@ -45,6 +45,7 @@ extern crate std;
 pub mod arch;
 #[cfg(feature = "std")]
 pub mod capi;
+pub mod component;
 pub mod constexpr;
 pub mod entry;
 pub mod func;
@@ -69,6 +70,7 @@ pub mod types;
 #[cfg(all(test, feature = "std", target_arch = "x86_64"))]
 mod tests;
 
+pub use component::{ComponentInstance, ComponentModule, HostImports, ResourceHandle, Val};
 pub use func::Func;
 pub use global::Global;
 pub use instance::{Extern, Instance, InstantiateError};

@@ -64,6 +64,25 @@ impl Library {
             Module::from_descriptor(desc)
         }
     }
+
+    /// The component whose symbols start with `prefix` (its `<prefix>__component` descriptor).
+    pub fn component(&self, prefix: &str) -> Result<crate::component::ComponentModule, LoadError> {
+        let name = weld_contract::symbols::component_descriptor(prefix);
+        let c =
+            CString::new(name.as_bytes()).map_err(|_| LoadError::MissingSymbol(name.clone()))?;
+        // SAFETY: `handle` is an open library (never closed); `c` is a valid C string.
+        let sym = unsafe { libc::dlsym(self.handle, c.as_ptr()) };
+        if sym.is_null() {
+            return Err(LoadError::MissingSymbol(name));
+        }
+        // SAFETY: a `<prefix>__component` symbol in a weld object is its component descriptor;
+        // the library stays loaded for the rest of the process, so `'static` holds.
+        unsafe {
+            let desc =
+                &*(sym as *const weld_contract::component::descriptor::VMComponentDescriptor);
+            crate::component::ComponentModule::from_descriptor(desc)
+        }
+    }
 }
 
 // SAFETY: a dlopen handle is process-global, and the dl* functions are thread-safe.

@@ -1,0 +1,732 @@
+//! [`ComponentInstance`]: replaying a [`ComponentModule`]'s flattened graph in a store, and the
+//! three kinds of boundary crossing at run time:
+//!
+//! ```text
+//! host ──call──► export (Lifted) ─ lower args ─► core func ─ lift results ─► post-return
+//! core ──trampoline──► lowering_callback ─┬─ Lifted: lift from caller, enter callee (as above),
+//!                                         │          lower results into the caller
+//!                                         └─ Import: lift from caller, host closure, lower back
+//! core ──► resource.new / rep / drop builtins (handle tables in ResourceState)
+//! ```
+//!
+//! A trap inside a callback is raised with [`entry::raise`] once every Rust value of the
+//! callback has been dropped: it unwinds to the innermost entry into wasm, which is the
+//! [`Func::call`] that (directly or through wasm frames only) called the trampoline.
+//!
+//! Lifetime: lowering contexts hold a raw pointer to the shared state, and compiled code in the
+//! store keeps pointers to those contexts for as long as the store lives. The store offers no
+//! hook to free them with it, so the shared state of every instance is deliberately leaked
+//! (one strong count that is never released).
+
+use super::abi::{flat_from_raw, Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::module::{lifted_core_type, ComponentModule};
+use super::resources::{Loan, ResourceState};
+use super::types::{Flat, Types};
+use super::val::Val;
+use crate::entry;
+use crate::func::Func;
+use crate::instance::{Extern, Instance, InstantiateError};
+use crate::memory::Memory;
+use crate::store::Store;
+use crate::trap::Trap;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use weld_contract::component::descriptor::VMLoweringContext;
+use weld_contract::component::{
+    CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, LoweringTarget, StringEncoding, TypeDef,
+};
+use weld_contract::info::{FuncType, ValType};
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx::ValRaw;
+
+/// A host function a component imports.
+pub type HostFunc = dyn FnMut(&[Val]) -> Result<Option<Val>, Trap>;
+
+/// The host functions offered to components, by import name.
+#[derive(Default)]
+pub struct HostImports {
+    funcs: BTreeMap<String, Rc<RefCell<Box<HostFunc>>>>,
+}
+
+impl core::fmt::Debug for HostImports {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_set().entries(self.funcs.keys()).finish()
+    }
+}
+
+impl HostImports {
+    /// No imports.
+    pub fn new() -> HostImports {
+        HostImports::default()
+    }
+
+    /// Offer `f` as import `name` (replacing an earlier one).
+    pub fn insert(
+        &mut self,
+        name: impl Into<String>,
+        f: impl FnMut(&[Val]) -> Result<Option<Val>, Trap> + 'static,
+    ) {
+        self.funcs
+            .insert(name.into(), Rc::new(RefCell::new(Box::new(f))));
+    }
+
+    /// Whether `name` is offered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.funcs.contains_key(name)
+    }
+}
+
+fn trap(code: TrapCode) -> Trap {
+    Trap::new(code)
+}
+
+fn bad() -> Trap {
+    trap(TrapCode::InvalidValue)
+}
+
+/// State shared by an instance handle and its callbacks.
+struct Inner {
+    module: ComponentModule,
+    /// The store of the innermost host entry (set by `new` and `call`).
+    store: Cell<*mut Store>,
+    core: RefCell<Vec<Instance>>,
+    state: RefCell<ResourceState>,
+    imports: Vec<Rc<RefCell<Box<HostFunc>>>>,
+    lowering_funcs: RefCell<Vec<Option<Func>>>,
+    // Boxed: compiled code keeps their addresses, which must not move when the Vec grows.
+    #[allow(clippy::vec_box)]
+    lowering_ctxs: RefCell<Vec<Box<LoweringCtx>>>,
+    #[allow(clippy::vec_box)]
+    builtin_ctxs: RefCell<Vec<Box<BuiltinCtx>>>,
+}
+
+/// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
+#[repr(C)]
+struct LoweringCtx {
+    base: VMLoweringContext,
+    inner: *const Inner,
+    index: u32,
+}
+
+/// The context of a resource builtin.
+#[repr(C)]
+struct BuiltinCtx {
+    inner: *const Inner,
+    resource: u32,
+}
+
+/// An instantiated component.
+#[derive(Clone)]
+pub struct ComponentInstance {
+    inner: Rc<Inner>,
+}
+
+impl core::fmt::Debug for ComponentInstance {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ComponentInstance")
+            .field("exports", &self.inner.module.info().exports.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One side of a crossing, over a store.
+struct StoreCx<'a> {
+    store: &'a mut Store,
+    inner: &'a Inner,
+    inst: u32,
+    memory: Option<Memory>,
+    realloc: Option<Func>,
+    encoding: StringEncoding,
+    host: bool,
+    loans: &'a mut Vec<Loan>,
+}
+
+impl CanonCx for StoreCx<'_> {
+    fn encoding(&self) -> StringEncoding {
+        self.encoding
+    }
+    fn host_side(&self) -> bool {
+        self.host
+    }
+    fn memory(&self) -> Result<&[u8], Trap> {
+        Ok(self.memory.ok_or_else(bad)?.data(self.store))
+    }
+    fn memory_mut(&mut self) -> Result<&mut [u8], Trap> {
+        Ok(self.memory.ok_or_else(bad)?.data_mut(self.store))
+    }
+    fn realloc(
+        &mut self,
+        old_ptr: u32,
+        old_size: u32,
+        align: u32,
+        new_size: u32,
+    ) -> Result<u32, Trap> {
+        let f = self.realloc.ok_or_else(bad)?;
+        let args = [old_ptr, old_size, align, new_size].map(|v| ValRaw::i32(v as i32));
+        let r = f.call(self.store, &args)?;
+        Ok(r.first().ok_or_else(bad)?.get_i32() as u32)
+    }
+    fn lift_own(&mut self, resource: u32, index: u32) -> Result<u32, Trap> {
+        self.inner.state()?.lift_own(self.inst, resource, index)
+    }
+    fn lift_borrow(&mut self, resource: u32, index: u32) -> Result<u32, Trap> {
+        let loans = &mut *self.loans;
+        self.inner
+            .state()?
+            .lift_borrow(self.inst, resource, index, loans)
+    }
+    fn lower_own(&mut self, resource: u32, rep: u32) -> Result<u32, Trap> {
+        self.inner.state()?.lower_own(self.inst, resource, rep)
+    }
+    fn lower_borrow(&mut self, resource: u32, rep: u32) -> Result<u32, Trap> {
+        self.inner.state()?.lower_borrow(self.inst, resource, rep)
+    }
+}
+
+fn valtype_flat(t: ValType) -> Flat {
+    match t {
+        ValType::I64 => Flat::I64,
+        ValType::F32 => Flat::F32,
+        ValType::F64 => Flat::F64,
+        _ => Flat::I32,
+    }
+}
+
+fn to_raw(flat: &[u64]) -> Vec<ValRaw> {
+    flat.iter()
+        .map(|v| ValRaw::from_u128(u128::from(*v)))
+        .collect()
+}
+
+fn from_raw(raw: &[ValRaw], tys: &[ValType]) -> Vec<u64> {
+    raw.iter()
+        .zip(tys)
+        .map(|(r, t)| flat_from_raw(r.get_u128(), valtype_flat(*t)))
+        .collect()
+}
+
+fn param_types(ft: &FuncTy) -> Vec<u32> {
+    ft.params.iter().map(|(_, t)| *t).collect()
+}
+
+impl Inner {
+    fn info(&self) -> &ComponentInfo {
+        self.module.info()
+    }
+
+    fn state(&self) -> Result<core::cell::RefMut<'_, ResourceState>, Trap> {
+        self.state.try_borrow_mut().map_err(|_| bad())
+    }
+
+    /// The store of the current host entry.
+    ///
+    /// # Safety
+    /// Only call while wasm of this instance runs on this thread or from `new`/`call`: then the
+    /// pointer is the `&mut Store` of the innermost host entry, which outlives the callback.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn store(&self) -> &mut Store {
+        // SAFETY: see the function's contract.
+        unsafe { &mut *self.store.get() }
+    }
+
+    fn export(&self, store: &Store, def: &CoreDef) -> Result<Extern, Trap> {
+        let CoreDef::Export { instance, name } = def else {
+            return Err(bad());
+        };
+        let inst = self.core.borrow().get(*instance as usize).copied();
+        inst.and_then(|i| i.export(store, name)).ok_or_else(bad)
+    }
+
+    fn func(&self, store: &Store, def: &CoreDef) -> Result<Func, Trap> {
+        match self.export(store, def)? {
+            Extern::Func(f) => Ok(f),
+            _ => Err(bad()),
+        }
+    }
+
+    fn cx<'a>(
+        &'a self,
+        store: &'a mut Store,
+        opts: &CanonOpts,
+        host: bool,
+        loans: &'a mut Vec<Loan>,
+    ) -> Result<StoreCx<'a>, Trap> {
+        let memory = match &opts.memory {
+            Some(d) => match self.export(store, d)? {
+                Extern::Memory(m) => Some(m),
+                _ => return Err(bad()),
+            },
+            None => None,
+        };
+        let realloc = opts
+            .realloc
+            .as_ref()
+            .map(|d| self.func(store, d))
+            .transpose()?;
+        Ok(StoreCx {
+            store,
+            inner: self,
+            inst: opts.instance,
+            memory,
+            realloc,
+            encoding: opts.encoding,
+            host,
+            loans,
+        })
+    }
+
+    fn set_flags(
+        &self,
+        inst: u32,
+        may_enter: Option<bool>,
+        may_leave: Option<bool>,
+    ) -> Result<(), Trap> {
+        let mut st = self.state()?;
+        let s = st.inst(inst)?;
+        if let Some(e) = may_enter {
+            s.may_enter = e;
+        }
+        if let Some(l) = may_leave {
+            s.may_leave = l;
+        }
+        Ok(())
+    }
+
+    /// Enter a lifted function with `args` from a side using `src` encoding: check entry, lower
+    /// the arguments, call, check borrows, lift the results. Returns them with the core results
+    /// for [`Inner::finish_lifted`].
+    fn call_lifted(
+        &self,
+        store: &mut Store,
+        f: &Lifted,
+        args: &[Val],
+        src: StringEncoding,
+        host: bool,
+    ) -> Result<(Vec<Val>, Vec<u64>), Trap> {
+        let info = self.info();
+        let ft = info.func_types.get(f.ty as usize).ok_or_else(bad)?;
+        let types = Types::new(&info.types);
+        let callee = f.opts.instance;
+        {
+            let mut st = self.state()?;
+            let s = st.inst(callee)?;
+            if !s.may_enter {
+                return Err(trap(TrapCode::CannotEnterComponent));
+            }
+            s.may_enter = false;
+            s.may_leave = false;
+        }
+        let mut no_loans = Vec::new();
+        let flat_args = {
+            let mut cx = self.cx(store, &f.opts, host, &mut no_loans)?;
+            Abi { types, src }.lower_values(
+                &mut cx,
+                MAX_FLAT_PARAMS,
+                args,
+                &param_types(ft),
+                None,
+            )?
+        };
+        self.set_flags(callee, None, Some(true))?;
+        let func = self.func(store, &f.func)?;
+        let core_ty = lifted_core_type(info, f.ty);
+        if func.ty(store) != core_ty {
+            return Err(bad());
+        }
+        let raw = func.call(store, &to_raw(&flat_args))?;
+        self.state()?.finish_call(callee)?;
+        let flat_results = from_raw(&raw, &core_ty.results);
+        let results = {
+            let mut cx = self.cx(store, &f.opts, host, &mut no_loans)?;
+            let abi = Abi {
+                types,
+                src: f.opts.encoding,
+            };
+            abi.lift_values(
+                &mut cx,
+                MAX_FLAT_RESULTS,
+                &flat_results,
+                ft.result.as_slice(),
+            )?
+        };
+        Ok((results, flat_results))
+    }
+
+    /// Run the post-return function (the instance may not leave meanwhile), then let the
+    /// instance be entered again.
+    fn finish_lifted(
+        &self,
+        store: &mut Store,
+        f: &Lifted,
+        flat_results: &[u64],
+    ) -> Result<(), Trap> {
+        let callee = f.opts.instance;
+        if let Some(pr) = &f.opts.post_return {
+            self.set_flags(callee, None, Some(false))?;
+            self.func(store, pr)?.call(store, &to_raw(flat_results))?;
+            self.set_flags(callee, None, Some(true))?;
+        }
+        self.set_flags(callee, Some(true), None)
+    }
+
+    /// Call host import `k` with `args`, checking its result against the import's type.
+    fn call_host(&self, k: u32, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        let info = self.info();
+        let imp = info.imports.get(k as usize).ok_or_else(bad)?;
+        let ft = info.func_types.get(imp.ty as usize).ok_or_else(bad)?;
+        let f = self.imports.get(k as usize).ok_or_else(bad)?;
+        let result = {
+            let mut f = f
+                .try_borrow_mut()
+                .map_err(|_| trap(TrapCode::CannotEnterComponent))?;
+            (*f)(args)?
+        };
+        let types = Types::new(&info.types);
+        match (result, ft.result) {
+            (None, None) => Ok(Vec::new()),
+            (Some(v), Some(t)) if v.check(types, t).is_ok() => Ok(alloc::vec![v]),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The lowering callback's work: `flat_in` are the core arguments; returns core results.
+    fn run_lowering(&self, index: u32, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
+        let info = self.info();
+        let l = info.lowerings.get(index as usize).ok_or_else(bad)?;
+        let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
+        let types = Types::new(&info.types);
+        let caller = l.opts.instance;
+        if !self.state()?.inst(caller)?.may_leave {
+            return Err(trap(TrapCode::CannotLeaveComponent));
+        }
+        // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        let host = matches!(l.target, LoweringTarget::Import(_));
+        let mut loans = Vec::new();
+        let args = {
+            let mut cx = self.cx(store, &l.opts, host, &mut loans)?;
+            let abi = Abi {
+                types,
+                src: l.opts.encoding,
+            };
+            abi.lift_values(&mut cx, MAX_FLAT_PARAMS, flat_in, &param_types(ft))?
+        };
+        let (results, src, pending) = match &l.target {
+            LoweringTarget::Lifted(f) => {
+                let (results, flat) = self.call_lifted(store, f, &args, l.opts.encoding, false)?;
+                (results, f.opts.encoding, Some((f, flat)))
+            }
+            LoweringTarget::Import(k) => (self.call_host(*k, &args)?, StringEncoding::Utf8, None),
+        };
+        drop(args);
+        let result_tys = ft.result.as_slice();
+        let retptr = if types.flatten_all(result_tys).len() > MAX_FLAT_RESULTS {
+            Some(flat_in.last().copied().ok_or_else(bad)? as u32)
+        } else {
+            None
+        };
+        self.set_flags(caller, None, Some(false))?;
+        let flat_out = {
+            let mut cx = self.cx(store, &l.opts, host, &mut loans)?;
+            Abi { types, src }.lower_values(
+                &mut cx,
+                MAX_FLAT_RESULTS,
+                &results,
+                result_tys,
+                retptr,
+            )?
+        };
+        self.set_flags(caller, None, Some(true))?;
+        if let Some((f, flat)) = pending {
+            self.finish_lifted(store, f, &flat)?;
+        }
+        self.state()?.end_loans(&loans);
+        Ok(flat_out)
+    }
+
+    fn resource_instance(&self, r: u32) -> Result<u32, Trap> {
+        Ok(self
+            .info()
+            .resources
+            .get(r as usize)
+            .ok_or_else(bad)?
+            .instance)
+    }
+
+    fn resource_drop(&self, r: u32, handle: u32) -> Result<(), Trap> {
+        let inst = self.resource_instance(r)?;
+        let rep = self.state()?.resource_drop(inst, r, handle)?;
+        let dtor = self
+            .info()
+            .resources
+            .get(r as usize)
+            .and_then(|res| res.dtor.as_ref());
+        if let (Some(rep), Some(dtor)) = (rep, dtor) {
+            // SAFETY: called from a builtin, i.e. while wasm of this instance runs.
+            let store = unsafe { self.store() };
+            self.func(store, dtor)?
+                .call(store, &[ValRaw::i32(rep as i32)])?;
+        }
+        Ok(())
+    }
+}
+
+/// Raise `result`'s trap, if any. Call only as the last thing of a callback, with nothing left
+/// to drop in the callback's frame.
+fn raise_on_err<T>(result: Result<T, Trap>) -> T {
+    match result {
+        Ok(v) => v,
+        // SAFETY: the frames up to the innermost entry are wasm frames and this callback, which
+        // owns nothing at this point (`result` is the only local and it is plain data).
+        Err(t) => unsafe { entry::raise(t.code) },
+    }
+}
+
+/// The callback lowering trampolines call.
+extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw) {
+    // SAFETY: `ctx` is the `LoweringCtx` this runtime registered for the trampoline (the
+    // trampoline passes it unchanged); its `inner` is leaked, so it is alive.
+    let (inner, index) = unsafe {
+        let ctx = &*(ctx as *const LoweringCtx);
+        (&*ctx.inner, ctx.index)
+    };
+    let result = (|| {
+        let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
+        let flat_in: Vec<u64> = l
+            .core_params
+            .iter()
+            .enumerate()
+            // SAFETY: the trampoline stored one slot per core parameter (contract).
+            .map(|(i, t)| flat_from_raw(unsafe { (*slots.add(i)).get_u128() }, valtype_flat(*t)))
+            .collect();
+        let out = inner.run_lowering(index, &flat_in)?;
+        if out.len() != l.core_results.len() {
+            return Err(bad());
+        }
+        for (i, v) in out.iter().enumerate() {
+            // SAFETY: the trampoline provides at least one slot per core result.
+            unsafe { *slots.add(i) = ValRaw::from_u128(u128::from(*v)) };
+        }
+        Ok(())
+    })();
+    raise_on_err(result)
+}
+
+/// # Safety
+/// `ctx` must be a registered `BuiltinCtx`.
+unsafe fn builtin(ctx: *mut u8) -> (&'static Inner, u32) {
+    // SAFETY: the caller passes a live `BuiltinCtx`, whose `inner` is leaked.
+    unsafe {
+        let ctx = &*(ctx as *const BuiltinCtx);
+        (&*ctx.inner, ctx.resource)
+    }
+}
+
+extern "C" fn resource_new(ctx: *mut u8, rep: i32) -> i32 {
+    // SAFETY: registered with a `BuiltinCtx` in `builtin_func`.
+    let (inner, r) = unsafe { builtin(ctx) };
+    let result = inner
+        .resource_instance(r)
+        .and_then(|inst| inner.state()?.resource_new(inst, r, rep as u32));
+    raise_on_err(result) as i32
+}
+
+extern "C" fn resource_rep(ctx: *mut u8, handle: i32) -> i32 {
+    // SAFETY: registered with a `BuiltinCtx` in `builtin_func`.
+    let (inner, r) = unsafe { builtin(ctx) };
+    let result = inner
+        .resource_instance(r)
+        .and_then(|inst| inner.state()?.resource_rep(inst, r, handle as u32));
+    raise_on_err(result) as i32
+}
+
+extern "C" fn resource_drop(ctx: *mut u8, handle: i32) {
+    // SAFETY: registered with a `BuiltinCtx` in `builtin_func`.
+    let (inner, r) = unsafe { builtin(ctx) };
+    let result = inner.resource_drop(r, handle as u32);
+    raise_on_err(result)
+}
+
+fn link(why: impl Into<String>) -> InstantiateError {
+    InstantiateError::Link(why.into())
+}
+
+impl Inner {
+    fn lowering_func(&self, store: &mut Store, i: u32) -> Result<Func, InstantiateError> {
+        if let Some(Some(f)) = self.lowering_funcs.borrow().get(i as usize) {
+            return Ok(*f);
+        }
+        let l = self
+            .info()
+            .lowerings
+            .get(i as usize)
+            .ok_or_else(|| link("bad lowering"))?;
+        let code = *self
+            .module
+            .inner
+            .lowerings
+            .get(i as usize)
+            .ok_or_else(|| link("bad lowering"))?;
+        let mut ctx = Box::new(LoweringCtx {
+            base: VMLoweringContext {
+                callback: lowering_callback as *const u8,
+            },
+            inner: self,
+            index: i,
+        });
+        let ptr = &mut *ctx as *mut LoweringCtx as *mut u8;
+        self.lowering_ctxs.borrow_mut().push(ctx);
+        let ty = FuncType {
+            params: l.core_params.clone(),
+            results: l.core_results.clone(),
+        };
+        // SAFETY: `code` is the compiled trampoline of lowering `i`, whose core signature was
+        // checked against `ty` at load; it expects a context starting with VMLoweringContext,
+        // which `ptr` is, and which lives as long as the (leaked) shared state.
+        let f = unsafe { Func::host(store, ty, code, ptr) };
+        if let Some(slot) = self.lowering_funcs.borrow_mut().get_mut(i as usize) {
+            *slot = Some(f);
+        }
+        Ok(f)
+    }
+
+    fn builtin_func(&self, store: &mut Store, def: &CoreDef) -> Result<Func, InstantiateError> {
+        let (r, code, ty) = match def {
+            CoreDef::ResourceNew(r) => (*r, resource_new as *const u8, (1, 1)),
+            CoreDef::ResourceRep(r) => (*r, resource_rep as *const u8, (1, 1)),
+            CoreDef::ResourceDrop(r) => (*r, resource_drop as *const u8, (1, 0)),
+            _ => return Err(link("not a builtin")),
+        };
+        let mut ctx = Box::new(BuiltinCtx {
+            inner: self,
+            resource: r,
+        });
+        let ptr = &mut *ctx as *mut BuiltinCtx as *mut u8;
+        self.builtin_ctxs.borrow_mut().push(ctx);
+        let ty = FuncType {
+            params: alloc::vec![ValType::I32; ty.0],
+            results: alloc::vec![ValType::I32; ty.1],
+        };
+        // SAFETY: the builtins are `extern "C" fn(ctx, i32) [-> i32]` matching `ty`, and `ptr`
+        // is a `BuiltinCtx` living as long as the (leaked) shared state.
+        Ok(unsafe { Func::host(store, ty, code, ptr) })
+    }
+}
+
+impl ComponentInstance {
+    /// Instantiate `module` in `store`: create its core instances in order, wiring each import
+    /// to an earlier instance's export, a lowering or a resource builtin; `host` must offer every
+    /// import the component needs.
+    pub fn new(
+        store: &mut Store,
+        module: &ComponentModule,
+        host: &HostImports,
+    ) -> Result<ComponentInstance, InstantiateError> {
+        let info = module.info();
+        let mut imports = Vec::with_capacity(info.imports.len());
+        for imp in &info.imports {
+            let f = host
+                .funcs
+                .get(&imp.name)
+                .ok_or_else(|| link(format!("missing import {}", imp.name)))?;
+            imports.push(f.clone());
+        }
+        let defined_by = info.resources.iter().map(|r| r.instance).collect();
+        let inner = Rc::new(Inner {
+            module: module.clone(),
+            store: Cell::new(store),
+            core: RefCell::new(Vec::new()),
+            state: RefCell::new(ResourceState::new(info.component_instances, defined_by)),
+            imports,
+            lowering_funcs: RefCell::new(alloc::vec![None; info.lowerings.len()]),
+            lowering_ctxs: RefCell::new(Vec::new()),
+            builtin_ctxs: RefCell::new(Vec::new()),
+        });
+        // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
+        let _ = Rc::into_raw(inner.clone());
+        for (i, ci) in info.instances.iter().enumerate() {
+            let mut externs = Vec::with_capacity(ci.args.len());
+            for arg in &ci.args {
+                let ext = match arg {
+                    CoreDef::Export { .. } => inner.export(store, arg).map_err(|_| {
+                        link(format!("core instance {i}: unresolved import {arg:?}"))
+                    })?,
+                    CoreDef::Lowering(l) => Extern::Func(inner.lowering_func(store, *l)?),
+                    _ => Extern::Func(inner.builtin_func(store, arg)?),
+                };
+                externs.push(ext);
+            }
+            let m = module
+                .inner
+                .modules
+                .get(ci.module as usize)
+                .ok_or_else(|| link("bad module index"))?;
+            inner.store.set(store);
+            let core = Instance::new(store, m, &externs)?;
+            inner.core.borrow_mut().push(core);
+        }
+        Ok(ComponentInstance { inner })
+    }
+
+    /// Call export `name` with `args`; its result (if the function has one) or the trap.
+    /// Arguments of the wrong type trap with `InvalidValue`.
+    pub fn call(&self, store: &mut Store, name: &str, args: &[Val]) -> Result<Option<Val>, Trap> {
+        let inner = &*self.inner;
+        let info = inner.info();
+        let e = info
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(bad)?;
+        let ft = info.func_types.get(e.func.ty as usize).ok_or_else(bad)?;
+        let types = Types::new(&info.types);
+        if args.len() != ft.params.len()
+            || args
+                .iter()
+                .zip(&ft.params)
+                .any(|(a, (_, t))| a.check(types, *t).is_err())
+        {
+            return Err(bad());
+        }
+        let saved = inner.store.replace(store);
+        let result = (|| {
+            let (results, flat) =
+                inner.call_lifted(store, &e.func, args, StringEncoding::Utf8, true)?;
+            inner.finish_lifted(store, &e.func, &flat)?;
+            Ok(results.into_iter().next())
+        })();
+        inner.store.set(saved);
+        result
+    }
+
+    /// The type of export `name`: parameters and result as indices into [`Self::types`].
+    pub fn func_type(&self, name: &str) -> Option<&FuncTy> {
+        let info = self.inner.info();
+        let e = info.exports.iter().find(|e| e.name == name)?;
+        info.func_types.get(e.func.ty as usize)
+    }
+
+    /// Every exported function with its type.
+    pub fn exports(&self) -> Vec<(&str, &FuncTy)> {
+        let info = self.inner.info();
+        info.exports
+            .iter()
+            .filter_map(|e| Some((e.name.as_str(), info.func_types.get(e.func.ty as usize)?)))
+            .collect()
+    }
+
+    /// The interface type arena the function types index.
+    pub fn types(&self) -> &[TypeDef] {
+        &self.inner.info().types
+    }
+
+    /// The component this is an instance of.
+    pub fn module(&self) -> &ComponentModule {
+        &self.inner.module
+    }
+}

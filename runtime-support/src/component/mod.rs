@@ -1,0 +1,26 @@
+//! The component runtime: instantiating a compiled component's flattened graph and crossing
+//! its boundaries with the Canonical ABI (synchronous subset).
+//!
+//! - [`types`]: layout (alignment, size) and flattening of interface types.
+//! - [`val`]: [`Val`], host-side component values (WAVE `Display`, type checks).
+//! - [`abi`]: lift/lower (`load`/`store`, flat lift/lower) over a [`CanonCx`] — one side's
+//!   memory, realloc, encoding and handle table; `string`: strings and transcoding.
+//! - [`resources`]: per-instance handle tables, loans and borrow scopes, may-enter/leave flags.
+//! - [`module`]: [`ComponentModule`], a loaded and checked component descriptor.
+//! - [`instance`]: [`ComponentInstance`]: instantiation, exports, lowering callbacks, builtins.
+
+pub mod abi;
+pub mod instance;
+pub mod module;
+pub mod resources;
+mod string;
+pub mod types;
+pub mod val;
+
+#[cfg(test)]
+mod tests;
+
+pub use abi::CanonCx;
+pub use instance::{ComponentInstance, HostImports};
+pub use module::ComponentModule;
+pub use val::{ResourceHandle, Val};

@@ -1,0 +1,258 @@
+//! [`ComponentModule`]: a compiled component's descriptor, decoded and checked. Every index in
+//! the [`ComponentInfo`] (types, function types, instances, lowerings, resources, component
+//! instances) is checked against its table, the type arena is checked to be acyclic, and every
+//! lowering's core signature is checked against the flattening of its function type, so the
+//! runtime can index without panicking and read exactly the slots the trampoline wrote.
+
+use super::types::{flatten_functype, Flat, Types};
+use crate::module::{LoadError, Module};
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use weld_contract::component::descriptor::{VMComponentDescriptor, COMPONENT_MAGIC};
+use weld_contract::component::{CanonOpts, ComponentInfo, CoreDef, LoweringTarget, TypeDef};
+use weld_contract::info::ValType;
+use weld_contract::ABI_VERSION;
+
+#[derive(Debug)]
+pub(crate) struct ComponentModuleInner {
+    pub(crate) info: ComponentInfo,
+    pub(crate) modules: Vec<Module>,
+    /// Trampoline code per lowering.
+    pub(crate) lowerings: Vec<*const u8>,
+}
+
+// SAFETY: the trampoline pointers are immutable code of a loaded object; the rest is owned data.
+unsafe impl Send for ComponentModuleInner {}
+// SAFETY: as above; nothing is written through the pointers.
+unsafe impl Sync for ComponentModuleInner {}
+
+/// A loaded component, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ComponentModule {
+    pub(crate) inner: Arc<ComponentModuleInner>,
+}
+
+fn bad(why: impl Into<String>) -> LoadError {
+    LoadError::Malformed(why.into())
+}
+
+/// A slice from a descriptor's pointer and length.
+///
+/// # Safety
+/// If `len > 0`, `ptr` must point at `len` valid `T`s that live forever.
+unsafe fn slice<T>(ptr: *const T, len: usize, what: &str) -> Result<&'static [T], LoadError> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() || !ptr.is_aligned() {
+        return Err(bad(format!("{what}: null or misaligned pointer")));
+    }
+    // SAFETY: non-null and aligned; the caller guarantees the rest.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+impl ComponentModule {
+    /// Load the component a descriptor describes, with each of its core modules.
+    ///
+    /// # Safety
+    /// `desc` must be a descriptor written by weld (pointers valid for their lengths, code
+    /// compiled against this contract) that lives for the rest of the process.
+    pub unsafe fn from_descriptor(
+        desc: &'static VMComponentDescriptor,
+    ) -> Result<ComponentModule, LoadError> {
+        if desc.magic != COMPONENT_MAGIC {
+            return Err(LoadError::BadMagic);
+        }
+        if desc.abi_version != ABI_VERSION {
+            return Err(LoadError::AbiVersion {
+                found: desc.abi_version,
+            });
+        }
+        // SAFETY: the caller vouches for the descriptor's pointers and lengths.
+        let (info, modules, lowerings) = unsafe {
+            (
+                slice(desc.info, desc.info_len, "component info")?,
+                slice(desc.modules, desc.modules_len, "modules")?,
+                slice(desc.lowerings, desc.lowerings_len, "lowerings")?,
+            )
+        };
+        let info = ComponentInfo::decode(info).ok_or_else(|| bad("undecodable component info"))?;
+        let mut loaded = Vec::with_capacity(modules.len());
+        for (i, m) in modules.iter().enumerate() {
+            if m.is_null() {
+                return Err(bad(format!("module {i}: null descriptor")));
+            }
+            // SAFETY: a non-null module pointer of a weld component descriptor is a module
+            // descriptor living as long as the component's (the caller's guarantee).
+            loaded.push(unsafe { Module::from_descriptor(&**m)? });
+        }
+        if lowerings.len() != info.lowerings.len() || lowerings.iter().any(|p| p.is_null()) {
+            return Err(bad("lowering trampolines do not match the lowerings"));
+        }
+        validate(&info, loaded.len())?;
+        Ok(ComponentModule {
+            inner: Arc::new(ComponentModuleInner {
+                info,
+                modules: loaded,
+                lowerings: lowerings.to_vec(),
+            }),
+        })
+    }
+
+    /// The flattened component.
+    pub fn info(&self) -> &ComponentInfo {
+        &self.inner.info
+    }
+}
+
+fn children(def: &TypeDef) -> Vec<u32> {
+    match def {
+        TypeDef::List(t) | TypeDef::Option(t) => alloc::vec![*t],
+        TypeDef::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
+        TypeDef::Tuple(ts) => ts.clone(),
+        TypeDef::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).collect(),
+        TypeDef::Result { ok, err } => ok.iter().chain(err.iter()).copied().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Types in range, resources in range, no cycles, no empty variants.
+fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
+    let n = info.types.len();
+    for (i, def) in info.types.iter().enumerate() {
+        if children(def).iter().any(|c| *c as usize >= n) {
+            return Err(bad(format!("type {i}: child type out of range")));
+        }
+        match def {
+            TypeDef::Own(r) | TypeDef::Borrow(r) if *r as usize >= info.resources.len() => {
+                return Err(bad(format!("type {i}: resource out of range")));
+            }
+            TypeDef::Variant(cs) if cs.is_empty() => return Err(bad("empty variant")),
+            TypeDef::Enum(cs) if cs.is_empty() => return Err(bad("empty enum")),
+            _ => {}
+        }
+    }
+    // Iterative DFS: 0 = unseen, 1 = on the stack, 2 = done.
+    let mut state = alloc::vec![0u8; n];
+    for root in 0..n {
+        if state[root] != 0 {
+            continue;
+        }
+        let mut stack = alloc::vec![(root, 0usize)];
+        state[root] = 1;
+        while let Some((t, next)) = stack.pop() {
+            let kids = children(&info.types[t]);
+            if let Some(&k) = kids.get(next) {
+                stack.push((t, next + 1));
+                match state[k as usize] {
+                    0 => {
+                        state[k as usize] = 1;
+                        stack.push((k as usize, 0));
+                    }
+                    1 => return Err(bad("cyclic type")),
+                    _ => {}
+                }
+            } else {
+                state[t] = 2;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn valtype(f: Flat) -> ValType {
+    match f {
+        Flat::I32 => ValType::I32,
+        Flat::I64 => ValType::I64,
+        Flat::F32 => ValType::F32,
+        Flat::F64 => ValType::F64,
+    }
+}
+
+fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
+    check_types(info)?;
+    let ntypes = info.types.len() as u32;
+    for (i, ft) in info.func_types.iter().enumerate() {
+        let tys = ft.params.iter().map(|(_, t)| t).chain(ft.result.iter());
+        if tys.into_iter().any(|t| *t >= ntypes) {
+            return Err(bad(format!("function type {i}: type out of range")));
+        }
+    }
+    let def_ok = |d: &CoreDef| match d {
+        CoreDef::Export { instance, .. } => (*instance as usize) < info.instances.len(),
+        CoreDef::Lowering(l) => (*l as usize) < info.lowerings.len(),
+        CoreDef::ResourceNew(r) | CoreDef::ResourceRep(r) | CoreDef::ResourceDrop(r) => {
+            (*r as usize) < info.resources.len()
+        }
+    };
+    let opts_ok = |o: &CanonOpts| {
+        o.instance < info.component_instances
+            && [&o.memory, &o.realloc, &o.post_return]
+                .into_iter()
+                .flatten()
+                .all(def_ok)
+    };
+    let fty_ok = |t: u32| (t as usize) < info.func_types.len();
+    for (i, inst) in info.instances.iter().enumerate() {
+        if inst.module as usize >= modules {
+            return Err(bad(format!("core instance {i}: module out of range")));
+        }
+        if !inst.args.iter().all(def_ok) {
+            return Err(bad(format!("core instance {i}: bad argument")));
+        }
+    }
+    for (i, r) in info.resources.iter().enumerate() {
+        if r.instance >= info.component_instances || !r.dtor.iter().all(def_ok) {
+            return Err(bad(format!("resource {i}: bad instance or destructor")));
+        }
+    }
+    for (i, imp) in info.imports.iter().enumerate() {
+        if !fty_ok(imp.ty) {
+            return Err(bad(format!("import {i}: type out of range")));
+        }
+    }
+    for (i, e) in info.exports.iter().enumerate() {
+        if !fty_ok(e.func.ty) || !opts_ok(&e.func.opts) || !def_ok(&e.func.func) {
+            return Err(bad(format!("export {i}: bad function")));
+        }
+    }
+    let types = Types::new(&info.types);
+    for (i, l) in info.lowerings.iter().enumerate() {
+        let target_ok = match &l.target {
+            LoweringTarget::Lifted(f) => fty_ok(f.ty) && opts_ok(&f.opts) && def_ok(&f.func),
+            LoweringTarget::Import(k) => (*k as usize) < info.imports.len(),
+        };
+        if !target_ok || !fty_ok(l.ty) || !opts_ok(&l.opts) {
+            return Err(bad(format!("lowering {i}: bad target or options")));
+        }
+        let ft = &info.func_types[l.ty as usize];
+        let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
+        let (p, r) = flatten_functype(types, &params, ft.result, true);
+        let p: Vec<ValType> = p.into_iter().map(valtype).collect();
+        let r: Vec<ValType> = r.into_iter().map(valtype).collect();
+        if p != l.core_params || r != l.core_results {
+            return Err(bad(format!(
+                "lowering {i}: core signature does not match its function type"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The core signature a lifted function of type `ty` must have.
+pub(crate) fn lifted_core_type(info: &ComponentInfo, ty: u32) -> weld_contract::info::FuncType {
+    let types = Types::new(&info.types);
+    let ft = info
+        .func_types
+        .get(ty as usize)
+        .cloned()
+        .unwrap_or_default();
+    let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
+    let (p, r) = flatten_functype(types, &params, ft.result, false);
+    weld_contract::info::FuncType {
+        params: p.into_iter().map(valtype).collect(),
+        results: r.into_iter().map(valtype).collect(),
+    }
+}

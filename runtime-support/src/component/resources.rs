@@ -1,0 +1,277 @@
+//! Resource handles: one handle table per component instance, with the Canonical ABI's rules
+//! (`HandleTable`, `lift_own`/`lift_borrow`/`lower_own`/`lower_borrow`, `resource.new/rep/drop`):
+//!
+//! - index 0 is never a valid handle; freed slots are reused last-freed first;
+//! - an own handle lent to a call (`lift_borrow`) cannot be moved or dropped until the call
+//!   returns ("cannot remove owned resource while borrowed");
+//! - a borrow handle given to a call counts against that call, which must drop it before it
+//!   returns ("borrow handles still remain at the end of the call");
+//! - lowering a borrow into the instance that defines the resource passes the rep itself.
+//!
+//! The per-instance `may_enter` / `may_leave` flags live here too: they are the other half of
+//! the per-instance state the Canonical ABI keeps.
+
+use crate::trap::Trap;
+use alloc::vec;
+use alloc::vec::Vec;
+use weld_contract::trap::TrapCode;
+
+/// Most handles a table may hold (the spec's `MAX_LENGTH`).
+pub const MAX_HANDLES: usize = (1 << 28) - 1;
+
+/// One live handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle {
+    /// Resource type.
+    pub resource: u32,
+    /// Representation.
+    pub rep: u32,
+    /// Own (true) or borrow.
+    pub own: bool,
+    /// Outstanding loans of an own handle.
+    pub lends: u32,
+}
+
+/// One component instance's handles.
+#[derive(Clone, Debug, Default)]
+pub struct HandleTable {
+    slots: Vec<Option<Handle>>,
+    free: Vec<u32>,
+}
+
+fn trap(code: TrapCode) -> Trap {
+    Trap::new(code)
+}
+
+impl HandleTable {
+    /// Insert `h`; its index (never 0).
+    pub fn insert(&mut self, h: Handle) -> Result<u32, Trap> {
+        if self.slots.is_empty() {
+            self.slots.push(None);
+        }
+        if let Some(i) = self.free.pop() {
+            if let Some(slot) = self.slots.get_mut(i as usize) {
+                *slot = Some(h);
+                return Ok(i);
+            }
+        }
+        if self.slots.len() > MAX_HANDLES {
+            return Err(trap(TrapCode::UnknownHandle));
+        }
+        self.slots.push(Some(h));
+        Ok((self.slots.len() - 1) as u32)
+    }
+
+    /// The handle at `i` of `resource`.
+    pub fn get(&self, i: u32, resource: u32) -> Result<Handle, Trap> {
+        let h = self
+            .slots
+            .get(i as usize)
+            .copied()
+            .flatten()
+            .ok_or(trap(TrapCode::UnknownHandle))?;
+        if h.resource != resource {
+            return Err(trap(TrapCode::HandleWrongType));
+        }
+        Ok(h)
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Result<&mut Handle, Trap> {
+        self.slots
+            .get_mut(i as usize)
+            .and_then(Option::as_mut)
+            .ok_or(trap(TrapCode::UnknownHandle))
+    }
+
+    /// Remove handle `i` of `resource` (checking type and loans, not own/borrow).
+    pub fn remove(&mut self, i: u32, resource: u32) -> Result<Handle, Trap> {
+        let h = self.get(i, resource)?;
+        if h.lends != 0 {
+            return Err(trap(TrapCode::OwnedResourceBorrowed));
+        }
+        self.slots[i as usize] = None;
+        self.free.push(i);
+        Ok(h)
+    }
+
+    /// Live handles.
+    pub fn len(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+
+    /// Whether no handle is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The Canonical ABI state of one component instance.
+#[derive(Clone, Debug)]
+pub struct InstanceState {
+    /// Whether the instance may be entered (not already on the stack, not poisoned).
+    pub may_enter: bool,
+    /// Whether the instance may call out (false during post-return and adapter reallocs).
+    pub may_leave: bool,
+    /// Its handles.
+    pub table: HandleTable,
+    /// Borrow handles received by its current call and not dropped yet.
+    pub borrows: u32,
+}
+
+impl Default for InstanceState {
+    fn default() -> Self {
+        InstanceState {
+            may_enter: true,
+            may_leave: true,
+            table: HandleTable::default(),
+            borrows: 0,
+        }
+    }
+}
+
+/// Handle tables and flags of every component instance, plus which instance defines each
+/// resource type.
+#[derive(Clone, Debug, Default)]
+pub struct ResourceState {
+    /// Per component instance.
+    pub instances: Vec<InstanceState>,
+    /// Defining instance per resource type.
+    pub defined_by: Vec<u32>,
+}
+
+/// An own handle lent for the duration of a call: `(instance, handle index)`.
+pub type Loan = (u32, u32);
+
+impl ResourceState {
+    /// State for `instances` component instances and resources defined by `defined_by`.
+    pub fn new(instances: u32, defined_by: Vec<u32>) -> ResourceState {
+        ResourceState {
+            instances: vec![InstanceState::default(); instances as usize],
+            defined_by,
+        }
+    }
+
+    /// Instance `i`.
+    pub fn inst(&mut self, i: u32) -> Result<&mut InstanceState, Trap> {
+        self.instances
+            .get_mut(i as usize)
+            .ok_or(trap(TrapCode::InvalidValue))
+    }
+
+    fn check_leave(&mut self, inst: u32) -> Result<&mut InstanceState, Trap> {
+        let st = self.inst(inst)?;
+        if !st.may_leave {
+            return Err(trap(TrapCode::CannotLeaveComponent));
+        }
+        Ok(st)
+    }
+
+    /// `canon resource.new`.
+    pub fn resource_new(&mut self, inst: u32, resource: u32, rep: u32) -> Result<u32, Trap> {
+        let h = Handle {
+            resource,
+            rep,
+            own: true,
+            lends: 0,
+        };
+        self.check_leave(inst)?.table.insert(h)
+    }
+
+    /// `canon resource.rep`.
+    pub fn resource_rep(&mut self, inst: u32, resource: u32, i: u32) -> Result<u32, Trap> {
+        Ok(self.inst(inst)?.table.get(i, resource)?.rep)
+    }
+
+    /// `canon resource.drop`: the rep whose destructor must run (for an own handle), if any.
+    pub fn resource_drop(&mut self, inst: u32, resource: u32, i: u32) -> Result<Option<u32>, Trap> {
+        let st = self.check_leave(inst)?;
+        let h = st.table.remove(i, resource)?;
+        if h.own {
+            Ok(Some(h.rep))
+        } else {
+            st.borrows = st.borrows.saturating_sub(1);
+            Ok(None)
+        }
+    }
+
+    /// `lift_own`: move own handle `i` out of `inst`'s table.
+    pub fn lift_own(&mut self, inst: u32, resource: u32, i: u32) -> Result<u32, Trap> {
+        let table = &mut self.inst(inst)?.table;
+        let h = table.get(i, resource)?;
+        if h.lends != 0 {
+            return Err(trap(TrapCode::OwnedResourceBorrowed));
+        }
+        if !h.own {
+            return Err(trap(TrapCode::UnknownHandle));
+        }
+        table.remove(i, resource)?;
+        Ok(h.rep)
+    }
+
+    /// `lift_borrow`: lend handle `i` for the current call (own handles only are counted).
+    pub fn lift_borrow(
+        &mut self,
+        inst: u32,
+        resource: u32,
+        i: u32,
+        loans: &mut Vec<Loan>,
+    ) -> Result<u32, Trap> {
+        let table = &mut self.inst(inst)?.table;
+        let h = table.get(i, resource)?;
+        if h.own {
+            table.slot_mut(i)?.lends += 1;
+            loans.push((inst, i));
+        }
+        Ok(h.rep)
+    }
+
+    /// `lower_own`: a new own handle in `inst`.
+    pub fn lower_own(&mut self, inst: u32, resource: u32, rep: u32) -> Result<u32, Trap> {
+        let h = Handle {
+            resource,
+            rep,
+            own: true,
+            lends: 0,
+        };
+        self.inst(inst)?.table.insert(h)
+    }
+
+    /// `lower_borrow`: the rep itself in the defining instance, else a borrow handle scoped to
+    /// `inst`'s current call.
+    pub fn lower_borrow(&mut self, inst: u32, resource: u32, rep: u32) -> Result<u32, Trap> {
+        if self.defined_by.get(resource as usize) == Some(&inst) {
+            return Ok(rep);
+        }
+        let st = self.inst(inst)?;
+        let i = st.table.insert(Handle {
+            resource,
+            rep,
+            own: false,
+            lends: 0,
+        })?;
+        st.borrows += 1;
+        Ok(i)
+    }
+
+    /// End the loans of a finished call.
+    pub fn end_loans(&mut self, loans: &[Loan]) {
+        for (inst, i) in loans {
+            if let Some(h) = self
+                .instances
+                .get_mut(*inst as usize)
+                .and_then(|st| st.table.slot_mut(*i).ok())
+            {
+                h.lends = h.lends.saturating_sub(1);
+            }
+        }
+    }
+
+    /// At the end of a call into `inst`: every borrow it received must have been dropped.
+    pub fn finish_call(&mut self, inst: u32) -> Result<(), Trap> {
+        let st = self.inst(inst)?;
+        if st.borrows != 0 {
+            return Err(trap(TrapCode::BorrowsRemain));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,289 @@
+//! Canonical ABI layout of component value types: alignment, size and flattening
+//! (`alignment`, `elem_size`, `flatten_type` of the spec's `definitions.py`), computed over the
+//! interned type arena of a [`ComponentInfo`](weld_contract::component::ComponentInfo).
+//!
+//! Specialised types are "despecialised" on the fly: a tuple is laid out as a record, an enum,
+//! option or result as a variant (see [`Types::cases`] and [`Types::fields`]). Type indices are
+//! checked when a component is loaded (in range, no cycles); should an unchecked arena reach this
+//! code anyway, a bad index reads as `bool` instead of panicking.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use weld_contract::component::TypeDef;
+
+/// A core value type of the flattened ABI.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Flat {
+    /// i32
+    I32,
+    /// i64
+    I64,
+    /// f32
+    F32,
+    /// f64
+    F64,
+}
+
+/// `join` of two flat types in a variant's payload position.
+pub fn join(a: Flat, b: Flat) -> Flat {
+    match (a, b) {
+        (a, b) if a == b => a,
+        (Flat::I32, Flat::F32) | (Flat::F32, Flat::I32) => Flat::I32,
+        _ => Flat::I64,
+    }
+}
+
+/// Round `n` up to a multiple of `align` (a power of two), saturating.
+pub fn align_to(n: u32, align: u32) -> u32 {
+    let mask = align.max(1) - 1;
+    n.saturating_add(mask) & !mask
+}
+
+/// Size in bytes of a variant discriminant for `n` cases.
+pub fn discriminant_size(n: usize) -> u32 {
+    if n <= 1 << 8 {
+        1
+    } else if n <= 1 << 16 {
+        2
+    } else {
+        4
+    }
+}
+
+/// Number of i32 words a flags value of `n` labels flattens to.
+pub fn flag_words(n: usize) -> usize {
+    n.div_ceil(32)
+}
+
+static FALLBACK: TypeDef = TypeDef::Bool;
+
+/// A view of a type arena.
+#[derive(Clone, Copy, Debug)]
+pub struct Types<'a> {
+    defs: &'a [TypeDef],
+}
+
+impl<'a> Types<'a> {
+    /// Wrap an arena.
+    pub fn new(defs: &'a [TypeDef]) -> Types<'a> {
+        Types { defs }
+    }
+
+    /// The definition of `t`.
+    pub fn get(&self, t: u32) -> &'a TypeDef {
+        self.defs.get(t as usize).unwrap_or(&FALLBACK)
+    }
+
+    /// The payload types of a variant-like type (variant, enum, option, result), by case index;
+    /// `None` for other types.
+    pub fn cases(&self, t: u32) -> Option<Vec<Option<u32>>> {
+        Some(match self.get(t) {
+            TypeDef::Variant(cases) => cases.iter().map(|(_, t)| *t).collect(),
+            TypeDef::Enum(names) => vec![None; names.len()],
+            TypeDef::Option(t) => vec![None, Some(*t)],
+            TypeDef::Result { ok, err } => vec![*ok, *err],
+            _ => return None,
+        })
+    }
+
+    /// The field types of a record or tuple; `None` for other types.
+    pub fn fields(&self, t: u32) -> Option<Vec<u32>> {
+        Some(match self.get(t) {
+            TypeDef::Record(fields) => fields.iter().map(|(_, t)| *t).collect(),
+            TypeDef::Tuple(ts) => ts.clone(),
+            _ => return None,
+        })
+    }
+
+    /// `alignment(t)`.
+    pub fn align(&self, t: u32) -> u32 {
+        match self.get(t) {
+            TypeDef::Bool | TypeDef::S8 | TypeDef::U8 => 1,
+            TypeDef::S16 | TypeDef::U16 => 2,
+            TypeDef::S32 | TypeDef::U32 | TypeDef::F32 | TypeDef::Char => 4,
+            TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
+            TypeDef::String | TypeDef::List(_) | TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
+            TypeDef::Record(_) | TypeDef::Tuple(_) => {
+                self.record_align(&self.fields(t).unwrap_or_default())
+            }
+            TypeDef::Flags(names) => match names.len() {
+                0..=8 => 1,
+                9..=16 => 2,
+                _ => 4,
+            },
+            TypeDef::Variant(_)
+            | TypeDef::Enum(_)
+            | TypeDef::Option(_)
+            | TypeDef::Result { .. } => self.variant_align(&self.cases(t).unwrap_or_default()),
+        }
+    }
+
+    /// `elem_size(t)`.
+    pub fn size(&self, t: u32) -> u32 {
+        match self.get(t) {
+            TypeDef::Bool | TypeDef::S8 | TypeDef::U8 => 1,
+            TypeDef::S16 | TypeDef::U16 => 2,
+            TypeDef::S32 | TypeDef::U32 | TypeDef::F32 | TypeDef::Char => 4,
+            TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
+            TypeDef::String | TypeDef::List(_) => 8,
+            TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
+            TypeDef::Record(_) | TypeDef::Tuple(_) => {
+                self.record_size(&self.fields(t).unwrap_or_default())
+            }
+            TypeDef::Flags(names) => match names.len() {
+                0 => 0,
+                1..=8 => 1,
+                9..=16 => 2,
+                n => 4 * flag_words(n) as u32,
+            },
+            TypeDef::Variant(_)
+            | TypeDef::Enum(_)
+            | TypeDef::Option(_)
+            | TypeDef::Result { .. } => {
+                let cases = self.cases(t).unwrap_or_default();
+                let mut s = discriminant_size(cases.len());
+                s = align_to(s, self.max_case_align(&cases));
+                let payload = cases.iter().flatten().map(|c| self.size(*c)).max();
+                s = s.saturating_add(payload.unwrap_or(0));
+                align_to(s, self.variant_align(&cases))
+            }
+        }
+    }
+
+    /// Alignment of a record with these field types (also of a tuple of parameters).
+    pub fn record_align(&self, fields: &[u32]) -> u32 {
+        fields.iter().map(|f| self.align(*f)).max().unwrap_or(1)
+    }
+
+    /// Size of a record with these field types.
+    pub fn record_size(&self, fields: &[u32]) -> u32 {
+        let mut s = 0u32;
+        for f in fields {
+            s = align_to(s, self.align(*f)).saturating_add(self.size(*f));
+        }
+        align_to(s, self.record_align(fields))
+    }
+
+    /// Byte offset of each field of a record with these field types.
+    pub fn field_offsets(&self, fields: &[u32]) -> Vec<u32> {
+        let mut s = 0u32;
+        let mut out = Vec::with_capacity(fields.len());
+        for f in fields {
+            s = align_to(s, self.align(*f));
+            out.push(s);
+            s = s.saturating_add(self.size(*f));
+        }
+        out
+    }
+
+    /// `max_case_alignment`.
+    pub fn max_case_align(&self, cases: &[Option<u32>]) -> u32 {
+        cases
+            .iter()
+            .flatten()
+            .map(|c| self.align(*c))
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// `alignment_variant`.
+    pub fn variant_align(&self, cases: &[Option<u32>]) -> u32 {
+        discriminant_size(cases.len()).max(self.max_case_align(cases))
+    }
+
+    /// Offset of a variant's payload from its start.
+    pub fn payload_offset(&self, cases: &[Option<u32>]) -> u32 {
+        align_to(discriminant_size(cases.len()), self.max_case_align(cases))
+    }
+
+    /// `flatten_type(t)`, appended to `out`.
+    pub fn flatten(&self, t: u32, out: &mut Vec<Flat>) {
+        match self.get(t) {
+            TypeDef::Bool
+            | TypeDef::S8
+            | TypeDef::U8
+            | TypeDef::S16
+            | TypeDef::U16
+            | TypeDef::S32
+            | TypeDef::U32
+            | TypeDef::Char
+            | TypeDef::Own(_)
+            | TypeDef::Borrow(_) => out.push(Flat::I32),
+            TypeDef::S64 | TypeDef::U64 => out.push(Flat::I64),
+            TypeDef::F32 => out.push(Flat::F32),
+            TypeDef::F64 => out.push(Flat::F64),
+            TypeDef::String | TypeDef::List(_) => out.extend([Flat::I32, Flat::I32]),
+            TypeDef::Record(_) | TypeDef::Tuple(_) => {
+                for f in self.fields(t).unwrap_or_default() {
+                    self.flatten(f, out);
+                }
+            }
+            TypeDef::Flags(names) => out.extend(vec![Flat::I32; flag_words(names.len())]),
+            TypeDef::Variant(_)
+            | TypeDef::Enum(_)
+            | TypeDef::Option(_)
+            | TypeDef::Result { .. } => {
+                out.extend(self.flatten_variant(&self.cases(t).unwrap_or_default()));
+            }
+        }
+    }
+
+    /// `flatten_variant`: the discriminant then the joined payload positions.
+    pub fn flatten_variant(&self, cases: &[Option<u32>]) -> Vec<Flat> {
+        let mut flat: Vec<Flat> = Vec::new();
+        let mut case_flat = Vec::new();
+        for c in cases.iter().flatten() {
+            case_flat.clear();
+            self.flatten(*c, &mut case_flat);
+            for (i, ft) in case_flat.iter().enumerate() {
+                match flat.get_mut(i) {
+                    Some(have) => *have = join(*have, *ft),
+                    None => flat.push(*ft),
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(flat.len() + 1);
+        out.push(Flat::I32);
+        out.extend(flat);
+        out
+    }
+
+    /// `flatten_types` of a list of types.
+    pub fn flatten_all(&self, ts: &[u32]) -> Vec<Flat> {
+        let mut out = Vec::new();
+        for t in ts {
+            self.flatten(*t, &mut out);
+        }
+        out
+    }
+
+    /// The number of flat values of `t`.
+    pub fn flat_count(&self, t: u32) -> usize {
+        let mut out = Vec::new();
+        self.flatten(t, &mut out);
+        out.len()
+    }
+}
+
+/// Flattened core signature of a function: `flatten_functype(ft, context)`.
+pub fn flatten_functype(
+    types: Types<'_>,
+    params: &[u32],
+    result: Option<u32>,
+    lower: bool,
+) -> (Vec<Flat>, Vec<Flat>) {
+    let mut flat_params = types.flatten_all(params);
+    if flat_params.len() > super::abi::MAX_FLAT_PARAMS {
+        flat_params = vec![Flat::I32];
+    }
+    let mut flat_results = types.flatten_all(result.as_slice());
+    if flat_results.len() > super::abi::MAX_FLAT_RESULTS {
+        if lower {
+            flat_params.push(Flat::I32);
+            flat_results.clear();
+        } else {
+            flat_results = vec![Flat::I32];
+        }
+    }
+    (flat_params, flat_results)
+}

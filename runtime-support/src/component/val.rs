@@ -1,0 +1,281 @@
+//! [`Val`]: a component-level value as the host sees it, printed in WAVE syntax (the text format
+//! of `wasmtime run --invoke`) and checked against an interface type.
+
+use super::types::Types;
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Display, Formatter, Write};
+use weld_contract::component::TypeDef;
+
+/// A resource crossing to or from the host: its resource type (index into
+/// `ComponentInfo::resources`) and its representation in the defining instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ResourceHandle {
+    /// Resource type.
+    pub resource: u32,
+    /// The defining instance's representation (`resource.new`'s argument).
+    pub rep: u32,
+}
+
+/// A component value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    /// bool
+    Bool(bool),
+    /// s8
+    S8(i8),
+    /// u8
+    U8(u8),
+    /// s16
+    S16(i16),
+    /// u16
+    U16(u16),
+    /// s32
+    S32(i32),
+    /// u32
+    U32(u32),
+    /// s64
+    S64(i64),
+    /// u64
+    U64(u64),
+    /// f32
+    F32(f32),
+    /// f64
+    F64(f64),
+    /// char
+    Char(char),
+    /// string
+    String(String),
+    /// list<T>
+    List(Vec<Val>),
+    /// record: fields in type order
+    Record(Vec<(String, Val)>),
+    /// tuple
+    Tuple(Vec<Val>),
+    /// variant: case name and payload
+    Variant(String, Option<Box<Val>>),
+    /// enum case
+    Enum(String),
+    /// option
+    Option(Option<Box<Val>>),
+    /// result
+    Result(Result<Option<Box<Val>>, Option<Box<Val>>>),
+    /// flags: the names that are set
+    Flags(Vec<String>),
+    /// own<R>
+    Own(ResourceHandle),
+    /// borrow<R>
+    Borrow(ResourceHandle),
+}
+
+/// WAVE keywords that must be written with a `%` prefix when used as a label.
+const KEYWORDS: &[&str] = &["true", "false", "some", "none", "ok", "err", "inf", "nan"];
+
+fn label(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
+    if KEYWORDS.contains(&name) {
+        f.write_char('%')?;
+    }
+    f.write_str(name)
+}
+
+fn escaped(f: &mut Formatter<'_>, c: char, quote: char) -> fmt::Result {
+    match c {
+        '\\' => f.write_str("\\\\"),
+        '\n' => f.write_str("\\n"),
+        '\r' => f.write_str("\\r"),
+        '\t' => f.write_str("\\t"),
+        c if c == quote => write!(f, "\\{c}"),
+        c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32),
+        c => f.write_char(c),
+    }
+}
+
+fn float(f: &mut Formatter<'_>, v: f64) -> fmt::Result {
+    if v.is_nan() {
+        f.write_str("nan")
+    } else if v.is_infinite() {
+        f.write_str(if v > 0.0 { "inf" } else { "-inf" })
+    } else {
+        write!(f, "{v}")
+    }
+}
+
+fn seq<'a>(
+    f: &mut Formatter<'_>,
+    open: &str,
+    close: &str,
+    items: impl Iterator<Item = &'a Val>,
+) -> fmt::Result {
+    f.write_str(open)?;
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{v}")?;
+    }
+    f.write_str(close)
+}
+
+fn payload(f: &mut Formatter<'_>, v: &Option<Box<Val>>) -> fmt::Result {
+    match v {
+        Some(v) => write!(f, "({v})"),
+        None => Ok(()),
+    }
+}
+
+impl Display for Val {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Bool(b) => write!(f, "{b}"),
+            Val::S8(v) => write!(f, "{v}"),
+            Val::U8(v) => write!(f, "{v}"),
+            Val::S16(v) => write!(f, "{v}"),
+            Val::U16(v) => write!(f, "{v}"),
+            Val::S32(v) => write!(f, "{v}"),
+            Val::U32(v) => write!(f, "{v}"),
+            Val::S64(v) => write!(f, "{v}"),
+            Val::U64(v) => write!(f, "{v}"),
+            Val::F32(v) => {
+                if v.is_finite() {
+                    write!(f, "{v}")
+                } else {
+                    float(f, f64::from(*v))
+                }
+            }
+            Val::F64(v) => float(f, *v),
+            Val::Char(c) => {
+                f.write_char('\'')?;
+                escaped(f, *c, '\'')?;
+                f.write_char('\'')
+            }
+            Val::String(s) => {
+                f.write_char('"')?;
+                for c in s.chars() {
+                    escaped(f, c, '"')?;
+                }
+                f.write_char('"')
+            }
+            Val::List(vs) => seq(f, "[", "]", vs.iter()),
+            Val::Tuple(vs) => seq(f, "(", ")", vs.iter()),
+            Val::Record(fields) => {
+                f.write_char('{')?;
+                for (i, (name, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    label(f, name)?;
+                    write!(f, ": {v}")?;
+                }
+                f.write_char('}')
+            }
+            Val::Variant(name, v) => {
+                label(f, name)?;
+                payload(f, v)
+            }
+            Val::Enum(name) => label(f, name),
+            Val::Option(None) => f.write_str("none"),
+            Val::Option(Some(v)) => write!(f, "some({v})"),
+            Val::Result(Ok(v)) => {
+                f.write_str("ok")?;
+                payload(f, v)
+            }
+            Val::Result(Err(v)) => {
+                f.write_str("err")?;
+                payload(f, v)
+            }
+            Val::Flags(names) => {
+                f.write_char('{')?;
+                for (i, name) in names.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    label(f, name)?;
+                }
+                f.write_char('}')
+            }
+            Val::Own(h) => write!(f, "own<{}>({})", h.resource, h.rep),
+            Val::Borrow(h) => write!(f, "borrow<{}>({})", h.resource, h.rep),
+        }
+    }
+}
+
+fn payload_ok(types: Types<'_>, v: &Option<Box<Val>>, t: Option<u32>) -> Result<(), String> {
+    match (v, t) {
+        (None, None) => Ok(()),
+        (Some(v), Some(t)) => v.check(types, t),
+        (Some(_), None) => Err("unexpected payload".into()),
+        (None, Some(_)) => Err("missing payload".into()),
+    }
+}
+
+impl Val {
+    /// Whether the value has type `ty` of `types`; the error says where it does not.
+    pub fn check(&self, types: Types<'_>, ty: u32) -> Result<(), String> {
+        let def = types.get(ty);
+        let ok = match (self, def) {
+            (Val::Bool(_), TypeDef::Bool)
+            | (Val::S8(_), TypeDef::S8)
+            | (Val::U8(_), TypeDef::U8)
+            | (Val::S16(_), TypeDef::S16)
+            | (Val::U16(_), TypeDef::U16)
+            | (Val::S32(_), TypeDef::S32)
+            | (Val::U32(_), TypeDef::U32)
+            | (Val::S64(_), TypeDef::S64)
+            | (Val::U64(_), TypeDef::U64)
+            | (Val::F32(_), TypeDef::F32)
+            | (Val::F64(_), TypeDef::F64)
+            | (Val::Char(_), TypeDef::Char)
+            | (Val::String(_), TypeDef::String) => true,
+            (Val::List(vs), TypeDef::List(t)) => {
+                return vs.iter().try_for_each(|v| v.check(types, *t));
+            }
+            (Val::Record(fs), TypeDef::Record(want)) => {
+                if fs.len() != want.len() {
+                    return Err(format!("expected {} record fields", want.len()));
+                }
+                for ((name, v), (want_name, t)) in fs.iter().zip(want) {
+                    if name != want_name {
+                        return Err(format!("expected field `{want_name}`, found `{name}`"));
+                    }
+                    v.check(types, *t)
+                        .map_err(|e| format!("field `{name}`: {e}"))?;
+                }
+                return Ok(());
+            }
+            (Val::Tuple(vs), TypeDef::Tuple(ts)) => {
+                if vs.len() != ts.len() {
+                    return Err(format!("expected a tuple of {}", ts.len()));
+                }
+                return vs.iter().zip(ts).try_for_each(|(v, t)| v.check(types, *t));
+            }
+            (Val::Variant(name, v), TypeDef::Variant(cases)) => {
+                let Some((_, t)) = cases.iter().find(|(n, _)| n == name) else {
+                    return Err(format!("no case `{name}`"));
+                };
+                return payload_ok(types, v, *t);
+            }
+            (Val::Enum(name), TypeDef::Enum(names)) => names.contains(name),
+            (Val::Option(v), TypeDef::Option(t)) => {
+                return v.as_ref().map_or(Ok(()), |v| v.check(types, *t));
+            }
+            (Val::Result(Ok(v)), TypeDef::Result { ok, .. }) => return payload_ok(types, v, *ok),
+            (Val::Result(Err(v)), TypeDef::Result { err, .. }) => {
+                return payload_ok(types, v, *err)
+            }
+            (Val::Flags(set), TypeDef::Flags(names)) => set.iter().all(|s| names.contains(s)),
+            (Val::Own(h), TypeDef::Own(r)) | (Val::Borrow(h), TypeDef::Borrow(r)) => {
+                h.resource == *r
+            }
+            // A host may lend a resource it owns.
+            (Val::Own(h), TypeDef::Borrow(r)) => h.resource == *r,
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("value `{self}` does not have type {def:?}"))
+        }
+    }
+}
