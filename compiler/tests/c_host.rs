@@ -2,6 +2,7 @@
 //! (object + header + libweld_runtime.a + host.c) prints results that match a Rust computation
 //! and survives traps; `--emit exe` programs exit with `main`'s result or, on a trap, with the
 //! documented status and message; generated headers compile and agree with the objects' symbols.
+//! Host functions are imported by name and can raise traps with `weld_trap`.
 //!
 //! Without a C compiler these tests print `SKIPPED: no C compiler` and pass: that is the one
 //! environment where they cannot say anything.
@@ -296,4 +297,79 @@ fn generated_header_compiles_and_matches_the_object() {
         .arg(runtime_archive())
         .args(["-lpthread", "-ldl", "-lm", "-o", &p("main")]));
     check_ok("linking main.c with awk.o", &link);
+}
+
+const IMPORTS_WAT: &str = r#"(module
+  (import "env" "twice" (func $twice (param i32) (result i32)))
+  (import "env" "boom" (func $boom))
+  (func (export "call_twice") (param i32) (result i32) (call $twice (local.get 0)))
+  (func (export "boom") (call $boom))
+  (func (export "pair") (param i64) (result i32 f64)
+    (i32.wrap_i64 (local.get 0)) (f64.const 2.5)))"#;
+
+const IMPORTS_HOST: &str = r#"#include <stdio.h>
+#include "imp.h"
+static int32_t twice(void *ctx, int32_t x) { (*(int *)ctx)++; return 2 * x; }
+static void boom(void *ctx) { (void)ctx; weld_trap(WELD_TRAP_UNREACHABLE); }
+int main(void) {
+  int calls = 0;
+  weld_import imps[] = {{"env", "boom", (void *)boom, NULL},
+                        {"env", "twice", (void *)twice, &calls}};
+  weld_instance *bad = imp__instantiate(imps, 1);
+  printf("missing: %s: %s\n", bad ? "instance" : "NULL", weld_last_error());
+  weld_instance *i = imp__instantiate(imps, 2);
+  int32_t r = 0;
+  double d = 0;
+  uint32_t t = imp_call__twice(i, 21, &r);
+  printf("twice: %u %d calls=%d\n", t, r, calls);
+  t = imp_boom(i);
+  printf("boom: %u %s\n", t, weld_trap_message(t));
+  t = imp_pair(i, 7, &r, &d);
+  printf("pair: %u %d %g\n", t, r, d);
+  imp__free(i);
+  return 0;
+}
+"#;
+
+#[test]
+fn host_functions_are_imported_by_name_and_can_trap() {
+    if !have_cc() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(p("imp.wat"), IMPORTS_WAT).unwrap();
+    std::fs::write(p("h.c"), IMPORTS_HOST).unwrap();
+    for (emit, out) in [("header", p("imp.h")), ("obj", p("imp.o"))] {
+        let o = weld(&[
+            "compile",
+            &p("imp.wat"),
+            "--emit",
+            emit,
+            "--name",
+            "imp",
+            "-o",
+            &out,
+        ]);
+        check_ok(&format!("weld compile --emit {emit}"), &o);
+    }
+    let build = run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Werror"])
+        .arg("-I")
+        .arg(repo().join("runtime-support/include"))
+        .arg("-I")
+        .arg(dir.path())
+        .args([p("h.c"), p("imp.o")])
+        .arg(runtime_archive())
+        .args(["-lpthread", "-ldl", "-lm", "-o", &p("h")]));
+    check_ok("building the host", &build);
+    let out = run(&mut Command::new(p("h")));
+    check_ok("running the host", &out);
+    let unreachable = TrapCode::Unreachable;
+    let want = format!(
+        "missing: NULL: missing import env::twice\ntwice: 0 42 calls=1\nboom: {} {}\npair: 0 7 2.5\n",
+        unreachable as u32,
+        unreachable.message()
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
