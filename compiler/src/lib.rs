@@ -18,6 +18,12 @@ pub mod wast;
 pub use error::{Error, Result};
 pub use options::{BoundsChecks, Options};
 
+/// Compile a component's bytes to the bytes of one relocatable object file.
+pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
+    let compiled = component::compile(bytes, options)?;
+    emit::component::write_component(&compiled, options)
+}
+
 /// Compile a core module's bytes to the bytes of one relocatable object file.
 pub fn compile_module(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
     let parsed = frontend::parse_module(bytes)?;

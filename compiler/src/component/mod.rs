@@ -50,6 +50,8 @@ pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledCompone
         let prefix = symbols::component_module_prefix(&options.prefix, i as u32);
         let mut o = options.clone();
         o.prefix = prefix.clone();
+        // Inner modules are reached through the component, never by C hosts directly.
+        o.c_entry_points = false;
         let parsed = crate::frontend::parse_module(m)?;
         let compiled = crate::codegen::compile_module(&parsed, &o)?;
         modules.push((parsed, compiled, prefix));

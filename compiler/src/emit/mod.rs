@@ -19,6 +19,7 @@
 //! depends only on the input and the options, never on thread scheduling or time: same input,
 //! byte-identical object.
 
+pub mod component;
 pub mod header;
 
 use crate::codegen::{CompiledFunction, CompiledModule, RelocTarget};
@@ -27,7 +28,7 @@ use crate::frontend::ParsedModule;
 use crate::options::{BoundsChecks, Options};
 use cranelift_codegen::binemit::Reloc;
 use object::write::{
-    Object, Relocation, SectionId, StandardSection, StandardSegment, Symbol, SymbolId,
+    Object, Relocation, SectionId, StandardSection, Symbol, SymbolId,
     SymbolSection,
 };
 use object::{
@@ -64,15 +65,47 @@ struct TextLayout {
     entries: Vec<u64>,
 }
 
+/// A new, empty object for the target of `options`.
+pub(crate) fn new_object(options: &Options) -> Result<Object<'static>> {
+    options.validate()?;
+    let arch = architecture(&options.target)?;
+    Ok(Object::new(BinaryFormat::Elf, arch, Endianness::Little))
+}
+
+/// Finish an object: mark the stack non-executable and serialise it.
+pub(crate) fn finish_object(mut obj: Object<'_>) -> Result<Vec<u8>> {
+    obj.add_section(
+        vec![],
+        b".note.GNU-stack".to_vec(),
+        SectionKind::Elf(object::elf::SHT_PROGBITS),
+    );
+    obj.write().map_err(obj_err)
+}
+
+/// The `.data.rel.ro` section of an object (created on first use).
+pub(crate) fn relro_section(obj: &mut Object<'_>) -> SectionId {
+    obj.section_id(StandardSection::ReadOnlyDataWithRel)
+}
+
 /// Write the object for a compiled module.
 pub fn write_object(
     parsed: &ParsedModule<'_>,
     compiled: &CompiledModule,
     options: &Options,
 ) -> Result<Vec<u8>> {
-    options.validate()?;
-    let arch = architecture(&options.target)?;
-    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+    let mut obj = new_object(options)?;
+    add_module(&mut obj, parsed, compiled, options)?;
+    finish_object(obj)
+}
+
+/// Add a compiled module (code, data, descriptor `<options.prefix>__module`) to `obj`; returns
+/// the descriptor's symbol. Several modules can share one object.
+pub(crate) fn add_module(
+    obj: &mut Object<'_>,
+    parsed: &ParsedModule<'_>,
+    compiled: &CompiledModule,
+    options: &Options,
+) -> Result<SymbolId> {
     let prefix = options.prefix.as_str();
     let info = &parsed.info;
 
@@ -160,7 +193,17 @@ pub fn write_object(
     }
     traps.sort_unstable();
     let code_len = text.len() as u64;
-    obj.set_section_data(text_id, text, 16);
+    // Everything above is relative to this module's code; place it after earlier modules.
+    let base = obj.append_section_data(text_id, &text, 16);
+    let layout = layout.rebase(base);
+    let external: Vec<_> = external
+        .into_iter()
+        .map(|(site, k, n, a)| (site + base, k, n, a))
+        .collect();
+    let to_descriptor: Vec<_> = to_descriptor
+        .into_iter()
+        .map(|(site, k, a)| (site + base, k, a))
+        .collect();
     let text_sym = obj.section_symbol(text_id);
     let mut undefined: std::collections::BTreeMap<String, SymbolId> = Default::default();
     for (site, kind, name, addend) in external {
@@ -256,12 +299,8 @@ pub fn write_object(
     let rodata_sym = obj.section_symbol(rodata);
 
     // .data.rel.ro: descriptor and pointer arrays.
-    let relro = obj.add_section(
-        obj.segment_name(StandardSegment::Data).to_vec(),
-        b".data.rel.ro".to_vec(),
-        SectionKind::Data,
-    );
-    let mut w = DataWriter::new(&mut obj, relro);
+    let relro = relro_section(obj);
+    let mut w = DataWriter::new(obj, relro);
     let funcs_at = w.here();
     let escaping: Vec<u32> = info
         .funcref_funcs
@@ -304,7 +343,7 @@ pub fn write_object(
         (d::DATA, rodata_sym, data_off as i64),
         (d::FUNCS, relro_sym, funcs_at as i64),
         (d::TRAMPOLINES, relro_sym, tramps_at as i64),
-        (d::CODE, text_sym, 0),
+        (d::CODE, text_sym, base as i64),
         (d::TRAPS, rodata_sym, traps_off as i64),
     ];
     for (field, sym, addend) in ptrs {
@@ -314,7 +353,8 @@ pub fn write_object(
         w.reloc_at(desc_at + d::START as u64, text_sym, at as i64)?;
     }
     let desc_size = d::SIZE as u64;
-    w.finish();
+    let relro_base = w.finish();
+    let desc_at = relro_base + desc_at;
     let desc_sym = obj.add_symbol(Symbol {
         name: symbols::module_descriptor(prefix).into_bytes(),
         value: desc_at,
@@ -338,13 +378,18 @@ pub fn write_object(
         )
         .map_err(obj_err)?;
     }
-    // Mark the stack non-executable.
-    obj.add_section(
-        vec![],
-        b".note.GNU-stack".to_vec(),
-        SectionKind::Elf(object::elf::SHT_PROGBITS),
-    );
-    obj.write().map_err(obj_err)
+    Ok(desc_sym)
+}
+
+impl TextLayout {
+    fn rebase(self, base: u64) -> TextLayout {
+        TextLayout {
+            funcs: self.funcs.iter().map(|a| a + base).collect(),
+            trampolines: self.trampolines.iter().map(|a| a.map(|a| a + base)).collect(),
+            start: self.start.map(|a| a + base),
+            entries: self.entries.iter().map(|a| a + base).collect(),
+        }
+    }
 }
 
 /// How code reaches the module's own descriptor. GOT-relative forms use the (global) descriptor
@@ -412,16 +457,24 @@ impl<'o, 'a> DataWriter<'o, 'a> {
         self.relocs.push((at, sym, addend));
         Ok(())
     }
-    fn finish(self) {
+    /// Append the bytes to the section; returns where they start. Offsets and self-references
+    /// recorded so far are relative to the writer's own bytes and are rebased here.
+    fn finish(self) -> u64 {
         let DataWriter {
             obj,
             section,
+            section_symbol,
             buf,
             relocs,
-            ..
         } = self;
-        obj.set_section_data(section, buf, 16);
+        let base = obj.append_section_data(section, &buf, 16);
         for (offset, symbol, addend) in relocs {
+            let offset = offset + base;
+            let addend = if symbol == section_symbol {
+                addend + base as i64
+            } else {
+                addend
+            };
             // Writing an Absolute/64 relocation for ELF cannot fail.
             let _ = obj.add_relocation(
                 section,
@@ -437,6 +490,7 @@ impl<'o, 'a> DataWriter<'o, 'a> {
                 },
             );
         }
+        base
     }
 }
 
