@@ -87,6 +87,12 @@ enum Command {
         codegen: CodegenArgs,
     },
     /// Run `.wast` scripts through the real pipeline (compile, link, load, run).
+    /// Print a component's flattened graph: core instances and their wiring, lowerings with
+    /// their string encodings, resources and exports.
+    Inspect {
+        /// Input component (`.wasm` or `.wat`).
+        input: PathBuf,
+    },
     Wast {
         /// Script files.
         #[arg(required = true)]
@@ -154,6 +160,9 @@ fn compile(
         Emit::Sharedlib => input.with_extension("so"),
         Emit::Exe => input.with_extension(""),
     });
+    if weld::frontend::is_component(&bytes) {
+        return compile_component(&bytes, &output, emit, &options).map_err(at_input);
+    }
     if emit == Emit::Header {
         options.validate().map_err(at_input)?;
         let info = weld::module_info(&bytes).map_err(at_input)?;
@@ -192,6 +201,48 @@ fn compile(
     linked.map_err(at_input)
 }
 
+/// `weld compile` of a component: one object, or a shared library of it.
+fn compile_component(
+    bytes: &[u8],
+    output: &Path,
+    emit: Emit,
+    options: &Options,
+) -> std::result::Result<(), weld::Error> {
+    let obj = weld::compile_component(bytes, options)?;
+    let io = |what: &str, e: std::io::Error| weld::Error::Io {
+        what: what.to_string(),
+        source: e,
+    };
+    match emit {
+        Emit::Obj => write_atomic(output, &obj).map_err(|e| weld::Error::Link(format!("{e:#}"))),
+        Emit::Sharedlib => {
+            let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
+            let obj_path = dir.path().join(format!("{}.o", options.prefix));
+            std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
+            weld::link::link(
+                &[obj_path],
+                output,
+                weld::link::OutputKind::SharedLib,
+                &options.target,
+                &[],
+            )
+        }
+        other => Err(weld::Error::Unsupported {
+            message: format!("--emit {other:?} for components (use obj or sharedlib)"),
+            offset: None,
+        }),
+    }
+}
+
+/// `weld inspect`: print the flattened component graph.
+fn inspect(input: &Path) -> Result<()> {
+    let bytes = read_input(input)?;
+    let info = weld::component::flatten(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    print!("{}", weld::component::inspect::render(&info));
+    Ok(())
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -217,6 +268,7 @@ fn main() {
             name,
             codegen,
         } => compile(&input, output, emit, name, &codegen),
+        Command::Inspect { input } => inspect(&input),
         Command::Wast {
             files,
             skips,

@@ -9,6 +9,7 @@
 //! Skips come only from a reviewed list (see [`skips`]); a listed directive that passes is a
 //! failure, so the list can only shrink.
 
+mod cvalues;
 mod script;
 pub mod skips;
 mod values;

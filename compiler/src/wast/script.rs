@@ -10,8 +10,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
+use weld_contract::info::ValType;
 use weld_contract::trap::TrapCode;
-use weld_runtime::{Extern, Instance, InstantiateError, Library, Module, Store, ValRaw};
+use weld_runtime::component::Val;
+use weld_runtime::{
+    ComponentInstance, ComponentModule, Extern, HostImports, Instance, InstantiateError, Library,
+    Module, Store, ValRaw,
+};
 
 /// What compiling one module of the script gave.
 enum Compiled {
@@ -23,6 +28,28 @@ enum Compiled {
     Refused(Error),
     /// Compiled; the object's symbol prefix.
     Ok(String),
+    /// A compiled component; the object's symbol prefix.
+    Component(String),
+}
+
+/// A module or component instance of the script.
+#[derive(Clone)]
+enum Inst {
+    Core(Instance),
+    Component(ComponentInstance),
+}
+
+/// A module or component definition of the script.
+#[derive(Clone)]
+enum Def {
+    Core(Module),
+    Component(ComponentModule),
+}
+
+/// What running an action gave (before comparing with expectations).
+enum Outcome {
+    Core(Vec<(ValRaw, ValType)>),
+    Component(Option<Val>),
 }
 
 enum Registered {
@@ -34,9 +61,9 @@ struct Runner {
     store: Store,
     library: Option<Library>,
     link_error: Option<String>,
-    definitions: HashMap<String, Module>,
-    instances: HashMap<String, Instance>,
-    current: Option<Instance>,
+    definitions: HashMap<String, Def>,
+    instances: HashMap<String, Inst>,
+    current: Option<Inst>,
     registered: HashMap<String, Registered>,
 }
 
@@ -121,7 +148,13 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
                 // Loaded with dlopen(RTLD_NOW) and driven through the Rust API: no C entry
                 // points, whose runtime references this process does not export.
                 o.c_entry_points = false;
-                match crate::compile_module(&bytes, &o) {
+                let component = crate::frontend::is_component(&bytes);
+                let result = if component {
+                    crate::compile_component(&bytes, &o)
+                } else {
+                    crate::compile_module(&bytes, &o)
+                };
+                match result {
                     Err(e) => Compiled::Refused(e),
                     Ok(obj) => {
                         if linkable {
@@ -134,7 +167,11 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
                                 }
                             }
                         }
-                        Compiled::Ok(prefix)
+                        if component {
+                            Compiled::Component(prefix)
+                        } else {
+                            Compiled::Ok(prefix)
+                        }
                     }
                 }
             }
@@ -213,18 +250,31 @@ fn trap_matches(actual: TrapCode, expected: &str) -> bool {
 }
 
 impl Runner {
-    fn module(&self, c: &Compiled) -> Result<Module, String> {
+    fn def(&self, c: &Compiled) -> Result<Def, String> {
         match c {
             Compiled::None => Err("no module".into()),
             Compiled::TextError(e) => Err(format!("module text did not encode: {}", one_line(e))),
             Compiled::Refused(e) => Err(format!("weld refused the module: {e}")),
-            Compiled::Ok(prefix) => {
+            Compiled::Ok(prefix) | Compiled::Component(prefix) => {
                 if let Some(e) = &self.link_error {
                     return Err(e.clone());
                 }
                 let lib = self.library.as_ref().ok_or("no library")?;
-                lib.module(prefix)
-                    .map_err(|e| format!("loading {prefix}: {e}"))
+                let r = if matches!(c, Compiled::Component(_)) {
+                    lib.component(prefix).map(Def::Component)
+                } else {
+                    lib.module(prefix).map(Def::Core)
+                };
+                r.map_err(|e| format!("loading {prefix}: {e}"))
+            }
+        }
+    }
+
+    fn instantiate_def(&mut self, def: &Def) -> Result<Inst, InstantiateError> {
+        match def {
+            Def::Core(m) => self.instantiate(m).map(Inst::Core),
+            Def::Component(c) => {
+                ComponentInstance::new(&mut self.store, c, &HostImports::new()).map(Inst::Component)
             }
         }
     }
@@ -255,7 +305,7 @@ impl Runner {
         Instance::new(&mut self.store, module, &imports)
     }
 
-    fn instance(&self, id: Option<&wast::token::Id<'_>>) -> Result<Instance, String> {
+    fn inst(&self, id: Option<&wast::token::Id<'_>>) -> Result<Inst, String> {
         match id {
             Some(id) => self
                 .instances
@@ -264,15 +314,38 @@ impl Runner {
                 .ok_or_else(|| format!("no instance named ${}", id.name())),
             None => self
                 .current
+                .clone()
                 .ok_or_else(|| "no current instance".to_string()),
         }
     }
 
-    fn invoke(
-        &mut self,
-        inv: &WastInvoke<'_>,
-    ) -> Result<Result<Vec<(ValRaw, weld_contract::info::ValType)>, TrapCode>, String> {
-        let inst = self.instance(inv.module.as_ref())?;
+    fn instance(&self, id: Option<&wast::token::Id<'_>>) -> Result<Instance, String> {
+        match self.inst(id)? {
+            Inst::Core(i) => Ok(i),
+            Inst::Component(_) => Err("expected a core module instance, found a component".into()),
+        }
+    }
+
+    fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Result<Outcome, TrapCode>, String> {
+        let inst = match self.inst(inv.module.as_ref())? {
+            Inst::Core(i) => i,
+            Inst::Component(c) => {
+                let mut args = Vec::with_capacity(inv.args.len());
+                for a in &inv.args {
+                    match a {
+                        wast::WastArg::Component(v) => args.push(super::cvalues::to_val(v)),
+                        _ => return Err("core argument to a component function".into()),
+                    }
+                }
+                if c.func_type(inv.name).is_none() {
+                    return Err(format!("no exported function {:?}", inv.name));
+                }
+                return Ok(c
+                    .call(&mut self.store, inv.name, &args)
+                    .map(Outcome::Component)
+                    .map_err(|t| t.code));
+            }
+        };
         let Some(Extern::Func(f)) = inst.export(&self.store, inv.name) else {
             return Err(format!("no exported function {:?}", inv.name));
         };
@@ -282,10 +355,12 @@ impl Runner {
         }
         let ty = f.ty(&self.store);
         match f.call(&mut self.store, &args) {
-            Ok(results) => Ok(Ok(results
-                .into_iter()
-                .zip(ty.results.iter().copied())
-                .collect())),
+            Ok(results) => Ok(Ok(Outcome::Core(
+                results
+                    .into_iter()
+                    .zip(ty.results.iter().copied())
+                    .collect(),
+            ))),
             Err(trap) => Ok(Err(trap.code)),
         }
     }
@@ -294,7 +369,7 @@ impl Runner {
         &mut self,
         exec: &WastExecute<'_>,
         c: &Compiled,
-    ) -> Result<Result<Vec<(ValRaw, weld_contract::info::ValType)>, TrapCode>, String> {
+    ) -> Result<Result<Outcome, TrapCode>, String> {
         match exec {
             WastExecute::Invoke(inv) => self.invoke(inv),
             WastExecute::Get { module, global, .. } => {
@@ -302,15 +377,15 @@ impl Runner {
                 match inst.export(&self.store, global) {
                     Some(Extern::Global(g)) => {
                         let ty = g.ty(&self.store).ty;
-                        Ok(Ok(vec![(g.get(&self.store), ty)]))
+                        Ok(Ok(Outcome::Core(vec![(g.get(&self.store), ty)])))
                     }
                     _ => Err(format!("no exported global {global:?}")),
                 }
             }
             WastExecute::Wat(_) => {
-                let module = self.module(c)?;
-                match self.instantiate(&module) {
-                    Ok(_) => Ok(Ok(vec![])),
+                let def = self.def(c)?;
+                match self.instantiate_def(&def) {
+                    Ok(_) => Ok(Ok(Outcome::Core(vec![]))),
                     Err(InstantiateError::Trap(t)) => Ok(Err(t.code)),
                     Err(InstantiateError::Link(e)) => Err(format!("link error: {e}")),
                 }
@@ -321,20 +396,20 @@ impl Runner {
     fn directive(&mut self, d: &WastDirective<'_>, c: &Compiled) -> Result<(), String> {
         match d {
             WastDirective::Module(q) => {
-                let module = self.module(c)?;
+                let def = self.def(c)?;
                 let inst = self
-                    .instantiate(&module)
+                    .instantiate_def(&def)
                     .map_err(|e| format!("instantiation failed: {e}"))?;
                 if let Some(id) = q.name() {
-                    self.instances.insert(id.name().to_string(), inst);
+                    self.instances.insert(id.name().to_string(), inst.clone());
                 }
                 self.current = Some(inst);
                 Ok(())
             }
             WastDirective::ModuleDefinition(q) => {
-                let module = self.module(c)?;
+                let def = self.def(c)?;
                 if let Some(id) = q.name() {
-                    self.definitions.insert(id.name().to_string(), module);
+                    self.definitions.insert(id.name().to_string(), def);
                 }
                 Ok(())
             }
@@ -346,10 +421,10 @@ impl Runner {
                     .and_then(|m| self.definitions.get(m.name()).cloned())
                     .ok_or("unknown module definition")?;
                 let inst = self
-                    .instantiate(&def)
+                    .instantiate_def(&def)
                     .map_err(|e| format!("instantiation failed: {e}"))?;
                 if let Some(id) = instance {
-                    self.instances.insert(id.name().to_string(), inst);
+                    self.instances.insert(id.name().to_string(), inst.clone());
                 }
                 self.current = Some(inst);
                 Ok(())
@@ -366,7 +441,28 @@ impl Runner {
             },
             WastDirective::AssertReturn { exec, results, .. } => match self.execute(exec, c)? {
                 Err(t) => Err(format!("expected {} results, got trap: {t}", results.len())),
-                Ok(actual) => {
+                Ok(Outcome::Component(actual)) => {
+                    let expected: Vec<&wast::component::WastVal<'_>> = results
+                        .iter()
+                        .filter_map(|r| match r {
+                            wast::WastRet::Component(v) => Some(v),
+                            _ => None,
+                        })
+                        .collect();
+                    if expected.len() != results.len() {
+                        return Err("core results expected from a component function".into());
+                    }
+                    match (expected.as_slice(), &actual) {
+                        ([], None) => Ok(()),
+                        ([e], Some(a)) if super::cvalues::matches(e, a) => Ok(()),
+                        _ => Err(format!(
+                            "expected {:?}, got {}",
+                            expected,
+                            actual.map_or("no result".to_string(), |a| a.to_string())
+                        )),
+                    }
+                }
+                Ok(Outcome::Core(actual)) => {
                     if actual.len() != results.len() {
                         return Err(format!(
                             "expected {} results, got {}",
@@ -406,12 +502,14 @@ impl Runner {
                 Compiled::Refused(e) => Err(format!(
                     "expected {message:?}; rejected for another reason: {e}"
                 )),
-                Compiled::Ok(_) => Err(format!("expected {message:?}, but weld compiled it")),
+                Compiled::Ok(_) | Compiled::Component(_) => {
+                    Err(format!("expected {message:?}, but weld compiled it"))
+                }
                 Compiled::None => Err("no module".into()),
             },
             WastDirective::AssertUnlinkable { message, .. } => {
-                let module = self.module(c)?;
-                match self.instantiate(&module) {
+                let def = self.def(c)?;
+                match self.instantiate_def(&def) {
                     Ok(_) => Err(format!(
                         "expected unlinkable ({message:?}), but it instantiated"
                     )),
