@@ -26,7 +26,7 @@ pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
 
 /// Compile a core module's bytes to the bytes of one relocatable object file.
 pub fn compile_module(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
-    let parsed = frontend::parse_module(bytes)?;
+    let parsed = frontend::parse_module_with(bytes, options.features())?;
     let compiled = codegen::compile_module(&parsed, options)?;
     emit::write_object(&parsed, &compiled, options)
 }

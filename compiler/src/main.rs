@@ -50,11 +50,22 @@ struct CodegenArgs {
     /// Cranelift optimisation level.
     #[arg(long, default_value = "speed", value_parser = ["none", "speed", "speed_and_size"])]
     opt_level: String,
+    /// WebAssembly features to enable or (with `-`) disable, wasm-tools style:
+    /// `-f cm-async,-simd`.
+    #[arg(long, short = 'f')]
+    features: Option<String>,
 }
 
 impl CodegenArgs {
-    fn options(&self, prefix: String) -> Options {
-        Options {
+    fn options(&self, prefix: String) -> Result<Options> {
+        let features = match &self.features {
+            Some(list) => Some(
+                weld::frontend::apply_feature_list(weld::frontend::features(), list)
+                    .map_err(|e| anyhow::anyhow!("--features: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Options {
             target: self.target.clone(),
             bounds_checks: match self.bounds_checks {
                 Bounds::Guard => BoundsChecks::Guard,
@@ -64,7 +75,8 @@ impl CodegenArgs {
             opt_level: self.opt_level.clone(),
             threads: 0,
             c_entry_points: true,
-        }
+            features,
+        })
     }
 }
 
@@ -151,7 +163,7 @@ fn compile(
 ) -> Result<()> {
     let bytes = read_input(input)?;
     let prefix = name.unwrap_or_else(|| default_prefix(input));
-    let options = codegen.options(prefix);
+    let options = codegen.options(prefix)?;
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
     let output = output.unwrap_or_else(|| match emit {
         Emit::Obj => input.with_extension("o"),
@@ -273,10 +285,12 @@ fn main() {
             files,
             skips,
             codegen,
-        } => weld::wast::main(&files, skips.as_deref(), &codegen.options("m".into())).map(|ok| {
-            if !ok {
-                std::process::exit(1);
-            }
+        } => codegen.options("m".into()).and_then(|options| {
+            weld::wast::main(&files, skips.as_deref(), &options).map(|ok| {
+                if !ok {
+                    std::process::exit(1);
+                }
+            })
         }),
     };
     if let Err(e) = result {

@@ -33,6 +33,8 @@ pub struct Options {
     /// them from the `weld` binary with `-rdynamic` would work too, but would tie every Rust host
     /// of `Library` — test binaries included — to that link flag, for entry points nobody calls.)
     pub c_entry_points: bool,
+    /// WebAssembly features to validate with (`None`: [`crate::frontend::features`]).
+    pub features: Option<wasmparser::WasmFeatures>,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             opt_level: "speed".to_string(),
             threads: 0,
             c_entry_points: true,
+            features: None,
         }
     }
 }
@@ -60,6 +63,11 @@ pub fn host_triple() -> &'static str {
 }
 
 impl Options {
+    /// The feature set to validate with.
+    pub fn features(&self) -> wasmparser::WasmFeatures {
+        self.features.unwrap_or_else(crate::frontend::features)
+    }
+
     /// Check the options themselves.
     pub fn validate(&self) -> Result<()> {
         if !weld_contract::symbols::is_valid_prefix(&self.prefix) {

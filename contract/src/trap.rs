@@ -75,6 +75,8 @@ pub enum TrapCode {
     InvalidVariantDiscriminant = 34,
     /// A `char` that is not a Unicode scalar value crossed a component boundary.
     InvalidCharBitPattern = 35,
+    /// A canonical built-in weld does not implement was called.
+    UnsupportedBuiltin = 36,
 }
 
 impl TrapCode {
@@ -115,6 +117,7 @@ impl TrapCode {
         TrapCode::BorrowsRemain,
         TrapCode::InvalidVariantDiscriminant,
         TrapCode::InvalidCharBitPattern,
+        TrapCode::UnsupportedBuiltin,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -160,6 +163,7 @@ impl TrapCode {
             TrapCode::BorrowsRemain => "borrow handles still remain at the end of the call",
             TrapCode::InvalidVariantDiscriminant => "invalid variant discriminant",
             TrapCode::InvalidCharBitPattern => "invalid `char` bit pattern",
+            TrapCode::UnsupportedBuiltin => "canonical built-in not supported by weld",
         }
     }
 }

@@ -81,6 +81,9 @@ enum Item {
     Module(u32),
     Component(Closure),
     Type(TypeItem),
+    /// Something the host would provide that weld cannot model (a module, a component, a value);
+    /// fine as long as nothing uses it.
+    Opaque(String),
 }
 
 /// The index spaces of one component instance being instantiated.
@@ -101,6 +104,8 @@ struct Frame<'a> {
     types: Vec<TypeItem>,
     resources: ResourceMap,
     exports: BTreeMap<String, Item>,
+    /// Opaque items in any index space, by name (for error messages).
+    opaque: Vec<String>,
     _marker: std::marker::PhantomData<&'a ()>,
 }
 
@@ -230,6 +235,7 @@ impl<'a> Inliner<'a> {
             types: vec![],
             resources: HashMap::new(),
             exports: BTreeMap::new(),
+            opaque: Vec::new(),
             _marker: std::marker::PhantomData,
         };
         let def = self
@@ -265,6 +271,8 @@ impl<'a> Inliner<'a> {
             Item::Module(m) => f.core_modules.push(m),
             Item::Component(c) => f.components.push(c),
             Item::Type(t) => self.push_type(f, t)?,
+            // Values have no index space weld tracks.
+            Item::Opaque(name) => f.opaque.push(name),
         }
         Ok(())
     }
@@ -428,6 +436,11 @@ impl<'a> Inliner<'a> {
             }
             Init::CoreInstance(Instance::Instantiate { module_index, args }) => {
                 let module = get(&f.core_modules, *module_index, "module")?;
+                if module == OPAQUE {
+                    return Err(unsupported(
+                        "instantiating a core module imported from the host",
+                    ));
+                }
                 let mut by_name = HashMap::new();
                 for a in args.iter() {
                     by_name.insert(a.name, get(&f.core_instances, a.index, "core instance")?);
@@ -471,7 +484,10 @@ impl<'a> Inliner<'a> {
                     .get(*name)
                     .cloned()
                     .ok_or_else(|| bad(&format!("instance has no export {name:?}")))?;
-                let _ = kind;
+                let item = match item {
+                    Item::Opaque(what) => opaque_of_kind(*kind, what)?,
+                    other => other,
+                };
                 self.push_item(f, item)?;
             }
             Init::Alias(ComponentAlias::Outer {
@@ -526,6 +542,11 @@ impl<'a> Inliner<'a> {
                 args,
             }) => {
                 let closure = get(&f.components, *component_index, "component")?;
+                if closure.def == OPAQUE {
+                    return Err(unsupported(
+                        "instantiating a component imported from the host",
+                    ));
+                }
                 let mut bound = HashMap::new();
                 for a in args.iter() {
                     bound.insert(a.name.to_string(), self.item(f, a.kind, a.index)?);
@@ -615,15 +636,42 @@ impl<'a> Inliner<'a> {
                 };
                 f.core_funcs.push(match c {
                     CanonicalFunction::ResourceNew { .. } => CoreDef::ResourceNew(r),
-                    CanonicalFunction::ResourceDrop { .. } => CoreDef::ResourceDrop(r),
+                    CanonicalFunction::ResourceDrop { .. } => CoreDef::ResourceDrop {
+                        resource: r,
+                        instance: f.instance,
+                    },
                     _ => CoreDef::ResourceRep(r),
                 });
             }
             other => {
-                return Err(unsupported(format!(
-                    "canonical built-in {} (async, threads or error-context)",
-                    canon_name(other)
-                )))
+                // A built-in weld does not implement (async, threads, error-context): it still
+                // links, and calling it traps (see `LoweringTarget::Builtin`).
+                let types = self.types(f.def)?;
+                let core_index = f.core_funcs.len() as u32;
+                let id = types.core_function_at(core_index);
+                let (core_params, core_results) = match &types[id].composite_type.inner {
+                    wasmparser::CompositeInnerType::Func(ft) => {
+                        let conv = |ts: &[wasmparser::ValType]| {
+                            ts.iter()
+                                .map(|t| crate::frontend::val_type_at(*t, 0))
+                                .collect::<Result<Vec<_>>>()
+                        };
+                        (conv(ft.params())?, conv(ft.results())?)
+                    }
+                    _ => return Err(bad("built-in without a function type")),
+                };
+                let index = self.info.lowerings.len() as u32;
+                self.info.lowerings.push(Lowering {
+                    target: LoweringTarget::Builtin(canon_name(other)),
+                    ty: 0,
+                    opts: CanonOpts {
+                        instance: f.instance,
+                        ..CanonOpts::default()
+                    },
+                    core_params,
+                    core_results,
+                });
+                f.core_funcs.push(CoreDef::Lowering(index));
             }
         }
         Ok(())
@@ -673,16 +721,19 @@ impl<'a> Inliner<'a> {
                                 Item::Type(TypeItem::Other)
                             }
                         }
-                        _ => return Err(unsupported(format!("host import {name}#{export}"))),
+                        _ => Item::Opaque(format!("{name}#{export}")),
                     };
                     map.insert(export.to_string(), item);
                 }
                 Ok(Item::Instance(Rc::new(map)))
             }
             ComponentTypeRef::Type(_) => Ok(Item::Type(TypeItem::Other)),
-            _ => Err(unsupported(format!(
-                "importing {name:?} from the host (only functions and instances of functions)"
-            ))),
+            ComponentTypeRef::Module(_) => Ok(Item::Module(OPAQUE)),
+            ComponentTypeRef::Component(_) => Ok(Item::Component(Closure {
+                def: OPAQUE,
+                outer: Rc::new(Scope::default()),
+            })),
+            ComponentTypeRef::Value(_) => Ok(Item::Opaque(name.to_string())),
         }
     }
 
@@ -703,6 +754,27 @@ impl<'a> Inliner<'a> {
         self.info.imports.push(HostImport { name, ty: ty? });
         Ok(i)
     }
+}
+
+/// Index standing for a module or component the host would provide: usable only as long as
+/// nothing instantiates it.
+const OPAQUE: u32 = u32::MAX;
+
+/// The placeholder for an opaque host item aliased as `kind`.
+fn opaque_of_kind(kind: ComponentExternalKind, what: String) -> Result<Item> {
+    Ok(match kind {
+        ComponentExternalKind::Module => Item::Module(OPAQUE),
+        ComponentExternalKind::Component => Item::Component(Closure {
+            def: OPAQUE,
+            outer: Rc::new(Scope::default()),
+        }),
+        ComponentExternalKind::Instance => Item::Instance(Rc::new(BTreeMap::new())),
+        ComponentExternalKind::Type => Item::Type(TypeItem::Other),
+        ComponentExternalKind::Value => Item::Opaque(what),
+        ComponentExternalKind::Func => {
+            return Err(unsupported(format!("host import {what} of this kind")))
+        }
+    })
 }
 
 fn canon_name(c: &CanonicalFunction) -> String {
@@ -748,7 +820,7 @@ mod tests {
     #[test]
     fn a_composed_component_flattens_to_direct_references() {
         let bytes = wat(COMPOSED);
-        let t = translate(&bytes).expect("valid");
+        let t = translate(&bytes, crate::frontend::features()).expect("valid");
         let (info, _) = Inliner::run(&t).expect("flattens");
         let text = crate::component::inspect::render(&info);
         // Three core instances: the callee's module, the caller's libc and main.
@@ -786,7 +858,7 @@ mod tests {
           (core func $g (canon lower (func $get)))
           (core module $m (import "" "get" (func (result i32))))
           (core instance (instantiate $m (with "" (instance (export "get" (func $g)))))))"#);
-        let t = translate(&bytes).expect("valid");
+        let t = translate(&bytes, crate::frontend::features()).expect("valid");
         let (info, _) = Inliner::run(&t).expect("flattens");
         assert_eq!(info.imports[0].name, "wasi:cli/stdout@0.2.0#get");
         assert_eq!(info.lowerings[0].target, LoweringTarget::Import(0));

@@ -12,7 +12,9 @@ fn def(d: &CoreDef) -> String {
         CoreDef::Lowering(i) => format!("lowering {i}"),
         CoreDef::ResourceNew(r) => format!("resource.new {r}"),
         CoreDef::ResourceRep(r) => format!("resource.rep {r}"),
-        CoreDef::ResourceDrop(r) => format!("resource.drop {r}"),
+        CoreDef::ResourceDrop { resource, instance } => {
+            format!("resource.drop {resource} (handles of component-instance {instance})")
+        }
     }
 }
 
@@ -138,6 +140,7 @@ pub fn render(info: &ComponentInfo) -> String {
     for (i, l) in info.lowerings.iter().enumerate() {
         let target = match &l.target {
             LoweringTarget::Lifted(f) => format!("lifted {} ({})", def(&f.func), opts(&f.opts)),
+            LoweringTarget::Builtin(name) => format!("unsupported built-in {name} (traps)"),
             LoweringTarget::Import(h) => format!(
                 "host import {h} ({:?})",
                 info.imports

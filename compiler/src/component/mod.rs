@@ -35,7 +35,7 @@ pub struct CompiledComponent<'a> {
 
 /// Parse, validate and flatten a component.
 pub fn flatten(bytes: &[u8]) -> Result<ComponentInfo> {
-    let t = translate::translate(bytes)?;
+    let t = translate::translate(bytes, crate::frontend::features())?;
     let (info, _) = inline::Inliner::run(&t)?;
     Ok(info)
 }
@@ -43,7 +43,7 @@ pub fn flatten(bytes: &[u8]) -> Result<ComponentInfo> {
 /// Compile a component's bytes into its parts.
 pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledComponent<'a>> {
     options.validate()?;
-    let t = translate::translate(bytes)?;
+    let t = translate::translate(bytes, options.features())?;
     let (info, _arena) = inline::Inliner::run(&t)?;
     let mut modules = Vec::new();
     for (i, m) in t.modules.iter().enumerate() {
@@ -52,7 +52,7 @@ pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledCompone
         o.prefix = prefix.clone();
         // Inner modules are reached through the component, never by C hosts directly.
         o.c_entry_points = false;
-        let parsed = crate::frontend::parse_module(m)?;
+        let parsed = crate::frontend::parse_module_with(m, options.features())?;
         let compiled = crate::codegen::compile_module(&parsed, &o)?;
         modules.push((parsed, compiled, prefix));
     }

@@ -65,8 +65,8 @@ enum Frame {
 }
 
 /// Parse and validate component bytes.
-pub fn translate(bytes: &[u8]) -> Result<Translation<'_>> {
-    let mut validator = Validator::new_with_features(crate::frontend::features());
+pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Translation<'_>> {
+    let mut validator = Validator::new_with_features(features);
     let mut t = Translation {
         modules: Vec::new(),
         components: Vec::new(),

@@ -65,6 +65,13 @@ impl TypeArena {
                 ComponentDefinedType::List { element, .. } => {
                     TypeDef::List(self.val(types, element, resource)?)
                 }
+                // The Canonical ABI treats map<K, V> as list<tuple<K, V>>.
+                ComponentDefinedType::Map { key, value, .. } => {
+                    let k = self.val(types, key, resource)?;
+                    let v = self.val(types, value, resource)?;
+                    let tuple = self.intern(TypeDef::Tuple(vec![k, v]));
+                    TypeDef::List(tuple)
+                }
                 ComponentDefinedType::Tuple(t) => {
                     let mut ts = Vec::new();
                     for e in t.types.iter() {

@@ -7,7 +7,9 @@ use crate::component::CompiledComponent;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use object::write::{Relocation, StandardSection, Symbol, SymbolSection};
-use object::{RelocationEncoding, RelocationFlags, RelocationKind, SymbolFlags, SymbolKind, SymbolScope};
+use object::{
+    RelocationEncoding, RelocationFlags, RelocationKind, SymbolFlags, SymbolKind, SymbolScope,
+};
 use weld_contract::component::descriptor::{offsets as d, COMPONENT_MAGIC};
 use weld_contract::symbols;
 
@@ -55,8 +57,16 @@ pub fn write_component(c: &CompiledComponent<'_>, options: &Options) -> Result<V
     let relro_sym = obj.section_symbol(relro);
     let mut relocs = vec![
         (base + d::INFO as u64, rodata_sym, info_off as i64),
-        (base + d::MODULES as u64, relro_sym, (base + modules_rel) as i64),
-        (base + d::LOWERINGS as u64, relro_sym, (base + lowerings_rel) as i64),
+        (
+            base + d::MODULES as u64,
+            relro_sym,
+            (base + modules_rel) as i64,
+        ),
+        (
+            base + d::LOWERINGS as u64,
+            relro_sym,
+            (base + lowerings_rel) as i64,
+        ),
     ];
     for (i, sym) in module_syms.iter().enumerate() {
         relocs.push((base + modules_rel + 8 * i as u64, *sym, 0));

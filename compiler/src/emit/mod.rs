@@ -28,8 +28,7 @@ use crate::frontend::ParsedModule;
 use crate::options::{BoundsChecks, Options};
 use cranelift_codegen::binemit::Reloc;
 use object::write::{
-    Object, Relocation, SectionId, StandardSection, Symbol, SymbolId,
-    SymbolSection,
+    Object, Relocation, SectionId, StandardSection, Symbol, SymbolId, SymbolSection,
 };
 use object::{
     Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags, RelocationKind,
@@ -385,7 +384,11 @@ impl TextLayout {
     fn rebase(self, base: u64) -> TextLayout {
         TextLayout {
             funcs: self.funcs.iter().map(|a| a + base).collect(),
-            trampolines: self.trampolines.iter().map(|a| a.map(|a| a + base)).collect(),
+            trampolines: self
+                .trampolines
+                .iter()
+                .map(|a| a.map(|a| a + base))
+                .collect(),
             start: self.start.map(|a| a + base),
             entries: self.entries.iter().map(|a| a + base).collect(),
         }

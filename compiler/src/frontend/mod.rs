@@ -39,9 +39,37 @@ pub struct ParsedModule<'a> {
     pub functions: Vec<FunctionInput<'a>>,
 }
 
-/// The WebAssembly features weld validates with.
+/// The WebAssembly features weld validates with by default: wasmparser's defaults plus the
+/// component-model extensions the Component Model's own test suite is run with (threading,
+/// stackful async, more async built-ins, fixed-length lists, maps). Constructs weld cannot
+/// compile are then refused as *unsupported*, not as invalid.
 pub fn features() -> WasmFeatures {
     WasmFeatures::default()
+        | WasmFeatures::CM_THREADING
+        | WasmFeatures::CM_ASYNC_STACKFUL
+        | WasmFeatures::CM_MORE_ASYNC_BUILTINS
+        | WasmFeatures::CM_FIXED_LENGTH_LISTS
+        | WasmFeatures::CM_MAP
+}
+
+/// Apply a wasm-tools style feature list (`cm-async,-exceptions`) to `base`; `Err` names an
+/// unknown feature.
+pub fn apply_feature_list(
+    base: WasmFeatures,
+    list: &str,
+) -> std::result::Result<WasmFeatures, String> {
+    let mut f = base;
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (on, name) = match item.strip_prefix('-') {
+            Some(n) => (false, n),
+            None => (true, item.strip_prefix('+').unwrap_or(item)),
+        };
+        let flag_name = name.replace('-', "_").to_uppercase();
+        let flag = WasmFeatures::from_name(&flag_name)
+            .ok_or_else(|| format!("unknown feature {name:?}"))?;
+        f.set(flag, on);
+    }
+    Ok(f)
 }
 
 /// Whether `bytes` start with a component header rather than a core module header.
@@ -51,7 +79,12 @@ pub fn is_component(bytes: &[u8]) -> bool {
 
 /// Parse and validate a core module.
 pub fn parse_module(bytes: &[u8]) -> Result<ParsedModule<'_>> {
-    let mut validator = Validator::new_with_features(features());
+    parse_module_with(bytes, features())
+}
+
+/// Parse and validate a core module with a given feature set.
+pub fn parse_module_with(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>> {
+    let mut validator = Validator::new_with_features(features);
     let mut m = ParsedModule {
         info: ModuleInfo::default(),
         data: Vec::new(),

@@ -101,6 +101,15 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
         }
     };
 
+    // Per-file features, from a wasm-tools `;; RUN: wast % -f LIST` header line.
+    let options = &match script_features(&text, options) {
+        Ok(o) => o,
+        Err(e) => {
+            fail_whole(&mut summary, e);
+            return summary;
+        }
+    };
+
     // Phase 1: compile every module.
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
@@ -234,6 +243,39 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
         }
     }
     summary
+}
+
+/// Options with the features a script's first `;; RUN:` line asks for (`-f LIST`, `-f=LIST`,
+/// `--features=LIST`, `--features LIST`; items prefixed with `-` are turned off).
+fn script_features(text: &str, options: &Options) -> Result<Options, String> {
+    let Some(line) = text
+        .lines()
+        .take_while(|l| l.starts_with(";;") || l.trim().is_empty())
+        .find_map(|l| l.strip_prefix(";; RUN: "))
+    else {
+        return Ok(options.clone());
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut o = options.clone();
+    let mut features = options.features();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let list = if w == "-f" || w == "--features" {
+            i += 1;
+            words.get(i).copied()
+        } else {
+            w.strip_prefix("-f=")
+                .or_else(|| w.strip_prefix("--features="))
+        };
+        if let Some(list) = list {
+            features = crate::frontend::apply_feature_list(features, list)
+                .map_err(|e| format!("RUN line: {e}"))?;
+            o.features = Some(features);
+        }
+        i += 1;
+    }
+    Ok(o)
 }
 
 fn encode_wat(w: &mut Wat<'_>) -> Result<Vec<u8>, String> {

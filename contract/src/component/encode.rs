@@ -41,6 +41,10 @@ impl ComponentInfo {
                     w.byte(1);
                     w.u(*i as u64);
                 }
+                LoweringTarget::Builtin(name) => {
+                    w.byte(2);
+                    w.str(name);
+                }
             }
             w.u(l.ty as u64);
             opts(&mut w, &l.opts);
@@ -107,6 +111,7 @@ impl ComponentInfo {
             let target = match r.byte()? {
                 0 => LoweringTarget::Lifted(read_lifted(&mut r)?),
                 1 => LoweringTarget::Import(r.u32()?),
+                2 => LoweringTarget::Builtin(r.str()?),
                 _ => return None,
             };
             let ty = r.u32()?;
@@ -312,9 +317,10 @@ fn coredef(w: &mut Writer, d: &CoreDef) {
             w.byte(3);
             w.u(*i as u64);
         }
-        CoreDef::ResourceDrop(i) => {
+        CoreDef::ResourceDrop { resource, instance } => {
             w.byte(4);
-            w.u(*i as u64);
+            w.u(*resource as u64);
+            w.u(*instance as u64);
         }
     }
 }
@@ -331,7 +337,10 @@ fn read_coredef(r: &mut Reader<'_>) -> Option<CoreDef> {
         1 => CoreDef::Lowering(r.u32()?),
         2 => CoreDef::ResourceNew(r.u32()?),
         3 => CoreDef::ResourceRep(r.u32()?),
-        4 => CoreDef::ResourceDrop(r.u32()?),
+        4 => CoreDef::ResourceDrop {
+            resource: r.u32()?,
+            instance: r.u32()?,
+        },
         _ => return None,
     })
 }

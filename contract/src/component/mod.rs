@@ -107,8 +107,14 @@ pub enum CoreDef {
     ResourceNew(u32),
     /// `resource.rep` of resource `r`: `(i32 handle) -> i32 rep`.
     ResourceRep(u32),
-    /// `resource.drop` of resource `r`: `(i32 handle) -> ()`.
-    ResourceDrop(u32),
+    /// `resource.drop` of `resource`, called by component instance `instance` (whose handle
+    /// table holds the handle): `(i32 handle) -> ()`.
+    ResourceDrop {
+        /// Resource type.
+        resource: u32,
+        /// The calling component instance.
+        instance: u32,
+    },
 }
 
 /// `canon lift` / `canon lower` options.
@@ -144,6 +150,12 @@ pub enum LoweringTarget {
     Lifted(Lifted),
     /// Host import `i` ([`ComponentInfo::imports`]).
     Import(u32),
+    /// A canonical built-in weld does not implement (async, threads, ...), by name. Calling it
+    /// traps: with "cannot leave component instance" where the caller may not leave (e.g. in a
+    /// post-return function), as the Canonical ABI requires, else with `UnsupportedBuiltin`.
+    /// The lowering's `ty` is meaningless for it; `core_params`/`core_results` give its
+    /// signature.
+    Builtin(String),
 }
 
 /// One `canon lower`: the core function core instances import.
@@ -175,7 +187,8 @@ pub struct CoreInstance {
 pub struct Resource {
     /// Name, for diagnostics.
     pub name: String,
-    /// The component instance that defined it (owns its representations).
+    /// The component instance that defined it (owns its representations); `u32::MAX` for a
+    /// resource type the host provides.
     pub instance: u32,
     /// Destructor `(i32 rep) -> ()`, if any.
     pub dtor: Option<CoreDef>,

@@ -398,12 +398,15 @@ impl Inner {
     fn run_lowering(&self, index: u32, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
         let info = self.info();
         let l = info.lowerings.get(index as usize).ok_or_else(bad)?;
-        let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
-        let types = Types::new(&info.types);
         let caller = l.opts.instance;
         if !self.state()?.inst(caller)?.may_leave {
             return Err(trap(TrapCode::CannotLeaveComponent));
         }
+        if let LoweringTarget::Builtin(_) = l.target {
+            return Err(trap(TrapCode::UnsupportedBuiltin));
+        }
+        let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
+        let types = Types::new(&info.types);
         // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
         let store = unsafe { self.store() };
         let host = matches!(l.target, LoweringTarget::Import(_));
@@ -422,6 +425,7 @@ impl Inner {
                 (results, f.opts.encoding, Some((f, flat)))
             }
             LoweringTarget::Import(k) => (self.call_host(*k, &args)?, StringEncoding::Utf8, None),
+            LoweringTarget::Builtin(_) => return Err(trap(TrapCode::UnsupportedBuiltin)),
         };
         drop(args);
         let result_tys = ft.result.as_slice();
@@ -599,7 +603,7 @@ impl Inner {
         let (r, code, ty) = match def {
             CoreDef::ResourceNew(r) => (*r, resource_new as *const u8, (1, 1)),
             CoreDef::ResourceRep(r) => (*r, resource_rep as *const u8, (1, 1)),
-            CoreDef::ResourceDrop(r) => (*r, resource_drop as *const u8, (1, 0)),
+            CoreDef::ResourceDrop { resource: r, .. } => (*r, resource_drop as *const u8, (1, 0)),
             _ => return Err(link("not a builtin")),
         };
         let mut ctx = Box::new(BuiltinCtx {

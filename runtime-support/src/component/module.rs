@@ -183,9 +183,9 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
     let def_ok = |d: &CoreDef| match d {
         CoreDef::Export { instance, .. } => (*instance as usize) < info.instances.len(),
         CoreDef::Lowering(l) => (*l as usize) < info.lowerings.len(),
-        CoreDef::ResourceNew(r) | CoreDef::ResourceRep(r) | CoreDef::ResourceDrop(r) => {
-            (*r as usize) < info.resources.len()
-        }
+        CoreDef::ResourceNew(r)
+        | CoreDef::ResourceRep(r)
+        | CoreDef::ResourceDrop { resource: r, .. } => (*r as usize) < info.resources.len(),
     };
     let opts_ok = |o: &CanonOpts| {
         o.instance < info.component_instances
@@ -223,9 +223,17 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
         let target_ok = match &l.target {
             LoweringTarget::Lifted(f) => fty_ok(f.ty) && opts_ok(&f.opts) && def_ok(&f.func),
             LoweringTarget::Import(k) => (*k as usize) < info.imports.len(),
+            LoweringTarget::Builtin(_) => true,
         };
-        if !target_ok || !fty_ok(l.ty) || !opts_ok(&l.opts) {
+        if !target_ok || !opts_ok(&l.opts) {
             return Err(bad(format!("lowering {i}: bad target or options")));
+        }
+        if matches!(l.target, LoweringTarget::Builtin(_)) {
+            // A built-in's signature is its own; it only ever traps.
+            continue;
+        }
+        if !fty_ok(l.ty) {
+            return Err(bad(format!("lowering {i}: bad function type")));
         }
         let ft = &info.func_types[l.ty as usize];
         let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
