@@ -72,6 +72,7 @@ pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Tra
         components: Vec::new(),
     };
     let mut stack: Vec<Frame> = Vec::new();
+    let mut deferred: Option<Error> = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         let valid = validator.payload(&payload)?;
@@ -183,13 +184,17 @@ pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Tra
                 }
             }
             Payload::ComponentStartSection { range, .. } => {
-                return Err(Error::unsupported(
+                // Keep validating: an invalid component must be reported as invalid.
+                deferred.get_or_insert(Error::unsupported(
                     "component start functions (value imports)",
                     range.start,
                 ));
             }
             _ => {}
         }
+    }
+    if let Some(e) = deferred {
+        return Err(e);
     }
     if t.components.is_empty() {
         return Err(Error::Invalid {

@@ -248,16 +248,27 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
 /// Options with the features a script's first `;; RUN:` line asks for (`-f LIST`, `-f=LIST`,
 /// `--features=LIST`, `--features LIST`; items prefixed with `-` are turned off).
 fn script_features(text: &str, options: &Options) -> Result<Options, String> {
-    let Some(line) = text
+    let mut header = text
         .lines()
         .take_while(|l| l.starts_with(";;") || l.trim().is_empty())
-        .find_map(|l| l.strip_prefix(";; RUN: "))
-    else {
+        .skip_while(|l| !l.starts_with(";; RUN: "));
+    let Some(first) = header.next() else {
         return Ok(options.clone());
     };
+    // A RUN line may continue over following comment lines ending in `\`.
+    let mut line = first.trim_start_matches(";; RUN: ").to_string();
+    while line.ends_with('\\') {
+        line.pop();
+        match header.next() {
+            Some(next) => line.push_str(next.trim_start_matches(";;")),
+            None => break,
+        }
+    }
     let words: Vec<&str> = line.split_whitespace().collect();
     let mut o = options.clone();
-    let mut features = options.features();
+    // RUN lines are relative to wasm-tools' defaults, not to weld's wider default set.
+    let mut features = wasmparser::WasmFeatures::default();
+    o.features = Some(features);
     let mut i = 0;
     while i < words.len() {
         let w = words[i];
