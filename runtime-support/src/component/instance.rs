@@ -118,6 +118,8 @@ struct LoweringCtx {
 struct BuiltinCtx {
     inner: *const Inner,
     resource: u32,
+    /// The component instance whose handle table it uses ([`builtin_table`]).
+    instance: u32,
 }
 
 /// An instantiated component.
@@ -462,23 +464,54 @@ impl Inner {
             .instance)
     }
 
-    fn resource_drop(&self, r: u32, handle: u32) -> Result<(), Trap> {
-        let inst = self.resource_instance(r)?;
-        let rep = self.state()?.resource_drop(inst, r, handle)?;
+    /// `canon resource.drop` called by component instance `caller`: remove the handle from the
+    /// caller's table and, for an own handle, run the destructor — as a call into the defining
+    /// instance when the caller is another instance (which must then be enterable).
+    fn resource_drop(&self, r: u32, caller: u32, handle: u32) -> Result<(), Trap> {
+        let def = self.resource_instance(r)?;
+        let Some(rep) = self.state()?.resource_drop(caller, r, handle)? else {
+            return Ok(());
+        };
         let dtor = self
             .info()
             .resources
             .get(r as usize)
             .and_then(|res| res.dtor.as_ref());
-        if let (Some(rep), Some(dtor)) = (rep, dtor) {
-            // SAFETY: called from a builtin, i.e. while wasm of this instance runs.
-            let store = unsafe { self.store() };
-            self.func(store, dtor)?
-                .call(store, &[ValRaw::i32(rep as i32)])?;
+        let cross = def != caller && def != HOST_RESOURCE;
+        if cross && !self.state()?.inst(def)?.may_enter {
+            return Err(trap(TrapCode::CannotEnterComponent));
+        }
+        let Some(dtor) = dtor else {
+            return Ok(());
+        };
+        // SAFETY: called from a builtin, i.e. while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        let f = self.func(store, dtor)?;
+        if cross {
+            self.set_flags(def, Some(false), None)?;
+        }
+        f.call(store, &[ValRaw::i32(rep as i32)])?;
+        if cross {
+            self.set_flags(def, Some(true), None)?;
         }
         Ok(())
     }
 }
+
+/// The component instance whose handle table resource built-in `def` works on: the caller's for
+/// `resource.drop` (any instance may drop a handle it holds), the defining instance's for
+/// `resource.new` / `resource.rep` (only the defining component may use those).
+pub(crate) fn builtin_table(info: &ComponentInfo, def: &CoreDef) -> Option<u32> {
+    let defined_by = |r: &u32| info.resources.get(*r as usize).map(|res| res.instance);
+    match def {
+        CoreDef::ResourceNew(r) | CoreDef::ResourceRep(r) => defined_by(r),
+        CoreDef::ResourceDrop { instance, .. } => Some(*instance),
+        _ => None,
+    }
+}
+
+/// `Resource::instance` of a resource type the host provides.
+const HOST_RESOURCE: u32 = u32::MAX;
 
 /// Raise `result`'s trap, if any. Call only as the last thing of a callback, with nothing left
 /// to drop in the callback's frame.
@@ -523,36 +556,36 @@ extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw)
 
 /// # Safety
 /// `ctx` must be a registered `BuiltinCtx`.
-unsafe fn builtin(ctx: *mut u8) -> (&'static Inner, u32) {
+unsafe fn builtin(ctx: *mut u8) -> (&'static Inner, u32, u32) {
     // SAFETY: the caller passes a live `BuiltinCtx`, whose `inner` is leaked.
     unsafe {
         let ctx = &*(ctx as *const BuiltinCtx);
-        (&*ctx.inner, ctx.resource)
+        (&*ctx.inner, ctx.resource, ctx.instance)
     }
 }
 
 extern "C" fn resource_new(ctx: *mut u8, rep: i32) -> i32 {
     // SAFETY: registered with a `BuiltinCtx` in `builtin_func`.
-    let (inner, r) = unsafe { builtin(ctx) };
+    let (inner, r, inst) = unsafe { builtin(ctx) };
     let result = inner
-        .resource_instance(r)
-        .and_then(|inst| inner.state()?.resource_new(inst, r, rep as u32));
+        .state()
+        .and_then(|mut st| st.resource_new(inst, r, rep as u32));
     raise_on_err(result) as i32
 }
 
 extern "C" fn resource_rep(ctx: *mut u8, handle: i32) -> i32 {
     // SAFETY: registered with a `BuiltinCtx` in `builtin_func`.
-    let (inner, r) = unsafe { builtin(ctx) };
+    let (inner, r, inst) = unsafe { builtin(ctx) };
     let result = inner
-        .resource_instance(r)
-        .and_then(|inst| inner.state()?.resource_rep(inst, r, handle as u32));
+        .state()
+        .and_then(|mut st| st.resource_rep(inst, r, handle as u32));
     raise_on_err(result) as i32
 }
 
 extern "C" fn resource_drop(ctx: *mut u8, handle: i32) {
     // SAFETY: registered with a `BuiltinCtx` in `builtin_func`.
-    let (inner, r) = unsafe { builtin(ctx) };
-    let result = inner.resource_drop(r, handle as u32);
+    let (inner, r, caller) = unsafe { builtin(ctx) };
+    let result = inner.resource_drop(r, caller, handle as u32);
     raise_on_err(result)
 }
 
@@ -603,12 +636,16 @@ impl Inner {
         let (r, code, ty) = match def {
             CoreDef::ResourceNew(r) => (*r, resource_new as *const u8, (1, 1)),
             CoreDef::ResourceRep(r) => (*r, resource_rep as *const u8, (1, 1)),
-            CoreDef::ResourceDrop { resource: r, .. } => (*r, resource_drop as *const u8, (1, 0)),
+            CoreDef::ResourceDrop { resource, .. } => {
+                (*resource, resource_drop as *const u8, (1, 0))
+            }
             _ => return Err(link("not a builtin")),
         };
+        let caller = builtin_table(self.info(), def).ok_or_else(|| link("bad resource builtin"))?;
         let mut ctx = Box::new(BuiltinCtx {
             inner: self,
             resource: r,
+            instance: caller,
         });
         let ptr = &mut *ctx as *mut BuiltinCtx as *mut u8;
         self.builtin_ctxs.borrow_mut().push(ctx);

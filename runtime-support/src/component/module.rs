@@ -183,9 +183,10 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
     let def_ok = |d: &CoreDef| match d {
         CoreDef::Export { instance, .. } => (*instance as usize) < info.instances.len(),
         CoreDef::Lowering(l) => (*l as usize) < info.lowerings.len(),
-        CoreDef::ResourceNew(r)
-        | CoreDef::ResourceRep(r)
-        | CoreDef::ResourceDrop { resource: r, .. } => (*r as usize) < info.resources.len(),
+        CoreDef::ResourceNew(r) | CoreDef::ResourceRep(r) => (*r as usize) < info.resources.len(),
+        CoreDef::ResourceDrop { resource, instance } => {
+            (*resource as usize) < info.resources.len() && *instance < info.component_instances
+        }
     };
     let opts_ok = |o: &CanonOpts| {
         o.instance < info.component_instances
@@ -204,7 +205,9 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
         }
     }
     for (i, r) in info.resources.iter().enumerate() {
-        if r.instance >= info.component_instances || !r.dtor.iter().all(def_ok) {
+        // `u32::MAX`: a resource type the host provides.
+        let inst_ok = r.instance < info.component_instances || r.instance == u32::MAX;
+        if !inst_ok || !r.dtor.iter().all(def_ok) {
             return Err(bad(format!("resource {i}: bad instance or destructor")));
         }
     }
@@ -262,5 +265,48 @@ pub(crate) fn lifted_core_type(info: &ComponentInfo, ty: u32) -> weld_contract::
     weld_contract::info::FuncType {
         params: p.into_iter().map(valtype).collect(),
         results: r.into_iter().map(valtype).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate;
+    use weld_contract::component::{ComponentInfo, CoreDef, Resource};
+
+    fn with_resource(instance: u32) -> ComponentInfo {
+        ComponentInfo {
+            component_instances: 1,
+            resources: alloc::vec![Resource {
+                name: "r".into(),
+                instance,
+                dtor: None,
+            }],
+            ..ComponentInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_host_provided_resource_type_is_accepted_at_load() {
+        assert!(validate(&with_resource(u32::MAX), 0).is_ok());
+        assert!(validate(&with_resource(0), 0).is_ok());
+        assert!(validate(&with_resource(1), 0).is_err());
+    }
+
+    #[test]
+    fn resource_drop_must_name_an_existing_calling_instance() {
+        let mut info = with_resource(0);
+        info.instances.push(weld_contract::component::CoreInstance {
+            module: 0,
+            args: alloc::vec![CoreDef::ResourceDrop {
+                resource: 0,
+                instance: 1,
+            }],
+        });
+        assert!(validate(&info, 1).is_err());
+        info.instances[0].args[0] = CoreDef::ResourceDrop {
+            resource: 0,
+            instance: 0,
+        };
+        assert!(validate(&info, 1).is_ok());
     }
 }

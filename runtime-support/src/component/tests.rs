@@ -2,6 +2,7 @@
 //! recording bump `realloc` ([`VecCx`]), and of the handle-table rules.
 
 use super::abi::{Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::instance::builtin_table;
 use super::resources::{Loan, ResourceState};
 use super::string::UTF16_TAG;
 use super::types::{align_to, flatten_functype, Flat, Types};
@@ -609,4 +610,29 @@ fn values_are_type_checked() {
         .is_err());
     assert!(Val::Flags(vec!["f40".into()]).check(t, 8).is_err());
     assert!(sample().check(t, 22).is_ok());
+}
+
+#[test]
+fn resource_drop_uses_the_callers_handle_table_not_the_defining_instances() {
+    use weld_contract::component::{ComponentInfo, CoreDef, Resource};
+    let info = ComponentInfo {
+        component_instances: 2,
+        resources: vec![Resource {
+            name: "r".into(),
+            instance: 0,
+            dtor: None,
+        }],
+        ..ComponentInfo::default()
+    };
+    let drop = CoreDef::ResourceDrop {
+        resource: 0,
+        instance: 1,
+    };
+    assert_eq!(builtin_table(&info, &drop), Some(1));
+    assert_eq!(builtin_table(&info, &CoreDef::ResourceNew(0)), Some(0));
+    assert_eq!(builtin_table(&info, &CoreDef::ResourceRep(0)), Some(0));
+    // The handle lives in the caller's table: dropping it there finds it.
+    let mut st = ResourceState::new(2, vec![0]);
+    let h = st.lower_own(1, 0, 42).unwrap();
+    assert_eq!(st.resource_drop(1, 0, h), Ok(Some(42)));
 }
