@@ -684,16 +684,22 @@ impl Abi<'_> {
         }
         if self.types.flatten_all(ts).len() > max_flat {
             let (align, size) = (self.types.record_align(ts), self.types.record_size(ts));
-            let ptr = match out_param {
+            // As the spec's `lower_flat_values`: the values are the pointer to a fresh
+            // allocation, or nothing when they go to the caller's out pointer (a lowered
+            // function with a spilled result has no core results).
+            let (ptr, flat) = match out_param {
                 Some(p) => {
                     self.check_tuple_ptr(cx, p, ts)?;
-                    p
+                    (p, Vec::new())
                 }
-                None => alloc_checked(cx, 0, 0, align, size, TrapCode::MemoryOutOfBounds)?,
+                None => {
+                    let p = alloc_checked(cx, 0, 0, align, size, TrapCode::MemoryOutOfBounds)?;
+                    (p, alloc::vec![u64::from(p)])
+                }
             };
             let vals: Vec<&Val> = vs.iter().collect();
             self.store_fields(cx, &vals, ts, ptr)?;
-            return Ok(alloc::vec![u64::from(ptr)]);
+            return Ok(flat);
         }
         let mut out = Vec::new();
         for (v, t) in vs.iter().zip(ts) {
