@@ -13,6 +13,7 @@ pub mod error;
 pub mod frontend;
 pub mod link;
 pub mod options;
+pub mod run;
 pub mod wast;
 
 pub use error::{Error, Result};

@@ -99,6 +99,17 @@ enum Command {
         codegen: CodegenArgs,
     },
     /// Run `.wast` scripts through the real pipeline (compile, link, load, run).
+    /// Compile (cached), load and run a module or component: call `--invoke 'f(args)'` (WAVE
+    /// syntax) and print its result, or run `_start`.
+    Run {
+        /// Call this export, e.g. `--invoke 'greet("world")'`.
+        #[arg(long)]
+        invoke: Option<String>,
+        /// Input (`.wasm` or `.wat`).
+        input: PathBuf,
+        #[command(flatten)]
+        codegen: CodegenArgs,
+    },
     /// Print a component's flattened graph: core instances and their wiring, lowerings with
     /// their string encodings, resources and exports.
     Inspect {
@@ -246,6 +257,18 @@ fn compile_component(
     }
 }
 
+/// `weld run`.
+fn run(input: &Path, invoke: Option<&str>, codegen: &CodegenArgs) -> Result<()> {
+    let bytes = read_input(input)?;
+    let options = codegen.options("weld_run".into())?;
+    match weld::run::run(&bytes, &options, invoke)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?
+    {
+        weld::run::Outcome::Done => Ok(()),
+        weld::run::Outcome::Trapped => std::process::exit(weld::run::TRAP_EXIT),
+    }
+}
+
 /// `weld inspect`: print the flattened component graph.
 fn inspect(input: &Path) -> Result<()> {
     let bytes = read_input(input)?;
@@ -281,6 +304,11 @@ fn main() {
             codegen,
         } => compile(&input, output, emit, name, &codegen),
         Command::Inspect { input } => inspect(&input),
+        Command::Run {
+            invoke,
+            input,
+            codegen,
+        } => run(&input, invoke.as_deref(), &codegen),
         Command::Wast {
             files,
             skips,

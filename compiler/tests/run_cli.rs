@@ -1,0 +1,103 @@
+//! `weld run --invoke` end to end: WAVE arguments in, WAVE results out, traps as exit status
+//! 134, and the compile cache reused on the second run.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+fn weld(cache: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_weld"))
+        .args(args)
+        .env("WELD_CACHE_DIR", cache)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn have_cc() -> bool {
+    Command::new("cc").arg("--version").output().is_ok()
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/run")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_component_export_takes_a_wave_string_and_prints_a_wave_result() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let input = fixture("strings.wat");
+    let s = "héllo wörld";
+    let (code, out, err) = weld(
+        cache.path(),
+        &["run", "--invoke", &format!("len({s:?})"), &input],
+    );
+    assert_eq!(code, 0, "{err}");
+    // `len` returns the byte length of the UTF-8 string it receives.
+    assert_eq!(out.trim(), s.len().to_string());
+    // The fused call: `run` passes an 11-byte string from one component to the other.
+    let (code, out, _) = weld(cache.path(), &["run", "--invoke", "run()", &input]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "11");
+    // Both runs used one cached library.
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn core_exports_run_and_traps_exit_with_134() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("m.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (func (export "mul") (param i64 i64) (result i64) (i64.mul (local.get 0) (local.get 1)))
+            (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1))))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    let (code, out, _) = weld(
+        cache.path(),
+        &["run", "--invoke", "mul(123456789, 1000)", &wat],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), (123456789i64 * 1000).to_string());
+    let (code, _, err) = weld(cache.path(), &["run", "--invoke", "div(1, 0)", &wat]);
+    assert_eq!(code, 134);
+    assert!(err.contains("integer divide by zero"), "{err}");
+}
+
+#[test]
+fn a_malformed_wave_argument_is_one_error_line() {
+    let cache = tempfile::tempdir().unwrap();
+    let (code, out, err) = weld(
+        cache.path(),
+        &["run", "--invoke", "len(1)", &fixture("strings.wat")],
+    );
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("position"),
+        "{err}"
+    );
+}
