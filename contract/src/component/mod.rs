@@ -233,5 +233,6 @@ pub struct ComponentInfo {
     pub exports: Vec<ComponentExport>,
 }
 
+pub mod clayout;
 pub mod descriptor;
 mod encode;
