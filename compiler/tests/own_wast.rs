@@ -1,0 +1,68 @@
+//! weld's own `.wast` scripts (`tests/wast/`), end to end in both bounds-check modes, and the
+//! composed component of `composed-encodings.wast` compiled to one object.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use object::{Object, ObjectSymbol};
+use std::path::{Path, PathBuf};
+use weld::wast::{run_files, skips::SkipList};
+use weld::{BoundsChecks, Options};
+
+fn scripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wast");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn own_scripts_pass_in_both_bounds_check_modes() {
+    for bounds_checks in [BoundsChecks::Guard, BoundsChecks::Explicit] {
+        let options = Options {
+            bounds_checks,
+            ..Options::default()
+        };
+        let s = run_files(&scripts(), &SkipList::default(), &options);
+        assert_eq!(s.failed, 0, "{bounds_checks:?}: {s:?}");
+        assert!(s.passed >= 8, "{s:?}");
+    }
+}
+
+#[test]
+fn a_composed_component_compiles_to_one_object_with_one_descriptor() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wast/composed-encodings.wast"),
+    )
+    .unwrap();
+    let buf = wast::parser::ParseBuffer::new(&text).unwrap();
+    let mut script: wast::Wast = wast::parser::parse(&buf).unwrap();
+    let bytes = script
+        .directives
+        .iter_mut()
+        .find_map(|d| match d {
+            wast::WastDirective::Module(q) => Some(q.encode().unwrap()),
+            _ => None,
+        })
+        .unwrap();
+    let options = Options {
+        prefix: "app".into(),
+        ..Options::default()
+    };
+    let obj = weld::compile_component(&bytes, &options).unwrap();
+    let file = object::File::parse(&*obj).unwrap();
+    let names: Vec<String> = file
+        .symbols()
+        .filter(|s| s.is_global())
+        .map(|s| s.name().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"app__component".to_string()), "{names:?}");
+    // Three components' core modules (callee 1, utf16 caller 2, compact caller 2), one object.
+    let modules = names.iter().filter(|n| n.ends_with("__module")).count();
+    assert_eq!(modules, 5, "{names:?}");
+    // Same input, same bytes.
+    assert_eq!(obj, weld::compile_component(&bytes, &options).unwrap());
+}
