@@ -77,6 +77,8 @@ pub enum TrapCode {
     InvalidCharBitPattern = 35,
     /// A canonical built-in weld does not implement was called.
     UnsupportedBuiltin = 36,
+    /// `backpressure.inc` beyond 2^16 - 1 or `backpressure.dec` below zero.
+    BackpressureOutOfRange = 37,
 }
 
 impl TrapCode {
@@ -118,6 +120,7 @@ impl TrapCode {
         TrapCode::InvalidVariantDiscriminant,
         TrapCode::InvalidCharBitPattern,
         TrapCode::UnsupportedBuiltin,
+        TrapCode::BackpressureOutOfRange,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -164,6 +167,7 @@ impl TrapCode {
             TrapCode::InvalidVariantDiscriminant => "invalid variant discriminant",
             TrapCode::InvalidCharBitPattern => "invalid `char` bit pattern",
             TrapCode::UnsupportedBuiltin => "canonical built-in not supported by weld",
+            TrapCode::BackpressureOutOfRange => "backpressure counter out of range",
         }
     }
 }

@@ -105,6 +105,7 @@ typedef enum weld_trap_code {
   WELD_TRAP_INVALID_VARIANT_DISCRIMINANT = 34, /* invalid variant discriminant */
   WELD_TRAP_INVALID_CHAR_BIT_PATTERN = 35, /* invalid `char` bit pattern */
   WELD_TRAP_UNSUPPORTED_BUILTIN = 36, /* canonical built-in not supported by weld */
+  WELD_TRAP_BACKPRESSURE_OUT_OF_RANGE = 37, /* backpressure counter out of range */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.

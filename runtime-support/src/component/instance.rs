@@ -38,7 +38,8 @@ use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use weld_contract::component::descriptor::VMLoweringContext;
 use weld_contract::component::{
-    CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, LoweringTarget, StringEncoding, TypeDef,
+    CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget, StringEncoding,
+    TypeDef,
 };
 use weld_contract::info::{FuncType, ValType};
 use weld_contract::trap::TrapCode;
@@ -103,6 +104,59 @@ struct Inner {
     lowering_ctxs: RefCell<Vec<Box<LoweringCtx>>>,
     #[allow(clippy::vec_box)]
     builtin_ctxs: RefCell<Vec<Box<BuiltinCtx>>>,
+    /// Task-local storage (`context.get/set`) of every task on the stack, innermost last: one
+    /// per lifted call (including its post-return), one for instantiation.
+    tasks: RefCell<Vec<[u64; CONTEXT_SLOTS]>>,
+}
+
+/// Slots of task-local storage.
+const CONTEXT_SLOTS: usize = 2;
+
+/// The canonical built-ins weld implements among those the compiler hands over by name
+/// ([`LoweringTarget::Builtin`]); the rest trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Builtin {
+    /// `context.get` of a slot.
+    ContextGet(usize),
+    /// `context.set` of a slot.
+    ContextSet(usize),
+    /// `backpressure.inc`.
+    BackpressureInc,
+    /// `backpressure.dec`.
+    BackpressureDec,
+    /// Anything else: traps.
+    Unsupported,
+}
+
+impl Builtin {
+    /// Parse a built-in's name: the `CanonicalFunction` variant name, optionally followed by its
+    /// fields (`ContextGet { ty: I32, slot: 1 }`); a context built-in without a slot is slot 0.
+    pub(crate) fn parse(name: &str) -> Builtin {
+        let slot = |rest: &str| -> Option<usize> {
+            let rest = rest.trim();
+            if rest.is_empty() {
+                return Some(0);
+            }
+            let after = &rest[rest.find("slot:")? + "slot:".len()..];
+            let digits: String = after
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok().filter(|i| *i < CONTEXT_SLOTS)
+        };
+        if let Some(rest) = name.strip_prefix("ContextGet") {
+            slot(rest).map_or(Builtin::Unsupported, Builtin::ContextGet)
+        } else if let Some(rest) = name.strip_prefix("ContextSet") {
+            slot(rest).map_or(Builtin::Unsupported, Builtin::ContextSet)
+        } else if name == "BackpressureInc" {
+            Builtin::BackpressureInc
+        } else if name == "BackpressureDec" {
+            Builtin::BackpressureDec
+        } else {
+            Builtin::Unsupported
+        }
+    }
 }
 
 /// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
@@ -323,6 +377,7 @@ impl Inner {
             s.may_enter = false;
             s.may_leave = false;
         }
+        self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
         let mut no_loans = Vec::new();
         let flat_args = {
             let mut cx = self.cx(store, &f.opts, host, &mut no_loans)?;
@@ -373,7 +428,45 @@ impl Inner {
             self.func(store, pr)?.call(store, &to_raw(flat_results))?;
             self.set_flags(callee, None, Some(true))?;
         }
+        self.tasks.borrow_mut().pop();
         self.set_flags(callee, Some(true), None)
+    }
+
+    /// A built-in the runtime implements (`l.opts.instance` is the caller); other built-ins trap
+    /// with "cannot leave" where the caller may not leave, else as unsupported.
+    fn run_builtin(&self, l: &Lowering, name: &str, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
+        let caller = l.opts.instance;
+        match (Builtin::parse(name), flat_in, l.core_results.as_slice()) {
+            (Builtin::ContextGet(i), [], [t]) => {
+                let tasks = self.tasks.borrow();
+                let v = *tasks.last().and_then(|c| c.get(i)).ok_or_else(bad)?;
+                Ok(alloc::vec![if *t == ValType::I64 {
+                    v
+                } else {
+                    v & 0xffff_ffff
+                }])
+            }
+            (Builtin::ContextSet(i), [v], []) => {
+                let mut tasks = self.tasks.borrow_mut();
+                *tasks
+                    .last_mut()
+                    .and_then(|c| c.get_mut(i))
+                    .ok_or_else(bad)? = *v;
+                Ok(Vec::new())
+            }
+            (Builtin::BackpressureInc, [], []) => {
+                self.state()?.backpressure(caller, true)?;
+                Ok(Vec::new())
+            }
+            (Builtin::BackpressureDec, [], []) => {
+                self.state()?.backpressure(caller, false)?;
+                Ok(Vec::new())
+            }
+            _ if !self.state()?.inst(caller)?.may_leave => {
+                Err(trap(TrapCode::CannotLeaveComponent))
+            }
+            _ => Err(trap(TrapCode::UnsupportedBuiltin)),
+        }
     }
 
     /// Call host import `k` with `args`, checking its result against the import's type.
@@ -401,11 +494,11 @@ impl Inner {
         let info = self.info();
         let l = info.lowerings.get(index as usize).ok_or_else(bad)?;
         let caller = l.opts.instance;
+        if let LoweringTarget::Builtin(name) = &l.target {
+            return self.run_builtin(l, name, flat_in);
+        }
         if !self.state()?.inst(caller)?.may_leave {
             return Err(trap(TrapCode::CannotLeaveComponent));
-        }
-        if let LoweringTarget::Builtin(_) = l.target {
-            return Err(trap(TrapCode::UnsupportedBuiltin));
         }
         let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
         let types = Types::new(&info.types);
@@ -687,6 +780,7 @@ impl ComponentInstance {
             lowering_funcs: RefCell::new(alloc::vec![None; info.lowerings.len()]),
             lowering_ctxs: RefCell::new(Vec::new()),
             builtin_ctxs: RefCell::new(Vec::new()),
+            tasks: RefCell::new(alloc::vec![[0; CONTEXT_SLOTS]]),
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
         let _ = Rc::into_raw(inner.clone());
@@ -735,6 +829,7 @@ impl ComponentInstance {
             return Err(bad());
         }
         let saved = inner.store.replace(store);
+        let depth = inner.tasks.borrow().len();
         let result = (|| {
             let (results, flat) =
                 inner.call_lifted(store, &e.func, args, StringEncoding::Utf8, true)?;
@@ -742,6 +837,8 @@ impl ComponentInstance {
             Ok(results.into_iter().next())
         })();
         inner.store.set(saved);
+        // A trap leaves the tasks it unwound on the stack.
+        inner.tasks.borrow_mut().truncate(depth);
         result
     }
 

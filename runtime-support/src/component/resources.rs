@@ -116,6 +116,8 @@ pub struct InstanceState {
     pub table: HandleTable,
     /// Borrow handles received by its current call and not dropped yet.
     pub borrows: u32,
+    /// The `backpressure.inc/dec` counter (no effect on synchronous calls).
+    pub backpressure: u32,
 }
 
 impl Default for InstanceState {
@@ -125,6 +127,7 @@ impl Default for InstanceState {
             may_leave: true,
             table: HandleTable::default(),
             borrows: 0,
+            backpressure: 0,
         }
     }
 }
@@ -264,6 +267,18 @@ impl ResourceState {
                 h.lends = h.lends.saturating_sub(1);
             }
         }
+    }
+
+    /// `canon backpressure.inc` (`up`) or `.dec`: the counter stays within `0..2^16`.
+    pub fn backpressure(&mut self, inst: u32, up: bool) -> Result<(), Trap> {
+        let st = self.inst(inst)?;
+        let n = if up {
+            st.backpressure.checked_add(1).filter(|n| *n < 1 << 16)
+        } else {
+            st.backpressure.checked_sub(1)
+        };
+        st.backpressure = n.ok_or(trap(TrapCode::BackpressureOutOfRange))?;
+        Ok(())
     }
 
     /// At the end of a call into `inst`: every borrow it received must have been dropped.
