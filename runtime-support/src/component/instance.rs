@@ -581,10 +581,13 @@ impl Inner {
         let store = unsafe { self.store() };
         let f = self.func(store, dtor)?;
         if cross {
+            // As if the defining instance exported the destructor: a call into it, a new task.
             self.set_flags(def, Some(false), None)?;
+            self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
         }
         f.call(store, &[ValRaw::i32(rep as i32)])?;
         if cross {
+            self.tasks.borrow_mut().pop();
             self.set_flags(def, Some(true), None)?;
         }
         Ok(())
