@@ -18,6 +18,10 @@
 //!
 //! Outer aliases see the enclosing definitions' modules, components and types as they were when
 //! the nested component was defined (closures capture a snapshot of those index spaces).
+//!
+//! Beside the [`ComponentInfo`] the runtime needs, the pass records [`GraphNames`] for tools
+//! (`weld inspect`, policies): each component instance's parent, name, core instances, imports
+//! and exports, and the name under which each lowered function was imported.
 
 use super::translate::{Init, Translation};
 use super::types::{ResourceMap, TypeArena};
@@ -86,10 +90,48 @@ enum Item {
     Opaque(String),
 }
 
+/// Where each component instance comes from and what it is called: what `weld inspect` and
+/// policies need and the runtime does not (so it is not part of [`ComponentInfo`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GraphNames {
+    /// One entry per component instance, indexed like `CanonOpts::instance`; 0 is the root.
+    pub instances: Vec<InstanceNames>,
+    /// Per lowering (indexed like `ComponentInfo::lowerings`): the name of the function as the
+    /// lowering component instance knows it — `iface#func` for a function of an imported
+    /// instance, the import name for an imported function, the built-in's name for a built-in.
+    pub lowerings: Vec<String>,
+}
+
+/// One component instance.
+///
+/// Naming is deterministic: `name` is the instance's `$id` in its parent (the parent's
+/// `component-name` section), else the `$id` of the component definition it instantiates, else
+/// `#<n>` with `n` its index in the parent's component-instance index space. A name already
+/// taken by an earlier sibling gets `#<n>` appended. The root is named `(root)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstanceNames {
+    /// The instance that instantiated it; `None` for the root.
+    pub parent: Option<u32>,
+    /// Its name in its parent (see above).
+    pub name: String,
+    /// The `$id` of the component definition it instantiates, if the input has names.
+    pub definition: Option<String>,
+    /// Core instances it created (indices into `ComponentInfo::instances`).
+    pub core_instances: Vec<u32>,
+    /// Its import names (for the root: what the host provides), in order.
+    pub imports: Vec<String>,
+    /// Its export names, sorted.
+    pub exports: Vec<String>,
+}
+
 /// The index spaces of one component instance being instantiated.
 struct Frame<'a> {
     def: u32,
     instance: u32,
+    /// Names of `funcs`, as this instance knows them (see [`GraphNames::lowerings`]).
+    func_names: Vec<String>,
+    /// Names of `instances`: import, export or `$id` names ("" when unknown).
+    instance_names: Vec<String>,
     args: HashMap<String, Item>,
     outer: Rc<Scope>,
     core_funcs: Vec<CoreDef>,
@@ -118,6 +160,7 @@ pub struct Inliner<'a> {
     pub arena: TypeArena,
     module_imports: HashMap<u32, Vec<(String, String)>>,
     depth: u32,
+    names: GraphNames,
 }
 
 const MAX_DEPTH: u32 = 100;
@@ -145,18 +188,27 @@ fn get<T: Clone>(v: &[T], i: u32, what: &str) -> Result<T> {
 impl<'a> Inliner<'a> {
     /// Flatten the root component of `t`.
     pub fn run(t: &'a Translation<'a>) -> Result<(ComponentInfo, TypeArena)> {
+        let (info, arena, _) = Self::run_with_names(t)?;
+        Ok((info, arena))
+    }
+
+    /// Flatten the root component of `t`, also returning its [`GraphNames`].
+    pub fn run_with_names(
+        t: &'a Translation<'a>,
+    ) -> Result<(ComponentInfo, TypeArena, GraphNames)> {
         let mut me = Inliner {
             t,
             info: ComponentInfo::default(),
             arena: TypeArena::default(),
             module_imports: HashMap::new(),
             depth: 0,
+            names: GraphNames::default(),
         };
         let root = Closure {
             def: 0,
             outer: Rc::new(Scope::default()),
         };
-        let exports = me.instantiate(&root, HashMap::new(), true)?;
+        let exports = me.instantiate(&root, HashMap::new(), true, None)?;
         me.root_exports(&exports, "")?;
         me.info.types = std::mem::take(&mut me.arena.defs);
         me.info.func_types = std::mem::take(&mut me.arena.funcs);
@@ -164,7 +216,7 @@ impl<'a> Inliner<'a> {
         let mut arena = TypeArena::default();
         arena.defs = me.info.types.clone();
         arena.funcs = me.info.func_types.clone();
-        Ok((me.info, arena))
+        Ok((me.info, arena, me.names))
     }
 
     fn root_exports(&mut self, exports: &BTreeMap<String, Item>, prefix: &str) -> Result<()> {
@@ -203,12 +255,14 @@ impl<'a> Inliner<'a> {
             .ok_or_else(|| bad("missing type information"))
     }
 
-    /// Instantiate `closure` with `args`; returns its exports.
+    /// Instantiate `closure` with `args`; returns its exports. `meta` names the new instance
+    /// (the root's is made here).
     fn instantiate(
         &mut self,
         closure: &Closure,
         args: HashMap<String, Item>,
         root: bool,
+        meta: Option<InstanceNames>,
     ) -> Result<BTreeMap<String, Item>> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -218,9 +272,23 @@ impl<'a> Inliner<'a> {
         }
         let instance = self.info.component_instances;
         self.info.component_instances += 1;
+        let mut meta = meta.unwrap_or_else(|| InstanceNames {
+            name: "(root)".into(),
+            ..InstanceNames::default()
+        });
+        if meta.definition.is_none() {
+            meta.definition = self
+                .t
+                .components
+                .get(closure.def as usize)
+                .and_then(|d| d.names.component.clone());
+        }
+        self.names.instances.push(meta);
         let mut f = Frame {
             def: closure.def,
             instance,
+            func_names: vec![],
+            instance_names: vec![],
             args,
             outer: closure.outer.clone(),
             core_funcs: vec![],
@@ -246,6 +314,9 @@ impl<'a> Inliner<'a> {
         for init in &def.inits {
             self.init(&mut f, init, root)?;
         }
+        if let Some(m) = self.names.instances.get_mut(instance as usize) {
+            m.exports = f.exports.keys().cloned().collect();
+        }
         self.depth -= 1;
         Ok(f.exports)
     }
@@ -264,10 +335,17 @@ impl<'a> Inliner<'a> {
         Ok(())
     }
 
-    fn push_item(&mut self, f: &mut Frame<'_>, item: Item) -> Result<()> {
+    /// Add `item` to its index space; `name` is what this instance calls it.
+    fn push_item(&mut self, f: &mut Frame<'_>, item: Item, name: String) -> Result<()> {
         match item {
-            Item::Func(d) => f.funcs.push(d),
-            Item::Instance(i) => f.instances.push(i),
+            Item::Func(d) => {
+                f.funcs.push(d);
+                f.func_names.push(name);
+            }
+            Item::Instance(i) => {
+                f.instances.push(i);
+                f.instance_names.push(name);
+            }
             Item::Module(m) => f.core_modules.push(m),
             Item::Component(c) => f.components.push(c),
             Item::Type(t) => self.push_type(f, t)?,
@@ -432,7 +510,10 @@ impl<'a> Inliner<'a> {
                         .cloned()
                         .ok_or_else(|| bad(&format!("missing argument {name:?}")))?
                 };
-                self.push_item(f, item)?;
+                if let Some(m) = self.names.instances.get_mut(f.instance as usize) {
+                    m.imports.push(name.clone());
+                }
+                self.push_item(f, item, name)?;
             }
             Init::CoreInstance(Instance::Instantiate { module_index, args }) => {
                 let module = get(&f.core_modules, *module_index, "module")?;
@@ -456,6 +537,9 @@ impl<'a> Inliner<'a> {
                 self.info
                     .instances
                     .push(CoreInstance { module, args: defs });
+                if let Some(m) = self.names.instances.get_mut(f.instance as usize) {
+                    m.core_instances.push(index);
+                }
                 f.core_instances.push(CoreInst::Runtime(index));
             }
             Init::CoreInstance(Instance::FromExports(exports)) => {
@@ -488,7 +572,11 @@ impl<'a> Inliner<'a> {
                     Item::Opaque(what) => opaque_of_kind(*kind, what)?,
                     other => other,
                 };
-                self.push_item(f, item)?;
+                let name = match f.instance_names.get(*instance_index as usize) {
+                    Some(outer) if !outer.is_empty() => format!("{outer}#{name}"),
+                    _ => name.to_string(),
+                };
+                self.push_item(f, item, name)?;
             }
             Init::Alias(ComponentAlias::Outer {
                 kind,
@@ -551,8 +639,11 @@ impl<'a> Inliner<'a> {
                 for a in args.iter() {
                     bound.insert(a.name.to_string(), self.item(f, a.kind, a.index)?);
                 }
-                let exports = self.instantiate(&closure, bound, false)?;
+                let meta = self.child_names(f, *component_index);
+                let name = meta.name.clone();
+                let exports = self.instantiate(&closure, bound, false, Some(meta))?;
                 f.instances.push(Rc::new(exports));
+                f.instance_names.push(name);
             }
             Init::Instance(ComponentInstance::FromExports(exports)) => {
                 let mut map = BTreeMap::new();
@@ -560,12 +651,13 @@ impl<'a> Inliner<'a> {
                     map.insert(e.name.name.to_string(), self.item(f, e.kind, e.index)?);
                 }
                 f.instances.push(Rc::new(map));
+                f.instance_names.push(String::new());
             }
             Init::Export(e) => {
                 let item = self.item(f, e.kind, e.index)?;
                 f.exports.insert(e.name.name.to_string(), item.clone());
                 // An export introduces a new index in its space.
-                self.push_item(f, item)?;
+                self.push_item(f, item, e.name.name.to_string())?;
             }
         }
         Ok(())
@@ -591,6 +683,7 @@ impl<'a> Inliner<'a> {
                     arena.func(types, id, &mut res)
                 };
                 self.arena = arena;
+                f.func_names.push(format!("func{}", f.funcs.len()));
                 f.funcs.push(FuncDef::Lifted(Lifted {
                     func,
                     ty: ty?,
@@ -617,6 +710,10 @@ impl<'a> Inliner<'a> {
                     FuncDef::Lifted(l) => LoweringTarget::Lifted(l),
                     FuncDef::Import(i) => LoweringTarget::Import(i),
                 };
+                let name = f.func_names.get(*func_index as usize).cloned();
+                self.names
+                    .lowerings
+                    .push(name.unwrap_or_else(|| format!("func{func_index}")));
                 let index = self.info.lowerings.len() as u32;
                 self.info.lowerings.push(Lowering {
                     target,
@@ -661,6 +758,7 @@ impl<'a> Inliner<'a> {
                     _ => return Err(bad("built-in without a function type")),
                 };
                 let index = self.info.lowerings.len() as u32;
+                self.names.lowerings.push(canon_name(other));
                 self.info.lowerings.push(Lowering {
                     target: LoweringTarget::Builtin(canon_name(other)),
                     ty: 0,
@@ -675,6 +773,43 @@ impl<'a> Inliner<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The names of a component instance `f` is about to create from its component
+    /// `component_index` (see [`InstanceNames`] for the rule).
+    fn child_names(&self, f: &Frame<'_>, component_index: u32) -> InstanceNames {
+        let local = f.instances.len() as u32;
+        let names = self.t.components.get(f.def as usize).map(|d| &d.names);
+        let own = |c: &Closure| {
+            self.t
+                .components
+                .get(c.def as usize)?
+                .names
+                .component
+                .clone()
+        };
+        let definition = names
+            .and_then(|n| n.components.get(&component_index).cloned())
+            .or_else(|| f.components.get(component_index as usize).and_then(own));
+        let mut name = names
+            .and_then(|n| n.instances.get(&local).cloned())
+            .or_else(|| definition.clone())
+            .unwrap_or_else(|| format!("#{local}"));
+        let taken = |n: &str| {
+            self.names
+                .instances
+                .iter()
+                .any(|m| m.parent == Some(f.instance) && m.name == n)
+        };
+        if taken(&name) {
+            name = format!("{name}#{local}");
+        }
+        InstanceNames {
+            parent: Some(f.instance),
+            name,
+            definition,
+            ..InstanceNames::default()
+        }
     }
 
     /// An import of the root component: something the host provides.
@@ -862,5 +997,19 @@ mod tests {
         let (info, _) = Inliner::run(&t).expect("flattens");
         assert_eq!(info.imports[0].name, "wasi:cli/stdout@0.2.0#get");
         assert_eq!(info.lowerings[0].target, LoweringTarget::Import(0));
+    }
+
+    #[test]
+    fn flattening_names_every_component_instance_after_its_id() {
+        let bytes = wat(COMPOSED);
+        let t = translate(&bytes, crate::frontend::features()).expect("valid");
+        let (_, _, names) = Inliner::run_with_names(&t).expect("flattens");
+        let n: Vec<_> = names.instances.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(n, ["(root)", "callee", "caller"]);
+        assert_eq!(names.instances[2].parent, Some(0));
+        assert_eq!(names.instances[2].imports, ["len"]);
+        assert_eq!(names.instances[2].exports, ["run"]);
+        assert_eq!(names.instances[2].core_instances, [1, 2]);
+        assert_eq!(names.lowerings, ["len"]);
     }
 }

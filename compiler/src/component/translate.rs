@@ -49,6 +49,20 @@ pub struct ComponentDef<'a> {
     pub inits: Vec<Init<'a>>,
     /// wasmparser's types for it.
     pub types: Option<Types>,
+    /// Names from its `component-name` custom section (best effort: a malformed name section
+    /// is ignored, as names never change what the component does).
+    pub names: DefNames,
+}
+
+/// The names a component definition gives itself and its items (the `$id`s of the text format).
+#[derive(Debug, Default)]
+pub struct DefNames {
+    /// The definition's own name.
+    pub component: Option<String>,
+    /// Component instances, by index in its component-instance index space.
+    pub instances: std::collections::HashMap<u32, String>,
+    /// Nested component definitions, by index in its component index space.
+    pub components: std::collections::HashMap<u32, String>,
 }
 
 /// Everything in a component's bytes.
@@ -99,6 +113,7 @@ pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Tra
                     t.components.push(ComponentDef {
                         inits: Vec::new(),
                         types: None,
+                        names: DefNames::default(),
                     });
                     if let Some(c) = current {
                         t.components[c].inits.push(Init::Component(index));
@@ -183,6 +198,13 @@ pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Tra
                     push(&mut t, current, Init::CoreType);
                 }
             }
+            Payload::CustomSection(c) => {
+                if let (Some(c), wasmparser::KnownCustom::ComponentName(r)) =
+                    (current, c.as_known())
+                {
+                    read_names(&mut t.components[c].names, r);
+                }
+            }
             Payload::ComponentStartSection { range, .. } => {
                 // Keep validating: an invalid component must be reported as invalid.
                 deferred.get_or_insert(Error::unsupported(
@@ -208,5 +230,23 @@ pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Tra
 fn push<'a>(t: &mut Translation<'a>, current: Option<usize>, init: Init<'a>) {
     if let Some(c) = current {
         t.components[c].inits.push(init);
+    }
+}
+
+/// Collect what a `component-name` section says; stops quietly at the first malformed part.
+fn read_names(names: &mut DefNames, reader: wasmparser::ComponentNameSectionReader<'_>) {
+    use wasmparser::ComponentName;
+    let map = |m: wasmparser::NameMap<'_>, out: &mut std::collections::HashMap<u32, String>| {
+        for n in m.into_iter().map_while(|n| n.ok()) {
+            out.insert(n.index, n.name.to_string());
+        }
+    };
+    for sub in reader.into_iter().map_while(|s| s.ok()) {
+        match sub {
+            ComponentName::Component { name, .. } => names.component = Some(name.to_string()),
+            ComponentName::Instances(m) => map(m, &mut names.instances),
+            ComponentName::Components(m) => map(m, &mut names.components),
+            _ => {}
+        }
     }
 }
