@@ -137,6 +137,50 @@ __attribute__((noreturn))
 #endif
 void weld_trap(uint32_t code);
 
+/* ---- Components -------------------------------------------------------------------------
+ * A component compiled with `weld compile app.wasm --emit obj --name p` is one object defining
+ * the descriptor `p__component`; `--emit header --name p` writes p.h with C types for its
+ * interface types and typed static inline wrappers over the functions below. Values cross in
+ * the C layout p.h declares (weld_contract::component::clayout defines it; the runtime reads and
+ * writes exactly that). */
+
+/* A compiled component's descriptor (opaque; `<prefix>__component` in the object). */
+typedef struct weld_component_module weld_component_module;
+
+/* An instantiated component and the store that owns all of it. */
+typedef struct weld_component weld_component;
+
+/* Any function pointer; cast back to its real type before calling. */
+typedef void (*weld_fn)(void);
+
+/* Calls a typed host function `func`: args[i] points at parameter i in C layout, `ret` at the
+   result (NULL if none). The generated header defines one per import. */
+typedef uint32_t (*weld_component_adapter)(weld_fn func, void *ctx, const void *const *args,
+                                           void *ret);
+
+/* A host function offered for the component import `name` (matched by full name, e.g.
+   "wasi:cli/stdout@0.2.0#get-stdout"); p.h's p_import_<name>(fn, ctx) fills one in. */
+typedef struct weld_component_import {
+  const char *name;
+  weld_component_adapter adapter;
+  weld_fn func;
+  void *ctx;
+} weld_component_import;
+
+/* Instantiate a component; every import it needs must be among the `n` entries. NULL on
+   failure, with the reason in weld_last_error(). */
+weld_component *weld_component_instantiate(const weld_component_module *desc,
+                                           const weld_component_import *imports, size_t n);
+
+/* Call export number `export_index` (the header's order): args[i] points at argument i in C
+   layout (args may be NULL without parameters); the result is written to `ret` (malloc'd
+   strings and lists, owned by the caller) only when the call returns 0. */
+uint32_t weld_component_call(weld_component *inst, uint32_t export_index,
+                             const void *const *args, void *ret);
+
+/* Free an instance (NULL is ignored). */
+void weld_component_free(weld_component *inst);
+
 #ifdef __cplusplus
 }
 #endif

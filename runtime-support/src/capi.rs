@@ -54,7 +54,7 @@ std::thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
-fn set_error(message: String) {
+pub(crate) fn set_error(message: String) {
     // A message with a NUL in it (from a host-supplied name) is cut there.
     let bytes: Vec<u8> = message
         .into_bytes()
@@ -96,7 +96,7 @@ pub extern "C" fn weld_trap_message(code: u32) -> *const c_char {
 ///
 /// # Safety
 /// `p` must be NULL or point at a NUL-terminated string.
-unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a str> {
+pub(crate) unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a str> {
     if p.is_null() {
         return None;
     }

@@ -27,6 +27,7 @@
 //! - [`instance`], [`constexpr`]: instantiation; [`libcalls`]: the libcall table.
 //! - [`spectest`]: the host module the official test suite imports.
 //! - `capi` (std): the C API for C hosts and the objects' C entry points (`include/weld.h`).
+//! - `capi_component` (std): the C API for components (`weld_component_*`), values in C layout.
 //!
 //! Ownership: a [`Store`] owns everything created in it; handles are indices valid while the
 //! store lives. Nothing is freed before the store is dropped, so pointers that compiled code keeps
@@ -45,6 +46,8 @@ extern crate std;
 pub mod arch;
 #[cfg(feature = "std")]
 pub mod capi;
+#[cfg(feature = "std")]
+pub mod capi_component;
 pub mod component;
 pub mod constexpr;
 pub mod entry;
