@@ -224,13 +224,19 @@ fn compile(
     linked.map_err(at_input)
 }
 
-/// `weld compile` of a component: one object, or a shared library of it.
+/// `weld compile` of a component: one object, its C header, or a shared library of it.
 fn compile_component(
     bytes: &[u8],
     output: &Path,
     emit: Emit,
     options: &Options,
 ) -> std::result::Result<(), weld::Error> {
+    if emit == Emit::Header {
+        let info = weld::component::flatten(bytes)?;
+        let header = weld::emit::component_header::write_component_header(&info, &options.prefix);
+        return write_atomic(output, header.as_bytes())
+            .map_err(|e| weld::Error::Link(format!("{e:#}")));
+    }
     let obj = weld::compile_component(bytes, options)?;
     let io = |what: &str, e: std::io::Error| weld::Error::Io {
         what: what.to_string(),
@@ -251,7 +257,7 @@ fn compile_component(
             )
         }
         other => Err(weld::Error::Unsupported {
-            message: format!("--emit {other:?} for components (use obj or sharedlib)"),
+            message: format!("--emit {other:?} for components (use obj, header or sharedlib)"),
             offset: None,
         }),
     }

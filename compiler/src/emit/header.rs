@@ -57,7 +57,7 @@ fn wasm_sig(ty: &FuncType) -> String {
 }
 
 /// A name as a C-string-like literal that is safe inside a `/* */` comment.
-fn quoted(name: &str) -> String {
+pub(crate) fn quoted(name: &str) -> String {
     let mut out = String::from("\"");
     for b in name.bytes() {
         match b {

@@ -20,6 +20,7 @@
 //! byte-identical object.
 
 pub mod component;
+pub mod component_header;
 pub mod header;
 
 use crate::codegen::{CompiledFunction, CompiledModule, RelocTarget};
