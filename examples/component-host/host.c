@@ -1,0 +1,100 @@
+/* A C host for component.wat, compiled by weld into demo.o with the typed C API in demo.h.
+ * It calls every export, passing strings, a list of records and getting back a string, a
+ * record and a list of records; implements the component's `log` import; and shows that a
+ * trap comes back as a value while the process (and a fresh instance) carries on. */
+#include <stdio.h>
+#include <string.h>
+
+#include "demo.h"
+
+static demo_string_t str(const char *s) {
+  demo_string_t r = {(uint8_t *)s, strlen(s)};
+  return r;
+}
+
+/* The host side of the component's `log: func(msg: string)` import. `ctx` counts the calls. */
+static uint32_t host_log(void *ctx, const demo_string_t *msg) {
+  int *calls = ctx;
+  ++*calls;
+  printf("[host log] %.*s\n", (int)msg->len, (const char *)msg->ptr);
+  return WELD_OK;
+}
+
+static int check(const char *what, uint32_t trap) {
+  if (trap != WELD_OK) {
+    printf("%s: trap: %s\n", what, weld_trap_message(trap));
+    return 0;
+  }
+  return 1;
+}
+
+static void print_items(const char *what, const demo_list_scale_items_elem_t *items) {
+  printf("%s = [", what);
+  for (size_t i = 0; i < items->len; i++)
+    printf("%s{name: \"%.*s\", qty: %u}", i ? ", " : "", (int)items->ptr[i].name.len,
+           (const char *)items->ptr[i].name.ptr, items->ptr[i].qty);
+  printf("]\n");
+}
+
+int main(void) {
+  int log_calls = 0;
+  weld_component_import imports[] = {demo_import_log(host_log, &log_calls)};
+  weld_component *inst = demo__instantiate(imports, 1);
+  if (inst == NULL) {
+    fprintf(stderr, "cannot instantiate: %s\n", weld_last_error());
+    return 1;
+  }
+
+  /* A string in, a string out (malloc'd: ours to free). */
+  demo_string_t name = str("weld");
+  demo_string_t greeting;
+  if (check("greet", demo_greet(inst, &name, &greeting))) {
+    printf("greet(\"weld\") = \"%.*s\"\n", (int)greeting.len, (const char *)greeting.ptr);
+    demo_string_free(&greeting);
+  }
+
+  /* A list of records in, a record out. */
+  demo_scale_items_elem_t items[] = {
+      {str("apple"), 3}, {str("banana"), 5}, {str("kiwi"), 7}, {str("cherry"), 11}};
+  demo_list_scale_items_elem_t list = {items, sizeof items / sizeof items[0]};
+  demo_summarize_result_t summary;
+  if (check("summarize", demo_summarize(inst, &list, &summary))) {
+    printf("summarize(...) = {count: %u, total: %u, longest: \"%.*s\"}\n", summary.count,
+           summary.total, (int)summary.longest.len, (const char *)summary.longest.ptr);
+    demo_summarize_result_free(&summary);
+  }
+
+  /* A list of records in, a list of records out. */
+  demo_list_scale_items_elem_t scaled;
+  if (check("scale", demo_scale(inst, &list, 10, &scaled))) {
+    print_items("scale(..., 10)", &scaled);
+    demo_list_scale_items_elem_free(&scaled);
+  }
+
+  /* Through both components and back out to the host's log. */
+  demo_string_t guest = str("component model");
+  uint32_t len = 0;
+  if (check("welcome", demo_welcome(inst, &guest, &len)))
+    printf("welcome(\"component model\") = %u (log calls: %d)\n", len, log_calls);
+
+  uint32_t q = 0;
+  if (check("divide(8)", demo_divide(inst, 8, &q)))
+    printf("divide(8) = %u\n", q);
+  /* This one traps: the trap comes back as a code, the process goes on. */
+  if (check("divide(0)", demo_divide(inst, 0, &q)))
+    printf("divide(0) = %u\n", q);
+  /* A trap poisons the component instance it happened in (the Component Model's rule)... */
+  check("divide(4) after the trap", demo_divide(inst, 4, &q));
+  demo__free(inst);
+
+  /* ...but a fresh instance works. */
+  inst = demo__instantiate(imports, 1);
+  if (inst == NULL) {
+    fprintf(stderr, "cannot instantiate: %s\n", weld_last_error());
+    return 1;
+  }
+  if (check("divide(4)", demo_divide(inst, 4, &q)))
+    printf("divide(4) on a new instance = %u\n", q);
+  demo__free(inst);
+  return 0;
+}
