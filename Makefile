@@ -17,6 +17,7 @@ build: setup
 # The main job: compile the example and run it (see examples/README.md).
 demo: build
 	$(MAKE) -C examples/core-host run WELD=$(CURDIR)/$(WELD)
+	$(MAKE) -C examples/component-host run WELD=$(CURDIR)/$(WELD)
 
 # All tests: formatting, lints (warnings are errors), unit tests, spec suites, examples.
 test: setup lint
