@@ -1,0 +1,246 @@
+//! The component C host path end to end, through the `weld` CLI and the system `cc`: the
+//! component-host example (object + generated header + libweld_runtime.a + host.c) prints
+//! results that match a Rust computation, calls the host's import and survives a trap; and the
+//! C types of a generated component header have exactly the sizes, alignments and member offsets
+//! the contract's `clayout` computes (the layout the runtime reads and writes).
+//!
+//! Without a C compiler these tests print `SKIPPED: no C compiler` and pass.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use weld_contract::component::clayout::CLayouts;
+use weld_contract::component::{ComponentInfo, FuncTy, HostImport, TypeDef};
+use weld_contract::trap::TrapCode;
+
+const WELD: &str = env!("CARGO_BIN_EXE_weld");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn have_cc() -> bool {
+    let ok = Command::new("cc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        println!("SKIPPED: no C compiler");
+    }
+    ok
+}
+
+/// The newest libweld_runtime.a built with this test's `weld` (see c_host.rs).
+fn runtime_archive() -> PathBuf {
+    let dir = Path::new(WELD).parent().unwrap();
+    let mut candidates = vec![dir.join("libweld_runtime.a")];
+    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("libweld_runtime-") && name.ends_with(".a") {
+                candidates.push(e.path());
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| panic!("no libweld_runtime.a beside {WELD}"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// host.c's inputs: the items it passes to `summarize` and `scale`.
+const ITEMS: &[(&str, u32)] = &[("apple", 3), ("banana", 5), ("kiwi", 7), ("cherry", 11)];
+
+/// What host.c must print, computed from the component's documented behaviour.
+fn expected_output() -> Vec<String> {
+    let greet = |n: &str| format!("Hello, {n}!");
+    let total: u32 = ITEMS.iter().map(|i| i.1).fold(0, u32::wrapping_add);
+    // The first of the longest names.
+    let longest = ITEMS.iter().fold(
+        "",
+        |best, (n, _)| if n.len() > best.len() { n } else { best },
+    );
+    let scaled: Vec<String> = ITEMS
+        .iter()
+        .map(|(n, q)| format!("{{name: \"{n}\", qty: {}}}", q.wrapping_mul(10)))
+        .collect();
+    let welcome = greet("component model");
+    vec![
+        format!("greet(\"weld\") = \"{}\"", greet("weld")),
+        format!(
+            "summarize(...) = {{count: {}, total: {total}, longest: \"{longest}\"}}",
+            ITEMS.len()
+        ),
+        format!("scale(..., 10) = [{}]", scaled.join(", ")),
+        format!("[host log] {welcome}"),
+        format!(
+            "welcome(\"component model\") = {} (log calls: 1)",
+            welcome.len()
+        ),
+        format!("divide(8) = {}", 1000 / 8),
+        format!(
+            "divide(0): trap: {}",
+            TrapCode::IntegerDivisionByZero.message()
+        ),
+        format!(
+            "divide(4) after the trap: trap: {}",
+            TrapCode::CannotEnterComponent.message()
+        ),
+        format!("divide(4) on a new instance = {}", 1000 / 4),
+    ]
+}
+
+#[test]
+fn component_host_example_passes_strings_lists_and_records_both_ways_and_survives_a_trap() {
+    if !have_cc() {
+        return;
+    }
+    let build = tempfile::tempdir().unwrap();
+    let out = run(Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(repo().join("examples/component-host"))
+        .arg("run")
+        .arg(format!("WELD={WELD}"))
+        .arg(format!("BUILD={}", build.path().display()))
+        .arg(format!("WELD_RUNTIME_LIB={}", runtime_archive().display())));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let got: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("make") && !l.contains("/weld compile"))
+        .collect();
+    assert_eq!(got, expected_output(), "full output:\n{stdout}");
+}
+
+/// A component description using every kind of interface type (no resources), as imports.
+fn all_shapes() -> ComponentInfo {
+    use TypeDef::*;
+    let s = |x: &str| x.to_string();
+    let types = vec![
+        U8,                                                  // 0
+        U64,                                                 // 1
+        String,                                              // 2
+        Record(vec![(s("a"), 0), (s("b"), 1), (s("c"), 2)]), // 3
+        List(3),                                             // 4
+        Variant(vec![
+            (s("none"), None),
+            (s("x"), Some(0)),
+            (s("y"), Some(1)),
+        ]), // 5
+        Enum(vec![s("red"), s("green")]),                    // 6
+        Flags((0..40).map(|i| format!("f{i}")).collect()),   // 7
+        Flags(vec![s("read"), s("write")]),                  // 8
+        Option(1),                                           // 9
+        Result {
+            ok: Some(2),
+            err: Some(0),
+        }, // 10
+        Result {
+            ok: None,
+            err: None,
+        }, // 11
+        F64,                                                 // 12
+        Tuple(vec![0, 12, 2]),                               // 13
+        U16,                                                 // 14
+        List(14),                                            // 15
+        List(15),                                            // 16
+        Record(vec![
+            (s("inner"), 3),
+            (s("int"), 13),
+            (s("tags"), 16),
+            (s("e"), 6),
+        ]), // 17
+        Char,                                                // 18
+        Option(18),                                          // 19
+        Variant(vec![(s("p"), Some(17)), (s("q"), Some(9))]), // 20
+        Result {
+            ok: Some(19),
+            err: None,
+        }, // 21
+    ];
+    let params: Vec<(std::string::String, u32)> = (2..types.len() as u32)
+        .map(|t| (format!("p{t}"), t))
+        .collect();
+    ComponentInfo {
+        types,
+        func_types: vec![FuncTy {
+            params,
+            result: Some(20),
+        }],
+        imports: vec![HostImport {
+            name: s("wasi:test/shapes@0.1.0#take-all"),
+            ty: 0,
+        }],
+        ..ComponentInfo::default()
+    }
+}
+
+#[test]
+fn generated_component_header_types_have_the_contract_c_layout() {
+    if !have_cc() {
+        return;
+    }
+    let info = all_shapes();
+    let dir = tempfile::tempdir().unwrap();
+    let header = weld::emit::component_header::write_component_header(&info, "shapes");
+    std::fs::write(dir.path().join("shapes.h"), header).unwrap();
+    let probe = format!(
+        "#include \"shapes.h\"\n{}",
+        weld::emit::component_header::layout_probe(&info, "shapes")
+    );
+    let c = dir.path().join("probe.c");
+    std::fs::write(&c, probe).unwrap();
+    let exe = dir.path().join("probe");
+    run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(dir.path())
+        .arg("-I")
+        .arg(repo().join("runtime-support/include"))
+        .arg(&c)
+        .arg("-o")
+        .arg(&exe));
+    let out = run(&mut Command::new(&exe));
+    let layouts = CLayouts::native(&info.types);
+    let mut seen = 0;
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let mut words = line.split_whitespace();
+        let t: u32 = words.next().unwrap()[1..].parse().unwrap();
+        let nums: Vec<u32> = words.map(|w| w.parse().unwrap()).collect();
+        let l = layouts.get(t);
+        let mut want = vec![l.size, l.align];
+        match &info.types[t as usize] {
+            TypeDef::Record(_) | TypeDef::Tuple(_) => want.extend(layouts.field_offsets(t)),
+            _ => want.extend(
+                layouts
+                    .variant(t)
+                    .filter(|_| nums.len() > 2)
+                    .map(|v| v.payload_offset),
+            ),
+        }
+        assert_eq!(
+            nums, want,
+            "type {t} ({:?}): C says {line}",
+            info.types[t as usize]
+        );
+        seen += 1;
+    }
+    // Every non-primitive type got a C type and was probed.
+    assert_eq!(seen, 17, "probed types");
+}
