@@ -513,6 +513,13 @@ impl<'a> Inliner<'a> {
                 if let Some(m) = self.names.instances.get_mut(f.instance as usize) {
                     m.imports.push(name.clone());
                 }
+                if let Item::Instance(map) = &item {
+                    // Resource types the imported instance exports are the supplier's resources:
+                    // map this component's view of them onto the same runtime resources.
+                    let types = self.types(f.def)?;
+                    let id = types.component_instance_at(f.instances.len() as u32);
+                    map_instance_resources(types, id, map, &mut f.resources);
+                }
                 self.push_item(f, item, name)?;
             }
             Init::CoreInstance(Instance::Instantiate { module_index, args }) => {
@@ -891,6 +898,34 @@ impl<'a> Inliner<'a> {
     }
 }
 
+/// Record, for every resource type an instance type exports, which runtime resource the
+/// supplied instance's item is (recursing into nested instances).
+fn map_instance_resources(
+    types: TypesRef<'_>,
+    id: wasmparser::component_types::ComponentInstanceTypeId,
+    supplied: &BTreeMap<String, Item>,
+    resources: &mut ResourceMap,
+) {
+    use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType as E};
+    for (name, ty) in types[id].exports.iter() {
+        match (&ty.ty, supplied.get(name.as_str())) {
+            (
+                E::Type {
+                    referenced: ComponentAnyTypeId::Resource(rid),
+                    ..
+                },
+                Some(Item::Type(TypeItem::Resource(r))),
+            ) => {
+                resources.insert(rid.resource(), *r);
+            }
+            (E::Instance(inner), Some(Item::Instance(map))) => {
+                map_instance_resources(types, *inner, map, resources);
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Index standing for a module or component the host would provide: usable only as long as
 /// nothing instantiates it.
 const OPAQUE: u32 = u32::MAX;
@@ -914,6 +949,13 @@ fn opaque_of_kind(kind: ComponentExternalKind, what: String) -> Result<Item> {
 
 fn canon_name(c: &CanonicalFunction) -> String {
     let s = format!("{c:?}");
+    // context.get/set carry their slot; the runtime reads it from the full form.
+    if matches!(
+        c,
+        CanonicalFunction::ContextGet { .. } | CanonicalFunction::ContextSet { .. }
+    ) {
+        return s;
+    }
     s.split([' ', '{', '(']).next().unwrap_or("?").to_string()
 }
 
