@@ -869,6 +869,16 @@ impl<'a> Inliner<'a> {
                 }
                 Ok(Item::Instance(Rc::new(map)))
             }
+            ComponentTypeRef::Type(wasmparser::TypeBounds::SubResource) => {
+                // A resource type the host defines.
+                let r = self.info.resources.len() as u32;
+                self.info.resources.push(Resource {
+                    name: name.to_string(),
+                    instance: u32::MAX,
+                    dtor: None,
+                });
+                Ok(Item::Type(TypeItem::Resource(r)))
+            }
             ComponentTypeRef::Type(_) => Ok(Item::Type(TypeItem::Other)),
             ComponentTypeRef::Module(_) => Ok(Item::Module(OPAQUE)),
             ComponentTypeRef::Component(_) => Ok(Item::Component(Closure {
