@@ -266,8 +266,9 @@ fn script_features(text: &str, options: &Options) -> Result<Options, String> {
     }
     let words: Vec<&str> = line.split_whitespace().collect();
     let mut o = options.clone();
-    // RUN lines are relative to wasm-tools' defaults, not to weld's wider default set.
-    let mut features = wasmparser::WasmFeatures::default();
+    // RUN lines are relative to the defaults of the wasm-tools the test data was written for
+    // (wasmparser's defaults before maps were on by default), not to weld's wider set.
+    let mut features = wasmparser::WasmFeatures::default() - wasmparser::WasmFeatures::CM_MAP;
     o.features = Some(features);
     let mut i = 0;
     while i < words.len() {
