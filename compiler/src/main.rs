@@ -31,6 +31,16 @@ enum Emit {
     Exe,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum InspectFormat {
+    /// Human-readable listing.
+    Text,
+    /// JSON, schema `weld-inspect/1` (see README, "Seeing the graph").
+    Json,
+    /// Graphviz DOT.
+    Dot,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Bounds {
     /// Guard regions; most checks vanish (64-bit hosted targets).
@@ -95,6 +105,10 @@ enum Command {
         /// Symbol prefix (a C identifier); default: derived from the input file name.
         #[arg(long)]
         name: Option<String>,
+        /// Refuse to compile a component whose graph breaks this policy (see README, "Graph
+        /// policies").
+        #[arg(long)]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         codegen: CodegenArgs,
     },
@@ -110,11 +124,31 @@ enum Command {
         #[command(flatten)]
         codegen: CodegenArgs,
     },
-    /// Print a component's flattened graph: core instances and their wiring, lowerings with
-    /// their string encodings, resources and exports.
+    /// Print a component's flattened graph: named component instances, core instances and
+    /// their wiring, lowerings with their string encodings, resources and exports; or the graph
+    /// as JSON, DOT or an SVG picture; or what each instance can reach.
     Inspect {
         /// Input component (`.wasm` or `.wat`).
         input: PathBuf,
+        /// Output format (`-o *.svg` draws a picture instead).
+        #[arg(long, value_enum, default_value = "text")]
+        format: InspectFormat,
+        /// Write to this file instead of standard output; a `.svg` name draws the graph.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Print, for each component instance, the instances and host interfaces it reaches
+        /// directly and transitively.
+        #[arg(long)]
+        reach: bool,
+    },
+    /// Check a component's graph against a policy without compiling it; exits 1 with a
+    /// one-line message naming the broken rule and path.
+    Check {
+        /// Input component (`.wasm` or `.wat`).
+        input: PathBuf,
+        /// The policy (TOML; see README, "Graph policies").
+        #[arg(long)]
+        policy: PathBuf,
     },
     Wast {
         /// Script files.
@@ -170,9 +204,13 @@ fn compile(
     output: Option<PathBuf>,
     emit: Emit,
     name: Option<String>,
+    policy: Option<&Path>,
     codegen: &CodegenArgs,
 ) -> Result<()> {
     let bytes = read_input(input)?;
+    if let Some(policy) = policy {
+        check_policy(input, &bytes, policy)?;
+    }
     let prefix = name.unwrap_or_else(|| default_prefix(input));
     let options = codegen.options(prefix)?;
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
@@ -224,19 +262,13 @@ fn compile(
     linked.map_err(at_input)
 }
 
-/// `weld compile` of a component: one object, its C header, or a shared library of it.
+/// `weld compile` of a component: one object, or a shared library of it.
 fn compile_component(
     bytes: &[u8],
     output: &Path,
     emit: Emit,
     options: &Options,
 ) -> std::result::Result<(), weld::Error> {
-    if emit == Emit::Header {
-        let info = weld::component::flatten(bytes)?;
-        let header = weld::emit::component_header::write_component_header(&info, &options.prefix);
-        return write_atomic(output, header.as_bytes())
-            .map_err(|e| weld::Error::Link(format!("{e:#}")));
-    }
     let obj = weld::compile_component(bytes, options)?;
     let io = |what: &str, e: std::io::Error| weld::Error::Io {
         what: what.to_string(),
@@ -257,7 +289,7 @@ fn compile_component(
             )
         }
         other => Err(weld::Error::Unsupported {
-            message: format!("--emit {other:?} for components (use obj, header or sharedlib)"),
+            message: format!("--emit {other:?} for components (use obj or sharedlib)"),
             offset: None,
         }),
     }
@@ -275,12 +307,64 @@ fn run(input: &Path, invoke: Option<&str>, codegen: &CodegenArgs) -> Result<()> 
     }
 }
 
-/// `weld inspect`: print the flattened component graph.
-fn inspect(input: &Path) -> Result<()> {
+/// `weld inspect`: print the flattened component graph, or draw it.
+fn inspect(input: &Path, format: InspectFormat, output: Option<&Path>, reach: bool) -> Result<()> {
+    use weld::component::{inspect, inspect_render, inspect_svg};
     let bytes = read_input(input)?;
-    let info = weld::component::flatten(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-    print!("{}", weld::component::inspect::render(&info));
+    let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
+    let (info, graph) = weld::component::graph(&bytes).map_err(at_input)?;
+    let svg = output.is_some_and(|o| o.extension().is_some_and(|e| e == "svg"));
+    let text = if svg {
+        inspect_svg::svg(&graph).map_err(at_input)?
+    } else if reach {
+        inspect_render::reach_text(&graph)
+    } else {
+        match format {
+            InspectFormat::Text => format!(
+                "{}{}",
+                inspect_render::instances_text(&graph),
+                inspect::render(&info)
+            ),
+            InspectFormat::Json => inspect_render::json(&graph, &info),
+            InspectFormat::Dot => inspect_render::dot(&graph),
+        }
+    };
+    match output {
+        Some(o) => write_atomic(o, text.as_bytes()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Check a component against a policy file; the error is one line naming the broken rule.
+fn check_policy(input: &Path, bytes: &[u8], policy: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(policy).with_context(|| format!("reading {}", policy.display()))?;
+    let policy_file = policy.display();
+    let rules =
+        weld::policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{policy_file}: {e}"))?;
+    if !weld::frontend::is_component(bytes) {
+        anyhow::bail!(
+            "{}: --policy applies to components; this is a core module",
+            input.display()
+        );
+    }
+    let (_, graph) =
+        weld::component::graph(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    weld::policy::check(&rules, &graph)
+        .map_err(|e| anyhow::anyhow!("{}: {e} ({policy_file})", input.display()))
+}
+
+/// `weld check`: exit 1 with the broken rule, or print `ok`.
+fn check(input: &Path, policy: &Path) -> Result<()> {
+    let bytes = read_input(input)?;
+    if let Err(e) = check_policy(input, &bytes, policy) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+    println!("{}: ok ({})", input.display(), policy.display());
     Ok(())
 }
 
@@ -307,9 +391,16 @@ fn main() {
             output,
             emit,
             name,
+            policy,
             codegen,
-        } => compile(&input, output, emit, name, &codegen),
-        Command::Inspect { input } => inspect(&input),
+        } => compile(&input, output, emit, name, policy.as_deref(), &codegen),
+        Command::Inspect {
+            input,
+            format,
+            output,
+            reach,
+        } => inspect(&input, format, output.as_deref(), reach),
+        Command::Check { input, policy } => check(&input, &policy),
         Command::Run {
             invoke,
             input,

@@ -162,9 +162,35 @@ fn a_flipped_bit_in_the_magic_is_one_error_line() {
 }
 
 #[test]
-fn a_component_given_to_compile_is_one_error_line() {
-    let case = Case::new("comp.wasm", &wat("(component)"));
-    case.compile_fails("comp.o", &[], &[]);
+fn an_invalid_component_is_one_error_line() {
+    // A lift whose core function has the wrong type.
+    let bytes = wat(r#"(component
+        (core module $m (func (export "f") (param i64)))
+        (core instance $i (instantiate $m))
+        (func (export "f") (param "x" u32) (canon lift (core func $i "f"))))"#);
+    let case = Case::new("comp.wasm", &bytes);
+    let line = case.compile_fails("comp.o", &[], &[]);
+    assert!(line.contains("invalid"), "{line}");
+    assert_has_offset(&line);
+}
+
+#[test]
+fn a_component_is_compiled_to_one_object() {
+    let case = Case::new("ok.wasm", &wat("(component)"));
+    let out = case.output("ok.o");
+    let run = Command::new(env!("CARGO_BIN_EXE_weld"))
+        .arg("compile")
+        .arg(&case.input)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.is_file());
 }
 
 #[test]
