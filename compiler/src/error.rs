@@ -34,6 +34,10 @@ pub enum Error {
     },
     /// The system linker failed or could not be run.
     Link(String),
+    /// A build-time policy (`weld compile --policy`) is broken, or the policy file is wrong.
+    Policy(String),
+    /// Drawing the component graph failed.
+    Render(String),
     /// Reading or writing a file failed.
     Io {
         /// What was being done.
@@ -78,6 +82,8 @@ impl fmt::Display for Error {
                 )
             }
             Error::Link(message) => write!(f, "linking failed: {message}"),
+            Error::Policy(message) => write!(f, "policy: {message}"),
+            Error::Render(message) => write!(f, "drawing the graph: {message}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }

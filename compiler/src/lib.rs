@@ -13,6 +13,7 @@ pub mod error;
 pub mod frontend;
 pub mod link;
 pub mod options;
+pub mod policy;
 pub mod run;
 pub mod wast;
 

@@ -11,6 +11,9 @@
 
 pub mod inline;
 pub mod inspect;
+pub mod inspect_graph;
+pub mod inspect_render;
+pub mod inspect_svg;
 pub mod trampoline;
 pub mod translate;
 pub mod types;
@@ -38,6 +41,15 @@ pub fn flatten(bytes: &[u8]) -> Result<ComponentInfo> {
     let t = translate::translate(bytes, crate::frontend::features())?;
     let (info, _) = inline::Inliner::run(&t)?;
     Ok(info)
+}
+
+/// Parse, validate and flatten a component, and build its named graph (for `weld inspect`,
+/// `weld check` and policies).
+pub fn graph(bytes: &[u8]) -> Result<(ComponentInfo, inspect_graph::Graph)> {
+    let t = translate::translate(bytes, crate::frontend::features())?;
+    let (info, _, names) = inline::Inliner::run_with_names(&t)?;
+    let g = inspect_graph::Graph::new(&info, &names);
+    Ok((info, g))
 }
 
 /// Compile a component's bytes into its parts.
