@@ -259,6 +259,7 @@ pub fn dot(g: &Graph) -> String {
                 ))
             })
             .collect();
+        encs.sort();
         encs.dedup();
         if !encs.is_empty() {
             let _ = write!(label, "\n{}", encs.join(", "));
