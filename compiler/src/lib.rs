@@ -6,6 +6,7 @@
 //! `cc` into a shared library or executable, `ar` into a static library). `wast` drives `.wast`
 //! scripts through the same pipeline.
 
+pub mod adapt;
 pub mod codegen;
 pub mod component;
 pub mod emit;

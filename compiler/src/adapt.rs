@@ -1,0 +1,158 @@
+//! WASI preview1 core modules (what `wasm32-wasip1` toolchains emit today) become components:
+//! the module is wrapped with the preview1 adapter (the `wasi-preview1-component-adapter-provider`
+//! crate's prebuilt adapter, composed by `wit-component`), and the result is compiled like any
+//! other component against WASI 0.2.
+//!
+//! In: core module bytes. Out: component bytes, or `None` when the module does not import
+//! `wasi_snapshot_preview1` (it is compiled as a plain core module then).
+
+use crate::error::{Error, Result};
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
+use wasmparser::{Parser, Payload};
+
+/// What a core module's imports and exports say about WASI.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Preview1Use {
+    /// It imports from `wasi_snapshot_preview1`.
+    pub imports_preview1: bool,
+    /// It exports `_start` (a command).
+    pub has_start: bool,
+    /// Import modules other than preview1 (the adapter cannot satisfy them).
+    pub other_imports: Vec<String>,
+}
+
+/// Look at a core module's imports and exports (errors are left to the real front end).
+pub fn preview1_use(bytes: &[u8]) -> Preview1Use {
+    let mut u = Preview1Use::default();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::ImportSection(r)) => {
+                for i in r.into_imports().flatten() {
+                    if i.module == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME {
+                        u.imports_preview1 = true;
+                    } else if !u.other_imports.iter().any(|m| m == i.module) {
+                        u.other_imports.push(i.module.to_string());
+                    }
+                }
+            }
+            Ok(Payload::ExportSection(r)) => {
+                u.has_start |= r.into_iter().flatten().any(|e| e.name == "_start");
+            }
+            Ok(Payload::CodeSectionStart { .. }) | Err(_) => break,
+            _ => {}
+        }
+    }
+    u
+}
+
+/// Wrap a preview1 core module into a WASI 0.2 component; `Ok(None)` if it does not use preview1.
+pub fn adapt_preview1(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+    let u = preview1_use(bytes);
+    if !u.imports_preview1 {
+        return Ok(None);
+    }
+    if !u.other_imports.is_empty() {
+        return Err(Error::Unsupported {
+            message: format!(
+                "the module imports {} besides wasi_snapshot_preview1; only preview1 imports can be adapted to WASI 0.2",
+                u.other_imports.join(", ")
+            ),
+            offset: None,
+        });
+    }
+    let adapter = if u.has_start {
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER
+    } else {
+        WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
+    };
+    let fail = |e: anyhow::Error| Error::Unsupported {
+        message: format!("adapting the preview1 module to a component: {e:#}"),
+        offset: None,
+    };
+    let component = wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(bytes)
+        .map_err(fail)?
+        .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
+        .map_err(fail)?
+        .encode()
+        .map_err(fail)?;
+    Ok(Some(component))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wat(src: &str) -> Vec<u8> {
+        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
+        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
+        w.encode().expect("encode")
+    }
+
+    use super::tests_src::HELLO;
+
+    #[test]
+    fn a_preview1_command_becomes_a_component_that_weld_flattens() {
+        let component = adapt_preview1(&wat(HELLO))
+            .expect("adapts")
+            .expect("uses preview1");
+        assert!(crate::frontend::is_component(&component));
+        let info = crate::component::flatten(&component).expect("flattens");
+        assert!(
+            info.exports
+                .iter()
+                .any(|e| e.name.starts_with("wasi:cli/run@0.2")),
+            "{:?}",
+            info.exports.iter().map(|e| &e.name).collect::<Vec<_>>()
+        );
+        assert!(info
+            .imports
+            .iter()
+            .any(|i| i.name.contains("wasi:cli/stdout")));
+    }
+
+    #[test]
+    fn modules_without_preview1_imports_are_left_alone() {
+        assert_eq!(adapt_preview1(&wat("(module)")).expect("ok"), None);
+    }
+
+    #[test]
+    fn other_imports_cannot_be_adapted() {
+        let m = wat(r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+          (import "bench" "start" (func)))"#);
+        assert!(matches!(adapt_preview1(&m), Err(Error::Unsupported { .. })));
+    }
+}
+
+#[cfg(test)]
+mod compile_tests {
+    #[test]
+    fn an_adapted_preview1_command_compiles_to_one_object() {
+        let buf = wast::parser::ParseBuffer::new(super::tests_src::HELLO).expect("lex");
+        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
+        let core = w.encode().expect("encode");
+        let component = super::adapt_preview1(&core)
+            .expect("adapts")
+            .expect("preview1");
+        let obj =
+            crate::compile_component(&component, &crate::Options::default()).expect("compiles");
+        assert!(obj.len() > 1000);
+    }
+}
+
+#[cfg(test)]
+mod tests_src {
+    pub const HELLO: &str = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "hello\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 6))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+}
