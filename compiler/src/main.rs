@@ -100,8 +100,10 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// What to produce.
-        #[arg(long, value_enum, default_value = "obj")]
-        emit: Emit,
+        /// What to produce; default: by the output's extension (.o .a .so .h), else an
+        /// executable for programs (`wasi:cli/run` components, `_start` modules), else an object.
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
         /// Symbol prefix (a C identifier); default: derived from the input file name.
         #[arg(long)]
         name: Option<String>,
@@ -199,19 +201,55 @@ fn one_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_string()
 }
 
+/// What `weld compile` produces without `--emit`: what the output's extension says (`.o`, `.a`,
+/// `.so`, `.h`); otherwise an executable for programs (a component exporting `wasi:cli/run`, a
+/// module exporting `_start`) and an object for everything else.
+fn default_emit(bytes: &[u8], output: Option<&Path>) -> Emit {
+    match output.and_then(|o| o.extension()).and_then(|e| e.to_str()) {
+        Some("o") => return Emit::Obj,
+        Some("a") => return Emit::Staticlib,
+        Some("so") => return Emit::Sharedlib,
+        Some("h") => return Emit::Header,
+        _ => {}
+    }
+    let runnable = if weld::frontend::is_component(bytes) {
+        weld::component::flatten(bytes)
+            .map(|info| {
+                info.exports
+                    .iter()
+                    .any(|e| e.name.starts_with("wasi:cli/run@"))
+            })
+            .unwrap_or(false)
+    } else {
+        weld::adapt::preview1_use(bytes).has_start
+    };
+    if runnable {
+        Emit::Exe
+    } else {
+        Emit::Obj
+    }
+}
+
 fn compile(
     input: &Path,
     output: Option<PathBuf>,
-    emit: Emit,
+    emit: Option<Emit>,
     name: Option<String>,
     policy: Option<&Path>,
     codegen: &CodegenArgs,
 ) -> Result<()> {
     let bytes = read_input(input)?;
+    // A WASI preview1 core module is compiled as a WASI 0.2 component.
+    let bytes = match weld::adapt::adapt_preview1(&bytes) {
+        Ok(Some(component)) => component,
+        Ok(None) => bytes,
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", input.display())),
+    };
     if let Some(policy) = policy {
         check_policy(input, &bytes, policy)?;
     }
     let prefix = name.unwrap_or_else(|| default_prefix(input));
+    let emit = emit.unwrap_or_else(|| default_emit(&bytes, output.as_deref()));
     let options = codegen.options(prefix)?;
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
     let output = output.unwrap_or_else(|| match emit {
@@ -262,13 +300,19 @@ fn compile(
     linked.map_err(at_input)
 }
 
-/// `weld compile` of a component: one object, or a shared library of it.
+/// `weld compile` of a component: one object, its C header, or a shared library of it.
 fn compile_component(
     bytes: &[u8],
     output: &Path,
     emit: Emit,
     options: &Options,
 ) -> std::result::Result<(), weld::Error> {
+    if emit == Emit::Header {
+        let info = weld::component::flatten(bytes)?;
+        let header = weld::emit::component_header::write_component_header(&info, &options.prefix);
+        return write_atomic(output, header.as_bytes())
+            .map_err(|e| weld::Error::Link(format!("{e:#}")));
+    }
     let obj = weld::compile_component(bytes, options)?;
     let io = |what: &str, e: std::io::Error| weld::Error::Io {
         what: what.to_string(),
@@ -288,8 +332,15 @@ fn compile_component(
                 &[],
             )
         }
+        Emit::Exe => {
+            let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
+            let obj_path = dir.path().join(format!("{}.o", options.prefix));
+            std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
+            let main_c = weld::emit::component::exe_main(&options.prefix);
+            weld::link::link_exe(&obj_path, &main_c, output, &options.target)
+        }
         other => Err(weld::Error::Unsupported {
-            message: format!("--emit {other:?} for components (use obj or sharedlib)"),
+            message: format!("--emit {other:?} for components (use obj, header, sharedlib or exe)"),
             offset: None,
         }),
     }
