@@ -79,6 +79,9 @@ pub enum TrapCode {
     UnsupportedBuiltin = 36,
     /// `backpressure.inc` beyond 2^16 - 1 or `backpressure.dec` below zero.
     BackpressureOutOfRange = 37,
+    /// The program asked to exit (WASI `exit`); not an error. The status is kept by the host
+    /// that raised it (`weld_runtime::wasi`), which turns this into an exit status.
+    Exit = 38,
 }
 
 impl TrapCode {
@@ -121,6 +124,7 @@ impl TrapCode {
         TrapCode::InvalidCharBitPattern,
         TrapCode::UnsupportedBuiltin,
         TrapCode::BackpressureOutOfRange,
+        TrapCode::Exit,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -168,6 +172,7 @@ impl TrapCode {
             TrapCode::InvalidCharBitPattern => "invalid `char` bit pattern",
             TrapCode::UnsupportedBuiltin => "canonical built-in not supported by weld",
             TrapCode::BackpressureOutOfRange => "backpressure counter out of range",
+            TrapCode::Exit => "exit",
         }
     }
 }

@@ -106,6 +106,7 @@ typedef enum weld_trap_code {
   WELD_TRAP_INVALID_CHAR_BIT_PATTERN = 35, /* invalid `char` bit pattern */
   WELD_TRAP_UNSUPPORTED_BUILTIN = 36, /* canonical built-in not supported by weld */
   WELD_TRAP_BACKPRESSURE_OUT_OF_RANGE = 37, /* backpressure counter out of range */
+  WELD_TRAP_EXIT = 38, /* exit */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.
@@ -180,6 +181,14 @@ uint32_t weld_component_call(weld_component *inst, uint32_t export_index,
 
 /* Free an instance (NULL is ignored). */
 void weld_component_free(weld_component *inst);
+
+/* The main of a WASI command executable: run the component `desc` links with argv/envp.
+   Options before the program's arguments (ended by `--` or the first other argument):
+   `--dir HOST[::GUEST]` preopens a directory, `--env NAME[=VALUE]` sets a variable (without a
+   value: the host's, from envp); nothing else is visible. Returns the program's exit status,
+   134 after printing `trap: <message>` if it traps, 2 for a bad option, 1 if the component
+   cannot be instantiated (e.g. it imports something the WASI host does not provide). */
+int weld_main(const weld_component_module *desc, int argc, char **argv, char **envp);
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,8 @@ mod sys;
 pub mod table;
 pub mod trap;
 pub mod types;
+#[cfg(feature = "std")]
+pub mod wasi;
 
 #[cfg(all(test, feature = "std", target_arch = "x86_64"))]
 mod tests;

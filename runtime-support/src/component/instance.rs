@@ -20,6 +20,7 @@
 
 use super::abi::{flat_from_raw, Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::module::{lifted_core_type, ComponentModule};
+use super::names::normalize;
 use super::resources::{Loan, ResourceState};
 use super::types::{Flat, Types};
 use super::val::Val;
@@ -48,15 +49,29 @@ use weld_contract::vmctx::ValRaw;
 /// A host function a component imports.
 pub type HostFunc = dyn FnMut(&[Val]) -> Result<Option<Val>, Trap>;
 
-/// The host functions offered to components, by import name.
+/// A host callback told that a guest dropped its own handle of a host resource (the rep).
+pub type HostDrop = dyn FnMut(u32);
+
+/// The host functions offered to components, by import name, and the drop callbacks of the
+/// resource types the host defines, by resource name (`<interface>#<resource>`). Names are
+/// compared after [`normalize`] (so a host registered as `wasi:cli/stdout@0.2` serves every
+/// `0.2.x` import).
+///
+/// A host function returning `own<R>` of a host-defined `R` gives
+/// `Val::Own(ResourceHandle::host(rep))`: the runtime fills in the resource type from the
+/// function's result type and gives the guest a new handle for `rep`. Handles the guest passes
+/// back arrive as `Val::Borrow`/`Val::Own` with the same rep.
 #[derive(Default)]
 pub struct HostImports {
     funcs: BTreeMap<String, Rc<RefCell<Box<HostFunc>>>>,
+    drops: BTreeMap<String, Rc<RefCell<Box<HostDrop>>>>,
 }
 
 impl core::fmt::Debug for HostImports {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_set().entries(self.funcs.keys()).finish()
+        f.debug_set()
+            .entries(self.funcs.keys().chain(self.drops.keys()))
+            .finish()
     }
 }
 
@@ -69,16 +84,61 @@ impl HostImports {
     /// Offer `f` as import `name` (replacing an earlier one).
     pub fn insert(
         &mut self,
-        name: impl Into<String>,
+        name: impl AsRef<str>,
         f: impl FnMut(&[Val]) -> Result<Option<Val>, Trap> + 'static,
     ) {
-        self.funcs
-            .insert(name.into(), Rc::new(RefCell::new(Box::new(f))));
+        let key = normalize(name.as_ref()).into_owned();
+        self.funcs.insert(key, Rc::new(RefCell::new(Box::new(f))));
+    }
+
+    /// Call `f(rep)` when a guest drops an own handle of host resource type `resource`
+    /// (`wasi:io/streams@0.2#output-stream`), replacing an earlier callback.
+    pub fn on_drop(&mut self, resource: impl AsRef<str>, f: impl FnMut(u32) + 'static) {
+        let key = normalize(resource.as_ref()).into_owned();
+        self.drops.insert(key, Rc::new(RefCell::new(Box::new(f))));
     }
 
     /// Whether `name` is offered.
     pub fn contains(&self, name: &str) -> bool {
-        self.funcs.contains_key(name)
+        self.funcs.contains_key(normalize(name).as_ref())
+    }
+
+    /// Every offered import name (normalised).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.funcs.keys().map(String::as_str)
+    }
+
+    fn func(&self, name: &str) -> Option<&Rc<RefCell<Box<HostFunc>>>> {
+        self.funcs.get(normalize(name).as_ref())
+    }
+
+    fn drop_fn(&self, resource: &str) -> Option<&Rc<RefCell<Box<HostDrop>>>> {
+        self.drops.get(normalize(resource).as_ref())
+    }
+
+    /// Call host function `name` directly (no component involved): for tests and for hosts
+    /// that compose their own functions. A missing name traps with `MissingImport`.
+    pub fn call(&self, name: &str, args: &[Val]) -> Result<Option<Val>, Trap> {
+        let f = self.func(name).ok_or(trap(TrapCode::MissingImport))?;
+        let mut f = f
+            .try_borrow_mut()
+            .map_err(|_| trap(TrapCode::CannotEnterComponent))?;
+        (*f)(args)
+    }
+
+    /// Run the drop callback of host resource type `resource` for `rep`, as a guest dropping
+    /// its handle would; whether there was one.
+    pub fn drop_resource(&self, resource: &str, rep: u32) -> bool {
+        let Some(f) = self.drop_fn(resource) else {
+            return false;
+        };
+        match f.try_borrow_mut() {
+            Ok(mut f) => {
+                (*f)(rep);
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 
@@ -98,6 +158,8 @@ struct Inner {
     core: RefCell<Vec<Instance>>,
     state: RefCell<ResourceState>,
     imports: Vec<Rc<RefCell<Box<HostFunc>>>>,
+    /// Drop callback per resource type (host-defined ones with a callback only).
+    host_drops: Vec<Option<Rc<RefCell<Box<HostDrop>>>>>,
     lowering_funcs: RefCell<Vec<Option<Func>>>,
     // Boxed: compiled code keeps their addresses, which must not move when the Vec grows.
     #[allow(clippy::vec_box)]
@@ -482,9 +544,18 @@ impl Inner {
             (*f)(args)?
         };
         let types = Types::new(&info.types);
+        let host_defined = |r: u32| {
+            info.resources
+                .get(r as usize)
+                .is_some_and(|res| res.instance == HOST_RESOURCE)
+        };
         match (result, ft.result) {
             (None, None) => Ok(Vec::new()),
-            (Some(v), Some(t)) if v.check(types, t).is_ok() => Ok(alloc::vec![v]),
+            (Some(mut v), Some(t)) => {
+                v.resolve_host_resources(types, t, &host_defined);
+                v.check(types, t).map_err(|_| bad())?;
+                Ok(alloc::vec![v])
+            }
             _ => Err(bad()),
         }
     }
@@ -570,7 +641,16 @@ impl Inner {
             .resources
             .get(r as usize)
             .and_then(|res| res.dtor.as_ref());
-        let cross = def != caller && def != HOST_RESOURCE;
+        if def == HOST_RESOURCE {
+            if let Some(Some(f)) = self.host_drops.get(r as usize) {
+                let mut f = f
+                    .try_borrow_mut()
+                    .map_err(|_| trap(TrapCode::CannotEnterComponent))?;
+                (*f)(rep);
+            }
+            return Ok(());
+        }
+        let cross = def != caller;
         if cross && !self.state()?.inst(def)?.may_enter {
             return Err(trap(TrapCode::CannotEnterComponent));
         }
@@ -768,11 +848,15 @@ impl ComponentInstance {
         let mut imports = Vec::with_capacity(info.imports.len());
         for imp in &info.imports {
             let f = host
-                .funcs
-                .get(&imp.name)
+                .func(&imp.name)
                 .ok_or_else(|| link(format!("missing import {}", imp.name)))?;
             imports.push(f.clone());
         }
+        let host_drops = info
+            .resources
+            .iter()
+            .map(|r| (r.instance == HOST_RESOURCE).then(|| host.drop_fn(&r.name).cloned())?)
+            .collect();
         let defined_by = info.resources.iter().map(|r| r.instance).collect();
         let inner = Rc::new(Inner {
             module: module.clone(),
@@ -780,6 +864,7 @@ impl ComponentInstance {
             core: RefCell::new(Vec::new()),
             state: RefCell::new(ResourceState::new(info.component_instances, defined_by)),
             imports,
+            host_drops,
             lowering_funcs: RefCell::new(alloc::vec![None; info.lowerings.len()]),
             lowering_ctxs: RefCell::new(Vec::new()),
             builtin_ctxs: RefCell::new(Vec::new()),

@@ -12,6 +12,7 @@
 pub mod abi;
 pub mod instance;
 pub mod module;
+pub mod names;
 pub mod resources;
 mod string;
 pub mod types;

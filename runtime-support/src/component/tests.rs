@@ -677,3 +677,64 @@ fn the_backpressure_counter_traps_below_zero_and_at_two_to_the_sixteen() {
     );
     assert_eq!(st.backpressure(0, false), Ok(()));
 }
+
+#[test]
+fn host_returned_handles_take_the_resource_type_their_result_type_names() {
+    use weld_contract::component::TypeDef as T;
+    // 0: own<0> (host-defined), 1: own<1> (guest-defined), 2: result<own<0>, u32>,
+    // 3: list<tuple<own<0>, string>>, 4: tuple<own<0>, string>, 5: u32, 6: string
+    let arena = vec![
+        T::Own(0),
+        T::Own(1),
+        T::Result {
+            ok: Some(0),
+            err: Some(5),
+        },
+        T::List(4),
+        T::Tuple(vec![0, 6]),
+        T::U32,
+        T::String,
+    ];
+    let types = Types::new(&arena);
+    let host_defined = |r: u32| r == 0;
+    let mut v = Val::Result(Ok(Some(Box::new(Val::Own(ResourceHandle::host(9))))));
+    v.resolve_host_resources(types, 2, &host_defined);
+    assert_eq!(
+        v,
+        Val::Result(Ok(Some(Box::new(Val::Own(ResourceHandle {
+            resource: 0,
+            rep: 9
+        })))))
+    );
+    assert!(v.check(types, 2).is_ok());
+    let mut l = Val::List(vec![Val::Tuple(vec![
+        Val::Own(ResourceHandle::host(3)),
+        Val::String("/".into()),
+    ])]);
+    l.resolve_host_resources(types, 3, &host_defined);
+    assert!(l.check(types, 3).is_ok());
+    // A guest-defined type is never filled in: the value stays ill-typed.
+    let mut g = Val::Own(ResourceHandle::host(1));
+    g.resolve_host_resources(types, 1, &host_defined);
+    assert!(g.check(types, 1).is_err());
+}
+
+#[test]
+fn host_imports_match_any_compatible_version_and_run_drop_callbacks() {
+    use super::instance::HostImports;
+    let mut h = HostImports::new();
+    h.insert("wasi:cli/stdout@0.2#get-stdout", |_| Ok(Some(Val::U32(1))));
+    assert!(h.contains("wasi:cli/stdout@0.2.0#get-stdout"));
+    assert!(h.contains("wasi:cli/stdout@0.2.12#get-stdout"));
+    assert!(!h.contains("wasi:cli/stdout@0.3.0#get-stdout"));
+    assert_eq!(
+        h.call("wasi:cli/stdout@0.2.6#get-stdout", &[]),
+        Ok(Some(Val::U32(1)))
+    );
+    let dropped = alloc::rc::Rc::new(core::cell::Cell::new(0));
+    let d = dropped.clone();
+    h.on_drop("wasi:io/streams@0.2.1#output-stream", move |rep| d.set(rep));
+    assert!(h.drop_resource("wasi:io/streams@0.2.6#output-stream", 5));
+    assert_eq!(dropped.get(), 5);
+    assert!(!h.drop_resource("wasi:io/streams@0.2.6#input-stream", 5));
+}

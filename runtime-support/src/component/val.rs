@@ -19,6 +19,21 @@ pub struct ResourceHandle {
     pub rep: u32,
 }
 
+impl ResourceHandle {
+    /// The `resource` of a handle a host function returns for a resource type the host defines:
+    /// the runtime replaces it with the type its result type names
+    /// ([`Val::resolve_host_resources`]).
+    pub const HOST: u32 = u32::MAX;
+
+    /// A host resource's `rep`, with its type left for the runtime to fill in.
+    pub fn host(rep: u32) -> ResourceHandle {
+        ResourceHandle {
+            resource: ResourceHandle::HOST,
+            rep,
+        }
+    }
+}
+
 /// A component value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Val {
@@ -211,6 +226,49 @@ fn payload_ok(types: Types<'_>, v: &Option<Box<Val>>, t: Option<u32>) -> Result<
 }
 
 impl Val {
+    /// Give every handle whose resource is [`ResourceHandle::HOST`] the resource type that `ty`
+    /// names at its position, if `host_defined` says the host defines that type. Other values
+    /// are left alone (and fail [`Val::check`] if they do not fit).
+    pub fn resolve_host_resources(
+        &mut self,
+        types: Types<'_>,
+        ty: u32,
+        host_defined: &dyn Fn(u32) -> bool,
+    ) {
+        let mut stack = alloc::vec![(self, ty)];
+        while let Some((v, ty)) = stack.pop() {
+            match (v, types.get(ty)) {
+                (Val::Own(h) | Val::Borrow(h), TypeDef::Own(r) | TypeDef::Borrow(r))
+                    if h.resource == ResourceHandle::HOST && host_defined(*r) =>
+                {
+                    h.resource = *r;
+                }
+                (Val::List(vs), TypeDef::List(t)) => stack.extend(vs.iter_mut().map(|v| (v, *t))),
+                (Val::Tuple(vs), TypeDef::Tuple(ts)) => {
+                    stack.extend(vs.iter_mut().zip(ts.iter().copied()));
+                }
+                (Val::Record(fs), TypeDef::Record(ts)) => {
+                    stack.extend(
+                        fs.iter_mut()
+                            .map(|(_, v)| v)
+                            .zip(ts.iter().map(|(_, t)| *t)),
+                    );
+                }
+                (Val::Variant(name, Some(v)), TypeDef::Variant(cases)) => {
+                    if let Some((_, Some(t))) = cases.iter().find(|(n, _)| n == name) {
+                        stack.push((v, *t));
+                    }
+                }
+                (Val::Option(Some(v)), TypeDef::Option(t)) => stack.push((v, *t)),
+                (Val::Result(Ok(Some(v))), TypeDef::Result { ok: Some(t), .. })
+                | (Val::Result(Err(Some(v))), TypeDef::Result { err: Some(t), .. }) => {
+                    stack.push((v, *t));
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Whether the value has type `ty` of `types`; the error says where it does not.
     pub fn check(&self, types: Types<'_>, ty: u32) -> Result<(), String> {
         let def = types.get(ty);

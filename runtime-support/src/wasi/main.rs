@@ -1,0 +1,182 @@
+//! `weld_main`: the `main` of executables made by `weld compile --emit exe`, and its
+//! command-line convention.
+//!
+//! ```text
+//! app [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--] [ARGS...]
+//! ```
+//!
+//! Options are read from the start of the command line only, up to `--` (which is dropped) or
+//! the first argument that is not one of them; everything after goes to the program, whose
+//! `argv[0]` is the executable's. Like `wasmtime run`:
+//! - `--dir HOST[::GUEST]` (or `--dir=...`) preopens host directory HOST as GUEST (default: HOST
+//!   as written); repeatable.
+//! - `--env NAME=VALUE` sets a variable; `--env NAME` passes the host's value (if set).
+//!   Nothing else of the host environment is visible.
+//!
+//! Exit status: the program's; 134 with `trap: <message>` on stderr when it traps; 2 with a
+//! message for a bad option; 1 when the component cannot be loaded or instantiated.
+
+use super::{run_command, RunError, WasiCtx};
+use crate::component::ComponentModule;
+use crate::store::Store;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use std::path::PathBuf;
+use weld_contract::component::descriptor::VMComponentDescriptor;
+
+/// Exit status of a trapped program.
+pub const TRAP_STATUS: i32 = 134;
+
+/// A command line split into the sandbox options and the program's arguments.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `--dir`: host path and guest name.
+    pub dirs: Vec<(PathBuf, String)>,
+    /// `--env`.
+    pub env: Vec<(String, String)>,
+    /// The program's arguments, `argv[0]` first.
+    pub args: Vec<String>,
+}
+
+/// Split `argv` (the executable's, `argv[0]` first); `host_env` answers `--env NAME`.
+pub fn parse_args(argv: &[String], host_env: &[(String, String)]) -> Result<Options, String> {
+    let mut o = Options::default();
+    o.args.extend(argv.first().cloned());
+    let mut rest = argv.iter().skip(1).peekable();
+    while let Some(a) = rest.peek() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f == "--dir" || f == "--env" => (f, Some(String::from(v))),
+            _ => (a.as_str(), None),
+        };
+        if flag == "--" {
+            rest.next();
+            break;
+        }
+        if flag != "--dir" && flag != "--env" {
+            break;
+        }
+        let flag = String::from(flag);
+        rest.next();
+        let value = match inline {
+            Some(v) => v,
+            None => rest
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))?,
+        };
+        if flag == "--dir" {
+            let (host, guest) = value.split_once("::").unwrap_or((&value, &value));
+            if host.is_empty() || guest.is_empty() {
+                return Err(format!("--dir {value}: empty path"));
+            }
+            o.dirs.push((PathBuf::from(host), String::from(guest)));
+        } else if let Some((k, v)) = value.split_once('=') {
+            o.env.push((k.into(), v.into()));
+        } else if let Some((k, v)) = host_env.iter().find(|(k, _)| *k == value) {
+            o.env.push((k.clone(), v.clone()));
+        }
+    }
+    o.args.extend(rest.cloned());
+    Ok(o)
+}
+
+/// Run `module` as a command with the process's stdio and the sandbox `argv` asks for; the
+/// exit status (messages on stderr as the module docs say).
+pub fn main_with_args(
+    module: &ComponentModule,
+    argv: &[String],
+    host_env: &[(String, String)],
+) -> i32 {
+    let o = match parse_args(argv, host_env) {
+        Ok(o) => o,
+        Err(e) => {
+            std::eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut ctx = WasiCtx::new().inherit_stdio();
+    ctx.args = o.args;
+    ctx.env = o.env;
+    ctx.preopens = o.dirs;
+    let mut store = Store::new();
+    match run_command(&mut store, module, ctx) {
+        Ok(status) => status,
+        Err(RunError::Trap(t)) => {
+            std::eprintln!("trap: {t}");
+            TRAP_STATUS
+        }
+        Err(e) => {
+            std::eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Strings of a NULL-terminated (or `n`-long) C string array, lossily decoded.
+///
+/// # Safety
+/// `p` is NULL or points at `n` (or, with `n == None`, NULL-terminated) C strings.
+unsafe fn c_strings(p: *const *const libc::c_char, n: Option<usize>) -> Vec<String> {
+    let mut out = Vec::new();
+    if p.is_null() {
+        return out;
+    }
+    let mut i = 0;
+    loop {
+        if n.is_some_and(|n| i >= n) {
+            break;
+        }
+        // SAFETY: within the array the caller describes.
+        let s = unsafe { *p.add(i) };
+        if s.is_null() {
+            break;
+        }
+        // SAFETY: the caller guarantees NUL-terminated strings.
+        let c = unsafe { core::ffi::CStr::from_ptr(s) };
+        out.push(String::from(c.to_string_lossy()));
+        i += 1;
+    }
+    out
+}
+
+/// The `main` of a weld executable: load the linked component `desc` and run it as a command
+/// with `argc`/`argv` (see the module docs for options); `envp` (NULL-terminated, may be NULL)
+/// is only consulted by `--env NAME`.
+///
+/// # Safety
+/// `desc` must be a weld component descriptor that lives for the rest of the process; `argv`
+/// must hold `argc` C strings and `envp` be NULL or a NULL-terminated array of C strings.
+#[no_mangle]
+pub unsafe extern "C" fn weld_main(
+    desc: *const VMComponentDescriptor,
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> libc::c_int {
+    // SAFETY: the caller's guarantees for argv and envp.
+    let (argv, envp) = unsafe {
+        (
+            c_strings(argv, Some(usize::try_from(argc).unwrap_or(0))),
+            c_strings(envp, None),
+        )
+    };
+    let host_env: Vec<(String, String)> = envp
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (String::from(k), String::from(v)))
+        .collect();
+    if desc.is_null() {
+        std::eprintln!("error: NULL component descriptor");
+        return 1;
+    }
+    // SAFETY: the caller guarantees a weld descriptor that lives forever.
+    let module = match unsafe { ComponentModule::from_descriptor(&*desc) } {
+        Ok(m) => m,
+        Err(e) => {
+            std::eprintln!("error: cannot load the component: {e}");
+            return 1;
+        }
+    };
+    main_with_args(&module, &argv, &host_env)
+}

@@ -1,0 +1,1 @@
+//! Path resolution inside preopened directories.
