@@ -16,6 +16,7 @@ pub mod link;
 pub mod options;
 pub mod policy;
 pub mod run;
+pub mod testgen;
 pub mod wast;
 
 pub use error::{Error, Result};
