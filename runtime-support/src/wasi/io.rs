@@ -75,8 +75,8 @@ pub enum Pollable {
 pub enum StreamError {
     /// End of stream.
     Closed,
-    /// An I/O error, described.
-    Failed(String),
+    /// An I/O error, described, with its `wasi:filesystem` error code.
+    Failed(String, Option<&'static str>),
 }
 
 impl StreamError {
@@ -84,8 +84,8 @@ impl StreamError {
     fn into_val(self, st: &mut WasiState) -> Val {
         match self {
             StreamError::Closed => Val::Variant("closed".into(), None),
-            StreamError::Failed(m) => {
-                let e = st.error(m, None);
+            StreamError::Failed(m, code) => {
+                let e = st.error(m, code);
                 Val::Variant("last-operation-failed".into(), Some(Box::new(own(e))))
             }
         }
@@ -96,7 +96,7 @@ fn io_err(e: &std::io::Error) -> StreamError {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         StreamError::Closed
     } else {
-        StreamError::Failed(e.to_string())
+        StreamError::Failed(e.to_string(), Some(super::fsmeta::error_code(e)))
     }
 }
 
@@ -235,6 +235,9 @@ pub(crate) fn register(reg: &mut Registrar<'_>) {
     });
 
     reg.resource(POLL, "pollable");
+    for r in ["pollable", "error"] {
+        reg.resource(STREAMS, r);
+    }
     reg.func(POLL, "[method]pollable.ready", |st, a| {
         ret(Val::Bool(ready(st, rep(a, 0)?)?))
     });

@@ -180,3 +180,68 @@ pub unsafe extern "C" fn weld_main(
     };
     main_with_args(&module, &argv, &host_env)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_args, Options};
+    use alloc::string::String;
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use std::path::PathBuf;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| String::from(*s)).collect()
+    }
+
+    #[test]
+    fn leading_dir_and_env_options_configure_the_sandbox_and_the_rest_are_arguments() {
+        let host = [(String::from("HOME"), String::from("/home/u"))];
+        let o = parse_args(
+            &argv(&[
+                "app",
+                "--dir",
+                "data::/d",
+                "--dir=.",
+                "--env",
+                "A=1",
+                "--env=HOME",
+                "--env",
+                "UNSET",
+                "x",
+                "--dir",
+                "y",
+            ]),
+            &host,
+        )
+        .unwrap();
+        assert_eq!(
+            o,
+            Options {
+                dirs: vec![
+                    (PathBuf::from("data"), String::from("/d")),
+                    (PathBuf::from("."), String::from(".")),
+                ],
+                env: vec![
+                    (String::from("A"), String::from("1")),
+                    (String::from("HOME"), String::from("/home/u")),
+                ],
+                args: argv(&["app", "x", "--dir", "y"]),
+            }
+        );
+    }
+
+    #[test]
+    fn a_double_dash_ends_the_options_and_is_dropped() {
+        let o = parse_args(&argv(&["app", "--env", "A=1", "--", "--dir", "--"]), &[]).unwrap();
+        assert_eq!(o.args, argv(&["app", "--dir", "--"]));
+        let o = parse_args(&argv(&["app", "a", "--", "b"]), &[]).unwrap();
+        assert_eq!(o.args, argv(&["app", "a", "--", "b"]));
+        assert!(o.dirs.is_empty() && o.env.is_empty());
+    }
+
+    #[test]
+    fn an_option_without_its_value_is_an_error() {
+        assert!(parse_args(&argv(&["app", "--dir"]), &[]).is_err());
+        assert!(parse_args(&argv(&["app", "--dir", "::g"]), &[]).is_err());
+    }
+}

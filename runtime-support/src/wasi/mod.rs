@@ -19,6 +19,7 @@
 pub mod cli;
 pub mod clocks;
 pub mod filesystem;
+pub mod fsmeta;
 pub mod io;
 pub mod main;
 pub mod run;
@@ -27,6 +28,8 @@ pub mod sockets;
 pub mod table;
 mod vals;
 
+#[cfg(test)]
+mod fs_tests;
 #[cfg(test)]
 mod tests;
 

@@ -31,7 +31,6 @@ pub(crate) fn u64_arg(args: &[Val], i: usize) -> Result<u64, Trap> {
 }
 
 /// A `string` argument.
-#[allow(dead_code)] // used by the filesystem
 pub(crate) fn str_arg(args: &[Val], i: usize) -> Result<&str, Trap> {
     match arg(args, i)? {
         Val::String(s) => Ok(s),
@@ -54,7 +53,6 @@ pub(crate) fn bytes_arg(args: &[Val], i: usize) -> Result<Vec<u8>, Trap> {
 }
 
 /// The names set in a `flags` argument.
-#[allow(dead_code)] // used by the filesystem
 pub(crate) fn flags_arg(args: &[Val], i: usize) -> Result<&[String], Trap> {
     match arg(args, i)? {
         Val::Flags(names) => Ok(names),
@@ -63,7 +61,6 @@ pub(crate) fn flags_arg(args: &[Val], i: usize) -> Result<&[String], Trap> {
 }
 
 /// Whether flag `name` is set in `flags`.
-#[allow(dead_code)] // used by the filesystem
 pub(crate) fn has(flags: &[String], name: &str) -> bool {
     flags.iter().any(|f| f == name)
 }
@@ -94,19 +91,16 @@ pub(crate) fn ok_unit() -> Val {
 }
 
 /// `err(v)`.
-#[allow(dead_code)] // used by the filesystem
 pub(crate) fn err(v: Val) -> Val {
     Val::Result(Err(Some(Box::new(v))))
 }
 
 /// `some(v)`.
-#[allow(dead_code)] // used by the filesystem
 pub(crate) fn some(v: Val) -> Val {
     Val::Option(Some(Box::new(v)))
 }
 
 /// An enum case.
-#[allow(dead_code)] // used by the filesystem
 pub(crate) fn case(name: &str) -> Val {
     Val::Enum(name.into())
 }
