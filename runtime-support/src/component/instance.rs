@@ -531,11 +531,12 @@ impl Inner {
         }
     }
 
-    /// Call host import `k` with `args`, checking its result against the import's type.
-    fn call_host(&self, k: u32, args: &[Val]) -> Result<Vec<Val>, Trap> {
+    /// Call host import `k` with `args`, checking its result against `ty`, the function type
+    /// of the lowering (what the caller will lower the result at). Host resource handles the
+    /// host returns take the types `ty` names: those are the caller's view of the resources.
+    fn call_host(&self, k: u32, ty: u32, args: &[Val]) -> Result<Vec<Val>, Trap> {
         let info = self.info();
-        let imp = info.imports.get(k as usize).ok_or_else(bad)?;
-        let ft = info.func_types.get(imp.ty as usize).ok_or_else(bad)?;
+        let ft = info.func_types.get(ty as usize).ok_or_else(bad)?;
         let f = self.imports.get(k as usize).ok_or_else(bad)?;
         let result = {
             let mut f = f
@@ -590,7 +591,10 @@ impl Inner {
                 let (results, flat) = self.call_lifted(store, f, &args, l.opts.encoding, false)?;
                 (results, f.opts.encoding, Some((f, flat)))
             }
-            LoweringTarget::Import(k) => (self.call_host(*k, &args)?, StringEncoding::Utf8, None),
+            LoweringTarget::Import(k) => {
+                let results = self.call_host(*k, l.ty, &args)?;
+                (results, StringEncoding::Utf8, None)
+            }
             LoweringTarget::Builtin(_) => return Err(trap(TrapCode::UnsupportedBuiltin)),
         };
         drop(args);
