@@ -77,12 +77,9 @@ pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledCompone
         isa: &*isa,
     };
     let mut lowerings = Vec::new();
-    for (i, l) in info.lowerings.iter().enumerate() {
+    for i in 0..info.lowerings.len() {
         lowerings.push(trampoline::compile_lowering_trampoline(
-            &env,
-            i as u32,
-            &l.core_params,
-            &l.core_results,
+            &env, &info, i as u32,
         )?);
     }
     Ok(CompiledComponent {

@@ -111,3 +111,22 @@ mod tests {
         assert!(!matches(&WastVal::U32(1), &Val::S32(1)));
     }
 }
+
+/// Whether a component result matches an expectation the script wrote with a core form
+/// (`f32.const`/`f64.const` are both core and component syntax; the parser reads them as core).
+pub fn matches_core(expected: &wast::core::WastRetCore<'_>, actual: &Val) -> bool {
+    use wast::core::{NanPattern, WastRetCore};
+    match (expected, actual) {
+        (WastRetCore::F32(NanPattern::Value(e)), Val::F32(a)) => {
+            let e = f32::from_bits(e.bits);
+            (e.is_nan() && a.is_nan()) || e.to_bits() == a.to_bits()
+        }
+        (WastRetCore::F64(NanPattern::Value(e)), Val::F64(a)) => {
+            let e = f64::from_bits(e.bits);
+            (e.is_nan() && a.is_nan()) || e.to_bits() == a.to_bits()
+        }
+        (WastRetCore::F32(_), Val::F32(a)) => a.is_nan(),
+        (WastRetCore::F64(_), Val::F64(a)) => a.is_nan(),
+        _ => false,
+    }
+}

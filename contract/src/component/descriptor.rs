@@ -17,16 +17,94 @@
 /// First bytes of every component descriptor.
 pub const COMPONENT_MAGIC: [u8; 8] = *b"weldcmp\0";
 
-/// Runtime-owned context of one lowered function; the trampoline reads only `callback`.
+/// The Canonical ABI flags of one component instance, shared by the runtime and compiled fused
+/// calls: non-zero means "may". The runtime owns them; a lowering's context points at its
+/// caller's and callee's.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMComponentFlags {
+    /// The instance may be entered (it is not on the stack and did not trap).
+    pub may_enter: u32,
+    /// The instance may call out (not during post-return or argument lowering).
+    pub may_leave: u32,
+}
+
+/// Offset of `VMComponentFlags::may_enter`.
+pub const FLAGS_MAY_ENTER: u32 = 0;
+/// Offset of `VMComponentFlags::may_leave`.
+pub const FLAGS_MAY_LEAVE: u32 = 4;
+
+/// Runtime-owned context of one lowered function.
+///
+/// A generic trampoline reads only `callback`. When the lowering calls a lifted function whose
+/// type needs no memory (scalars and records/tuples of scalars) the compiler emits a *fused*
+/// trampoline instead: it checks and updates the two instances' flags, converts the scalars and
+/// calls `callee` (and `post_return`) directly; whenever a check fails it falls back to
+/// `callback`, which does the full Canonical ABI work and raises the proper trap. The runtime
+/// fills every field for lowerings of lifted functions (the others null).
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMLoweringContext {
     /// `extern "C" fn(ctx: *mut VMLoweringContext, slots: *mut ValRaw)`.
     pub callback: *const u8,
+    /// The callee's core function.
+    pub callee: *const crate::vmctx::VMFuncRef,
+    /// The callee's post-return function, or null.
+    pub post_return: *const crate::vmctx::VMFuncRef,
+    /// The calling component instance's flags.
+    pub caller_flags: *mut VMComponentFlags,
+    /// The called component instance's flags.
+    pub callee_flags: *mut VMComponentFlags,
 }
 
 /// Offset of `VMLoweringContext::callback`.
 pub const LOWERING_CALLBACK: u32 = 0;
+/// Offset of `VMLoweringContext::callee`.
+pub const LOWERING_CALLEE: u32 = 8;
+/// Offset of `VMLoweringContext::post_return`.
+pub const LOWERING_POST_RETURN: u32 = 16;
+/// Offset of `VMLoweringContext::caller_flags`.
+pub const LOWERING_CALLER_FLAGS: u32 = 24;
+/// Offset of `VMLoweringContext::callee_flags`.
+pub const LOWERING_CALLEE_FLAGS: u32 = 32;
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+    use core::mem::offset_of;
+
+    #[test]
+    fn lowering_context_and_flags_offsets_match_the_structs() {
+        assert_eq!(
+            offset_of!(VMLoweringContext, callback) as u32,
+            LOWERING_CALLBACK
+        );
+        assert_eq!(
+            offset_of!(VMLoweringContext, callee) as u32,
+            LOWERING_CALLEE
+        );
+        assert_eq!(
+            offset_of!(VMLoweringContext, post_return) as u32,
+            LOWERING_POST_RETURN
+        );
+        assert_eq!(
+            offset_of!(VMLoweringContext, caller_flags) as u32,
+            LOWERING_CALLER_FLAGS
+        );
+        assert_eq!(
+            offset_of!(VMLoweringContext, callee_flags) as u32,
+            LOWERING_CALLEE_FLAGS
+        );
+        assert_eq!(
+            offset_of!(VMComponentFlags, may_enter) as u32,
+            FLAGS_MAY_ENTER
+        );
+        assert_eq!(
+            offset_of!(VMComponentFlags, may_leave) as u32,
+            FLAGS_MAY_LEAVE
+        );
+    }
+}
 
 /// The descriptor a compiled component exports.
 #[repr(C)]

@@ -407,10 +407,10 @@ impl Inner {
         let mut st = self.state()?;
         let s = st.inst(inst)?;
         if let Some(e) = may_enter {
-            s.may_enter = e;
+            s.set_may_enter(e);
         }
         if let Some(l) = may_leave {
-            s.may_leave = l;
+            s.set_may_leave(l);
         }
         Ok(())
     }
@@ -433,11 +433,11 @@ impl Inner {
         {
             let mut st = self.state()?;
             let s = st.inst(callee)?;
-            if !s.may_enter {
+            if !s.may_enter() {
                 return Err(trap(TrapCode::CannotEnterComponent));
             }
-            s.may_enter = false;
-            s.may_leave = false;
+            s.set_may_enter(false);
+            s.set_may_leave(false);
         }
         self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
         let mut no_loans = Vec::new();
@@ -524,7 +524,7 @@ impl Inner {
                 self.state()?.backpressure(caller, false)?;
                 Ok(Vec::new())
             }
-            _ if !self.state()?.inst(caller)?.may_leave => {
+            _ if !self.state()?.inst(caller)?.may_leave() => {
                 Err(trap(TrapCode::CannotLeaveComponent))
             }
             _ => Err(trap(TrapCode::UnsupportedBuiltin)),
@@ -569,7 +569,7 @@ impl Inner {
         if let LoweringTarget::Builtin(name) = &l.target {
             return self.run_builtin(l, name, flat_in);
         }
-        if !self.state()?.inst(caller)?.may_leave {
+        if !self.state()?.inst(caller)?.may_leave() {
             return Err(trap(TrapCode::CannotLeaveComponent));
         }
         let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
@@ -655,7 +655,7 @@ impl Inner {
             return Ok(());
         }
         let cross = def != caller;
-        if cross && !self.state()?.inst(def)?.may_enter {
+        if cross && !self.state()?.inst(def)?.may_enter() {
             return Err(trap(TrapCode::CannotEnterComponent));
         }
         let Some(dtor) = dtor else {
@@ -789,9 +789,32 @@ impl Inner {
             .lowerings
             .get(i as usize)
             .ok_or_else(|| link("bad lowering"))?;
+        // What a fused trampoline needs to call a lifted callee directly.
+        let mut fused = (
+            core::ptr::null::<weld_contract::vmctx::VMFuncRef>(),
+            core::ptr::null::<weld_contract::vmctx::VMFuncRef>(),
+            core::ptr::null_mut::<weld_contract::component::descriptor::VMComponentFlags>(),
+            core::ptr::null_mut::<weld_contract::component::descriptor::VMComponentFlags>(),
+        );
+        if let LoweringTarget::Lifted(f) = &l.target {
+            let trap_to_link = |t: Trap| link(alloc::format!("lowering {i}: {t}"));
+            let callee = self.func(store, &f.func).map_err(trap_to_link)?;
+            fused.0 = callee.funcref(store) as *const weld_contract::vmctx::VMFuncRef;
+            if let Some(pr) = &f.opts.post_return {
+                let pr = self.func(store, pr).map_err(trap_to_link)?;
+                fused.1 = pr.funcref(store) as *const weld_contract::vmctx::VMFuncRef;
+            }
+            let mut st = self.state().map_err(trap_to_link)?;
+            fused.2 = st.inst(l.opts.instance).map_err(trap_to_link)?.flags_ptr() as *mut _;
+            fused.3 = st.inst(f.opts.instance).map_err(trap_to_link)?.flags_ptr() as *mut _;
+        }
         let mut ctx = Box::new(LoweringCtx {
             base: VMLoweringContext {
                 callback: lowering_callback as *const u8,
+                callee: fused.0,
+                post_return: fused.1,
+                caller_flags: fused.2,
+                callee_flags: fused.3,
             },
             inner: self,
             index: i,

@@ -105,13 +105,21 @@ impl HandleTable {
     }
 }
 
+/// `may_enter`/`may_leave` at a stable heap address: compiled fused calls read and write them
+/// through raw pointers (layout: `weld_contract::component::descriptor::VMComponentFlags`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Flags {
+    may_enter: core::cell::Cell<u32>,
+    may_leave: core::cell::Cell<u32>,
+}
+
 /// The Canonical ABI state of one component instance.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct InstanceState {
-    /// Whether the instance may be entered (not already on the stack, not poisoned).
-    pub may_enter: bool,
-    /// Whether the instance may call out (false during post-return and adapter reallocs).
-    pub may_leave: bool,
+    /// `may_enter` (not already on the stack, not poisoned) and `may_leave` (false during
+    /// post-return and adapter reallocs).
+    flags: alloc::boxed::Box<Flags>,
     /// Its handles.
     pub table: HandleTable,
     /// Borrow handles received by its current call and not dropped yet.
@@ -120,11 +128,51 @@ pub struct InstanceState {
     pub backpressure: u32,
 }
 
+impl InstanceState {
+    /// Whether the instance may be entered.
+    pub fn may_enter(&self) -> bool {
+        self.flags.may_enter.get() != 0
+    }
+    /// Set `may_enter`.
+    pub fn set_may_enter(&self, v: bool) {
+        self.flags.may_enter.set(v as u32);
+    }
+    /// Whether the instance may call out.
+    pub fn may_leave(&self) -> bool {
+        self.flags.may_leave.get() != 0
+    }
+    /// Set `may_leave`.
+    pub fn set_may_leave(&self, v: bool) {
+        self.flags.may_leave.set(v as u32);
+    }
+    /// The flags' address, for compiled fused calls (valid as long as this state lives).
+    pub fn flags_ptr(&self) -> *mut u8 {
+        &*self.flags as *const Flags as *mut u8
+    }
+}
+
+impl Clone for InstanceState {
+    /// A copy with flags of its own.
+    fn clone(&self) -> Self {
+        let s = InstanceState {
+            table: self.table.clone(),
+            borrows: self.borrows,
+            backpressure: self.backpressure,
+            ..InstanceState::default()
+        };
+        s.set_may_enter(self.may_enter());
+        s.set_may_leave(self.may_leave());
+        s
+    }
+}
+
 impl Default for InstanceState {
     fn default() -> Self {
         InstanceState {
-            may_enter: true,
-            may_leave: true,
+            flags: alloc::boxed::Box::new(Flags {
+                may_enter: core::cell::Cell::new(1),
+                may_leave: core::cell::Cell::new(1),
+            }),
             table: HandleTable::default(),
             borrows: 0,
             backpressure: 0,
@@ -163,7 +211,7 @@ impl ResourceState {
 
     fn check_leave(&mut self, inst: u32) -> Result<&mut InstanceState, Trap> {
         let st = self.inst(inst)?;
-        if !st.may_leave {
+        if !st.may_leave() {
             return Err(trap(TrapCode::CannotLeaveComponent));
         }
         Ok(st)

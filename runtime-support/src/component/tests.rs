@@ -530,7 +530,7 @@ fn handle_tables_follow_the_canonical_abi() {
     assert_eq!(st.lower_borrow(0, 0, 55), Ok(55));
     assert_eq!(st.finish_call(0), Ok(()));
     // No leaving during post-return.
-    st.inst(0).unwrap().may_leave = false;
+    st.inst(0).unwrap().set_may_leave(false);
     assert_eq!(
         code(st.resource_new(0, 0, 1)),
         TrapCode::CannotLeaveComponent
