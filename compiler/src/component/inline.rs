@@ -844,25 +844,29 @@ impl<'a> Inliner<'a> {
                             let i = self.host_func(f, types, *fid, format!("{name}#{export}"))?;
                             Item::Func(FuncDef::Import(i))
                         }
-                        E::Type { .. } => {
-                            let r = self.info.resources.len() as u32;
-                            self.info.resources.push(Resource {
-                                name: format!("{name}#{export}"),
-                                instance: u32::MAX,
-                                dtor: None,
-                            });
-                            if let E::Type {
-                                referenced:
-                                    wasmparser::component_types::ComponentAnyTypeId::Resource(rid),
-                                ..
-                            } = ety
-                            {
-                                f.resources.insert(rid.resource(), r);
-                                Item::Type(TypeItem::Resource(r))
-                            } else {
-                                Item::Type(TypeItem::Other)
-                            }
+                        E::Type {
+                            referenced:
+                                wasmparser::component_types::ComponentAnyTypeId::Resource(rid),
+                            ..
+                        } => {
+                            // A resource the host defines; one re-exported through `use` (e.g.
+                            // `wasi:io/poll#pollable` seen from `wasi:clocks`) is the same one.
+                            let r = match f.resources.get(&rid.resource()) {
+                                Some(r) => *r,
+                                None => {
+                                    let r = self.info.resources.len() as u32;
+                                    self.info.resources.push(Resource {
+                                        name: format!("{name}#{export}"),
+                                        instance: u32::MAX,
+                                        dtor: None,
+                                    });
+                                    f.resources.insert(rid.resource(), r);
+                                    r
+                                }
+                            };
+                            Item::Type(TypeItem::Resource(r))
                         }
+                        E::Type { .. } => Item::Type(TypeItem::Other),
                         _ => Item::Opaque(format!("{name}#{export}")),
                     };
                     map.insert(export.to_string(), item);
