@@ -3,13 +3,36 @@
 CARGO ?= cargo
 WELD  := target/debug/weld
 
-.PHONY: all setup build demo test lint unit spec clean
+.PHONY: all setup build demo test lint unit spec clean wasm-toolchain wasi-examples python-example
 
 all: build
 
 # System packages: a C compiler and linker (cc) for linking compiled objects.
 setup:
 	@command -v cc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq build-essential; }
+
+# The wasm toolchain (Debian clang-19, lld, wasi-libc, libc++ for wasm32-wasi): only needed to
+# rebuild the checked-in .wasm of examples/wasi-c and examples/wasi-cpp (see
+# examples/wasi-c/Makefile). Idempotent: installs nothing when everything is present.
+WASM_PACKAGES := clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 \
+                 libc++abi-19-dev-wasm32
+wasm-toolchain:
+	@missing=$$(for p in $(WASM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# Rebuild the WASI example programs' .wasm (they are checked in; this needs wasm-toolchain).
+wasi-examples: wasm-toolchain
+	$(MAKE) -C examples/wasi-c wasm
+	$(MAKE) -C examples/wasi-cpp wasm
+
+# The Python command component of examples/python (componentize-py; ~18 MB, not checked in).
+python-example:
+	$(MAKE) -C examples/python app.wasm
 
 build: setup
 	$(CARGO) build --workspace

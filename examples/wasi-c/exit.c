@@ -1,0 +1,20 @@
+/* Exit codes. `exit MODE CODE`:
+ *   exit   CODE  prints a line, then exit(CODE)
+ *   return CODE  prints a line, then returns CODE from main
+ * Through the WASI preview1 adapter, proc_exit can only report success or failure: every
+ * non-zero CODE becomes exit status 1 (wasi:cli/exit#exit(err)), under wasmtime too. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: exit exit|return CODE\n");
+    return 2;
+  }
+  int code = atoi(argv[2]);
+  printf("exiting with %d via %s\n", code, argv[1]);
+  if (strcmp(argv[1], "exit") == 0)
+    exit(code);
+  return code;
+}
