@@ -5,6 +5,12 @@
 //!
 //! In: core module bytes. Out: component bytes, or `None` when the module does not import
 //! `wasi_snapshot_preview1` (it is compiled as a plain core module then).
+//!
+//! Besides preview1, a module may import `bench.start` / `bench.end` (`[] -> []`), the
+//! Sightglass benchmark protocol: the module gets component metadata for a world importing an
+//! interface `bench { start: func(); end: func(); }`, so the component imports `bench#start` /
+//! `bench#end` and the host (the benchmark harness) provides them. Any other import module is
+//! refused.
 
 use crate::error::{Error, Result};
 use wasi_preview1_component_adapter_provider::{
@@ -54,11 +60,17 @@ pub fn adapt_preview1(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     if !u.imports_preview1 {
         return Ok(None);
     }
-    if !u.other_imports.is_empty() {
+    let unsupported: Vec<&str> = u
+        .other_imports
+        .iter()
+        .map(String::as_str)
+        .filter(|m| *m != BENCH_MODULE)
+        .collect();
+    if !unsupported.is_empty() {
         return Err(Error::Unsupported {
             message: format!(
-                "the module imports {} besides wasi_snapshot_preview1; only preview1 imports can be adapted to WASI 0.2",
-                u.other_imports.join(", ")
+                "the module imports {} besides wasi_snapshot_preview1 (and bench); only preview1 imports can be adapted to WASI 0.2",
+                unsupported.join(", ")
             ),
             offset: None,
         });
@@ -72,15 +84,54 @@ pub fn adapt_preview1(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
         message: format!("adapting the preview1 module to a component: {e:#}"),
         offset: None,
     };
+    let with_bench;
+    let module = if u.other_imports.iter().any(|m| m == BENCH_MODULE) {
+        with_bench = embed_bench_world(bytes).map_err(fail)?;
+        &with_bench[..]
+    } else {
+        bytes
+    };
     let component = wit_component::ComponentEncoder::default()
         .validate(true)
-        .module(bytes)
+        .module(module)
         .map_err(fail)?
         .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
         .map_err(fail)?
         .encode()
         .map_err(fail)?;
     Ok(Some(component))
+}
+
+/// The import module of the Sightglass benchmark protocol (`bench.start`, `bench.end`).
+pub const BENCH_MODULE: &str = "bench";
+
+/// The world a benchmark module's `bench` imports are described by.
+const BENCH_WIT: &str = "package weld:bench;
+
+world sightglass {
+  import bench: interface {
+    start: func();
+    end: func();
+  }
+}
+";
+
+/// `bytes` with a `component-type` custom section describing [`BENCH_WIT`]'s world, so the
+/// encoder turns the core imports `bench.start` / `bench.end` into the component import
+/// `bench` (functions `start`, `end`).
+fn embed_bench_world(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve.push_str("bench.wit", BENCH_WIT)?;
+    let world = resolve.select_world(&[pkg], Some("sightglass"))?;
+    let mut module = bytes.to_vec();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )?;
+    Ok(module)
 }
 
 #[cfg(test)]
@@ -124,8 +175,31 @@ mod tests {
     fn other_imports_cannot_be_adapted() {
         let m = wat(r#"(module
           (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
-          (import "bench" "start" (func)))"#);
+          (import "env" "f" (func)))"#);
         assert!(matches!(adapt_preview1(&m), Err(Error::Unsupported { .. })));
+    }
+
+    #[test]
+    fn sightglass_bench_imports_become_the_component_import_bench() {
+        // The Sightglass protocol: `bench.start` / `bench.end` around the measured region.
+        let m = wat(r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+          (import "bench" "start" (func $start))
+          (import "bench" "end" (func $end))
+          (memory (export "memory") 1)
+          (func (export "_start") (call $start) (call $end)))"#);
+        let component = adapt_preview1(&m).expect("adapts").expect("preview1");
+        let info = crate::component::flatten(&component).expect("flattens");
+        let names: Vec<&str> = info.imports.iter().map(|i| i.name.as_str()).collect();
+        assert!(names.contains(&"bench#start"), "{names:?}");
+        assert!(names.contains(&"bench#end"), "{names:?}");
+        assert!(
+            info.exports
+                .iter()
+                .any(|e| e.name.starts_with("wasi:cli/run@0.2")),
+            "a command"
+        );
+        crate::compile_component(&component, &crate::Options::default()).expect("compiles");
     }
 }
 
