@@ -35,6 +35,12 @@ pub fn preview1_use(bytes: &[u8]) -> Preview1Use {
     let mut u = Preview1Use::default();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload {
+            // A component's nested modules may import preview1 (componentize-py's do); the
+            // component itself is not a preview1 module.
+            Ok(Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                ..
+            }) => break,
             Ok(Payload::ImportSection(r)) => {
                 for i in r.into_imports().flatten() {
                     if i.module == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME {
@@ -169,6 +175,17 @@ mod tests {
     #[test]
     fn modules_without_preview1_imports_are_left_alone() {
         assert_eq!(adapt_preview1(&wat("(module)")).expect("ok"), None);
+    }
+
+    #[test]
+    fn a_component_whose_nested_module_imports_preview1_is_left_alone() {
+        // componentize-py's components hold core modules importing wasi_snapshot_preview1.
+        let c = wat(r#"(component
+          (core module
+            (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+            (func (export "_start"))))"#);
+        assert_eq!(preview1_use(&c), Preview1Use::default());
+        assert_eq!(adapt_preview1(&c).expect("ok"), None);
     }
 
     #[test]

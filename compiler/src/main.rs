@@ -114,17 +114,28 @@ enum Command {
         #[command(flatten)]
         codegen: CodegenArgs,
     },
-    /// Run `.wast` scripts through the real pipeline (compile, link, load, run).
-    /// Compile (cached), load and run a module or component: call `--invoke 'f(args)'` (WAVE
-    /// syntax) and print its result, or run `_start`.
+    /// Compile (cached), load and run a module or component: run a command component
+    /// (`wasi:cli/run`, or a WASI preview1 module, adapted) with WASI like `wasmtime run`, or
+    /// `_start`; or call `--invoke 'f(args)'` (WAVE syntax) and print its result. Options go
+    /// before the input; everything after it is the program's arguments.
     Run {
         /// Call this export, e.g. `--invoke 'greet("world")'`.
         #[arg(long)]
         invoke: Option<String>,
-        /// Input (`.wasm` or `.wat`).
-        input: PathBuf,
+        /// Preopen host directory HOST as GUEST (default: HOST as written); repeatable.
+        #[arg(long, value_name = "HOST[::GUEST]")]
+        dir: Vec<String>,
+        /// Set an environment variable (`NAME` alone passes the host's value); repeatable.
+        /// The program sees no other environment.
+        #[arg(long, value_name = "NAME[=VALUE]")]
+        env: Vec<String>,
         #[command(flatten)]
         codegen: CodegenArgs,
+        /// Input (`.wasm` or `.wat`).
+        input: PathBuf,
+        /// The program's arguments (its `argv[0]` is the input's path).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Print a component's flattened graph: named component instances, core instances and
     /// their wiring, lowerings with their string encodings, resources and exports; or the graph
@@ -152,6 +163,7 @@ enum Command {
         #[arg(long)]
         policy: PathBuf,
     },
+    /// Run `.wast` scripts through the real pipeline (compile, link, load, run).
     Wast {
         /// Script files.
         #[arg(required = true)]
@@ -347,14 +359,15 @@ fn compile_component(
 }
 
 /// `weld run`.
-fn run(input: &Path, invoke: Option<&str>, codegen: &CodegenArgs) -> Result<()> {
+fn run(input: &Path, config: weld::run::RunConfig, codegen: &CodegenArgs) -> Result<()> {
     let bytes = read_input(input)?;
     let options = codegen.options("weld_run".into())?;
-    match weld::run::run(&bytes, &options, invoke)
+    match weld::run::run(&bytes, &options, &config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?
     {
         weld::run::Outcome::Done => Ok(()),
         weld::run::Outcome::Trapped => std::process::exit(weld::run::TRAP_EXIT),
+        weld::run::Outcome::Exit(status) => std::process::exit(status),
     }
 }
 
@@ -454,9 +467,23 @@ fn main() {
         Command::Check { input, policy } => check(&input, &policy),
         Command::Run {
             invoke,
-            input,
+            dir,
+            env,
             codegen,
-        } => run(&input, invoke.as_deref(), &codegen),
+            input,
+            args,
+        } => {
+            // The program name, as `wasmtime run` passes it.
+            let mut argv = vec![input.display().to_string()];
+            argv.extend(args);
+            let config = weld::run::RunConfig {
+                invoke,
+                args: argv,
+                dirs: dir,
+                env,
+            };
+            run(&input, config, &codegen)
+        }
         Command::Wast {
             files,
             skips,

@@ -1,8 +1,16 @@
 //! `weld run`: compile (with a cache), load and run a module or component in this process.
 //!
-//! In: the input bytes, compilation options and an optional `--invoke` call in WAVE syntax.
-//! Out: the call's results printed in WAVE syntax (one line), or the program run through its
-//! `_start`; an exit status.
+//! In: the input bytes, compilation options and a [`RunConfig`]: an optional `--invoke` call in
+//! WAVE syntax, the program's arguments and its sandbox (`--dir`, `--env`).
+//! Out: the call's results printed in WAVE syntax (one line), or the program run — a command
+//! component (`wasi:cli/run`) with the WASI 0.2 host, like `wasmtime run`; a WASI preview1 core
+//! module after adapting it to such a component; a plain core module through its `_start` — and
+//! an exit status.
+//!
+//! The sandbox gives nothing by default: no directories, no environment; stdio is the
+//! process's. `--dir HOST[::GUEST]` and `--env NAME[=VALUE]` mean what they mean for the
+//! executables `weld compile` writes (`weld_runtime::wasi::main`), which is how `wasmtime run`
+//! spells them.
 //!
 //! Compiled shared libraries are cached in `$WELD_CACHE_DIR` (else `$XDG_CACHE_HOME/weld`, else
 //! `~/.cache/weld`), keyed by a hash of the input, the options and weld's version, so a second
@@ -103,26 +111,83 @@ pub enum Outcome {
     Done,
     /// A trap (its message was printed to stderr).
     Trapped,
+    /// A command finished with this exit status (`wasi:cli/run` returned or `exit` was called).
+    Exit(i32),
+}
+
+/// How to run: what to call and the sandbox a WASI program gets.
+#[derive(Debug, Clone, Default)]
+pub struct RunConfig {
+    /// `--invoke`: call this export (WAVE syntax) instead of running the program.
+    pub invoke: Option<String>,
+    /// The program's arguments, `argv[0]` (the program name) first.
+    pub args: Vec<String>,
+    /// `--dir HOST[::GUEST]` values.
+    pub dirs: Vec<String>,
+    /// `--env NAME[=VALUE]` values (`NAME` alone passes the host's value, if set).
+    pub env: Vec<String>,
+}
+
+impl RunConfig {
+    /// The WASI context: the process's stdio, `args`, and the `--dir`/`--env` sandbox, parsed
+    /// by the same code as an executable's command line.
+    fn wasi_ctx(&self) -> Result<weld_runtime::wasi::WasiCtx> {
+        let mut argv = vec![self.args.first().cloned().unwrap_or_default()];
+        for d in &self.dirs {
+            argv.push("--dir".into());
+            argv.push(d.clone());
+        }
+        for e in &self.env {
+            argv.push("--env".into());
+            argv.push(e.clone());
+        }
+        argv.push("--".into());
+        argv.extend(self.args.iter().skip(1).cloned());
+        let host_env: Vec<(String, String)> = std::env::vars().collect();
+        let o = weld_runtime::wasi::main::parse_args(&argv, &host_env).map_err(runtime_err)?;
+        let mut ctx = weld_runtime::wasi::WasiCtx::new().inherit_stdio();
+        ctx.args = o.args;
+        ctx.env = o.env;
+        ctx.preopens = o.dirs;
+        Ok(ctx)
+    }
 }
 
 fn runtime_err(what: impl std::fmt::Display) -> Error {
     Error::Link(what.to_string())
 }
 
-/// Run `bytes`: call `invoke` (WAVE syntax) or the program's entry point.
-pub fn run(bytes: &[u8], options: &Options, invoke: Option<&str>) -> Result<Outcome> {
+/// Run `bytes`: call `config.invoke` (WAVE syntax) or the program's entry point. A WASI
+/// preview1 core module is adapted to a component first (as `weld compile` does).
+pub fn run(bytes: &[u8], options: &Options, config: &RunConfig) -> Result<Outcome> {
+    let adapted = crate::adapt::adapt_preview1(bytes)?;
+    let bytes = adapted.as_deref().unwrap_or(bytes);
+    let invoke = config.invoke.as_deref();
     let so = compile_cached(bytes, options)?;
     let lib = Library::open(&so).map_err(runtime_err)?;
     let mut store = Store::new();
     if crate::frontend::is_component(bytes) {
         let module = lib.component(PREFIX).map_err(runtime_err)?;
-        let inst = ComponentInstance::new(&mut store, &module, &HostImports::new())
-            .map_err(|e| runtime_err(format!("instantiation failed: {e}")))?;
         let Some(expr) = invoke else {
-            return Err(Error::Unsupported {
-                message: "running a command component needs WASI, which weld run does not provide yet; use --invoke".into(),
-                offset: None,
-            });
+            return match weld_runtime::wasi::run_command(&mut store, &module, config.wasi_ctx()?) {
+                Ok(status) => Ok(Outcome::Exit(status)),
+                Err(weld_runtime::wasi::RunError::Trap(t)) => {
+                    eprintln!("trap: {t}");
+                    Ok(Outcome::Trapped)
+                }
+                Err(e) => Err(runtime_err(e)),
+            };
+        };
+        // An export called directly still gets the WASI host (and the sandbox) for its imports.
+        let mut imports = HostImports::new();
+        let _state = weld_runtime::wasi::add_to_imports(&mut imports, config.wasi_ctx()?);
+        let inst = match ComponentInstance::new(&mut store, &module, &imports) {
+            Ok(i) => i,
+            Err(weld_runtime::InstantiateError::Trap(t)) => {
+                eprintln!("trap: {t}");
+                return Ok(Outcome::Trapped);
+            }
+            Err(e) => return Err(runtime_err(format!("instantiation failed: {e}"))),
         };
         invoke_component(&mut store, &inst, expr)
     } else {
