@@ -7,7 +7,9 @@
 //! Sandbox flags are the same for all three runners: `--dir HOST::GUEST`, `--env NAME[=VALUE]`
 //! (the executable takes them before `--`; `weld run` and `wasmtime run` before the input).
 //! Exit statuses: the program's; preview1's `proc_exit` reports only success (0) or failure (1)
-//! through the adapter; a trap prints `trap: <message>` and exits 134.
+//! through the adapter, any other status needs `wasi:cli/exit#exit-with-code` (the component in
+//! `examples/wasi-component`); a trap prints `trap: <message>` and exits 134. The componentize-py
+//! command of `examples/python` runs too when it has been built (`make python-example`).
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
@@ -145,9 +147,13 @@ fn runners() -> Vec<Runner> {
     }
 }
 
-/// `examples/<program>.wasm`, e.g. `wasi-c/hello`.
+/// `examples/<program>.wasm`, e.g. `wasi-c/hello`, else `examples/<program>.wat`.
 fn wasm(program: &str) -> PathBuf {
-    examples().join(format!("{program}.wasm"))
+    let binary = examples().join(format!("{program}.wasm"));
+    if binary.is_file() {
+        return binary;
+    }
+    examples().join(format!("{program}.wat"))
 }
 
 /// Per program: its executable once compiled (a lock each, so programs compile in parallel).
@@ -202,7 +208,10 @@ fn run(runner: Runner, program: &str, sandbox: &Sandbox, args: &[&str], stdin: &
         }
         Runner::Wasmtime => {
             let mut c = Command::new("wasmtime");
-            c.arg("run").args(sandbox.flags()).arg(wasm(program));
+            // exit-with-code is an unstable WASI interface wasmtime provides when asked.
+            c.args(["run", "-S", "cli-exit-with-code=y"])
+                .args(sandbox.flags())
+                .arg(wasm(program));
             c
         }
     };
@@ -365,6 +374,14 @@ fn exit_codes_are_zero_for_success_and_one_for_any_failure_through_preview1() {
                 .expect_status(status)
                 .expect_stdout(&format!("exiting with {code} via {how}\n"));
         }
+    }
+}
+
+#[test]
+fn a_component_reports_any_exit_status_through_exit_with_code() {
+    require_cc!();
+    for out in run_all("wasi-component/exit_code", &Sandbox::default(), &[], b"") {
+        out.expect_status(42).expect_stdout("");
     }
 }
 
