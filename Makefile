@@ -3,7 +3,7 @@
 CARGO ?= cargo
 WELD  := target/debug/weld
 
-.PHONY: all setup build demo test lint unit spec clean wasm-toolchain wasi-examples python-example
+.PHONY: all setup build demo test lint unit spec clean fuzz wasm-toolchain wasi-examples python-example
 
 all: build
 
@@ -52,3 +52,12 @@ lint:
 
 clean:
 	$(CARGO) clean
+
+# Differential fuzzing against Wasmtime (see fuzz/src/main.rs): FUZZ_CASES core cases
+# (default 10000) from seed FUZZ_SEED (default 0), FUZZ_COMPONENT_CASES component cases (default
+# a tenth); divergences are written to fuzz/divergences/. Ends with `N cases, N divergences, N crashes`.
+FUZZ_CASES ?= 10000
+FUZZ_SEED ?= 0
+fuzz: setup
+	$(CARGO) build -p weld-fuzz
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz run

@@ -138,6 +138,9 @@ core::arch::global_asm!(
 #[cfg(target_arch = "riscv64")]
 core::arch::global_asm!(
     ".text",
+    // LLVM assembles global asm without the crate's target features; `fsd`/`fld` need D.
+    ".option push",
+    ".option arch, +d",
     ".globl weld_rt_enter",
     ".hidden weld_rt_enter",
     ".type weld_rt_enter,@function",
@@ -217,6 +220,7 @@ core::arch::global_asm!(
     "mv a0, a1",
     "ret",
     ".size weld_rt_unwind, . - weld_rt_unwind",
+    ".option pop",
 );
 
 #[cfg(test)]

@@ -1,0 +1,62 @@
+//! A bounded differential run in the normal test suite: a fixed range of seeds of generated core
+//! modules and round-trip components runs in weld and in Wasmtime, and the two agree. `make
+//! fuzz` runs the same generators and oracles over any range (`FUZZ_CASES`, `FUZZ_SEED`).
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use weld_fuzz::campaign::{run_component_batch, run_core_batch, CaseResult, Tally};
+
+/// Core seeds of the smoke run (batches of 100, like `make fuzz`'s one-library-per-batch).
+const CORE_SEEDS: std::ops::Range<u64> = 0..500;
+/// Component seeds of the smoke run.
+const COMPONENT_SEEDS: std::ops::Range<u64> = 0..100;
+
+fn run(kind: &str, seeds: std::ops::Range<u64>, batch: usize) -> (Tally, Vec<String>) {
+    let engine = weld_fuzz::core::wasmtime_engine();
+    let seeds: Vec<u64> = seeds.collect();
+    let mut tally = Tally::default();
+    let mut bad = Vec::new();
+    for chunk in seeds.chunks(batch) {
+        let mut each = |s: u64, r: CaseResult| {
+            if matches!(r, CaseResult::Diverged(_) | CaseResult::Crash(_)) {
+                bad.push(format!("{kind} seed {s}: {}: {}", r.kind(), r.detail()));
+            }
+            tally.add(&r);
+        };
+        match kind {
+            "core" => run_core_batch(chunk, &engine, &mut |_| {}, &mut each),
+            _ => run_component_batch(chunk, &engine, &mut |_| {}, &mut each),
+        }
+    }
+    (tally, bad)
+}
+
+#[test]
+fn generated_modules_behave_the_same_in_weld_and_wasmtime() {
+    if !weld_fuzz::have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let (tally, bad) = run("core", CORE_SEEDS, 100);
+    println!("core: {tally}");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(tally.cases, CORE_SEEDS.end - CORE_SEEDS.start);
+    let compared = tally.cases - tally.skipped - tally.unsupported - tally.inconclusive;
+    assert!(
+        compared * 10 >= tally.cases * 8,
+        "too few cases were compared: {tally}"
+    );
+}
+
+#[test]
+fn generated_components_round_trip_the_same_in_weld_and_wasmtime() {
+    if !weld_fuzz::have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let (tally, bad) = run("component", COMPONENT_SEEDS, 100);
+    println!("component: {tally}");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(tally.cases, COMPONENT_SEEDS.end - COMPONENT_SEEDS.start);
+    assert_eq!(tally.unsupported, 0, "{tally}");
+}
