@@ -42,6 +42,9 @@ pub enum RelocTarget {
     Symbol(String),
     /// The module's own descriptor (`<prefix>__module`).
     Descriptor,
+    /// An offset inside the same function: riscv64's `R_RISCV_PCREL_LO12_I` names the `auipc`
+    /// that carries the matching high part.
+    Label(u32),
 }
 
 /// One relocation in a function's code.
@@ -293,6 +296,7 @@ pub(crate) fn finish(
             cranelift_codegen::FinalizedRelocTarget::ExternalName(ir::ExternalName::LibCall(
                 lc,
             )) => RelocTarget::Symbol(libcall_symbol(*lc)?.to_string()),
+            cranelift_codegen::FinalizedRelocTarget::Func(offset) => RelocTarget::Label(*offset),
             other => {
                 return Err(Error::Codegen {
                     func,

@@ -69,7 +69,16 @@ struct TextLayout {
 pub(crate) fn new_object(options: &Options) -> Result<Object<'static>> {
     options.validate()?;
     let arch = architecture(&options.target)?;
-    Ok(Object::new(BinaryFormat::Elf, arch, Endianness::Little))
+    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+    if arch == Architecture::Riscv64 {
+        // The linker refuses to mix float ABIs; Cranelift passes floats in F/D registers (lp64d).
+        obj.flags = object::FileFlags::Elf {
+            os_abi: object::elf::ELFOSABI_NONE,
+            abi_version: 0,
+            e_flags: object::elf::EF_RISCV_FLOAT_ABI_DOUBLE,
+        };
+    }
+    Ok(obj)
 }
 
 /// Finish an object: mark the stack non-executable and serialise it.
@@ -141,6 +150,7 @@ pub(crate) fn add_module(
     let text_id = obj.section_id(StandardSection::Text);
     let mut external: Vec<(u64, Reloc, String, i64)> = Vec::new();
     let mut to_descriptor: Vec<(u64, Reloc, i64)> = Vec::new();
+    let mut to_label: Vec<(u64, Reloc, u64)> = Vec::new();
     let pieces = compiled
         .funcs
         .iter()
@@ -185,6 +195,7 @@ pub(crate) fn add_module(
                 }
                 RelocTarget::Symbol(name) => external.push((site, r.kind, name.clone(), r.addend)),
                 RelocTarget::Descriptor => to_descriptor.push((site, r.kind, r.addend)),
+                RelocTarget::Label(offset) => to_label.push((site, r.kind, at + *offset as u64)),
             }
         }
         for (off, code) in &f.traps {
@@ -204,6 +215,10 @@ pub(crate) fn add_module(
         .into_iter()
         .map(|(site, k, a)| (site + base, k, a))
         .collect();
+    let to_label: Vec<_> = to_label
+        .into_iter()
+        .map(|(site, k, label)| (site + base, k, label + base))
+        .collect();
     let text_sym = obj.section_symbol(text_id);
     let mut undefined: std::collections::BTreeMap<String, SymbolId> = Default::default();
     for (site, kind, name, addend) in external {
@@ -221,16 +236,19 @@ pub(crate) fn add_module(
         });
         let (rkind, size) = match kind {
             Reloc::X86CallPLTRel4 | Reloc::X86CallPCRel4 => (RelocationKind::PltRelative, 32),
-            Reloc::Arm64Call => {
+            Reloc::Arm64Call | Reloc::RiscvCallPlt => {
+                let r_type = if kind == Reloc::Arm64Call {
+                    object::elf::R_AARCH64_CALL26
+                } else {
+                    object::elf::R_RISCV_CALL_PLT
+                };
                 obj.add_relocation(
                     text_id,
                     Relocation {
                         offset: site,
                         symbol: sym,
                         addend,
-                        flags: RelocationFlags::Elf {
-                            r_type: object::elf::R_AARCH64_CALL26,
-                        },
+                        flags: RelocationFlags::Elf { r_type },
                     },
                 )
                 .map_err(obj_err)?;
@@ -378,6 +396,39 @@ pub(crate) fn add_module(
         )
         .map_err(obj_err)?;
     }
+    // riscv64 splits a PC-relative address over `auipc` (high part, relocated against the
+    // target) and the next instruction (low part, relocated against a label on the `auipc`).
+    for (i, (site, kind, label)) in to_label.into_iter().enumerate() {
+        let r_type = match kind {
+            Reloc::RiscvPCRelLo12I => object::elf::R_RISCV_PCREL_LO12_I,
+            other => {
+                return Err(Error::Unsupported {
+                    message: format!("relocation {other:?} to a code label"),
+                    offset: None,
+                })
+            }
+        };
+        let symbol = obj.add_symbol(Symbol {
+            name: format!(".L{prefix}__pcrel_hi{i}").into_bytes(),
+            value: label,
+            size: 0,
+            kind: SymbolKind::Label,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text_id),
+            flags: SymbolFlags::None,
+        });
+        obj.add_relocation(
+            text_id,
+            Relocation {
+                offset: site,
+                symbol,
+                addend: 0,
+                flags: RelocationFlags::Elf { r_type },
+            },
+        )
+        .map_err(obj_err)?;
+    }
     Ok(desc_sym)
 }
 
@@ -416,6 +467,8 @@ fn descriptor_reloc(
         Reloc::Aarch64Ld64GotLo12Nc => (desc_sym, addend, elf::R_AARCH64_LD64_GOT_LO12_NC),
         Reloc::Aarch64AdrPrelPgHi21 => (local.0, local.1, elf::R_AARCH64_ADR_PREL_PG_HI21),
         Reloc::Aarch64AddAbsLo12Nc => (local.0, local.1, elf::R_AARCH64_ADD_ABS_LO12_NC),
+        Reloc::RiscvGotHi20 => (desc_sym, addend, elf::R_RISCV_GOT_HI20),
+        Reloc::RiscvPCRelHi20 => (local.0, local.1, elf::R_RISCV_PCREL_HI20),
         other => {
             return Err(Error::Unsupported {
                 message: format!("relocation {other:?} to the module descriptor"),
