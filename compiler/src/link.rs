@@ -21,6 +21,16 @@ pub enum OutputKind {
     Exe,
 }
 
+/// Whether `target` is another architecture than the one weld runs on.
+fn is_cross(target: &str) -> bool {
+    let arch = target.split('-').next().unwrap_or("");
+    let host = crate::options::host_triple()
+        .split('-')
+        .next()
+        .unwrap_or("");
+    arch != host
+}
+
 /// The C compiler driver for a target: `$WELD_CC`, else `cc` for the host, else the Debian
 /// cross compiler name.
 pub fn c_compiler(target: &str) -> String {
@@ -28,11 +38,7 @@ pub fn c_compiler(target: &str) -> String {
         return cc;
     }
     let arch = target.split('-').next().unwrap_or("");
-    let host = crate::options::host_triple()
-        .split('-')
-        .next()
-        .unwrap_or("");
-    if arch == host {
+    if !is_cross(target) {
         "cc".to_string()
     } else {
         match arch {
@@ -74,7 +80,19 @@ pub fn link(
     cmd.arg("-o").arg(&tmp_path);
     cmd.args(inputs);
     cmd.args(extra_args);
-    if kind == OutputKind::Exe {
+    if kind == OutputKind::Exe && is_cross(target) {
+        // Cross executables are static, so that they run under qemu-user without the target's
+        // dynamic loader and libraries; libgcc_eh stands in for the shared libgcc_s.
+        cmd.args([
+            "-static",
+            "-lgcc_eh",
+            "-lgcc",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-ldl",
+        ]);
+    } else if kind == OutputKind::Exe {
         // What the Rust standard library inside libweld_runtime.a needs
         // (`cargo rustc -- --print native-static-libs`).
         cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-ldl"]);
@@ -104,9 +122,11 @@ pub fn link(
     Ok(())
 }
 
-/// The runtime archive executables link: `$WELD_RUNTIME_LIB`, else `libweld_runtime.a` next to
-/// the running `weld` executable (where `cargo build --workspace` puts both).
-pub fn runtime_archive() -> Result<PathBuf> {
+/// The runtime archive executables for `target` link: `$WELD_RUNTIME_LIB`, else for the host
+/// `libweld_runtime.a` next to the running `weld` executable (where `cargo build --workspace`
+/// puts both), for another architecture `<cargo target dir>/<target>/release/libweld_runtime.a`
+/// (where `make runtime-cross` puts it).
+pub fn runtime_archive(target: &str) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("WELD_RUNTIME_LIB") {
         let p = PathBuf::from(p);
         if p.is_file() {
@@ -117,10 +137,25 @@ pub fn runtime_archive() -> Result<PathBuf> {
             p.display()
         )));
     }
-    let beside = std::env::current_exe()
+    let exe_dir = std::env::current_exe()
         .ok()
-        .and_then(|exe| Some(exe.parent()?.join("libweld_runtime.a")));
-    match beside {
+        .and_then(|exe| Some(exe.parent()?.to_path_buf()));
+    if is_cross(target) {
+        // weld is `<target dir>/<profile>/weld` (or `.../deps/` for tests).
+        let found = exe_dir.as_deref().and_then(|dir| {
+            dir.ancestors()
+                .skip(1)
+                .take(2)
+                .map(|d| d.join(target).join("release").join("libweld_runtime.a"))
+                .find(|p| p.is_file())
+        });
+        return found.ok_or_else(|| {
+            Error::Link(format!(
+                "no libweld_runtime.a for {target} in <target dir>/{target}/release/; build it with `make runtime-cross` or set WELD_RUNTIME_LIB"
+            ))
+        });
+    }
+    match exe_dir.map(|d| d.join("libweld_runtime.a")) {
         Some(p) if p.is_file() => Ok(p),
         _ => Err(Error::Link(
             "libweld_runtime.a not found next to weld; build it with `cargo build -p weld-runtime` or set WELD_RUNTIME_LIB".into(),
@@ -130,7 +165,7 @@ pub fn runtime_archive() -> Result<PathBuf> {
 
 /// Link an executable from a module object, the C source of its `main` and the runtime archive.
 pub fn link_exe(obj: &Path, main_c: &str, out: &Path, target: &str) -> Result<()> {
-    let archive = runtime_archive()?;
+    let archive = runtime_archive(target)?;
     let dir = tempfile::tempdir().map_err(|e| Error::Io {
         what: "creating a temporary directory".into(),
         source: e,
