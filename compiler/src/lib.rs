@@ -30,8 +30,11 @@ pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
 
 /// Compile a core module's bytes to the bytes of one relocatable object file.
 pub fn compile_module(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
-    let parsed = frontend::parse_module_with(bytes, options.features())?;
-    let compiled = codegen::compile_module(&parsed, options)?;
+    let parsed = frontend::parse_module_with(bytes, options.features())
+        .map_err(|e| options.refine_error(e))?;
+    // Function bodies are validated while they are compiled.
+    let compiled =
+        codegen::compile_module(&parsed, options).map_err(|e| options.refine_error(e))?;
     emit::write_object(&parsed, &compiled, options)
 }
 

@@ -63,9 +63,37 @@ pub fn host_triple() -> &'static str {
 }
 
 impl Options {
-    /// The feature set to validate with.
+    /// The feature set to validate with. riscv64 targets leave out SIMD: Cranelift lowers
+    /// `v128` only with the V extension, which `riscv64gc` does not promise.
     pub fn features(&self) -> wasmparser::WasmFeatures {
-        self.features.unwrap_or_else(crate::frontend::features)
+        let mut f = self.features.unwrap_or_else(crate::frontend::features);
+        if self.lacks_simd() {
+            f.remove(wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD);
+        }
+        f
+    }
+
+    fn lacks_simd(&self) -> bool {
+        self.target.starts_with("riscv64")
+    }
+
+    /// Explain a validation error that comes from the target rather than the input: a module
+    /// using SIMD compiled for riscv64 is refused as unsupported, not as invalid.
+    pub fn refine_error(&self, e: Error) -> Error {
+        match e {
+            Error::Invalid { message, offset }
+                if self.lacks_simd() && message.contains("SIMD support is not enabled") =>
+            {
+                Error::Unsupported {
+                    message: format!(
+                        "SIMD (v128) on {}: weld does not target the riscv64 V extension",
+                        self.target
+                    ),
+                    offset: Some(offset),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Check the options themselves.

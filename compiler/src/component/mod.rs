@@ -55,7 +55,7 @@ pub fn graph(bytes: &[u8]) -> Result<(ComponentInfo, inspect_graph::Graph)> {
 /// Compile a component's bytes into its parts.
 pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledComponent<'a>> {
     options.validate()?;
-    let t = translate::translate(bytes, options.features())?;
+    let t = translate::translate(bytes, options.features()).map_err(|e| options.refine_error(e))?;
     let (info, _arena) = inline::Inliner::run(&t)?;
     let mut modules = Vec::new();
     for (i, m) in t.modules.iter().enumerate() {
@@ -64,8 +64,10 @@ pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledCompone
         o.prefix = prefix.clone();
         // Inner modules are reached through the component, never by C hosts directly.
         o.c_entry_points = false;
-        let parsed = crate::frontend::parse_module_with(m, options.features())?;
-        let compiled = crate::codegen::compile_module(&parsed, &o)?;
+        let parsed = crate::frontend::parse_module_with(m, options.features())
+            .map_err(|e| options.refine_error(e))?;
+        let compiled =
+            crate::codegen::compile_module(&parsed, &o).map_err(|e| options.refine_error(e))?;
         modules.push((parsed, compiled, prefix));
     }
     let isa = crate::codegen::build_isa(options)?;
