@@ -3,7 +3,8 @@
 CARGO ?= cargo
 WELD  := target/debug/weld
 
-.PHONY: all setup build demo test lint unit spec clean fuzz wasm-toolchain wasi-examples python-example
+.PHONY: all setup build demo test lint unit spec clean fuzz wasm-toolchain wasi-examples python-example \
+        cross-toolchain runtime-cross cross-test
 
 all: build
 
@@ -61,3 +62,56 @@ FUZZ_SEED ?= 0
 fuzz: setup
 	$(CARGO) build -p weld-fuzz
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz run
+
+# Cross targets (aarch64, riscv64 Linux, run under qemu-user). Debian's rustc with its library
+# sources builds the runtime's std for other targets (rustup here has only the x86_64 std);
+# the cross gcc links static executables. Idempotent: installs nothing when everything is present.
+CROSS_TARGETS  := aarch64-unknown-linux-gnu riscv64gc-unknown-linux-gnu
+CROSS_PACKAGES := rustc-web rust-web-src gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu \
+                  libc6-dev-arm64-cross libc6-dev-riscv64-cross qemu-user
+cross-toolchain:
+	@missing=$$(for p in $(CROSS_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# libweld_runtime.a per cross target, in target/<triple>/release/ where `weld compile --target
+# <triple>` looks for it. Built in its own target directory (another rustc, build-std, panic=abort)
+# so that it neither waits for nor invalidates the workspace's normal builds.
+runtime-cross: cross-toolchain
+	@set -e; for t in $(CROSS_TARGETS); do \
+	  cc=$$(echo $$t | sed -e 's/^riscv64gc/riscv64/' -e 's/-unknown-/-/')-gcc; \
+	  var=CARGO_TARGET_$$(echo $$t | tr 'a-z-' 'A-Z_')_LINKER; \
+	  env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/cross $$var=$$cc \
+	    $(CARGO) build --release -q -p weld-runtime --target $$t \
+	      -Zbuild-std=std,panic_abort --config 'profile.release.panic="abort"'; \
+	  mkdir -p target/$$t/release; \
+	  cp target/cross/$$t/release/libweld_runtime.a target/$$t/release/libweld_runtime.a; \
+	done
+
+# The cross tests: examples and trap/SIMD modules compiled for each cross target and run under
+# qemu-user (compiler/tests/cross.rs).
+cross-test: runtime-cross
+	$(CARGO) test -p weld --test cross -- --nocapture
+
+# Performance against Wasmtime 48.0.8 and native C (issue 5; bench/src/main.rs): writes
+# bench/results/latest.{json,md,svg}. BENCH=name runs one Sightglass benchmark (or a directory
+# such as shootout, or a section: startup, calls, compile-python) into target/bench/partial.*.
+# Installs the Wasmtime CLI (~8 min) and wasm-tools (~3 min) once if missing. Not part of `test`.
+.PHONY: bench
+WASMTIME_VERSION := 48.0.8
+bench: setup
+	$(CARGO) build --release -p weld -p weld-runtime -p weld-bench
+	@export PATH="$$HOME/.cargo/bin:$$PATH"; \
+	if ! wasmtime --version 2>/dev/null | grep -q ' $(WASMTIME_VERSION)'; then \
+	  echo "bench: installing wasmtime-cli $(WASMTIME_VERSION) (cargo install, ~8 minutes, once)" >&2; \
+	  $(CARGO) install wasmtime-cli --version $(WASMTIME_VERSION) --locked; \
+	fi; \
+	if ! command -v wasm-tools >/dev/null 2>&1; then \
+	  echo "bench: installing wasm-tools (cargo install, ~3 minutes, once; composes cm-online-stats for Wasmtime)" >&2; \
+	  $(CARGO) install wasm-tools --locked || echo "bench: wasm-tools not installed; cm-online-stats is skipped for Wasmtime" >&2; \
+	fi; \
+	BENCH="$(BENCH)" target/release/weld-bench
