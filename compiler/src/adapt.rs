@@ -11,6 +11,10 @@
 //! interface `bench { start: func(); end: func(); }`, so the component imports `bench#start` /
 //! `bench#end` and the host (the benchmark harness) provides them. Any other import module is
 //! refused.
+//!
+//! `proc_exit` is redirected to `wasi:cli/exit@0.2.12#exit-with-code` (the adapter would report
+//! every non-zero status as 1), so `exit(42)` exits with 42 as under `wasmtime run`. Statuses
+//! 126 and above: wasmtime refuses them (error, status 1); weld exits with the low 8 bits.
 
 use crate::error::{Error, Result};
 use wasi_preview1_component_adapter_provider::{
@@ -90,22 +94,142 @@ pub fn adapt_preview1(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
         message: format!("adapting the preview1 module to a component: {e:#}"),
         offset: None,
     };
-    let with_bench;
-    let module = if u.other_imports.iter().any(|m| m == BENCH_MODULE) {
-        with_bench = embed_bench_world(bytes).map_err(fail)?;
-        &with_bench[..]
-    } else {
-        bytes
-    };
+    // proc_exit keeps its status (see `exit_with_code`).
+    let mut module = exit_with_code(bytes).map_err(fail)?;
+    if u.other_imports.iter().any(|m| m == BENCH_MODULE) {
+        module = embed_bench_world(&module).map_err(fail)?;
+    }
     let component = wit_component::ComponentEncoder::default()
         .validate(true)
-        .module(module)
+        .module(&module)
         .map_err(fail)?
         .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
         .map_err(fail)?
         .encode()
         .map_err(fail)?;
     Ok(Some(component))
+}
+
+/// The interface `proc_exit` is redirected to.
+const EXIT_INTERFACE: &str = "wasi:cli/exit@0.2.12";
+
+/// The world of a module whose `proc_exit` import became `exit-with-code` (as in the WASI 0.2.12
+/// WIT, where `exit-with-code` is stable; the preview1 adapter imports the same interface).
+const EXIT_WIT: &str = "package wasi:cli@0.2.12;
+
+@since(version = 0.2.0)
+interface exit {
+  @since(version = 0.2.0)
+  exit: func(status: result);
+
+  @since(version = 0.2.12)
+  exit-with-code: func(status-code: u8);
+}
+
+world weld-preview1-exit {
+  import exit;
+}
+";
+
+/// The preview1 adapter turns `proc_exit(n)` into `wasi:cli/exit#exit(ok)` for 0 and
+/// `exit(err)` — status 1 — for any other `n`, while `wasmtime run` of the same module exits
+/// with `n`. So the module's `wasi_snapshot_preview1.proc_exit` import (`[i32] -> []`) is
+/// renamed to `wasi:cli/exit@0.2.12.exit-with-code` (same core signature; lifting a `u8` keeps
+/// the low 8 bits, like a POSIX exit status) and described by [`EXIT_WIT`]'s world. A module
+/// without that import (or with another signature for it) is returned unchanged.
+fn exit_with_code(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut renamed = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let Payload::Version { range, .. } = &payload {
+            out.extend_from_slice(&bytes[..usize_range(range).end]);
+            continue;
+        }
+        let Some((id, range)) = payload.as_section() else {
+            continue;
+        };
+        let range = usize_range(&range);
+        if let Payload::ImportSection(reader) = &payload {
+            if let Some(section) = rename_proc_exit(bytes, usize_range(&reader.range()))? {
+                out.push(id);
+                leb128_u32(&mut out, section.len() as u32);
+                out.extend_from_slice(&section);
+                renamed = true;
+                continue;
+            }
+        }
+        // The section as it is: id, size, contents.
+        out.push(id);
+        leb128_u32(&mut out, range.len() as u32);
+        out.extend_from_slice(&bytes[range]);
+    }
+    if !renamed {
+        return Ok(bytes.to_vec());
+    }
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve.push_str("exit.wit", EXIT_WIT)?;
+    let world = resolve.select_world(&[pkg], Some("weld-preview1-exit"))?;
+    wit_component::embed_component_metadata(
+        &mut out,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )?;
+    Ok(out)
+}
+
+/// The contents of the import section at `range` with `wasi_snapshot_preview1.proc_exit`
+/// (a function import) renamed to [`EXIT_INTERFACE`]`.exit-with-code`; `None` if it has none.
+fn rename_proc_exit(
+    bytes: &[u8],
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut r = wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
+    let count = r.read_var_u32()?;
+    let mut out = Vec::new();
+    leb128_u32(&mut out, count);
+    let mut found = false;
+    for _ in 0..count {
+        let module = r.read_string()?;
+        let name = r.read_string()?;
+        let ty_start = r.original_position() as usize;
+        let ty: wasmparser::TypeRef = r.read()?;
+        let ty_bytes = &bytes[ty_start..r.original_position() as usize];
+        let (module, name) = match ty {
+            wasmparser::TypeRef::Func(_)
+                if module == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME && name == "proc_exit" =>
+            {
+                found = true;
+                (EXIT_INTERFACE, "exit-with-code")
+            }
+            _ => (module, name),
+        };
+        for s in [module, name] {
+            leb128_u32(&mut out, s.len() as u32);
+            out.extend_from_slice(s.as_bytes());
+        }
+        out.extend_from_slice(ty_bytes);
+    }
+    Ok(found.then_some(out))
+}
+
+/// A wasmparser offset range as a slice range.
+fn usize_range(r: &std::ops::Range<u64>) -> std::ops::Range<usize> {
+    r.start as usize..r.end as usize
+}
+
+fn leb128_u32(out: &mut Vec<u8>, mut v: u32) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 /// The import module of the Sightglass benchmark protocol (`bench.start`, `bench.end`).
@@ -186,6 +310,38 @@ mod tests {
             (func (export "_start"))))"#);
         assert_eq!(preview1_use(&c), Preview1Use::default());
         assert_eq!(adapt_preview1(&c).expect("ok"), None);
+    }
+
+    #[test]
+    fn proc_exit_becomes_an_import_of_exit_with_code() {
+        let m = wat(r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (call 0 (i32.const 42))))"#);
+        let renamed = exit_with_code(&m).expect("renames");
+        let imports: Vec<(String, String)> = Parser::new(0)
+            .parse_all(&renamed)
+            .filter_map(|p| match p.expect("parses") {
+                Payload::ImportSection(r) => Some(r),
+                _ => None,
+            })
+            .flat_map(|r| r.into_imports().map(|i| i.expect("import")))
+            .map(|i| (i.module.to_string(), i.name.to_string()))
+            .collect();
+        assert_eq!(
+            imports,
+            [
+                (EXIT_INTERFACE.to_string(), "exit-with-code".to_string()),
+                ("wasi_snapshot_preview1".to_string(), "fd_write".to_string())
+            ]
+        );
+        let component = adapt_preview1(&m).expect("adapts").expect("preview1");
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&component)
+            .expect("valid component");
+        // A module without proc_exit is left as it is.
+        assert_eq!(exit_with_code(&wat(HELLO)).expect("ok"), wat(HELLO));
     }
 
     #[test]

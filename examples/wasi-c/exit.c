@@ -1,8 +1,9 @@
 /* Exit codes. `exit MODE CODE`:
  *   exit   CODE  prints a line, then exit(CODE)
  *   return CODE  prints a line, then returns CODE from main
- * Through the WASI preview1 adapter, proc_exit can only report success or failure: every
- * non-zero CODE becomes exit status 1 (wasi:cli/exit#exit(err)), under wasmtime too. */
+ * The preview1 adapter alone would report every non-zero CODE as 1 (wasi:cli/exit#exit(err));
+ * weld redirects proc_exit to wasi:cli/exit#exit-with-code, so CODE arrives as under wasmtime
+ * (which refuses codes >= 126). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -35,6 +35,6 @@ void _start(void) {
   __wasm_call_ctors();
   int r = __main_void();
   __wasm_call_dtors();
-  /* exit() flushes stdio; preview1 can only report success (0) or failure (1). */
+  /* exit() flushes stdio and reports r through proc_exit. */
   exit(r);
 }
