@@ -61,6 +61,22 @@ fn hash128(parts: &[&[u8]]) -> String {
     format!("{a:016x}{b:016x}")
 }
 
+/// What distinguishes this weld build from another of the same version (the executable's size
+/// and modification time), so a rebuilt weld never reuses code an older build compiled.
+fn build_identity() -> String {
+    std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{mtime}", m.len())
+        })
+        .unwrap_or_default()
+}
+
 /// Compile `bytes` to a cached shared library; returns its path.
 pub fn compile_cached(bytes: &[u8], options: &Options) -> Result<PathBuf> {
     let mut o = options.clone();
@@ -70,6 +86,7 @@ pub fn compile_cached(bytes: &[u8], options: &Options) -> Result<PathBuf> {
         bytes,
         format!("{o:?}").as_bytes(),
         env!("CARGO_PKG_VERSION").as_bytes(),
+        build_identity().as_bytes(),
     ]);
     let dir = cache_dir();
     let so = dir.join(format!("{key}.so"));

@@ -94,24 +94,6 @@ pub fn matches(expected: &WastVal<'_>, actual: &Val) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_compare_as_sets_and_nans_match_nans() {
-        assert!(matches(
-            &WastVal::Flags(vec!["b", "a"]),
-            &Val::Flags(vec!["a".into(), "b".into()])
-        ));
-        assert!(matches(
-            &WastVal::F32(wast::token::F32 { bits: 0x7fc0_0001 }),
-            &Val::F32(f32::NAN)
-        ));
-        assert!(!matches(&WastVal::U32(1), &Val::S32(1)));
-    }
-}
-
 /// Whether a component result matches an expectation the script wrote with a core form
 /// (`f32.const`/`f64.const` are both core and component syntax; the parser reads them as core).
 pub fn matches_core(expected: &wast::core::WastRetCore<'_>, actual: &Val) -> bool {
@@ -128,5 +110,23 @@ pub fn matches_core(expected: &wast::core::WastRetCore<'_>, actual: &Val) -> boo
         (WastRetCore::F32(_), Val::F32(a)) => a.is_nan(),
         (WastRetCore::F64(_), Val::F64(a)) => a.is_nan(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_compare_as_sets_and_nans_match_nans() {
+        assert!(matches(
+            &WastVal::Flags(vec!["b", "a"]),
+            &Val::Flags(vec!["a".into(), "b".into()])
+        ));
+        assert!(matches(
+            &WastVal::F32(wast::token::F32 { bits: 0x7fc0_0001 }),
+            &Val::F32(f32::NAN)
+        ));
+        assert!(!matches(&WastVal::U32(1), &Val::S32(1)));
     }
 }
