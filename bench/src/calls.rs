@@ -1,0 +1,415 @@
+//! Boundary calls, in this process, ns per call: host → component export, component → host
+//! import, component → component through a fused adapter; with no arguments and with strings.
+//! One component (WAT, [`component_wat`]) serves all cases; weld compiles it (`weld_runtime`:
+//! `ComponentInstance::call`, `HostImports`) and the `wasmtime` crate 48.0.8 runs the same bytes
+//! (`wasmtime::component`, typed functions). Calls made from inside a component are timed as one
+//! call of an export that loops `n` times, divided by `n`.
+
+use crate::stats::Summary;
+use anyhow::{anyhow, Context, Result};
+use std::path::Path;
+use std::time::Instant;
+use weld_runtime::{ComponentInstance, HostImports, Library, Store, Val};
+
+/// One measured case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: &'static str,
+    /// Which ratio it counts toward.
+    pub group: &'static str,
+    pub weld_ns: Vec<f64>,
+    pub wasmtime_ns: Vec<f64>,
+    pub error: Option<String>,
+}
+
+impl Case {
+    pub fn ratio(&self) -> Option<f64> {
+        let (a, b) = (
+            Summary::of(&self.weld_ns)?.median,
+            Summary::of(&self.wasmtime_ns)?.median,
+        );
+        crate::stats::ratio(a, b)
+    }
+}
+
+/// What a case calls: an export once (host → component) or a looping export (`n` calls inside).
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    Nop,
+    Take(usize),
+    LoopNop,
+    LoopTake(usize),
+    LoopHostNop,
+    LoopHostStr(usize),
+}
+
+const CASES: &[(&str, &str, Call)] = &[
+    ("host→component nop", "host_to_component_call", Call::Nop),
+    (
+        "host→component 1 KiB string",
+        "host_to_component_call",
+        Call::Take(1024),
+    ),
+    (
+        "component→host nop",
+        "component_to_host_call",
+        Call::LoopHostNop,
+    ),
+    (
+        "component→host 1 KiB string",
+        "component_to_host_call",
+        Call::LoopHostStr(1024),
+    ),
+    (
+        "component→component nop",
+        "component_to_component_call",
+        Call::LoopNop,
+    ),
+    (
+        "component→component 1 KiB string",
+        "component_to_component_call",
+        Call::LoopTake(1024),
+    ),
+    (
+        "component→component 16 KiB string",
+        "component_to_component_call",
+        Call::LoopTake(16384),
+    ),
+];
+
+/// The benchmark component: a callee (`nop`, `take: func(s: string)`, realloc returning one
+/// fixed buffer) and a caller wired to it and to the host's `host-nop` / `host-str`, exporting
+/// its own `nop` / `take` and loops over each import.
+pub fn component_wat() -> String {
+    let data = "a".repeat(16384);
+    format!(
+        r#"(component
+  (import "host-nop" (func $host-nop))
+  (import "host-str" (func $host-str (param "s" string)))
+  (component $callee
+    (core module $m
+      (memory (export "mem") 1)
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "nop"))
+      (func (export "take") (param i32 i32)))
+    (core instance $i (instantiate $m))
+    (func (export "nop") (canon lift (core func $i "nop")))
+    (func (export "take") (param "s" string)
+      (canon lift (core func $i "take") (memory $i "mem") (realloc (func $i "realloc")))))
+  (instance $callee (instantiate $callee))
+  (component $caller
+    (import "nop" (func $nop))
+    (import "take" (func $take (param "s" string)))
+    (import "host-nop" (func $hnop))
+    (import "host-str" (func $hstr (param "s" string)))
+    (core module $libc
+      (memory (export "mem") 1)
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 32768))
+      (data (i32.const 0) "{data}"))
+    (core instance $libc (instantiate $libc))
+    (core func $nop' (canon lower (func $nop)))
+    (core func $take' (canon lower (func $take) (memory $libc "mem")))
+    (core func $hnop' (canon lower (func $hnop)))
+    (core func $hstr' (canon lower (func $hstr) (memory $libc "mem")))
+    (core module $main
+      (import "" "nop" (func $nop))
+      (import "" "take" (func $take (param i32 i32)))
+      (import "" "hnop" (func $hnop))
+      (import "" "hstr" (func $hstr (param i32 i32)))
+      (func (export "nop"))
+      (func (export "take") (param i32 i32))
+      (func (export "loop-nop") (param $n i32)
+        (loop $l (call $nop)
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-take") (param $n i32) (param $len i32)
+        (loop $l (call $take (i32.const 0) (local.get $len))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-host-nop") (param $n i32)
+        (loop $l (call $hnop)
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-host-str") (param $n i32) (param $len i32)
+        (loop $l (call $hstr (i32.const 0) (local.get $len))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
+    (core instance $main (instantiate $main (with "" (instance
+      (export "nop" (func $nop')) (export "take" (func $take'))
+      (export "hnop" (func $hnop')) (export "hstr" (func $hstr'))))))
+    (func (export "nop") (canon lift (core func $main "nop")))
+    (func (export "take") (param "s" string)
+      (canon lift (core func $main "take") (memory $libc "mem") (realloc (func $libc "realloc"))))
+    (func (export "loop-nop") (param "n" u32) (canon lift (core func $main "loop-nop")))
+    (func (export "loop-take") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-take")))
+    (func (export "loop-host-nop") (param "n" u32) (canon lift (core func $main "loop-host-nop")))
+    (func (export "loop-host-str") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-host-str"))))
+  (instance $caller (instantiate $caller
+    (with "nop" (func $callee "nop")) (with "take" (func $callee "take"))
+    (with "host-nop" (func $host-nop)) (with "host-str" (func $host-str))))
+  (export "nop" (func $caller "nop"))
+  (export "take" (func $caller "take"))
+  (export "loop-nop" (func $caller "loop-nop"))
+  (export "loop-take" (func $caller "loop-take"))
+  (export "loop-host-nop" (func $caller "loop-host-nop"))
+  (export "loop-host-str" (func $caller "loop-host-str")))"#
+    )
+}
+
+pub fn wat_to_binary(text: &str) -> Result<Vec<u8>> {
+    let buf = wast::parser::ParseBuffer::new(text).map_err(|e| anyhow!("lex: {e}"))?;
+    let mut wat: wast::Wat = wast::parser::parse(&buf).map_err(|e| anyhow!("parse: {e}"))?;
+    wat.encode().map_err(|e| anyhow!("encode: {e}"))
+}
+
+/// The weld side: the component compiled and loaded; timing closures per call.
+struct WeldSide {
+    store: Store,
+    inst: ComponentInstance,
+    _module: weld_runtime::ComponentModule,
+    _lib: Library,
+}
+
+impl WeldSide {
+    fn new(bytes: &[u8], work: &Path) -> Result<WeldSide> {
+        let options = weld::Options {
+            prefix: "calls".into(),
+            c_entry_points: false,
+            ..weld::Options::default()
+        };
+        let obj = weld::compile_component(bytes, &options).map_err(|e| anyhow!("weld: {e}"))?;
+        let o = work.join("calls.o");
+        let so = work.join("calls.so");
+        std::fs::write(&o, obj).context("writing calls.o")?;
+        weld::link::link(
+            &[o],
+            &so,
+            weld::link::OutputKind::SharedLib,
+            weld::options::host_triple(),
+            &[],
+        )
+        .map_err(|e| anyhow!("link: {e}"))?;
+        let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
+        let module = lib.component("calls").map_err(|e| anyhow!("{e}"))?;
+        let mut imports = HostImports::new();
+        imports.insert("host-nop", |_: &[Val]| Ok(None));
+        imports.insert("host-str", |args: &[Val]| {
+            std::hint::black_box(args);
+            Ok(None)
+        });
+        let mut store = Store::new();
+        let inst = ComponentInstance::new(&mut store, &module, &imports)
+            .map_err(|e| anyhow!("instantiate: {e}"))?;
+        Ok(WeldSide {
+            store,
+            inst,
+            _module: module,
+            _lib: lib,
+        })
+    }
+
+    /// Time `iters` calls; ns per call.
+    fn time(&mut self, call: Call, iters: u32, text: &str) -> Result<f64> {
+        let trap = |e: weld_runtime::Trap| anyhow!("weld trap: {e}");
+        let t = Instant::now();
+        match call {
+            Call::Nop => {
+                for _ in 0..iters {
+                    self.inst.call(&mut self.store, "nop", &[]).map_err(trap)?;
+                }
+            }
+            Call::Take(len) => {
+                let args = [Val::String(text[..len].to_string())];
+                let t = Instant::now();
+                for _ in 0..iters {
+                    self.inst
+                        .call(&mut self.store, "take", &args)
+                        .map_err(trap)?;
+                }
+                return Ok(t.elapsed().as_nanos() as f64 / iters as f64);
+            }
+            Call::LoopNop | Call::LoopHostNop => {
+                let name = if matches!(call, Call::LoopNop) {
+                    "loop-nop"
+                } else {
+                    "loop-host-nop"
+                };
+                self.inst
+                    .call(&mut self.store, name, &[Val::U32(iters)])
+                    .map_err(trap)?;
+            }
+            Call::LoopTake(len) | Call::LoopHostStr(len) => {
+                let name = if matches!(call, Call::LoopTake(_)) {
+                    "loop-take"
+                } else {
+                    "loop-host-str"
+                };
+                self.inst
+                    .call(
+                        &mut self.store,
+                        name,
+                        &[Val::U32(iters), Val::U32(len as u32)],
+                    )
+                    .map_err(trap)?;
+            }
+        }
+        Ok(t.elapsed().as_nanos() as f64 / iters as f64)
+    }
+}
+
+struct WasmtimeSide {
+    store: wasmtime::Store<()>,
+    instance: wasmtime::component::Instance,
+}
+
+fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
+    r.map_err(|e| anyhow!("wasmtime: {e:?}"))
+}
+
+impl WasmtimeSide {
+    fn new(bytes: &[u8]) -> Result<WasmtimeSide> {
+        use wasmtime::component::{Component, Linker};
+        let engine = wt(wasmtime::Engine::new(&wasmtime::Config::new()))?;
+        let component = wt(Component::new(&engine, bytes))?;
+        let mut linker = Linker::<()>::new(&engine);
+        wt(linker.root().func_wrap("host-nop", |_, (): ()| Ok(())))?;
+        wt(linker.root().func_wrap("host-str", |_, (s,): (String,)| {
+            std::hint::black_box(s);
+            Ok(())
+        }))?;
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wt(linker.instantiate(&mut store, &component))?;
+        Ok(WasmtimeSide { store, instance })
+    }
+
+    fn time(&mut self, call: Call, iters: u32, text: &str) -> Result<f64> {
+        let s = &mut self.store;
+        let i = &self.instance;
+        let t;
+        match call {
+            Call::Nop => {
+                let f = wt(i.get_typed_func::<(), ()>(&mut *s, "nop"))?;
+                t = Instant::now();
+                for _ in 0..iters {
+                    wt(f.call(&mut *s, ()))?;
+                }
+            }
+            Call::Take(len) => {
+                let f = wt(i.get_typed_func::<(&str,), ()>(&mut *s, "take"))?;
+                let arg = &text[..len];
+                t = Instant::now();
+                for _ in 0..iters {
+                    wt(f.call(&mut *s, (arg,)))?;
+                }
+            }
+            Call::LoopNop | Call::LoopHostNop => {
+                let name = if matches!(call, Call::LoopNop) {
+                    "loop-nop"
+                } else {
+                    "loop-host-nop"
+                };
+                let f = wt(i.get_typed_func::<(u32,), ()>(&mut *s, name))?;
+                t = Instant::now();
+                wt(f.call(&mut *s, (iters,)))?;
+            }
+            Call::LoopTake(len) | Call::LoopHostStr(len) => {
+                let name = if matches!(call, Call::LoopTake(_)) {
+                    "loop-take"
+                } else {
+                    "loop-host-str"
+                };
+                let f = wt(i.get_typed_func::<(u32, u32), ()>(&mut *s, name))?;
+                t = Instant::now();
+                wt(f.call(&mut *s, (iters, len as u32)))?;
+            }
+        }
+        Ok(t.elapsed().as_nanos() as f64 / iters as f64)
+    }
+}
+
+/// Iterations for a round of about `target_ns`, from a first estimate of ns per call.
+pub fn iterations_for(ns_per_call: f64, target_ns: f64) -> u32 {
+    if !ns_per_call.is_finite() || ns_per_call <= 0.0 {
+        return 1000;
+    }
+    (target_ns / ns_per_call).clamp(100.0, 50_000_000.0) as u32
+}
+
+/// Run every case: `rounds` rounds alternating weld and Wasmtime, each of about 20 ms.
+pub fn run(work: &Path, rounds: usize) -> Result<Vec<Case>> {
+    let bytes = wat_to_binary(&component_wat())?;
+    let text = "a".repeat(16384);
+    let mut weld = WeldSide::new(&bytes, work).map_err(|e| e.context("weld side"));
+    let mut wasm = WasmtimeSide::new(&bytes).map_err(|e| e.context("wasmtime side"));
+    let mut out = Vec::new();
+    for &(name, group, call) in CASES {
+        let mut case = Case {
+            name,
+            group,
+            weld_ns: Vec::new(),
+            wasmtime_ns: Vec::new(),
+            error: None,
+        };
+        let mut errors = Vec::new();
+        // Calibrate (and warm up) each side.
+        let wi = match &mut weld {
+            Ok(w) => w
+                .time(call, 1000, &text)
+                .map(|ns| iterations_for(ns, 2e7))
+                .map_err(|e| errors.push(format!("weld: {e:#}")))
+                .ok(),
+            Err(e) => {
+                errors.push(format!("{e:#}"));
+                None
+            }
+        };
+        let mi = match &mut wasm {
+            Ok(w) => w
+                .time(call, 1000, &text)
+                .map(|ns| iterations_for(ns, 2e7))
+                .map_err(|e| errors.push(format!("wasmtime: {e:#}")))
+                .ok(),
+            Err(e) => {
+                errors.push(format!("{e:#}"));
+                None
+            }
+        };
+        for _ in 0..rounds {
+            if let (Ok(w), Some(n)) = (&mut weld, wi) {
+                match w.time(call, n, &text) {
+                    Ok(ns) => case.weld_ns.push(ns),
+                    Err(e) => errors.push(format!("weld: {e:#}")),
+                }
+            }
+            if let (Ok(w), Some(n)) = (&mut wasm, mi) {
+                match w.time(call, n, &text) {
+                    Ok(ns) => case.wasmtime_ns.push(ns),
+                    Err(e) => errors.push(format!("wasmtime: {e:#}")),
+                }
+            }
+        }
+        errors.dedup();
+        if !errors.is_empty() {
+            case.error = Some(errors.join("; "));
+        }
+        out.push(case);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_component_text_is_valid_wat() {
+        let bytes = wat_to_binary(&component_wat()).expect("encodes");
+        assert!(bytes.starts_with(b"\0asm"));
+    }
+
+    #[test]
+    fn rounds_are_sized_from_the_estimate() {
+        assert_eq!(iterations_for(100.0, 2e7), 200_000);
+        assert_eq!(iterations_for(0.0, 2e7), 1000);
+        assert_eq!(iterations_for(1e9, 2e7), 100);
+        assert_eq!(iterations_for(1e-6, 2e7), 50_000_000);
+    }
+}

@@ -1,0 +1,503 @@
+//! The Sightglass programs: compile each with `weld compile` and `wasmtime compile` (the compile
+//! figures), then run them alternately (weld, Wasmtime, weld, ...) from their own directory with
+//! `.` preopened, check stdout/stderr against the `*.expected` files and time the region between
+//! `bench.start` and `bench.end` (`BENCH_NS`) and the whole process.
+
+use crate::procs::{tail, Tools};
+use crate::stats::{output_matches, readme_not_runnable, take_bench_ns, Summary};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Benchmarks the harness leaves out although the README calls them runnable, and why.
+const NOT_YET: &[(&str, &str)] = &[(
+    "kotlin-richards/kotlin-richards.wasm",
+    "needs Wasm GC and exception handling, which weld does not compile yet (issue 5: include it once GC exists)",
+)];
+
+#[derive(Debug, Clone)]
+pub struct Bench {
+    /// File stem, or the directory's name for `benchmark.wasm`.
+    pub name: String,
+    /// `dir/file.wasm`, relative to the corpus.
+    pub rel: String,
+    pub dir: PathBuf,
+    pub wasm: PathBuf,
+    pub stem: String,
+    pub component: bool,
+}
+
+impl Bench {
+    pub fn matches(&self, filter: &str) -> bool {
+        let dir = self.rel.split('/').next().unwrap_or("");
+        filter == self.name || filter == dir || filter == self.rel || filter == self.stem
+    }
+
+    fn expected(&self, stream: &str) -> Option<PathBuf> {
+        [
+            format!("{}.{stream}.expected", self.stem),
+            format!("default.{stream}.expected"),
+        ]
+        .into_iter()
+        .map(|f| self.dir.join(f))
+        .find(|p| p.is_file())
+    }
+}
+
+/// Every `.wasm` in the corpus, and those skipped with the reason.
+pub fn discover(root: &Path) -> Result<(Vec<Bench>, Vec<(String, String)>)> {
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
+    let mut skip = readme_not_runnable(&readme);
+    skip.extend(NOT_YET.iter().map(|(f, r)| (f.to_string(), r.to_string())));
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .with_context(|| format!("reading {}", root.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut benches = Vec::new();
+    let mut skipped = Vec::new();
+    for dir in dirs {
+        let dname = dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if dname == "harness" || dname == "LICENSES" {
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .collect();
+        files.sort();
+        for wasm in files {
+            let stem = wasm
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let fname = format!("{stem}.wasm");
+            let rel = format!("{dname}/{fname}");
+            let name = if stem == "benchmark" {
+                dname.clone()
+            } else {
+                stem.clone()
+            };
+            if let Some((_, why)) = skip.iter().find(|(f, _)| *f == rel) {
+                skipped.push((name, why.clone()));
+                continue;
+            }
+            let component = std::fs::read(&wasm)
+                .map(|b| b.len() >= 8 && b[4..8] == [0x0d, 0x00, 0x01, 0x00])
+                .unwrap_or(false);
+            benches.push(Bench {
+                name,
+                rel,
+                dir: dir.clone(),
+                wasm,
+                stem,
+                component,
+            });
+        }
+    }
+    Ok((benches, skipped))
+}
+
+/// One compile: wall, CPU, peak RSS, output size.
+#[derive(Debug, Clone, Default)]
+pub struct CompileSide {
+    pub wall_ns: Vec<f64>,
+    pub cpu_ns: Vec<f64>,
+    pub rss_kib: Vec<f64>,
+    pub size: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// One engine's runs of a benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct RunSide {
+    pub region_ns: Vec<f64>,
+    pub process_ns: Vec<f64>,
+    pub rss_kib: Vec<f64>,
+    pub error: Option<String>,
+}
+
+impl RunSide {
+    pub fn region(&self) -> Option<Summary> {
+        Summary::of(&self.region_ns)
+    }
+    pub fn process(&self) -> Option<Summary> {
+        Summary::of(&self.process_ns)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Result1 {
+    pub bench: Bench,
+    pub weld_compile: CompileSide,
+    pub wasmtime_compile: CompileSide,
+    pub weld: RunSide,
+    pub wasmtime: RunSide,
+}
+
+impl Result1 {
+    /// weld/Wasmtime run time: the measured regions' medians when both have one, else whole
+    /// processes'; with which basis.
+    pub fn ratio(&self) -> Option<(f64, &'static str)> {
+        if self.weld.error.is_some() || self.wasmtime.error.is_some() {
+            return None;
+        }
+        if let (Some(a), Some(b)) = (self.weld.region(), self.wasmtime.region()) {
+            return crate::stats::ratio(a.median, b.median).map(|r| (r, "region"));
+        }
+        let (a, b) = (self.weld.process()?, self.wasmtime.process()?);
+        crate::stats::ratio(a.median, b.median).map(|r| (r, "process"))
+    }
+}
+
+/// Files made once for the Wasmtime runs.
+#[derive(Debug)]
+pub struct WasmtimeAux {
+    /// `bench-timer.wat` precompiled (the `--preload bench=` of core modules).
+    pub timer: PathBuf,
+    /// `bench-component.wat` as a binary (plugged into components with `wasm-tools compose`).
+    pub bench_component: Option<PathBuf>,
+}
+
+pub fn prepare_wasmtime(tools: &Tools, harness: &Path) -> Result<WasmtimeAux> {
+    let wasmtime = tools.wasmtime()?;
+    let timer = tools.work.join("bench-timer.cwasm");
+    let run = tools.measure(
+        &tools.work,
+        wasmtime,
+        &[
+            "compile",
+            &path_str(&harness.join("bench-timer.wat"))?,
+            "-o",
+            &path_str(&timer)?,
+        ],
+    )?;
+    if run.usage.status != 0 {
+        bail!("wasmtime compile bench-timer.wat: {}", tail(&run.stderr));
+    }
+    let bench_component = match &tools.wasm_tools {
+        Some(wt) => {
+            let out = tools.work.join("bench-component.wasm");
+            let run = tools.measure(
+                &tools.work,
+                wt,
+                &[
+                    "parse",
+                    &path_str(&harness.join("bench-component.wat"))?,
+                    "-o",
+                    &path_str(&out)?,
+                ],
+            )?;
+            (run.usage.status == 0).then_some(out)
+        }
+        None => None,
+    };
+    Ok(WasmtimeAux {
+        timer,
+        bench_component,
+    })
+}
+
+pub fn path_str(p: &Path) -> Result<String> {
+    p.to_str()
+        .map(str::to_string)
+        .with_context(|| format!("path is not UTF-8: {}", p.display()))
+}
+
+/// How many weld/Wasmtime pairs of runs: `BENCH_RUNS`, else as many as fit in what is left of
+/// this program's share of the time budget (`left_ns`) after the first pair, between 1 and 5.
+pub fn pairs_for(first_pair_ns: f64, left_ns: f64) -> usize {
+    if let Some(n) = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return n.max(1);
+    }
+    if first_pair_ns.is_nan() || first_pair_ns <= 0.0 || !left_ns.is_finite() {
+        return 3;
+    }
+    (1.0 + (left_ns / first_pair_ns).floor()).clamp(1.0, 5.0) as usize
+}
+
+pub fn run_bench(
+    tools: &Tools,
+    aux: Option<&WasmtimeAux>,
+    b: &Bench,
+    compile_runs: usize,
+    share_ns: f64,
+) -> Result1 {
+    let begun = Instant::now();
+    let mut r = Result1 {
+        bench: b.clone(),
+        weld_compile: CompileSide::default(),
+        wasmtime_compile: CompileSide::default(),
+        weld: RunSide::default(),
+        wasmtime: RunSide::default(),
+    };
+    let so = tools.work.join(format!("{}.so", b.name));
+    let cwasm = tools.work.join(format!("{}.cwasm", b.name));
+    // What Wasmtime compiles: the module, or the component with `bench` plugged in.
+    let wasmtime_input = match (aux, b.component) {
+        (None, _) => Err(anyhow::anyhow!("wasmtime is not available")),
+        (Some(_), false) => Ok(b.wasm.clone()),
+        (Some(aux), true) => compose(tools, aux, b),
+    };
+    if let Err(e) = &wasmtime_input {
+        r.wasmtime_compile.error = Some(format!("{e:#}"));
+        r.wasmtime.error = Some(format!("{e:#}"));
+    }
+    for _ in 0..compile_runs {
+        if r.weld_compile.error.is_none() {
+            compile_weld(tools, b, &so, &mut r.weld_compile);
+        }
+        if let Ok(input) = &wasmtime_input {
+            if r.wasmtime_compile.error.is_none() {
+                compile_wasmtime(tools, input, &cwasm, &mut r.wasmtime_compile);
+            }
+        }
+    }
+    if let Some(e) = &r.weld_compile.error {
+        r.weld.error = Some(format!("compile: {e}"));
+    }
+    if r.wasmtime.error.is_none() {
+        if let Some(e) = &r.wasmtime_compile.error {
+            r.wasmtime.error = Some(format!("compile: {e}"));
+        }
+    }
+    let weld_cmd = |tools: &Tools| -> Result<crate::procs::Run> {
+        tools.measure(
+            &b.dir,
+            &tools.me,
+            &["run-weld", &path_str(&so)?, &format!("{}.wasm", b.stem)],
+        )
+    };
+    let wasmtime_cmd = |tools: &Tools| -> Result<crate::procs::Run> {
+        let wasmtime = tools.wasmtime()?;
+        let cw = path_str(&cwasm)?;
+        let mut args = vec!["run", "--allow-precompiled"];
+        let preload;
+        if !b.component {
+            let timer = aux
+                .map(|a| path_str(&a.timer))
+                .transpose()?
+                .unwrap_or_default();
+            preload = format!("bench={timer}");
+            args.extend(["--preload", &preload]);
+        }
+        args.extend(["--dir", ".", &cw]);
+        tools.measure(&b.dir, wasmtime, &args)
+    };
+    let mut pairs = 1;
+    let mut i = 0;
+    while i < pairs {
+        let t0 = Instant::now();
+        if r.weld.error.is_none() {
+            one_run(b, weld_cmd(tools), &mut r.weld);
+        }
+        if r.wasmtime.error.is_none() {
+            one_run(b, wasmtime_cmd(tools), &mut r.wasmtime);
+        }
+        if i == 0 {
+            let left = share_ns - begun.elapsed().as_nanos() as f64;
+            pairs = pairs_for(t0.elapsed().as_nanos() as f64, left);
+        }
+        i += 1;
+    }
+    r
+}
+
+fn compose(tools: &Tools, aux: &WasmtimeAux, b: &Bench) -> Result<PathBuf> {
+    let (Some(wt), Some(bc)) = (&tools.wasm_tools, &aux.bench_component) else {
+        bail!("wasm-tools is not installed: cannot plug the bench instance into the component for Wasmtime (cargo install wasm-tools --locked)");
+    };
+    let out = tools.work.join(format!("{}.composed.wasm", b.name));
+    let run = tools.measure(
+        &tools.work,
+        wt,
+        &[
+            "compose",
+            &path_str(&b.wasm)?,
+            "-d",
+            &path_str(bc)?,
+            "-o",
+            &path_str(&out)?,
+        ],
+    )?;
+    if run.usage.status != 0 {
+        bail!("wasm-tools compose: {}", tail(&run.stderr));
+    }
+    Ok(out)
+}
+
+fn compile_weld(tools: &Tools, b: &Bench, so: &Path, side: &mut CompileSide) {
+    let args = |so: &Path| -> Result<Vec<String>> {
+        Ok(vec![
+            "compile".into(),
+            path_str(&b.wasm)?,
+            "--emit".into(),
+            "sharedlib".into(),
+            "--name".into(),
+            crate::child::PREFIX.into(),
+            "-o".into(),
+            path_str(so)?,
+        ])
+    };
+    let res = args(so).and_then(|a| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        tools.measure(&tools.work, &tools.weld, &a)
+    });
+    record_compile(res, so, side);
+}
+
+fn compile_wasmtime(tools: &Tools, input: &Path, cwasm: &Path, side: &mut CompileSide) {
+    let res = (|| {
+        let wasmtime = tools.wasmtime()?;
+        tools.measure(
+            &tools.work,
+            wasmtime,
+            &["compile", &path_str(input)?, "-o", &path_str(cwasm)?],
+        )
+    })();
+    record_compile(res, cwasm, side);
+}
+
+fn record_compile(res: Result<crate::procs::Run>, out: &Path, side: &mut CompileSide) {
+    match res {
+        Ok(run) if run.usage.status == 0 => {
+            side.wall_ns.push(run.usage.wall_ns as f64);
+            side.cpu_ns.push(run.usage.cpu_ns() as f64);
+            side.rss_kib.push(run.usage.maxrss_kib as f64);
+            side.size = std::fs::metadata(out).ok().map(|m| m.len());
+        }
+        Ok(run) => {
+            side.error = Some(format!(
+                "exit {}: {}",
+                run.usage.status,
+                one_line(&tail(&run.stderr))
+            ))
+        }
+        Err(e) => side.error = Some(format!("{e:#}")),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let s: String = s.chars().take(300).collect();
+    s.replace('\n', " ")
+}
+
+/// Record one run, or the reason it does not count (status, output mismatch).
+fn one_run(b: &Bench, run: Result<crate::procs::Run>, side: &mut RunSide) {
+    let run = match run {
+        Ok(r) => r,
+        Err(e) => {
+            side.error = Some(format!("{e:#}"));
+            return;
+        }
+    };
+    let (ns, stderr) = take_bench_ns(&String::from_utf8_lossy(&run.stderr));
+    if run.usage.status != 0 {
+        side.error = Some(format!(
+            "exit status {}: {}",
+            run.usage.status,
+            one_line(&tail(stderr.as_bytes()))
+        ));
+        return;
+    }
+    for (stream, got) in [("stdout", &run.stdout[..]), ("stderr", stderr.as_bytes())] {
+        if let Some(path) = b.expected(stream) {
+            match std::fs::read(&path) {
+                Ok(want) if output_matches(got, &want) => {}
+                Ok(_) => {
+                    side.error = Some(format!(
+                        "{stream} differs from {} (got {} bytes: {:?})",
+                        path.file_name().unwrap_or_default().to_string_lossy(),
+                        got.len(),
+                        one_line(&String::from_utf8_lossy(&got[..got.len().min(120)]))
+                    ));
+                    return;
+                }
+                Err(e) => {
+                    side.error = Some(format!("reading {}: {e}", path.display()));
+                    return;
+                }
+            }
+        }
+    }
+    if let Some(ns) = ns {
+        side.region_ns.push(ns as f64);
+    }
+    side.process_ns.push(run.usage.wall_ns as f64);
+    side.rss_kib.push(run.usage.maxrss_kib as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_names_files_and_reads_skips() {
+        let root = std::env::temp_dir().join(format!("weld-bench-disc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for d in ["noop", "shootout", "hex-simd", "harness"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        std::fs::write(root.join("noop/benchmark.wasm"), b"\0asm\x01\0\0\0").expect("w");
+        std::fs::write(root.join("shootout/shootout-fib2.wasm"), b"\0asm\x01\0\0\0").expect("w");
+        std::fs::write(root.join("hex-simd/benchmark.wasm"), b"\0asm\x0d\0\x01\0").expect("w");
+        std::fs::write(root.join("harness/x.wasm"), b"").expect("w");
+        std::fs::write(
+            root.join("README.md"),
+            "| `hex-simd/benchmark.wasm` | 1 | **not runnable as copied**: input absent |\n",
+        )
+        .expect("w");
+        let (benches, skipped) = discover(&root).expect("discovers");
+        let names: Vec<&str> = benches.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["noop", "shootout-fib2"]);
+        assert!(benches[1].matches("shootout") && benches[1].matches("shootout-fib2"));
+        assert!(!benches[0].matches("shootout"));
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].0, "hex-simd");
+        std::fs::remove_dir_all(&root).expect("cleanup");
+    }
+
+    #[test]
+    fn pairs_fit_the_share_of_the_budget() {
+        assert_eq!(pairs_for(1e9, 10e9), 5);
+        assert_eq!(pairs_for(1e9, 2.5e9), 3);
+        assert_eq!(pairs_for(1e9, -1.0), 1);
+        assert_eq!(pairs_for(0.0, 1e9), 3);
+    }
+
+    #[test]
+    fn run_time_ratio_prefers_regions() {
+        let b = Bench {
+            name: "x".into(),
+            rel: "x/x.wasm".into(),
+            dir: PathBuf::new(),
+            wasm: PathBuf::new(),
+            stem: "x".into(),
+            component: false,
+        };
+        let side = |region: Vec<f64>, process: Vec<f64>| RunSide {
+            region_ns: region,
+            process_ns: process,
+            ..RunSide::default()
+        };
+        let mut r = Result1 {
+            bench: b,
+            weld_compile: CompileSide::default(),
+            wasmtime_compile: CompileSide::default(),
+            weld: side(vec![10.0, 30.0, 20.0], vec![100.0]),
+            wasmtime: side(vec![40.0], vec![100.0]),
+        };
+        assert_eq!(r.ratio(), Some((0.5, "region")));
+        r.wasmtime.region_ns.clear();
+        assert_eq!(r.ratio(), Some((1.0, "process")));
+        r.weld.error = Some("stdout differs".into());
+        assert_eq!(r.ratio(), None);
+    }
+}
