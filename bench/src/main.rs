@@ -193,8 +193,11 @@ fn harness() -> Result<()> {
                 b.name,
                 show(&res.weld),
                 show(&res.wasmtime),
-                res.ratio()
-                    .map_or(String::new(), |(x, basis)| format!(" → {x:.3} ({basis})")),
+                match res.ratio() {
+                    Some((x, basis)) => format!(" → {x:.3} ({basis})"),
+                    None if res.too_short() => " → too short to time".into(),
+                    None => String::new(),
+                },
                 t.elapsed().as_secs_f64(),
                 started.elapsed().as_secs_f64()
             );

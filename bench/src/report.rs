@@ -175,6 +175,7 @@ pub fn to_json(r: &Results) -> Value {
                 "wasmtime": side(&b.wasmtime),
                 "ratio": num(ratio),
                 "ratio_basis": basis,
+                "too_short_to_time": b.too_short(),
             })
         })
         .collect();
@@ -351,12 +352,13 @@ pub fn to_markdown(r: &Results) -> String {
         }
     }
     if !r.runtime.is_empty() {
-        md.push_str("\n## Run time (Sightglass)\n\nregion = between `bench.start` and `bench.end`; process = the whole process. The ratio uses regions when both engines report one, else processes.\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("\n## Run time (Sightglass)\n\nregion = between `bench.start` and `bench.end`; process = the whole process. The ratio uses regions when both engines report one, else processes; regions under 1 ms (Wasmtime's timer costs several µs) and processes under 50 ms are too short to time and do not count.\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
         for b in &r.runtime {
             let ratio = match (&b.weld.error, &b.wasmtime.error, b.ratio()) {
                 (Some(e), _, _) => format!("weld failed: {}", cell(e)),
                 (_, Some(e), _) => format!("Wasmtime failed: {}", cell(e)),
                 (_, _, Some((x, basis))) => format!("{x:.3} ({basis})"),
+                _ if b.too_short() => "too short to time (not counted)".into(),
                 _ => "-".into(),
             };
             md.push_str(&format!(
@@ -549,10 +551,10 @@ mod tests {
                 error: None,
             },
         };
-        let mut broken = bench("broken", 1.0, 1.0);
+        let mut broken = bench("broken", 1e7, 1e7);
         broken.weld.error = Some("stdout differs".into());
         Results {
-            runtime: vec![bench("a", 1.0, 2.0), bench("b", 2.0, 1.0), broken],
+            runtime: vec![bench("a", 1e7, 2e7), bench("b", 2e7, 1e7), broken],
             calls: vec![Case {
                 name: "host→component nop",
                 group: "host_to_component_call",
@@ -576,7 +578,8 @@ mod tests {
         assert_eq!(got, want);
         assert!((v["ratios"]["runtime_geomean"].as_f64().expect("n") - 1.0).abs() < 1e-12);
         assert_eq!(v["ratios"]["runtime_worst"].as_f64(), Some(2.0));
-        assert_eq!(v["ratios"]["host_to_component_call"].as_f64(), Some(0.1));
+        let h2c = v["ratios"]["host_to_component_call"].as_f64().expect("n");
+        assert!((h2c - 0.1).abs() < 1e-12);
         assert_eq!(v["ratios"]["compile_wall"].as_f64(), Some(2.0));
         assert_eq!(v["ratios"]["compile_rss"].as_f64(), Some(0.5));
         assert!(v["ratios"]["startup_wall"].is_null());

@@ -44,8 +44,16 @@ impl Bench {
     }
 }
 
+/// Shortest measured region that counts toward the run-time ratios.
+pub const MIN_REGION_NS: f64 = 1e6;
+/// Shortest whole process that counts, for programs without a measured region.
+pub const MIN_PROCESS_NS: f64 = 5e7;
+
+/// Benchmarks left out: name and reason.
+pub type Skipped = Vec<(String, String)>;
+
 /// Every `.wasm` in the corpus, and those skipped with the reason.
-pub fn discover(root: &Path) -> Result<(Vec<Bench>, Vec<(String, String)>)> {
+pub fn discover(root: &Path) -> Result<(Vec<Bench>, Skipped)> {
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
     let mut skip = readme_not_runnable(&readme);
     skip.extend(NOT_YET.iter().map(|(f, r)| (f.to_string(), r.to_string())));
@@ -141,16 +149,30 @@ pub struct Result1 {
 
 impl Result1 {
     /// weld/Wasmtime run time: the measured regions' medians when both have one, else whole
-    /// processes'; with which basis.
+    /// processes'; with which basis. `None` for failures and for programs too short to time:
+    /// a region under [`MIN_REGION_NS`] (Wasmtime's timer is a wasm module calling WASI
+    /// `clock_time_get`, several µs, against weld's in-host clock read) or, without regions, a
+    /// process under [`MIN_PROCESS_NS`] (start-up, measured separately, would dominate).
     pub fn ratio(&self) -> Option<(f64, &'static str)> {
         if self.weld.error.is_some() || self.wasmtime.error.is_some() {
             return None;
         }
         if let (Some(a), Some(b)) = (self.weld.region(), self.wasmtime.region()) {
+            if a.median.min(b.median) < MIN_REGION_NS {
+                return None;
+            }
             return crate::stats::ratio(a.median, b.median).map(|r| (r, "region"));
         }
         let (a, b) = (self.weld.process()?, self.wasmtime.process()?);
+        if a.median.min(b.median) < MIN_PROCESS_NS {
+            return None;
+        }
         crate::stats::ratio(a.median, b.median).map(|r| (r, "process"))
+    }
+
+    /// Why a program that ran on both engines has no ratio.
+    pub fn too_short(&self) -> bool {
+        self.weld.error.is_none() && self.wasmtime.error.is_none() && self.ratio().is_none()
     }
 }
 
@@ -487,14 +509,18 @@ mod tests {
             process_ns: process,
             ..RunSide::default()
         };
+        let ms = 1e6;
         let mut r = Result1 {
             bench: b,
             weld_compile: CompileSide::default(),
             wasmtime_compile: CompileSide::default(),
-            weld: side(vec![10.0, 30.0, 20.0], vec![100.0]),
-            wasmtime: side(vec![40.0], vec![100.0]),
+            weld: side(vec![10.0 * ms, 30.0 * ms, 20.0 * ms], vec![100.0 * ms]),
+            wasmtime: side(vec![40.0 * ms], vec![100.0 * ms]),
         };
         assert_eq!(r.ratio(), Some((0.5, "region")));
+        r.wasmtime.region_ns = vec![0.5 * ms];
+        assert_eq!(r.ratio(), None, "too short to time");
+        assert!(r.too_short());
         r.wasmtime.region_ns.clear();
         assert_eq!(r.ratio(), Some((1.0, "process")));
         r.weld.error = Some("stdout differs".into());
