@@ -44,7 +44,10 @@ demo: build
 	$(MAKE) -C examples/component-host run WELD=$(CURDIR)/$(WELD)
 
 # All tests: formatting, lints (warnings are errors), unit tests, spec suites, examples.
+# `cargo build` first: the tests link executables against target/debug/libweld_runtime.a,
+# which `cargo test` alone does not put there.
 test: setup lint
+	$(CARGO) build --workspace
 	$(CARGO) test --workspace
 
 lint:
