@@ -34,6 +34,8 @@ pub enum Error {
     },
     /// The system linker failed or could not be run.
     Link(String),
+    /// A command component imports functions the WASI host does not provide (their names).
+    MissingImports(Vec<String>),
     /// A build-time policy (`weld compile --policy`) is broken, or the policy file is wrong.
     Policy(String),
     /// Drawing the component graph failed.
@@ -82,6 +84,17 @@ impl fmt::Display for Error {
                 )
             }
             Error::Link(message) => write!(f, "linking failed: {message}"),
+            Error::MissingImports(names) => write!(
+                f,
+                "the component imports {} that weld's WASI host does not provide: {} \
+                 (--trap-unknown-imports makes calls to them trap instead)",
+                if names.len() == 1 {
+                    "a function"
+                } else {
+                    "functions"
+                },
+                names.join(", ")
+            ),
             Error::Policy(message) => write!(f, "policy: {message}"),
             Error::Render(message) => write!(f, "drawing the graph: {message}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),

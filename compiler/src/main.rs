@@ -99,7 +99,6 @@ enum Command {
         /// Output file.
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// What to produce.
         /// What to produce; default: by the output's extension (.o .a .so .h), else an
         /// executable for programs (`wasi:cli/run` components, `_start` modules), else an object.
         #[arg(long, value_enum)]
@@ -111,6 +110,11 @@ enum Command {
         /// policies").
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Make an executable of a component that imports functions weld's WASI host does not
+        /// provide: calling one traps ("call to a missing import"). Without it, such a component
+        /// is refused at compile time with the list of missing imports.
+        #[arg(long)]
+        trap_unknown_imports: bool,
         #[command(flatten)]
         codegen: CodegenArgs,
     },
@@ -129,6 +133,10 @@ enum Command {
         /// The program sees no other environment.
         #[arg(long, value_name = "NAME[=VALUE]")]
         env: Vec<String>,
+        /// Run a component that imports functions weld's WASI host does not provide: calling
+        /// one traps.
+        #[arg(long)]
+        trap_unknown_imports: bool,
         #[command(flatten)]
         codegen: CodegenArgs,
         /// Input (`.wasm` or `.wat`).
@@ -248,6 +256,7 @@ fn compile(
     emit: Option<Emit>,
     name: Option<String>,
     policy: Option<&Path>,
+    trap_unknown_imports: bool,
     codegen: &CodegenArgs,
 ) -> Result<()> {
     let bytes = read_input(input)?;
@@ -272,7 +281,8 @@ fn compile(
         Emit::Exe => input.with_extension(""),
     });
     if weld::frontend::is_component(&bytes) {
-        return compile_component(&bytes, &output, emit, &options).map_err(at_input);
+        return compile_component(&bytes, &output, emit, &options, trap_unknown_imports)
+            .map_err(at_input);
     }
     if emit == Emit::Header {
         options.validate().map_err(at_input)?;
@@ -318,7 +328,17 @@ fn compile_component(
     output: &Path,
     emit: Emit,
     options: &Options,
+    trap_unknown_imports: bool,
 ) -> std::result::Result<(), weld::Error> {
+    if emit == Emit::Exe && !trap_unknown_imports {
+        // Refuse before code generation: every import an executable needs, the WASI host must
+        // provide.
+        let info = weld::component::flatten(bytes)?;
+        let missing = weld_runtime::wasi::unprovided(info.imports.iter().map(|i| i.name.as_str()));
+        if !missing.is_empty() {
+            return Err(weld::Error::MissingImports(missing));
+        }
+    }
     if emit == Emit::Header {
         let info = weld::component::flatten(bytes)?;
         let header = weld::emit::component_header::write_component_header(&info, &options.prefix);
@@ -348,7 +368,7 @@ fn compile_component(
             let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
             let obj_path = dir.path().join(format!("{}.o", options.prefix));
             std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
-            let main_c = weld::emit::component::exe_main(&options.prefix);
+            let main_c = weld::emit::component::exe_main(&options.prefix, trap_unknown_imports);
             weld::link::link_exe(&obj_path, &main_c, output, &options.target)
         }
         other => Err(weld::Error::Unsupported {
@@ -456,8 +476,17 @@ fn main() {
             emit,
             name,
             policy,
+            trap_unknown_imports,
             codegen,
-        } => compile(&input, output, emit, name, policy.as_deref(), &codegen),
+        } => compile(
+            &input,
+            output,
+            emit,
+            name,
+            policy.as_deref(),
+            trap_unknown_imports,
+            &codegen,
+        ),
         Command::Inspect {
             input,
             format,
@@ -469,6 +498,7 @@ fn main() {
             invoke,
             dir,
             env,
+            trap_unknown_imports,
             codegen,
             input,
             args,
@@ -481,6 +511,7 @@ fn main() {
                 args: argv,
                 dirs: dir,
                 env,
+                trap_unknown_imports,
             };
             run(&input, config, &codegen)
         }

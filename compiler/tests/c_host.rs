@@ -177,23 +177,59 @@ fn emit_exe_exits_with_main_result_or_the_trap_status() {
     let trap_code = weld::emit::header::TRAP_EXIT_CODE;
     let trap = exe("trap", &examples.join("trap.wat"));
     assert_eq!(trap.status.code(), Some(trap_code));
+    let backtrace = |frames: &[&str]| -> String {
+        let mut s = "wasm backtrace:".to_string();
+        for (i, f) in frames.iter().enumerate() {
+            s += &format!("\n    {i:>2}: {f}");
+        }
+        s
+    };
     assert_eq!(
         String::from_utf8_lossy(&trap.stderr).trim(),
-        format!("trap: {}", TrapCode::MemoryOutOfBounds.message())
+        format!(
+            "trap: {}\n{}",
+            TrapCode::MemoryOutOfBounds.message(),
+            backtrace(&["trap!read_past_end", "trap!_start"])
+        )
+    );
+
+    // A trap raised by the runtime (a libcall) names the function that called it; a module
+    // without names gets indices and the name weld gave it.
+    let fill = dir.path().join("fill.wat");
+    std::fs::write(
+        &fill,
+        "(module (table 1 funcref) \
+           (func (table.fill 0 (i32.const 5) (ref.null func) (i32.const 1))) \
+           (func (export \"_start\") (call 0)))",
+    )
+    .unwrap();
+    let out = exe("fill", &fill);
+    assert_eq!(out.status.code(), Some(trap_code));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!(
+            "trap: {}\n{}",
+            TrapCode::TableOutOfBounds.message(),
+            backtrace(&["fill!<wasm function 0>", "fill!<wasm function 1>"])
+        )
     );
 
     // A trap in the start function, during instantiation, is a trap too.
     let start = dir.path().join("start.wat");
     std::fs::write(
         &start,
-        "(module (func $s unreachable) (start $s) (func (export \"_start\")))",
+        "(module $m (func $s unreachable) (start $s) (func (export \"_start\")))",
     )
     .unwrap();
     let out = exe("start", &start);
     assert_eq!(out.status.code(), Some(trap_code));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        format!("trap: {}", TrapCode::Unreachable.message())
+        format!(
+            "trap: {}\n{}",
+            TrapCode::Unreachable.message(),
+            backtrace(&["m!s"])
+        )
     );
 
     // No entry: one clear error line, no output file.

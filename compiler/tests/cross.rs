@@ -200,6 +200,12 @@ fn wasi_examples(t: Target) {
             "",
             &format!("trap: {message}"),
         );
+        // The frame-pointer walk works on this architecture too: innermost function first.
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let inner = if mode == "oob" { "store_far" } else { "abort" };
+        let expected =
+            format!("wasm backtrace:\n     0: trap.wasm!{inner}\n     1: trap.wasm!main\n");
+        assert!(stderr.contains(&expected), "{}: {stderr}", t.triple);
     }
 
     let files = c("files");

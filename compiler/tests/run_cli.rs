@@ -101,3 +101,58 @@ fn a_malformed_wave_argument_is_one_error_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_component_importing_what_wasi_does_not_provide_is_refused_unless_told_to_trap() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("unknown-import.wat");
+    let exe = dir.path().join("app");
+    let exe_s = exe.display().to_string();
+    let missing = "does not provide: example:host/api#ping (--trap-unknown-imports";
+
+    // Refused at compile time, naming the import; nothing written.
+    let (code, _, err) = weld(cache.path(), &["compile", &input, "-o", &exe_s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(missing), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!exe.exists(), "no output after an error");
+
+    // With the flag the executable runs; the call to the missing import traps, with a
+    // backtrace naming the caller.
+    let (code, _, err) = weld(
+        cache.path(),
+        &["compile", "--trap-unknown-imports", &input, "-o", &exe_s],
+    );
+    assert_eq!(code, 0, "{err}");
+    let out = Command::new(&exe).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{stderr}");
+    assert!(
+        stderr.starts_with("trap: call to a missing import\nwasm backtrace:\n     0: m!run"),
+        "{stderr}"
+    );
+
+    // `weld run` refuses the same way, and with the flag runs exports that do not call it.
+    let (code, _, err) = weld(cache.path(), &["run", &input]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(missing), "{err}");
+    let (code, out, err) = weld(
+        cache.path(),
+        &[
+            "run",
+            "--trap-unknown-imports",
+            "--invoke",
+            "quiet()",
+            &input,
+        ],
+    );
+    assert_eq!((code, out.trim()), (0, "7"), "{err}");
+    let (code, _, err) = weld(cache.path(), &["run", "--trap-unknown-imports", &input]);
+    assert_eq!(code, 134);
+    assert!(err.contains("trap: call to a missing import"), "{err}");
+}

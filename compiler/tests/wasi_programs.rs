@@ -640,6 +640,23 @@ fn a_trap_prints_its_message_and_exits_with_the_trap_status() {
                 .expect_stderr_contains(message);
             if r != Runner::Wasmtime {
                 out.expect_stderr_contains(&format!("trap: {message}"));
+                // The backtrace names the functions from the name section, innermost first.
+                let stderr = &out.stderr;
+                let trace = stderr
+                    .split_once("wasm backtrace:")
+                    .map(|(_, t)| t)
+                    .unwrap_or_else(|| panic!("{r:?} {mode}: no backtrace in {stderr:?}"));
+                let innermost = if mode == "oob" {
+                    "!store_far"
+                } else {
+                    "!abort"
+                };
+                let first = trace.find(innermost);
+                let main = trace.find("!main");
+                assert!(
+                    first.is_some() && main.is_some() && first < main,
+                    "{r:?} {mode}: expected {innermost} above !main in {trace:?}"
+                );
             }
         }
     }

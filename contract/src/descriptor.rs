@@ -8,6 +8,8 @@
 //!                    ──► trampolines[export]: array-call entry of each exported function (or null)
 //!                    ──► start trampoline (or null)
 //!                    ──► code range + trap table (sorted code offsets → TrapCode)
+//!                    ──► function ranges (code offset and length of each defined function,
+//!                        in function order; for backtraces)
 //! ```
 
 use crate::trap::TrapCode;
@@ -40,6 +42,27 @@ impl VMTrapEntry {
     pub fn trap_code(&self) -> Option<TrapCode> {
         u8::try_from(self.code).ok().and_then(TrapCode::from_u8)
     }
+}
+
+/// Where one defined function's code is: `start` bytes into the module's code, `len` bytes long.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMFuncRange {
+    /// Offset of its first instruction from `code`.
+    pub start: u32,
+    /// Length of its code in bytes.
+    pub len: u32,
+}
+
+/// The index into a function-range table (sorted by start, non-overlapping) of the function
+/// whose code holds `offset`.
+pub fn func_at(ranges: &[VMFuncRange], offset: usize) -> Option<usize> {
+    let offset = u32::try_from(offset).ok()?;
+    let i = ranges
+        .partition_point(|r| r.start <= offset)
+        .checked_sub(1)?;
+    let r = ranges.get(i)?;
+    (offset - r.start < r.len).then_some(i)
 }
 
 /// The descriptor a compiled object exports.
@@ -78,6 +101,11 @@ pub struct VMModuleDescriptor {
     pub traps: *const VMTrapEntry,
     /// Number of trap sites.
     pub traps_len: usize,
+    /// Code range of each defined function (defined function `i` is function index
+    /// `imported_funcs + i`), sorted by start.
+    pub func_ranges: *const VMFuncRange,
+    /// Number of entries in `func_ranges` (= defined functions).
+    pub func_ranges_len: usize,
 }
 
 /// Byte offsets of the descriptor's fields, for the compiler writing it.
@@ -116,6 +144,32 @@ pub mod offsets {
     pub const TRAPS: usize = offset_of!(VMModuleDescriptor, traps);
     /// `traps_len`
     pub const TRAPS_LEN: usize = offset_of!(VMModuleDescriptor, traps_len);
+    /// `func_ranges`
+    pub const FUNC_RANGES: usize = offset_of!(VMModuleDescriptor, func_ranges);
+    /// `func_ranges_len`
+    pub const FUNC_RANGES_LEN: usize = offset_of!(VMModuleDescriptor, func_ranges_len);
     /// Size of the whole descriptor.
     pub const SIZE: usize = core::mem::size_of::<VMModuleDescriptor>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn func_at_finds_the_function_holding_an_offset_and_nothing_in_gaps() {
+        let ranges = [
+            VMFuncRange { start: 0, len: 10 },
+            VMFuncRange { start: 16, len: 4 },
+            VMFuncRange { start: 32, len: 1 },
+        ];
+        assert_eq!(func_at(&ranges, 0), Some(0));
+        assert_eq!(func_at(&ranges, 9), Some(0));
+        assert_eq!(func_at(&ranges, 10), None, "padding between functions");
+        assert_eq!(func_at(&ranges, 16), Some(1));
+        assert_eq!(func_at(&ranges, 19), Some(1));
+        assert_eq!(func_at(&ranges, 32), Some(2));
+        assert_eq!(func_at(&ranges, 33), None);
+        assert_eq!(func_at(&[], 0), None);
+    }
 }

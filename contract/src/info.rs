@@ -277,6 +277,9 @@ pub struct ModuleInfo {
     pub funcref_funcs: Vec<u32>,
     /// Names of functions from the name section (function index, name), sorted by index.
     pub func_names: Vec<(u32, String)>,
+    /// The module's name: from the name section, or given by the compiler (a component's core
+    /// modules are named after their place in the graph). Used in backtraces.
+    pub module_name: Option<String>,
 }
 
 impl ModuleInfo {
@@ -397,6 +400,13 @@ impl ModuleInfo {
             w.u(*i as u64);
             w.str(n);
         }
+        match &self.module_name {
+            Some(n) => {
+                w.u(1);
+                w.str(n);
+            }
+            None => w.u(0),
+        }
         w.out
     }
 
@@ -496,6 +506,11 @@ impl ModuleInfo {
             let s = r.str()?;
             m.func_names.push((i, s));
         }
+        m.module_name = match r.u32()? {
+            0 => None,
+            1 => Some(r.str()?),
+            _ => return None,
+        };
         if r.pos != bytes.len() {
             return None;
         }
@@ -824,6 +839,7 @@ mod tests {
             }],
             funcref_funcs: vec![1],
             func_names: vec![(1, "f".into())],
+            module_name: Some("m".into()),
             ..Default::default()
         }
     }

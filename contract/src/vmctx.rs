@@ -33,6 +33,11 @@ pub const PTR: u32 = 8;
 pub struct VMStoreContext {
     /// Lowest stack address wasm code may use; the prologue of every function checks it.
     pub stack_limit: usize,
+    /// Frame pointer of the wasm function that last called a libcall (written before each
+    /// libcall call), where a backtrace of a trap raised by the libcall starts.
+    pub exit_fp: usize,
+    /// Function index (in its module) of that function.
+    pub exit_func: u32,
 }
 
 /// A linear memory as compiled code sees it. The base never moves once the memory exists (the
@@ -196,6 +201,10 @@ pub const VMCTX_HEADER: u32 = 32;
 
 /// Offset of `VMStoreContext::stack_limit`.
 pub const STORE_STACK_LIMIT: u32 = 0;
+/// Offset of `VMStoreContext::exit_fp`.
+pub const STORE_EXIT_FP: u32 = 8;
+/// Offset of `VMStoreContext::exit_func`.
+pub const STORE_EXIT_FUNC: u32 = 16;
 /// Offset of `VMMemory::base`.
 pub const MEMORY_BASE: u32 = 0;
 /// Offset of `VMMemory::length`.
@@ -296,6 +305,11 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, stack_limit) as u32,
             STORE_STACK_LIMIT
+        );
+        assert_eq!(offset_of!(VMStoreContext, exit_fp) as u32, STORE_EXIT_FP);
+        assert_eq!(
+            offset_of!(VMStoreContext, exit_func) as u32,
+            STORE_EXIT_FUNC
         );
         assert_eq!(offset_of!(VMMemory, base) as u32, MEMORY_BASE);
         assert_eq!(offset_of!(VMMemory, length) as u32, MEMORY_LENGTH);

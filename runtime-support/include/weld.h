@@ -124,6 +124,11 @@ uint32_t weld_call(weld_instance *inst, uint32_t export_index, weld_val *vals);
 /* The spec's text for a trap code ("integer divide by zero"); static storage. */
 const char *weld_trap_message(uint32_t code);
 
+/* The wasm backtrace of the last trap on this thread ("wasm backtrace:" and one line per
+   frame, innermost first, named from the name section) into buf, NUL-terminated and cut to cap
+   bytes. Returns the whole text's length (0: no frames recorded), like snprintf; clears it. */
+size_t weld_trap_backtrace(char *buf, size_t cap);
+
 /* Why the last failing call on this thread failed; valid until the next failure. */
 const char *weld_last_error(void);
 
@@ -186,9 +191,15 @@ void weld_component_free(weld_component *inst);
    Options before the program's arguments (ended by `--` or the first other argument):
    `--dir HOST[::GUEST]` preopens a directory, `--env NAME[=VALUE]` sets a variable (without a
    value: the host's, from envp); nothing else is visible. Returns the program's exit status,
-   134 after printing `trap: <message>` if it traps, 2 for a bad option, 1 if the component
+   134 after printing `trap: <message>` and a wasm backtrace if it traps, 2 for a bad option, 1 if the component
    cannot be instantiated (e.g. it imports something the WASI host does not provide). */
 int weld_main(const weld_component_module *desc, int argc, char **argv, char **envp);
+
+/* weld_main with flags: WELD_MAIN_TRAP_UNKNOWN_IMPORTS lets a component that imports functions
+   the WASI host does not provide run; calling one traps ("call to a missing import"). */
+#define WELD_MAIN_TRAP_UNKNOWN_IMPORTS 1u
+int weld_main_flags(const weld_component_module *desc, uint32_t flags, int argc, char **argv,
+                    char **envp);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,20 @@ pub struct JmpBuf {
     words: [usize; 32],
 }
 
+impl JmpBuf {
+    /// The stack pointer of the caller of `weld_rt_enter` that filled this buffer: every frame
+    /// of the wasm it called lies below it.
+    pub fn stack_pointer(&self) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        const SP: usize = 6;
+        #[cfg(target_arch = "aarch64")]
+        const SP: usize = 12;
+        #[cfg(target_arch = "riscv64")]
+        const SP: usize = 1;
+        self.words[SP]
+    }
+}
+
 /// An array-call function: `(vmctx, value slots)`.
 pub type ArrayCall = unsafe extern "C" fn(*mut u8, *mut ValRaw);
 

@@ -72,6 +72,29 @@ pub extern "C" fn weld_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
+/// Write the wasm backtrace of the last trap on this thread (the text `weld_trap_message`'s
+/// caller prints under it: "wasm backtrace:" and one line per frame) into `buf`, NUL-terminated
+/// and cut to `cap` bytes; returns the length of the whole text (0 when no frames were recorded),
+/// like `snprintf`. Clears the record.
+///
+/// # Safety
+/// `buf` must be null (with `cap` 0) or point at `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn weld_trap_backtrace(buf: *mut c_char, cap: usize) -> usize {
+    let text = crate::backtrace::take()
+        .map(|bt| alloc::string::ToString::to_string(&bt))
+        .unwrap_or_default();
+    if !buf.is_null() && cap > 0 {
+        let n = text.len().min(cap - 1);
+        // SAFETY: the caller guarantees `cap` writable bytes at `buf`; `n + 1 <= cap`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+            *buf.add(n) = 0;
+        }
+    }
+    text.len()
+}
+
 /// The spec text of a trap code, "no trap" for 0, "unknown trap code" otherwise. Static storage.
 #[no_mangle]
 pub extern "C" fn weld_trap_message(code: u32) -> *const c_char {

@@ -51,6 +51,9 @@ pub unsafe fn enter(f: ArrayCall, vmctx: *mut u8, vals: *mut ValRaw) -> Result<(
     crate::signals::prepare_thread();
     let mut buf = JmpBuf::default();
     let prev = current();
+    if prev.is_null() {
+        crate::backtrace::clear();
+    }
     set_current(&mut buf);
     // SAFETY: `buf` outlives the call; the caller vouches for `f`, `vmctx` and `vals`.
     let code = unsafe { weld_rt_enter(&mut buf, f, vmctx, vals) };
@@ -74,9 +77,61 @@ pub unsafe fn raise(code: TrapCode) -> ! {
     if buf.is_null() {
         abort();
     }
+    // SAFETY: `buf` is the live JmpBuf of this thread's innermost entry.
+    unsafe { record_backtrace(buf, None, frame_pointer()) };
     // SAFETY: `buf` is the live JmpBuf of an active entry on this thread; the caller guarantees
     // the skipped frames need no clean-up.
     unsafe { weld_rt_unwind(buf, code as u32) }
+}
+
+/// Raise `code` on this thread for the wasm function whose frame pointer is `fp`, at `pc` in
+/// its code: the backtrace starts there. For libcalls, which know where wasm left off.
+///
+/// # Safety
+/// As for [`raise`]; `fp` must be the frame pointer of a wasm frame of the innermost entry.
+pub(crate) unsafe fn raise_at(code: TrapCode, pc: Option<usize>, fp: usize) -> ! {
+    let buf = current();
+    if buf.is_null() {
+        abort();
+    }
+    // SAFETY: `buf` is the live JmpBuf of this thread's innermost entry; the caller guarantees
+    // the rest.
+    unsafe {
+        record_backtrace(buf, pc, fp);
+        weld_rt_unwind(buf, code as u32)
+    }
+}
+
+/// Record the backtrace of a trap raised by runtime code, starting at `pc` and `fp`.
+///
+/// # Safety
+/// `buf` must be the live JmpBuf of this thread's innermost entry.
+unsafe fn record_backtrace(buf: *const JmpBuf, pc: Option<usize>, fp: usize) {
+    let here = 0u8;
+    let lo = core::ptr::addr_of!(here) as usize;
+    // SAFETY: the entry's stack pointer lies above every frame between here and it, so
+    // `[lo, hi)` is this thread's live stack.
+    unsafe {
+        let hi = (*buf).stack_pointer();
+        crate::backtrace::record(pc, fp, lo, hi);
+    }
+}
+
+/// The frame-pointer register. The chain it starts is followed only inside the live stack, so a
+/// value that is no frame pointer (runtime code may use the register for other things) is safe.
+#[inline(always)]
+fn frame_pointer() -> usize {
+    let fp: usize;
+    // SAFETY: reads one register; no memory, no stack, no flags.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("mov {}, rbp", out(reg) fp, options(nomem, nostack, preserves_flags));
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags));
+        #[cfg(target_arch = "riscv64")]
+        core::arch::asm!("mv {}, s0", out(reg) fp, options(nomem, nostack, preserves_flags));
+    }
+    fp
 }
 
 fn abort() -> ! {

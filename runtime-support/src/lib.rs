@@ -44,6 +44,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod arch;
+pub mod backtrace;
 #[cfg(feature = "std")]
 pub mod capi;
 #[cfg(feature = "std")]

@@ -6,12 +6,11 @@
 //!
 //! Indices come from compiled code; a bad one traps instead of panicking.
 
-use crate::entry::raise;
 use crate::instance::InstanceData;
 use crate::memory::MemoryData;
 use crate::table::TableData;
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::VMCTX_INSTANCE;
+use weld_contract::vmctx::{VMStoreContext, VMCTX_INSTANCE, VMCTX_STORE};
 
 /// `start..end` of `len` items at `offset` in a space of `size`, or an error if it does not fit.
 pub(crate) fn bounds(offset: u64, len: u64, size: usize) -> Result<(usize, usize), ()> {
@@ -199,11 +198,31 @@ unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
 /// Raise `r`'s trap, if any. Called by the shells with nothing left to drop.
 ///
 /// # Safety
-/// Must be called from a libcall entered from compiled code.
-unsafe fn check(r: Result<(), TrapCode>) {
+/// Must be called from a libcall entered from compiled code with `vmctx`.
+unsafe fn check(vmctx: *mut u8, r: Result<(), TrapCode>) {
     if let Err(code) = r {
         // SAFETY: the caller is a libcall shell called by wasm under an active entry.
-        unsafe { raise(code) }
+        unsafe { raise_from_wasm(vmctx, code) }
+    }
+}
+
+/// Raise `code` for the compiled code that called a libcall with `vmctx`: the backtrace starts
+/// at the function and frame that code left in the store context before the call.
+///
+/// # Safety
+/// Must be called from a libcall entered from compiled code with `vmctx`, with nothing to drop.
+unsafe fn raise_from_wasm(vmctx: *mut u8, code: TrapCode) -> ! {
+    // SAFETY: compiled code passes its own vmctx, whose store pointer and instance are live; it
+    // wrote `exit_fp`/`exit_func` just before calling the libcall.
+    unsafe {
+        let store = *(vmctx.add(VMCTX_STORE as usize) as *const *const VMStoreContext);
+        let (fp, func) = ((*store).exit_fp, (*store).exit_func);
+        let module = &instance(vmctx).module.inner;
+        let pc = func
+            .checked_sub(module.info.imported_funcs)
+            .and_then(|i| module.func_ranges.get(i as usize))
+            .map(|r| module.code + r.start as usize);
+        crate::entry::raise_at(code, pc, fp)
     }
 }
 
@@ -219,14 +238,14 @@ macro_rules! shell {
             let inst = unsafe { instance(vmctx) };
             #[allow(clippy::unused_unit)]
             {
-                shell!(@ret inst.$method($($arg),*) $(, $ret)?)
+                shell!(@ret vmctx, inst.$method($($arg),*) $(, $ret)?)
             }
         }
     };
-    (@ret $e:expr, $ret:ty) => { $e };
-    (@ret $e:expr) => {
+    (@ret $vmctx:ident, $e:expr, $ret:ty) => { $e };
+    (@ret $vmctx:ident, $e:expr) => {
         // SAFETY: the result owns nothing; see `check`.
-        unsafe { check($e) }
+        unsafe { check($vmctx, $e) }
     };
 }
 
@@ -261,13 +280,13 @@ impl InstanceData {
 ///
 /// # Safety
 /// Called only by compiled code under an active entry.
-pub unsafe extern "C" fn trap(_vmctx: *mut u8, code: u32) {
+pub unsafe extern "C" fn trap(vmctx: *mut u8, code: u32) {
     let code = u8::try_from(code)
         .ok()
         .and_then(TrapCode::from_u8)
         .unwrap_or(TrapCode::InvalidValue);
     // SAFETY: called by wasm under an active entry; this frame owns nothing.
-    unsafe { raise(code) }
+    unsafe { raise_from_wasm(vmctx, code) }
 }
 
 /// The libcall table, in `Libcall::ALL` order (checked by a test).

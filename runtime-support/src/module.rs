@@ -7,7 +7,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use weld_contract::descriptor::{VMModuleDescriptor, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC};
+use weld_contract::descriptor::{
+    VMFuncRange, VMModuleDescriptor, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC,
+};
 use weld_contract::info::{ImportKind, ModuleInfo, SegmentMode, ValType};
 use weld_contract::ABI_VERSION;
 
@@ -62,6 +64,10 @@ pub(crate) struct ModuleInner {
     pub(crate) start: *const u8,
     /// All data segments' bytes.
     pub(crate) data: &'static [u8],
+    /// Address of the module's code.
+    pub(crate) code: usize,
+    /// Code range of each defined function, relative to `code`.
+    pub(crate) func_ranges: &'static [VMFuncRange],
 }
 
 // SAFETY: everything a `ModuleInner` points at is immutable static data of a loaded object.
@@ -110,22 +116,38 @@ impl Module {
             });
         }
         // SAFETY: the caller vouches for the descriptor's pointers and lengths.
-        let (info_bytes, data, funcs, trampolines, traps) = unsafe {
+        let (info_bytes, data, funcs, trampolines, traps, ranges) = unsafe {
             (
                 slice(desc.info, desc.info_len, "info")?,
                 slice(desc.data, desc.data_len, "data")?,
                 slice(desc.funcs, desc.funcs_len, "funcs")?,
                 slice(desc.trampolines, desc.trampolines_len, "trampolines")?,
                 slice(desc.traps, desc.traps_len, "traps")?,
+                slice(desc.func_ranges, desc.func_ranges_len, "func_ranges")?,
             )
         };
         let info = ModuleInfo::decode(info_bytes).ok_or_else(|| bad("undecodable info blob"))?;
         validate(&info, data.len(), funcs, trampolines, !desc.start.is_null())?;
         check_traps(traps)?;
+        check_ranges(
+            ranges,
+            info.funcs
+                .len()
+                .saturating_sub(info.imported_funcs as usize),
+            desc.code_len,
+        )?;
         if desc.code_len > 0 && desc.code.is_null() {
             return Err(bad("code: null pointer"));
         }
-        crate::registry::register(desc.code as usize, desc.code_len, traps);
+        crate::registry::register(
+            desc.code as usize,
+            desc.code_len,
+            crate::registry::CodeInfo {
+                traps,
+                funcs: ranges,
+                info: info_bytes,
+            },
+        );
         let type_ids = info.types.iter().map(crate::types::canonical_id).collect();
         Ok(Module {
             inner: Arc::new(ModuleInner {
@@ -136,6 +158,8 @@ impl Module {
                 trampolines,
                 start: desc.start,
                 data,
+                code: desc.code as usize,
+                func_ranges: ranges,
             }),
         })
     }
@@ -154,6 +178,22 @@ impl Module {
 fn check_traps(traps: &[VMTrapEntry]) -> Result<(), LoadError> {
     if traps.windows(2).any(|w| w[0].offset >= w[1].offset) {
         return Err(bad("trap table not sorted"));
+    }
+    Ok(())
+}
+
+fn check_ranges(ranges: &[VMFuncRange], defined: usize, code_len: usize) -> Result<(), LoadError> {
+    if ranges.len() != defined {
+        return Err(bad("function ranges do not match the defined functions"));
+    }
+    let sorted = ranges
+        .windows(2)
+        .all(|w| u64::from(w[0].start) + u64::from(w[0].len) <= u64::from(w[1].start));
+    let inside = ranges
+        .last()
+        .is_none_or(|r| u64::from(r.start) + u64::from(r.len) <= code_len as u64);
+    if !sorted || !inside {
+        return Err(bad("function ranges overlap or leave the code"));
     }
     Ok(())
 }
@@ -403,6 +443,8 @@ mod tests {
             code_len: 0,
             traps: core::ptr::null(),
             traps_len: 0,
+            func_ranges: core::ptr::null(),
+            func_ranges_len: 0,
         }))
     }
 

@@ -139,11 +139,11 @@ fn fallback_code(sig: c_int) -> TrapCode {
     }
 }
 
-/// The PC and stack pointer at which the signal happened.
+/// The PC, stack pointer and frame pointer at which the signal happened.
 ///
 /// # Safety
 /// `ctx` must be the `ucontext_t` the kernel passed to an SA_SIGINFO handler.
-unsafe fn pc_and_sp(ctx: *mut c_void) -> (usize, usize) {
+unsafe fn pc_sp_fp(ctx: *mut c_void) -> (usize, usize, usize) {
     let uc = ctx as *const libc::ucontext_t;
     // SAFETY: the caller guarantees `uc` is the kernel's ucontext.
     unsafe {
@@ -153,16 +153,18 @@ unsafe fn pc_and_sp(ctx: *mut c_void) -> (usize, usize) {
             (
                 regs[libc::REG_RIP as usize] as usize,
                 regs[libc::REG_RSP as usize] as usize,
+                regs[libc::REG_RBP as usize] as usize,
             )
         }
         #[cfg(target_arch = "aarch64")]
         {
-            ((*uc).uc_mcontext.pc as usize, (*uc).uc_mcontext.sp as usize)
+            let m = &(*uc).uc_mcontext;
+            (m.pc as usize, m.sp as usize, m.regs[29] as usize)
         }
         #[cfg(target_arch = "riscv64")]
         {
             let regs = &(*uc).uc_mcontext.__gregs;
-            (regs[0] as usize, regs[2] as usize)
+            (regs[0] as usize, regs[2] as usize, regs[8] as usize)
         }
     }
 }
@@ -175,7 +177,7 @@ extern "C" fn handler(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     let buf = crate::entry::current();
     if !buf.is_null() {
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
-        let (pc, sp) = unsafe { pc_and_sp(ctx) };
+        let (pc, sp, fp) = unsafe { pc_sp_fp(ctx) };
         if let Some(site) = registry::lookup(pc) {
             // SAFETY: `info` is the kernel's siginfo; `si_addr` is defined for these signals.
             let addr = unsafe { (*info).si_addr() } as usize;
@@ -186,6 +188,9 @@ extern "C" fn handler(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
                 None if sig == libc::SIGSEGV && near_stack => TrapCode::StackOverflow,
                 None => fallback_code(sig),
             };
+            // SAFETY: the fault is in wasm code running under the active entry `buf`, so the
+            // stack from the faulting `sp` up to the entry's is this thread's live stack.
+            unsafe { crate::backtrace::record(Some(pc), fp, sp, (*buf).stack_pointer()) };
             // SAFETY: the fault is in wasm code running under the active entry `buf`; the frames
             // skipped are wasm frames and this handler's, none of which has destructors.
             unsafe { crate::arch::weld_rt_unwind(buf, code as u32) }

@@ -144,7 +144,11 @@ impl Store {
         #[cfg(feature = "std")]
         crate::signals::install_handlers();
         Store {
-            ctx: VmPtr::owned(VMStoreContext { stack_limit: 0 }),
+            ctx: VmPtr::owned(VMStoreContext {
+                stack_limit: 0,
+                exit_fp: 0,
+                exit_func: 0,
+            }),
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             depth: 0,
             instances: Arena::new(),

@@ -8,7 +8,9 @@ use crate::{Extern, Instance, Memory, Module, Store, Table, Trap, TrapCode, ValR
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
-use weld_contract::descriptor::{VMModuleDescriptor, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC};
+use weld_contract::descriptor::{
+    VMFuncRange, VMModuleDescriptor, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC,
+};
 use weld_contract::info::*;
 use weld_contract::vmctx::VMOffsets;
 use weld_contract::ABI_VERSION;
@@ -179,6 +181,13 @@ fn module_with(info: &ModuleInfo, flags: u32, code: &[*const u8]) -> Module {
     let (funcs, funcs_len) = leak(code[..info.funcref_funcs.len() - nf].to_vec());
     let (trampolines, trampolines_len) = leak(tramps);
     let (traps, traps_len) = leak(traps);
+    // Empty ranges: these hand-written functions are not named in backtraces.
+    let defined = info.funcs.len() - nf;
+    let (func_ranges, func_ranges_len) = leak(
+        (0..defined as u32)
+            .map(|i| VMFuncRange { start: i, len: 0 })
+            .collect(),
+    );
     let desc = Box::leak(Box::new(VMModuleDescriptor {
         magic: MAGIC,
         abi_version: ABI_VERSION,
@@ -196,6 +205,8 @@ fn module_with(info: &ModuleInfo, flags: u32, code: &[*const u8]) -> Module {
         code_len: weld_test_code_end as *const u8 as usize - start,
         traps,
         traps_len,
+        func_ranges,
+        func_ranges_len,
     }));
     // SAFETY: the descriptor is well formed and leaked.
     unsafe { Module::from_descriptor(desc) }.expect("module loads")

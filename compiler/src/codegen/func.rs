@@ -94,6 +94,8 @@ pub(crate) struct Translator<'a, 'b> {
     sig_refs: HashMap<u32, ir::SigRef>,
     libcall_sigs: HashMap<Libcall, ir::SigRef>,
     pub(crate) offset: u64,
+    /// Index of the function being translated.
+    index: u32,
 }
 
 /// Compile defined function `index`.
@@ -176,6 +178,7 @@ pub(crate) fn translate_function(
             sig_refs: HashMap::new(),
             libcall_sigs: HashMap::new(),
             offset: 0,
+            index,
         };
         for (p, vt) in params.iter().zip(&ty.params) {
             let var = t.b.declare_var(clif_type(*vt));
@@ -810,6 +813,18 @@ impl<'a, 'b> Translator<'a, 'b> {
             table,
             (lc as u32 * vmctx::PTR) as i32,
         );
+        // Leave the frame pointer and function index where a trap raised by the libcall
+        // starts its backtrace (see the runtime's `backtrace` module).
+        let store = self.load_vmctx_ro(vmctx::VMCTX_STORE);
+        let fp = self.b.ins().get_frame_pointer(types::I64);
+        let index = self.b.ins().iconst(types::I32, i64::from(self.index));
+        let flags = MemFlagsData::trusted();
+        self.b
+            .ins()
+            .store(flags, fp, store, vmctx::STORE_EXIT_FP as i32);
+        self.b
+            .ins()
+            .store(flags, index, store, vmctx::STORE_EXIT_FUNC as i32);
         let mut all = vec![self.vmctx];
         all.extend_from_slice(call_args);
         let inst = self.b.ins().call_indirect(sig, code, &all);

@@ -274,6 +274,7 @@ weld_instance *{inst}(const weld_import *, size_t);
 void {free}(weld_instance *);
 uint32_t {f}(weld_instance *{decl_extra});
 const char *weld_trap_message(uint32_t);
+size_t weld_trap_backtrace(char *, size_t);
 const char *weld_last_error(void);
 
 int main(void) {{
@@ -282,7 +283,10 @@ int main(void) {{
   if (!inst) {{
     const char *why = weld_last_error();
     if (strncmp(why, trapped, sizeof trapped - 1) == 0) {{
+      static char backtrace[4096];
       fprintf(stderr, "trap: %s\n", why + sizeof trapped - 1);
+      if (weld_trap_backtrace(backtrace, sizeof backtrace) > 0)
+        fprintf(stderr, "%s\n", backtrace);
       return {trap_exit};
     }}
     fprintf(stderr, "error: cannot instantiate: %s\n", why);
@@ -291,7 +295,10 @@ int main(void) {{
   int32_t code = 0;
   uint32_t trap = {f}(inst{call_extra});
   if (trap != 0) {{
+    static char backtrace[4096];
     fprintf(stderr, "trap: %s\n", weld_trap_message(trap));
+    if (weld_trap_backtrace(backtrace, sizeof backtrace) > 0)
+      fprintf(stderr, "%s\n", backtrace);
     fflush(stdout);
     return {trap_exit};
   }}

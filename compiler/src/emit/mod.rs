@@ -36,6 +36,7 @@ use object::{
     SectionKind, SymbolFlags, SymbolKind, SymbolScope,
 };
 use weld_contract::descriptor::{offsets as d, FLAG_EXPLICIT_BOUNDS, MAGIC};
+use weld_contract::info::ModuleInfo;
 use weld_contract::symbols;
 
 fn architecture(triple: &str) -> Result<Architecture> {
@@ -305,7 +306,16 @@ pub(crate) fn add_module(
 
     // .rodata: info blob, data bytes, trap table.
     let rodata = obj.section_id(StandardSection::ReadOnlyData);
-    let info_bytes = info.encode();
+    // A module without a name in its name section is named after its symbol prefix, so that
+    // backtraces can say which module a frame is in.
+    let info_bytes = match info.module_name {
+        Some(_) => info.encode(),
+        None => ModuleInfo {
+            module_name: Some(prefix.to_string()),
+            ..info.clone()
+        }
+        .encode(),
+    };
     let info_off = obj.append_section_data(rodata, &info_bytes, 1);
     let data_off = obj.append_section_data(rodata, &parsed.data, 1);
     let mut trap_bytes = Vec::with_capacity(traps.len() * 8);
@@ -314,6 +324,16 @@ pub(crate) fn add_module(
         trap_bytes.extend_from_slice(&code.to_le_bytes());
     }
     let traps_off = obj.append_section_data(rodata, &trap_bytes, 8);
+    // Function ranges, relative to this module's code (layout.funcs is rebased; base is not).
+    let mut range_bytes = Vec::with_capacity(compiled.funcs.len() * 8);
+    for (f, at) in compiled.funcs.iter().zip(&layout.funcs) {
+        let start = u32::try_from(at - base).map_err(|_| Error::Limit {
+            message: "a module with more than 4 GiB of code".into(),
+        })?;
+        range_bytes.extend_from_slice(&start.to_le_bytes());
+        range_bytes.extend_from_slice(&(f.code.len() as u32).to_le_bytes());
+    }
+    let ranges_off = obj.append_section_data(rodata, &range_bytes, 8);
     let rodata_sym = obj.section_symbol(rodata);
 
     // .data.rel.ro: descriptor and pointer arrays.
@@ -354,6 +374,7 @@ pub(crate) fn add_module(
     put(d::TRAMPOLINES_LEN, layout.trampolines.len() as u64);
     put(d::CODE_LEN, code_len);
     put(d::TRAPS_LEN, traps.len() as u64);
+    put(d::FUNC_RANGES_LEN, compiled.funcs.len() as u64);
     w.bytes(&desc);
     let relro_sym = w.section_symbol;
     let ptrs = [
@@ -363,6 +384,7 @@ pub(crate) fn add_module(
         (d::TRAMPOLINES, relro_sym, tramps_at as i64),
         (d::CODE, text_sym, base as i64),
         (d::TRAPS, rodata_sym, traps_off as i64),
+        (d::FUNC_RANGES, rodata_sym, ranges_off as i64),
     ];
     for (field, sym, addend) in ptrs {
         w.reloc_at(desc_at + field as u64, sym, addend)?;

@@ -359,12 +359,16 @@ fn extract<'a>(
             if let wasmparser::KnownCustom::Name(names) = c.as_known() {
                 // A malformed name section is ignored, as the spec requires.
                 for name in names.into_iter().flatten() {
-                    if let Name::Function(map) = name {
-                        for naming in map.into_iter().flatten() {
-                            m.info
-                                .func_names
-                                .push((naming.index, naming.name.to_string()));
+                    match name {
+                        Name::Function(map) => {
+                            for naming in map.into_iter().flatten() {
+                                m.info
+                                    .func_names
+                                    .push((naming.index, naming.name.to_string()));
+                            }
                         }
+                        Name::Module { name, .. } => m.info.module_name = Some(name.to_string()),
+                        _ => {}
                     }
                 }
             }

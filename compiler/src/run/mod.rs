@@ -143,6 +143,8 @@ pub struct RunConfig {
     pub dirs: Vec<String>,
     /// `--env NAME[=VALUE]` values (`NAME` alone passes the host's value, if set).
     pub env: Vec<String>,
+    /// `--trap-unknown-imports`: imports the WASI host does not provide trap when called.
+    pub trap_unknown_imports: bool,
 }
 
 impl RunConfig {
@@ -166,7 +168,16 @@ impl RunConfig {
         ctx.args = o.args;
         ctx.env = o.env;
         ctx.preopens = o.dirs;
+        ctx.trap_unknown_imports = self.trap_unknown_imports;
         Ok(ctx)
+    }
+}
+
+/// Print a trap the way executables do: its message, then the wasm backtrace.
+fn report_trap(t: weld_runtime::Trap) {
+    eprintln!("trap: {t}");
+    if let Some(bt) = weld_runtime::backtrace::take() {
+        eprintln!("{bt}");
     }
 }
 
@@ -185,11 +196,18 @@ pub fn run(bytes: &[u8], options: &Options, config: &RunConfig) -> Result<Outcom
     let mut store = Store::new();
     if crate::frontend::is_component(bytes) {
         let module = lib.component(PREFIX).map_err(runtime_err)?;
+        if !config.trap_unknown_imports {
+            let names = module.info().imports.iter().map(|i| i.name.as_str());
+            let missing = weld_runtime::wasi::unprovided(names);
+            if !missing.is_empty() {
+                return Err(Error::MissingImports(missing));
+            }
+        }
         let Some(expr) = invoke else {
             return match weld_runtime::wasi::run_command(&mut store, &module, config.wasi_ctx()?) {
                 Ok(status) => Ok(Outcome::Exit(status)),
                 Err(weld_runtime::wasi::RunError::Trap(t)) => {
-                    eprintln!("trap: {t}");
+                    report_trap(t);
                     Ok(Outcome::Trapped)
                 }
                 Err(e) => Err(runtime_err(e)),
@@ -201,7 +219,7 @@ pub fn run(bytes: &[u8], options: &Options, config: &RunConfig) -> Result<Outcom
         let inst = match ComponentInstance::new(&mut store, &module, &imports) {
             Ok(i) => i,
             Err(weld_runtime::InstantiateError::Trap(t)) => {
-                eprintln!("trap: {t}");
+                report_trap(t);
                 return Ok(Outcome::Trapped);
             }
             Err(e) => return Err(runtime_err(format!("instantiation failed: {e}"))),
@@ -218,7 +236,7 @@ pub fn run(bytes: &[u8], options: &Options, config: &RunConfig) -> Result<Outcom
         let inst = match Instance::new(&mut store, &module, &[]) {
             Ok(i) => i,
             Err(weld_runtime::InstantiateError::Trap(t)) => {
-                eprintln!("trap: {t}");
+                report_trap(t);
                 return Ok(Outcome::Trapped);
             }
             Err(e) => return Err(runtime_err(format!("instantiation failed: {e}"))),
@@ -279,7 +297,7 @@ fn invoke_component(store: &mut Store, inst: &ComponentInstance, expr: &str) -> 
         }
         Ok(None) => Ok(Outcome::Done),
         Err(t) => {
-            eprintln!("trap: {t}");
+            report_trap(t);
             Ok(Outcome::Trapped)
         }
     }
@@ -341,7 +359,7 @@ fn invoke_core(store: &mut Store, inst: &Instance, expr: &str) -> Result<Outcome
             Ok(Outcome::Done)
         }
         Err(t) => {
-            eprintln!("trap: {t}");
+            report_trap(t);
             Ok(Outcome::Trapped)
         }
     }

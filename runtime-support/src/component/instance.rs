@@ -65,6 +65,7 @@ pub type HostDrop = dyn FnMut(u32);
 pub struct HostImports {
     funcs: BTreeMap<String, Rc<RefCell<Box<HostFunc>>>>,
     drops: BTreeMap<String, Rc<RefCell<Box<HostDrop>>>>,
+    trap_unknown: bool,
 }
 
 impl core::fmt::Debug for HostImports {
@@ -96,6 +97,13 @@ impl HostImports {
     pub fn on_drop(&mut self, resource: impl AsRef<str>, f: impl FnMut(u32) + 'static) {
         let key = normalize(resource.as_ref()).into_owned();
         self.drops.insert(key, Rc::new(RefCell::new(Box::new(f))));
+    }
+
+    /// Let a component that imports functions not offered here instantiate anyway: calling one
+    /// traps with [`TrapCode::MissingImport`] (like `wasmtime run --trap-unknown-imports`).
+    /// Off by default: instantiation fails naming the first missing import.
+    pub fn set_trap_unknown_imports(&mut self, on: bool) {
+        self.trap_unknown = on;
     }
 
     /// Whether `name` is offered.
@@ -874,10 +882,15 @@ impl ComponentInstance {
         let info = module.info();
         let mut imports = Vec::with_capacity(info.imports.len());
         for imp in &info.imports {
-            let f = host
-                .func(&imp.name)
-                .ok_or_else(|| link(format!("missing import {}", imp.name)))?;
-            imports.push(f.clone());
+            let f = match host.func(&imp.name) {
+                Some(f) => f.clone(),
+                None if host.trap_unknown => {
+                    let missing: Box<HostFunc> = Box::new(|_| Err(trap(TrapCode::MissingImport)));
+                    Rc::new(RefCell::new(missing))
+                }
+                None => return Err(link(format!("missing import {}", imp.name))),
+            };
+            imports.push(f);
         }
         let host_drops = info
             .resources

@@ -13,7 +13,8 @@
 //! - `--env NAME=VALUE` sets a variable; `--env NAME` passes the host's value (if set).
 //!   Nothing else of the host environment is visible.
 //!
-//! Exit status: the program's; 134 with `trap: <message>` on stderr when it traps; 2 with a
+//! Exit status: the program's; 134 with `trap: <message>` and a wasm backtrace (module and
+//! function names from the name sections, innermost frame first) on stderr when it traps; 2 with a
 //! message for a bad option; 1 when the component cannot be loaded or instantiated.
 
 use super::{run_command, RunError, WasiCtx};
@@ -24,6 +25,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use std::path::PathBuf;
 use weld_contract::component::descriptor::VMComponentDescriptor;
+
+/// `weld_main_flags` bit: imports the WASI host does not provide trap when called (the
+/// executable was compiled with `--trap-unknown-imports`).
+pub const MAIN_TRAP_UNKNOWN_IMPORTS: u32 = 1;
 
 /// Exit status of a trapped program.
 pub const TRAP_STATUS: i32 = 134;
@@ -87,6 +92,7 @@ pub fn main_with_args(
     module: &ComponentModule,
     argv: &[String],
     host_env: &[(String, String)],
+    flags: u32,
 ) -> i32 {
     let o = match parse_args(argv, host_env) {
         Ok(o) => o,
@@ -99,11 +105,15 @@ pub fn main_with_args(
     ctx.args = o.args;
     ctx.env = o.env;
     ctx.preopens = o.dirs;
+    ctx.trap_unknown_imports = flags & MAIN_TRAP_UNKNOWN_IMPORTS != 0;
     let mut store = Store::new();
     match run_command(&mut store, module, ctx) {
         Ok(status) => status,
         Err(RunError::Trap(t)) => {
             std::eprintln!("trap: {t}");
+            if let Some(bt) = crate::backtrace::take() {
+                std::eprintln!("{bt}");
+            }
             TRAP_STATUS
         }
         Err(e) => {
@@ -154,6 +164,22 @@ pub unsafe extern "C" fn weld_main(
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
 ) -> libc::c_int {
+    // SAFETY: the caller's guarantees, passed on.
+    unsafe { weld_main_flags(desc, 0, argc, argv, envp) }
+}
+
+/// [`weld_main`] with `MAIN_*` flags.
+///
+/// # Safety
+/// As for [`weld_main`].
+#[no_mangle]
+pub unsafe extern "C" fn weld_main_flags(
+    desc: *const VMComponentDescriptor,
+    flags: u32,
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> libc::c_int {
     // SAFETY: the caller's guarantees for argv and envp.
     let (argv, envp) = unsafe {
         (
@@ -178,7 +204,7 @@ pub unsafe extern "C" fn weld_main(
             return 1;
         }
     };
-    main_with_args(&module, &argv, &host_env)
+    main_with_args(&module, &argv, &host_env, flags)
 }
 
 #[cfg(test)]

@@ -61,6 +61,9 @@ pub struct WasiCtx {
     pub stdout: Box<dyn Write>,
     /// Where `get-stderr` writes.
     pub stderr: Box<dyn Write>,
+    /// Imports the WASI host does not provide trap when called instead of failing
+    /// instantiation (see [`HostImports::set_trap_unknown_imports`]).
+    pub trap_unknown_imports: bool,
 }
 
 impl Default for WasiCtx {
@@ -73,6 +76,7 @@ impl Default for WasiCtx {
             stdin: Box::new(std::io::empty()),
             stdout: Box::new(std::io::sink()),
             stderr: Box::new(std::io::sink()),
+            trap_unknown_imports: false,
         }
     }
 }
@@ -164,9 +168,22 @@ impl Read for MemoryPipe {
     }
 }
 
+/// Those of `names` (component import names, any 0.2.x version) that the WASI host does not
+/// provide, in the order given: what `weld compile` reports before making an executable.
+pub fn unprovided<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut host = HostImports::new();
+    add_to_imports(&mut host, WasiCtx::new());
+    names
+        .into_iter()
+        .filter(|n| !host.contains(n))
+        .map(String::from)
+        .collect()
+}
+
 /// Register the whole WASI 0.2 host for `ctx` in `imports`; the state the functions share
 /// (to read the exit status, or inspect resources in tests).
 pub fn add_to_imports(imports: &mut HostImports, ctx: WasiCtx) -> Rc<RefCell<WasiState>> {
+    imports.set_trap_unknown_imports(ctx.trap_unknown_imports);
     let state = Rc::new(RefCell::new(WasiState::new(ctx)));
     let mut reg = table::Registrar {
         imports,
