@@ -65,6 +65,9 @@ pub fn run_weld(so: &Path, argv0: &str) -> Result<i32> {
             Err(t) if t.code == TrapCode::Exit => st.exit.unwrap_or(1),
             Err(t) => {
                 eprintln!("trap: {t}");
+                if let Some(bt) = weld_runtime::backtrace::take() {
+                    eprintln!("{bt}");
+                }
                 TRAP_STATUS
             }
         }

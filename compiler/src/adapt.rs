@@ -96,6 +96,10 @@ pub fn adapt_preview1(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     };
     // proc_exit keeps its status (see `exit_with_code`).
     let mut module = exit_with_code(bytes).map_err(fail)?;
+    // The adapter allocates its state through the module's malloc when it has one.
+    if let Some(with_realloc) = realloc_via_malloc(&module).map_err(fail)? {
+        module = with_realloc;
+    }
     if u.other_imports.iter().any(|m| m == BENCH_MODULE) {
         module = embed_bench_world(&module).map_err(fail)?;
     }
@@ -213,6 +217,141 @@ fn rename_proc_exit(
         out.extend_from_slice(ty_bytes);
     }
     Ok(found.then_some(out))
+}
+
+/// The preview1 adapter allocates its state (and its stack) with the main module's
+/// `cabi_realloc`; a module without one gets wit-component's fallback, which takes fresh pages
+/// with `memory.grow`. Allocators that own all memory up to `memory.size` (Emscripten's
+/// `sbrk`, TinyGo's heap) later hand those pages out again and overwrite the adapter's state:
+/// the program then dies with "assertion failed at adapter line 2857" (the state's magic
+/// check), under Wasmtime as well (wasm-tools PR 2243 discusses the same problem for TinyGo).
+/// So a module that exports `malloc: [i32] -> [i32]` but no `cabi_realloc` gets a
+/// `cabi_realloc` export that allocates with its malloc (over-allocating to honour the
+/// alignment; the adapter never reallocates or frees; a reallocation or a null block traps).
+/// That fixes Emscripten programs (`tests/run/own-heap.wat` is one in miniature). TinyGo's
+/// malloc returns null until the program's `_start` has set up its heap, and the adapter
+/// allocates its stack before that, so TinyGo programs still trap at start (`unreachable` in
+/// `allocate_stack`); handing them fresh pages instead lets them run on a corrupted heap
+/// (tried: wrong output), which is worse. `None` when the module is not such a module.
+fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+    use wasmparser::{ExternalKind, TypeRef};
+    // First pass: the function types and the index of `malloc`.
+    let mut func_types: Vec<u32> = Vec::new();
+    let mut types: Vec<Option<wasmparser::FuncType>> = Vec::new();
+    let mut malloc = None;
+    let mut has_realloc = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::TypeSection(r) => {
+                for group in r {
+                    for sub in group?.into_types() {
+                        types.push(match sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => Some(f),
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports() {
+                    if let TypeRef::Func(t) = imp?.ty {
+                        func_types.push(t);
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for t in r {
+                    func_types.push(t?);
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e?;
+                    match (e.name, e.kind) {
+                        ("malloc", ExternalKind::Func) => malloc = Some(e.index),
+                        ("cabi_realloc", _) => has_realloc = true,
+                        _ => {}
+                    }
+                }
+            }
+            Payload::CodeSectionStart { .. } => break,
+            _ => {}
+        }
+    }
+    let Some(malloc) = malloc.filter(|_| !has_realloc) else {
+        return Ok(None);
+    };
+    let i32_to_i32 = func_types
+        .get(malloc as usize)
+        .and_then(|t| types.get(*t as usize)?.as_ref())
+        .is_some_and(|f| {
+            f.params() == [wasmparser::ValType::I32] && f.results() == [wasmparser::ValType::I32]
+        });
+    if !i32_to_i32 {
+        return Ok(None);
+    }
+    let new_type = types.len() as u32;
+    let new_func = func_types.len() as u32;
+    // (old_ptr, old_len, align, new_len) -> ptr
+    let type_entry = [0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f];
+    let mut type_idx = Vec::new();
+    leb128_u32(&mut type_idx, new_type);
+    let mut export = Vec::new();
+    leb128_u32(&mut export, "cabi_realloc".len() as u32);
+    export.extend_from_slice(b"cabi_realloc");
+    export.push(0x00); // func
+    leb128_u32(&mut export, new_func);
+    let mut body = vec![1, 1, 0x7f]; // one local: i32 (the block from malloc)
+    body.extend_from_slice(&[0x20, 0, 0x04, 0x40, 0x00, 0x0b]); // old_ptr != 0: unreachable
+    body.extend_from_slice(&[0x20, 3, 0x20, 2, 0x6a, 0x10]); // malloc(new_len + align)
+    leb128_u32(&mut body, malloc);
+    body.extend_from_slice(&[0x22, 4, 0x45, 0x04, 0x40, 0x00, 0x0b]); // null: unreachable
+                                                                      // (block + align - 1) & -align
+    body.extend_from_slice(&[0x20, 4, 0x20, 2, 0x6a, 0x41, 1, 0x6b]);
+    body.extend_from_slice(&[0x41, 0, 0x20, 2, 0x6b, 0x71, 0x0b]);
+    let mut code = Vec::new();
+    leb128_u32(&mut code, body.len() as u32);
+    code.extend_from_slice(&body);
+
+    // Second pass: append one entry to the type, function, export and code sections.
+    let mut out = Vec::with_capacity(bytes.len() + 128);
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let Payload::Version { range, .. } = &payload {
+            out.extend_from_slice(&bytes[..usize_range(range).end]);
+            continue;
+        }
+        let Some((id, range)) = payload.as_section() else {
+            continue;
+        };
+        let range = usize_range(&range);
+        let extra: Option<&[u8]> = match payload {
+            Payload::TypeSection(_) => Some(&type_entry),
+            Payload::FunctionSection(_) => Some(&type_idx),
+            Payload::ExportSection(_) => Some(&export),
+            Payload::CodeSectionStart { .. } => Some(&code),
+            _ => None,
+        };
+        let contents = match extra {
+            None => bytes[range.clone()].to_vec(),
+            Some(extra) => {
+                let mut r =
+                    wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
+                let count = r.read_var_u32()?;
+                let rest = r.original_position() as usize;
+                let mut c = Vec::with_capacity(range.len() + extra.len() + 5);
+                leb128_u32(&mut c, count + 1);
+                c.extend_from_slice(&bytes[rest..range.end]);
+                c.extend_from_slice(extra);
+                c
+            }
+        };
+        out.push(id);
+        leb128_u32(&mut out, contents.len() as u32);
+        out.extend_from_slice(&contents);
+    }
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(&out)?;
+    Ok(Some(out))
 }
 
 /// A wasmparser offset range as a slice range.

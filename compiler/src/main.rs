@@ -29,6 +29,9 @@ enum Emit {
     /// An executable (modules with a `_start` or `main` export, no imports), linked with
     /// libweld_runtime.a; a trap exits with status 134 after printing `trap: <message>`.
     Exe,
+    /// The component weld compiles, as a `.wasm`: a WASI preview1 module adapted to WASI 0.2
+    /// (other inputs unchanged). For inspecting the adaptation or running it elsewhere.
+    Component,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -266,6 +269,10 @@ fn compile(
         Ok(None) => bytes,
         Err(e) => return Err(anyhow::anyhow!("{}: {e}", input.display())),
     };
+    if emit == Some(Emit::Component) {
+        let output = output.unwrap_or_else(|| input.with_extension("component.wasm"));
+        return write_atomic(&output, &bytes);
+    }
     if let Some(policy) = policy {
         check_policy(input, &bytes, policy)?;
     }
@@ -279,6 +286,7 @@ fn compile(
         Emit::Staticlib => input.with_extension("a"),
         Emit::Sharedlib => input.with_extension("so"),
         Emit::Exe => input.with_extension(""),
+        Emit::Component => input.with_extension("component.wasm"),
     });
     if weld::frontend::is_component(&bytes) {
         return compile_component(&bytes, &output, emit, &options, trap_unknown_imports)

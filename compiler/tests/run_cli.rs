@@ -156,3 +156,14 @@ fn a_component_importing_what_wasi_does_not_provide_is_refused_unless_told_to_tr
     assert_eq!(code, 134);
     assert!(err.contains("trap: call to a missing import"), "{err}");
 }
+
+#[test]
+fn a_preview1_program_whose_malloc_owns_the_heap_keeps_the_adapter_state_intact() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let (code, out, err) = weld(cache.path(), &["run", &fixture("own-heap.wat")]);
+    assert_eq!((code, out.as_str()), (0, "hello\nbye\n"), "{err}");
+}
