@@ -3,14 +3,16 @@
 CARGO ?= cargo
 WELD  := target/debug/weld
 
-.PHONY: all setup build demo test lint unit spec clean fuzz wasm-toolchain wasi-examples python-example \
+.PHONY: all setup build demo test lint unit spec clean fuzz valgrind wasm-toolchain wasi-examples python-example \
         cross-toolchain runtime-cross cross-test
 
 all: build
 
-# System packages: a C compiler and linker (cc) for linking compiled objects.
+# System packages: a C compiler and linker (cc) for linking compiled objects; valgrind for the
+# runtime hygiene run.
 setup:
 	@command -v cc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq build-essential; }
+	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
 
 # The wasm toolchain (Debian clang-19, lld, wasi-libc, libc++ for wasm32-wasi): only needed to
 # rebuild the checked-in .wasm of examples/wasi-c and examples/wasi-cpp (see
@@ -49,6 +51,12 @@ demo: build
 test: setup lint
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace
+	tests/valgrind.sh
+
+# runtime-support's unit tests and compiled WASI programs under valgrind memcheck (see the
+# script for the two settings it needs and why).
+valgrind: build
+	tests/valgrind.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
