@@ -73,7 +73,9 @@ pub fn link(
     let mut cmd = Command::new(&cc);
     match kind {
         OutputKind::SharedLib => {
-            cmd.arg("-shared");
+            // No C start files: weld's shared objects need no initialisers, and a plugin host
+            // can then refuse any object that has some before loading it (no code runs).
+            cmd.args(["-shared", "-nostartfiles"]);
         }
         OutputKind::Exe => {}
     }

@@ -89,6 +89,7 @@ impl CodegenArgs {
             threads: 0,
             c_entry_points: true,
             features,
+            plugin: false,
         })
     }
 }
@@ -353,6 +354,17 @@ fn compile_component(
         return write_atomic(output, header.as_bytes())
             .map_err(|e| weld::Error::Link(format!("{e:#}")));
     }
+    // A component shared library is a plugin: it carries `weld_plugin_v1`.
+    let plugin_options;
+    let options = if emit == Emit::Sharedlib {
+        plugin_options = Options {
+            plugin: true,
+            ..options.clone()
+        };
+        &plugin_options
+    } else {
+        options
+    };
     let obj = weld::compile_component(bytes, options)?;
     let io = |what: &str, e: std::io::Error| weld::Error::Io {
         what: what.to_string(),

@@ -35,6 +35,10 @@ pub struct Options {
     pub c_entry_points: bool,
     /// WebAssembly features to validate with (`None`: [`crate::frontend::features`]).
     pub features: Option<wasmparser::WasmFeatures>,
+    /// For components: also export the plugin descriptor `weld_plugin_v1` (target, world text
+    /// and hash; see `weld_contract::component::world`). Set for `--emit sharedlib`: one per
+    /// shared object, so never in objects meant to be linked together.
+    pub plugin: bool,
 }
 
 impl Default for Options {
@@ -47,6 +51,7 @@ impl Default for Options {
             threads: 0,
             c_entry_points: true,
             features: None,
+            plugin: false,
         }
     }
 }

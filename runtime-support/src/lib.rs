@@ -81,7 +81,7 @@ pub use func::Func;
 pub use global::Global;
 pub use instance::{Extern, Instance, InstantiateError};
 #[cfg(feature = "std")]
-pub use library::Library;
+pub use library::{Library, PluginDescriptor};
 pub use memory::Memory;
 pub use module::{LoadError, Module};
 pub use store::Store;

@@ -85,6 +85,86 @@ impl Library {
     }
 }
 
+/// What a plugin's `weld_plugin_v1` descriptor says (see
+/// `weld_contract::component::world`), with its component loaded.
+#[derive(Debug)]
+pub struct PluginDescriptor {
+    /// The target triple the plugin was compiled for.
+    pub target: String,
+    /// Its world text, as the compiler wrote it.
+    pub world: String,
+    /// The hash the compiler wrote for it.
+    pub world_hash: u64,
+    /// The component.
+    pub component: crate::component::ComponentModule,
+}
+
+/// Longest target or world text a plugin descriptor may claim (a sanity bound on lengths read
+/// from the object before anything else is trusted).
+const MAX_PLUGIN_TEXT: usize = 64 << 20;
+
+impl Library {
+    /// Read the library's plugin descriptor (`weld_plugin_v1`): magic and contract version are
+    /// checked before any pointer in it is followed; then the texts and the component.
+    pub fn plugin(&self) -> Result<PluginDescriptor, LoadError> {
+        use weld_contract::component::world::{VMPluginDescriptor, PLUGIN_MAGIC, PLUGIN_SYMBOL};
+        let c = CString::new(PLUGIN_SYMBOL)
+            .map_err(|_| LoadError::MissingSymbol(PLUGIN_SYMBOL.into()))?;
+        // SAFETY: `handle` is an open library (never closed); `c` is a valid C string.
+        let sym = unsafe { libc::dlsym(self.handle, c.as_ptr()) };
+        if sym.is_null() {
+            return Err(LoadError::MissingSymbol(PLUGIN_SYMBOL.into()));
+        }
+        if !(sym as usize).is_multiple_of(core::mem::align_of::<VMPluginDescriptor>()) {
+            return Err(LoadError::Malformed(format!("{PLUGIN_SYMBOL}: misaligned")));
+        }
+        // SAFETY: the symbol is data of the loaded (never unloaded) library, aligned; its first
+        // 16 bytes are read before anything else to check that it is what it claims to be.
+        let (magic, abi) = unsafe {
+            let d = sym as *const VMPluginDescriptor;
+            ((*d).magic, (*d).abi_version)
+        };
+        if magic != PLUGIN_MAGIC {
+            return Err(LoadError::BadMagic);
+        }
+        if abi != weld_contract::ABI_VERSION {
+            return Err(LoadError::AbiVersion { found: abi });
+        }
+        // SAFETY: a weld plugin descriptor of this contract version: its pointers are valid for
+        // their lengths (bounded above) and live as long as the library.
+        unsafe {
+            let d = &*(sym as *const VMPluginDescriptor);
+            let text = |p: *const u8, len: usize, what: &str| -> Result<String, LoadError> {
+                if len > MAX_PLUGIN_TEXT || (len > 0 && p.is_null()) {
+                    return Err(LoadError::Malformed(format!("{PLUGIN_SYMBOL}: bad {what}")));
+                }
+                let bytes = if len == 0 {
+                    &[][..]
+                } else {
+                    core::slice::from_raw_parts(p, len)
+                };
+                core::str::from_utf8(bytes).map(String::from).map_err(|_| {
+                    LoadError::Malformed(format!("{PLUGIN_SYMBOL}: {what} is not UTF-8"))
+                })
+            };
+            let target = text(d.target, d.target_len, "target")?;
+            let world = text(d.world, d.world_len, "world")?;
+            if d.component.is_null() {
+                return Err(LoadError::Malformed(format!(
+                    "{PLUGIN_SYMBOL}: no component"
+                )));
+            }
+            let component = crate::component::ComponentModule::from_descriptor(&*d.component)?;
+            Ok(PluginDescriptor {
+                target,
+                world,
+                world_hash: d.world_hash,
+                component,
+            })
+        }
+    }
+}
+
 // SAFETY: a dlopen handle is process-global, and the dl* functions are thread-safe.
 unsafe impl Send for Library {}
 // SAFETY: as above; `Library` has no interior state.

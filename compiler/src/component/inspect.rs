@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 use weld_contract::component::{
-    CanonOpts, ComponentInfo, CoreDef, FuncTy, LoweringTarget, StringEncoding, TypeDef,
+    CanonOpts, ComponentInfo, CoreDef, FuncTy, LoweringTarget, StringEncoding,
 };
 
 fn def(d: &CoreDef) -> String {
@@ -42,69 +42,12 @@ fn opts(o: &CanonOpts) -> String {
 
 /// Render a type of the arena in WIT-like syntax.
 pub fn type_name(info: &ComponentInfo, t: u32) -> String {
-    let n = |t: &u32| type_name(info, *t);
-    match info.types.get(t as usize) {
-        None => "?".into(),
-        Some(d) => match d {
-            TypeDef::Bool => "bool".into(),
-            TypeDef::S8 => "s8".into(),
-            TypeDef::U8 => "u8".into(),
-            TypeDef::S16 => "s16".into(),
-            TypeDef::U16 => "u16".into(),
-            TypeDef::S32 => "s32".into(),
-            TypeDef::U32 => "u32".into(),
-            TypeDef::S64 => "s64".into(),
-            TypeDef::U64 => "u64".into(),
-            TypeDef::F32 => "f32".into(),
-            TypeDef::F64 => "f64".into(),
-            TypeDef::Char => "char".into(),
-            TypeDef::String => "string".into(),
-            TypeDef::List(e) => format!("list<{}>", n(e)),
-            TypeDef::Record(f) => format!(
-                "record {{ {} }}",
-                f.iter()
-                    .map(|(k, t)| format!("{k}: {}", n(t)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            TypeDef::Tuple(ts) => {
-                format!("tuple<{}>", ts.iter().map(n).collect::<Vec<_>>().join(", "))
-            }
-            TypeDef::Variant(c) => format!(
-                "variant {{ {} }}",
-                c.iter()
-                    .map(|(k, t)| match t {
-                        Some(t) => format!("{k}({})", n(t)),
-                        None => k.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            TypeDef::Enum(c) => format!("enum {{ {} }}", c.join(", ")),
-            TypeDef::Option(t) => format!("option<{}>", n(t)),
-            TypeDef::Result { ok, err } => format!(
-                "result<{}, {}>",
-                ok.as_ref().map_or("_".into(), n),
-                err.as_ref().map_or("_".into(), n)
-            ),
-            TypeDef::Flags(f) => format!("flags {{ {} }}", f.join(", ")),
-            TypeDef::Own(r) => format!("own<resource {r}>"),
-            TypeDef::Borrow(r) => format!("borrow<resource {r}>"),
-        },
-    }
+    weld_contract::component::world::type_text(info, t)
 }
 
 /// Render a function type.
 pub fn func_type(info: &ComponentInfo, f: &FuncTy) -> String {
-    let params: Vec<String> = f
-        .params
-        .iter()
-        .map(|(n, t)| format!("{n}: {}", type_name(info, *t)))
-        .collect();
-    match f.result {
-        Some(r) => format!("func({}) -> {}", params.join(", "), type_name(info, r)),
-        None => format!("func({})", params.join(", ")),
-    }
+    weld_contract::component::world::func_text(info, f)
 }
 
 /// The whole graph as text.

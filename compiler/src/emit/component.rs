@@ -90,7 +90,7 @@ pub fn write_component(c: &CompiledComponent<'_>, options: &Options) -> Result<V
         )
         .map_err(obj_err)?;
     }
-    obj.add_symbol(Symbol {
+    let component_sym = obj.add_symbol(Symbol {
         name: symbols::component_descriptor(&options.prefix).into_bytes(),
         value: base,
         size: d::SIZE as u64,
@@ -100,7 +100,67 @@ pub fn write_component(c: &CompiledComponent<'_>, options: &Options) -> Result<V
         section: SymbolSection::Section(relro),
         flags: SymbolFlags::None,
     });
+    if options.plugin {
+        add_plugin_descriptor(&mut obj, &c.info, &options.target, component_sym)?;
+    }
     finish_object(obj)
+}
+
+/// Export `weld_plugin_v1`: the target, the world text and its hash, and the component
+/// descriptor, for hosts that load the shared object as a plugin.
+fn add_plugin_descriptor(
+    obj: &mut object::write::Object<'_>,
+    info: &weld_contract::component::ComponentInfo,
+    target: &str,
+    component: object::write::SymbolId,
+) -> Result<()> {
+    use weld_contract::component::world::{self, offsets as p};
+    let world_text = world::world_text(info);
+    let rodata = obj.section_id(StandardSection::ReadOnlyData);
+    let target_off = obj.append_section_data(rodata, target.as_bytes(), 1);
+    let world_off = obj.append_section_data(rodata, world_text.as_bytes(), 1);
+    let rodata_sym = obj.section_symbol(rodata);
+    let mut bytes = vec![0u8; p::SIZE];
+    bytes[p::MAGIC..p::MAGIC + 8].copy_from_slice(&world::PLUGIN_MAGIC);
+    bytes[p::ABI_VERSION..p::ABI_VERSION + 4]
+        .copy_from_slice(&weld_contract::ABI_VERSION.to_le_bytes());
+    let mut put = |off: usize, v: u64| bytes[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(p::TARGET_LEN, target.len() as u64);
+    put(p::WORLD_LEN, world_text.len() as u64);
+    put(p::WORLD_HASH, world::fnv1a64(world_text.as_bytes()));
+    let relro = relro_section(obj);
+    let base = obj.append_section_data(relro, &bytes, 16);
+    for (field, symbol, addend) in [
+        (p::TARGET, rodata_sym, target_off as i64),
+        (p::WORLD, rodata_sym, world_off as i64),
+        (p::COMPONENT, component, 0),
+    ] {
+        obj.add_relocation(
+            relro,
+            Relocation {
+                offset: base + field as u64,
+                symbol,
+                addend,
+                flags: RelocationFlags::Generic {
+                    kind: RelocationKind::Absolute,
+                    encoding: RelocationEncoding::Generic,
+                    size: 64,
+                },
+            },
+        )
+        .map_err(obj_err)?;
+    }
+    obj.add_symbol(Symbol {
+        name: world::PLUGIN_SYMBOL.as_bytes().to_vec(),
+        value: base,
+        size: p::SIZE as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(relro),
+        flags: SymbolFlags::None,
+    });
+    Ok(())
 }
 
 /// C source of the `main` of a command-component executable: it hands the component descriptor

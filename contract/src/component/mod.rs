@@ -236,3 +236,4 @@ pub struct ComponentInfo {
 pub mod clayout;
 pub mod descriptor;
 mod encode;
+pub mod world;

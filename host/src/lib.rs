@@ -1,0 +1,327 @@
+//! `weld-host`: load components that `weld compile --emit sharedlib` made into plugins, check them
+//! against what the host expects, and call them with Rust types.
+//!
+//! In: a plugin file (a shared object exporting `weld_plugin_v1`: contract version, target,
+//! the component's world as text and its hash, and the component descriptor). Out: [`Plugin`]s
+//! (one per file; many per process) and [`Instance`]s of them (many per plugin, each with its own
+//! memory and state), whose exports are called with Rust values ([`types`]).
+//!
+//! Loading is checked in two steps. Before `dlopen` ([`precheck`]), the file's ELF headers:
+//! machine, shared object, nothing truncated, no initialisers and no library dependencies, the
+//! descriptor symbol present — so a file that fails runs no code at all. After `dlopen`, the
+//! descriptor: magic and contract version first, then the target triple, then the world text
+//! against its hash *and* against the text recomputed from the component's own type
+//! information, so a tampered descriptor is refused. [`Plugin::check`] then compares the world
+//! with the host's [`Expect`]ations: each function by name, parameter types and result type.
+//!
+//! What cannot be checked: machine code. A plugin file that was altered in its code, or built by
+//! someone hostile with a modified compiler, runs with the host's privileges once called. The
+//! checks catch corrupt, truncated, mismatched and carelessly altered files; authenticity needs
+//! a signature over the file, which is the distributor's job.
+//!
+//! A trap in a plugin is an `Err` ([`CallError::Trap`]) and leaves the process, the plugin and
+//! other instances working; the trapped instance refuses further calls, as the Component Model
+//! requires.
+
+pub mod precheck;
+pub mod types;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use types::{WitParams, WitResult};
+use weld_contract::component::world::{fnv1a64, type_text, world_text};
+use weld_runtime::{ComponentInstance, ComponentModule, Library, Store};
+pub use weld_runtime::{HostImports, Trap, TrapCode, Val};
+
+/// Why a plugin was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginError {
+    /// The file could not be read.
+    Io(String),
+    /// Not a weld plugin (not an ELF shared object, has initialisers, no descriptor, ...).
+    NotAPlugin(String),
+    /// The file is cut short or its headers point outside it.
+    Truncated(String),
+    /// Compiled for another machine or target.
+    WrongTarget {
+        /// This host's.
+        expected: String,
+        /// The plugin's.
+        found: String,
+    },
+    /// Compiled against another version of the weld contract.
+    AbiVersion {
+        /// The plugin's.
+        found: u32,
+        /// This host's.
+        expected: u32,
+    },
+    /// The descriptor disagrees with itself or with the component it describes.
+    Tampered(String),
+    /// The loader refused the file.
+    Load(String),
+    /// The plugin lacks an export the host expects.
+    MissingExport(String),
+    /// An export has other types than the host expects.
+    TypeMismatch {
+        /// The export.
+        name: String,
+        /// What the host expects (`func(string) -> u32`).
+        expected: String,
+        /// What the plugin has.
+        found: String,
+    },
+    /// Instantiation failed (a missing import, a trap in a start function).
+    Instantiate(String),
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginError::Io(e) => write!(f, "cannot read the plugin: {e}"),
+            PluginError::NotAPlugin(why) => write!(f, "not a weld plugin: {why}"),
+            PluginError::Truncated(why) => write!(f, "truncated or corrupt plugin: {why}"),
+            PluginError::WrongTarget { expected, found } => {
+                write!(f, "plugin built for {found}, this host is {expected}")
+            }
+            PluginError::AbiVersion { found, expected } => write!(
+                f,
+                "plugin built for weld contract version {found}, this host speaks {expected}"
+            ),
+            PluginError::Tampered(why) => write!(f, "plugin descriptor does not check out: {why}"),
+            PluginError::Load(why) => write!(f, "cannot load the plugin: {why}"),
+            PluginError::MissingExport(name) => write!(f, "the plugin does not export {name}"),
+            PluginError::TypeMismatch {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "export {name}: expected {expected}, the plugin has {found}"
+            ),
+            PluginError::Instantiate(why) => write!(f, "cannot instantiate the plugin: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// The plugin trapped; the instance refuses further calls.
+    Trap(Trap),
+    /// No such export, or not with these types.
+    Signature(PluginError),
+    /// The result had another shape than the Rust type (cannot happen after a signature check,
+    /// kept so a mismatch is an error, not a panic).
+    Result(Val),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Trap(t) => write!(f, "trap: {t}"),
+            CallError::Signature(e) => e.fmt(f),
+            CallError::Result(v) => write!(f, "unexpected result {v}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// The target triple of this host, in the spelling `weld compile --target` uses.
+pub fn host_target() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    return "x86_64-unknown-linux-gnu";
+    #[cfg(target_arch = "aarch64")]
+    return "aarch64-unknown-linux-gnu";
+    #[cfg(target_arch = "riscv64")]
+    return "riscv64gc-unknown-linux-gnu";
+}
+
+/// A loaded plugin: a compiled component, ready to instantiate.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    path: PathBuf,
+    world: String,
+    module: ComponentModule,
+}
+
+impl Plugin {
+    /// Check and load the plugin at `path` (see the crate docs for what is checked, and when).
+    pub fn load(path: impl AsRef<Path>) -> Result<Plugin, PluginError> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).map_err(|e| PluginError::Io(format!("{}: {e}", path.display())))?;
+        precheck::check(&bytes)?;
+        let lib = Library::open(path).map_err(|e| PluginError::Load(e.to_string()))?;
+        let desc = lib.plugin().map_err(|e| match e {
+            weld_runtime::LoadError::AbiVersion { found } => PluginError::AbiVersion {
+                found,
+                expected: weld_contract::ABI_VERSION,
+            },
+            weld_runtime::LoadError::BadMagic => {
+                PluginError::Tampered("bad magic in weld_plugin_v1".into())
+            }
+            other => PluginError::Tampered(other.to_string()),
+        })?;
+        if desc.target != host_target() {
+            return Err(PluginError::WrongTarget {
+                expected: host_target().into(),
+                found: desc.target,
+            });
+        }
+        if fnv1a64(desc.world.as_bytes()) != desc.world_hash {
+            return Err(PluginError::Tampered(
+                "the world text does not match its hash".into(),
+            ));
+        }
+        if world_text(desc.component.info()) != desc.world {
+            return Err(PluginError::Tampered(
+                "the world text does not match the component's types".into(),
+            ));
+        }
+        Ok(Plugin {
+            path: path.to_path_buf(),
+            world: desc.world,
+            module: desc.component,
+        })
+    }
+
+    /// Where it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its world: one `import NAME: func(...)` or `export NAME: func(...)` line each, sorted.
+    pub fn world(&self) -> &str {
+        &self.world
+    }
+
+    /// The names of its exported functions.
+    pub fn exports(&self) -> Vec<&str> {
+        self.module
+            .info()
+            .exports
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect()
+    }
+
+    /// The parameter and result types of export `name`, as WIT text.
+    fn signature(&self, name: &str) -> Option<(Vec<String>, Option<String>)> {
+        let info = self.module.info();
+        let e = info.exports.iter().find(|e| e.name == name)?;
+        let f = info.func_types.get(e.func.ty as usize)?;
+        Some((
+            f.params.iter().map(|(_, t)| type_text(info, *t)).collect(),
+            f.result.map(|t| type_text(info, t)),
+        ))
+    }
+
+    /// Check that the plugin has every function `expected` lists, with those types.
+    pub fn check(&self, expected: &Expect) -> Result<(), PluginError> {
+        for (name, params, result) in &expected.funcs {
+            self.check_func(name, params, result)?;
+        }
+        Ok(())
+    }
+
+    fn check_func(
+        &self,
+        name: &str,
+        params: &[String],
+        result: &Option<String>,
+    ) -> Result<(), PluginError> {
+        let (p, r) = self
+            .signature(name)
+            .ok_or_else(|| PluginError::MissingExport(name.into()))?;
+        if p != params || r != *result {
+            return Err(PluginError::TypeMismatch {
+                name: name.into(),
+                expected: signature_text(params, result),
+                found: signature_text(&p, &r),
+            });
+        }
+        Ok(())
+    }
+
+    /// A new instance with `imports` for the component's imports (a plugin without imports:
+    /// `&HostImports::new()`). Each instance has its own memories, globals and handles.
+    pub fn instantiate(&self, imports: &HostImports) -> Result<Instance, PluginError> {
+        let mut store = Store::new();
+        let inner = ComponentInstance::new(&mut store, &self.module, imports)
+            .map_err(|e| PluginError::Instantiate(e.to_string()))?;
+        Ok(Instance {
+            plugin: self.clone(),
+            store,
+            inner,
+        })
+    }
+}
+
+fn signature_text(params: &[String], result: &Option<String>) -> String {
+    match result {
+        Some(r) => format!("func({}) -> {r}", params.join(", ")),
+        None => format!("func({})", params.join(", ")),
+    }
+}
+
+/// What a host expects of a plugin: functions by name and Rust types.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    funcs: Vec<(String, Vec<String>, Option<String>)>,
+}
+
+impl Expect {
+    /// Nothing yet.
+    pub fn new() -> Expect {
+        Expect::default()
+    }
+
+    /// An export `name` taking `P` (a tuple) and returning `R` (`()` for nothing).
+    pub fn func<P: WitParams, R: WitResult>(mut self, name: &str) -> Expect {
+        self.funcs.push((name.into(), P::wit(), R::wit()));
+        self
+    }
+}
+
+/// An instance of a plugin.
+pub struct Instance {
+    plugin: Plugin,
+    store: Store,
+    inner: ComponentInstance,
+}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instance")
+            .field("plugin", &self.plugin.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Instance {
+    /// Call export `name` with `params`; its types are checked against `P` and `R` first.
+    pub fn call<P: WitParams, R: WitResult>(
+        &mut self,
+        name: &str,
+        params: P,
+    ) -> Result<R, CallError> {
+        self.plugin
+            .check_func(name, &P::wit(), &R::wit())
+            .map_err(CallError::Signature)?;
+        let out = self
+            .inner
+            .call(&mut self.store, name, &params.into_vals())
+            .map_err(CallError::Trap)?;
+        let shown = out.clone();
+        R::from_result(out).ok_or_else(|| CallError::Result(shown.unwrap_or(Val::Tuple(vec![]))))
+    }
+
+    /// The plugin this is an instance of.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+}

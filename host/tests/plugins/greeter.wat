@@ -1,0 +1,31 @@
+;; A plugin with state: `greet` answers "hello, NAME!" and counts its calls; `count` tells how
+;; many (per instance).
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (global $calls (mut i32) (i32.const 0))
+    (data (i32.const 0) "hello, ")
+    (func $realloc (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.const 7)) (i32.const -8)))
+      (global.set $next (i32.add (local.get $p) (local.get 3)))
+      (local.get $p))
+    ;; (ptr, len) -> pointer to (ptr, len) of "hello, " + name + "!"
+    (func (export "greet") (param $ptr i32) (param $len i32) (result i32)
+      (local $out i32) (local $ret i32)
+      (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (local.set $out (call $realloc (i32.const 0) (i32.const 0) (i32.const 1)
+                                     (i32.add (local.get $len) (i32.const 8))))
+      (memory.copy (local.get $out) (i32.const 0) (i32.const 7))
+      (memory.copy (i32.add (local.get $out) (i32.const 7)) (local.get $ptr) (local.get $len))
+      (i32.store8 (i32.add (local.get $out) (i32.add (local.get $len) (i32.const 7))) (i32.const 33))
+      (local.set $ret (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8)))
+      (i32.store (local.get $ret) (local.get $out))
+      (i32.store offset=4 (local.get $ret) (i32.add (local.get $len) (i32.const 8)))
+      (local.get $ret))
+    (func (export "count") (result i32) (global.get $calls)))
+  (core instance $i (instantiate $m))
+  (func (export "greet") (param "name" string) (result string)
+    (canon lift (core func $i "greet") (memory $i "mem") (realloc (func $i "realloc"))))
+  (func (export "count") (result u32) (canon lift (core func $i "count"))))
