@@ -44,6 +44,7 @@ build: setup
 demo: build
 	$(MAKE) -C examples/core-host run WELD=$(CURDIR)/$(WELD)
 	$(MAKE) -C examples/component-host run WELD=$(CURDIR)/$(WELD)
+	$(MAKE) -C examples/plugin-host run WELD=$(CURDIR)/$(WELD)
 
 # All tests: formatting, lints (warnings are errors), unit tests, spec suites, examples.
 # `cargo build` first: the tests link executables against target/debug/libweld_runtime.a,

@@ -129,6 +129,43 @@ fn component_host_example_passes_strings_lists_and_records_both_ways_and_survive
     assert_eq!(got, expected_output(), "full output:\n{stdout}");
 }
 
+#[test]
+fn plugin_host_example_loads_a_checked_plugin_at_run_time_and_refuses_another_world() {
+    if !have_cc() {
+        return;
+    }
+    let build = tempfile::tempdir().unwrap();
+    let out = run(Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(repo().join("examples/plugin-host"))
+        .arg("run")
+        .arg(format!("WELD={WELD}"))
+        .arg(format!("BUILD={}", build.path().display()))
+        .arg(format!("WELD_RUNTIME_LIB={}", runtime_archive().display())));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let got: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("make") && !l.contains("/weld compile"))
+        .collect();
+    // Instance i greets i + 1 times: its own count, not shared with the others.
+    let mut expected: Vec<String> = (0..3).map(|i| format!("hello, instance {i}!")).collect();
+    expected.extend((0..3).map(|i| format!("instance {i}: {} calls", i + 1)));
+    expected.push(format!(
+        "instance 0: div(1, 0): {}",
+        TrapCode::IntegerDivisionByZero.message()
+    ));
+    expected.push(format!("instance 1: div(84, 2) = {}", 84 / 2));
+    expected.push("other plugin: refused".into());
+    assert_eq!(got[..expected.len()], expected, "full output:\n{stdout}");
+    let reason = got[expected.len()..].join("\n");
+    assert!(
+        reason.contains("differs from the expected one")
+            && reason.contains("export greet: func(n: u32) -> u32"),
+        "{reason}"
+    );
+}
+
 /// A component description using every kind of interface type (no resources), as imports.
 fn all_shapes() -> ComponentInfo {
     use TypeDef::*;

@@ -6,7 +6,8 @@
 //! (one per file; many per process) and [`Instance`]s of them (many per plugin, each with its own
 //! memory and state), whose exports are called with Rust values ([`types`]).
 //!
-//! Loading is checked in two steps. Before `dlopen` ([`precheck`]), the file's ELF headers:
+//! Loading is checked in two steps (by [`weld_runtime::plugin`], shared with the C API's
+//! `weld_plugin_open`). Before `dlopen`, the file's ELF headers:
 //! machine, shared object, nothing truncated, no initialisers and no library dependencies, the
 //! descriptor symbol present — so a file that fails runs no code at all. After `dlopen`, the
 //! descriptor: magic and contract version first, then the target triple, then the world text
@@ -23,43 +24,22 @@
 //! other instances working; the trapped instance refuses further calls, as the Component Model
 //! requires.
 
-pub mod precheck;
 pub mod types;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use types::{WitParams, WitResult};
-use weld_contract::component::world::{fnv1a64, type_text, world_text};
-use weld_runtime::{ComponentInstance, ComponentModule, Library, Store};
+use weld_contract::component::world::type_text;
+pub use weld_runtime::plugin::PluginError as LoadError;
+use weld_runtime::{ComponentInstance, ComponentModule, Store};
 pub use weld_runtime::{HostImports, Trap, TrapCode, Val};
 
-/// Why a plugin was refused.
+/// Why a plugin was refused or does not fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginError {
-    /// The file could not be read.
-    Io(String),
-    /// Not a weld plugin (not an ELF shared object, has initialisers, no descriptor, ...).
-    NotAPlugin(String),
-    /// The file is cut short or its headers point outside it.
-    Truncated(String),
-    /// Compiled for another machine or target.
-    WrongTarget {
-        /// This host's.
-        expected: String,
-        /// The plugin's.
-        found: String,
-    },
-    /// Compiled against another version of the weld contract.
-    AbiVersion {
-        /// The plugin's.
-        found: u32,
-        /// This host's.
-        expected: u32,
-    },
-    /// The descriptor disagrees with itself or with the component it describes.
-    Tampered(String),
-    /// The loader refused the file.
-    Load(String),
+    /// Refused when loading (see [`weld_runtime::plugin`]: the checks before and after
+    /// `dlopen`).
+    Load(LoadError),
     /// The plugin lacks an export the host expects.
     MissingExport(String),
     /// An export has other types than the host expects.
@@ -78,18 +58,7 @@ pub enum PluginError {
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PluginError::Io(e) => write!(f, "cannot read the plugin: {e}"),
-            PluginError::NotAPlugin(why) => write!(f, "not a weld plugin: {why}"),
-            PluginError::Truncated(why) => write!(f, "truncated or corrupt plugin: {why}"),
-            PluginError::WrongTarget { expected, found } => {
-                write!(f, "plugin built for {found}, this host is {expected}")
-            }
-            PluginError::AbiVersion { found, expected } => write!(
-                f,
-                "plugin built for weld contract version {found}, this host speaks {expected}"
-            ),
-            PluginError::Tampered(why) => write!(f, "plugin descriptor does not check out: {why}"),
-            PluginError::Load(why) => write!(f, "cannot load the plugin: {why}"),
+            PluginError::Load(e) => e.fmt(f),
             PluginError::MissingExport(name) => write!(f, "the plugin does not export {name}"),
             PluginError::TypeMismatch {
                 name,
@@ -130,16 +99,6 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-/// The target triple of this host, in the spelling `weld compile --target` uses.
-pub fn host_target() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    return "x86_64-unknown-linux-gnu";
-    #[cfg(target_arch = "aarch64")]
-    return "aarch64-unknown-linux-gnu";
-    #[cfg(target_arch = "riscv64")]
-    return "riscv64gc-unknown-linux-gnu";
-}
-
 /// A loaded plugin: a compiled component, ready to instantiate.
 #[derive(Debug, Clone)]
 pub struct Plugin {
@@ -152,36 +111,7 @@ impl Plugin {
     /// Check and load the plugin at `path` (see the crate docs for what is checked, and when).
     pub fn load(path: impl AsRef<Path>) -> Result<Plugin, PluginError> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).map_err(|e| PluginError::Io(format!("{}: {e}", path.display())))?;
-        precheck::check(&bytes)?;
-        let lib = Library::open(path).map_err(|e| PluginError::Load(e.to_string()))?;
-        let desc = lib.plugin().map_err(|e| match e {
-            weld_runtime::LoadError::AbiVersion { found } => PluginError::AbiVersion {
-                found,
-                expected: weld_contract::ABI_VERSION,
-            },
-            weld_runtime::LoadError::BadMagic => {
-                PluginError::Tampered("bad magic in weld_plugin_v1".into())
-            }
-            other => PluginError::Tampered(other.to_string()),
-        })?;
-        if desc.target != host_target() {
-            return Err(PluginError::WrongTarget {
-                expected: host_target().into(),
-                found: desc.target,
-            });
-        }
-        if fnv1a64(desc.world.as_bytes()) != desc.world_hash {
-            return Err(PluginError::Tampered(
-                "the world text does not match its hash".into(),
-            ));
-        }
-        if world_text(desc.component.info()) != desc.world {
-            return Err(PluginError::Tampered(
-                "the world text does not match the component's types".into(),
-            ));
-        }
+        let desc = weld_runtime::plugin::open_plugin(path).map_err(PluginError::Load)?;
         Ok(Plugin {
             path: path.to_path_buf(),
             world: desc.world,

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
-use weld_host::{CallError, Expect, HostImports, Plugin, PluginError, TrapCode, Val};
+use weld_host::{CallError, Expect, HostImports, LoadError, Plugin, PluginError, TrapCode, Val};
 
 fn have_cc() -> bool {
     Command::new("cc").arg("--version").output().is_ok()
@@ -155,10 +155,13 @@ fn a_plugin_that_does_not_match_the_expected_world_is_refused_with_the_differenc
 }
 
 /// Write `bytes` as a new file in `dir` and try to load it.
-fn load_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
+fn load_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
-    Plugin::load(&p)
+    Plugin::load(&p).map_err(|e| match e {
+        PluginError::Load(e) => e,
+        other => panic!("{name}: refused for another reason: {other}"),
+    })
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> usize {
@@ -176,7 +179,7 @@ fn truncated_tampered_and_foreign_files_are_refused() {
     for cut in [10, 100, good.len() / 2, good.len() - 1] {
         let err = load_bytes(dir.path(), &format!("cut{cut}.so"), &good[..cut]).unwrap_err();
         assert!(
-            matches!(err, PluginError::Truncated(_) | PluginError::NotAPlugin(_)),
+            matches!(err, LoadError::Truncated(_) | LoadError::NotAPlugin(_)),
             "cut at {cut}: {err}"
         );
     }
@@ -186,7 +189,7 @@ fn truncated_tampered_and_foreign_files_are_refused() {
     arm[18..20].copy_from_slice(&183u16.to_le_bytes());
     assert_eq!(
         load_bytes(dir.path(), "arm.so", &arm).unwrap_err(),
-        PluginError::WrongTarget {
+        LoadError::WrongTarget {
             expected: "x86_64".into(),
             found: "aarch64".into()
         }
@@ -197,7 +200,7 @@ fn truncated_tampered_and_foreign_files_are_refused() {
     let at = find(&edited, b"export greet: func(name: string)");
     edited[at + "export greet: func(".len()] = b'N';
     let err = load_bytes(dir.path(), "edited.so", &edited).unwrap_err();
-    assert!(matches!(err, PluginError::Tampered(_)), "{err}");
+    assert!(matches!(err, LoadError::Tampered(_)), "{err}");
 
     // World text and hash both rewritten consistently: still refused, the component's own
     // types say otherwise.
@@ -213,7 +216,7 @@ fn truncated_tampered_and_foreign_files_are_refused() {
     let err = load_bytes(dir.path(), "forged.so", &forged).unwrap_err();
     assert_eq!(
         err,
-        PluginError::Tampered("the world text does not match the component's types".into())
+        LoadError::Tampered("the world text does not match the component's types".into())
     );
 
     // Another contract version.
@@ -222,7 +225,7 @@ fn truncated_tampered_and_foreign_files_are_refused() {
     old[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
     assert!(matches!(
         load_bytes(dir.path(), "old.so", &old),
-        Err(PluginError::AbiVersion { found: 1, .. })
+        Err(LoadError::AbiVersion { found: 1, .. })
     ));
 
     // Not ELF at all.
@@ -232,7 +235,7 @@ fn truncated_tampered_and_foreign_files_are_refused() {
             "text.so",
             b"definitely not a shared object, just text"
         ),
-        Err(PluginError::NotAPlugin(_))
+        Err(LoadError::NotAPlugin(_))
     ));
 }
 
@@ -268,8 +271,41 @@ fn a_shared_object_with_an_initialiser_is_refused_before_it_runs() {
     );
     let err = Plugin::load(&so).unwrap_err();
     assert!(
-        matches!(&err, PluginError::NotAPlugin(why) if why.contains("initialisers")),
+        matches!(&err, PluginError::Load(LoadError::NotAPlugin(why)) if why.contains("initialisers")),
         "{err}"
     );
     assert!(!marker.exists(), "the initialiser ran");
+}
+
+#[test]
+fn the_header_check_never_panics_on_mutated_plugin_headers() {
+    require_cc!();
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(build(dir.path(), "greeter")).unwrap();
+    assert_eq!(weld_runtime::plugin::precheck(&good), Ok(()));
+    // A simple xorshift: deterministic, no dependency.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut refused = 0;
+    let headers = 4096.min(good.len());
+    for _ in 0..20_000 {
+        let mut bytes = good.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % headers as u64) as usize;
+            bytes[at] = next() as u8;
+        }
+        if next() % 8 == 0 {
+            bytes.truncate((next() % good.len() as u64) as usize);
+        }
+        // Only the check: loading a mutated file is what the check is there to prevent.
+        if weld_runtime::plugin::precheck(&bytes).is_err() {
+            refused += 1;
+        }
+    }
+    assert!(refused > 1000, "only {refused} of 20000 mutations refused");
 }

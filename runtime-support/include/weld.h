@@ -187,6 +187,15 @@ uint32_t weld_component_call(weld_component *inst, uint32_t export_index,
 /* Free an instance (NULL is ignored). */
 void weld_component_free(weld_component *inst);
 
+/* Load a plugin: a component compiled with `weld compile --emit sharedlib`. Checked before it is
+   loaded (ELF headers: machine, no initialisers or library dependencies, nothing truncated; a
+   file that fails runs no code) and after (contract version, target, world text against its
+   hash and against the component's own types). expected_world_hash: the <PREFIX>_WORLD_HASH of
+   the header the host was built with (only a plugin with exactly that world loads), or 0.
+   Returns the component for weld_component_instantiate (or <prefix>__instantiate_plugin), or
+   NULL with the reason in weld_last_error(). Plugins stay loaded until the process ends. */
+const weld_component_module *weld_plugin_open(const char *path, uint64_t expected_world_hash);
+
 /* The main of a WASI command executable: run the component `desc` links with argv/envp.
    Options before the program's arguments (ended by `--` or the first other argument):
    `--dir HOST[::GUEST]` preopens a directory, `--env NAME[=VALUE]` sets a variable (without a

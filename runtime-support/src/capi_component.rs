@@ -534,6 +534,41 @@ fn host_func(
     }
 }
 
+/// Load the plugin at `path` (a component compiled with `weld compile --emit sharedlib`) after
+/// the checks of `weld_runtime::plugin` (ELF headers before loading: nothing of it runs if they
+/// fail; descriptor, target and world after). With `expected_world_hash` non-zero, also require
+/// that exact world: pass the `<PREFIX>_WORLD_HASH` of the header the host was built with. The
+/// component descriptor for `weld_component_instantiate`, or NULL (see `weld_last_error`).
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn weld_plugin_open(
+    path: *const core::ffi::c_char,
+    expected_world_hash: u64,
+) -> *const VMComponentDescriptor {
+    // SAFETY: the caller guarantees NULL or a NUL-terminated string.
+    let Some(path) = (unsafe { c_str(path) }) else {
+        set_error("weld_plugin_open: NULL or non-UTF-8 path".into());
+        return core::ptr::null();
+    };
+    match crate::plugin::open_plugin(std::path::Path::new(path)) {
+        Ok(d) if expected_world_hash != 0 && d.world_hash != expected_world_hash => {
+            set_error(format!(
+                "{path}: the plugin's world (hash {:#018x}) differs from the expected one \
+                 ({expected_world_hash:#018x}); its world is:\n{}",
+                d.world_hash, d.world
+            ));
+            core::ptr::null()
+        }
+        Ok(d) => d.descriptor,
+        Err(e) => {
+            set_error(format!("{path}: {e}"));
+            core::ptr::null()
+        }
+    }
+}
+
 /// Instantiate the component `desc` describes, with the host functions `imports` (`n` entries,
 /// matched by name). NULL on failure (see `weld_last_error`).
 ///

@@ -60,6 +60,8 @@ pub mod libcalls;
 mod library;
 pub mod memory;
 pub mod module;
+#[cfg(feature = "std")]
+pub mod plugin;
 pub mod registry;
 #[cfg(feature = "std")]
 mod signals;

@@ -97,6 +97,8 @@ pub struct PluginDescriptor {
     pub world_hash: u64,
     /// The component.
     pub component: crate::component::ComponentModule,
+    /// Its descriptor (what the C API's `weld_component_instantiate` takes).
+    pub descriptor: &'static weld_contract::component::descriptor::VMComponentDescriptor,
 }
 
 /// Longest target or world text a plugin descriptor may claim (a sanity bound on lengths read
@@ -154,12 +156,14 @@ impl Library {
                     "{PLUGIN_SYMBOL}: no component"
                 )));
             }
-            let component = crate::component::ComponentModule::from_descriptor(&*d.component)?;
+            let descriptor = &*d.component;
+            let component = crate::component::ComponentModule::from_descriptor(descriptor)?;
             Ok(PluginDescriptor {
                 target,
                 world,
                 world_hash: d.world_hash,
                 component,
+                descriptor,
             })
         }
     }

@@ -568,9 +568,15 @@ impl<'a> Gen<'a> {
              /* A new instance; NULL on failure, with the reason in weld_last_error(). */\n\
              static inline weld_component *{}(const weld_component_import *imports, size_t n) {{\n  \
              return weld_component_instantiate(&{desc}, imports, n);\n}}\n\n\
-             static inline void {}(weld_component *inst) {{ weld_component_free(inst); }}\n\n",
+             static inline void {}(weld_component *inst) {{ weld_component_free(inst); }}\n\n             /* The world this header describes (FNV-1a of its text): weld_plugin_open loads only a\n              * plugin with exactly these imports and exports when given it. */\n             #define {}_WORLD_HASH {:#018x}ULL\n\n             /* A new instance of a plugin loaded with weld_plugin_open(path, {}_WORLD_HASH). */\n             static inline weld_component *{}_plugin(const weld_component_module *plugin,\n             \x20                                         const weld_component_import *imports, size_t n) {{\n               return weld_component_instantiate(plugin, imports, n);\n}}\n\n",
             symbols::instantiate(&prefix),
             symbols::free(&prefix),
+            prefix.to_uppercase(),
+            weld_contract::component::world::fnv1a64(
+                weld_contract::component::world::world_text(info).as_bytes()
+            ),
+            prefix.to_uppercase(),
+            symbols::instantiate(&prefix),
         );
         for (i, e) in info.exports.iter().enumerate() {
             let Some(ft) = info.func_types.get(e.func.ty as usize) else {
