@@ -46,10 +46,13 @@ demo: build
 	$(MAKE) -C examples/component-host run WELD=$(CURDIR)/$(WELD)
 	$(MAKE) -C examples/plugin-host run WELD=$(CURDIR)/$(WELD)
 
-# All tests: formatting, lints (warnings are errors), unit tests, spec suites, examples.
+# All tests: formatting, lints (warnings are errors), unit tests, spec suites, examples, cross
+# targets under qemu-user, valgrind.
 # `cargo build` first: the tests link executables against target/debug/libweld_runtime.a,
 # which `cargo test` alone does not put there.
-test: setup lint
+# runtime-cross first: the cross tests (compiler/tests/cross.rs: the WASI examples, trapping and
+# SIMD modules for aarch64 and riscv64 under qemu-user) need the cross toolchain and runtimes.
+test: setup lint runtime-cross
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace
 	tests/valgrind.sh

@@ -432,3 +432,44 @@ fn riscv64_core_modules_return_and_trap_under_qemu() {
 fn riscv64_refuses_simd_clearly() {
     simd(RISCV64);
 }
+
+/// A plugin built for another machine is refused from its ELF header, before it is loaded.
+fn foreign_plugin(t: Target) {
+    require!(t);
+    let wat = wat(
+        t,
+        "plugin",
+        r#"(component
+             (core module $m (func (export "f") (result i32) (i32.const 1)))
+             (core instance $i (instantiate $m))
+             (func (export "f") (result u32) (canon lift (core func $i "f"))))"#,
+    );
+    let out = scratch(t).join("plugin.so");
+    let o = Command::new(env!("CARGO_BIN_EXE_weld"))
+        .args(["compile", "--emit", "sharedlib", "--target", t.triple])
+        .arg(&wat)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    let machine = t.triple.split('-').next().unwrap().trim_end_matches("gc");
+    assert_eq!(
+        weld_runtime::plugin::precheck(&bytes),
+        Err(weld_runtime::plugin::PluginError::WrongTarget {
+            expected: "x86_64".into(),
+            found: machine.into(),
+        })
+    );
+}
+
+#[test]
+fn aarch64_plugins_are_refused_on_this_host_before_loading() {
+    foreign_plugin(AARCH64);
+}
+
+#[test]
+fn riscv64_plugins_are_refused_on_this_host_before_loading() {
+    foreign_plugin(RISCV64);
+}
