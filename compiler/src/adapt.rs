@@ -142,32 +142,10 @@ world weld-preview1-exit {
 /// the low 8 bits, like a POSIX exit status) and described by [`EXIT_WIT`]'s world. A module
 /// without that import (or with another signature for it) is returned unchanged.
 fn exit_with_code(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(bytes.len() + 64);
-    let mut renamed = false;
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        if let Payload::Version { range, .. } = &payload {
-            out.extend_from_slice(&bytes[..usize_range(range).end]);
-            continue;
-        }
-        let Some((id, range)) = payload.as_section() else {
-            continue;
-        };
-        let range = usize_range(&range);
-        if let Payload::ImportSection(reader) = &payload {
-            if let Some(section) = rename_proc_exit(bytes, usize_range(&reader.range()))? {
-                out.push(id);
-                leb128_u32(&mut out, section.len() as u32);
-                out.extend_from_slice(&section);
-                renamed = true;
-                continue;
-            }
-        }
-        // The section as it is: id, size, contents.
-        out.push(id);
-        leb128_u32(&mut out, range.len() as u32);
-        out.extend_from_slice(&bytes[range]);
-    }
+    let (mut out, renamed) = rewrite_sections(bytes, |payload, _| match payload {
+        Payload::ImportSection(reader) => rename_proc_exit(bytes, usize_range(&reader.range())),
+        _ => Ok(None),
+    })?;
     if !renamed {
         return Ok(bytes.to_vec());
     }
@@ -314,7 +292,36 @@ fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
     code.extend_from_slice(&body);
 
     // Second pass: append one entry to the type, function, export and code sections.
+    let (out, _) = rewrite_sections(bytes, |payload, range| {
+        let extra: &[u8] = match payload {
+            Payload::TypeSection(_) => &type_entry,
+            Payload::FunctionSection(_) => &type_idx,
+            Payload::ExportSection(_) => &export,
+            Payload::CodeSectionStart { .. } => &code,
+            _ => return Ok(None),
+        };
+        let mut r = wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
+        let count = r.read_var_u32()?;
+        let rest = r.original_position() as usize;
+        let mut c = Vec::with_capacity(range.len() + extra.len() + 5);
+        leb128_u32(&mut c, count + 1);
+        c.extend_from_slice(&bytes[rest..range.end]);
+        c.extend_from_slice(extra);
+        Ok(Some(c))
+    })?;
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(&out)?;
+    Ok(Some(out))
+}
+
+/// `bytes` (a core module) with the contents of some sections replaced: `replace` sees each
+/// section's payload and content range and answers the new contents, or `None` to keep it.
+/// Also says whether anything was replaced.
+fn rewrite_sections(
+    bytes: &[u8],
+    mut replace: impl FnMut(&Payload<'_>, std::ops::Range<usize>) -> anyhow::Result<Option<Vec<u8>>>,
+) -> anyhow::Result<(Vec<u8>, bool)> {
     let mut out = Vec::with_capacity(bytes.len() + 128);
+    let mut replaced = false;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         if let Payload::Version { range, .. } = &payload {
@@ -325,33 +332,14 @@ fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
             continue;
         };
         let range = usize_range(&range);
-        let extra: Option<&[u8]> = match payload {
-            Payload::TypeSection(_) => Some(&type_entry),
-            Payload::FunctionSection(_) => Some(&type_idx),
-            Payload::ExportSection(_) => Some(&export),
-            Payload::CodeSectionStart { .. } => Some(&code),
-            _ => None,
-        };
-        let contents = match extra {
-            None => bytes[range.clone()].to_vec(),
-            Some(extra) => {
-                let mut r =
-                    wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
-                let count = r.read_var_u32()?;
-                let rest = r.original_position() as usize;
-                let mut c = Vec::with_capacity(range.len() + extra.len() + 5);
-                leb128_u32(&mut c, count + 1);
-                c.extend_from_slice(&bytes[rest..range.end]);
-                c.extend_from_slice(extra);
-                c
-            }
-        };
+        let new = replace(&payload, range.clone())?;
+        replaced |= new.is_some();
+        let contents = new.as_deref().unwrap_or(&bytes[range]);
         out.push(id);
         leb128_u32(&mut out, contents.len() as u32);
-        out.extend_from_slice(&contents);
+        out.extend_from_slice(contents);
     }
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(&out)?;
-    Ok(Some(out))
+    Ok((out, replaced))
 }
 
 /// A wasmparser offset range as a slice range.

@@ -8,62 +8,13 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::c::{check_ok, have_cc, repo, run, run_example};
+use std::process::Command;
 use weld_contract::component::clayout::CLayouts;
 use weld_contract::component::{ComponentInfo, FuncTy, HostImport, TypeDef};
 use weld_contract::trap::TrapCode;
-
-const WELD: &str = env!("CARGO_BIN_EXE_weld");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn have_cc() -> bool {
-    let ok = Command::new("cc")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("SKIPPED: no C compiler");
-    }
-    ok
-}
-
-/// The newest libweld_runtime.a built with this test's `weld` (see c_host.rs).
-fn runtime_archive() -> PathBuf {
-    let dir = Path::new(WELD).parent().unwrap();
-    let mut candidates = vec![dir.join("libweld_runtime.a")];
-    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("libweld_runtime-") && name.ends_with(".a") {
-                candidates.push(e.path());
-            }
-        }
-    }
-    candidates
-        .into_iter()
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| panic!("no libweld_runtime.a beside {WELD}"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// host.c's inputs: the items it passes to `summarize` and `scale`.
 const ITEMS: &[(&str, u32)] = &[("apple", 3), ("banana", 5), ("kiwi", 7), ("cherry", 11)];
@@ -112,20 +63,8 @@ fn component_host_example_passes_strings_lists_and_records_both_ways_and_survive
     if !have_cc() {
         return;
     }
-    let build = tempfile::tempdir().unwrap();
-    let out = run(Command::new("make")
-        .arg("-s")
-        .arg("-C")
-        .arg(repo().join("examples/component-host"))
-        .arg("run")
-        .arg(format!("WELD={WELD}"))
-        .arg(format!("BUILD={}", build.path().display()))
-        .arg(format!("WELD_RUNTIME_LIB={}", runtime_archive().display())));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let got: Vec<&str> = stdout
-        .lines()
-        .filter(|l| !l.starts_with("make") && !l.contains("/weld compile"))
-        .collect();
+    let stdout = run_example("component-host");
+    let got: Vec<&str> = stdout.lines().collect();
     assert_eq!(got, expected_output(), "full output:\n{stdout}");
 }
 
@@ -134,20 +73,8 @@ fn plugin_host_example_loads_a_checked_plugin_at_run_time_and_refuses_another_wo
     if !have_cc() {
         return;
     }
-    let build = tempfile::tempdir().unwrap();
-    let out = run(Command::new("make")
-        .arg("-s")
-        .arg("-C")
-        .arg(repo().join("examples/plugin-host"))
-        .arg("run")
-        .arg(format!("WELD={WELD}"))
-        .arg(format!("BUILD={}", build.path().display()))
-        .arg(format!("WELD_RUNTIME_LIB={}", runtime_archive().display())));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let got: Vec<&str> = stdout
-        .lines()
-        .filter(|l| !l.starts_with("make") && !l.contains("/weld compile"))
-        .collect();
+    let stdout = run_example("plugin-host");
+    let got: Vec<&str> = stdout.lines().collect();
     // Instance i greets i + 1 times: its own count, not shared with the others.
     let mut expected: Vec<String> = (0..3).map(|i| format!("hello, instance {i}!")).collect();
     expected.extend((0..3).map(|i| format!("instance {i}: {} calls", i + 1)));
@@ -245,7 +172,7 @@ fn generated_component_header_types_have_the_contract_c_layout() {
     let c = dir.path().join("probe.c");
     std::fs::write(&c, probe).unwrap();
     let exe = dir.path().join("probe");
-    run(Command::new("cc")
+    let cc = run(Command::new("cc")
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
         .arg(dir.path())
         .arg("-I")
@@ -253,7 +180,9 @@ fn generated_component_header_types_have_the_contract_c_layout() {
         .arg(&c)
         .arg("-o")
         .arg(&exe));
+    check_ok("cc probe.c", &cc);
     let out = run(&mut Command::new(&exe));
+    check_ok("probe", &out);
     let layouts = CLayouts::native(&info.types);
     let mut seen = 0;
     for line in String::from_utf8(out.stdout).unwrap().lines() {

@@ -9,71 +9,17 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::c::{check_ok, have_cc, repo, run, run_example, runtime_archive, WELD};
+use std::path::Path;
 use std::process::{Command, Output};
 use weld_contract::trap::TrapCode;
-
-const WELD: &str = env!("CARGO_BIN_EXE_weld");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn have_cc() -> bool {
-    let ok = Command::new("cc")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("SKIPPED: no C compiler");
-        eprintln!("SKIPPED: no C compiler (`cc --version` failed)");
-    }
-    ok
-}
-
-/// The runtime archive built together with this test's `weld`: cargo builds weld-runtime's
-/// staticlib as part of weld's dependency graph into `deps/`; `cargo build --workspace` also
-/// copies one next to `weld`. Take the newest.
-fn runtime_archive() -> PathBuf {
-    let dir = Path::new(WELD).parent().unwrap();
-    let mut candidates = vec![dir.join("libweld_runtime.a")];
-    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("libweld_runtime-") && name.ends_with(".a") {
-                candidates.push(e.path());
-            }
-        }
-    }
-    candidates
-        .into_iter()
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| {
-            panic!("no libweld_runtime.a beside {WELD}; cargo build -p weld-runtime")
-        })
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
 
 fn weld(args: &[&str]) -> Output {
     run(Command::new(WELD)
         .args(args)
         .env("WELD_RUNTIME_LIB", runtime_archive()))
-}
-
-fn check_ok(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// What host.c should print for `name(args)`, computed here.
@@ -97,17 +43,7 @@ fn core_host_example_prints_correct_results_and_survives_traps() {
     if !have_cc() {
         return;
     }
-    let build = tempfile::tempdir().unwrap();
-    let out = run(Command::new("make")
-        .arg("-s")
-        .arg("-C")
-        .arg(repo().join("examples/core-host"))
-        .arg("run")
-        .arg(format!("WELD={WELD}"))
-        .arg(format!("BUILD={}", build.path().display()))
-        .arg(format!("WELD_RUNTIME_LIB={}", runtime_archive().display())));
-    check_ok("make -C examples/core-host run", &out);
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = run_example("core-host");
     let lines: Vec<&str> = stdout.lines().collect();
 
     let mut checked = 0;

@@ -2,14 +2,12 @@
 //! `<prefix>__m<N>__module` descriptor), the lowering trampolines, and the component descriptor
 //! `<prefix>__component` that points at all of them — in one object.
 
-use super::{add_module, finish_object, new_object, obj_err, relro_section};
+use super::{add_module, add_pointer_reloc, finish_object, new_object, relro_section};
 use crate::component::CompiledComponent;
 use crate::error::{Error, Result};
 use crate::options::Options;
-use object::write::{Relocation, StandardSection, Symbol, SymbolSection};
-use object::{
-    RelocationEncoding, RelocationFlags, RelocationKind, SymbolFlags, SymbolKind, SymbolScope,
-};
+use object::write::{StandardSection, Symbol, SymbolSection};
+use object::{SymbolFlags, SymbolKind, SymbolScope};
 use weld_contract::component::descriptor::{offsets as d, COMPONENT_MAGIC};
 use weld_contract::symbols;
 
@@ -75,20 +73,7 @@ pub fn write_component(c: &CompiledComponent<'_>, options: &Options) -> Result<V
         relocs.push((base + lowerings_rel + 8 * i as u64, text_sym, *at as i64));
     }
     for (offset, symbol, addend) in relocs {
-        obj.add_relocation(
-            relro,
-            Relocation {
-                offset,
-                symbol,
-                addend,
-                flags: RelocationFlags::Generic {
-                    kind: RelocationKind::Absolute,
-                    encoding: RelocationEncoding::Generic,
-                    size: 64,
-                },
-            },
-        )
-        .map_err(obj_err)?;
+        add_pointer_reloc(&mut obj, relro, offset, symbol, addend)?;
     }
     let component_sym = obj.add_symbol(Symbol {
         name: symbols::component_descriptor(&options.prefix).into_bytes(),
@@ -135,20 +120,7 @@ fn add_plugin_descriptor(
         (p::WORLD, rodata_sym, world_off as i64),
         (p::COMPONENT, component, 0),
     ] {
-        obj.add_relocation(
-            relro,
-            Relocation {
-                offset: base + field as u64,
-                symbol,
-                addend,
-                flags: RelocationFlags::Generic {
-                    kind: RelocationKind::Absolute,
-                    encoding: RelocationEncoding::Generic,
-                    size: 64,
-                },
-            },
-        )
-        .map_err(obj_err)?;
+        add_pointer_reloc(obj, relro, base + field as u64, symbol, addend)?;
     }
     obj.add_symbol(Symbol {
         name: world::PLUGIN_SYMBOL.as_bytes().to_vec(),

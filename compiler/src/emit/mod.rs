@@ -555,22 +555,35 @@ impl<'o, 'a> DataWriter<'o, 'a> {
                 addend
             };
             // Writing an Absolute/64 relocation for ELF cannot fail.
-            let _ = obj.add_relocation(
-                section,
-                Relocation {
-                    offset,
-                    symbol,
-                    addend,
-                    flags: RelocationFlags::Generic {
-                        kind: RelocationKind::Absolute,
-                        encoding: RelocationEncoding::Generic,
-                        size: 64,
-                    },
-                },
-            );
+            let _ = add_pointer_reloc(obj, section, offset, symbol, addend);
         }
         base
     }
+}
+
+/// A 64-bit absolute relocation: the word at `offset` of `section` becomes the address of
+/// `symbol` plus `addend` (a pointer in a descriptor).
+pub(crate) fn add_pointer_reloc(
+    obj: &mut Object<'_>,
+    section: SectionId,
+    offset: u64,
+    symbol: SymbolId,
+    addend: i64,
+) -> Result<()> {
+    obj.add_relocation(
+        section,
+        Relocation {
+            offset,
+            symbol,
+            addend,
+            flags: RelocationFlags::Generic {
+                kind: RelocationKind::Absolute,
+                encoding: RelocationEncoding::Generic,
+                size: 64,
+            },
+        },
+    )
+    .map_err(obj_err)
 }
 
 /// Resolve a call/PC-relative relocation inside `.text`.

@@ -1,6 +1,9 @@
-//! Shared by the integration tests: the core spec suite's modules, encoded.
+//! Shared by the integration tests: the core spec suite's modules, encoded; the C toolchain
+//! helpers ([`c`]). Each test crate uses part of it.
 
-#![allow(clippy::panic, clippy::unwrap_used)]
+#![allow(clippy::panic, clippy::unwrap_used, dead_code)]
+
+pub mod c;
 
 use std::path::{Path, PathBuf};
 
