@@ -372,6 +372,12 @@ fn compile_component(
     };
     match emit {
         Emit::Obj => write_atomic(output, &obj).map_err(|e| weld::Error::Link(format!("{e:#}"))),
+        Emit::Staticlib => {
+            let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
+            let obj_path = dir.path().join(format!("{}.o", options.prefix));
+            std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
+            weld::link::static_lib(&obj_path, output)
+        }
         Emit::Sharedlib => {
             let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
             let obj_path = dir.path().join(format!("{}.o", options.prefix));
@@ -392,7 +398,9 @@ fn compile_component(
             weld::link::link_exe(&obj_path, &main_c, output, &options.target)
         }
         other => Err(weld::Error::Unsupported {
-            message: format!("--emit {other:?} for components (use obj, header, sharedlib or exe)"),
+            message: format!(
+                "--emit {other:?} for components (use obj, header, staticlib, sharedlib or exe)"
+            ),
             offset: None,
         }),
     }

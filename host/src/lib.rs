@@ -24,6 +24,7 @@
 //! other instances working; the trapped instance refuses further calls, as the Component Model
 //! requires.
 
+pub mod build;
 pub mod types;
 
 use std::fmt;
@@ -116,6 +117,22 @@ impl Plugin {
             path: path.to_path_buf(),
             world: desc.world,
             module: desc.component,
+        })
+    }
+
+    /// The component `name` that `build.rs` compiled into this program with [`build::Build`]
+    /// (no file is loaded; its descriptor is checked as for any component).
+    pub fn linked(name: &str) -> Result<Plugin, PluginError> {
+        let fail = |e: weld_runtime::LoadError| {
+            PluginError::Load(LoadError::Load(format!("linked component {name}: {e}")))
+        };
+        let module = weld_runtime::Library::this_program()
+            .and_then(|p| p.component(name))
+            .map_err(fail)?;
+        Ok(Plugin {
+            path: PathBuf::from(format!("<linked {name}>")),
+            world: weld_contract::component::world::world_text(module.info()),
+            module,
         })
     }
 

@@ -47,6 +47,20 @@ impl Library {
         Ok(Library { handle })
     }
 
+    /// The running program itself (`dlopen(NULL)`): for components linked into it statically,
+    /// whose descriptors it exports (see `weld_host::build`).
+    pub fn this_program() -> Result<Library, LoadError> {
+        // SAFETY: dlopen(NULL) returns the main program's handle; nothing is loaded or run.
+        let handle = unsafe { libc::dlopen(core::ptr::null(), libc::RTLD_NOW) };
+        if handle.is_null() {
+            return Err(LoadError::Open(format!(
+                "the program itself: {}",
+                dlerror()
+            )));
+        }
+        Ok(Library { handle })
+    }
+
     /// The module whose symbols start with `prefix`.
     pub fn module(&self, prefix: &str) -> Result<Module, LoadError> {
         let name = weld_contract::symbols::module_descriptor(prefix);
