@@ -82,6 +82,8 @@ fuzz: setup
 # sources builds the runtime's std for other targets (rustup here has only the x86_64 std);
 # the cross gcc links static executables. Idempotent: installs nothing when everything is present.
 CROSS_TARGETS  := aarch64-unknown-linux-gnu riscv64gc-unknown-linux-gnu
+# Bare metal: the runtime without std (see runtime-support/include/weld_platform.h).
+NONE_TARGETS   := aarch64-unknown-none riscv64gc-unknown-none-elf
 CROSS_PACKAGES := rustc-web rust-web-src gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu \
                   libc6-dev-arm64-cross libc6-dev-riscv64-cross qemu-user
 cross-toolchain:
@@ -93,8 +95,8 @@ cross-toolchain:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# libweld_runtime.a per cross target, in target/<triple>/release/ where `weld compile --target
-# <triple>` looks for it. Built in its own target directory (another rustc, build-std, panic=abort)
+# libweld_runtime.a per cross target (and the no-std one per bare-metal target), in
+# target/<triple>/release/ where `weld compile --target <triple>` looks for it. Built in its own target directory (another rustc, build-std, panic=abort)
 # so that it neither waits for nor invalidates the workspace's normal builds.
 runtime-cross: cross-toolchain
 	@set -e; for t in $(CROSS_TARGETS); do \
@@ -103,6 +105,14 @@ runtime-cross: cross-toolchain
 	  env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/cross $$var=$$cc \
 	    $(CARGO) build --release -q -p weld-runtime --target $$t \
 	      -Zbuild-std=std,panic_abort --config 'profile.release.panic="abort"'; \
+	  mkdir -p target/$$t/release; \
+	  cp target/cross/$$t/release/libweld_runtime.a target/$$t/release/libweld_runtime.a; \
+	done
+	@set -e; for t in $(NONE_TARGETS); do \
+	  env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/cross \
+	    $(CARGO) build --release -q -p weld-runtime --no-default-features --target $$t \
+	      -Zbuild-std=core,alloc -Zbuild-std-features=compiler-builtins-mem \
+	      --config 'profile.release.panic="abort"'; \
 	  mkdir -p target/$$t/release; \
 	  cp target/cross/$$t/release/libweld_runtime.a target/$$t/release/libweld_runtime.a; \
 	done

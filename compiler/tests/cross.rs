@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use weld_contract::trap::TrapCode;
 
 /// Exit status of a trapped program.
 const TRAP_STATUS: i32 = 134;
@@ -472,4 +473,95 @@ fn aarch64_plugins_are_refused_on_this_host_before_loading() {
 #[test]
 fn riscv64_plugins_are_refused_on_this_host_before_loading() {
     foreign_plugin(RISCV64);
+}
+
+/// `examples/bare-metal`: the no-std runtime, a component and a C `_start` with raw system calls
+/// make a static image with no relocations and no writable code; under qemu-user it computes,
+/// traps, and reports the trap as a value.
+fn bare_metal(t: Target, arch: &str, none_triple: &str) {
+    require!(t);
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(none_triple)
+        .join("release/libweld_runtime.a");
+    if !runtime.is_file() {
+        println!("SKIPPED: {} (make runtime-cross)", runtime.display());
+        return;
+    }
+    let build = scratch(t).join("bare-metal");
+    let out = Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(examples().join("bare-metal"))
+        .arg("run")
+        .arg(format!("ARCH={arch}"))
+        .arg(format!("WELD={}", env!("CARGO_BIN_EXE_weld")))
+        .arg(format!("BUILD={}", build.display()))
+        .arg(format!("RUNTIME={}", runtime.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{arch}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fib = |n: u64| {
+        (0..n)
+            .fold((0u64, 1u64), |(a, b), _| (b, a.wrapping_add(b)))
+            .0
+    };
+    let checksum: u32 = (0..1000u32).map(|i| (i * 7) & 0xff).sum();
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.contains("weld compile"))
+        .collect();
+    assert_eq!(
+        lines[..5],
+        [
+            format!("fib(90) = {}", fib(90)),
+            format!("checksum(1000) = {checksum}"),
+            format!("div(84, 2) = {}", 84 / 2),
+            format!(
+                "div(1, 0): trap: {}",
+                TrapCode::IntegerDivisionByZero.message()
+            ),
+            format!(
+                "fib(10) after the trap: trap: {}",
+                TrapCode::CannotEnterComponent.message()
+            ),
+        ],
+        "{arch}: {stdout}"
+    );
+    // Code for flash: no run-time relocations, no segment both writable and executable.
+    let image = std::fs::read(build.join(arch).join("image")).unwrap();
+    use object::read::elf::ProgramHeader;
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(&*image).unwrap();
+    assert!(
+        file.dynamic_relocations()
+            .is_none_or(|mut r| r.next().is_none())
+            && file
+                .sections()
+                .all(|s| !s.name().unwrap_or("").starts_with(".rel")),
+        "{arch}: the image has run-time relocations"
+    );
+    let elf = object::read::elf::ElfFile64::<object::Endianness>::parse(&*image).unwrap();
+    for ph in elf.elf_program_headers() {
+        let flags = ph.p_flags(elf.endian());
+        assert!(
+            flags & object::elf::PF_W == 0 || flags & object::elf::PF_X == 0,
+            "{arch}: a writable and executable segment"
+        );
+    }
+}
+
+#[test]
+fn aarch64_bare_metal_image_runs_under_qemu() {
+    bare_metal(AARCH64, "aarch64", "aarch64-unknown-none");
+}
+
+#[test]
+fn riscv64_bare_metal_image_runs_under_qemu() {
+    bare_metal(RISCV64, "riscv64", "riscv64gc-unknown-none-elf");
 }

@@ -52,14 +52,26 @@ std::thread_local! {
     static LAST: core::cell::RefCell<Raw> = const { core::cell::RefCell::new(Raw::EMPTY) };
 }
 
+/// Without `std` there is one thread: a plain static.
+#[cfg(not(feature = "std"))]
+static LAST: crate::sync::SpinLock<Raw> = crate::sync::SpinLock::new(Raw::EMPTY);
+
+/// Run `f` on this thread's record, unless it is in use (then do nothing: a trap inside the
+/// runtime's own use of it cannot happen, and waiting in a fault handler must not).
+fn with_last<R>(f: impl FnOnce(&mut Raw) -> R) -> Option<R> {
+    #[cfg(feature = "std")]
+    {
+        LAST.with(|l| l.try_borrow_mut().ok().map(|mut raw| f(&mut raw)))
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        LAST.try_lock().map(|mut raw| f(&mut raw))
+    }
+}
+
 /// Forget the frames of earlier traps on this thread (a new call from the host begins).
 pub(crate) fn clear() {
-    #[cfg(feature = "std")]
-    LAST.with(|l| {
-        if let Ok(mut raw) = l.try_borrow_mut() {
-            raw.len = 0;
-        }
-    });
+    with_last(|raw| raw.len = 0);
 }
 
 /// Record the wasm frames of a trap: `pc` is the trapping instruction (when the trap is in wasm
@@ -69,19 +81,13 @@ pub(crate) fn clear() {
 /// # Safety
 /// `[lo, hi)` must be live, readable stack of this thread.
 pub(crate) unsafe fn record(pc: Option<usize>, fp: usize, lo: usize, hi: usize) {
-    #[cfg(feature = "std")]
-    LAST.with(|l| {
-        let Ok(mut raw) = l.try_borrow_mut() else {
-            return;
-        };
+    with_last(|raw| {
         if let Some(pc) = pc.filter(|pc| crate::registry::is_wasm(*pc)) {
             raw.push(pc);
         }
         // SAFETY: the caller guarantees `[lo, hi)` is readable; `walk` reads only inside it.
         unsafe { walk(fp, lo, hi, |ra| raw.push(ra)) };
     });
-    #[cfg(not(feature = "std"))]
-    let _ = (pc, fp, lo, hi);
 }
 
 /// Follow the frame-pointer chain from `fp` while it stays inside `[lo, hi)` and moves towards
@@ -90,7 +96,6 @@ pub(crate) unsafe fn record(pc: Option<usize>, fp: usize, lo: usize, hi: usize) 
 ///
 /// # Safety
 /// `[lo, hi)` must be readable memory.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 unsafe fn walk(mut fp: usize, lo: usize, hi: usize, mut each: impl FnMut(usize)) {
     const WORD: usize = core::mem::size_of::<usize>();
     let mut steps = 0;
@@ -151,19 +156,13 @@ impl fmt::Display for Backtrace {
 /// The backtrace of the last trap on this thread (since it last entered wasm from the host),
 /// named; clears the record. `None` when no trap recorded frames.
 pub fn take() -> Option<Backtrace> {
-    #[cfg(feature = "std")]
-    {
-        let raw = LAST.with(|l| {
-            let mut raw = l.try_borrow_mut().ok()?;
-            let taken = *raw;
-            raw.len = 0;
-            Some(taken)
-        })?;
-        let bt = symbolize(&raw.pcs[..raw.len]);
-        (!bt.frames.is_empty()).then_some(bt)
-    }
-    #[cfg(not(feature = "std"))]
-    None
+    let raw = with_last(|raw| {
+        let taken = *raw;
+        raw.len = 0;
+        taken
+    })?;
+    let bt = symbolize(&raw.pcs[..raw.len]);
+    (!bt.frames.is_empty()).then_some(bt)
 }
 
 /// Name each PC that lies in a defined function of registered code.

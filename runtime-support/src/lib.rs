@@ -60,6 +60,8 @@ pub mod libcalls;
 mod library;
 pub mod memory;
 pub mod module;
+#[cfg(not(feature = "std"))]
+pub mod platform;
 #[cfg(feature = "std")]
 pub mod plugin;
 pub mod registry;

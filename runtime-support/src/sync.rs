@@ -24,6 +24,15 @@ impl<T> SpinLock<T> {
         }
     }
 
+    /// Take the lock if it is free (for code that must not wait, such as a fault handler).
+    #[cfg_attr(feature = "std", allow(dead_code))]
+    pub(crate) fn try_lock(&self) -> Option<SpinGuard<'_, T>> {
+        self.locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| SpinGuard { lock: self })
+    }
+
     /// Take the lock, spinning until it is free.
     pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
         while self
