@@ -412,6 +412,17 @@ impl ModuleInfo {
 
     /// Decode bytes written by [`ModuleInfo::encode`]; `None` if they are not such bytes.
     pub fn decode(bytes: &[u8]) -> Option<ModuleInfo> {
+        Self::decode_impl(bytes, true)
+    }
+
+    /// [`ModuleInfo::decode`] without the names at the end (`func_names` and `module_name` stay
+    /// empty): what instantiation needs. Names are decoded only for backtraces; a large
+    /// program's names were a tenth of an executable's start-up.
+    pub fn decode_without_names(bytes: &[u8]) -> Option<ModuleInfo> {
+        Self::decode_impl(bytes, false)
+    }
+
+    fn decode_impl(bytes: &[u8], names: bool) -> Option<ModuleInfo> {
         let mut r = Reader { b: bytes, pos: 0 };
         if r.take(8)? != b"WELDINFO" {
             return None;
@@ -500,6 +511,9 @@ impl ModuleInfo {
             m.datas.push(DataSegment { mode, offset, len });
         }
         m.funcref_funcs = r.u32s()?;
+        if !names {
+            return Some(m);
+        }
         let n = r.len()?;
         for _ in 0..n {
             let i = r.u32()?;
@@ -847,7 +861,13 @@ mod tests {
     #[test]
     fn encoding_round_trips() {
         let m = sample();
-        assert_eq!(ModuleInfo::decode(&m.encode()), Some(m));
+        assert_eq!(ModuleInfo::decode(&m.encode()), Some(m.clone()));
+        let unnamed = ModuleInfo {
+            func_names: vec![],
+            module_name: None,
+            ..m.clone()
+        };
+        assert_eq!(ModuleInfo::decode_without_names(&m.encode()), Some(unnamed));
     }
 
     #[test]

@@ -126,7 +126,8 @@ impl Module {
                 slice(desc.func_ranges, desc.func_ranges_len, "func_ranges")?,
             )
         };
-        let info = ModuleInfo::decode(info_bytes).ok_or_else(|| bad("undecodable info blob"))?;
+        let info = ModuleInfo::decode_without_names(info_bytes)
+            .ok_or_else(|| bad("undecodable info blob"))?;
         validate(&info, data.len(), funcs, trampolines, !desc.start.is_null())?;
         check_traps(traps)?;
         check_ranges(

@@ -27,18 +27,19 @@ pub fn normalize(name: &str) -> Cow<'_, str> {
         // Pre-release, build metadata or not semver at all: exact match only.
         return Cow::Borrowed(name);
     }
-    let keep = if major.trim_start_matches('0').is_empty() {
-        if minor.trim_start_matches('0').is_empty() {
-            // 0.0.x: every patch is a breaking change.
-            return Cow::Borrowed(name);
-        }
-        alloc::format!("{major}.{minor}")
-    } else {
-        String::from(major)
-    };
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    if zero(major) && zero(minor) {
+        // 0.0.x: every patch is a breaking change.
+        return Cow::Borrowed(name);
+    }
+    // Built by hand, not with `format!`: this runs for every host function at start-up.
     let mut out = String::with_capacity(name.len());
     out.push_str(&name[..=at]);
-    out.push_str(&keep);
+    out.push_str(major);
+    if zero(major) {
+        out.push('.');
+        out.push_str(minor);
+    }
     out.push_str(&name[end..]);
     Cow::Owned(out)
 }

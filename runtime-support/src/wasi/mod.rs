@@ -183,11 +183,38 @@ pub fn unprovided<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 /// Register the whole WASI 0.2 host for `ctx` in `imports`; the state the functions share
 /// (to read the exit status, or inspect resources in tests).
 pub fn add_to_imports(imports: &mut HostImports, ctx: WasiCtx) -> Rc<RefCell<WasiState>> {
+    register(imports, ctx, None)
+}
+
+/// [`add_to_imports`], registering only the interfaces that some of `names` (import names, any
+/// 0.2.x version) belong to: what an executable does, knowing its component's imports.
+pub fn add_to_imports_for<'a>(
+    imports: &mut HostImports,
+    ctx: WasiCtx,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Rc<RefCell<WasiState>> {
+    let needed = names
+        .into_iter()
+        .map(|n| {
+            let n = crate::component::names::normalize(n);
+            String::from(n.split_once('#').map_or(n.as_ref(), |(iface, _)| iface))
+        })
+        .collect();
+    register(imports, ctx, Some(needed))
+}
+
+fn register(
+    imports: &mut HostImports,
+    ctx: WasiCtx,
+    needed: Option<alloc::collections::BTreeSet<String>>,
+) -> Rc<RefCell<WasiState>> {
     imports.set_trap_unknown_imports(ctx.trap_unknown_imports);
     let state = Rc::new(RefCell::new(WasiState::new(ctx)));
     let mut reg = table::Registrar {
         imports,
         state: state.clone(),
+        needed,
+        last: None,
     };
     cli::register(&mut reg);
     io::register(&mut reg);

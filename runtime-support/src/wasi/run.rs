@@ -1,7 +1,7 @@
 //! [`run_command`]: instantiate a `wasi:cli/command` component with the WASI host and call its
 //! `wasi:cli/run@0.2.x#run` export; the program's exit status.
 
-use super::{add_to_imports, WasiCtx};
+use super::{add_to_imports_for, WasiCtx};
 use crate::component::names::normalize;
 use crate::component::{ComponentInstance, ComponentModule, HostImports, Val};
 use crate::instance::InstantiateError;
@@ -62,7 +62,16 @@ pub fn run_command(
     ctx: WasiCtx,
 ) -> Result<i32, RunError> {
     let mut imports = HostImports::new();
-    let state = add_to_imports(&mut imports, ctx);
+    // The interfaces of its imported functions and of the host resources it uses (a handle of
+    // `wasi:io/error#error` can arrive without any function of that interface imported).
+    let info = module.info();
+    let names = info.imports.iter().map(|i| i.name.as_str()).chain(
+        info.resources
+            .iter()
+            .filter(|r| r.instance == u32::MAX)
+            .map(|r| r.name.as_str()),
+    );
+    let state = add_to_imports_for(&mut imports, ctx, names);
     let result = (|| {
         let instance = ComponentInstance::new(store, module, &imports);
         let instance = match instance {

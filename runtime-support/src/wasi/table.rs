@@ -134,9 +134,29 @@ impl WasiState {
 pub(crate) struct Registrar<'a> {
     pub(crate) imports: &'a mut HostImports,
     pub(crate) state: Rc<RefCell<WasiState>>,
+    /// Only these interfaces (normalised), when known: registering the ~150 functions of every
+    /// interface was a third of an executable's start-up.
+    pub(crate) needed: Option<alloc::collections::BTreeSet<String>>,
+    /// The last interface asked about, and the answer (calls come interface by interface).
+    pub(crate) last: Option<(String, bool)>,
 }
 
 impl Registrar<'_> {
+    /// Whether functions of `iface` are wanted.
+    fn wanted(&mut self, iface: &str) -> bool {
+        let Some(needed) = &self.needed else {
+            return true;
+        };
+        match &self.last {
+            Some((last, answer)) if last == iface => *answer,
+            _ => {
+                let answer = needed.contains(crate::component::names::normalize(iface).as_ref());
+                self.last = Some((String::from(iface), answer));
+                answer
+            }
+        }
+    }
+
     /// Offer `iface#func`.
     pub(crate) fn func(
         &mut self,
@@ -144,6 +164,9 @@ impl Registrar<'_> {
         func: &str,
         f: impl Fn(&mut WasiState, &[Val]) -> Result<Option<Val>, Trap> + 'static,
     ) {
+        if !self.wanted(iface) {
+            return;
+        }
         let state = self.state.clone();
         self.imports.insert(format!("{iface}#{func}"), move |args| {
             let mut st = state
@@ -155,6 +178,9 @@ impl Registrar<'_> {
 
     /// Free the rep when the guest drops a handle of `iface#resource`.
     pub(crate) fn resource(&mut self, iface: &str, resource: &str) {
+        if !self.wanted(iface) {
+            return;
+        }
         let state = self.state.clone();
         self.imports
             .on_drop(format!("{iface}#{resource}"), move |rep| {
