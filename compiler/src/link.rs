@@ -17,8 +17,11 @@ use std::process::Command;
 pub enum OutputKind {
     /// A shared library (`.so`).
     SharedLib,
-    /// An executable.
+    /// A statically linked executable.
     Exe,
+    /// An executable linked against the system's shared C library (host target only): for
+    /// tools that need it, such as valgrind, which cannot follow a static glibc.
+    DynamicExe,
 }
 
 /// Whether `target` is another architecture than the one weld runs on.
@@ -77,11 +80,20 @@ pub fn link(
             // can then refuse any object that has some before loading it (no code runs).
             cmd.args(["-shared", "-nostartfiles"]);
         }
-        OutputKind::Exe => {}
+        OutputKind::Exe | OutputKind::DynamicExe => {}
     }
     cmd.arg("-o").arg(&tmp_path);
     cmd.args(inputs);
     cmd.args(extra_args);
+    if kind == OutputKind::DynamicExe {
+        if is_cross(target) {
+            return Err(Error::Link(format!(
+                "a dynamically linked executable needs the host target, not {target}"
+            )));
+        }
+        // What the Rust standard library inside libweld_runtime.a needs.
+        cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-ldl"]);
+    }
     if kind == OutputKind::Exe {
         // Executables are static: nothing to resolve at start-up (measured: the same wall time,
         // 25% less peak RSS for hello-world), no dependence on the machine's shared libraries,
@@ -164,8 +176,15 @@ pub fn runtime_archive(target: &str) -> Result<PathBuf> {
     }
 }
 
-/// Link an executable from a module object, the C source of its `main` and the runtime archive.
-pub fn link_exe(obj: &Path, main_c: &str, out: &Path, target: &str) -> Result<()> {
+/// Link an executable from a module object, the C source of its `main` and the runtime archive;
+/// `kind` is [`OutputKind::Exe`] (static) or [`OutputKind::DynamicExe`].
+pub fn link_exe(
+    obj: &Path,
+    main_c: &str,
+    out: &Path,
+    target: &str,
+    kind: OutputKind,
+) -> Result<()> {
     let archive = runtime_archive(target)?;
     let dir = tempfile::tempdir().map_err(|e| Error::Io {
         what: "creating a temporary directory".into(),
@@ -179,7 +198,7 @@ pub fn link_exe(obj: &Path, main_c: &str, out: &Path, target: &str) -> Result<()
     link(
         &[main_path, obj.to_path_buf(), archive],
         out,
-        OutputKind::Exe,
+        kind,
         target,
         &[],
     )

@@ -119,6 +119,10 @@ enum Command {
         /// is refused at compile time with the list of missing imports.
         #[arg(long)]
         trap_unknown_imports: bool,
+        /// Link an executable against the system's shared C library instead of statically
+        /// (host target only; for valgrind and similar tools).
+        #[arg(long)]
+        dynamic: bool,
         #[command(flatten)]
         codegen: CodegenArgs,
     },
@@ -254,13 +258,32 @@ fn default_emit(bytes: &[u8], output: Option<&Path>) -> Emit {
     }
 }
 
+/// How `weld compile` makes executables.
+#[derive(Clone, Copy, Debug)]
+struct ExeOptions {
+    /// `--trap-unknown-imports`.
+    trap_unknown_imports: bool,
+    /// `--dynamic`.
+    dynamic: bool,
+}
+
+impl ExeOptions {
+    fn kind(self) -> weld::link::OutputKind {
+        if self.dynamic {
+            weld::link::OutputKind::DynamicExe
+        } else {
+            weld::link::OutputKind::Exe
+        }
+    }
+}
+
 fn compile(
     input: &Path,
     output: Option<PathBuf>,
     emit: Option<Emit>,
     name: Option<String>,
     policy: Option<&Path>,
-    trap_unknown_imports: bool,
+    exe: ExeOptions,
     codegen: &CodegenArgs,
 ) -> Result<()> {
     let bytes = read_input(input)?;
@@ -290,8 +313,7 @@ fn compile(
         Emit::Component => input.with_extension("component.wasm"),
     });
     if weld::frontend::is_component(&bytes) {
-        return compile_component(&bytes, &output, emit, &options, trap_unknown_imports)
-            .map_err(at_input);
+        return compile_component(&bytes, &output, emit, &options, exe).map_err(at_input);
     }
     if emit == Emit::Header {
         options.validate().map_err(at_input)?;
@@ -317,7 +339,7 @@ fn compile(
     let linked = match (emit, exe_entry) {
         (Emit::Exe, Some(entry)) => {
             let main_c = weld::emit::header::exe_main(&options.prefix, &entry);
-            weld::link::link_exe(&obj_path, &main_c, &output, &options.target)
+            weld::link::link_exe(&obj_path, &main_c, &output, &options.target, exe.kind())
         }
         (Emit::Staticlib, _) => weld::link::static_lib(&obj_path, &output),
         _ => weld::link::link(
@@ -337,9 +359,9 @@ fn compile_component(
     output: &Path,
     emit: Emit,
     options: &Options,
-    trap_unknown_imports: bool,
+    exe: ExeOptions,
 ) -> std::result::Result<(), weld::Error> {
-    if emit == Emit::Exe && !trap_unknown_imports {
+    if emit == Emit::Exe && !exe.trap_unknown_imports {
         // Refuse before code generation: every import an executable needs, the WASI host must
         // provide.
         let info = weld::component::flatten(bytes)?;
@@ -394,8 +416,8 @@ fn compile_component(
             let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
             let obj_path = dir.path().join(format!("{}.o", options.prefix));
             std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
-            let main_c = weld::emit::component::exe_main(&options.prefix, trap_unknown_imports);
-            weld::link::link_exe(&obj_path, &main_c, output, &options.target)
+            let main_c = weld::emit::component::exe_main(&options.prefix, exe.trap_unknown_imports);
+            weld::link::link_exe(&obj_path, &main_c, output, &options.target, exe.kind())
         }
         other => Err(weld::Error::Unsupported {
             message: format!(
@@ -505,6 +527,7 @@ fn main() {
             name,
             policy,
             trap_unknown_imports,
+            dynamic,
             codegen,
         } => compile(
             &input,
@@ -512,7 +535,10 @@ fn main() {
             emit,
             name,
             policy.as_deref(),
-            trap_unknown_imports,
+            ExeOptions {
+                trap_unknown_imports,
+                dynamic,
+            },
             &codegen,
         ),
         Command::Inspect {
