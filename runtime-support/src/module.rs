@@ -81,7 +81,7 @@ pub struct Module {
     pub(crate) inner: Arc<ModuleInner>,
 }
 
-fn bad(why: impl Into<String>) -> LoadError {
+pub(crate) fn bad(why: impl Into<String>) -> LoadError {
     LoadError::Malformed(why.into())
 }
 
@@ -89,7 +89,11 @@ fn bad(why: impl Into<String>) -> LoadError {
 ///
 /// # Safety
 /// If `len > 0`, `ptr` must point at `len` valid `T`s that live forever.
-unsafe fn slice<T>(ptr: *const T, len: usize, what: &str) -> Result<&'static [T], LoadError> {
+pub(crate) unsafe fn slice<T>(
+    ptr: *const T,
+    len: usize,
+    what: &str,
+) -> Result<&'static [T], LoadError> {
     if len == 0 {
         return Ok(&[]);
     }

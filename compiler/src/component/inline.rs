@@ -585,47 +585,36 @@ impl<'a> Inliner<'a> {
                 };
                 self.push_item(f, item, name)?;
             }
-            Init::Alias(ComponentAlias::Outer {
-                kind,
-                count: 0,
-                index,
-            }) => {
-                // Count 0 names the current component itself.
-                match kind {
-                    ComponentOuterAliasKind::CoreModule => {
-                        let m = get(&f.core_modules, *index, "module")?;
-                        f.core_modules.push(m);
-                    }
-                    ComponentOuterAliasKind::Component => {
-                        let c = get(&f.components, *index, "component")?;
-                        f.components.push(c);
-                    }
-                    ComponentOuterAliasKind::Type => {
-                        let t = get(&f.types, *index, "type")?;
-                        self.push_type(f, t)?;
-                    }
-                    ComponentOuterAliasKind::CoreType => {}
-                }
-            }
             Init::Alias(ComponentAlias::Outer { kind, count, index }) => {
-                let mut scope = f.outer.clone();
+                // Count 0 names the current component itself, 1 its parent, and so on.
+                let mut scope = (*count > 0).then(|| f.outer.clone());
                 for _ in 1..*count {
-                    scope = scope
-                        .parent
-                        .clone()
-                        .ok_or_else(|| bad("outer alias count out of range"))?;
+                    scope = Some(
+                        scope
+                            .and_then(|s| s.parent.clone())
+                            .ok_or_else(|| bad("outer alias count out of range"))?,
+                    );
                 }
                 match kind {
                     ComponentOuterAliasKind::CoreModule => {
-                        let m = get(&scope.modules, *index, "outer module")?;
+                        let m = match &scope {
+                            None => get(&f.core_modules, *index, "module")?,
+                            Some(s) => get(&s.modules, *index, "outer module")?,
+                        };
                         f.core_modules.push(m);
                     }
                     ComponentOuterAliasKind::Component => {
-                        let c = get(&scope.components, *index, "outer component")?;
+                        let c = match &scope {
+                            None => get(&f.components, *index, "component")?,
+                            Some(s) => get(&s.components, *index, "outer component")?,
+                        };
                         f.components.push(c);
                     }
                     ComponentOuterAliasKind::Type => {
-                        let t = get(&scope.types, *index, "outer type")?;
+                        let t = match &scope {
+                            None => get(&f.types, *index, "type")?,
+                            Some(s) => get(&s.types, *index, "outer type")?,
+                        };
                         self.push_type(f, t)?;
                     }
                     ComponentOuterAliasKind::CoreType => {}

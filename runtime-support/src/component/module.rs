@@ -7,7 +7,6 @@
 use super::types::{flatten_functype, Flat, Types};
 use crate::module::{LoadError, Module};
 use alloc::format;
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use weld_contract::component::descriptor::{VMComponentDescriptor, COMPONENT_MAGIC};
@@ -34,24 +33,7 @@ pub struct ComponentModule {
     pub(crate) inner: Arc<ComponentModuleInner>,
 }
 
-fn bad(why: impl Into<String>) -> LoadError {
-    LoadError::Malformed(why.into())
-}
-
-/// A slice from a descriptor's pointer and length.
-///
-/// # Safety
-/// If `len > 0`, `ptr` must point at `len` valid `T`s that live forever.
-unsafe fn slice<T>(ptr: *const T, len: usize, what: &str) -> Result<&'static [T], LoadError> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if ptr.is_null() || !ptr.is_aligned() {
-        return Err(bad(format!("{what}: null or misaligned pointer")));
-    }
-    // SAFETY: non-null and aligned; the caller guarantees the rest.
-    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
-}
+use crate::module::{bad, slice};
 
 impl ComponentModule {
     /// Load the component a descriptor describes, with each of its core modules.
