@@ -51,7 +51,8 @@ demo: build
 # `cargo build` first: the tests link executables against target/debug/libweld_runtime.a,
 # which `cargo test` alone does not put there.
 # runtime-cross first: the cross tests (compiler/tests/cross.rs: the WASI examples, trapping and
-# SIMD modules for aarch64 and riscv64 under qemu-user) need the cross toolchain and runtimes.
+# SIMD modules; spec_cross.rs: the core spec suite; aarch64 and riscv64 under qemu-user) need the
+# cross toolchain, runtimes and spec runners.
 test: setup lint runtime-cross
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace
@@ -95,7 +96,8 @@ cross-toolchain:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# libweld_runtime.a per cross target (and the no-std one per bare-metal target), in
+# libweld_runtime.a and the spec-script runner weld-wast-run (compiler/tests/spec_cross.rs) per
+# cross target (and the no-std runtime per bare-metal target), in
 # target/<triple>/release/ where `weld compile --target <triple>` looks for it. Built in its own target directory (another rustc, build-std, panic=abort)
 # so that it neither waits for nor invalidates the workspace's normal builds.
 runtime-cross: cross-toolchain
@@ -103,10 +105,11 @@ runtime-cross: cross-toolchain
 	  cc=$$(echo $$t | sed -e 's/^riscv64gc/riscv64/' -e 's/-unknown-/-/')-gcc; \
 	  var=CARGO_TARGET_$$(echo $$t | tr 'a-z-' 'A-Z_')_LINKER; \
 	  env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/cross $$var=$$cc \
-	    $(CARGO) build --release -q -p weld-runtime --target $$t \
+	    $(CARGO) build --release -q -p weld-runtime -p weld-wast-runner --target $$t \
 	      -Zbuild-std=std,panic_abort --config 'profile.release.panic="abort"'; \
 	  mkdir -p target/$$t/release; \
 	  cp target/cross/$$t/release/libweld_runtime.a target/$$t/release/libweld_runtime.a; \
+	  cp target/cross/$$t/release/weld-wast-run target/$$t/release/weld-wast-run; \
 	done
 	@set -e; for t in $(NONE_TARGETS); do \
 	  env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/cross \
@@ -118,9 +121,9 @@ runtime-cross: cross-toolchain
 	done
 
 # The cross tests: examples and trap/SIMD modules compiled for each cross target and run under
-# qemu-user (compiler/tests/cross.rs).
+# qemu-user (compiler/tests/cross.rs), and the core spec suite there (spec_cross.rs).
 cross-test: runtime-cross
-	$(CARGO) test -p weld --test cross -- --nocapture
+	$(CARGO) test -p weld --test cross --test spec_cross -- --nocapture
 
 # Performance against Wasmtime 48.0.8 and native C (issue 5; bench/src/main.rs): writes
 # bench/results/latest.{json,md,svg}. BENCH=name runs one Sightglass benchmark (or a directory

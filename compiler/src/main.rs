@@ -187,6 +187,11 @@ enum Command {
         /// File listing reviewed skips (see tests/wast-skips.txt).
         #[arg(long)]
         skips: Option<PathBuf>,
+        /// Run the directives through this command instead of in this process (needed for
+        /// another --target): its words, then `SCRIPT PLAN [LIBRARY]`. E.g.
+        /// "qemu-aarch64 -L /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/weld-wast-run".
+        #[arg(long)]
+        runner: Option<String>,
         #[command(flatten)]
         codegen: CodegenArgs,
     },
@@ -572,9 +577,12 @@ fn main() {
         Command::Wast {
             files,
             skips,
+            runner,
             codegen,
         } => codegen.options("m".into()).and_then(|options| {
-            weld::wast::main(&files, skips.as_deref(), &options).map(|ok| {
+            let exec = weld::wast::Exec::for_target(&options, runner.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            weld::wast::main(&files, skips.as_deref(), &options, &exec).map(|ok| {
                 if !ok {
                     std::process::exit(1);
                 }

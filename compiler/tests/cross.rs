@@ -12,6 +12,9 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
+mod common;
+
+use common::cross::{Target, AARCH64, RISCV64};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -20,63 +23,8 @@ use weld_contract::trap::TrapCode;
 /// Exit status of a trapped program.
 const TRAP_STATUS: i32 = 134;
 
-#[derive(Clone, Copy, Debug)]
-struct Target {
-    triple: &'static str,
-    cc: &'static str,
-    qemu: &'static str,
-    simd: bool,
-}
-
-const AARCH64: Target = Target {
-    triple: "aarch64-unknown-linux-gnu",
-    cc: "aarch64-linux-gnu-gcc",
-    qemu: "qemu-aarch64",
-    simd: true,
-};
-
-const RISCV64: Target = Target {
-    triple: "riscv64gc-unknown-linux-gnu",
-    cc: "riscv64-linux-gnu-gcc",
-    qemu: "qemu-riscv64",
-    simd: false,
-};
-
-fn runs(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The runtime archive `weld` looks for (see `weld::link::runtime_archive`).
-fn runtime_archive(t: Target) -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_weld"))
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join(t.triple)
-        .join("release/libweld_runtime.a")
-}
-
-/// What is missing to test `t`, if anything.
 fn missing(t: Target) -> Option<String> {
-    let mut m = Vec::new();
-    for tool in [t.cc, t.qemu] {
-        if !runs(tool) {
-            m.push(tool.to_string());
-        }
-    }
-    if !runtime_archive(t).is_file() {
-        m.push(format!(
-            "{} (make runtime-cross)",
-            runtime_archive(t).display()
-        ));
-    }
-    (!m.is_empty()).then(|| m.join(", "))
+    common::cross::missing(t, &["libweld_runtime.a"])
 }
 
 macro_rules! require {

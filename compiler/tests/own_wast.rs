@@ -1,11 +1,11 @@
-//! weld's own `.wast` scripts (`tests/wast/`), end to end in both bounds-check modes, and the
-//! composed component of `composed-encodings.wast` compiled to one object.
+//! weld's own `.wast` scripts (`tests/wast/`), end to end in both bounds-check modes, in this
+//! process and through the `weld-wast-run` program, and the composed component of `composed-encodings.wast` compiled to one object.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 use object::{Object, ObjectSymbol};
 use std::path::{Path, PathBuf};
-use weld::wast::{run_files, skips::SkipList};
+use weld::wast::{run_files, skips::SkipList, Exec};
 use weld::{BoundsChecks, Options};
 
 fn scripts() -> Vec<PathBuf> {
@@ -26,10 +26,37 @@ fn own_scripts_pass_in_both_bounds_check_modes() {
             bounds_checks,
             ..Options::default()
         };
-        let s = run_files(&scripts(), &SkipList::default(), &options);
+        let s = run_files(&scripts(), &SkipList::default(), &options, &Exec::InProcess);
         assert_eq!(s.failed, 0, "{bounds_checks:?}: {s:?}");
         assert!(s.passed >= 250, "{s:?}");
     }
+}
+
+/// The same scripts through the `weld-wast-run` program built for this machine (the way cross
+/// targets run them under qemu, `spec_cross.rs`): the plan and result protocol end to end.
+#[test]
+fn own_scripts_pass_through_the_runner_program() {
+    let runner = Path::new(env!("CARGO_BIN_EXE_weld"))
+        .parent()
+        .unwrap()
+        .join("weld-wast-run");
+    if !runner.is_file() {
+        println!(
+            "SKIPPED: {} is not built (cargo build --workspace; make test does)",
+            runner.display()
+        );
+        return;
+    }
+    let exec = Exec::Command(vec![runner.display().to_string()]);
+    let in_process = run_files(
+        &scripts(),
+        &SkipList::default(),
+        &Options::default(),
+        &Exec::InProcess,
+    );
+    let through = run_files(&scripts(), &SkipList::default(), &Options::default(), &exec);
+    assert_eq!(through, in_process);
+    assert_eq!(through.failed, 0, "{through:?}");
 }
 
 #[test]

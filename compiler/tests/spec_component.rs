@@ -6,7 +6,7 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use weld::wast::{run_files, skips::SkipList, Summary};
+use weld::wast::{run_files, skips::SkipList, Exec, Summary};
 use weld::Options;
 
 fn testsuite() -> PathBuf {
@@ -42,7 +42,7 @@ fn run(folder: &str) -> Summary {
     let skips =
         SkipList::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wast-skips.txt"))
             .expect("skip list");
-    let s = run_files(&files, &skips, &Options::default());
+    let s = run_files(&files, &skips, &Options::default(), &Exec::InProcess);
     eprintln!(
         "{folder}: {} passed, {} failed, {} skipped",
         s.passed, s.failed, s.skipped

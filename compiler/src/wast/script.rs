@@ -1,74 +1,19 @@
-//! Running one script: compile every module, link them into one shared library, load it, then
-//! execute the directives in order.
+//! Running one script: compile every module (for the options' target), link them into one
+//! shared library, then execute the directives in order — in this process for the host target,
+//! or through a runner command (`weld-wast-run` under qemu-user) for a cross target.
 
 use super::skips::{SkipList, Verdict};
-use super::values;
-use super::Summary;
+use super::{Exec, Summary};
 use crate::error::Error;
 use crate::options::Options;
-use std::collections::HashMap;
 use std::path::Path;
-use wast::parser::{self, ParseBuffer};
-use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
-use weld_contract::info::ValType;
-use weld_contract::trap::TrapCode;
-use weld_runtime::component::Val;
-use weld_runtime::{
-    ComponentInstance, ComponentModule, Extern, HostImports, Instance, InstantiateError, Library,
-    Module, Store, ValRaw,
-};
-
-/// What compiling one module of the script gave.
-enum Compiled {
-    /// Not a module directive.
-    None,
-    /// The text did not encode (malformed text).
-    TextError(String),
-    /// weld refused it.
-    Refused(Error),
-    /// Compiled; the object's symbol prefix.
-    Ok(String),
-    /// A compiled component; the object's symbol prefix.
-    Component(String),
-}
-
-/// A module or component instance of the script.
-#[derive(Clone)]
-enum Inst {
-    Core(Instance),
-    Component(ComponentInstance),
-}
-
-/// A module or component definition of the script.
-#[derive(Clone)]
-enum Def {
-    Core(Module),
-    Component(ComponentModule),
-}
-
-/// What running an action gave (before comparing with expectations).
-enum Outcome {
-    Core(Vec<(ValRaw, ValType)>),
-    Component(Option<Val>),
-}
-
-enum Registered {
-    Instance(Instance),
-    Host(HashMap<String, Extern>),
-}
-
-struct Runner {
-    store: Store,
-    library: Option<Library>,
-    link_error: Option<String>,
-    definitions: HashMap<String, Def>,
-    instances: HashMap<String, Inst>,
-    current: Option<Inst>,
-    registered: HashMap<String, Registered>,
-}
+use std::process::Command;
+use wast::{QuoteWat, WastDirective, WastExecute, Wat};
+use weld_runtime::Library;
+use weld_wast_runner::{Compiled, DirectiveResult, Plan};
 
 /// Run the script at `file`.
-pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
+pub fn run(file: &Path, skips: &SkipList, options: &Options, exec: &Exec) -> Summary {
     let mut summary = Summary::default();
     let fail_whole = |summary: &mut Summary, msg: String| {
         println!("{}: {msg}", file.display());
@@ -81,36 +26,6 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
             return summary;
         }
     };
-    let mut lexer = wast::lexer::Lexer::new(&text);
-    lexer.allow_confusing_unicode(true);
-    let buf = match ParseBuffer::new_with_lexer(lexer) {
-        Ok(b) => b,
-        Err(e) => {
-            fail_whole(&mut summary, format!("cannot lex: {e}"));
-            return summary;
-        }
-    };
-    let mut script: Wast<'_> = match parser::parse(&buf) {
-        Ok(w) => w,
-        Err(e) => {
-            fail_whole(
-                &mut summary,
-                format!("cannot parse: {}", e.to_string().replace('\n', " ")),
-            );
-            return summary;
-        }
-    };
-
-    // Per-file features, from a wasm-tools `;; RUN: wast % -f LIST` header line.
-    let options = &match script_features(&text, options) {
-        Ok(o) => o,
-        Err(e) => {
-            fail_whole(&mut summary, e);
-            return summary;
-        }
-    };
-
-    // Phase 1: compile every module.
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
@@ -118,7 +33,79 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
             return summary;
         }
     };
-    let mut compiled = Vec::with_capacity(script.directives.len());
+    let so = dir.path().join("script.so");
+
+    // Phase 1: compile every module and link the library.
+    let plan = match weld_wast_runner::with_script(&text, |script| {
+        compile_all(&text, script, options, dir.path(), &so)
+    }) {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(e)) | Err(e) => {
+            fail_whole(&mut summary, e);
+            return summary;
+        }
+    };
+    let linked = plan.link_error.is_none() && so.exists();
+
+    // Phase 2: run the directives.
+    let results = match exec {
+        Exec::InProcess => {
+            let mut plan = plan;
+            let library = if linked {
+                match Library::open(&so) {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        plan.link_error = Some(format!("loading the shared library: {e}"));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            weld_wast_runner::execute(&text, &plan, library)
+        }
+        Exec::Command(cmd) => run_command(cmd, file, &plan, dir.path(), linked.then_some(&*so)),
+    };
+    let results = match results {
+        Ok(r) => r,
+        Err(e) => {
+            fail_whole(&mut summary, e);
+            return summary;
+        }
+    };
+    for r in results {
+        let verdict = skips.verdict(file, r.line);
+        let loc = format!("{}:{}:{}", file.display(), r.line, r.col);
+        match (verdict, r.outcome) {
+            (Verdict::Run, Ok(())) | (Verdict::FileSkip(_), Ok(())) => summary.passed += 1,
+            (Verdict::Run, Err(msg)) => {
+                println!("{loc}: {msg}");
+                summary.failed += 1;
+            }
+            (Verdict::LineSkip(reason), Ok(())) => {
+                println!("{loc}: passes but is on the skip list ({reason}); remove the entry");
+                summary.failed += 1;
+            }
+            (Verdict::LineSkip(_), Err(_)) | (Verdict::FileSkip(_), Err(_)) => {
+                skips.record_failure(file, r.line);
+                summary.skipped += 1;
+            }
+        }
+    }
+    summary
+}
+
+/// Compile each module directive of `script` into `dir`, link the linkable ones into `so`.
+fn compile_all(
+    text: &str,
+    script: &mut wast::Wast<'_>,
+    options: &Options,
+    dir: &Path,
+    so: &Path,
+) -> Result<Plan, String> {
+    // Per-file features, from a wasm-tools `;; RUN: wast % -f LIST` header line.
+    let options = &script_features(text, options)?;
+    let mut plan = Plan::default();
     let mut objects = Vec::new();
     for (i, d) in script.directives.iter_mut().enumerate() {
         let quote: Option<&mut QuoteWat<'_>> = match d {
@@ -147,7 +134,7 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
             d,
             WastDirective::AssertMalformed { .. } | WastDirective::AssertInvalid { .. }
         );
-        let result = match bytes {
+        let compiled = match bytes {
             None => Compiled::None,
             Some(Err(e)) => Compiled::TextError(e),
             Some(Ok(bytes)) => {
@@ -155,7 +142,7 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
                 let mut o = options.clone();
                 o.prefix = prefix.clone();
                 // Loaded with dlopen(RTLD_NOW) and driven through the Rust API: no C entry
-                // points, whose runtime references this process does not export.
+                // points, whose runtime references the loading process does not export.
                 o.c_entry_points = false;
                 let component = crate::frontend::is_component(&bytes);
                 let result = if component {
@@ -164,85 +151,78 @@ pub fn run(file: &Path, skips: &SkipList, options: &Options) -> Summary {
                     crate::compile_module(&bytes, &o)
                 };
                 match result {
-                    Err(e) => Compiled::Refused(e),
+                    Err(e) => Compiled::Refused {
+                        invalid: matches!(e, Error::Invalid { .. }),
+                        message: e.to_string(),
+                    },
                     Ok(obj) => {
                         if linkable {
-                            let path = dir.path().join(format!("{prefix}.o"));
-                            match std::fs::write(&path, obj) {
-                                Ok(()) => objects.push(path),
-                                Err(e) => {
-                                    fail_whole(&mut summary, format!("writing object: {e}"));
-                                    return summary;
-                                }
-                            }
+                            let path = dir.join(format!("{prefix}.o"));
+                            std::fs::write(&path, obj)
+                                .map_err(|e| format!("writing object: {e}"))?;
+                            objects.push(path);
                         }
                         if component {
                             Compiled::Component(prefix)
                         } else {
-                            Compiled::Ok(prefix)
+                            Compiled::Core(prefix)
                         }
                     }
                 }
             }
         };
-        compiled.push(result);
+        plan.directives.push(compiled);
     }
-
-    let mut runner = Runner {
-        store: Store::new(),
-        library: None,
-        link_error: None,
-        definitions: HashMap::new(),
-        instances: HashMap::new(),
-        current: None,
-        registered: HashMap::new(),
-    };
-    let spectest = weld_runtime::spectest::exports(&mut runner.store);
-    runner.registered.insert(
-        "spectest".into(),
-        Registered::Host(spectest.into_iter().collect()),
-    );
     if !objects.is_empty() {
-        let so = dir.path().join("script.so");
-        match crate::link::link(
-            &objects,
-            &so,
-            crate::link::OutputKind::SharedLib,
-            &options.target,
-            &[],
-        ) {
-            Ok(()) => match Library::open(&so) {
-                Ok(l) => runner.library = Some(l),
-                Err(e) => runner.link_error = Some(format!("loading the shared library: {e}")),
-            },
-            Err(e) => runner.link_error = Some(e.to_string()),
+        let kind = crate::link::OutputKind::SharedLib;
+        if let Err(e) = crate::link::link(&objects, so, kind, &options.target, &[]) {
+            plan.link_error = Some(e.to_string());
         }
     }
+    Ok(plan)
+}
 
-    // Phase 2: run the directives.
-    for (d, c) in script.directives.iter().zip(&compiled) {
-        let (line, col) = d.span().linecol_in(&text);
-        let line = line as u32 + 1;
-        let outcome = runner.directive(d, c);
-        let verdict = skips.verdict(file, line);
-        let loc = format!("{}:{}:{}", file.display(), line, col + 1);
-        match (verdict, outcome) {
-            (Verdict::Run, Ok(())) | (Verdict::FileSkip(_), Ok(())) => summary.passed += 1,
-            (Verdict::Run, Err(msg)) => {
-                println!("{loc}: {msg}");
-                summary.failed += 1;
-            }
-            (Verdict::LineSkip(reason), Ok(())) => {
-                println!("{loc}: passes but is on the skip list ({reason}); remove the entry");
-                summary.failed += 1;
-            }
-            (Verdict::LineSkip(_), Err(_)) | (Verdict::FileSkip(_), Err(_)) => {
-                skips.record_failure(file, line);
-                summary.skipped += 1;
-            }
-        }
+/// Phase 2 through `cmd` (e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu weld-wast-run`): write
+/// the plan beside the library, run `cmd SCRIPT PLAN [LIBRARY]`, read its result lines.
+fn run_command(
+    cmd: &[String],
+    file: &Path,
+    plan: &Plan,
+    dir: &Path,
+    so: Option<&Path>,
+) -> Result<Vec<DirectiveResult>, String> {
+    let plan_path = dir.join("script.plan");
+    std::fs::write(&plan_path, plan.to_text()).map_err(|e| format!("writing the plan: {e}"))?;
+    let (program, args) = cmd.split_first().ok_or("empty runner command")?;
+    let mut c = Command::new(program);
+    c.args(args).arg(file).arg(&plan_path);
+    if let Some(so) = so {
+        c.arg(so);
     }
-    summary
+    let out = c
+        .output()
+        .map_err(|e| format!("cannot run the runner {program}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "the runner failed ({}): {}",
+            out.status,
+            err.lines().last().unwrap_or("no message")
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let results = stdout
+        .lines()
+        .map(DirectiveResult::from_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    if results.len() != plan.directives.len() {
+        return Err(format!(
+            "the runner reported {} directives of {}",
+            results.len(),
+            plan.directives.len()
+        ));
+    }
+    Ok(results)
 }
 
 /// Options with the features a script's first `;; RUN:` line asks for (`-f LIST`, `-f=LIST`,
@@ -292,306 +272,4 @@ fn script_features(text: &str, options: &Options) -> Result<Options, String> {
 
 fn encode_wat(w: &mut Wat<'_>) -> Result<Vec<u8>, String> {
     w.encode().map_err(|e| e.to_string())
-}
-
-fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
-}
-
-fn trap_matches(actual: TrapCode, expected: &str) -> bool {
-    let a = actual.message();
-    a.contains(expected) || expected.contains(a)
-}
-
-impl Runner {
-    fn def(&self, c: &Compiled) -> Result<Def, String> {
-        match c {
-            Compiled::None => Err("no module".into()),
-            Compiled::TextError(e) => Err(format!("module text did not encode: {}", one_line(e))),
-            Compiled::Refused(e) => Err(format!("weld refused the module: {e}")),
-            Compiled::Ok(prefix) | Compiled::Component(prefix) => {
-                if let Some(e) = &self.link_error {
-                    return Err(e.clone());
-                }
-                let lib = self.library.as_ref().ok_or("no library")?;
-                let r = if matches!(c, Compiled::Component(_)) {
-                    lib.component(prefix).map(Def::Component)
-                } else {
-                    lib.module(prefix).map(Def::Core)
-                };
-                r.map_err(|e| format!("loading {prefix}: {e}"))
-            }
-        }
-    }
-
-    fn instantiate_def(&mut self, def: &Def) -> Result<Inst, InstantiateError> {
-        match def {
-            Def::Core(m) => self.instantiate(m).map(Inst::Core),
-            Def::Component(c) => {
-                ComponentInstance::new(&mut self.store, c, &HostImports::new()).map(Inst::Component)
-            }
-        }
-    }
-
-    fn resolve_imports(&mut self, module: &Module) -> Result<Vec<Extern>, InstantiateError> {
-        let mut imports = Vec::new();
-        for imp in &module.info().imports {
-            let found = match self.registered.get(&imp.module) {
-                Some(Registered::Instance(i)) => i.export(&self.store, &imp.name),
-                Some(Registered::Host(map)) => map.get(&imp.name).cloned(),
-                None => None,
-            };
-            match found {
-                Some(e) => imports.push(e),
-                None => {
-                    return Err(InstantiateError::Link(format!(
-                        "unknown import {:?} {:?}",
-                        imp.module, imp.name
-                    )))
-                }
-            }
-        }
-        Ok(imports)
-    }
-
-    fn instantiate(&mut self, module: &Module) -> Result<Instance, InstantiateError> {
-        let imports = self.resolve_imports(module)?;
-        Instance::new(&mut self.store, module, &imports)
-    }
-
-    fn inst(&self, id: Option<&wast::token::Id<'_>>) -> Result<Inst, String> {
-        match id {
-            Some(id) => self
-                .instances
-                .get(id.name())
-                .cloned()
-                .ok_or_else(|| format!("no instance named ${}", id.name())),
-            None => self
-                .current
-                .clone()
-                .ok_or_else(|| "no current instance".to_string()),
-        }
-    }
-
-    fn instance(&self, id: Option<&wast::token::Id<'_>>) -> Result<Instance, String> {
-        match self.inst(id)? {
-            Inst::Core(i) => Ok(i),
-            Inst::Component(_) => Err("expected a core module instance, found a component".into()),
-        }
-    }
-
-    fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Result<Outcome, TrapCode>, String> {
-        let inst = match self.inst(inv.module.as_ref())? {
-            Inst::Core(i) => i,
-            Inst::Component(c) => {
-                let mut args = Vec::with_capacity(inv.args.len());
-                for a in &inv.args {
-                    match a {
-                        wast::WastArg::Component(v) => args.push(super::cvalues::to_val(v)),
-                        _ => return Err("core argument to a component function".into()),
-                    }
-                }
-                if c.func_type(inv.name).is_none() {
-                    return Err(format!("no exported function {:?}", inv.name));
-                }
-                return Ok(c
-                    .call(&mut self.store, inv.name, &args)
-                    .map(Outcome::Component)
-                    .map_err(|t| t.code));
-            }
-        };
-        let Some(Extern::Func(f)) = inst.export(&self.store, inv.name) else {
-            return Err(format!("no exported function {:?}", inv.name));
-        };
-        let mut args = Vec::with_capacity(inv.args.len());
-        for a in &inv.args {
-            args.push(values::arg(a)?);
-        }
-        let ty = f.ty(&self.store);
-        match f.call(&mut self.store, &args) {
-            Ok(results) => Ok(Ok(Outcome::Core(
-                results
-                    .into_iter()
-                    .zip(ty.results.iter().copied())
-                    .collect(),
-            ))),
-            Err(trap) => Ok(Err(trap.code)),
-        }
-    }
-
-    fn execute(
-        &mut self,
-        exec: &WastExecute<'_>,
-        c: &Compiled,
-    ) -> Result<Result<Outcome, TrapCode>, String> {
-        match exec {
-            WastExecute::Invoke(inv) => self.invoke(inv),
-            WastExecute::Get { module, global, .. } => {
-                let inst = self.instance(module.as_ref())?;
-                match inst.export(&self.store, global) {
-                    Some(Extern::Global(g)) => {
-                        let ty = g.ty(&self.store).ty;
-                        Ok(Ok(Outcome::Core(vec![(g.get(&self.store), ty)])))
-                    }
-                    _ => Err(format!("no exported global {global:?}")),
-                }
-            }
-            WastExecute::Wat(_) => {
-                let def = self.def(c)?;
-                match self.instantiate_def(&def) {
-                    Ok(_) => Ok(Ok(Outcome::Core(vec![]))),
-                    Err(InstantiateError::Trap(t)) => Ok(Err(t.code)),
-                    Err(InstantiateError::Link(e)) => Err(format!("link error: {e}")),
-                }
-            }
-        }
-    }
-
-    fn directive(&mut self, d: &WastDirective<'_>, c: &Compiled) -> Result<(), String> {
-        match d {
-            WastDirective::Module(q) => {
-                let def = self.def(c)?;
-                let inst = self
-                    .instantiate_def(&def)
-                    .map_err(|e| format!("instantiation failed: {e}"))?;
-                if let Some(id) = q.name() {
-                    self.instances.insert(id.name().to_string(), inst.clone());
-                }
-                self.current = Some(inst);
-                Ok(())
-            }
-            WastDirective::ModuleDefinition(q) => {
-                let def = self.def(c)?;
-                if let Some(id) = q.name() {
-                    self.definitions.insert(id.name().to_string(), def);
-                }
-                Ok(())
-            }
-            WastDirective::ModuleInstance {
-                instance, module, ..
-            } => {
-                let def = module
-                    .as_ref()
-                    .and_then(|m| self.definitions.get(m.name()).cloned())
-                    .ok_or("unknown module definition")?;
-                let inst = self
-                    .instantiate_def(&def)
-                    .map_err(|e| format!("instantiation failed: {e}"))?;
-                if let Some(id) = instance {
-                    self.instances.insert(id.name().to_string(), inst.clone());
-                }
-                self.current = Some(inst);
-                Ok(())
-            }
-            WastDirective::Register { name, module, .. } => {
-                let inst = self.instance(module.as_ref())?;
-                self.registered
-                    .insert(name.to_string(), Registered::Instance(inst));
-                Ok(())
-            }
-            WastDirective::Invoke(inv) => match self.invoke(inv)? {
-                Ok(_) => Ok(()),
-                Err(t) => Err(format!("invoke {:?} trapped: {t}", inv.name)),
-            },
-            WastDirective::AssertReturn { exec, results, .. } => match self.execute(exec, c)? {
-                Err(t) => Err(format!("expected {} results, got trap: {t}", results.len())),
-                Ok(Outcome::Component(actual)) => {
-                    // `f32.const`/`f64.const` parse as core forms even in component scripts.
-                    if let ([wast::WastRet::Core(e)], Some(a)) = (results.as_slice(), &actual) {
-                        return if super::cvalues::matches_core(e, a) {
-                            Ok(())
-                        } else {
-                            Err(format!("expected {e:?}, got {a}"))
-                        };
-                    }
-                    let expected: Vec<&wast::component::WastVal<'_>> = results
-                        .iter()
-                        .filter_map(|r| match r {
-                            wast::WastRet::Component(v) => Some(v),
-                            _ => None,
-                        })
-                        .collect();
-                    if expected.len() != results.len() {
-                        return Err("core results expected from a component function".into());
-                    }
-                    match (expected.as_slice(), &actual) {
-                        ([], None) => Ok(()),
-                        ([e], Some(a)) if super::cvalues::matches(e, a) => Ok(()),
-                        _ => Err(format!(
-                            "expected {:?}, got {}",
-                            expected,
-                            actual.map_or("no result".to_string(), |a| a.to_string())
-                        )),
-                    }
-                }
-                Ok(Outcome::Core(actual)) => {
-                    if actual.len() != results.len() {
-                        return Err(format!(
-                            "expected {} results, got {}",
-                            results.len(),
-                            actual.len()
-                        ));
-                    }
-                    for (i, (e, (v, ty))) in results.iter().zip(actual).enumerate() {
-                        if !values::matches(e, v, ty)? {
-                            return Err(format!(
-                                "result {i}: expected {}, got {}",
-                                values::show_expected(e),
-                                values::show(v, ty)
-                            ));
-                        }
-                    }
-                    Ok(())
-                }
-            },
-            WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec, c)? {
-                Ok(_) => Err(format!("expected trap {message:?}, got a normal return")),
-                Err(t) if trap_matches(t, message) => Ok(()),
-                Err(t) => Err(format!(
-                    "expected trap {message:?}, got trap {:?}",
-                    t.message()
-                )),
-            },
-            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(call)? {
-                Ok(_) => Err(format!("expected {message:?}, got a normal return")),
-                Err(TrapCode::StackOverflow) => Ok(()),
-                Err(t) => Err(format!("expected {message:?}, got trap {:?}", t.message())),
-            },
-            WastDirective::AssertInvalid { message, .. }
-            | WastDirective::AssertMalformed { message, .. } => match c {
-                Compiled::TextError(_) => Ok(()),
-                Compiled::Refused(Error::Invalid { .. }) => Ok(()),
-                Compiled::Refused(e) => Err(format!(
-                    "expected {message:?}; rejected for another reason: {e}"
-                )),
-                Compiled::Ok(_) | Compiled::Component(_) => {
-                    Err(format!("expected {message:?}, but weld compiled it"))
-                }
-                Compiled::None => Err("no module".into()),
-            },
-            WastDirective::AssertUnlinkable { message, .. } => {
-                let def = self.def(c)?;
-                match self.instantiate_def(&def) {
-                    Ok(_) => Err(format!(
-                        "expected unlinkable ({message:?}), but it instantiated"
-                    )),
-                    Err(InstantiateError::Link(_)) => Ok(()),
-                    Err(InstantiateError::Trap(t)) => {
-                        Err(format!("expected unlinkable ({message:?}), got trap {t}"))
-                    }
-                }
-            }
-            WastDirective::AssertInvalidCustom { .. }
-            | WastDirective::AssertMalformedCustom { .. } => {
-                Err("custom-section assertions are not supported".into())
-            }
-            WastDirective::AssertException { .. } => Err("exceptions are not supported".into()),
-            WastDirective::AssertSuspension { .. } => {
-                Err("stack switching is not supported".into())
-            }
-            WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-                Err("threads are not supported".into())
-            }
-        }
-    }
 }

@@ -4,6 +4,8 @@
 #![allow(clippy::panic, clippy::unwrap_used, dead_code)]
 
 pub mod c;
+pub mod cross;
+pub mod spec;
 
 use std::path::{Path, PathBuf};
 
