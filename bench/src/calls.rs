@@ -1,15 +1,15 @@
 //! Boundary calls, in this process, ns per call: host → component export, component → host
 //! import, component → component through a fused adapter; with no arguments and with strings.
 //! One component (WAT, [`component_wat`]) serves all cases; weld compiles it (`weld_runtime`:
-//! `ComponentInstance::call`, `HostImports`) and the `wasmtime` crate 48.0.8 runs the same bytes
-//! (`wasmtime::component`, typed functions). Calls made from inside a component are timed as one
+//! `ComponentInstance::typed_func`, `HostImports::func_wrap`) and the `wasmtime` crate 48.0.8
+//! runs the same bytes (`wasmtime::component`, typed functions and `func_wrap`). Calls made from inside a component are timed as one
 //! call of an export that loops `n` times, divided by `n`.
 
 use crate::stats::Summary;
 use anyhow::{anyhow, Context, Result};
 use std::path::Path;
 use std::time::Instant;
-use weld_runtime::{ComponentInstance, HostImports, Library, Store, Val};
+use weld_runtime::{ComponentInstance, HostImports, Library, Store};
 
 /// One measured case.
 #[derive(Debug, Clone)]
@@ -189,11 +189,12 @@ impl WeldSide {
         .map_err(|e| anyhow!("link: {e}"))?;
         let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
         let module = lib.component("calls").map_err(|e| anyhow!("{e}"))?;
+        // Typed host functions, as the Wasmtime side's `func_wrap` (an owned String each).
         let mut imports = HostImports::new();
-        imports.insert("host-nop", |_: &[Val]| Ok(None));
-        imports.insert("host-str", |args: &[Val]| {
-            std::hint::black_box(args);
-            Ok(None)
+        imports.func_wrap("host-nop", |(): ()| Ok(()));
+        imports.func_wrap("host-str", |(s,): (String,)| {
+            std::hint::black_box(s);
+            Ok(())
         });
         let mut store = Store::new();
         let inst = ComponentInstance::new(&mut store, &module, &imports)
@@ -206,25 +207,29 @@ impl WeldSide {
         })
     }
 
-    /// Time `iters` calls; ns per call.
+    /// Time `iters` calls through typed functions (as the Wasmtime side's `TypedFunc`s);
+    /// ns per call.
     fn time(&mut self, call: Call, iters: u32, text: &str) -> Result<f64> {
         let trap = |e: weld_runtime::Trap| anyhow!("weld trap: {e}");
-        let t = Instant::now();
+        let typed = |e: weld_runtime::component::TypedError| anyhow!("weld: {e}");
+        let s = &mut self.store;
+        let i = &self.inst;
+        let t;
         match call {
             Call::Nop => {
+                let f = i.typed_func::<(), ()>(s, "nop").map_err(typed)?;
+                t = Instant::now();
                 for _ in 0..iters {
-                    self.inst.call(&mut self.store, "nop", &[]).map_err(trap)?;
+                    f.call(s, ()).map_err(trap)?;
                 }
             }
             Call::Take(len) => {
-                let args = [Val::String(text[..len].to_string())];
-                let t = Instant::now();
+                let f = i.typed_func::<(&str,), ()>(s, "take").map_err(typed)?;
+                let arg = &text[..len];
+                t = Instant::now();
                 for _ in 0..iters {
-                    self.inst
-                        .call(&mut self.store, "take", &args)
-                        .map_err(trap)?;
+                    f.call(s, (arg,)).map_err(trap)?;
                 }
-                return Ok(t.elapsed().as_nanos() as f64 / iters as f64);
             }
             Call::LoopNop | Call::LoopHostNop => {
                 let name = if matches!(call, Call::LoopNop) {
@@ -232,9 +237,9 @@ impl WeldSide {
                 } else {
                     "loop-host-nop"
                 };
-                self.inst
-                    .call(&mut self.store, name, &[Val::U32(iters)])
-                    .map_err(trap)?;
+                let f = i.typed_func::<(u32,), ()>(s, name).map_err(typed)?;
+                t = Instant::now();
+                f.call(s, (iters,)).map_err(trap)?;
             }
             Call::LoopTake(len) | Call::LoopHostStr(len) => {
                 let name = if matches!(call, Call::LoopTake(_)) {
@@ -242,13 +247,9 @@ impl WeldSide {
                 } else {
                     "loop-host-str"
                 };
-                self.inst
-                    .call(
-                        &mut self.store,
-                        name,
-                        &[Val::U32(iters), Val::U32(len as u32)],
-                    )
-                    .map_err(trap)?;
+                let f = i.typed_func::<(u32, u32), ()>(s, name).map_err(typed)?;
+                t = Instant::now();
+                f.call(s, (iters, len as u32)).map_err(trap)?;
             }
         }
         Ok(t.elapsed().as_nanos() as f64 / iters as f64)

@@ -99,14 +99,28 @@ impl Func {
     pub fn call(&self, store: &mut Store, args: &[ValRaw]) -> Result<Vec<ValRaw>, Trap> {
         let data = store.funcs.get(self.0);
         let (params, results) = (data.ty.params.len(), data.ty.results.len());
-        let Some((trampoline, vmctx)) = data.entry else {
-            return Err(Trap::new(TrapCode::InvalidValue));
-        };
         if args.len() != params {
             return Err(Trap::new(TrapCode::InvalidValue));
         }
         let mut slots = vec![ValRaw::default(); params.max(results).max(1)];
         slots[..params].copy_from_slice(args);
+        self.call_in_place(store, &mut slots)?;
+        slots.truncate(results);
+        Ok(slots)
+    }
+
+    /// Call the function with its parameters in `slots[..params]`, leaving its results in
+    /// `slots[..results]`: no allocation (for typed calls). `slots` must have room for both,
+    /// else the call traps with `InvalidValue` without running.
+    pub fn call_in_place(&self, store: &mut Store, slots: &mut [ValRaw]) -> Result<(), Trap> {
+        let data = store.funcs.get(self.0);
+        let (params, results) = (data.ty.params.len(), data.ty.results.len());
+        let Some((trampoline, vmctx)) = data.entry else {
+            return Err(Trap::new(TrapCode::InvalidValue));
+        };
+        if slots.len() < params.max(results).max(1) {
+            return Err(Trap::new(TrapCode::InvalidValue));
+        }
 
         let ctx = store.ctx_ptr();
         // SAFETY: the store context lives as long as the store.
@@ -124,8 +138,12 @@ impl Func {
         store.depth -= 1;
         // SAFETY: as above.
         unsafe { (*ctx).stack_limit = saved_limit };
-        result.map_err(Trap::new)?;
-        slots.truncate(results);
-        Ok(slots)
+        result.map_err(Trap::new)
+    }
+
+    /// Number of parameters and results.
+    pub(crate) fn arity(&self, store: &Store) -> (usize, usize) {
+        let ty = &store.funcs.get(self.0).ty;
+        (ty.params.len(), ty.results.len())
     }
 }

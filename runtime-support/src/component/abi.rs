@@ -126,7 +126,7 @@ fn write_uint<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32, n: u32, v: u64) -> Resu
     write_bytes(cx, ptr, &bytes[..(n as usize).min(8)])
 }
 
-fn f32_canon(bits: u32) -> f32 {
+pub(crate) fn f32_canon(bits: u32) -> f32 {
     let f = f32::from_bits(bits);
     if f.is_nan() {
         f32::from_bits(0x7fc0_0000)
@@ -135,7 +135,7 @@ fn f32_canon(bits: u32) -> f32 {
     }
 }
 
-fn f64_canon(bits: u64) -> f64 {
+pub(crate) fn f64_canon(bits: u64) -> f64 {
     let f = f64::from_bits(bits);
     if f.is_nan() {
         f64::from_bits(0x7ff8_0000_0000_0000)
@@ -144,7 +144,7 @@ fn f64_canon(bits: u64) -> f64 {
     }
 }
 
-fn to_char(i: u32) -> Result<char, Trap> {
+pub(crate) fn to_char(i: u32) -> Result<char, Trap> {
     char::from_u32(i).ok_or(trap(TrapCode::InvalidCharBitPattern))
 }
 

@@ -22,6 +22,11 @@ pub mod val;
 mod tests;
 
 pub use abi::CanonCx;
+pub use instance::typed::{TypedError, TypedFunc};
+pub use instance::typed_values::{
+    ComponentParams, ComponentResult, ComponentType, Lift, LiftParams, LiftResult, Lower,
+    LowerParams, LowerResult,
+};
 pub use instance::{ComponentInstance, HostImports};
 pub use module::ComponentModule;
 pub use val::{ResourceHandle, Val};

@@ -57,6 +57,13 @@ pub fn load_string<C: CanonCx + ?Sized>(
     }
     let bytes = &mem[ptr as usize..end as usize];
     match form {
+        // ASCII first: a vectorised scan, several times faster than full UTF-8 validation.
+        Form::Utf8 if bytes.is_ascii() => {
+            // SAFETY: ASCII bytes are valid UTF-8.
+            Ok(String::from(unsafe {
+                core::str::from_utf8_unchecked(bytes)
+            }))
+        }
         Form::Utf8 => match core::str::from_utf8(bytes) {
             Ok(s) => Ok(String::from(s)),
             Err(e) if e.error_len().is_none() => Err(trap(TrapCode::IncompleteUtf8)),

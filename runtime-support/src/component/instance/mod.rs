@@ -18,6 +18,10 @@
 //! hook to free them with it, so the shared state of every instance is deliberately leaked
 //! (one strong count that is never released).
 
+mod fused;
+pub mod typed;
+pub mod typed_values;
+
 use super::abi::{flat_from_raw, Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::module::{lifted_core_type, ComponentModule};
 use super::names::normalize;
@@ -37,6 +41,7 @@ use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
+use typed::TypedHost;
 use weld_contract::component::descriptor::VMLoweringContext;
 use weld_contract::component::{
     CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget, StringEncoding,
@@ -48,6 +53,9 @@ use weld_contract::vmctx::ValRaw;
 
 /// A host function a component imports.
 pub type HostFunc = dyn FnMut(&[Val]) -> Result<Option<Val>, Trap>;
+
+/// A typed host function, shared by the instances that import it.
+type SharedTypedHost = Rc<RefCell<Box<dyn TypedHost>>>;
 
 /// A host callback told that a guest dropped its own handle of a host resource (the rep).
 pub type HostDrop = dyn FnMut(u32);
@@ -64,6 +72,8 @@ pub type HostDrop = dyn FnMut(u32);
 #[derive(Default)]
 pub struct HostImports {
     funcs: BTreeMap<String, Rc<RefCell<Box<HostFunc>>>>,
+    /// Functions with Rust types ([`HostImports::func_wrap`]).
+    typed: BTreeMap<String, SharedTypedHost>,
     drops: BTreeMap<String, Rc<RefCell<Box<HostDrop>>>>,
     trap_unknown: bool,
 }
@@ -71,7 +81,12 @@ pub struct HostImports {
 impl core::fmt::Debug for HostImports {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_set()
-            .entries(self.funcs.keys().chain(self.drops.keys()))
+            .entries(
+                self.funcs
+                    .keys()
+                    .chain(self.typed.keys())
+                    .chain(self.drops.keys()),
+            )
             .finish()
     }
 }
@@ -89,7 +104,29 @@ impl HostImports {
         f: impl FnMut(&[Val]) -> Result<Option<Val>, Trap> + 'static,
     ) {
         let key = normalize(name.as_ref()).into_owned();
+        self.typed.remove(&key);
         self.funcs.insert(key, Rc::new(RefCell::new(Box::new(f))));
+    }
+
+    /// Offer `f` as import `name` with Rust types: parameters `P` (a tuple of
+    /// [`ComponentType`](typed_values::ComponentType)s) and result `R` (`()` for none), replacing
+    /// an earlier function of that name. Instantiation checks the types against the
+    /// component's import (a mismatch is a link error); a call then lifts the guest's arguments
+    /// straight into `P` and lowers `R` back, with no `Val`s: the fast way to serve imports.
+    /// Such a function cannot be called through [`HostImports::call`].
+    pub fn func_wrap<P, R, F>(&mut self, name: impl AsRef<str>, f: F)
+    where
+        P: typed_values::LiftParams + 'static,
+        R: typed_values::LowerResult + 'static,
+        F: FnMut(P) -> Result<R, Trap> + 'static,
+    {
+        let key = normalize(name.as_ref()).into_owned();
+        self.funcs.remove(&key);
+        let wrapped: Box<dyn TypedHost> = Box::new(typed::Wrapped {
+            f,
+            _signature: core::marker::PhantomData,
+        });
+        self.typed.insert(key, Rc::new(RefCell::new(wrapped)));
     }
 
     /// Call `f(rep)` when a guest drops an own handle of host resource type `resource`
@@ -108,12 +145,16 @@ impl HostImports {
 
     /// Whether `name` is offered.
     pub fn contains(&self, name: &str) -> bool {
-        self.funcs.contains_key(normalize(name).as_ref())
+        let key = normalize(name);
+        self.funcs.contains_key(key.as_ref()) || self.typed.contains_key(key.as_ref())
     }
 
     /// Every offered import name (normalised).
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.funcs.keys().map(String::as_str)
+        self.funcs
+            .keys()
+            .chain(self.typed.keys())
+            .map(String::as_str)
     }
 
     fn func(&self, name: &str) -> Option<&Rc<RefCell<Box<HostFunc>>>> {
@@ -166,6 +207,15 @@ struct Inner {
     core: RefCell<Vec<Instance>>,
     state: RefCell<ResourceState>,
     imports: Vec<Rc<RefCell<Box<HostFunc>>>>,
+    /// Per import: the typed host function serving it, if it is one (then `imports` holds a
+    /// placeholder that traps).
+    typed_imports: Vec<Option<SharedTypedHost>>,
+    /// Per lowering: how a fused call with strings runs without `Val`s, once worked out
+    /// (`None` inside: the generic path).
+    fused_plans: Vec<core::cell::OnceCell<Option<fused::FusedPlan>>>,
+    /// Per lowering: its options' memory and realloc, once resolved (typed host calls).
+    #[allow(clippy::type_complexity)]
+    lowering_opts: RefCell<Vec<Option<(Option<Memory>, Option<Func>)>>>,
     /// Drop callback per resource type (host-defined ones with a callback only).
     host_drops: Vec<Option<Rc<RefCell<Box<HostDrop>>>>>,
     lowering_funcs: RefCell<Vec<Option<Func>>>,
@@ -293,9 +343,12 @@ impl CanonCx for StoreCx<'_> {
         new_size: u32,
     ) -> Result<u32, Trap> {
         let f = self.realloc.ok_or_else(bad)?;
-        let args = [old_ptr, old_size, align, new_size].map(|v| ValRaw::i32(v as i32));
-        let r = f.call(self.store, &args)?;
-        Ok(r.first().ok_or_else(bad)?.get_i32() as u32)
+        if f.arity(self.store) != (4, 1) {
+            return Err(bad());
+        }
+        let mut slots = [old_ptr, old_size, align, new_size].map(|v| ValRaw::i32(v as i32));
+        f.call_in_place(self.store, &mut slots)?;
+        Ok(slots[0].get_i32() as u32)
     }
     fn lift_own(&mut self, resource: u32, index: u32) -> Result<u32, Trap> {
         self.inner.state()?.lift_own(self.inst, resource, index)
@@ -720,6 +773,29 @@ extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw)
         let ctx = &*(ctx as *const LoweringCtx);
         (&*ctx.inner, ctx.index)
     };
+    if let Some(host) = typed::typed_import(inner, index) {
+        let result = (|| {
+            let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
+            let n = l.core_params.len().max(l.core_results.len());
+            // SAFETY: the trampoline provides one slot per core parameter and at least one per
+            // core result (contract), so `n` slots; nothing else refers to them during the call.
+            let slots = unsafe { core::slice::from_raw_parts_mut(slots, n) };
+            inner.run_typed_host(index, host, slots)
+        })();
+        return raise_on_err(result);
+    }
+    // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
+    let store = unsafe { inner.store() };
+    if let Some(plan) = inner.fused_plan(store, index) {
+        let result = (|| {
+            let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
+            let n = l.core_params.len().max(l.core_results.len());
+            // SAFETY: as for typed host functions above.
+            let slots = unsafe { core::slice::from_raw_parts_mut(slots, n) };
+            inner.run_fused(index, plan, slots)
+        })();
+        return raise_on_err(result);
+    }
     let result = (|| {
         let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
         let flat_in: Vec<u64> = l
@@ -881,8 +957,29 @@ impl ComponentInstance {
     ) -> Result<ComponentInstance, InstantiateError> {
         let info = module.info();
         let mut imports = Vec::with_capacity(info.imports.len());
+        let mut typed_imports = Vec::with_capacity(info.imports.len());
         for imp in &info.imports {
+            let t = host.typed.get(normalize(&imp.name).as_ref());
+            if let Some(t) = t {
+                let ft = info.func_types.get(imp.ty as usize);
+                if !ft.is_some_and(|ft| t.borrow().typecheck(&info.types, ft)) {
+                    return Err(link(format!(
+                        "host function {} is {}, but the component imports it as {}",
+                        imp.name,
+                        t.borrow().signature(),
+                        ft.map_or_else(
+                            || "an unknown type".into(),
+                            |ft| weld_contract::component::world::func_text(info, ft)
+                        )
+                    )));
+                }
+            }
+            typed_imports.push(t.cloned());
             let f = match host.func(&imp.name) {
+                None if t.is_some() => {
+                    let typed_only: Box<HostFunc> = Box::new(|_| Err(bad()));
+                    Rc::new(RefCell::new(typed_only))
+                }
                 Some(f) => f.clone(),
                 None if host.trap_unknown => {
                     let missing: Box<HostFunc> = Box::new(|_| Err(trap(TrapCode::MissingImport)));
@@ -904,6 +1001,11 @@ impl ComponentInstance {
             core: RefCell::new(Vec::new()),
             state: RefCell::new(ResourceState::new(info.component_instances, defined_by)),
             imports,
+            typed_imports,
+            lowering_opts: RefCell::new(alloc::vec![None; info.lowerings.len()]),
+            fused_plans: (0..info.lowerings.len())
+                .map(|_| core::cell::OnceCell::new())
+                .collect(),
             host_drops,
             lowering_funcs: RefCell::new(alloc::vec![None; info.lowerings.len()]),
             lowering_ctxs: RefCell::new(Vec::new()),

@@ -1,0 +1,243 @@
+//! Typed calls across the host boundary (`ComponentInstance::typed_func`,
+//! `HostImports::func_wrap`): the same results and traps as the `Val` path, for every type the
+//! typed path covers, with strings both ways, return pointers and post-return; type mismatches
+//! refused up front. The component: `tests/components/typed.wat`.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use weld_runtime::component::{TypedError, Val};
+use weld_runtime::{ComponentInstance, ComponentModule, HostImports, Library, Store, TrapCode};
+
+struct Loaded {
+    _dir: tempfile::TempDir,
+    _lib: Library,
+    module: ComponentModule,
+}
+
+fn load() -> Option<Loaded> {
+    if std::process::Command::new("cc")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: no C compiler (cc)");
+        return None;
+    }
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/components/typed.wat");
+    let text = std::fs::read_to_string(path).unwrap();
+    let buf = wast::parser::ParseBuffer::new(&text).unwrap();
+    let mut wat: wast::Wat = wast::parser::parse(&buf).unwrap();
+    let bytes = wat.encode().unwrap();
+    let options = weld::Options {
+        prefix: "typed".into(),
+        c_entry_points: false,
+        ..weld::Options::default()
+    };
+    let obj = weld::compile_component(&bytes, &options).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("typed.o");
+    let so = dir.path().join("typed.so");
+    std::fs::write(&o, obj).unwrap();
+    weld::link::link(
+        &[o],
+        &so,
+        weld::link::OutputKind::SharedLib,
+        weld::options::host_triple(),
+        &[],
+    )
+    .unwrap();
+    let lib = Library::open(&so).unwrap();
+    let module = lib.component("typed").unwrap();
+    Some(Loaded {
+        _dir: dir,
+        _lib: lib,
+        module,
+    })
+}
+
+/// Typed host functions: `log(s, n)` answers `"<s>/<n>"` and records `s`; `add(a, b)` = a + b.
+fn typed_imports(seen: Rc<RefCell<Vec<String>>>) -> HostImports {
+    let mut h = HostImports::new();
+    h.func_wrap("log", move |(s, n): (String, u32)| {
+        let out = format!("{s}/{n}");
+        seen.borrow_mut().push(s);
+        Ok(out)
+    });
+    h.func_wrap("add", |(a, b): (i64, f64)| Ok(a as f64 + b));
+    h
+}
+
+/// The same functions through the `Val` path.
+fn val_imports() -> HostImports {
+    let mut h = HostImports::new();
+    h.insert("log", |args: &[Val]| match args {
+        [Val::String(s), Val::U32(n)] => Ok(Some(Val::String(format!("{s}/{n}")))),
+        _ => panic!("log: {args:?}"),
+    });
+    h.insert("add", |args: &[Val]| match args {
+        [Val::S64(a), Val::F64(b)] => Ok(Some(Val::F64(*a as f64 + b))),
+        _ => panic!("add: {args:?}"),
+    });
+    h
+}
+
+#[test]
+fn typed_exports_lift_results_as_the_val_path_does() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let u8f = i.typed_func::<(), u8>(&store, "wide-u8").unwrap();
+    assert_eq!(u8f.call(&mut store, ()).unwrap(), 0xff);
+    assert_eq!(
+        i.call(&mut store, "wide-u8", &[]).unwrap(),
+        Some(Val::U8(0xff))
+    );
+    let s8f = i.typed_func::<(), i8>(&store, "wide-s8").unwrap();
+    assert_eq!(s8f.call(&mut store, ()).unwrap(), -1);
+    let b = i.typed_func::<(), bool>(&store, "two-bool").unwrap();
+    assert!(b.call(&mut store, ()).unwrap());
+
+    let mix = i
+        .typed_func::<(u16, i32, i64, f32, f64, char), f64>(&store, "mix")
+        .unwrap();
+    let args = (65535u16, -7i32, -(1i64 << 40), 0.5f32, 1e10f64, '€');
+    let typed = mix.call(&mut store, args).unwrap();
+    let vals = [
+        Val::U16(args.0),
+        Val::S32(args.1),
+        Val::S64(args.2),
+        Val::F32(args.3),
+        Val::F64(args.4),
+        Val::Char(args.5),
+    ];
+    assert_eq!(
+        i.call(&mut store, "mix", &vals).unwrap(),
+        Some(Val::F64(typed))
+    );
+    let expected = 65535.0 - 7.0 - (1u64 << 40) as f64 + 0.5 + 1e10 + '€' as u32 as f64;
+    assert_eq!(typed, expected);
+}
+
+#[test]
+fn typed_string_calls_copy_both_ways_and_run_post_return() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    // Borrowed strings in (no host allocation), an owned one out.
+    let concat = i
+        .typed_func::<(&str, &str), String>(&store, "concat")
+        .unwrap();
+    let posts = i.typed_func::<(), u32>(&store, "posts").unwrap();
+    let long = "ж".repeat(5000);
+    for (a, b) in [("", ""), ("héllo, ", "wörld"), (long.as_str(), "!")] {
+        let r = concat.call(&mut store, (a, b)).unwrap();
+        assert_eq!(r, format!("{a}{b}"));
+    }
+    assert_eq!(posts.call(&mut store, ()).unwrap(), 3);
+    let owned = i
+        .typed_func::<(String, &String), String>(&store, "concat")
+        .unwrap();
+    let b = String::from("y");
+    assert_eq!(owned.call(&mut store, ("x".into(), &b)).unwrap(), "xy");
+    assert_eq!(posts.call(&mut store, ()).unwrap(), 4);
+    // The Val path runs the same post-return.
+    i.call(
+        &mut store,
+        "concat",
+        &[Val::String("a".into()), Val::String("b".into())],
+    )
+    .unwrap();
+    assert_eq!(posts.call(&mut store, ()).unwrap(), 5);
+}
+
+#[test]
+fn typed_host_functions_serve_imports_with_rust_types() {
+    let Some(l) = load() else { return };
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &typed_imports(seen.clone())).unwrap();
+    let log = i
+        .typed_func::<(String, u32), String>(&store, "call-log")
+        .unwrap();
+    assert_eq!(log.call(&mut store, ("ünï".into(), 7)).unwrap(), "ünï/7");
+    // The Val path of the export reaches the same typed import.
+    assert_eq!(
+        i.call(
+            &mut store,
+            "call-log",
+            &[Val::String("x".into()), Val::U32(1)]
+        )
+        .unwrap(),
+        Some(Val::String("x/1".into()))
+    );
+    assert_eq!(*seen.borrow(), ["ünï", "x"]);
+    let add = i.typed_func::<(i64, f64), f64>(&store, "call-add").unwrap();
+    assert_eq!(add.call(&mut store, (-3, 0.25)).unwrap(), -2.75);
+}
+
+#[test]
+fn typed_calls_trap_where_the_canonical_abi_says() {
+    let Some(l) = load() else { return };
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &typed_imports(seen.clone())).unwrap();
+    let bad_char = i.typed_func::<(), char>(&store, "bad-char").unwrap();
+    assert_eq!(
+        bad_char.call(&mut store, ()).unwrap_err().code,
+        TrapCode::InvalidCharBitPattern
+    );
+    // Invalid UTF-8 sent to a typed host function traps before the host runs.
+    let i = ComponentInstance::new(&mut store, &l.module, &typed_imports(seen.clone())).unwrap();
+    let bad = i.typed_func::<(), ()>(&store, "bad-to-host").unwrap();
+    let t = bad.call(&mut store, ()).unwrap_err();
+    assert!(
+        seen.borrow().is_empty(),
+        "the host ran: {:?}",
+        seen.borrow()
+    );
+    assert_eq!(t.code, TrapCode::InvalidUtf8, "{t}");
+    // A trapping export leaves its instance unenterable, typed or not; others work on.
+    let i = ComponentInstance::new(&mut store, &l.module, &typed_imports(seen.clone())).unwrap();
+    let trap = i.typed_func::<(), ()>(&store, "trap").unwrap();
+    assert_eq!(
+        trap.call(&mut store, ()).unwrap_err().code,
+        TrapCode::Unreachable
+    );
+    let posts = i.typed_func::<(), u32>(&store, "posts").unwrap();
+    assert_eq!(
+        posts.call(&mut store, ()).unwrap_err().code,
+        TrapCode::CannotEnterComponent
+    );
+    let fresh = ComponentInstance::new(&mut store, &l.module, &typed_imports(seen)).unwrap();
+    let posts = fresh.typed_func::<(), u32>(&store, "posts").unwrap();
+    assert_eq!(posts.call(&mut store, ()).unwrap(), 0);
+}
+
+#[test]
+fn mismatched_types_are_refused_before_any_call() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let e = i
+        .typed_func::<(u32,), String>(&store, "concat")
+        .unwrap_err();
+    assert!(
+        matches!(&e, TypedError::TypeMismatch(m) if m.contains("concat") && m.contains("string")),
+        "{e}"
+    );
+    assert!(matches!(
+        i.typed_func::<(), ()>(&store, "nope"),
+        Err(TypedError::NoSuchExport(_))
+    ));
+    assert!(i.typed_func::<(), u16>(&store, "wide-u8").is_err());
+    assert!(i.typed_func::<(), ()>(&store, "wide-u8").is_err());
+
+    let mut h = val_imports();
+    h.func_wrap("add", |(a, b): (i32, f64)| Ok(f64::from(a) + b));
+    let e = ComponentInstance::new(&mut store, &l.module, &h).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("add") && msg.contains("s64"), "{msg}");
+}

@@ -1,0 +1,348 @@
+//! Fused calls with strings, without `Val`s.
+//!
+//! In: a lowering whose target is another component instance's lifted function, called by
+//! its trampoline with the caller's flat arguments. Out: the callee's flat result, with the same
+//! checks and traps as the generic path (lift everything from the caller, enter the callee,
+//! lower into it, call, lift the result, post-return), but values go straight from slot to slot
+//! and string bytes straight from the caller's memory to the callee's — no `Val` tree, no host
+//! allocation. Compiled trampolines already handle signatures without memory; this covers the
+//! next most common shape: scalars and UTF-8 strings in, a scalar (or nothing) out. Anything
+//! else (other encodings, lists, records, spilled or memory-returned results) stays generic.
+
+use super::{bad, trap, Inner, StoreCx, CONTEXT_SLOTS};
+use crate::component::abi::{alloc_checked, f32_canon, f64_canon, MAX_FLAT_PARAMS};
+use crate::component::string::MAX_STRING_BYTE_LENGTH;
+use crate::func::Func;
+use crate::instance::Extern;
+use crate::memory::Memory;
+use crate::store::Store;
+use crate::trap::Trap;
+use alloc::vec::Vec;
+use weld_contract::component::{
+    CanonOpts, ComponentInfo, Lifted, LoweringTarget, StringEncoding, TypeDef,
+};
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx::ValRaw;
+
+/// How one flat value crosses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scalar {
+    Bool,
+    U8,
+    S8,
+    U16,
+    S16,
+    /// 32- or 64-bit integers: as they are.
+    Same,
+    F32,
+    F64,
+    Char,
+}
+
+impl Scalar {
+    fn of(def: &TypeDef) -> Option<Scalar> {
+        Some(match def {
+            TypeDef::Bool => Scalar::Bool,
+            TypeDef::U8 => Scalar::U8,
+            TypeDef::S8 => Scalar::S8,
+            TypeDef::U16 => Scalar::U16,
+            TypeDef::S16 => Scalar::S16,
+            TypeDef::U32 | TypeDef::S32 | TypeDef::U64 | TypeDef::S64 => Scalar::Same,
+            TypeDef::F32 => Scalar::F32,
+            TypeDef::F64 => Scalar::F64,
+            TypeDef::Char => Scalar::Char,
+            _ => return None,
+        })
+    }
+
+    /// Lift from one side then lower into the other, as the Canonical ABI does.
+    fn convert(self, v: ValRaw) -> Result<ValRaw, Trap> {
+        let i = v.get_i32();
+        Ok(match self {
+            Scalar::Bool => ValRaw::i32(i32::from(i != 0)),
+            Scalar::U8 => ValRaw::i32(i & 0xff),
+            Scalar::S8 => ValRaw::i32(i32::from(i as i8)),
+            Scalar::U16 => ValRaw::i32(i & 0xffff),
+            Scalar::S16 => ValRaw::i32(i32::from(i as i16)),
+            Scalar::Same => v,
+            Scalar::F32 => ValRaw::f32(f32_canon(v.get_f32()).to_bits()),
+            Scalar::F64 => ValRaw::f64(f64_canon(v.get_f64()).to_bits()),
+            Scalar::Char => {
+                if char::from_u32(i as u32).is_none() {
+                    return Err(trap(TrapCode::InvalidCharBitPattern));
+                }
+                v
+            }
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Param {
+    Scalar(Scalar),
+    /// A UTF-8 string on both sides: `(ptr, len)`.
+    Str,
+}
+
+/// What a fused call of one lowering needs, resolved on its first call.
+#[derive(Debug)]
+pub(super) struct FusedPlan {
+    params: Vec<Param>,
+    result: Option<Scalar>,
+    func: Func,
+    /// Core results of the callee (the post-return's parameters).
+    results: usize,
+    post_return: Option<Func>,
+    caller_memory: Option<Memory>,
+    callee_memory: Option<Memory>,
+    callee_realloc: Option<Func>,
+}
+
+fn utf8_only(opts: &CanonOpts) -> bool {
+    opts.encoding == StringEncoding::Utf8
+}
+
+/// The shape of lowering `l` if this path covers it.
+fn shape(info: &ComponentInfo, ty: u32, f: &Lifted, caller: &CanonOpts) -> Option<FusedShape> {
+    let ft = info.func_types.get(ty as usize)?;
+    let mut params = Vec::with_capacity(ft.params.len());
+    let mut flat = 0;
+    for (_, t) in &ft.params {
+        let def = info.types.get(*t as usize)?;
+        if matches!(def, TypeDef::String) {
+            if !utf8_only(caller) || !utf8_only(&f.opts) {
+                return None;
+            }
+            params.push(Param::Str);
+            flat += 2;
+        } else {
+            params.push(Param::Scalar(Scalar::of(def)?));
+            flat += 1;
+        }
+    }
+    if flat > MAX_FLAT_PARAMS {
+        return None;
+    }
+    let result = match ft.result {
+        None => None,
+        Some(t) => Some(Scalar::of(info.types.get(t as usize)?)?),
+    };
+    // Strings need both memories and the callee's realloc; distinct memories (instances of
+    // different components never share one).
+    if params.contains(&Param::Str)
+        && (caller.memory.is_none() || f.opts.memory.is_none() || f.opts.realloc.is_none())
+    {
+        return None;
+    }
+    Some(FusedShape { params, result })
+}
+
+struct FusedShape {
+    params: Vec<Param>,
+    result: Option<Scalar>,
+}
+
+impl Inner {
+    /// The fused plan of lowering `index`, if this path covers it (resolved once).
+    pub(super) fn fused_plan(&self, store: &Store, index: u32) -> Option<&FusedPlan> {
+        let slot = self.fused_plans.get(index as usize)?;
+        if let Some(p) = slot.get() {
+            return p.as_ref();
+        }
+        let plan = self.make_fused_plan(store, index);
+        let _ = slot.set(plan);
+        slot.get()?.as_ref()
+    }
+
+    fn make_fused_plan(&self, store: &Store, index: u32) -> Option<FusedPlan> {
+        let info = self.info();
+        let l = info.lowerings.get(index as usize)?;
+        let LoweringTarget::Lifted(f) = &l.target else {
+            return None;
+        };
+        let FusedShape { params, result } = shape(info, l.ty, f, &l.opts)?;
+        let memory = |opts: &CanonOpts| match &opts.memory {
+            Some(d) => match self.export(store, d) {
+                Ok(Extern::Memory(m)) => Ok(Some(m)),
+                _ => Err(()),
+            },
+            None => Ok(None),
+        };
+        let caller_memory = memory(&l.opts).ok()?;
+        let callee_memory = memory(&f.opts).ok()?;
+        if caller_memory.is_some() && caller_memory == callee_memory {
+            return None;
+        }
+        let callee_realloc = match &f.opts.realloc {
+            Some(d) => Some(self.func(store, d).ok()?),
+            None => None,
+        };
+        let post_return = match &f.opts.post_return {
+            Some(d) => Some(self.func(store, d).ok()?),
+            None => None,
+        };
+        let func = self.func(store, &f.func).ok()?;
+        let (nparams, results) = func.arity(store);
+        let flat: usize = params
+            .iter()
+            .map(|p| if *p == Param::Str { 2 } else { 1 })
+            .sum();
+        if nparams != flat || results != usize::from(result.is_some()) {
+            return None;
+        }
+        Some(FusedPlan {
+            params,
+            result,
+            func,
+            results,
+            post_return,
+            caller_memory,
+            callee_memory,
+            callee_realloc,
+        })
+    }
+
+    /// Run lowering `index` (a fused call covered by `plan`) on the trampoline's `slots`.
+    pub(super) fn run_fused(
+        &self,
+        index: u32,
+        plan: &FusedPlan,
+        slots: &mut [ValRaw],
+    ) -> Result<(), Trap> {
+        let info = self.info();
+        let l = info.lowerings.get(index as usize).ok_or_else(bad)?;
+        let LoweringTarget::Lifted(f) = &l.target else {
+            return Err(bad());
+        };
+        let (caller, callee) = (l.opts.instance, f.opts.instance);
+        if !self.state()?.inst(caller)?.may_leave() {
+            return Err(trap(TrapCode::CannotLeaveComponent));
+        }
+        // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
+        let store = unsafe { self.store() };
+
+        // Lift everything from the caller: convert scalars, check strings (bounds, UTF-8).
+        let mut args = [ValRaw::default(); MAX_FLAT_PARAMS];
+        let mut at = 0;
+        for p in &plan.params {
+            match p {
+                Param::Scalar(s) => {
+                    args[at] = s.convert(*slots.get(at).ok_or_else(bad)?)?;
+                    at += 1;
+                }
+                Param::Str => {
+                    let ptr = slots.get(at).ok_or_else(bad)?.get_i32() as u32;
+                    let len = slots.get(at + 1).ok_or_else(bad)?.get_i32() as u32;
+                    let mem = plan.caller_memory.ok_or_else(bad)?.data(store);
+                    let end = u64::from(ptr) + u64::from(len);
+                    if end > mem.len() as u64 {
+                        return Err(trap(TrapCode::StringOutOfBounds));
+                    }
+                    let bytes = &mem[ptr as usize..end as usize];
+                    // ASCII first: a vectorised scan, several times faster than full UTF-8
+                    // validation, and most strings crossing components are ASCII.
+                    if bytes.is_ascii() {
+                    } else if let Err(e) = core::str::from_utf8(bytes) {
+                        return Err(trap(if e.error_len().is_none() {
+                            TrapCode::IncompleteUtf8
+                        } else {
+                            TrapCode::InvalidUtf8
+                        }));
+                    }
+                    args[at] = ValRaw::i32(ptr as i32);
+                    args[at + 1] = ValRaw::i32(len as i32);
+                    at += 2;
+                }
+            }
+        }
+
+        // Enter the callee.
+        {
+            let mut st = self.state()?;
+            let s = st.inst(callee)?;
+            if !s.may_enter() {
+                return Err(trap(TrapCode::CannotEnterComponent));
+            }
+            s.set_may_enter(false);
+            s.set_may_leave(false);
+        }
+        self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
+
+        // Lower into the callee: each string gets a buffer from its realloc and the bytes.
+        let mut at = 0;
+        for p in &plan.params {
+            if *p != Param::Str {
+                at += 1;
+                continue;
+            }
+            let (src, len) = (args[at].get_i32() as u32, args[at + 1].get_i32() as u32);
+            if u64::from(len) > MAX_STRING_BYTE_LENGTH {
+                return Err(trap(TrapCode::StringOutOfBounds));
+            }
+            let mut loans = Vec::new();
+            let mut cx = StoreCx {
+                store,
+                inner: self,
+                inst: callee,
+                memory: plan.callee_memory,
+                realloc: plan.callee_realloc,
+                encoding: StringEncoding::Utf8,
+                host: false,
+                loans: &mut loans,
+            };
+            let dst = alloc_checked(&mut cx, 0, 0, 1, len, TrapCode::StringOutOfBounds)?;
+            copy_between(store, plan, src, dst, len)?;
+            args[at] = ValRaw::i32(dst as i32);
+            at += 2;
+        }
+
+        self.set_flags(callee, None, Some(true))?;
+        plan.func.call_in_place(store, &mut args)?;
+        self.state()?.finish_call(callee)?;
+        let result = match plan.result {
+            Some(s) => Some(s.convert(args[0])?),
+            None => None,
+        };
+        if let Some(r) = result {
+            *slots.first_mut().ok_or_else(bad)? = r;
+        }
+        if let Some(pr) = plan.post_return {
+            self.set_flags(callee, None, Some(false))?;
+            pr.call_in_place(store, &mut args[..plan.results.max(1)])?;
+            self.set_flags(callee, None, Some(true))?;
+        }
+        self.tasks.borrow_mut().pop();
+        self.set_flags(callee, Some(true), None)
+    }
+}
+
+/// Copy `len` bytes at `src` of the caller's memory to `dst` of the callee's (both already
+/// checked to be in bounds; checked again here).
+fn copy_between(
+    store: &mut Store,
+    plan: &FusedPlan,
+    src: u32,
+    dst: u32,
+    len: u32,
+) -> Result<(), Trap> {
+    let (from, to) = (
+        plan.caller_memory.ok_or_else(bad)?,
+        plan.callee_memory.ok_or_else(bad)?,
+    );
+    let len = len as usize;
+    let source = from
+        .data(store)
+        .get(src as usize..src as usize + len)
+        .ok_or_else(bad)?
+        .as_ptr();
+    let target = to
+        .data_mut(store)
+        .get_mut(dst as usize..dst as usize + len)
+        .ok_or_else(bad)?;
+    // SAFETY: `source` points at `len` bytes of the caller's memory, `target` is `len` bytes of
+    // the callee's; the plan holds two different memories (checked when it was made), each its
+    // own allocation, so they do not overlap, and nothing resizes either between the two
+    // borrows above and this copy.
+    unsafe { core::ptr::copy_nonoverlapping(source, target.as_mut_ptr(), len) };
+    Ok(())
+}
