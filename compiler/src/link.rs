@@ -102,6 +102,7 @@ pub fn link(
         // library inside libweld_runtime.a needs (`--print native-static-libs`).
         cmd.args([
             "-static",
+            "-Wl,--gc-sections",
             "-lgcc_eh",
             "-lgcc",
             "-lutil",
