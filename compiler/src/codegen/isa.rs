@@ -30,6 +30,8 @@ pub fn build_isa(options: &Options) -> Result<OwnedTargetIsa> {
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     set(&mut flags, "preserve_frame_pointers", "true")?;
     set(&mut flags, "unwind_info", "false")?;
+    // Block offsets and edges: where the small loops are (see `emit::layout`).
+    set(&mut flags, "machine_code_cfg_info", "true")?;
     set(&mut flags, "is_pic", "true")?;
     set(&mut flags, "enable_heap_access_spectre_mitigation", "false")?;
     set(

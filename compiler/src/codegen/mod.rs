@@ -71,6 +71,8 @@ pub struct CompiledFunction {
     pub relocs: Vec<Relocation>,
     /// Trap sites: offset in `code` and the trap.
     pub traps: Vec<(u32, TrapCode)>,
+    /// Loops of at most 64 bytes: `(start, end)` offsets in `code` (see `emit::layout`).
+    pub small_loops: Vec<(u32, u32)>,
 }
 
 /// The code of a whole module.
@@ -272,6 +274,11 @@ pub(crate) fn finish(
         .alignment
         .max(isa.function_alignment().minimum);
     let code = compiled.buffer.data().to_vec();
+    let small_loops = crate::emit::layout::small_loops(
+        &compiled.bb_starts,
+        &compiled.bb_edges,
+        code.len() as u32,
+    );
     let raw_relocs = compiled.buffer.relocs().to_vec();
     let traps = compiled
         .buffer
@@ -316,6 +323,7 @@ pub(crate) fn finish(
         alignment,
         relocs,
         traps,
+        small_loops,
     })
 }
 

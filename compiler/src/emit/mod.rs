@@ -22,6 +22,7 @@
 pub mod component;
 pub mod component_header;
 pub mod header;
+pub mod layout;
 
 use crate::codegen::{CompiledFunction, CompiledModule, RelocTarget};
 use crate::error::{Error, Result};
@@ -122,11 +123,8 @@ pub(crate) fn add_module(
     // .text: lay out, then patch internal calls.
     let mut text = Vec::new();
     let place = |text: &mut Vec<u8>, f: &CompiledFunction| -> u64 {
-        let align = f.alignment.max(16) as usize;
-        while !text.len().is_multiple_of(align) {
-            text.push(0);
-        }
-        let at = text.len() as u64;
+        let at = layout::place(text.len() as u64, f.alignment, &f.small_loops);
+        text.resize(at as usize, 0);
         text.extend_from_slice(&f.code);
         at
     };
@@ -206,7 +204,8 @@ pub(crate) fn add_module(
     traps.sort_unstable();
     let code_len = text.len() as u64;
     // Everything above is relative to this module's code; place it after earlier modules.
-    let base = obj.append_section_data(text_id, &text, 16);
+    // 64: function placement (`layout`) counts on where 64-byte lines fall.
+    let base = obj.append_section_data(text_id, &text, 64);
     let layout = layout.rebase(base);
     let external: Vec<_> = external
         .into_iter()
