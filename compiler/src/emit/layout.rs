@@ -85,7 +85,7 @@ mod tests {
         assert!(cost(0x40, &loops) > 0);
         let start = place(0x40, 16, &loops);
         assert_eq!(cost(start, &loops), 0);
-        assert!((0x40..0x80).contains(&start) && start % 16 == 0);
+        assert!((0x40..0x80).contains(&start) && start.is_multiple_of(16));
     }
 
     #[test]
