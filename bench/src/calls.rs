@@ -173,6 +173,7 @@ impl WeldSide {
         let options = weld::Options {
             prefix: "calls".into(),
             c_entry_points: false,
+            cpu: weld::Cpu::Native,
             ..weld::Options::default()
         };
         let obj = weld::compile_component(bytes, &options).map_err(|e| anyhow!("weld: {e}"))?;

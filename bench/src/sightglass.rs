@@ -362,6 +362,9 @@ fn compile_weld(tools: &Tools, b: &Bench, so: &Path, side: &mut CompileSide) {
             path_str(&b.wasm)?,
             "--emit".into(),
             "sharedlib".into(),
+            // As `wasmtime compile` does by default: code for this machine's CPU.
+            "--cpu".into(),
+            "native".into(),
             "--name".into(),
             crate::child::PREFIX.into(),
             "-o".into(),

@@ -20,7 +20,7 @@ pub mod testgen;
 pub mod wast;
 
 pub use error::{Error, Result};
-pub use options::{BoundsChecks, Options};
+pub use options::{BoundsChecks, Cpu, Options};
 
 /// Compile a component's bytes to the bytes of one relocatable object file.
 pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {

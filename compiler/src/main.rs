@@ -67,6 +67,21 @@ struct CodegenArgs {
     /// `-f cm-async,-simd`.
     #[arg(long, short = 'f')]
     features: Option<String>,
+    /// CPU the code may assume: `baseline` (any CPU of the target; x86-64-v2), `x86-64-v3`,
+    /// `x86-64-v4`, or `native` (this machine's features, as Wasmtime compiles). The runtime
+    /// refuses to load the code on a CPU without them.
+    #[arg(long, value_enum, default_value = "baseline")]
+    cpu: CpuArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CpuArg {
+    Baseline,
+    #[value(name = "x86-64-v3")]
+    X86_64V3,
+    #[value(name = "x86-64-v4")]
+    X86_64V4,
+    Native,
 }
 
 impl CodegenArgs {
@@ -90,6 +105,12 @@ impl CodegenArgs {
             c_entry_points: true,
             features,
             plugin: false,
+            cpu: match self.cpu {
+                CpuArg::Baseline => weld::Cpu::Baseline,
+                CpuArg::X86_64V3 => weld::Cpu::X86_64V3,
+                CpuArg::X86_64V4 => weld::Cpu::X86_64V4,
+                CpuArg::Native => weld::Cpu::Native,
+            },
         })
     }
 }

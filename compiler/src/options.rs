@@ -12,6 +12,20 @@ pub enum BoundsChecks {
     Explicit,
 }
 
+/// Which CPU the code may assume beyond its target's baseline (`weld compile --cpu`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Cpu {
+    /// Any CPU of the target (x86-64: x86-64-v2, SSE4.2).
+    #[default]
+    Baseline,
+    /// x86-64-v3: AVX2, FMA, BMI1/2, LZCNT.
+    X86_64V3,
+    /// x86-64-v4: v3 and AVX-512 (F, VL, DQ).
+    X86_64V4,
+    /// Whatever the machine running weld has (the host target only), as Wasmtime compiles.
+    Native,
+}
+
 /// Options for one compilation.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -39,6 +53,9 @@ pub struct Options {
     /// and hash; see `weld_contract::component::world`). Set for `--emit sharedlib`: one per
     /// shared object, so never in objects meant to be linked together.
     pub plugin: bool,
+    /// CPU features the code may use beyond the target's baseline; the runtime refuses to load
+    /// code on a CPU without them.
+    pub cpu: Cpu,
 }
 
 impl Default for Options {
@@ -52,6 +69,7 @@ impl Default for Options {
             c_entry_points: true,
             features: None,
             plugin: false,
+            cpu: Cpu::Baseline,
         }
     }
 }

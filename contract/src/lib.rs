@@ -12,6 +12,7 @@
 extern crate alloc;
 
 pub mod component;
+pub mod cpu;
 pub mod descriptor;
 pub mod info;
 pub mod libcall;

@@ -29,6 +29,9 @@ pub enum LoadError {
     Open(String),
     /// The descriptor symbol is missing.
     MissingSymbol(String),
+    /// The code was compiled for CPU features (`weld compile --cpu`) this CPU lacks; their
+    /// names.
+    CpuFeatures(Vec<&'static str>),
 }
 
 impl core::fmt::Display for LoadError {
@@ -42,12 +45,62 @@ impl core::fmt::Display for LoadError {
             LoadError::Malformed(why) => write!(f, "malformed module descriptor: {why}"),
             LoadError::Open(why) => write!(f, "cannot open library: {why}"),
             LoadError::MissingSymbol(s) => write!(f, "symbol `{s}` not found"),
+            LoadError::CpuFeatures(names) => write!(
+                f,
+                "compiled for CPU features this machine lacks: {} (recompile with a lower --cpu)",
+                names.join(", ")
+            ),
         }
     }
 }
 
 #[cfg(feature = "std")]
 impl std::error::Error for LoadError {}
+
+/// Refuse code that needs CPU features (descriptor flag bits, `weld_contract::cpu`) this CPU
+/// lacks. Without `std` (bare metal, never x86-64 here) nothing can be detected: any feature
+/// bit is refused.
+fn check_cpu(flags: u32) -> Result<(), LoadError> {
+    check_cpu_with(flags, cpu_has)
+}
+
+fn check_cpu_with(flags: u32, has: impl Fn(&str) -> bool) -> Result<(), LoadError> {
+    let missing: Vec<&'static str> = weld_contract::cpu::features_in(flags)
+        .filter(|f| !has(f.name))
+        .map(|f| f.name)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError::CpuFeatures(missing))
+    }
+}
+
+/// Whether this CPU has x86 feature `name` (a `weld_contract::cpu` name; `false` where it
+/// cannot be detected).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub fn cpu_has(name: &str) -> bool {
+    match name {
+        "avx" => std::is_x86_feature_detected!("avx"),
+        "avx2" => std::is_x86_feature_detected!("avx2"),
+        "fma" => std::is_x86_feature_detected!("fma"),
+        "bmi1" => std::is_x86_feature_detected!("bmi1"),
+        "bmi2" => std::is_x86_feature_detected!("bmi2"),
+        "lzcnt" => std::is_x86_feature_detected!("lzcnt"),
+        "avx512f" => std::is_x86_feature_detected!("avx512f"),
+        "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
+        "avx512dq" => std::is_x86_feature_detected!("avx512dq"),
+        "avx512bitalg" => std::is_x86_feature_detected!("avx512bitalg"),
+        "avx512vbmi" => std::is_x86_feature_detected!("avx512vbmi"),
+        _ => false,
+    }
+}
+
+/// Whether this CPU has x86 feature `name`: never detectable here.
+#[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+pub fn cpu_has(_: &str) -> bool {
+    false
+}
 
 /// The loaded parts of a module.
 #[derive(Debug)]
@@ -119,6 +172,7 @@ impl Module {
                 found: desc.abi_version,
             });
         }
+        check_cpu(desc.flags)?;
         // SAFETY: the caller vouches for the descriptor's pointers and lengths.
         let (info_bytes, data, funcs, trampolines, traps, ranges) = unsafe {
             (
@@ -463,6 +517,26 @@ mod tests {
             assert!(matches!(r, Err(LoadError::AbiVersion { .. })));
             let r = Module::from_descriptor(leaked(MAGIC, ABI_VERSION));
             assert!(matches!(r, Err(LoadError::Malformed(_))), "no info blob");
+        }
+    }
+
+    #[test]
+    fn code_for_cpu_features_this_cpu_lacks_is_refused_by_name() {
+        use weld_contract::cpu::by_name;
+        let flags = FLAG_EXPLICIT_BOUNDS
+            | by_name("avx2").map_or(0, |f| f.flag)
+            | by_name("avx512f").map_or(0, |f| f.flag);
+        assert!(check_cpu_with(flags, |_| true).is_ok());
+        assert!(check_cpu_with(FLAG_EXPLICIT_BOUNDS, |_| false).is_ok());
+        match check_cpu_with(flags, |n| n == "avx2") {
+            Err(e @ LoadError::CpuFeatures(_)) => {
+                let text = alloc::format!("{e}");
+                assert!(
+                    text.contains("avx512f") && !text.contains("avx2,"),
+                    "{text}"
+                );
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Target selection: the only place that turns a triple and options into a Cranelift ISA.
 
 use crate::error::{Error, Result};
-use crate::options::Options;
+use crate::options::{Cpu, Options};
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 
@@ -45,19 +45,61 @@ pub fn build_isa(options: &Options) -> Result<OwnedTargetIsa> {
         isa::lookup_by_name(triple).map_err(|e| unsupported(format!("target {triple:?}: {e}")))?;
     if arch == "x86_64" {
         // x86-64-v2: what every x86-64 machine of the last decade has; SIMD needs SSE4.1.
-        for f in [
+        let baseline = [
             "has_sse3",
             "has_ssse3",
             "has_sse41",
             "has_sse42",
             "has_popcnt",
-        ] {
+        ];
+        let extra = weld_contract::cpu::features_in(cpu_flags(options)?).map(|f| f.setting);
+        for f in baseline.into_iter().chain(extra) {
             builder
                 .enable(f)
                 .map_err(|e| unsupported(format!("x86_64 feature {f}: {e}")))?;
         }
+    } else if options.cpu != Cpu::Baseline && options.cpu != Cpu::Native {
+        return Err(unsupported(format!(
+            "--cpu {:?} names x86-64 features; the target is {triple}",
+            options.cpu
+        )));
     }
     builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| unsupported(format!("target {triple:?}: {e}")))
+}
+
+/// The descriptor bits (`weld_contract::cpu`) of the CPU features `options.cpu` lets the code
+/// use: none for the baseline and for non-x86 targets.
+pub fn cpu_flags(options: &Options) -> Result<u32> {
+    use weld_contract::cpu::{by_name, X86_64_V3, X86_64_V4, X86_FEATURES};
+    if !options.target.starts_with("x86_64") {
+        return Ok(0);
+    }
+    let named = |names: &[&str]| {
+        names
+            .iter()
+            .filter_map(|n| by_name(n))
+            .fold(0, |m, f| m | f.flag)
+    };
+    Ok(match options.cpu {
+        Cpu::Baseline => 0,
+        Cpu::X86_64V3 => named(X86_64_V3),
+        Cpu::X86_64V4 => named(X86_64_V4),
+        Cpu::Native => {
+            if options.target != crate::options::host_triple() {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "--cpu native describes this machine; the target is {}",
+                        options.target
+                    ),
+                    offset: None,
+                });
+            }
+            X86_FEATURES
+                .iter()
+                .filter(|f| weld_runtime::module::cpu_has(f.name))
+                .fold(0, |m, f| m | f.flag)
+        }
+    })
 }

@@ -12,7 +12,7 @@
 pub mod disas;
 pub mod entry;
 mod func;
-mod isa;
+pub(crate) mod isa;
 mod memory;
 mod numeric;
 mod simd;

@@ -364,7 +364,7 @@ pub(crate) fn add_module(
     let flags = match options.bounds_checks {
         BoundsChecks::Explicit => FLAG_EXPLICIT_BOUNDS,
         BoundsChecks::Guard => 0,
-    };
+    } | crate::codegen::isa::cpu_flags(options)?;
     desc[d::FLAGS..d::FLAGS + 4].copy_from_slice(&flags.to_le_bytes());
     let mut put = |off: usize, v: u64| desc[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(d::INFO_LEN, info_bytes.len() as u64);
