@@ -196,6 +196,7 @@ fn harness() -> Result<()> {
                 match res.ratio() {
                     Some((x, basis)) => format!(" → {x:.3} ({basis})"),
                     None if res.too_short() => " → too short to time".into(),
+                    None if res.varies() => " → work varies run to run".into(),
                     None => String::new(),
                 },
                 t.elapsed().as_secs_f64(),

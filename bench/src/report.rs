@@ -352,13 +352,14 @@ pub fn to_markdown(r: &Results) -> String {
         }
     }
     if !r.runtime.is_empty() {
-        md.push_str("\n## Run time (Sightglass)\n\nBoth engines compile for this machine's CPU (`weld compile --cpu native`; `wasmtime compile` does so by default). region = between `bench.start` and `bench.end`; process = the whole process. The ratio uses regions when both engines report one, else processes; regions under 1 ms (Wasmtime's timer costs several µs) and processes under 50 ms are too short to time and do not count.\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("\n## Run time (Sightglass)\n\nBoth engines compile for this machine's CPU (`weld compile --cpu native`; `wasmtime compile` does so by default). region = between `bench.start` and `bench.end`; process = the whole process. The ratio uses regions when both engines report one, else processes; regions under 1 ms (Wasmtime's timer costs several µs) and processes under 50 ms are too short to time and do not count; nor do programs whose slowest run took over 4× their fastest on both engines (their work varies run to run: some libsodium tests size it with `randombytes`).\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
         for b in &r.runtime {
             let ratio = match (&b.weld.error, &b.wasmtime.error, b.ratio()) {
                 (Some(e), _, _) => format!("weld failed: {}", cell(e)),
                 (_, Some(e), _) => format!("Wasmtime failed: {}", cell(e)),
                 (_, _, Some((x, basis))) => format!("{x:.3} ({basis})"),
                 _ if b.too_short() => "too short to time (not counted)".into(),
+                _ if b.varies() => "work varies run to run (not counted)".into(),
                 _ => "-".into(),
             };
             md.push_str(&format!(

@@ -148,33 +148,60 @@ pub struct Result1 {
 }
 
 impl Result1 {
-    /// weld/Wasmtime run time: the measured regions' medians when both have one, else whole
-    /// processes'; with which basis. `None` for failures and for programs too short to time:
-    /// a region under [`MIN_REGION_NS`] (Wasmtime's timer is a wasm module calling WASI
-    /// `clock_time_get`, several µs, against weld's in-host clock read) or, without regions, a
-    /// process under [`MIN_PROCESS_NS`] (start-up, measured separately, would dominate).
-    pub fn ratio(&self) -> Option<(f64, &'static str)> {
+    /// What the ratio compares: regions' summaries when both engines have one, else whole
+    /// processes'; `None` for failures.
+    fn basis(&self) -> Option<(Summary, Summary, &'static str)> {
         if self.weld.error.is_some() || self.wasmtime.error.is_some() {
             return None;
         }
         if let (Some(a), Some(b)) = (self.weld.region(), self.wasmtime.region()) {
-            if a.median.min(b.median) < MIN_REGION_NS {
-                return None;
-            }
-            return crate::stats::ratio(a.median, b.median).map(|r| (r, "region"));
+            return Some((a, b, "region"));
         }
-        let (a, b) = (self.weld.process()?, self.wasmtime.process()?);
-        if a.median.min(b.median) < MIN_PROCESS_NS {
-            return None;
-        }
-        crate::stats::ratio(a.median, b.median).map(|r| (r, "process"))
+        Some((self.weld.process()?, self.wasmtime.process()?, "process"))
     }
 
-    /// Why a program that ran on both engines has no ratio.
+    /// weld/Wasmtime run time: the medians of [`Self::basis`], with which basis. `None` for
+    /// failures, for programs too short to time ([`Self::too_short`]) and for programs whose
+    /// work varies from run to run ([`Self::varies`]).
+    pub fn ratio(&self) -> Option<(f64, &'static str)> {
+        let (a, b, basis) = self.basis()?;
+        if self.too_short() || self.varies() {
+            return None;
+        }
+        crate::stats::ratio(a.median, b.median).map(|r| (r, basis))
+    }
+
+    /// Ran on both but too short to time: a region under [`MIN_REGION_NS`] (Wasmtime's timer
+    /// is a wasm module calling WASI `clock_time_get`, several µs, against weld's in-host clock
+    /// read) or, without regions, a process under [`MIN_PROCESS_NS`] (start-up, measured
+    /// separately, would dominate).
     pub fn too_short(&self) -> bool {
-        self.weld.error.is_none() && self.wasmtime.error.is_none() && self.ratio().is_none()
+        let Some((a, b, basis)) = self.basis() else {
+            return false;
+        };
+        let min = if basis == "region" {
+            MIN_REGION_NS
+        } else {
+            MIN_PROCESS_NS
+        };
+        a.median.min(b.median) < min
+    }
+
+    /// Ran on both, but the work itself changes from run to run: on both engines the slowest
+    /// run took more than [`MAX_SPREAD`] times the fastest — far beyond this machine's noise
+    /// (±30%). Some libsodium tests size their work with `randombytes`; their medians over a
+    /// few runs compare different amounts of work, so they do not count.
+    pub fn varies(&self) -> bool {
+        let Some((a, b, _)) = self.basis() else {
+            return false;
+        };
+        let spread = |s: &Summary| s.min > 0.0 && s.max / s.min > MAX_SPREAD;
+        spread(&a) && spread(&b)
     }
 }
+
+/// See [`Result1::varies`].
+pub const MAX_SPREAD: f64 = 4.0;
 
 /// Files made once for the Wasmtime runs.
 #[derive(Debug)]
@@ -526,6 +553,16 @@ mod tests {
         assert!(r.too_short());
         r.wasmtime.region_ns.clear();
         assert_eq!(r.ratio(), Some((1.0, "process")));
+        // Work that changes run to run on both engines does not count; on one only, it does.
+        r.weld.region_ns = vec![5.0 * ms, 30.0 * ms, 60.0 * ms];
+        r.wasmtime.region_ns = vec![2.0 * ms, 10.0 * ms, 90.0 * ms];
+        assert!(r.varies() && !r.too_short());
+        assert_eq!(r.ratio(), None);
+        r.wasmtime.region_ns = vec![20.0 * ms, 25.0 * ms, 30.0 * ms];
+        assert!(!r.varies());
+        assert_eq!(r.ratio(), Some((1.2, "region")));
+        r.weld.region_ns.clear();
+        r.wasmtime.region_ns.clear();
         r.weld.error = Some("stdout differs".into());
         assert_eq!(r.ratio(), None);
     }
