@@ -186,8 +186,9 @@ pub fn add_to_imports(imports: &mut HostImports, ctx: WasiCtx) -> Rc<RefCell<Was
     register(imports, ctx, None)
 }
 
-/// [`add_to_imports`], registering only the interfaces that some of `names` (import names, any
-/// 0.2.x version) belong to: what an executable does, knowing its component's imports.
+/// [`add_to_imports`], registering only the functions and resource drops `names` name
+/// (`interface#function` import names and `interface#resource` host resource names, any 0.2.x
+/// version): what an executable does, knowing its component's imports.
 pub fn add_to_imports_for<'a>(
     imports: &mut HostImports,
     ctx: WasiCtx,
@@ -195,10 +196,7 @@ pub fn add_to_imports_for<'a>(
 ) -> Rc<RefCell<WasiState>> {
     let needed = names
         .into_iter()
-        .map(|n| {
-            let n = crate::component::names::normalize(n);
-            String::from(n.split_once('#').map_or(n.as_ref(), |(iface, _)| iface))
-        })
+        .map(|n| String::from(crate::component::names::normalize(n).as_ref()))
         .collect();
     register(imports, ctx, Some(needed))
 }
@@ -215,6 +213,7 @@ fn register(
         state: state.clone(),
         needed,
         last: None,
+        key: String::new(),
     };
     cli::register(&mut reg);
     io::register(&mut reg);

@@ -134,27 +134,33 @@ impl WasiState {
 pub(crate) struct Registrar<'a> {
     pub(crate) imports: &'a mut HostImports,
     pub(crate) state: Rc<RefCell<WasiState>>,
-    /// Only these interfaces (normalised), when known: registering the ~150 functions of every
-    /// interface was a third of an executable's start-up.
+    /// Only these functions (normalised `interface#function` names), when known: registering
+    /// the ~150 functions of every interface was a third of an executable's start-up, and every
+    /// function of the interfaces it imports still a fifth.
     pub(crate) needed: Option<alloc::collections::BTreeSet<String>>,
-    /// The last interface asked about, and the answer (calls come interface by interface).
-    pub(crate) last: Option<(String, bool)>,
+    /// The last interface asked about and its normalised name (calls come interface by
+    /// interface).
+    pub(crate) last: Option<(String, String)>,
+    /// Scratch space for `interface#function` keys.
+    pub(crate) key: String,
 }
 
 impl Registrar<'_> {
-    /// Whether functions of `iface` are wanted.
-    fn wanted(&mut self, iface: &str) -> bool {
+    /// Whether `iface#name` is wanted (a function, or a resource whose drops matter).
+    fn wanted(&mut self, iface: &str, name: &str) -> bool {
         let Some(needed) = &self.needed else {
             return true;
         };
-        match &self.last {
-            Some((last, answer)) if last == iface => *answer,
-            _ => {
-                let answer = needed.contains(crate::component::names::normalize(iface).as_ref());
-                self.last = Some((String::from(iface), answer));
-                answer
-            }
+        if self.last.as_ref().is_none_or(|(last, _)| last != iface) {
+            let normalized = String::from(crate::component::names::normalize(iface).as_ref());
+            self.last = Some((String::from(iface), normalized));
         }
+        let normalized = self.last.as_ref().map_or("", |(_, n)| n.as_str());
+        self.key.clear();
+        self.key.push_str(normalized);
+        self.key.push('#');
+        self.key.push_str(name);
+        needed.contains(self.key.as_str())
     }
 
     /// Offer `iface#func`.
@@ -164,7 +170,7 @@ impl Registrar<'_> {
         func: &str,
         f: impl Fn(&mut WasiState, &[Val]) -> Result<Option<Val>, Trap> + 'static,
     ) {
-        if !self.wanted(iface) {
+        if !self.wanted(iface, func) {
             return;
         }
         let state = self.state.clone();
@@ -178,7 +184,7 @@ impl Registrar<'_> {
 
     /// Free the rep when the guest drops a handle of `iface#resource`.
     pub(crate) fn resource(&mut self, iface: &str, resource: &str) {
-        if !self.wanted(iface) {
+        if !self.wanted(iface, resource) {
             return;
         }
         let state = self.state.clone();

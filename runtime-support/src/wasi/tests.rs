@@ -236,3 +236,30 @@ fn stream_errors_carry_an_error_resource_with_a_message() {
     );
     assert_eq!(msg, Val::String(String::from("disk on fire")));
 }
+
+#[test]
+fn a_component_gets_exactly_the_functions_it_imports() {
+    let mut imports = HostImports::new();
+    let names = [
+        "wasi:cli/stdout@0.2.3#get-stdout",
+        "wasi:io/streams@0.2.0#[method]output-stream.blocking-write-and-flush",
+        "wasi:io/streams@0.2.0#output-stream",
+    ];
+    let state = super::add_to_imports_for(&mut imports, WasiCtx::new(), names);
+    for n in [
+        "wasi:cli/stdout@0.2.0#get-stdout",
+        "wasi:io/streams@0.2.6#[method]output-stream.blocking-write-and-flush",
+    ] {
+        assert!(imports.contains(n), "{n} missing");
+    }
+    for n in [
+        "wasi:cli/stderr@0.2.0#get-stderr",
+        "wasi:io/streams@0.2.0#[method]output-stream.write",
+        "wasi:filesystem/types@0.2.0#[method]descriptor.read",
+    ] {
+        assert!(!imports.contains(n), "{n} registered though not imported");
+    }
+    // The registered function works.
+    let out = call(&imports, "wasi:cli/stdout@0.2.0#get-stdout", &[]);
+    assert!(state.borrow().live() >= 1, "{out:?}");
+}
