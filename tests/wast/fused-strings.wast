@@ -1,7 +1,8 @@
 ;; Fused calls with UTF-8 strings and scalars between two components (the runtime's Val-free
 ;; path): bytes arrive intact in the callee's memory, narrow integers, bools and chars are
 ;; converted as lifting then lowering says, and what the Canonical ABI rejects traps — invalid
-;; or truncated UTF-8 and invalid chars from the caller, before the callee runs.
+;; or truncated UTF-8 and invalid chars from the caller, before the callee runs. A trap inside
+;; the callee or inside its realloc reaches the host as that trap.
 
 (component definition $pair
   (component $callee
@@ -32,8 +33,14 @@
           (i64.extend_i32_u
             (i32.add (i32.add (i32.mul (local.get $tag) (i32.const 1000)) (local.get $flag))
                      (local.get $c)))))
-      (func (export "calls") (result i32) (global.get $calls)))
+      (func (export "calls") (result i32) (global.get $calls))
+      (func (export "explode") (param i32 i32) (result i32) unreachable)
+      (func (export "bad-realloc") (param i32 i32 i32 i32) (result i32) unreachable))
     (core instance $i (instantiate $m))
+    (func (export "explode") (param "s" string) (result u32)
+      (canon lift (core func $i "explode") (memory $i "mem") (realloc (func $i "realloc"))))
+    (func (export "no-buffer") (param "s" string) (result u32)
+      (canon lift (core func $i "explode") (memory $i "mem") (realloc (func $i "bad-realloc"))))
     (func (export "mix") (param "tag" s8) (param "s" string) (param "flag" bool)
                          (param "c" char) (result u64)
       (canon lift (core func $i "mix") (memory $i "mem") (realloc (func $i "realloc"))))
@@ -42,14 +49,20 @@
     (import "mix" (func $mix (param "tag" s8) (param "s" string) (param "flag" bool)
                              (param "c" char) (result u64)))
     (import "calls" (func $calls (result u32)))
+    (import "explode" (func $explode (param "s" string) (result u32)))
+    (import "no-buffer" (func $no-buffer (param "s" string) (result u32)))
     (core module $libc (memory (export "mem") 1))
     (core instance $libc (instantiate $libc))
     (core func $mix' (canon lower (func $mix) (memory $libc "mem")))
     (core func $calls' (canon lower (func $calls)))
+    (core func $explode' (canon lower (func $explode) (memory $libc "mem")))
+    (core func $no-buffer' (canon lower (func $no-buffer) (memory $libc "mem")))
     (core module $m
       (import "libc" "mem" (memory 1))
       (import "" "mix" (func $mix (param i32 i32 i32 i32 i32) (result i64)))
       (import "" "calls" (func $calls (result i32)))
+      (import "" "explode" (func $explode (param i32 i32) (result i32)))
+      (import "" "no-buffer" (func $no-buffer (param i32 i32) (result i32)))
       (data (i32.const 16) "abc")
       (data (i32.const 32) "h\c3\a9!")
       (data (i32.const 48) "a\ff")
@@ -69,10 +82,14 @@
         (call $mix (i32.const 0) (i32.const 64) (i32.const 3) (i32.const 0) (i32.const 0)))
       (func (export "surrogate") (result i64)
         (call $mix (i32.const 0) (i32.const 16) (i32.const 3) (i32.const 0) (i32.const 0xd800)))
-      (func (export "calls") (result i32) (call $calls)))
+      (func (export "calls") (result i32) (call $calls))
+      (func (export "explode") (result i32) (call $explode (i32.const 16) (i32.const 3)))
+      (func (export "no-buffer") (result i32) (call $no-buffer (i32.const 16) (i32.const 3))))
     (core instance $m (instantiate $m
       (with "libc" (instance $libc))
-      (with "" (instance (export "mix" (func $mix')) (export "calls" (func $calls'))))))
+      (with "" (instance (export "mix" (func $mix')) (export "calls" (func $calls'))
+                         (export "explode" (func $explode'))
+                         (export "no-buffer" (func $no-buffer'))))))
     (func (export "ascii") (result u64) (canon lift (core func $m "ascii")))
     (func (export "two-byte") (result u64) (canon lift (core func $m "two-byte")))
     (func (export "empty") (result u64) (canon lift (core func $m "empty")))
@@ -80,10 +97,13 @@
     (func (export "invalid") (result u64) (canon lift (core func $m "invalid")))
     (func (export "truncated") (result u64) (canon lift (core func $m "truncated")))
     (func (export "surrogate") (result u64) (canon lift (core func $m "surrogate")))
-    (func (export "calls") (result u32) (canon lift (core func $m "calls"))))
+    (func (export "calls") (result u32) (canon lift (core func $m "calls")))
+    (func (export "explode") (result u32) (canon lift (core func $m "explode")))
+    (func (export "no-buffer") (result u32) (canon lift (core func $m "no-buffer"))))
   (instance $callee (instantiate $callee))
   (instance $caller (instantiate $caller
-    (with "mix" (func $callee "mix")) (with "calls" (func $callee "calls"))))
+    (with "mix" (func $callee "mix")) (with "calls" (func $callee "calls"))
+    (with "explode" (func $callee "explode")) (with "no-buffer" (func $callee "no-buffer"))))
   (export "ascii" (func $caller "ascii"))
   (export "two-byte" (func $caller "two-byte"))
   (export "empty" (func $caller "empty"))
@@ -91,7 +111,9 @@
   (export "invalid" (func $caller "invalid"))
   (export "truncated" (func $caller "truncated"))
   (export "surrogate" (func $caller "surrogate"))
-  (export "calls" (func $caller "calls")))
+  (export "calls" (func $caller "calls"))
+  (export "explode" (func $caller "explode"))
+  (export "no-buffer" (func $caller "no-buffer")))
 
 (component instance $ok $pair)
 ;; "abc": length 3 + 97+98+99 = 297; tag 1, flag 1, 'A' 65: 1066.
@@ -110,5 +132,10 @@
 (assert_trap (invoke "truncated") "incomplete utf-8 byte sequence")
 (component instance $bad3 $pair)
 (assert_trap (invoke "surrogate") "invalid `char` bit pattern")
+(component instance $bad4 $pair)
+(assert_trap (invoke "explode") "unreachable")
+(component instance $bad5 $pair)
+(assert_trap (invoke "no-buffer") "unreachable")
+(assert_trap (invoke "calls") "cannot enter component instance")
 (component instance $after $pair)
 (assert_return (invoke "calls") (u32.const 0))

@@ -9,8 +9,8 @@
 //! next most common shape: scalars and UTF-8 strings in, a scalar (or nothing) out. Anything
 //! else (other encodings, lists, records, spilled or memory-returned results) stays generic.
 
-use super::{bad, trap, Inner, StoreCx, CONTEXT_SLOTS};
-use crate::component::abi::{alloc_checked, f32_canon, f64_canon, MAX_FLAT_PARAMS};
+use super::{bad, trap, Inner, CONTEXT_SLOTS};
+use crate::component::abi::{f32_canon, f64_canon, MAX_FLAT_PARAMS};
 use crate::component::string::MAX_STRING_BYTE_LENGTH;
 use crate::func::Func;
 use crate::instance::Extern;
@@ -177,6 +177,9 @@ impl Inner {
             Some(d) => Some(self.func(store, d).ok()?),
             None => None,
         };
+        if callee_realloc.is_some_and(|r| r.arity(store) != (4, 1)) {
+            return None;
+        }
         let post_return = match &f.opts.post_return {
             Some(d) => Some(self.func(store, d).ok()?),
             None => None,
@@ -269,35 +272,39 @@ impl Inner {
         self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
 
         // Lower into the callee: each string gets a buffer from its realloc and the bytes.
+        // Wasm is entered with `call_nested`: this frame and the lowering callback's own nothing
+        // to drop and hold no borrow whenever wasm runs, so a trap may skip them.
         let mut at = 0;
         for p in &plan.params {
             if *p != Param::Str {
                 at += 1;
                 continue;
             }
+            // Plans with strings have both (checked when the plan was made).
+            let (realloc, callee_memory) = (
+                plan.callee_realloc.ok_or_else(bad)?,
+                plan.callee_memory.ok_or_else(bad)?,
+            );
             let (src, len) = (args[at].get_i32() as u32, args[at + 1].get_i32() as u32);
             if u64::from(len) > MAX_STRING_BYTE_LENGTH {
                 return Err(trap(TrapCode::StringOutOfBounds));
             }
-            let mut loans = Vec::new();
-            let mut cx = StoreCx {
-                store,
-                inner: self,
-                inst: callee,
-                memory: plan.callee_memory,
-                realloc: plan.callee_realloc,
-                encoding: StringEncoding::Utf8,
-                host: false,
-                loans: &mut loans,
-            };
-            let dst = alloc_checked(&mut cx, 0, 0, 1, len, TrapCode::StringOutOfBounds)?;
+            let mut call = [0, 0, 1, len].map(|v| ValRaw::i32(v as i32));
+            // SAFETY: see above.
+            unsafe { realloc.call_nested(store, &mut call)? };
+            let dst = call[0].get_i32() as u32;
+            // Alignment 1 always holds; the buffer must fit the callee's memory.
+            if u64::from(dst) + u64::from(len) > callee_memory.data(store).len() as u64 {
+                return Err(trap(TrapCode::StringOutOfBounds));
+            }
             copy_between(store, plan, src, dst, len)?;
             args[at] = ValRaw::i32(dst as i32);
             at += 2;
         }
 
         self.set_flags(callee, None, Some(true))?;
-        plan.func.call_in_place(store, &mut args)?;
+        // SAFETY: see above.
+        unsafe { plan.func.call_nested(store, &mut args)? };
         self.state()?.finish_call(callee)?;
         let result = match plan.result {
             Some(s) => Some(s.convert(args[0])?),
@@ -308,7 +315,8 @@ impl Inner {
         }
         if let Some(pr) = plan.post_return {
             self.set_flags(callee, None, Some(false))?;
-            pr.call_in_place(store, &mut args[..plan.results.max(1)])?;
+            // SAFETY: see above.
+            unsafe { pr.call_nested(store, &mut args[..plan.results.max(1)])? };
             self.set_flags(callee, None, Some(true))?;
         }
         self.tasks.borrow_mut().pop();
