@@ -31,6 +31,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use types::{WitParams, WitResult};
 use weld_contract::component::world::type_text;
+pub use weld_runtime::component::TypedFunc;
+use weld_runtime::component::{LiftResult, LowerParams, TypedError};
 pub use weld_runtime::plugin::PluginError as LoadError;
 use weld_runtime::{ComponentInstance, ComponentModule, Store};
 pub use weld_runtime::{HostImports, Trap, TrapCode, Val};
@@ -86,6 +88,8 @@ pub enum CallError {
     /// The result had another shape than the Rust type (cannot happen after a signature check,
     /// kept so a mismatch is an error, not a panic).
     Result(Val),
+    /// A typed function ([`Instance::typed`]) given to another instance than its own.
+    OtherInstance,
 }
 
 impl fmt::Display for CallError {
@@ -94,6 +98,7 @@ impl fmt::Display for CallError {
             CallError::Trap(t) => write!(f, "trap: {t}"),
             CallError::Signature(e) => e.fmt(f),
             CallError::Result(v) => write!(f, "unexpected result {v}"),
+            CallError::OtherInstance => f.write_str("a typed function of another instance"),
         }
     }
 }
@@ -265,6 +270,45 @@ impl Instance {
             .map_err(CallError::Trap)?;
         let shown = out.clone();
         R::from_result(out).ok_or_else(|| CallError::Result(shown.unwrap_or(Val::Tuple(vec![]))))
+    }
+
+    /// Export `name` as a typed function, for the fast path: parameters and result of the
+    /// types [`weld_runtime::component::ComponentType`] covers (bool, integers, floats, char,
+    /// strings — `&str` parameters are not copied on the host side), looked up and checked
+    /// once; then [`Instance::call_typed`] calls it without building `Val`s (tens of
+    /// nanoseconds instead of hundreds). Other types: [`Instance::call`].
+    pub fn typed<P: LowerParams, R: LiftResult>(
+        &self,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>, CallError> {
+        self.inner
+            .typed_func::<P, R>(&self.store, name)
+            .map_err(|e| {
+                CallError::Signature(match e {
+                    TypedError::NoSuchExport(n) => PluginError::MissingExport(n),
+                    other => PluginError::TypeMismatch {
+                        name: name.to_string(),
+                        expected: format!(
+                            "{} -> {}",
+                            std::any::type_name::<P>(),
+                            std::any::type_name::<R>()
+                        ),
+                        found: other.to_string(),
+                    },
+                })
+            })
+    }
+
+    /// Call `f` (from [`Instance::typed`] of this instance) with `params`.
+    pub fn call_typed<P: LowerParams, R: LiftResult>(
+        &mut self,
+        f: &TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, CallError> {
+        if !f.belongs_to(&self.inner) {
+            return Err(CallError::OtherInstance);
+        }
+        f.call(&mut self.store, params).map_err(CallError::Trap)
     }
 
     /// The plugin this is an instance of.

@@ -91,6 +91,23 @@ fn two_plugins_and_three_instances_of_one_work_side_by_side_and_survive_a_trap()
     }
     let counts: Vec<u32> = g.iter_mut().map(|i| i.call("count", ()).unwrap()).collect();
     assert_eq!(counts, [1, 2, 3]);
+    // The typed fast path gives the same answers and shares the instance's state; a typed
+    // function works only with its own instance; wrong types are refused up front.
+    let greet = g[2].typed::<(&str,), String>("greet").unwrap();
+    assert_eq!(g[2].call_typed(&greet, ("fast",)).unwrap(), "hello, fast!");
+    assert_eq!(g[2].call::<(), u32>("count", ()).unwrap(), 4);
+    assert_eq!(
+        g[1].call_typed(&greet, ("elsewhere",)),
+        Err(CallError::OtherInstance)
+    );
+    assert!(matches!(
+        g[2].typed::<(u32,), String>("greet"),
+        Err(CallError::Signature(PluginError::TypeMismatch { .. }))
+    ));
+    assert!(matches!(
+        g[2].typed::<(), ()>("nope"),
+        Err(CallError::Signature(PluginError::MissingExport(_)))
+    ));
 
     // The calculator's import is a host function; its calls arrive in order.
     let logged = Rc::new(RefCell::new(Vec::new()));

@@ -169,6 +169,14 @@ impl ComponentInstance {
     }
 }
 
+impl<P, R> TypedFunc<P, R> {
+    /// Whether this is an export of `instance` (and not of another instance of the same
+    /// component).
+    pub fn belongs_to(&self, instance: &ComponentInstance) -> bool {
+        Rc::ptr_eq(&self.inner, &instance.inner)
+    }
+}
+
 impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
     /// Call with `params` in `store` (the store the instance lives in); the result or the trap.
     /// Entering an instance that may not be entered (it trapped, or is on the stack) traps as
