@@ -366,6 +366,19 @@ impl Abi<'_> {
         if u64::from(ptr) + bytes > cx.memory()?.len() as u64 || (size == 0 && len > 1 << 20) {
             return Err(trap(TrapCode::ListOutOfBounds));
         }
+        // Bytes (file contents, buffers): one slice read instead of a load per element.
+        if let signed @ (TypeDef::U8 | TypeDef::S8) = self.types.get(elem) {
+            let signed = matches!(signed, TypeDef::S8);
+            let start = ptr as usize;
+            let src = cx
+                .memory()?
+                .get(start..start + len as usize)
+                .ok_or(trap(TrapCode::ListOutOfBounds))?;
+            return Ok(src
+                .iter()
+                .map(|&b| if signed { Val::S8(b as i8) } else { Val::U8(b) })
+                .collect());
+        }
         let mut out = Vec::with_capacity(len as usize);
         for i in 0..len {
             out.push(self.load(cx, ptr.wrapping_add(i.wrapping_mul(size)), elem)?);
@@ -479,6 +492,23 @@ impl Abi<'_> {
         let len = u32::try_from(vs.len()).map_err(|_| trap(TrapCode::ListOutOfBounds))?;
         let bytes = u32::try_from(bytes).map_err(|_| trap(TrapCode::ListOutOfBounds))?;
         let ptr = alloc_checked(cx, 0, 0, align, bytes, TrapCode::ListOutOfBounds)?;
+        // Bytes: gathered and written at once (a value of another type falls through to the
+        // element-by-element path, which reports it where it is).
+        if let signed @ (TypeDef::U8 | TypeDef::S8) = self.types.get(elem) {
+            let signed = matches!(signed, TypeDef::S8);
+            let gathered: Option<Vec<u8>> = vs
+                .iter()
+                .map(|v| match (v, signed) {
+                    (Val::U8(b), false) => Some(*b),
+                    (Val::S8(b), true) => Some(*b as u8),
+                    _ => None,
+                })
+                .collect();
+            if let Some(buf) = gathered {
+                write_bytes(cx, ptr, &buf)?;
+                return Ok((ptr, len));
+            }
+        }
         for (i, v) in vs.iter().enumerate() {
             self.store(cx, v, elem, ptr.wrapping_add((i as u32).wrapping_mul(size)))?;
         }

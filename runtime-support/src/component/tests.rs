@@ -738,3 +738,34 @@ fn host_imports_match_any_compatible_version_and_run_drop_callbacks() {
     assert_eq!(dropped.get(), 5);
     assert!(!h.drop_resource("wasi:io/streams@0.2.6#input-stream", 5));
 }
+
+#[test]
+fn byte_lists_are_stored_and_loaded_whole_and_other_values_still_refused() {
+    let defs = arena();
+    let abi = Abi {
+        types: Types::new(&defs),
+        src: StringEncoding::Utf8,
+    };
+    let mut cx = VecCx::new(StringEncoding::Utf8);
+    // u8 (type 0) and s8 (type 19) lists.
+    let bytes: Vec<Val> = (0..3000u32).map(|i| Val::U8((i * 7) as u8)).collect();
+    let (ptr, len) = abi.store_list(&mut cx, &bytes, 0).unwrap();
+    assert_eq!(len, 3000);
+    assert_eq!(cx.memory().unwrap()[ptr as usize + 3], 21);
+    assert_eq!(abi.load_list(&mut cx, ptr, len, 0).unwrap(), bytes);
+    let signed: Vec<Val> = [-128i8, -1, 0, 127].into_iter().map(Val::S8).collect();
+    let (ptr, len) = abi.store_list(&mut cx, &signed, 19).unwrap();
+    assert_eq!(abi.load_list(&mut cx, ptr, len, 19).unwrap(), signed);
+    // A value of another type in a byte list is refused as before (not as out of bounds).
+    let mut bad = bytes.clone();
+    bad[2000] = Val::U32(1);
+    let mut fresh = VecCx::new(StringEncoding::Utf8);
+    let err = abi.store_list(&mut fresh, &bad, 0).unwrap_err();
+    assert_ne!(err.code, TrapCode::ListOutOfBounds);
+    // Past the end of memory: the list trap.
+    let end = cx.memory().unwrap().len() as u32;
+    assert_eq!(
+        abi.load_list(&mut cx, end - 2, 3, 0).unwrap_err().code,
+        TrapCode::ListOutOfBounds
+    );
+}
