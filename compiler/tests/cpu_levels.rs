@@ -4,8 +4,10 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
+mod common;
+
 use weld::{Cpu, Options};
-use weld_runtime::{Instance, Library, Store, ValRaw};
+use weld_runtime::{Instance, Store, ValRaw};
 
 /// i64x2 multiplication: SSE4.2 has no 64-bit lane multiply (a pmuludq sequence); AVX-512
 /// (x86-64-v4) has one instruction.
@@ -52,22 +54,7 @@ fn code_for_this_cpu_uses_its_features_and_computes_the_same() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut objs = Vec::new();
-    for (name, obj) in [("base", &base), ("native", &native)] {
-        let p = dir.path().join(format!("{name}.o"));
-        std::fs::write(&p, obj).unwrap();
-        objs.push(p);
-    }
-    let so = dir.path().join("cpu.so");
-    weld::link::link(
-        &objs,
-        &so,
-        weld::link::OutputKind::SharedLib,
-        weld::options::host_triple(),
-        &[],
-    )
-    .unwrap();
-    let lib = Library::open(&so).unwrap();
+    let lib = common::load_objects(dir.path(), &[("base", &base), ("native", &native)]);
     let mut store = Store::new();
     let mut results = Vec::new();
     for prefix in ["base", "native"] {

@@ -5,6 +5,8 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use weld_runtime::component::{TypedError, Val};
@@ -38,18 +40,7 @@ fn load() -> Option<Loaded> {
     };
     let obj = weld::compile_component(&bytes, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let o = dir.path().join("typed.o");
-    let so = dir.path().join("typed.so");
-    std::fs::write(&o, obj).unwrap();
-    weld::link::link(
-        &[o],
-        &so,
-        weld::link::OutputKind::SharedLib,
-        weld::options::host_triple(),
-        &[],
-    )
-    .unwrap();
-    let lib = Library::open(&so).unwrap();
+    let lib = common::load_objects(dir.path(), &[("typed", &obj)]);
     let module = lib.component("typed").unwrap();
     Some(Loaded {
         _dir: dir,

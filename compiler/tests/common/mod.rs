@@ -82,3 +82,24 @@ pub fn suite_modules() -> Vec<Input> {
     }
     inputs
 }
+
+/// Write `objects` (symbol prefix, object bytes) into `dir`, link them into one shared library
+/// there and load it.
+pub fn load_objects(dir: &Path, objects: &[(&str, &[u8])]) -> weld_runtime::Library {
+    let mut paths = Vec::new();
+    for (name, obj) in objects {
+        let p = dir.join(format!("{name}.o"));
+        std::fs::write(&p, obj).unwrap();
+        paths.push(p);
+    }
+    let so = dir.join("objects.so");
+    weld::link::link(
+        &paths,
+        &so,
+        weld::link::OutputKind::SharedLib,
+        weld::options::host_triple(),
+        &[],
+    )
+    .unwrap();
+    weld_runtime::Library::open(&so).unwrap()
+}

@@ -9,7 +9,7 @@
 //! next most common shape: scalars and UTF-8 strings in, a scalar (or nothing) out. Anything
 //! else (other encodings, lists, records, spilled or memory-returned results) stays generic.
 
-use super::{bad, trap, Inner, CONTEXT_SLOTS};
+use super::{bad, trap, Inner};
 use crate::component::abi::{f32_canon, f64_canon, MAX_FLAT_PARAMS};
 use crate::component::string::MAX_STRING_BYTE_LENGTH;
 use crate::func::Func;
@@ -259,17 +259,7 @@ impl Inner {
             }
         }
 
-        // Enter the callee.
-        {
-            let mut st = self.state()?;
-            let s = st.inst(callee)?;
-            if !s.may_enter() {
-                return Err(trap(TrapCode::CannotEnterComponent));
-            }
-            s.set_may_enter(false);
-            s.set_may_leave(false);
-        }
-        self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
+        self.enter_lifted(callee)?;
 
         // Lower into the callee: each string gets a buffer from its realloc and the bytes.
         // Wasm is entered with `call_nested`: this frame and the lowering callback's own nothing

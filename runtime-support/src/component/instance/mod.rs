@@ -491,16 +491,7 @@ impl Inner {
         let ft = info.func_types.get(f.ty as usize).ok_or_else(bad)?;
         let types = Types::new(&info.types);
         let callee = f.opts.instance;
-        {
-            let mut st = self.state()?;
-            let s = st.inst(callee)?;
-            if !s.may_enter() {
-                return Err(trap(TrapCode::CannotEnterComponent));
-            }
-            s.set_may_enter(false);
-            s.set_may_leave(false);
-        }
-        self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
+        self.enter_lifted(callee)?;
         let mut no_loans = Vec::new();
         let flat_args = {
             let mut cx = self.cx(store, &f.opts, host, &mut no_loans)?;
@@ -535,6 +526,22 @@ impl Inner {
             )?
         };
         Ok((results, flat_results))
+    }
+
+    /// Enter component instance `callee` for a lifted call: it must be enterable; it may
+    /// neither be entered again nor call out until the call lets it, and a new task begins.
+    fn enter_lifted(&self, callee: u32) -> Result<(), Trap> {
+        {
+            let mut st = self.state()?;
+            let s = st.inst(callee)?;
+            if !s.may_enter() {
+                return Err(trap(TrapCode::CannotEnterComponent));
+            }
+            s.set_may_enter(false);
+            s.set_may_leave(false);
+        }
+        self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
+        Ok(())
     }
 
     /// Run the post-return function (the instance may not leave meanwhile), then let the
@@ -773,28 +780,21 @@ extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw)
         let ctx = &*(ctx as *const LoweringCtx);
         (&*ctx.inner, ctx.index)
     };
+    // The trampoline's slots, as many as the lowering's core parameters or results.
+    let slice = |slots: *mut ValRaw| -> Result<&mut [ValRaw], Trap> {
+        let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
+        let n = l.core_params.len().max(l.core_results.len());
+        // SAFETY: the trampoline provides one slot per core parameter and at least one per
+        // core result (contract), so `n` slots; nothing else refers to them during the call.
+        Ok(unsafe { core::slice::from_raw_parts_mut(slots, n) })
+    };
     if let Some(host) = typed::typed_import(inner, index) {
-        let result = (|| {
-            let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
-            let n = l.core_params.len().max(l.core_results.len());
-            // SAFETY: the trampoline provides one slot per core parameter and at least one per
-            // core result (contract), so `n` slots; nothing else refers to them during the call.
-            let slots = unsafe { core::slice::from_raw_parts_mut(slots, n) };
-            inner.run_typed_host(index, host, slots)
-        })();
-        return raise_on_err(result);
+        return raise_on_err(slice(slots).and_then(|s| inner.run_typed_host(index, host, s)));
     }
     // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
     let store = unsafe { inner.store() };
     if let Some(plan) = inner.fused_plan(store, index) {
-        let result = (|| {
-            let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
-            let n = l.core_params.len().max(l.core_results.len());
-            // SAFETY: as for typed host functions above.
-            let slots = unsafe { core::slice::from_raw_parts_mut(slots, n) };
-            inner.run_fused(index, plan, slots)
-        })();
-        return raise_on_err(result);
+        return raise_on_err(slice(slots).and_then(|s| inner.run_fused(index, plan, s)));
     }
     let result = (|| {
         let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;

@@ -14,7 +14,7 @@
 use super::typed_values::{
     ComponentParams, ComponentResult, LiftParams, LiftResult, LowerParams, LowerResult,
 };
-use super::{bad, trap, ComponentInstance, Inner, StoreCx, CONTEXT_SLOTS};
+use super::{bad, trap, ComponentInstance, Inner, StoreCx};
 use crate::component::abi::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use crate::component::module::lifted_core_type;
 use crate::func::Func;
@@ -195,16 +195,7 @@ impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
     fn enter(&self, store: &mut Store, params: P) -> Result<R, Trap> {
         let inner = &*self.inner;
         let callee = self.lifted.opts.instance;
-        {
-            let mut st = inner.state()?;
-            let s = st.inst(callee)?;
-            if !s.may_enter() {
-                return Err(trap(TrapCode::CannotEnterComponent));
-            }
-            s.set_may_enter(false);
-            s.set_may_leave(false);
-        }
-        inner.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
+        inner.enter_lifted(callee)?;
         let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
         let mut loans = Vec::new();
         params.lower_all(&mut self.cx(store, &mut loans), &mut slots[..P::FLAT])?;

@@ -75,9 +75,9 @@ fn out_slot(out: &mut [ValRaw], i: usize) -> Result<&mut ValRaw, Trap> {
         .ok_or_else(|| Trap::new(TrapCode::InvalidValue))
 }
 
-/// Integers carried in one i32 slot: lifting keeps the low bits (as the Canonical ABI's
-/// `lift_flat` does), lowering zero- or sign-extends.
-macro_rules! int32 {
+/// The [`ComponentType`] of a one-slot scalar: interface type `$def`, `$size` bytes aligned
+/// to their size.
+macro_rules! scalar_type {
     ($($t:ty => $def:ident, $size:literal;)*) => {$(
         impl ComponentType for $t {
             const FLAT: usize = 1;
@@ -87,51 +87,31 @@ macro_rules! int32 {
                 matches!(types.get(ty as usize), Some(TypeDef::$def))
             }
         }
-
-        impl Lower for $t {
-            fn lower<C: CanonCx + ?Sized>(&self, _: &mut C, out: &mut [ValRaw]) -> Result<(), Trap> {
-                *out_slot(out, 0)? = ValRaw::i32(*self as i32);
-                Ok(())
-            }
-            fn store<C: CanonCx + ?Sized>(&self, cx: &mut C, ptr: u32) -> Result<(), Trap> {
-                write(cx, ptr, self.to_le_bytes())
-            }
-        }
-
-        impl Lift for $t {
-            fn lift<C: CanonCx + ?Sized>(_: &mut C, flat: &[ValRaw]) -> Result<Self, Trap> {
-                Ok(slot(flat, 0)?.get_i32() as $t)
-            }
-            fn load<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32) -> Result<Self, Trap> {
-                Ok(<$t>::from_le_bytes(read(cx, ptr)?))
-            }
-        }
     )*};
 }
 
-int32! {
+scalar_type! {
     u8 => U8, 1;
     i8 => S8, 1;
     u16 => U16, 2;
     i16 => S16, 2;
     u32 => U32, 4;
     i32 => S32, 4;
+    u64 => U64, 8;
+    i64 => S64, 8;
+    bool => Bool, 1;
+    char => Char, 4;
+    f32 => F32, 4;
+    f64 => F64, 8;
 }
 
-macro_rules! int64 {
-    ($($t:ty => $def:ident;)*) => {$(
-        impl ComponentType for $t {
-            const FLAT: usize = 1;
-            const SIZE: u32 = 8;
-            const ALIGN: u32 = 8;
-            fn typecheck(types: &[TypeDef], ty: u32) -> bool {
-                matches!(types.get(ty as usize), Some(TypeDef::$def))
-            }
-        }
-
+/// Integers in an i32 (`$slot` = `i32`) or i64 slot: lifting keeps the low bits (as the
+/// Canonical ABI's `lift_flat` does), lowering zero- or sign-extends.
+macro_rules! int {
+    ($($t:ty => $slot:ident, $get:ident;)*) => {$(
         impl Lower for $t {
             fn lower<C: CanonCx + ?Sized>(&self, _: &mut C, out: &mut [ValRaw]) -> Result<(), Trap> {
-                *out_slot(out, 0)? = ValRaw::i64(*self as i64);
+                *out_slot(out, 0)? = ValRaw::$slot(*self as $slot);
                 Ok(())
             }
             fn store<C: CanonCx + ?Sized>(&self, cx: &mut C, ptr: u32) -> Result<(), Trap> {
@@ -141,7 +121,7 @@ macro_rules! int64 {
 
         impl Lift for $t {
             fn lift<C: CanonCx + ?Sized>(_: &mut C, flat: &[ValRaw]) -> Result<Self, Trap> {
-                Ok(slot(flat, 0)?.get_i64() as $t)
+                Ok(slot(flat, 0)?.$get() as $t)
             }
             fn load<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32) -> Result<Self, Trap> {
                 Ok(<$t>::from_le_bytes(read(cx, ptr)?))
@@ -150,18 +130,15 @@ macro_rules! int64 {
     )*};
 }
 
-int64! {
-    u64 => U64;
-    i64 => S64;
-}
-
-impl ComponentType for bool {
-    const FLAT: usize = 1;
-    const SIZE: u32 = 1;
-    const ALIGN: u32 = 1;
-    fn typecheck(types: &[TypeDef], ty: u32) -> bool {
-        matches!(types.get(ty as usize), Some(TypeDef::Bool))
-    }
+int! {
+    u8 => i32, get_i32;
+    i8 => i32, get_i32;
+    u16 => i32, get_i32;
+    i16 => i32, get_i32;
+    u32 => i32, get_i32;
+    i32 => i32, get_i32;
+    u64 => i64, get_i64;
+    i64 => i64, get_i64;
 }
 
 impl Lower for bool {
@@ -180,15 +157,6 @@ impl Lift for bool {
     }
     fn load<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32) -> Result<Self, Trap> {
         Ok(read::<C, 1>(cx, ptr)?[0] != 0)
-    }
-}
-
-impl ComponentType for char {
-    const FLAT: usize = 1;
-    const SIZE: u32 = 4;
-    const ALIGN: u32 = 4;
-    fn typecheck(types: &[TypeDef], ty: u32) -> bool {
-        matches!(types.get(ty as usize), Some(TypeDef::Char))
     }
 }
 
@@ -211,15 +179,6 @@ impl Lift for char {
     }
 }
 
-impl ComponentType for f32 {
-    const FLAT: usize = 1;
-    const SIZE: u32 = 4;
-    const ALIGN: u32 = 4;
-    fn typecheck(types: &[TypeDef], ty: u32) -> bool {
-        matches!(types.get(ty as usize), Some(TypeDef::F32))
-    }
-}
-
 impl Lower for f32 {
     fn lower<C: CanonCx + ?Sized>(&self, _: &mut C, out: &mut [ValRaw]) -> Result<(), Trap> {
         *out_slot(out, 0)? = ValRaw::f32(f32_canon(self.to_bits()).to_bits());
@@ -236,15 +195,6 @@ impl Lift for f32 {
     }
     fn load<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32) -> Result<Self, Trap> {
         Ok(f32_canon(u32::from_le_bytes(read(cx, ptr)?)))
-    }
-}
-
-impl ComponentType for f64 {
-    const FLAT: usize = 1;
-    const SIZE: u32 = 8;
-    const ALIGN: u32 = 8;
-    fn typecheck(types: &[TypeDef], ty: u32) -> bool {
-        matches!(types.get(ty as usize), Some(TypeDef::F64))
     }
 }
 
