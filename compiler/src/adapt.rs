@@ -65,7 +65,23 @@ pub fn preview1_use(bytes: &[u8]) -> Preview1Use {
 }
 
 /// Wrap a preview1 core module into a WASI 0.2 component; `Ok(None)` if it does not use preview1.
+///
+/// Nothing is validated on the way (the component is, completely, by the component front end
+/// and code generation): when adapting fails, the module is validated to report an invalid
+/// module as invalid, at its own offsets. See also [`invalid_input`].
 pub fn adapt_preview1(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+    adapt_unvalidated(bytes).map_err(|e| invalid_input(bytes).unwrap_or(e))
+}
+
+/// Why a core module is invalid, if it is (offsets in the module's own bytes): for errors
+/// found in the component made of a preview1 module, whose offsets would point into the
+/// component.
+pub fn invalid_input(bytes: &[u8]) -> Option<Error> {
+    let mut v = wasmparser::Validator::new_with_features(crate::frontend::features());
+    v.validate_all(bytes).err().map(Error::from)
+}
+
+fn adapt_unvalidated(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     let u = preview1_use(bytes);
     if !u.imports_preview1 {
         return Ok(None);
@@ -104,7 +120,6 @@ pub fn adapt_preview1(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
         module = embed_bench_world(&module).map_err(fail)?;
     }
     let component = wit_component::ComponentEncoder::default()
-        .validate(true)
         .module(&module)
         .map_err(fail)?
         .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
@@ -309,7 +324,7 @@ fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
         c.extend_from_slice(extra);
         Ok(Some(c))
     })?;
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(&out)?;
+    // Not validated here: the component built from it is, completely, before code generation.
     Ok(Some(out))
 }
 

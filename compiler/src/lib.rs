@@ -17,6 +17,7 @@ pub mod options;
 pub mod policy;
 pub mod run;
 pub mod testgen;
+pub mod timings;
 pub mod wast;
 
 pub use error::{Error, Result};
@@ -25,7 +26,9 @@ pub use options::{BoundsChecks, Cpu, Options};
 /// Compile a component's bytes to the bytes of one relocatable object file.
 pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
     let compiled = component::compile(bytes, options)?;
-    emit::component::write_component(&compiled, options)
+    timings::phase("emit", || {
+        emit::component::write_component(&compiled, options)
+    })
 }
 
 /// Compile a core module's bytes to the bytes of one relocatable object file.

@@ -312,22 +312,31 @@ fn compile(
     exe: ExeOptions,
     codegen: &CodegenArgs,
 ) -> Result<()> {
-    let bytes = read_input(input)?;
+    let original = read_input(input)?;
     // A WASI preview1 core module is compiled as a WASI 0.2 component.
-    let bytes = match weld::adapt::adapt_preview1(&bytes) {
-        Ok(Some(component)) => component,
-        Ok(None) => bytes,
-        Err(e) => return Err(anyhow::anyhow!("{}: {e}", input.display())),
+    let adapted = weld::timings::phase("adapt", || weld::adapt::adapt_preview1(&original))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    // An invalid preview1 module is found invalid in the component made of it: report it at
+    // the module's own offsets.
+    let in_original = |e: weld::Error| match (&e, &adapted) {
+        (weld::Error::Invalid { .. }, Some(_)) => {
+            weld::adapt::invalid_input(&original).unwrap_or(e)
+        }
+        _ => e,
     };
     if emit == Some(Emit::Component) {
         let output = output.unwrap_or_else(|| input.with_extension("component.wasm"));
-        return write_atomic(&output, &bytes);
+        let bytes = adapted.as_deref().unwrap_or(&original);
+        weld::component::flatten(bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {}", input.display(), in_original(e)))?;
+        return write_atomic(&output, bytes);
     }
+    let bytes = adapted.as_deref().unwrap_or(&original);
     if let Some(policy) = policy {
-        check_policy(input, &bytes, policy)?;
+        check_policy(input, bytes, policy)?;
     }
     let prefix = name.unwrap_or_else(|| default_prefix(input));
-    let emit = emit.unwrap_or_else(|| default_emit(&bytes, output.as_deref()));
+    let emit = emit.unwrap_or_else(|| default_emit(bytes, output.as_deref()));
     let options = codegen.options(prefix)?;
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
     let output = output.unwrap_or_else(|| match emit {
@@ -338,24 +347,25 @@ fn compile(
         Emit::Exe => input.with_extension(""),
         Emit::Component => input.with_extension("component.wasm"),
     });
-    if weld::frontend::is_component(&bytes) {
-        return compile_component(&bytes, &output, emit, &options, exe).map_err(at_input);
+    if weld::frontend::is_component(bytes) {
+        return compile_component(bytes, &output, emit, &options, exe)
+            .map_err(|e| at_input(in_original(e)));
     }
     if emit == Emit::Header {
         options.validate().map_err(at_input)?;
-        let info = weld::module_info(&bytes).map_err(at_input)?;
+        let info = weld::module_info(bytes).map_err(at_input)?;
         let header = weld::emit::header::write_header(&info, &options.prefix);
         return write_atomic(&output, header.as_bytes());
     }
     // Check the exe entry before spending time on code generation.
     let exe_entry = match emit {
         Emit::Exe => {
-            let info = weld::module_info(&bytes).map_err(at_input)?;
+            let info = weld::module_info(bytes).map_err(at_input)?;
             Some(weld::emit::header::exe_entry(&info).map_err(at_input)?)
         }
         _ => None,
     };
-    let obj = weld::compile_module(&bytes, &options).map_err(at_input)?;
+    let obj = weld::compile_module(bytes, &options).map_err(at_input)?;
     if emit == Emit::Obj {
         return write_atomic(&output, &obj);
     }
@@ -430,13 +440,15 @@ fn compile_component(
             let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
             let obj_path = dir.path().join(format!("{}.o", options.prefix));
             std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
-            weld::link::link(
-                &[obj_path],
-                output,
-                weld::link::OutputKind::SharedLib,
-                &options.target,
-                &[],
-            )
+            weld::timings::phase("link", || {
+                weld::link::link(
+                    &[obj_path],
+                    output,
+                    weld::link::OutputKind::SharedLib,
+                    &options.target,
+                    &[],
+                )
+            })
         }
         Emit::Exe => {
             let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;

@@ -219,3 +219,39 @@ fn a_missing_linker_leaves_no_shared_library_or_temporary_file() {
     );
     assert!(line.contains("WELD_CC"), "{line}");
 }
+
+/// The offset in an error line (`byte offset 0x..`).
+fn offset_of(line: &str) -> usize {
+    let hex = line
+        .split("byte offset 0x")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
+        .unwrap_or_else(|| panic!("no byte offset in: {line}"));
+    usize::from_str_radix(hex, 16).unwrap()
+}
+
+#[test]
+fn an_invalid_preview1_module_is_reported_at_its_own_offsets() {
+    // Such a module is compiled as a component with the preview1 adapter; its errors must
+    // still point into the file the user gave, for every kind of output.
+    let bytes = wat(r#"(module
+        (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+        (memory (export "memory") 1)
+        (func (export "_start") i64.const 0))"#);
+    let case = Case::new("bad.wasm", &bytes);
+    for (out, extra) in [
+        ("bad", &[][..]),
+        ("bad.so", &[][..]),
+        ("bad.component.wasm", &["--emit", "component"][..]),
+    ] {
+        let line = case.compile_fails(out, extra, &[]);
+        assert!(line.contains("type mismatch"), "{line}");
+        let at = offset_of(&line);
+        // Found at the function's `end`, the module's last byte.
+        assert!(
+            at + 1 == bytes.len() && bytes[at] == 0x0b,
+            "offset {at:#x} is not the body's `end` in the {} bytes of the module: {line}",
+            bytes.len()
+        );
+    }
+}

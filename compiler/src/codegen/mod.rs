@@ -15,6 +15,7 @@ mod func;
 pub(crate) mod isa;
 mod memory;
 mod numeric;
+mod pool;
 mod simd;
 mod table;
 mod trampoline;
@@ -25,8 +26,6 @@ use crate::options::Options;
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use weld_contract::info::{FuncType, ModuleInfo, ValType};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::VMOffsets;
@@ -165,96 +164,121 @@ pub fn clif_trap(code: TrapCode) -> ir::TrapCode {
 
 /// Compile every function of a module, in parallel.
 pub fn compile_module(parsed: &ParsedModule<'_>, options: &Options) -> Result<CompiledModule> {
-    options.validate()?;
-    let isa = build_isa(options)?;
-    let env = ModuleEnv {
-        info: &parsed.info,
-        offsets: VMOffsets::new(parsed.info.counts()),
-        options,
-        isa: &*isa,
-    };
-    let n = parsed.functions.len();
-    let results: Mutex<Vec<Option<Result<CompiledFunction>>>> =
-        Mutex::new((0..n).map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    }
-    .min(n.max(1));
-    let work = || {
-        let mut ctx = func::FuncContext::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= n {
-                break;
-            }
-            let index = parsed.info.imported_funcs + i as u32;
-            let r = func::compile_function(&env, &mut ctx, index, &parsed.functions[i]);
-            let failed = r.is_err();
-            if let Ok(mut slots) = results.lock() {
-                slots[i] = Some(r);
-            }
-            if failed {
-                // Stop the other workers early; the first error (by index) is reported.
-                next.store(n, Ordering::Relaxed);
-            }
-        }
-    };
-    if threads <= 1 {
-        work();
-    } else {
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(work);
-            }
-        });
-    }
-    let results = results.into_inner().map_err(|_| Error::Codegen {
+    let mut out = compile_modules(&[(parsed, options)])?;
+    out.pop().ok_or_else(|| Error::Codegen {
         func: 0,
-        message: "a compile thread panicked".into(),
+        message: "no module compiled".into(),
+    })
+}
+
+/// One unit of work for the [`pool`].
+enum Job {
+    /// Defined function `i` (counted from the first defined function).
+    Func(usize),
+    /// The trampoline of export `i` (a function export).
+    Trampoline(usize),
+    /// The start function's trampoline.
+    Start(u32),
+    /// The C entry points.
+    Entries,
+}
+
+/// What a [`Job`] produced.
+enum Done {
+    Code(CompiledFunction),
+    Entries(Vec<entry::EntryPoint>),
+}
+
+/// Compile several modules (those of one component) in one parallel [`pool`]: every function
+/// of every module, largest first, then their trampolines and entry points. Results are in
+/// module order, each like [`compile_module`]'s.
+pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<CompiledModule>> {
+    let mut isas = Vec::with_capacity(modules.len());
+    for (_, options) in modules {
+        options.validate()?;
+        isas.push(build_isa(options)?);
+    }
+    let envs: Vec<ModuleEnv<'_>> = modules
+        .iter()
+        .zip(&isas)
+        .map(|((parsed, options), isa)| ModuleEnv {
+            info: &parsed.info,
+            offsets: VMOffsets::new(parsed.info.counts()),
+            options,
+            isa: &**isa,
+        })
+        .collect();
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    let mut costs = Vec::new();
+    for (m, (parsed, options)) in modules.iter().enumerate() {
+        for (i, f) in parsed.functions.iter().enumerate() {
+            jobs.push((m, Job::Func(i)));
+            let r = f.body.range();
+            costs.push(usize::try_from(r.end - r.start).unwrap_or(usize::MAX));
+        }
+        for (i, e) in parsed.info.exports.iter().enumerate() {
+            if e.kind == weld_contract::info::ExportKind::Func {
+                jobs.push((m, Job::Trampoline(i)));
+                costs.push(0);
+            }
+        }
+        if let Some(f) = parsed.info.start {
+            jobs.push((m, Job::Start(f)));
+            costs.push(0);
+        }
+        if options.c_entry_points {
+            jobs.push((m, Job::Entries));
+            costs.push(0);
+        }
+    }
+    let threads = modules.first().map_or(1, |(_, o)| o.threads);
+    let done = pool::run(&costs, threads, |ctx, k| {
+        let (m, job) = &jobs[k];
+        let env = &envs[*m];
+        let parsed = modules[*m].0;
+        Ok(match job {
+            Job::Func(i) => {
+                let index = parsed.info.imported_funcs + *i as u32;
+                Done::Code(func::compile_function(
+                    env,
+                    ctx,
+                    index,
+                    &parsed.functions[*i],
+                )?)
+            }
+            Job::Trampoline(i) => {
+                let index = parsed.info.exports[*i].index;
+                Done::Code(trampoline::compile_trampoline(env, ctx, index)?)
+            }
+            Job::Start(f) => Done::Code(trampoline::compile_trampoline(env, ctx, *f)?),
+            Job::Entries => Done::Entries(entry::compile_entry_points(env, ctx)?),
+        })
     })?;
-    let mut funcs = Vec::with_capacity(n);
-    for r in results {
-        match r {
-            Some(r) => funcs.push(r?),
-            None => {
-                // Skipped because an earlier function failed; that error was already seen.
-                continue;
+    let mut out: Vec<CompiledModule> = modules
+        .iter()
+        .map(|(parsed, _)| CompiledModule {
+            funcs: Vec::with_capacity(parsed.functions.len()),
+            trampolines: vec![None; parsed.info.exports.len()],
+            start: None,
+            entries: Vec::new(),
+        })
+        .collect();
+    for ((m, job), d) in jobs.into_iter().zip(done) {
+        let module = &mut out[m];
+        match (job, d) {
+            (Job::Func(_), Done::Code(c)) => module.funcs.push(c),
+            (Job::Trampoline(i), Done::Code(c)) => module.trampolines[i] = Some(c),
+            (Job::Start(_), Done::Code(c)) => module.start = Some(c),
+            (Job::Entries, Done::Entries(e)) => module.entries = e,
+            _ => {
+                return Err(Error::Codegen {
+                    func: 0,
+                    message: "a compile job produced the wrong kind of result".into(),
+                })
             }
         }
     }
-    if funcs.len() != n {
-        return Err(Error::Codegen {
-            func: 0,
-            message: "compilation stopped early".into(),
-        });
-    }
-    let mut ctx = func::FuncContext::default();
-    let mut trampolines = Vec::with_capacity(parsed.info.exports.len());
-    for e in &parsed.info.exports {
-        trampolines.push(match e.kind {
-            weld_contract::info::ExportKind::Func => {
-                Some(trampoline::compile_trampoline(&env, &mut ctx, e.index)?)
-            }
-            _ => None,
-        });
-    }
-    let start = match parsed.info.start {
-        Some(f) => Some(trampoline::compile_trampoline(&env, &mut ctx, f)?),
-        None => None,
-    };
-    let entries = if options.c_entry_points {
-        entry::compile_entry_points(&env, &mut ctx)?
-    } else {
-        Vec::new()
-    };
-    Ok(CompiledModule {
-        funcs,
-        trampolines,
-        start,
-        entries,
-    })
+    Ok(out)
 }
 
 /// Turn a finished Cranelift context into a [`CompiledFunction`].

@@ -19,7 +19,7 @@ pub mod translate;
 pub mod types;
 
 use crate::codegen::{CompiledFunction, CompiledModule, ModuleEnv};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::frontend::ParsedModule;
 use crate::options::Options;
 use weld_contract::component::ComponentInfo;
@@ -55,21 +55,50 @@ pub fn graph(bytes: &[u8]) -> Result<(ComponentInfo, inspect_graph::Graph)> {
 /// Compile a component's bytes into its parts.
 pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledComponent<'a>> {
     options.validate()?;
-    let t = translate::translate(bytes, options.features()).map_err(|e| options.refine_error(e))?;
-    let (info, _arena) = inline::Inliner::run(&t)?;
-    let mut modules = Vec::new();
+    compile_validated_lazily(bytes, options).map_err(|e| match e {
+        Error::Invalid { .. } => e,
+        // Function bodies are validated by code generation, which may stop at something
+        // unsupported first: report an invalid component as invalid, whatever else it uses.
+        other => match translate::translate(bytes, options.features()) {
+            Err(invalid) => options.refine_error(invalid),
+            Ok(_) => other,
+        },
+    })
+}
+
+/// [`compile`], with core function bodies validated as code generation translates them.
+fn compile_validated_lazily<'a>(
+    bytes: &'a [u8],
+    options: &Options,
+) -> Result<CompiledComponent<'a>> {
+    let t = crate::timings::phase("translate", || {
+        translate::translate_with(bytes, options.features(), translate::Bodies::LeaveToCodegen)
+    })
+    .map_err(|e| options.refine_error(e))?;
+    let (info, _arena) = crate::timings::phase("flatten", || inline::Inliner::run(&t))?;
+    let mut parsed = Vec::with_capacity(t.modules.len());
+    let mut module_options = Vec::with_capacity(t.modules.len());
     for (i, m) in t.modules.iter().enumerate() {
-        let prefix = symbols::component_module_prefix(&options.prefix, i as u32);
         let mut o = options.clone();
-        o.prefix = prefix.clone();
+        o.prefix = symbols::component_module_prefix(&options.prefix, i as u32);
         // Inner modules are reached through the component, never by C hosts directly.
         o.c_entry_points = false;
-        let parsed = crate::frontend::parse_module_with(m, options.features())
-            .map_err(|e| options.refine_error(e))?;
-        let compiled =
-            crate::codegen::compile_module(&parsed, &o).map_err(|e| options.refine_error(e))?;
-        modules.push((parsed, compiled, prefix));
+        module_options.push(o);
+        parsed.push(
+            crate::frontend::parse_module_at(m, t.module_offsets[i], options.features())
+                .map_err(|e| options.refine_error(e))?,
+        );
     }
+    // All modules' functions in one pool (the program's, the adapter's, the shims').
+    let jobs: Vec<_> = parsed.iter().zip(&module_options).collect();
+    let compiled = crate::timings::phase("codegen", || crate::codegen::compile_modules(&jobs))
+        .map_err(|e| options.refine_error(e))?;
+    let modules = parsed
+        .into_iter()
+        .zip(compiled)
+        .zip(module_options)
+        .map(|((p, c), o)| (p, c, o.prefix))
+        .collect();
     let isa = crate::codegen::build_isa(options)?;
     let empty = weld_contract::info::ModuleInfo::default();
     let env = ModuleEnv {
@@ -78,15 +107,61 @@ pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledCompone
         options,
         isa: &*isa,
     };
-    let mut lowerings = Vec::new();
-    for i in 0..info.lowerings.len() {
-        lowerings.push(trampoline::compile_lowering_trampoline(
-            &env, &info, i as u32,
-        )?);
-    }
+    let lowerings = crate::timings::phase("lowering trampolines", || {
+        (0..info.lowerings.len())
+            .map(|i| trampoline::compile_lowering_trampoline(&env, &info, i as u32))
+            .collect::<Result<Vec<_>>>()
+    })?;
     Ok(CompiledComponent {
         info,
         modules,
         lowerings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wat(src: &str) -> Vec<u8> {
+        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
+        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
+        w.encode().expect("encode")
+    }
+
+    /// The error of compiling `src`, and that of validating it completely first.
+    fn both_errors(src: &str) -> (String, String) {
+        let bytes = wat(src);
+        let options = Options::default();
+        let compiled = compile(&bytes, &options).err().expect("compiling fails");
+        let validated = translate::translate(&bytes, options.features())
+            .err()
+            .map_or_else(|| "valid".to_string(), |e| e.to_string());
+        (compiled.to_string(), validated)
+    }
+
+    #[test]
+    fn an_invalid_body_in_a_nested_module_is_reported_at_its_offset_in_the_file() {
+        let (compiled, validated) = both_errors(
+            r#"(component
+              (core module $ok (func (export "f") (result i32) i32.const 1))
+              (core module $bad
+                (func (result i32) i32.const 1)
+                (func (result i32) i64.const 0)))"#,
+        );
+        assert!(compiled.contains("type mismatch"), "{compiled}");
+        assert_eq!(compiled, validated);
+    }
+
+    #[test]
+    fn an_invalid_body_wins_over_something_unsupported_elsewhere() {
+        // Module 0 uses exception handling (unsupported); module 1 is invalid.
+        let (compiled, validated) = both_errors(
+            r#"(component
+              (core module $eh (tag))
+              (core module $bad (func (result i32) i64.const 0)))"#,
+        );
+        assert!(compiled.contains("type mismatch"), "{compiled}");
+        assert_eq!(compiled, validated);
+    }
 }

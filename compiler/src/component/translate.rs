@@ -69,6 +69,8 @@ pub struct DefNames {
 pub struct Translation<'a> {
     /// Every core module, by module index.
     pub modules: Vec<&'a [u8]>,
+    /// Where each of `modules` starts in the component's bytes (for error offsets).
+    pub module_offsets: Vec<u64>,
     /// Every component definition; index 0 is the root.
     pub components: Vec<ComponentDef<'a>>,
 }
@@ -78,11 +80,32 @@ enum Frame {
     Module,
 }
 
-/// Parse and validate component bytes.
+/// Parse and validate component bytes, core function bodies included.
 pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Translation<'_>> {
+    translate_with(bytes, features, Bodies::Validate)
+}
+
+/// Whether [`translate_with`] validates core function bodies.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Bodies {
+    /// Validate them here.
+    Validate,
+    /// Leave them to code generation, which validates every body of every module as it
+    /// translates it (in parallel), with the same offsets: validating them here too would be
+    /// a second serial pass over all the code.
+    LeaveToCodegen,
+}
+
+/// Parse and validate component bytes; core function bodies as `bodies` says.
+pub fn translate_with(
+    bytes: &[u8],
+    features: wasmparser::WasmFeatures,
+    bodies: Bodies,
+) -> Result<Translation<'_>> {
     let mut validator = Validator::new_with_features(features);
     let mut t = Translation {
         modules: Vec::new(),
+        module_offsets: Vec::new(),
         components: Vec::new(),
     };
     let mut stack: Vec<Frame> = Vec::new();
@@ -95,9 +118,10 @@ pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Tra
             _ => None,
         };
         if let ValidPayload::Func(v, body) = valid {
-            // Core function bodies inside components are validated here.
-            let mut fv = v.into_validator(Default::default());
-            fv.validate(&body)?;
+            if bodies == Bodies::Validate {
+                let mut fv = v.into_validator(Default::default());
+                fv.validate(&body)?;
+            }
             continue;
         }
         let end_types = match valid {
@@ -143,6 +167,7 @@ pub fn translate(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<Tra
                     });
                 };
                 t.modules.push(module_bytes);
+                t.module_offsets.push(unchecked_range.start);
                 if let Some(c) = current {
                     t.components[c].inits.push(Init::CoreModule(index));
                 }

@@ -84,6 +84,16 @@ pub fn parse_module(bytes: &[u8]) -> Result<ParsedModule<'_>> {
 
 /// Parse and validate a core module with a given feature set.
 pub fn parse_module_with(bytes: &[u8], features: WasmFeatures) -> Result<ParsedModule<'_>> {
+    parse_module_at(bytes, 0, features)
+}
+
+/// Parse and validate a core module found at `offset` in a larger file (a component): offsets
+/// in errors, and those code generation reports, count from the start of that file.
+pub fn parse_module_at(
+    bytes: &[u8],
+    offset: u64,
+    features: WasmFeatures,
+) -> Result<ParsedModule<'_>> {
     let mut validator = Validator::new_with_features(features);
     let mut m = ParsedModule {
         info: ModuleInfo::default(),
@@ -92,7 +102,7 @@ pub fn parse_module_with(bytes: &[u8], features: WasmFeatures) -> Result<ParsedM
     };
     let mut escaping = BTreeSet::new();
     let mut deferred = None;
-    for payload in Parser::new(0).parse_all(bytes) {
+    for payload in Parser::new(offset).parse_all(bytes) {
         let payload = payload?;
         match validator.payload(&payload)? {
             wasmparser::ValidPayload::Func(validator, body) => {
