@@ -190,13 +190,18 @@ impl WeldSide {
         .map_err(|e| anyhow!("link: {e}"))?;
         let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
         let module = lib.component("calls").map_err(|e| anyhow!("{e}"))?;
-        // Typed host functions, as the Wasmtime side's `func_wrap` (an owned String each).
+        // Typed host functions, as on the Wasmtime side: the string is borrowed from the
+        // guest's memory (`WasmStr` both sides), validated, and read in place.
         let mut imports = HostImports::new();
         imports.func_wrap("host-nop", |(): ()| Ok(()));
-        imports.func_wrap("host-str", |(s,): (String,)| {
-            std::hint::black_box(s);
-            Ok(())
-        });
+        imports.func_wrap_with_caller(
+            "host-str",
+            |caller: &weld_runtime::component::Caller<'_>,
+             (s,): (weld_runtime::component::WasmStr,)| {
+                std::hint::black_box(caller.str(&s)?);
+                Ok(())
+            },
+        );
         let mut store = Store::new();
         let inst = ComponentInstance::new(&mut store, &module, &imports)
             .map_err(|e| anyhow!("instantiate: {e}"))?;
@@ -273,10 +278,13 @@ impl WasmtimeSide {
         let component = wt(Component::new(&engine, bytes))?;
         let mut linker = Linker::<()>::new(&engine);
         wt(linker.root().func_wrap("host-nop", |_, (): ()| Ok(())))?;
-        wt(linker.root().func_wrap("host-str", |_, (s,): (String,)| {
-            std::hint::black_box(s);
-            Ok(())
-        }))?;
+        wt(linker.root().func_wrap(
+            "host-str",
+            |store, (s,): (wasmtime::component::WasmStr,)| {
+                std::hint::black_box(s.to_str(&store)?);
+                Ok(())
+            },
+        ))?;
         let mut store = wasmtime::Store::new(&engine, ());
         let instance = wt(linker.instantiate(&mut store, &component))?;
         Ok(WasmtimeSide { store, instance })

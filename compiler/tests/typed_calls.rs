@@ -9,7 +9,7 @@ mod common;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use weld_runtime::component::{TypedError, Val};
+use weld_runtime::component::{Caller, TypedError, Val, WasmStr};
 use weld_runtime::{ComponentInstance, ComponentModule, HostImports, Library, Store, TrapCode};
 
 struct Loaded {
@@ -58,6 +58,27 @@ fn typed_imports(seen: Rc<RefCell<Vec<String>>>) -> HostImports {
         Ok(out)
     });
     h.func_wrap("add", |(a, b): (i64, f64)| Ok(a as f64 + b));
+    h
+}
+
+/// `typed_imports` with `log` borrowing its string (`func_wrap_with_caller`); `kept` gets each
+/// call's `WasmStr`, to try reading it in a later call.
+fn borrowing_imports(
+    seen: Rc<RefCell<Vec<String>>>,
+    kept: Rc<RefCell<Vec<WasmStr>>>,
+) -> HostImports {
+    let mut h = typed_imports(seen.clone());
+    h.func_wrap_with_caller("log", move |caller: &Caller<'_>, (s, n): (WasmStr, u32)| {
+        let text = caller.str(&s)?;
+        let out = format!("{text}/{n}");
+        seen.borrow_mut().push(text.to_string());
+        // A string of an earlier call is not readable through this call's caller.
+        for old in kept.borrow().iter() {
+            assert!(caller.str(old).is_err(), "read a string of another call");
+        }
+        kept.borrow_mut().push(s);
+        Ok(out)
+    });
     h
 }
 
@@ -167,6 +188,34 @@ fn typed_host_functions_serve_imports_with_rust_types() {
     assert_eq!(*seen.borrow(), ["ünï", "x"]);
     let add = i.typed_func::<(i64, f64), f64>(&store, "call-add").unwrap();
     assert_eq!(add.call(&mut store, (-3, 0.25)).unwrap(), -2.75);
+}
+
+#[test]
+fn host_functions_read_borrowed_strings_in_place_and_only_during_their_call() {
+    let Some(l) = load() else { return };
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let kept = Rc::new(RefCell::new(Vec::new()));
+    let mut store = Store::new();
+    let imports = borrowing_imports(seen.clone(), kept.clone());
+    let i = ComponentInstance::new(&mut store, &l.module, &imports).unwrap();
+    let log = i
+        .typed_func::<(String, u32), String>(&store, "call-log")
+        .unwrap();
+    let long = "ascii only ".repeat(100);
+    assert_eq!(log.call(&mut store, ("ünï".into(), 7)).unwrap(), "ünï/7");
+    assert_eq!(
+        log.call(&mut store, (long.clone(), 1)).unwrap(),
+        format!("{long}/1")
+    );
+    assert_eq!(log.call(&mut store, (String::new(), 2)).unwrap(), "/2");
+    assert_eq!(*seen.borrow(), ["ünï", long.as_str(), ""]);
+    assert_eq!(kept.borrow().len(), 3);
+    // Invalid UTF-8 traps at lifting, as for a `String`, before the host function runs.
+    let i = ComponentInstance::new(&mut store, &l.module, &imports).unwrap();
+    let bad = i.typed_func::<(), ()>(&store, "bad-to-host").unwrap();
+    let t = bad.call(&mut store, ()).unwrap_err();
+    assert_eq!(t.code, TrapCode::InvalidUtf8, "{t}");
+    assert_eq!(seen.borrow().len(), 3, "the host ran");
 }
 
 #[test]

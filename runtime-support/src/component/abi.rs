@@ -48,6 +48,11 @@ pub trait CanonCx {
     fn lower_own(&mut self, resource: u32, rep: u32) -> Result<u32, Trap>;
     /// `lower_borrow`: a borrow handle for `rep` (or `rep` itself in the defining instance).
     fn lower_borrow(&mut self, resource: u32, rep: u32) -> Result<u32, Trap>;
+    /// The host call this side's values are lifted for, when the host function may borrow
+    /// them from its memory (see `WasmStr`); 0 otherwise.
+    fn host_call(&self) -> u64 {
+        0
+    }
 }
 
 fn trap(code: TrapCode) -> Trap {

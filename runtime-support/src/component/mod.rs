@@ -22,6 +22,7 @@ pub mod val;
 mod tests;
 
 pub use abi::CanonCx;
+pub use instance::borrowed::{Caller, WasmStr};
 pub use instance::typed::{TypedError, TypedFunc};
 pub use instance::typed_values::{
     ComponentParams, ComponentResult, ComponentType, Lift, LiftParams, LiftResult, Lower,

@@ -46,29 +46,14 @@ pub fn load_string<C: CanonCx + ?Sized>(
         return Err(trap(TrapCode::UnalignedPointer));
     }
     let mem = cx.memory()?;
-    let oob = if cx.host_side() {
-        TrapCode::HostStringOutOfBounds
-    } else {
-        TrapCode::StringOutOfBounds
-    };
+    let oob = out_of_bounds(cx);
     let end = u64::from(ptr) + byte_len;
     if end > mem.len() as u64 {
         return Err(trap(oob));
     }
     let bytes = &mem[ptr as usize..end as usize];
     match form {
-        // ASCII first: a vectorised scan, several times faster than full UTF-8 validation.
-        Form::Utf8 if bytes.is_ascii() => {
-            // SAFETY: ASCII bytes are valid UTF-8.
-            Ok(String::from(unsafe {
-                core::str::from_utf8_unchecked(bytes)
-            }))
-        }
-        Form::Utf8 => match core::str::from_utf8(bytes) {
-            Ok(s) => Ok(String::from(s)),
-            Err(e) if e.error_len().is_none() => Err(trap(TrapCode::IncompleteUtf8)),
-            Err(_) => Err(trap(TrapCode::InvalidUtf8)),
-        },
+        Form::Utf8 => utf8(bytes).map(String::from),
         Form::Utf16 => {
             let units = bytes
                 .chunks_exact(2)
@@ -79,6 +64,40 @@ pub fn load_string<C: CanonCx + ?Sized>(
         }
         Form::Latin1 => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
     }
+}
+
+/// The trap of a string outside its side's memory (the host-side check has its own text).
+fn out_of_bounds<C: CanonCx + ?Sized>(cx: &C) -> TrapCode {
+    if cx.host_side() {
+        TrapCode::HostStringOutOfBounds
+    } else {
+        TrapCode::StringOutOfBounds
+    }
+}
+
+/// `bytes` as UTF-8 text, or the spec's trap.
+fn utf8(bytes: &[u8]) -> Result<&str, Trap> {
+    // ASCII first: a vectorised scan, several times faster than full UTF-8 validation.
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Ok(unsafe { core::str::from_utf8_unchecked(bytes) });
+    }
+    match core::str::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) if e.error_len().is_none() => Err(trap(TrapCode::IncompleteUtf8)),
+        Err(_) => Err(trap(TrapCode::InvalidUtf8)),
+    }
+}
+
+/// The checks of [`load_string`] for a UTF-8 side — bounds, then encoding, with the same
+/// traps — without copying the text out (for strings the host borrows in place).
+pub fn validate_utf8_string<C: CanonCx + ?Sized>(cx: &C, ptr: u32, len: u32) -> Result<(), Trap> {
+    let mem = cx.memory()?;
+    let end = u64::from(ptr) + u64::from(len);
+    if end > mem.len() as u64 {
+        return Err(trap(out_of_bounds(cx)));
+    }
+    utf8(&mem[ptr as usize..end as usize]).map(|_| ())
 }
 
 /// How a string looked in the encoding it came from.

@@ -18,6 +18,7 @@
 //! hook to free them with it, so the shared state of every instance is deliberately leaked
 //! (one strong count that is never released).
 
+pub mod borrowed;
 mod fused;
 pub mod typed;
 pub mod typed_values;
@@ -123,6 +124,25 @@ impl HostImports {
         let key = normalize(name.as_ref()).into_owned();
         self.funcs.remove(&key);
         let wrapped: Box<dyn TypedHost> = Box::new(typed::Wrapped {
+            f,
+            _signature: core::marker::PhantomData,
+        });
+        self.typed.insert(key, Rc::new(RefCell::new(wrapped)));
+    }
+
+    /// [`HostImports::func_wrap`] for functions that borrow string parameters: `f` also gets
+    /// the [`Caller`](borrowed::Caller), and a [`WasmStr`](borrowed::WasmStr) parameter is read
+    /// in place with [`Caller::str`](borrowed::Caller::str) instead of being copied into a
+    /// `String` (validated all the same: the spec's traps stand).
+    pub fn func_wrap_with_caller<P, R, F>(&mut self, name: impl AsRef<str>, f: F)
+    where
+        P: typed_values::LiftParams + 'static,
+        R: typed_values::LowerResult + 'static,
+        F: FnMut(&borrowed::Caller<'_>, P) -> Result<R, Trap> + 'static,
+    {
+        let key = normalize(name.as_ref()).into_owned();
+        self.funcs.remove(&key);
+        let wrapped: Box<dyn TypedHost> = Box::new(typed::WrappedWithCaller {
             f,
             _signature: core::marker::PhantomData,
         });
@@ -320,6 +340,8 @@ struct StoreCx<'a> {
     encoding: StringEncoding,
     host: bool,
     loans: &'a mut Vec<Loan>,
+    /// The host call lifting for a [`HostImports::func_wrap_with_caller`] function, else 0.
+    call: u64,
 }
 
 impl CanonCx for StoreCx<'_> {
@@ -328,6 +350,9 @@ impl CanonCx for StoreCx<'_> {
     }
     fn host_side(&self) -> bool {
         self.host
+    }
+    fn host_call(&self) -> u64 {
+        self.call
     }
     fn memory(&self) -> Result<&[u8], Trap> {
         Ok(self.memory.ok_or_else(bad)?.data(self.store))
@@ -456,6 +481,7 @@ impl Inner {
             encoding: opts.encoding,
             host,
             loans,
+            call: 0,
         })
     }
 

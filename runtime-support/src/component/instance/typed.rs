@@ -11,11 +11,12 @@
 //! Covered: parameters and results of the types [`ComponentType`] lists with at most 16 flat
 //! parameters (spilled parameter lists need the `Val` path). Everything else: the `Val` path.
 
+use super::borrowed::Caller;
 use super::typed_values::{
     ComponentParams, ComponentResult, LiftParams, LiftResult, LowerParams, LowerResult,
 };
 use super::{bad, trap, ComponentInstance, Inner, StoreCx};
-use crate::component::abi::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use crate::component::abi::{CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use crate::component::module::lifted_core_type;
 use crate::func::Func;
 use crate::instance::Extern;
@@ -231,6 +232,7 @@ impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
             encoding: self.lifted.opts.encoding,
             host: true,
             loans,
+            call: 0,
         }
     }
 }
@@ -265,21 +267,70 @@ where
     fn call(&mut self, cx: &mut StoreCx<'_>, slots: &mut [ValRaw]) -> Result<(), Trap> {
         let params = P::lift_all(cx, slots.get(..P::FLAT).ok_or_else(bad)?)?;
         let result = (self.f)(params)?;
-        if R::FLAT <= MAX_FLAT_RESULTS {
-            // A flat scalar: no realloc runs.
-            return result.lower_result(cx, slots.get_mut(..R::FLAT).ok_or_else(bad)?);
-        }
-        // Storing the result may call the caller's realloc, which may not call out.
-        let (inner, caller) = (cx.inner, cx.inst);
-        inner.set_flags(caller, None, Some(false))?;
-        let retptr = slots.get(P::FLAT).ok_or_else(bad)?.get_i32() as u32;
-        result.store_result(cx, retptr)?;
-        inner.set_flags(caller, None, Some(true))
+        lower_host_result(cx, slots, P::FLAT, result)
     }
 
     fn signature(&self) -> String {
         format!(
             "{} -> {}",
+            core::any::type_name::<P>(),
+            core::any::type_name::<R>()
+        )
+    }
+}
+
+/// Lower a typed host function's result into `slots` (or through the return pointer after the
+/// `params` flat parameters), on the caller's side `cx`.
+fn lower_host_result<R: LowerResult>(
+    cx: &mut StoreCx<'_>,
+    slots: &mut [ValRaw],
+    params: usize,
+    result: R,
+) -> Result<(), Trap> {
+    if R::FLAT <= MAX_FLAT_RESULTS {
+        // A flat scalar: no realloc runs.
+        return result.lower_result(cx, slots.get_mut(..R::FLAT).ok_or_else(bad)?);
+    }
+    // Storing the result may call the caller's realloc, which may not call out.
+    let (inner, caller) = (cx.inner, cx.inst);
+    inner.set_flags(caller, None, Some(false))?;
+    let retptr = slots.get(params).ok_or_else(bad)?.get_i32() as u32;
+    result.store_result(cx, retptr)?;
+    inner.set_flags(caller, None, Some(true))
+}
+
+/// `f` with the caller's side as a [`TypedHost`].
+pub(super) struct WrappedWithCaller<P, R, F> {
+    pub(super) f: F,
+    pub(super) _signature: PhantomData<fn(P) -> R>,
+}
+
+impl<P, R, F> TypedHost for WrappedWithCaller<P, R, F>
+where
+    P: LiftParams,
+    R: LowerResult,
+    F: FnMut(&Caller<'_>, P) -> Result<R, Trap>,
+{
+    fn typecheck(&self, types: &[TypeDef], ft: &FuncTy) -> bool {
+        P::FLAT <= MAX_FLAT_PARAMS && signature_matches::<P, R>(types, ft)
+    }
+
+    fn call(&mut self, cx: &mut StoreCx<'_>, slots: &mut [ValRaw]) -> Result<(), Trap> {
+        let params = P::lift_all(cx, slots.get(..P::FLAT).ok_or_else(bad)?)?;
+        let result = {
+            let caller = Caller {
+                // A caller without a memory has no strings to lend.
+                memory: cx.memory().unwrap_or(&[]),
+                call: cx.host_call(),
+            };
+            (self.f)(&caller, params)?
+        };
+        lower_host_result(cx, slots, P::FLAT, result)
+    }
+
+    fn signature(&self) -> String {
+        format!(
+            "(&Caller, {}) -> {}",
             core::any::type_name::<P>(),
             core::any::type_name::<R>()
         )
@@ -316,6 +367,7 @@ impl Inner {
             encoding: l.opts.encoding,
             host: true,
             loans: &mut loans,
+            call: super::borrowed::next_host_call(),
         };
         f.call(&mut cx, slots)
     }
