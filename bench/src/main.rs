@@ -5,7 +5,7 @@
 //! Environment: `BENCH=name` runs one Sightglass benchmark (a name, file stem or directory, e.g.
 //! `shootout`), or one section (`startup`, `calls`, `compile-python`), and writes
 //! `target/bench/partial.{json,md,svg}` instead of `bench/results/latest.*`. `BENCH_RUNS` fixes the
-//! number of weld/Wasmtime run pairs per program (default: up to 5, as many as fit in the
+//! number of weld/Wasmtime run pairs per program (default: up to 9, as many as fit in the
 //! run-time section's budget `BENCH_BUDGET_S`, 480 s, shared out among the programs);
 //! `SIGHTGLASS` points at the corpus (default `../shared/bench/sightglass`); `WASMTIME`,
 //! `WASM_TOOLS` at the tools (default: `PATH`, then `~/.cargo/bin`).
@@ -170,7 +170,7 @@ fn harness() -> Result<()> {
             },
             None => None,
         };
-        let compile_runs = env_usize("BENCH_COMPILE_RUNS", 1).max(1);
+        let compile_runs = env_usize("BENCH_COMPILE_RUNS", 3).max(1);
         let total = selected.len();
         // The run-time section's budget (BENCH_BUDGET_S, default 480 s), shared out evenly
         // among the programs still to run: slow programs get fewer run pairs.
