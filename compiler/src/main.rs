@@ -111,6 +111,7 @@ impl CodegenArgs {
                 CpuArg::X86_64V4 => weld::Cpu::X86_64V4,
                 CpuArg::Native => weld::Cpu::Native,
             },
+            ..Options::default()
         })
     }
 }
@@ -337,7 +338,10 @@ fn compile(
     }
     let prefix = name.unwrap_or_else(|| default_prefix(input));
     let emit = emit.unwrap_or_else(|| default_emit(bytes, output.as_deref()));
-    let options = codegen.options(prefix)?;
+    let options = Options {
+        quick_glue: adapted.is_some(),
+        ..codegen.options(prefix)?
+    };
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
     let output = output.unwrap_or_else(|| match emit {
         Emit::Obj => input.with_extension("o"),

@@ -56,6 +56,16 @@ pub struct Options {
     /// CPU features the code may use beyond the target's baseline; the runtime refuses to load
     /// code on a CPU without them.
     pub cpu: Cpu,
+    /// For a component weld made from a preview1 module (`weld compile` and `weld run` set it):
+    /// compile its inner modules after the first — the preview1 adapter and `wit-component`'s
+    /// shims, weld-supplied glue whose calls spend their time in the host — with Cranelift's
+    /// quick settings ([`Options::quick`]). The program's own module is compiled as usual.
+    /// Measured: a fifth less compile work for a small program (noop: 94.7 → 75.4 M
+    /// instructions), no change in a file-reading program's run time (blake3-scalar).
+    pub quick_glue: bool,
+    /// Compile with Cranelift's quick settings: no optimisation and the single-pass register
+    /// allocator (for code whose speed does not matter; see [`Options::quick_glue`]).
+    pub quick: bool,
 }
 
 impl Default for Options {
@@ -70,6 +80,8 @@ impl Default for Options {
             features: None,
             plugin: false,
             cpu: Cpu::Baseline,
+            quick_glue: false,
+            quick: false,
         }
     }
 }

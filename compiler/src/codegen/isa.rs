@@ -17,7 +17,12 @@ pub fn build_isa(options: &Options) -> Result<OwnedTargetIsa> {
             .set(k, v)
             .map_err(|e| unsupported(format!("Cranelift setting {k}={v}: {e}")))
     };
-    set(&mut flags, "opt_level", &options.opt_level)?;
+    if options.quick {
+        set(&mut flags, "opt_level", "none")?;
+        set(&mut flags, "regalloc_algorithm", "single_pass")?;
+    } else {
+        set(&mut flags, "opt_level", &options.opt_level)?;
+    }
     set(
         &mut flags,
         "enable_verifier",

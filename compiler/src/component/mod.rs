@@ -83,6 +83,7 @@ fn compile_validated_lazily<'a>(
         o.prefix = symbols::component_module_prefix(&options.prefix, i as u32);
         // Inner modules are reached through the component, never by C hosts directly.
         o.c_entry_points = false;
+        o.quick |= options.quick_glue && i > 0;
         module_options.push(o);
         parsed.push(
             crate::frontend::parse_module_at(m, t.module_offsets[i], options.features())
@@ -138,6 +139,42 @@ mod tests {
             .err()
             .map_or_else(|| "valid".to_string(), |e| e.to_string());
         (compiled.to_string(), validated)
+    }
+
+    #[test]
+    fn quick_glue_compiles_every_module_but_the_first_quickly() {
+        // The same function in both modules: constant folding (an optimisation) shortens it.
+        let bytes = wat(r#"(component
+          (core module $program (func (export "f") (result i32)
+            i32.const 1 i32.const 2 i32.add i32.const 3 i32.mul))
+          (core module $glue (func (export "f") (result i32)
+            i32.const 1 i32.const 2 i32.add i32.const 3 i32.mul)))"#);
+        let code = |quick_glue: bool| {
+            let options = Options {
+                quick_glue,
+                ..Options::default()
+            };
+            let c = compile(&bytes, &options).expect("compiles");
+            c.modules
+                .iter()
+                .map(|(_, m, _)| m.funcs[0].code.clone())
+                .collect::<Vec<_>>()
+        };
+        let (usual, quick) = (code(false), code(true));
+        assert_eq!(
+            usual[0], usual[1],
+            "the same function, compiled the same way"
+        );
+        assert_eq!(
+            quick[0], usual[0],
+            "the program's module is compiled as usual"
+        );
+        assert!(
+            quick[1].len() > usual[1].len(),
+            "the glue module is not folded: {} vs {} bytes",
+            quick[1].len(),
+            usual[1].len()
+        );
     }
 
     #[test]

@@ -189,6 +189,10 @@ fn runtime_err(what: impl std::fmt::Display) -> Error {
 /// preview1 core module is adapted to a component first (as `weld compile` does).
 pub fn run(bytes: &[u8], options: &Options, config: &RunConfig) -> Result<Outcome> {
     let adapted = crate::adapt::adapt_preview1(bytes)?;
+    let options = &Options {
+        quick_glue: adapted.is_some(),
+        ..options.clone()
+    };
     let bytes = adapted.as_deref().unwrap_or(bytes);
     let invoke = config.invoke.as_deref();
     let so = compile_cached(bytes, options)?;
