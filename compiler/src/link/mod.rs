@@ -8,6 +8,8 @@
 //! which is renamed into place only when linking succeeded, so a failed link never leaves a
 //! partial output behind.
 
+mod shared_object;
+
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -111,6 +113,22 @@ fn try_direct_ld(
         || std::env::var_os("WELD_CC").is_some()
     {
         return None;
+    }
+    // Simple enough objects need no linker at all (`WELD_USE_LD=1`: always run `ld`).
+    if let [only] = inputs {
+        if std::env::var_os("WELD_USE_LD").is_none() {
+            let written = std::fs::read(only)
+                .ok()
+                .and_then(|bytes| shared_object::write(&bytes))
+                .and_then(|so| std::fs::write(out, so).ok());
+            if written.is_some() {
+                return Some(std::process::Output {
+                    status: std::process::ExitStatus::default(),
+                    stdout: Vec::new(),
+                    stderr: Vec::new(),
+                });
+            }
+        }
     }
     let output = Command::new("ld")
         .args(direct_ld_args(inputs, out, needs_c_library(inputs)))
