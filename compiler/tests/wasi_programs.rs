@@ -186,6 +186,10 @@ fn exe(program: &str) -> PathBuf {
         "weld compile {program}.wasm failed:\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // Executable and readable by everyone, as `cc -o` makes them.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o755, "{}", out.display());
     *slot = Some(out.clone());
     out
 }
