@@ -410,11 +410,7 @@ fn embed_bench_world(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn wat(src: &str) -> Vec<u8> {
-        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
-        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
-        w.encode().expect("encode")
-    }
+    use crate::wat;
 
     use super::tests_src::HELLO;
 

@@ -21,6 +21,14 @@ pub mod timings;
 pub mod wast;
 
 pub use error::{Error, Result};
+
+/// For unit tests: the binary of a module or component in the text format.
+#[cfg(test)]
+pub(crate) fn wat(src: &str) -> Vec<u8> {
+    let buf = ::wast::parser::ParseBuffer::new(src).expect("lex");
+    let mut w: ::wast::Wat = ::wast::parser::parse(&buf).expect("parse");
+    w.encode().expect("encode")
+}
 pub use options::{BoundsChecks, Cpu, Options};
 
 /// Compile a component's bytes to the bytes of one relocatable object file.

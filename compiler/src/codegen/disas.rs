@@ -46,11 +46,7 @@ pub fn clif_text(bytes: &[u8], options: &Options) -> Result<String> {
 mod tests {
     use super::*;
 
-    fn wat(src: &str) -> Vec<u8> {
-        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
-        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
-        w.encode().expect("encode")
-    }
+    use crate::wat;
 
     #[test]
     fn clif_text_prints_every_defined_function_by_index() {

@@ -967,11 +967,7 @@ mod tests {
     use super::*;
     use crate::component::translate::translate;
 
-    fn wat(src: &str) -> Vec<u8> {
-        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
-        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
-        w.encode().expect("encode")
-    }
+    use crate::wat;
 
     const COMPOSED: &str = r#"(component
       (component $callee

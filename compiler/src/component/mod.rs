@@ -124,11 +124,7 @@ fn compile_validated_lazily<'a>(
 mod tests {
     use super::*;
 
-    fn wat(src: &str) -> Vec<u8> {
-        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
-        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
-        w.encode().expect("encode")
-    }
+    use crate::wat;
 
     /// The error of compiling `src`, and that of validating it completely first.
     fn both_errors(src: &str) -> (String, String) {

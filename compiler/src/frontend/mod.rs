@@ -511,11 +511,7 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>, escaping: &mut BTreeSet<u32>) -> Re
 mod tests {
     use super::*;
 
-    fn wat(src: &str) -> Vec<u8> {
-        let buf = wast::parser::ParseBuffer::new(src).expect("lex");
-        let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
-        w.encode().expect("encode")
-    }
+    use crate::wat;
 
     #[test]
     fn module_info_lists_imports_before_definitions() {
