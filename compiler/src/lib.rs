@@ -39,6 +39,17 @@ pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
     })
 }
 
+/// [`compile_component`] for an executable: the object also defines `main`, which runs the
+/// command component through the runtime's `weld_main_flags` with `flags`
+/// (`weld_runtime::wasi::main::MAIN_*`).
+pub fn compile_component_exe(bytes: &[u8], options: &Options, flags: u32) -> Result<Vec<u8>> {
+    let compiled = component::compile(bytes, options)?;
+    let main = codegen::compile_exe_main(options, flags)?;
+    timings::phase("emit", || {
+        emit::component::write_component_with_main(&compiled, options, Some(&main))
+    })
+}
+
 /// Compile a core module's bytes to the bytes of one relocatable object file.
 pub fn compile_module(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
     let parsed = frontend::parse_module_with(bytes, options.features())

@@ -427,7 +427,17 @@ fn compile_component(
     } else {
         options
     };
-    let obj = weld::compile_component(bytes, options)?;
+    let obj = if emit == Emit::Exe {
+        let flags = if exe.trap_unknown_imports {
+            weld_runtime::wasi::main::MAIN_TRAP_UNKNOWN_IMPORTS
+        } else {
+            0
+        };
+        // The object carries its own `main`: no C compiler run.
+        weld::compile_component_exe(bytes, options, flags)?
+    } else {
+        weld::compile_component(bytes, options)?
+    };
     let io = |what: &str, e: std::io::Error| weld::Error::Io {
         what: what.to_string(),
         source: e,
@@ -458,8 +468,9 @@ fn compile_component(
             let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
             let obj_path = dir.path().join(format!("{}.o", options.prefix));
             std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
-            let main_c = weld::emit::component::exe_main(&options.prefix, exe.trap_unknown_imports);
-            weld::link::link_exe(&obj_path, &main_c, output, &options.target, exe.kind())
+            weld::timings::phase("link", || {
+                weld::link::link_exe_with_main(&obj_path, output, &options.target, exe.kind())
+            })
         }
         other => Err(weld::Error::Unsupported {
             message: format!(

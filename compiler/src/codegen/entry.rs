@@ -43,11 +43,16 @@ pub(crate) const DESCRIPTOR_NAMESPACE: u32 = 3;
 const ENTRY_NAMESPACE: u32 = 4;
 
 /// The runtime functions entry points call, by index.
-pub(crate) const RUNTIME_SYMBOLS: [&str; 3] =
-    ["weld_call", "weld_instantiate", "weld_instance_free"];
+pub(crate) const RUNTIME_SYMBOLS: [&str; 4] = [
+    "weld_call",
+    "weld_instantiate",
+    "weld_instance_free",
+    "weld_main_flags",
+];
 const WELD_CALL: u32 = 0;
 const WELD_INSTANTIATE: u32 = 1;
 const WELD_INSTANCE_FREE: u32 = 2;
+const WELD_MAIN_FLAGS: u32 = 3;
 
 /// One compiled entry point and its global symbol.
 #[derive(Debug)]
@@ -141,20 +146,56 @@ fn c_sig(env: &ModuleEnv<'_>, params: &[ir::Type], ret: Option<ir::Type>) -> Sig
     sig
 }
 
+/// `int main(int argc, char **argv, char **envp)` of a command-component executable:
+/// `return weld_main_flags(&<prefix>__component, flags, argc, argv, envp);` — the runtime sets
+/// up WASI, runs `wasi:cli/run` and answers the exit status. Compiled here rather than from C
+/// so that linking an executable needs no C compiler run (cc1 and as: 30-40 ms). Its
+/// descriptor relocations name the component's descriptor.
+pub fn exe_main(
+    env: &ModuleEnv<'_>,
+    fctx: &mut FuncContext,
+    flags: u32,
+) -> Result<CompiledFunction> {
+    let sig = c_sig(env, &[types::I32, types::I64, types::I64], Some(types::I32));
+    {
+        let (mut b, params) = begin(fctx, u32::MAX - 3, sig);
+        let desc = descriptor_address(&mut b);
+        let flags = b.ins().iconst(types::I32, i64::from(flags));
+        let callee_sig = c_sig(
+            env,
+            &[types::I64, types::I32, types::I32, types::I64, types::I64],
+            Some(types::I32),
+        );
+        let f = runtime_fn(&mut b, WELD_MAIN_FLAGS, callee_sig);
+        let call = b
+            .ins()
+            .call(f, &[desc, flags, params[0], params[1], params[2]]);
+        let status = b.inst_results(call)[0];
+        b.ins().return_(&[status]);
+        b.finalize(env.isa.frontend_config());
+    }
+    finish(env, &mut fctx.ctx, u32::MAX - 3)
+}
+
+/// The address of the descriptor (relocated against it: see [`DESCRIPTOR_NAMESPACE`]).
+fn descriptor_address(b: &mut FunctionBuilder<'_>) -> ir::Value {
+    let desc_name = b
+        .func
+        .declare_imported_user_function(UserExternalName::new(DESCRIPTOR_NAMESPACE, 0));
+    let gv = b.create_global_value(GlobalValueData::Symbol {
+        name: ExternalName::user(desc_name),
+        offset: 0.into(),
+        colocated: true,
+        tls: false,
+    });
+    b.ins().symbol_value(types::I64, gv)
+}
+
 fn instantiate(env: &ModuleEnv<'_>, fctx: &mut FuncContext) -> Result<CompiledFunction> {
     let sig = c_sig(env, &[types::I64, types::I64], Some(types::I64));
     {
         let (mut b, params) = begin(fctx, u32::MAX - 1, sig);
-        let desc_name = b
-            .func
-            .declare_imported_user_function(UserExternalName::new(DESCRIPTOR_NAMESPACE, 0));
-        let gv = b.create_global_value(GlobalValueData::Symbol {
-            name: ExternalName::user(desc_name),
-            offset: 0.into(),
-            colocated: true,
-            tls: false,
-        });
-        let desc = b.ins().symbol_value(types::I64, gv);
+        let desc = descriptor_address(&mut b);
         let callee_sig = c_sig(env, &[types::I64; 3], Some(types::I64));
         let f = runtime_fn(&mut b, WELD_INSTANTIATE, callee_sig);
         let call = b.ins().call(f, &[desc, params[0], params[1]]);

@@ -281,6 +281,19 @@ pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<
     Ok(out)
 }
 
+/// The `main` of a command-component executable ([`entry::exe_main`]).
+pub fn compile_exe_main(options: &Options, flags: u32) -> Result<CompiledFunction> {
+    let isa = build_isa(options)?;
+    let empty = ModuleInfo::default();
+    let env = ModuleEnv {
+        info: &empty,
+        offsets: VMOffsets::new(empty.counts()),
+        options,
+        isa: &*isa,
+    };
+    entry::exe_main(&env, &mut func::FuncContext::default(), flags)
+}
+
 /// Turn a finished Cranelift context into a [`CompiledFunction`].
 pub(crate) fn finish(
     env: &ModuleEnv<'_>,

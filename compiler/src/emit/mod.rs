@@ -52,7 +52,7 @@ fn architecture(triple: &str) -> Result<Architecture> {
     }
 }
 
-fn obj_err(e: object::write::Error) -> Error {
+pub(crate) fn obj_err(e: object::write::Error) -> Error {
     Error::Codegen {
         func: 0,
         message: format!("object writer: {e}"),
@@ -220,61 +220,8 @@ pub(crate) fn add_module(
         .map(|(site, k, label)| (site + base, k, label + base))
         .collect();
     let text_sym = obj.section_symbol(text_id);
-    let mut undefined: std::collections::BTreeMap<String, SymbolId> = Default::default();
     for (site, kind, name, addend) in external {
-        let sym = *undefined.entry(name).or_insert_with_key(|name| {
-            obj.add_symbol(Symbol {
-                name: name.clone().into_bytes(),
-                value: 0,
-                size: 0,
-                kind: SymbolKind::Text,
-                scope: SymbolScope::Unknown,
-                weak: false,
-                section: SymbolSection::Undefined,
-                flags: SymbolFlags::None,
-            })
-        });
-        let (rkind, size) = match kind {
-            Reloc::X86CallPLTRel4 | Reloc::X86CallPCRel4 => (RelocationKind::PltRelative, 32),
-            Reloc::Arm64Call | Reloc::RiscvCallPlt => {
-                let r_type = if kind == Reloc::Arm64Call {
-                    object::elf::R_AARCH64_CALL26
-                } else {
-                    object::elf::R_RISCV_CALL_PLT
-                };
-                obj.add_relocation(
-                    text_id,
-                    Relocation {
-                        offset: site,
-                        symbol: sym,
-                        addend,
-                        flags: RelocationFlags::Elf { r_type },
-                    },
-                )
-                .map_err(obj_err)?;
-                continue;
-            }
-            other => {
-                return Err(Error::Unsupported {
-                    message: format!("relocation {other:?} to a C library symbol"),
-                    offset: None,
-                })
-            }
-        };
-        obj.add_relocation(
-            text_id,
-            Relocation {
-                offset: site,
-                symbol: sym,
-                addend,
-                flags: RelocationFlags::Generic {
-                    kind: rkind,
-                    encoding: RelocationEncoding::Generic,
-                    size,
-                },
-            },
-        )
-        .map_err(obj_err)?;
+        external_reloc(obj, text_id, site, kind, &name, addend)?;
     }
     for (i, at) in layout.funcs.iter().enumerate() {
         let index = info.imported_funcs + i as u32;
@@ -417,38 +364,15 @@ pub(crate) fn add_module(
         )
         .map_err(obj_err)?;
     }
-    // riscv64 splits a PC-relative address over `auipc` (high part, relocated against the
-    // target) and the next instruction (low part, relocated against a label on the `auipc`).
     for (i, (site, kind, label)) in to_label.into_iter().enumerate() {
-        let r_type = match kind {
-            Reloc::RiscvPCRelLo12I => object::elf::R_RISCV_PCREL_LO12_I,
-            other => {
-                return Err(Error::Unsupported {
-                    message: format!("relocation {other:?} to a code label"),
-                    offset: None,
-                })
-            }
-        };
-        let symbol = obj.add_symbol(Symbol {
-            name: format!(".L{prefix}__pcrel_hi{i}").into_bytes(),
-            value: label,
-            size: 0,
-            kind: SymbolKind::Label,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Section(text_id),
-            flags: SymbolFlags::None,
-        });
-        obj.add_relocation(
+        label_reloc(
+            obj,
             text_id,
-            Relocation {
-                offset: site,
-                symbol,
-                addend: 0,
-                flags: RelocationFlags::Elf { r_type },
-            },
-        )
-        .map_err(obj_err)?;
+            site,
+            kind,
+            label,
+            &format!(".L{prefix}__pcrel_hi{i}"),
+        )?;
     }
     Ok(desc_sym)
 }
@@ -472,7 +396,103 @@ impl TextLayout {
 /// symbol itself, as their addend applies to the GOT slot; PC-relative forms use the local
 /// section symbol, so that a shared library never needs a direct reference to a symbol that
 /// could be preempted (which `ld -shared` refuses).
-fn descriptor_reloc(
+/// A call at `site` in `text_id` to the C library or runtime function `name` (an undefined
+/// symbol, declared once).
+pub(crate) fn external_reloc(
+    obj: &mut Object<'_>,
+    text_id: SectionId,
+    site: u64,
+    kind: Reloc,
+    name: &str,
+    addend: i64,
+) -> Result<()> {
+    let sym = match obj.symbol_id(name.as_bytes()) {
+        Some(sym) => sym,
+        None => obj.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: 0,
+            size: 0,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Unknown,
+            weak: false,
+            section: SymbolSection::Undefined,
+            flags: SymbolFlags::None,
+        }),
+    };
+    let flags = match kind {
+        Reloc::X86CallPLTRel4 | Reloc::X86CallPCRel4 => RelocationFlags::Generic {
+            kind: RelocationKind::PltRelative,
+            encoding: RelocationEncoding::Generic,
+            size: 32,
+        },
+        Reloc::Arm64Call => RelocationFlags::Elf {
+            r_type: object::elf::R_AARCH64_CALL26,
+        },
+        Reloc::RiscvCallPlt => RelocationFlags::Elf {
+            r_type: object::elf::R_RISCV_CALL_PLT,
+        },
+        other => {
+            return Err(Error::Unsupported {
+                message: format!("relocation {other:?} to a C library symbol"),
+                offset: None,
+            })
+        }
+    };
+    obj.add_relocation(
+        text_id,
+        Relocation {
+            offset: site,
+            symbol: sym,
+            addend,
+            flags,
+        },
+    )
+    .map_err(obj_err)
+}
+
+/// riscv64 splits a PC-relative address over `auipc` (high part, relocated against the
+/// target) and the next instruction (low part, relocated against a label on the `auipc`): the
+/// low part at `site`, with a local label `name` at `label`.
+pub(crate) fn label_reloc(
+    obj: &mut Object<'_>,
+    text_id: SectionId,
+    site: u64,
+    kind: Reloc,
+    label: u64,
+    name: &str,
+) -> Result<()> {
+    let r_type = match kind {
+        Reloc::RiscvPCRelLo12I => object::elf::R_RISCV_PCREL_LO12_I,
+        other => {
+            return Err(Error::Unsupported {
+                message: format!("relocation {other:?} to a code label"),
+                offset: None,
+            })
+        }
+    };
+    let symbol = obj.add_symbol(Symbol {
+        name: name.as_bytes().to_vec(),
+        value: label,
+        size: 0,
+        kind: SymbolKind::Label,
+        scope: SymbolScope::Compilation,
+        weak: false,
+        section: SymbolSection::Section(text_id),
+        flags: SymbolFlags::None,
+    });
+    obj.add_relocation(
+        text_id,
+        Relocation {
+            offset: site,
+            symbol,
+            addend: 0,
+            flags: RelocationFlags::Elf { r_type },
+        },
+    )
+    .map_err(obj_err)
+}
+
+pub(crate) fn descriptor_reloc(
     kind: Reloc,
     desc_sym: SymbolId,
     section_sym: SymbolId,

@@ -344,6 +344,13 @@ pub fn link_exe(
     )
 }
 
+/// Link the executable of an object that defines `main` itself (a command component's, see
+/// `codegen::entry::exe_main`) with the runtime archive.
+pub fn link_exe_with_main(obj: &Path, out: &Path, target: &str, kind: OutputKind) -> Result<()> {
+    let archive = runtime_archive(target)?;
+    link(&[obj.to_path_buf(), archive], out, kind, target, &[])
+}
+
 /// Write a static library holding the object `obj` (`$WELD_AR`, else `ar`).
 pub fn static_lib(obj: &Path, out: &Path) -> Result<()> {
     let ar = std::env::var("WELD_AR").unwrap_or_else(|_| "ar".to_string());
