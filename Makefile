@@ -42,6 +42,7 @@ build: setup
 
 # The main job: compile the example and run it (see examples/README.md).
 demo: build
+	$(MAKE) -C examples/wasi-c run WELD=$(CURDIR)/$(WELD)
 	$(MAKE) -C examples/core-host run WELD=$(CURDIR)/$(WELD)
 	$(MAKE) -C examples/component-host run WELD=$(CURDIR)/$(WELD)
 	$(MAKE) -C examples/plugin-host run WELD=$(CURDIR)/$(WELD)
