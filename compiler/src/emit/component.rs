@@ -4,13 +4,13 @@
 
 use super::{
     add_module, add_pointer_reloc, descriptor_reloc, external_reloc, finish_object, label_reloc,
-    new_object, obj_err, relro_section,
+    new_object, relro_section,
 };
 use crate::codegen::{CompiledFunction, RelocTarget};
 use crate::component::CompiledComponent;
 use crate::error::{Error, Result};
 use crate::options::Options;
-use object::write::{Relocation, StandardSection, Symbol, SymbolSection};
+use object::write::{StandardSection, Symbol, SymbolSection};
 use object::{SymbolFlags, SymbolKind, SymbolScope};
 use weld_contract::component::descriptor::{offsets as d, COMPONENT_MAGIC};
 use weld_contract::symbols;
@@ -112,18 +112,8 @@ pub fn write_component_with_main(
                     external_reloc(&mut obj, text, site, r.kind, name, r.addend)?;
                 }
                 RelocTarget::Descriptor => {
-                    let (symbol, addend, flags) =
-                        descriptor_reloc(r.kind, component_sym, relro_sym, base, r.addend)?;
-                    obj.add_relocation(
-                        text,
-                        Relocation {
-                            offset: site,
-                            symbol,
-                            addend,
-                            flags,
-                        },
-                    )
-                    .map_err(obj_err)?;
+                    let desc = (component_sym, relro_sym, base);
+                    descriptor_reloc(&mut obj, text, site, r.kind, desc, r.addend)?;
                 }
                 RelocTarget::Label(off) => {
                     let name = format!(".L{}__main_pcrel_hi{i}", options.prefix);

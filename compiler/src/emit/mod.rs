@@ -52,7 +52,7 @@ fn architecture(triple: &str) -> Result<Architecture> {
     }
 }
 
-pub(crate) fn obj_err(e: object::write::Error) -> Error {
+fn obj_err(e: object::write::Error) -> Error {
     Error::Codegen {
         func: 0,
         message: format!("object writer: {e}"),
@@ -352,17 +352,8 @@ pub(crate) fn add_module(
         flags: SymbolFlags::None,
     });
     for (site, kind, addend) in to_descriptor {
-        let (symbol, addend, flags) = descriptor_reloc(kind, desc_sym, relro_sym, desc_at, addend)?;
-        obj.add_relocation(
-            text_id,
-            Relocation {
-                offset: site,
-                symbol,
-                addend,
-                flags,
-            },
-        )
-        .map_err(obj_err)?;
+        let desc = (desc_sym, relro_sym, desc_at);
+        descriptor_reloc(obj, text_id, site, kind, desc, addend)?;
     }
     for (i, (site, kind, label)) in to_label.into_iter().enumerate() {
         label_reloc(
@@ -492,13 +483,17 @@ pub(crate) fn label_reloc(
     .map_err(obj_err)
 }
 
+/// A reference at `site` in `text_id` to a descriptor: `desc` is its symbol, the symbol of its
+/// section and its offset there (PC-relative kinds go through the section symbol).
 pub(crate) fn descriptor_reloc(
+    obj: &mut Object<'_>,
+    text_id: SectionId,
+    site: u64,
     kind: Reloc,
-    desc_sym: SymbolId,
-    section_sym: SymbolId,
-    desc_at: u64,
+    desc: (SymbolId, SymbolId, u64),
     addend: i64,
-) -> Result<(SymbolId, i64, RelocationFlags)> {
+) -> Result<()> {
+    let (desc_sym, section_sym, desc_at) = desc;
     use object::elf;
     let local = (section_sym, desc_at as i64 + addend);
     let (sym, addend, r_type) = match kind {
@@ -517,7 +512,16 @@ pub(crate) fn descriptor_reloc(
             })
         }
     };
-    Ok((sym, addend, RelocationFlags::Elf { r_type }))
+    obj.add_relocation(
+        text_id,
+        Relocation {
+            offset: site,
+            symbol: sym,
+            addend,
+            flags: RelocationFlags::Elf { r_type },
+        },
+    )
+    .map_err(obj_err)
 }
 
 /// Appends bytes and absolute pointer relocations to one data section.

@@ -9,15 +9,14 @@
 //! `Caller` of that call reads it; during a host call no wasm runs (the store is borrowed by
 //! the call) and weld has no shared memories, so the validated bytes stay as they were.
 
-use super::typed_values::{ComponentType, Lift};
-use super::{bad, trap};
+use super::bad;
+use super::typed_values::{read, slot, ComponentType, Lift};
 use crate::component::abi::CanonCx;
 use crate::component::string::{load_string, validate_utf8_string};
 use crate::trap::Trap;
 use alloc::string::String;
 use core::sync::atomic::{AtomicU64, Ordering};
 use weld_contract::component::{StringEncoding, TypeDef};
-use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::ValRaw;
 
 /// A fresh host call number (never 0), unique in the process.
@@ -98,20 +97,13 @@ impl WasmStr {
 
 impl Lift for WasmStr {
     fn lift<C: CanonCx + ?Sized>(cx: &mut C, flat: &[ValRaw]) -> Result<Self, Trap> {
-        let ptr = flat.first().ok_or_else(bad)?.get_i32() as u32;
-        let len = flat.get(1).ok_or_else(bad)?.get_i32() as u32;
+        let ptr = slot(flat, 0)?.get_i32() as u32;
+        let len = slot(flat, 1)?.get_i32() as u32;
         Self::lift_at(cx, ptr, len)
     }
     fn load<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32) -> Result<Self, Trap> {
-        let mem = cx.memory()?;
-        let word = |at: u32| -> Result<u32, Trap> {
-            let at = at as usize;
-            let b = mem
-                .get(at..at + 4)
-                .ok_or_else(|| trap(TrapCode::MemoryOutOfBounds))?;
-            Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let (p, len) = (word(ptr)?, word(ptr + 4)?);
+        let p = u32::from_le_bytes(read(cx, ptr)?);
+        let len = u32::from_le_bytes(read(cx, ptr + 4)?);
         Self::lift_at(cx, p, len)
     }
 }
@@ -121,6 +113,7 @@ mod tests {
     use super::*;
     use alloc::vec;
     use alloc::vec::Vec;
+    use weld_contract::trap::TrapCode;
 
     /// A side over a plain buffer, lifting for host call `call` (0: not a borrowing call).
     struct Side {

@@ -57,14 +57,14 @@ fn write<C: CanonCx + ?Sized, const N: usize>(
     Ok(())
 }
 
-fn read<C: CanonCx + ?Sized, const N: usize>(cx: &C, ptr: u32) -> Result<[u8; N], Trap> {
+pub(super) fn read<C: CanonCx + ?Sized, const N: usize>(cx: &C, ptr: u32) -> Result<[u8; N], Trap> {
     let start = ptr as usize;
     let mut out = [0; N];
     out.copy_from_slice(cx.memory()?.get(start..start + N).ok_or_else(oob)?);
     Ok(out)
 }
 
-fn slot(flat: &[ValRaw], i: usize) -> Result<ValRaw, Trap> {
+pub(super) fn slot(flat: &[ValRaw], i: usize) -> Result<ValRaw, Trap> {
     flat.get(i)
         .copied()
         .ok_or_else(|| Trap::new(TrapCode::InvalidValue))
