@@ -1,5 +1,6 @@
 //! Runtime library calls: operations too large or too rare to inline (memory.grow, bulk memory,
-//! table operations, raising a trap from a libcall).
+//! table operations, raising a trap from a libcall, the string checks and copies of fused
+//! component calls).
 //!
 //! Generated code never links against these by symbol: the vmctx header holds a pointer to a
 //! table of function pointers ([`Libcall`] order), filled by the runtime at instantiation. So a
@@ -69,4 +70,11 @@ libcalls! {
     ElemDrop = "elem_drop" (I32) -> ();
     /// Raise a trap with a [`crate::trap::TrapCode`]; never returns.
     Trap = "trap" (I32) -> ();
+    /// Whether `len` bytes at host address `src` are valid UTF-8: (src, len) -> 1 or 0. Reads
+    /// only; a fused string call checks before it changes anything.
+    Utf8Valid = "utf8_valid" (Ptr, I64) -> (I32);
+    /// Copy `len` bytes from host address `src` to offset `dst` of the memory whose
+    /// `VMMemory` is at `mem`: (mem, dst, src, len); traps with "string out of bounds" unless
+    /// `dst + len` fits the memory.
+    StringCopy = "string_copy" (Ptr, I32, Ptr, I32) -> ();
 }

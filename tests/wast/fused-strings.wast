@@ -1,8 +1,10 @@
 ;; Fused calls with UTF-8 strings and scalars between two components (the runtime's Val-free
 ;; path): bytes arrive intact in the callee's memory, narrow integers, bools and chars are
 ;; converted as lifting then lowering says, and what the Canonical ABI rejects traps — invalid
-;; or truncated UTF-8 and invalid chars from the caller, before the callee runs. A trap inside
-;; the callee or inside its realloc reaches the host as that trap.
+;; or truncated UTF-8, strings outside the caller's memory and invalid chars from the caller,
+;; before the callee runs; a buffer from the callee's realloc that does not fit its memory. A
+;; trap inside the callee or inside its realloc reaches the host as that trap. Compiled fused
+;; trampolines run these calls; every check that fails takes the runtime's path for its trap.
 
 (component definition $pair
   (component $callee
@@ -35,7 +37,16 @@
                      (local.get $c)))))
       (func (export "calls") (result i32) (global.get $calls))
       (func (export "explode") (param i32 i32) (result i32) unreachable)
-      (func (export "bad-realloc") (param i32 i32 i32 i32) (result i32) unreachable))
+      (func (export "bad-realloc") (param i32 i32 i32 i32) (result i32) unreachable)
+      (func (export "far-realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0xfff0))
+      ;; Two strings: the first's bytes as a little-endian word, then where each copy landed
+      ;; must differ and both lengths arrive.
+      (func (export "two") (param $a i32) (param $an i32) (param $b i32) (param $bn i32)
+                           (result i32)
+        (if (i32.eq (local.get $a) (local.get $b)) (then unreachable))
+        (i32.add (i32.load8_u (local.get $b))
+          (i32.add (i32.mul (local.get $an) (i32.const 1000))
+                   (i32.mul (local.get $bn) (i32.const 100000))))))
     (core instance $i (instantiate $m))
     (func (export "explode") (param "s" string) (result u32)
       (canon lift (core func $i "explode") (memory $i "mem") (realloc (func $i "realloc"))))
@@ -44,6 +55,10 @@
     (func (export "mix") (param "tag" s8) (param "s" string) (param "flag" bool)
                          (param "c" char) (result u64)
       (canon lift (core func $i "mix") (memory $i "mem") (realloc (func $i "realloc"))))
+    (func (export "far-buffer") (param "s" string) (result u32)
+      (canon lift (core func $i "explode") (memory $i "mem") (realloc (func $i "far-realloc"))))
+    (func (export "two") (param "a" string) (param "b" string) (result u32)
+      (canon lift (core func $i "two") (memory $i "mem") (realloc (func $i "realloc"))))
     (func (export "calls") (result u32) (canon lift (core func $i "calls"))))
   (component $caller
     (import "mix" (func $mix (param "tag" s8) (param "s" string) (param "flag" bool)
@@ -51,18 +66,24 @@
     (import "calls" (func $calls (result u32)))
     (import "explode" (func $explode (param "s" string) (result u32)))
     (import "no-buffer" (func $no-buffer (param "s" string) (result u32)))
+    (import "far-buffer" (func $far-buffer (param "s" string) (result u32)))
+    (import "two" (func $two (param "a" string) (param "b" string) (result u32)))
     (core module $libc (memory (export "mem") 1))
     (core instance $libc (instantiate $libc))
     (core func $mix' (canon lower (func $mix) (memory $libc "mem")))
     (core func $calls' (canon lower (func $calls)))
     (core func $explode' (canon lower (func $explode) (memory $libc "mem")))
     (core func $no-buffer' (canon lower (func $no-buffer) (memory $libc "mem")))
+    (core func $far-buffer' (canon lower (func $far-buffer) (memory $libc "mem")))
+    (core func $two' (canon lower (func $two) (memory $libc "mem")))
     (core module $m
       (import "libc" "mem" (memory 1))
       (import "" "mix" (func $mix (param i32 i32 i32 i32 i32) (result i64)))
       (import "" "calls" (func $calls (result i32)))
       (import "" "explode" (func $explode (param i32 i32) (result i32)))
       (import "" "no-buffer" (func $no-buffer (param i32 i32) (result i32)))
+      (import "" "far-buffer" (func $far-buffer (param i32 i32) (result i32)))
+      (import "" "two" (func $two (param i32 i32 i32 i32) (result i32)))
       (data (i32.const 16) "abc")
       (data (i32.const 32) "h\c3\a9!")
       (data (i32.const 48) "a\ff")
@@ -84,12 +105,28 @@
         (call $mix (i32.const 0) (i32.const 16) (i32.const 3) (i32.const 0) (i32.const 0xd800)))
       (func (export "calls") (result i32) (call $calls))
       (func (export "explode") (result i32) (call $explode (i32.const 16) (i32.const 3)))
-      (func (export "no-buffer") (result i32) (call $no-buffer (i32.const 16) (i32.const 3))))
+      (func (export "no-buffer") (result i32) (call $no-buffer (i32.const 16) (i32.const 3)))
+      (func (export "far-buffer") (result i32) (call $far-buffer (i32.const 16) (i32.const 32)))
+      ;; "abc" (3 bytes) and "hé!" (4): 'h' 104 + 3000 + 400000.
+      (func (export "two") (result i32)
+        (call $two (i32.const 16) (i32.const 3) (i32.const 32) (i32.const 4)))
+      ;; Ends one byte past the caller's memory (one page).
+      (func (export "past-end") (result i64)
+        (call $mix (i32.const 0) (i32.const 0xfff0) (i32.const 17) (i32.const 0) (i32.const 0)))
+      ;; Exactly at the end: the empty string there is fine.
+      (func (export "at-end") (result i64)
+        (call $mix (i32.const 0) (i32.const 0x10000) (i32.const 0) (i32.const 0) (i32.const 0)))
+      ;; A length of 2^31: beyond any memory and beyond the Canonical ABI's longest string.
+      (func (export "huge") (result i64)
+        (call $mix (i32.const 0) (i32.const 16) (i32.const 0x80000000) (i32.const 0)
+                   (i32.const 0))))
     (core instance $m (instantiate $m
       (with "libc" (instance $libc))
       (with "" (instance (export "mix" (func $mix')) (export "calls" (func $calls'))
                          (export "explode" (func $explode'))
-                         (export "no-buffer" (func $no-buffer'))))))
+                         (export "no-buffer" (func $no-buffer'))
+                         (export "far-buffer" (func $far-buffer'))
+                         (export "two" (func $two'))))))
     (func (export "ascii") (result u64) (canon lift (core func $m "ascii")))
     (func (export "two-byte") (result u64) (canon lift (core func $m "two-byte")))
     (func (export "empty") (result u64) (canon lift (core func $m "empty")))
@@ -99,11 +136,17 @@
     (func (export "surrogate") (result u64) (canon lift (core func $m "surrogate")))
     (func (export "calls") (result u32) (canon lift (core func $m "calls")))
     (func (export "explode") (result u32) (canon lift (core func $m "explode")))
-    (func (export "no-buffer") (result u32) (canon lift (core func $m "no-buffer"))))
+    (func (export "no-buffer") (result u32) (canon lift (core func $m "no-buffer")))
+    (func (export "far-buffer") (result u32) (canon lift (core func $m "far-buffer")))
+    (func (export "two") (result u32) (canon lift (core func $m "two")))
+    (func (export "past-end") (result u64) (canon lift (core func $m "past-end")))
+    (func (export "at-end") (result u64) (canon lift (core func $m "at-end")))
+    (func (export "huge") (result u64) (canon lift (core func $m "huge"))))
   (instance $callee (instantiate $callee))
   (instance $caller (instantiate $caller
     (with "mix" (func $callee "mix")) (with "calls" (func $callee "calls"))
-    (with "explode" (func $callee "explode")) (with "no-buffer" (func $callee "no-buffer"))))
+    (with "explode" (func $callee "explode")) (with "no-buffer" (func $callee "no-buffer"))
+    (with "far-buffer" (func $callee "far-buffer")) (with "two" (func $callee "two"))))
   (export "ascii" (func $caller "ascii"))
   (export "two-byte" (func $caller "two-byte"))
   (export "empty" (func $caller "empty"))
@@ -113,7 +156,12 @@
   (export "surrogate" (func $caller "surrogate"))
   (export "calls" (func $caller "calls"))
   (export "explode" (func $caller "explode"))
-  (export "no-buffer" (func $caller "no-buffer")))
+  (export "no-buffer" (func $caller "no-buffer"))
+  (export "far-buffer" (func $caller "far-buffer"))
+  (export "two" (func $caller "two"))
+  (export "past-end" (func $caller "past-end"))
+  (export "at-end" (func $caller "at-end"))
+  (export "huge" (func $caller "huge")))
 
 (component instance $ok $pair)
 ;; "abc": length 3 + 97+98+99 = 297; tag 1, flag 1, 'A' 65: 1066.
@@ -123,7 +171,9 @@
 (assert_return (invoke "empty") (u64.const 3000))
 ;; "a": 1 + 97 = 98; tag -1: -1000 + 1 + 0 = -999 as u32.
 (assert_return (invoke "wide") (u64.const 0x00000062fffffc19))
-(assert_return (invoke "calls") (u32.const 4))
+(assert_return (invoke "two") (u32.const 403104))
+(assert_return (invoke "at-end") (u64.const 0))
+(assert_return (invoke "calls") (u32.const 5))
 
 ;; Rejected before the callee runs (each trap leaves the instance unusable: a fresh one each).
 (component instance $bad1 $pair)
@@ -139,3 +189,9 @@
 (assert_trap (invoke "calls") "cannot enter component instance")
 (component instance $after $pair)
 (assert_return (invoke "calls") (u32.const 0))
+(component instance $bad6 $pair)
+(assert_trap (invoke "past-end") "string content out-of-bounds")
+(component instance $bad7 $pair)
+(assert_trap (invoke "huge") "string content out-of-bounds")
+(component instance $bad8 $pair)
+(assert_trap (invoke "far-buffer") "string content out-of-bounds")

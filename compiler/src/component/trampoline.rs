@@ -7,22 +7,32 @@
 //! - **Generic**: spill the parameters into `ValRaw` slots on the stack, call
 //!   `ctx.callback(ctx, slots)` — the runtime does the Canonical ABI work — and return the
 //!   results the callback left in the slots.
-//! - **Fused** (a call into another component's lifted function whose types need no linear
-//!   memory: integers, floats, bools, chars, and records/tuples of them, at most 16 parameters
-//!   and one result): check the caller's `may_leave` and the callee's `may_enter` flags, mark the
-//!   callee entered, convert each value as lifting then lowering would (mask or sign-extend
-//!   narrow integers, normalise bools), call the callee's core function directly, run its
-//!   post-return, and mark it enterable again. No allocation, no dispatch: a handful of loads and
-//!   stores around a direct call. Any failed check (flags, an invalid `char`) branches to the
-//!   generic path, which repeats the check in the runtime and raises the proper trap — so the
-//!   trampoline itself never traps and needs no trap table.
+//! - **Fused** (a call into another component's lifted function whose parameters are
+//!   integers, floats, bools, chars, records/tuples of them and strings UTF-8 on both sides, at
+//!   most 16 flat parameters, and whose result is one such scalar or nothing): check the
+//!   caller's `may_leave` and the callee's `may_enter` flags, each string's bounds in the
+//!   caller's memory and its UTF-8 (the `utf8_valid` libcall), then mark the callee entered,
+//!   copy each string into a buffer from the callee's `realloc` (called directly; the
+//!   `string_copy` libcall checks the buffer against the callee's memory and copies), convert
+//!   each scalar as lifting then lowering would (mask or sign-extend narrow integers, normalise
+//!   bools), call the callee's core function directly, run its post-return, and mark it
+//!   enterable again. No `Val`s, no dispatch, no runtime callback. A failed check before
+//!   anything changed (flags, an invalid `char`, a string out of bounds, too long or not UTF-8)
+//!   branches to the generic path, which repeats the check in the runtime and raises the proper
+//!   trap; after `realloc` ran, a buffer outside the callee's memory traps in `string_copy`.
+//!   The runtime leaves the context's `callee_realloc` null when it cannot back the string
+//!   copies (e.g. both sides use one memory): then strings always take the generic path.
 //!
 //! ```text
-//! fused(ctx, a, b):  if !caller.may_leave || !callee.may_enter  → generic(ctx, a, b)
-//!                    callee.may_enter = 0; callee.may_leave = 1
-//!                    r = callee.func(callee.vmctx, conv(a), conv(b))
-//!                    if post_return { callee.may_leave = 0; post_return(r); callee.may_leave = 1 }
-//!                    callee.may_enter = 1; return conv(r)
+//! fused(ctx, a, (p, n)):  if !caller.may_leave || !callee.may_enter || !ctx.callee_realloc
+//!                            || p + n > caller.memory.length || n > 2^31-1
+//!                            || !utf8_valid(caller.base + p, n)          → generic(ctx, a, p, n)
+//!                         callee.may_enter = 0; callee.may_leave = 0
+//!                         q = realloc(0, 0, 1, n); string_copy(callee.memory, q, caller.base + p, n)
+//!                         callee.may_leave = 1
+//!                         r = callee.func(callee.vmctx, conv(a), q, n)
+//!                         if post_return { callee.may_leave = 0; post_return(r); callee.may_leave = 1 }
+//!                         callee.may_enter = 1; return conv(r)
 //! ```
 
 use crate::codegen::{clif_type, CompiledFunction, ModuleEnv};
@@ -34,11 +44,16 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use weld_contract::component::descriptor::{
     FLAGS_MAY_ENTER, FLAGS_MAY_LEAVE, LOWERING_CALLBACK, LOWERING_CALLEE, LOWERING_CALLEE_FLAGS,
-    LOWERING_CALLER_FLAGS, LOWERING_POST_RETURN,
+    LOWERING_CALLEE_MEMORY, LOWERING_CALLEE_REALLOC, LOWERING_CALLER_FLAGS, LOWERING_CALLER_MEMORY,
+    LOWERING_POST_RETURN,
 };
-use weld_contract::component::{ComponentInfo, LoweringTarget, TypeDef};
+use weld_contract::component::{ComponentInfo, LoweringTarget, StringEncoding, TypeDef};
 use weld_contract::info::ValType;
-use weld_contract::vmctx::{FUNCREF_FUNC, FUNCREF_VMCTX, VALRAW_SIZE};
+use weld_contract::libcall::{Libcall, LibcallType};
+use weld_contract::vmctx::{
+    FUNCREF_FUNC, FUNCREF_VMCTX, MEMORY_BASE, MEMORY_LENGTH, PTR, STORE_EXIT_FP, STORE_EXIT_FUNC,
+    VALRAW_SIZE, VMCTX_LIBCALLS, VMCTX_STORE,
+};
 
 /// Namespace of lowering-trampoline names (functions use 0, export trampolines 1).
 const NAMESPACE: u32 = 2;
@@ -56,6 +71,11 @@ pub enum Conv {
     Sign(u8),
     /// char: must be a Unicode scalar value.
     Char,
+    /// A UTF-8 string's offset in the caller's memory (the next value is its length): replaced
+    /// by the offset of its copy in the callee's memory.
+    StrPtr,
+    /// A UTF-8 string's length in bytes (the previous value is its offset).
+    StrLen,
 }
 
 fn convs(types: &[TypeDef], t: u32, out: &mut Vec<Conv>) -> Option<()> {
@@ -90,6 +110,13 @@ pub fn fused_plan(info: &ComponentInfo, index: u32) -> Option<(Vec<Conv>, Vec<Co
     let LoweringTarget::Lifted(callee) = &l.target else {
         return None;
     };
+    // Strings: UTF-8 on both sides, the caller's memory to read from, the callee's memory and
+    // realloc to copy into.
+    let strings_ok = l.opts.encoding == StringEncoding::Utf8
+        && callee.opts.encoding == StringEncoding::Utf8
+        && l.opts.memory.is_some()
+        && callee.opts.memory.is_some()
+        && callee.opts.realloc.is_some();
     // Task-local context (context.get/set) is kept by the runtime's call path only.
     let uses_context = info
         .lowerings
@@ -101,7 +128,14 @@ pub fn fused_plan(info: &ComponentInfo, index: u32) -> Option<(Vec<Conv>, Vec<Co
     let ft = info.func_types.get(l.ty as usize)?;
     let mut params = Vec::new();
     for (_, t) in &ft.params {
-        convs(&info.types, *t, &mut params)?;
+        if matches!(info.types.get(*t as usize)?, TypeDef::String) {
+            if !strings_ok {
+                return None;
+            }
+            params.extend([Conv::StrPtr, Conv::StrLen]);
+        } else {
+            convs(&info.types, *t, &mut params)?;
+        }
     }
     let mut results = Vec::new();
     if let Some(r) = ft.result {
@@ -212,7 +246,7 @@ fn generic_body(
 /// Convert one flat value (32-bit lanes for the narrow kinds).
 fn convert(b: &mut FunctionBuilder<'_>, v: Value, c: Conv) -> Value {
     match c {
-        Conv::Same | Conv::Char => v,
+        Conv::Same | Conv::Char | Conv::StrPtr | Conv::StrLen => v,
         Conv::Bool => {
             let nz = b.ins().icmp_imm_s(IntCC::NotEqual, v, 0);
             b.ins().uextend(types::I32, nz)
@@ -265,6 +299,60 @@ fn fused_body(
             ok = b.ins().band(ok, valid);
         }
     }
+    // The callee's core function and vmctx (whose libcall table the string libcalls use).
+    let callee = b.ins().load(types::I64, ro, lctx, LOWERING_CALLEE as i32);
+    let code = b.ins().load(types::I64, ro, callee, FUNCREF_FUNC as i32);
+    let cvmctx = b.ins().load(types::I64, ro, callee, FUNCREF_VMCTX as i32);
+    let strings: Vec<usize> = pconv
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == Conv::StrPtr)
+        .map(|(i, _)| i)
+        .collect();
+    // Host addresses of the strings in the caller's memory, once checked.
+    let mut sources = Vec::new();
+    if !strings.is_empty() {
+        let realloc = b
+            .ins()
+            .load(types::I64, ro, lctx, LOWERING_CALLEE_REALLOC as i32);
+        let have = b.ins().icmp_imm_s(IntCC::NotEqual, realloc, 0);
+        ok = b.ins().band(ok, have);
+        let bounds = b.create_block();
+        b.ins().brif(ok, bounds, &[], generic, &[]);
+        b.switch_to_block(bounds);
+        b.seal_block(bounds);
+        let mem = b
+            .ins()
+            .load(types::I64, ro, lctx, LOWERING_CALLER_MEMORY as i32);
+        let base = b.ins().load(types::I64, ro, mem, MEMORY_BASE as i32);
+        let length = b.ins().load(types::I64, rw, mem, MEMORY_LENGTH as i32);
+        let mut fits = b.ins().iconst(types::I8, 1);
+        for &i in &strings {
+            let (ptr, len) = (args[i], args[i + 1]);
+            let p64 = b.ins().uextend(types::I64, ptr);
+            let n64 = b.ins().uextend(types::I64, len);
+            let end = b.ins().iadd(p64, n64);
+            let inside = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, length);
+            let short = b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, len, MAX_STRING_LEN);
+            let both = b.ins().band(inside, short);
+            fits = b.ins().band(fits, both);
+            sources.push((b.ins().iadd(base, p64), n64));
+        }
+        let utf8 = b.create_block();
+        b.ins().brif(fits, utf8, &[], generic, &[]);
+        b.switch_to_block(utf8);
+        b.seal_block(utf8);
+        for &(src, n64) in &sources {
+            let valid = libcall(b, cvmctx, Libcall::Utf8Valid, &[src, n64], call_conv)[0];
+            let next = b.create_block();
+            b.ins().brif(valid, next, &[], generic, &[]);
+            b.switch_to_block(next);
+            b.seal_block(next);
+        }
+        ok = b.ins().iconst(types::I8, 1);
+    }
     let fast = b.create_block();
     b.ins().brif(ok, fast, &[], generic, &[]);
     b.switch_to_block(fast);
@@ -273,13 +361,47 @@ fn fused_body(
     let one = b.ins().iconst(types::I32, 1);
     b.ins()
         .store(rw, zero, callee_flags, FLAGS_MAY_ENTER as i32);
-    b.ins().store(rw, one, callee_flags, FLAGS_MAY_LEAVE as i32);
-    let callee = b.ins().load(types::I64, ro, lctx, LOWERING_CALLEE as i32);
-    let code = b.ins().load(types::I64, ro, callee, FUNCREF_FUNC as i32);
-    let cvmctx = b.ins().load(types::I64, ro, callee, FUNCREF_VMCTX as i32);
+    // While strings are lowered into it (its realloc runs) the callee may not leave.
+    let leave = if strings.is_empty() { one } else { zero };
+    b.ins()
+        .store(rw, leave, callee_flags, FLAGS_MAY_LEAVE as i32);
     let mut call_args = vec![cvmctx];
     for (a, c) in args.iter().zip(pconv) {
         call_args.push(convert(b, *a, *c));
+    }
+    if !strings.is_empty() {
+        let realloc = b
+            .ins()
+            .load(types::I64, ro, lctx, LOWERING_CALLEE_REALLOC as i32);
+        let rcode = b.ins().load(types::I64, ro, realloc, FUNCREF_FUNC as i32);
+        let rvmctx = b.ins().load(types::I64, ro, realloc, FUNCREF_VMCTX as i32);
+        let target = b
+            .ins()
+            .load(types::I64, ro, lctx, LOWERING_CALLEE_MEMORY as i32);
+        let mut rsig = Signature::new(call_conv);
+        rsig.params
+            .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+        rsig.params.extend([AbiParam::new(types::I32); 4]);
+        rsig.returns.push(AbiParam::new(types::I32));
+        let rsig = b.import_signature(rsig);
+        for (&i, &(src, _)) in strings.iter().zip(&sources) {
+            let len = args[i + 1];
+            let zero = b.ins().iconst(types::I32, 0);
+            let align = b.ins().iconst(types::I32, 1);
+            let call = b
+                .ins()
+                .call_indirect(rsig, rcode, &[rvmctx, zero, zero, align, len]);
+            let dst = b.inst_results(call)[0];
+            libcall(
+                b,
+                cvmctx,
+                Libcall::StringCopy,
+                &[target, dst, src, len],
+                call_conv,
+            );
+            call_args[1 + i] = dst;
+        }
+        b.ins().store(rw, one, callee_flags, FLAGS_MAY_LEAVE as i32);
     }
     let mut callee_sig = Signature::new(call_conv);
     callee_sig
@@ -332,4 +454,152 @@ fn fused_body(
         .map(|(v, c)| convert(b, *v, *c))
         .collect();
     b.ins().return_(&out);
+}
+
+/// The longest string the Canonical ABI moves (`MAX_STRING_BYTE_LENGTH`, 2^31 - 1 bytes).
+const MAX_STRING_LEN: i64 = (1 << 31) - 1;
+
+/// Call runtime libcall `lc` through the libcall table of `vmctx` (the callee's: a trampoline
+/// has none of its own). A trap the libcall raises starts its backtrace at this frame, which
+/// belongs to no wasm function.
+fn libcall(
+    b: &mut FunctionBuilder<'_>,
+    vmctx: Value,
+    lc: Libcall,
+    call_args: &[Value],
+    call_conv: cranelift_codegen::isa::CallConv,
+) -> Vec<Value> {
+    let t = |t: &LibcallType| match t {
+        LibcallType::I32 => types::I32,
+        LibcallType::I64 | LibcallType::Ptr => types::I64,
+    };
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params
+        .extend(lc.params().iter().map(|p| AbiParam::new(t(p))));
+    sig.returns
+        .extend(lc.results().iter().map(|p| AbiParam::new(t(p))));
+    let sig = b.import_signature(sig);
+    let ro = MemFlagsData::trusted().with_readonly();
+    let table = b.ins().load(types::I64, ro, vmctx, VMCTX_LIBCALLS as i32);
+    let code = b
+        .ins()
+        .load(types::I64, ro, table, (lc as u32 * PTR) as i32);
+    let store = b.ins().load(types::I64, ro, vmctx, VMCTX_STORE as i32);
+    let fp = b.ins().get_frame_pointer(types::I64);
+    let no_func = b.ins().iconst(types::I32, i64::from(u32::MAX as i32));
+    let rw = MemFlagsData::trusted();
+    b.ins().store(rw, fp, store, STORE_EXIT_FP as i32);
+    b.ins().store(rw, no_func, store, STORE_EXIT_FUNC as i32);
+    let mut all = vec![vmctx];
+    all.extend_from_slice(call_args);
+    let inst = b.ins().call_indirect(sig, code, &all);
+    b.inst_results(inst).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Options;
+    use crate::wat;
+
+    /// The fused plans of every lowering of a caller that imports `f` from a callee lifting it
+    /// with `callee_opts`, lowered with `caller_opts`.
+    fn plans(
+        ty: &str,
+        callee_opts: &str,
+        caller_opts: &str,
+    ) -> Vec<Option<(Vec<Conv>, Vec<Conv>)>> {
+        plans_lowered_as(
+            ty,
+            callee_opts,
+            caller_opts,
+            "(param i32 i32 i32) (result i32)",
+        )
+    }
+
+    /// [`plans`], with the caller's core import of `f` typed `core`.
+    fn plans_lowered_as(
+        ty: &str,
+        callee_opts: &str,
+        caller_opts: &str,
+        core: &str,
+    ) -> Vec<Option<(Vec<Conv>, Vec<Conv>)>> {
+        let bytes = wat(&format!(
+            r#"(component
+              (component $callee
+                (core module $m
+                  (memory (export "mem") 1)
+                  (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+                  (func (export "f") (param i32 i32 i32) (result i32) i32.const 0))
+                (core instance $i (instantiate $m))
+                (func (export "f") {ty}
+                  (canon lift (core func $i "f") {callee_opts})))
+              (instance $callee (instantiate $callee))
+              (component $caller
+                (import "f" (func $f {ty}))
+                (core module $libc
+                  (memory (export "mem") 1)
+                  (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0))
+                (core instance $libc (instantiate $libc))
+                (core func $f' (canon lower (func $f) {caller_opts}))
+                (core module $main (import "" "f" (func {core})))
+                (core instance (instantiate $main (with "" (instance (export "f" (func $f')))))))
+              (instance (instantiate $caller (with "f" (func $callee "f")))))"#
+        ));
+        let options = Options::default();
+        let t = super::super::translate::translate(&bytes, options.features()).expect("valid");
+        let (info, _arena) = super::super::inline::Inliner::run(&t).expect("flattens");
+        (0..info.lowerings.len())
+            .map(|i| fused_plan(&info, i as u32))
+            .collect()
+    }
+
+    const STR_U8: &str = r#"(param "s" string) (param "b" u8) (result u32)"#;
+    const BOTH_MEMORIES: &str = r#"(memory $i "mem") (realloc (func $i "realloc"))"#;
+
+    #[test]
+    fn a_utf8_string_between_two_memories_is_fused_as_pointer_and_length() {
+        let plans = plans(STR_U8, BOTH_MEMORIES, r#"(memory $libc "mem")"#);
+        assert_eq!(
+            plans,
+            [Some((
+                vec![Conv::StrPtr, Conv::StrLen, Conv::Zero(8)],
+                vec![Conv::Same]
+            ))]
+        );
+    }
+
+    #[test]
+    fn strings_in_other_encodings_take_the_generic_path() {
+        let callee = format!(r#"{BOTH_MEMORIES} string-encoding=utf16"#);
+        assert_eq!(plans(STR_U8, &callee, r#"(memory $libc "mem")"#), [None]);
+        let caller = r#"(memory $libc "mem") string-encoding=latin1+utf16"#;
+        assert_eq!(plans(STR_U8, BOTH_MEMORIES, caller), [None]);
+    }
+
+    #[test]
+    fn scalars_alone_are_fused_without_any_memory() {
+        let plans = plans(
+            r#"(param "a" u32) (param "b" u32) (param "c" bool) (result u32)"#,
+            "",
+            "",
+        );
+        assert_eq!(
+            plans,
+            [Some((
+                vec![Conv::Same, Conv::Same, Conv::Bool],
+                vec![Conv::Same]
+            ))]
+        );
+    }
+
+    #[test]
+    fn a_string_result_takes_the_generic_path() {
+        let ty = r#"(param "a" u32) (param "b" u32) (param "c" u32) (result string)"#;
+        let callee = r#"(memory $i "mem") (realloc (func $i "realloc"))"#;
+        let caller = r#"(memory $libc "mem") (realloc (func $libc "realloc"))"#;
+        let plans = plans_lowered_as(ty, callee, caller, "(param i32 i32 i32 i32)");
+        assert_eq!(plans, [None]);
+    }
 }

@@ -37,11 +37,15 @@ pub const FLAGS_MAY_LEAVE: u32 = 4;
 /// Runtime-owned context of one lowered function.
 ///
 /// A generic trampoline reads only `callback`. When the lowering calls a lifted function whose
-/// type needs no memory (scalars and records/tuples of scalars) the compiler emits a *fused*
-/// trampoline instead: it checks and updates the two instances' flags, converts the scalars and
-/// calls `callee` (and `post_return`) directly; whenever a check fails it falls back to
-/// `callback`, which does the full Canonical ABI work and raises the proper trap. The runtime
-/// fills every field for lowerings of lifted functions (the others null).
+/// parameters are scalars, records/tuples of scalars and UTF-8 strings (and whose result is a
+/// scalar) the compiler emits a *fused* trampoline instead: it checks and updates the two
+/// instances' flags, converts the scalars, copies each string into a buffer from the callee's
+/// `realloc`, and calls `callee` (and `post_return`) directly; whenever a check fails before
+/// anything was changed it falls back to `callback`, which does the full Canonical ABI work and
+/// raises the proper trap. The runtime fills `callee`, `post_return` and the flags for
+/// lowerings of lifted functions, and the memories and `callee_realloc` when the function moves
+/// strings between two distinct memories (all null otherwise; a fused trampoline with strings
+/// takes the generic path when `callee_realloc` is null).
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMLoweringContext {
@@ -55,6 +59,12 @@ pub struct VMLoweringContext {
     pub caller_flags: *mut VMComponentFlags,
     /// The called component instance's flags.
     pub callee_flags: *mut VMComponentFlags,
+    /// The caller's linear memory (strings are read from it), or null.
+    pub caller_memory: *mut crate::vmctx::VMMemory,
+    /// The callee's linear memory (strings are copied into it), or null.
+    pub callee_memory: *mut crate::vmctx::VMMemory,
+    /// The callee's `realloc`, or null.
+    pub callee_realloc: *const crate::vmctx::VMFuncRef,
 }
 
 /// Offset of `VMLoweringContext::callback`.
@@ -67,6 +77,12 @@ pub const LOWERING_POST_RETURN: u32 = 16;
 pub const LOWERING_CALLER_FLAGS: u32 = 24;
 /// Offset of `VMLoweringContext::callee_flags`.
 pub const LOWERING_CALLEE_FLAGS: u32 = 32;
+/// Offset of `VMLoweringContext::caller_memory`.
+pub const LOWERING_CALLER_MEMORY: u32 = 40;
+/// Offset of `VMLoweringContext::callee_memory`.
+pub const LOWERING_CALLEE_MEMORY: u32 = 48;
+/// Offset of `VMLoweringContext::callee_realloc`.
+pub const LOWERING_CALLEE_REALLOC: u32 = 56;
 
 #[cfg(test)]
 mod layout_tests {
@@ -94,6 +110,18 @@ mod layout_tests {
         assert_eq!(
             offset_of!(VMLoweringContext, callee_flags) as u32,
             LOWERING_CALLEE_FLAGS
+        );
+        assert_eq!(
+            offset_of!(VMLoweringContext, caller_memory) as u32,
+            LOWERING_CALLER_MEMORY
+        );
+        assert_eq!(
+            offset_of!(VMLoweringContext, callee_memory) as u32,
+            LOWERING_CALLEE_MEMORY
+        );
+        assert_eq!(
+            offset_of!(VMLoweringContext, callee_realloc) as u32,
+            LOWERING_CALLEE_REALLOC
         );
         assert_eq!(
             offset_of!(VMComponentFlags, may_enter) as u32,

@@ -22,7 +22,7 @@ use weld_contract::component::{
     CanonOpts, ComponentInfo, Lifted, LoweringTarget, StringEncoding, TypeDef,
 };
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::ValRaw;
+use weld_contract::vmctx::{VMFuncRef, VMMemory, ValRaw};
 
 /// How one flat value crosses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +152,31 @@ impl Inner {
         let plan = self.make_fused_plan(store, index);
         let _ = slot.set(plan);
         slot.get()?.as_ref()
+    }
+
+    /// What a compiled fused trampoline of lowering `index` needs to move strings itself: the
+    /// caller's and callee's memories and the callee's realloc, when this path covers the
+    /// lowering and it has strings (checked as for the runtime's own fused calls: two distinct
+    /// memories, a realloc of the right arity). Not cached: called once, at instantiation.
+    pub(super) fn compiled_string_targets(
+        &self,
+        store: &mut Store,
+        index: u32,
+    ) -> Option<(*mut VMMemory, *mut VMMemory, *const VMFuncRef)> {
+        let plan = self.make_fused_plan(store, index)?;
+        if !plan.params.contains(&Param::Str) {
+            return None;
+        }
+        let (from, to, realloc) = (
+            plan.caller_memory?,
+            plan.callee_memory?,
+            plan.callee_realloc?,
+        );
+        Some((
+            store.memories.get(from.0).vm(),
+            store.memories.get(to.0).vm(),
+            realloc.funcref(store) as *const VMFuncRef,
+        ))
     }
 
     fn make_fused_plan(&self, store: &Store, index: u32) -> Option<FusedPlan> {

@@ -918,6 +918,7 @@ impl Inner {
             fused.2 = st.inst(l.opts.instance).map_err(trap_to_link)?.flags_ptr() as *mut _;
             fused.3 = st.inst(f.opts.instance).map_err(trap_to_link)?.flags_ptr() as *mut _;
         }
+        let strings = self.compiled_string_targets(store, i);
         let mut ctx = Box::new(LoweringCtx {
             base: VMLoweringContext {
                 callback: lowering_callback as *const u8,
@@ -925,6 +926,9 @@ impl Inner {
                 post_return: fused.1,
                 caller_flags: fused.2,
                 callee_flags: fused.3,
+                caller_memory: strings.map_or(core::ptr::null_mut(), |s| s.0),
+                callee_memory: strings.map_or(core::ptr::null_mut(), |s| s.1),
+                callee_realloc: strings.map_or(core::ptr::null(), |s| s.2),
             },
             inner: self,
             index: i,
