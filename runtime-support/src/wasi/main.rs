@@ -87,7 +87,8 @@ pub fn parse_args(argv: &[String], host_env: &[(String, String)]) -> Result<Opti
 }
 
 /// Run `module` as a command with the process's stdio and the sandbox `argv` asks for; the
-/// exit status (messages on stderr as the module docs say).
+/// exit status (messages on stderr as the module docs say). Leaks the store and everything in
+/// it: the caller, an executable's `main`, exits right after.
 pub fn main_with_args(
     module: &ComponentModule,
     argv: &[String],
@@ -107,7 +108,11 @@ pub fn main_with_args(
     ctx.preopens = o.dirs;
     ctx.trap_unknown_imports = flags & MAIN_TRAP_UNKNOWN_IMPORTS != 0;
     let mut store = Store::new();
-    match run_command(&mut store, module, ctx) {
+    let result = run_command(&mut store, module, ctx);
+    // The process exits right after (only an executable's `main` comes here): returning the
+    // store's memories and instances to the allocator one by one would only cost time.
+    core::mem::forget(store);
+    match result {
         Ok(status) => status,
         Err(RunError::Trap(t)) => {
             std::eprintln!("trap: {t}");
@@ -204,7 +209,10 @@ pub unsafe extern "C" fn weld_main_flags(
             return 1;
         }
     };
-    main_with_args(&module, &argv, &host_env, flags)
+    let status = main_with_args(&module, &argv, &host_env, flags);
+    // As for the store in `main_with_args`: the process is about to exit.
+    core::mem::forget((module, argv, host_env));
+    status
 }
 
 #[cfg(test)]

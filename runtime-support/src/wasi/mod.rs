@@ -208,10 +208,16 @@ fn register(
 ) -> Rc<RefCell<WasiState>> {
     imports.set_trap_unknown_imports(ctx.trap_unknown_imports);
     let state = Rc::new(RefCell::new(WasiState::new(ctx)));
+    let needed_interfaces = needed
+        .iter()
+        .flatten()
+        .map(|n: &String| String::from(n.split_once('#').map_or(n.as_str(), |(i, _)| i)))
+        .collect();
     let mut reg = table::Registrar {
         imports,
         state: state.clone(),
         needed,
+        needed_interfaces,
         last: None,
         key: String::new(),
     };

@@ -92,21 +92,25 @@ pub(crate) fn register(reg: &mut Registrar<'_>) {
         "[method]resolve-address-stream.resolve-next-address",
         "not-supported",
     );
-    for m in TCP_METHODS {
-        refuse(
-            reg,
-            TCP,
-            &alloc::format!("[method]tcp-socket.{m}"),
-            "not-supported",
-        );
+    if reg.wants_interface(TCP) {
+        for m in TCP_METHODS {
+            refuse(
+                reg,
+                TCP,
+                &alloc::format!("[method]tcp-socket.{m}"),
+                "not-supported",
+            );
+        }
     }
-    for m in UDP_METHODS {
-        refuse(
-            reg,
-            UDP,
-            &alloc::format!("[method]udp-socket.{m}"),
-            "not-supported",
-        );
+    if reg.wants_interface(UDP) {
+        for m in UDP_METHODS {
+            refuse(
+                reg,
+                UDP,
+                &alloc::format!("[method]udp-socket.{m}"),
+                "not-supported",
+            );
+        }
     }
     for m in ["receive", "check-send", "send"] {
         let (r, iface) = if m == "receive" {

@@ -138,24 +138,39 @@ pub(crate) struct Registrar<'a> {
     /// the ~150 functions of every interface was a third of an executable's start-up, and every
     /// function of the interfaces it imports still a fifth.
     pub(crate) needed: Option<alloc::collections::BTreeSet<String>>,
-    /// The last interface asked about and its normalised name (calls come interface by
-    /// interface).
-    pub(crate) last: Option<(String, String)>,
+    /// The normalised interfaces of `needed`: a whole interface the component does not import
+    /// is passed over without building one key per function.
+    pub(crate) needed_interfaces: alloc::collections::BTreeSet<String>,
+    /// The last interface asked about, its normalised name, and whether it is needed (calls
+    /// come interface by interface).
+    pub(crate) last: Option<(String, String, bool)>,
     /// Scratch space for `interface#function` keys.
     pub(crate) key: String,
 }
 
 impl Registrar<'_> {
+    /// Whether anything of `iface` may be wanted (the interface is imported, or all is wanted).
+    pub(crate) fn wants_interface(&mut self, iface: &str) -> bool {
+        if self.needed.is_none() {
+            return true;
+        }
+        if self.last.as_ref().is_none_or(|(last, ..)| last != iface) {
+            let normalized = String::from(crate::component::names::normalize(iface).as_ref());
+            let needed = self.needed_interfaces.contains(normalized.as_str());
+            self.last = Some((String::from(iface), normalized, needed));
+        }
+        self.last.as_ref().is_some_and(|(.., needed)| *needed)
+    }
+
     /// Whether `iface#name` is wanted (a function, or a resource whose drops matter).
     fn wanted(&mut self, iface: &str, name: &str) -> bool {
+        if !self.wants_interface(iface) {
+            return false;
+        }
         let Some(needed) = &self.needed else {
             return true;
         };
-        if self.last.as_ref().is_none_or(|(last, _)| last != iface) {
-            let normalized = String::from(crate::component::names::normalize(iface).as_ref());
-            self.last = Some((String::from(iface), normalized));
-        }
-        let normalized = self.last.as_ref().map_or("", |(_, n)| n.as_str());
+        let normalized = self.last.as_ref().map_or("", |(_, n, _)| n.as_str());
         self.key.clear();
         self.key.push_str(normalized);
         self.key.push('#');
