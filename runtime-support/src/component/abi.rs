@@ -501,16 +501,23 @@ impl Abi<'_> {
         // element-by-element path, which reports it where it is).
         if let signed @ (TypeDef::U8 | TypeDef::S8) = self.types.get(elem) {
             let signed = matches!(signed, TypeDef::S8);
-            let gathered: Option<Vec<u8>> = vs
-                .iter()
-                .map(|v| match (v, signed) {
-                    (Val::U8(b), false) => Some(*b),
-                    (Val::S8(b), true) => Some(*b as u8),
-                    _ => None,
-                })
-                .collect();
-            if let Some(buf) = gathered {
-                write_bytes(cx, ptr, &buf)?;
+            let start = ptr as usize;
+            let dst = cx
+                .memory_mut()?
+                .get_mut(start..start + vs.len())
+                .ok_or(trap(TrapCode::ListOutOfBounds))?;
+            let mut all = true;
+            for (d, v) in dst.iter_mut().zip(vs) {
+                *d = match (v, signed) {
+                    (Val::U8(b), false) => *b,
+                    (Val::S8(b), true) => *b as u8,
+                    _ => {
+                        all = false;
+                        break;
+                    }
+                };
+            }
+            if all {
                 return Ok((ptr, len));
             }
         }

@@ -216,6 +216,74 @@ impl Display for Val {
     }
 }
 
+/// Drop `vals`, releasing each list of plain scalars (bytes read or written through WASI
+/// streams, say) in one step: dropping a `Vec<Val>` otherwise visits every element.
+pub(crate) fn release(vals: Vec<Val>) {
+    let mut stack = vals;
+    while let Some(v) = stack.pop() {
+        match v {
+            Val::List(mut vs) | Val::Tuple(mut vs) => {
+                if vs.iter().all(Val::is_plain_scalar) {
+                    // SAFETY: every element is a variant without heap data (no drop glue to
+                    // run), so forgetting them leaks nothing; the buffer is freed below.
+                    unsafe { vs.set_len(0) };
+                } else {
+                    stack.append(&mut vs);
+                }
+            }
+            Val::Record(fs) => stack.extend(fs.into_iter().map(|(_, v)| v)),
+            Val::Option(Some(b))
+            | Val::Result(Ok(Some(b)))
+            | Val::Result(Err(Some(b)))
+            | Val::Variant(_, Some(b)) => stack.push(*b),
+            other => drop(other),
+        }
+    }
+}
+
+impl Val {
+    /// A number, bool or char: a variant that owns nothing.
+    fn is_plain_scalar(&self) -> bool {
+        matches!(
+            self,
+            Val::Bool(_)
+                | Val::S8(_)
+                | Val::U8(_)
+                | Val::S16(_)
+                | Val::U16(_)
+                | Val::S32(_)
+                | Val::U32(_)
+                | Val::S64(_)
+                | Val::U64(_)
+                | Val::F32(_)
+                | Val::F64(_)
+                | Val::Char(_)
+        )
+    }
+}
+
+/// The `Val` variant of a scalar type (numbers, bool, char, string): a value has the type
+/// exactly when it is that variant. `None` for every other type.
+fn scalar_discriminant(def: &TypeDef) -> Option<core::mem::Discriminant<Val>> {
+    let v = match def {
+        TypeDef::Bool => Val::Bool(false),
+        TypeDef::S8 => Val::S8(0),
+        TypeDef::U8 => Val::U8(0),
+        TypeDef::S16 => Val::S16(0),
+        TypeDef::U16 => Val::U16(0),
+        TypeDef::S32 => Val::S32(0),
+        TypeDef::U32 => Val::U32(0),
+        TypeDef::S64 => Val::S64(0),
+        TypeDef::U64 => Val::U64(0),
+        TypeDef::F32 => Val::F32(0.0),
+        TypeDef::F64 => Val::F64(0.0),
+        TypeDef::Char => Val::Char('\0'),
+        TypeDef::String => Val::String(String::new()),
+        _ => return None,
+    };
+    Some(core::mem::discriminant(&v))
+}
+
 fn payload_ok(types: Types<'_>, v: &Option<Box<Val>>, t: Option<u32>) -> Result<(), String> {
     match (v, t) {
         (None, None) => Ok(()),
@@ -243,7 +311,12 @@ impl Val {
                 {
                     h.resource = *r;
                 }
-                (Val::List(vs), TypeDef::List(t)) => stack.extend(vs.iter_mut().map(|v| (v, *t))),
+                // Scalars hold no handles: a list of them (bytes) needs no visit per element.
+                (Val::List(vs), TypeDef::List(t))
+                    if scalar_discriminant(types.get(*t)).is_none() =>
+                {
+                    stack.extend(vs.iter_mut().map(|v| (v, *t)));
+                }
                 (Val::Tuple(vs), TypeDef::Tuple(ts)) => {
                     stack.extend(vs.iter_mut().zip(ts.iter().copied()));
                 }
@@ -287,6 +360,12 @@ impl Val {
             | (Val::Char(_), TypeDef::Char)
             | (Val::String(_), TypeDef::String) => true,
             (Val::List(vs), TypeDef::List(t)) => {
+                // Lists of scalars (bytes above all): one comparison per element.
+                if let Some(d) = scalar_discriminant(types.get(*t)) {
+                    if vs.iter().all(|v| core::mem::discriminant(v) == d) {
+                        return Ok(());
+                    }
+                }
                 return vs.iter().try_for_each(|v| v.check(types, *t));
             }
             (Val::Record(fs), TypeDef::Record(want)) => {

@@ -691,7 +691,7 @@ impl Inner {
             }
             LoweringTarget::Builtin(_) => return Err(trap(TrapCode::UnsupportedBuiltin)),
         };
-        drop(args);
+        crate::component::val::release(args);
         let result_tys = ft.result.as_slice();
         let retptr = if types.flatten_all(result_tys).len() > MAX_FLAT_RESULTS {
             Some(flat_in.last().copied().ok_or_else(bad)? as u32)
@@ -710,6 +710,7 @@ impl Inner {
             )?
         };
         self.set_flags(caller, None, Some(true))?;
+        crate::component::val::release(results);
         if let Some((f, flat)) = pending {
             self.finish_lifted(store, f, &flat)?;
         }
