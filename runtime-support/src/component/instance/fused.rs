@@ -5,9 +5,11 @@
 //! checks and traps as the generic path (lift everything from the caller, enter the callee,
 //! lower into it, call, lift the result, post-return), but values go straight from slot to slot
 //! and string bytes straight from the caller's memory to the callee's — no `Val` tree, no host
-//! allocation. Compiled trampolines already handle signatures without memory; this covers the
-//! next most common shape: scalars and UTF-8 strings in, a scalar (or nothing) out. Anything
-//! else (other encodings, lists, records, spilled or memory-returned results) stays generic.
+//! allocation. It covers scalars and UTF-8 strings in, a scalar (or nothing) out — the shape
+//! compiled fused trampolines handle themselves, so it runs when one of their checks fails
+//! (to raise the proper trap) or when the runtime cannot back their string copies (it then
+//! leaves `callee_realloc` null: see [`Inner::compiled_string_targets`]). Anything else (other
+//! encodings, lists, records, spilled or memory-returned results) stays generic.
 
 use super::{bad, trap, Inner};
 use crate::component::abi::{f32_canon, f64_canon, MAX_FLAT_PARAMS};
