@@ -422,23 +422,35 @@ pub(crate) fn external_reloc(
         Reloc::RiscvCallPlt => RelocationFlags::Elf {
             r_type: object::elf::R_RISCV_CALL_PLT,
         },
-        other => {
-            return Err(Error::Unsupported {
-                message: format!("relocation {other:?} to a C library symbol"),
-                offset: None,
-            })
-        }
+        other => return Err(unsupported_reloc(other, "a C library symbol")),
     };
-    obj.add_relocation(
-        text_id,
-        Relocation {
-            offset: site,
-            symbol: sym,
-            addend,
-            flags,
-        },
-    )
-    .map_err(obj_err)
+    add_reloc(obj, text_id, site, sym, addend, flags)
+}
+
+/// Add a relocation at `offset` of `section`.
+fn add_reloc(
+    obj: &mut Object<'_>,
+    section: SectionId,
+    offset: u64,
+    symbol: SymbolId,
+    addend: i64,
+    flags: RelocationFlags,
+) -> Result<()> {
+    let reloc = Relocation {
+        offset,
+        symbol,
+        addend,
+        flags,
+    };
+    obj.add_relocation(section, reloc).map_err(obj_err)
+}
+
+/// A relocation kind weld cannot emit against `target`.
+fn unsupported_reloc(kind: Reloc, target: &str) -> Error {
+    Error::Unsupported {
+        message: format!("relocation {kind:?} to {target}"),
+        offset: None,
+    }
 }
 
 /// riscv64 splits a PC-relative address over `auipc` (high part, relocated against the
@@ -471,16 +483,14 @@ pub(crate) fn label_reloc(
         section: SymbolSection::Section(text_id),
         flags: SymbolFlags::None,
     });
-    obj.add_relocation(
+    add_reloc(
+        obj,
         text_id,
-        Relocation {
-            offset: site,
-            symbol,
-            addend: 0,
-            flags: RelocationFlags::Elf { r_type },
-        },
+        site,
+        symbol,
+        0,
+        RelocationFlags::Elf { r_type },
     )
-    .map_err(obj_err)
 }
 
 /// A reference at `site` in `text_id` to a descriptor: `desc` is its symbol, the symbol of its
@@ -505,23 +515,16 @@ pub(crate) fn descriptor_reloc(
         Reloc::Aarch64AddAbsLo12Nc => (local.0, local.1, elf::R_AARCH64_ADD_ABS_LO12_NC),
         Reloc::RiscvGotHi20 => (desc_sym, addend, elf::R_RISCV_GOT_HI20),
         Reloc::RiscvPCRelHi20 => (local.0, local.1, elf::R_RISCV_PCREL_HI20),
-        other => {
-            return Err(Error::Unsupported {
-                message: format!("relocation {other:?} to the module descriptor"),
-                offset: None,
-            })
-        }
+        other => return Err(unsupported_reloc(other, "the module descriptor")),
     };
-    obj.add_relocation(
+    add_reloc(
+        obj,
         text_id,
-        Relocation {
-            offset: site,
-            symbol: sym,
-            addend,
-            flags: RelocationFlags::Elf { r_type },
-        },
+        site,
+        sym,
+        addend,
+        RelocationFlags::Elf { r_type },
     )
-    .map_err(obj_err)
 }
 
 /// Appends bytes and absolute pointer relocations to one data section.
@@ -593,20 +596,12 @@ pub(crate) fn add_pointer_reloc(
     symbol: SymbolId,
     addend: i64,
 ) -> Result<()> {
-    obj.add_relocation(
-        section,
-        Relocation {
-            offset,
-            symbol,
-            addend,
-            flags: RelocationFlags::Generic {
-                kind: RelocationKind::Absolute,
-                encoding: RelocationEncoding::Generic,
-                size: 64,
-            },
-        },
-    )
-    .map_err(obj_err)
+    let flags = RelocationFlags::Generic {
+        kind: RelocationKind::Absolute,
+        encoding: RelocationEncoding::Generic,
+        size: 64,
+    };
+    add_reloc(obj, section, offset, symbol, addend, flags)
 }
 
 /// Resolve a call/PC-relative relocation inside `.text`.

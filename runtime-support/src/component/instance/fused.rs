@@ -159,13 +159,14 @@ impl Inner {
     /// What a compiled fused trampoline of lowering `index` needs to move strings itself: the
     /// caller's and callee's memories and the callee's realloc, when this path covers the
     /// lowering and it has strings (checked as for the runtime's own fused calls: two distinct
-    /// memories, a realloc of the right arity). Not cached: called once, at instantiation.
+    /// memories, a realloc of the right arity). Resolves the plan the runtime's own path then
+    /// reuses when a compiled check fails.
     pub(super) fn compiled_string_targets(
         &self,
-        store: &mut Store,
+        store: &Store,
         index: u32,
     ) -> Option<(*mut VMMemory, *mut VMMemory, *const VMFuncRef)> {
-        let plan = self.make_fused_plan(store, index)?;
+        let plan = self.fused_plan(store, index)?;
         if !plan.params.contains(&Param::Str) {
             return None;
         }
