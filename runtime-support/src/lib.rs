@@ -44,6 +44,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod arch;
+#[cfg(feature = "std")]
+pub mod arena;
 pub mod backtrace;
 #[cfg(feature = "std")]
 pub mod capi;

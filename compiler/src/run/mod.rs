@@ -162,7 +162,7 @@ impl RunConfig {
         }
         argv.push("--".into());
         argv.extend(self.args.iter().skip(1).cloned());
-        let host_env: Vec<(String, String)> = std::env::vars().collect();
+        let host_env = |name: &str| std::env::var(name).ok();
         let o = weld_runtime::wasi::main::parse_args(&argv, &host_env).map_err(runtime_err)?;
         let mut ctx = weld_runtime::wasi::WasiCtx::new().inherit_stdio();
         ctx.args = o.args;

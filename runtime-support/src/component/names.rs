@@ -10,33 +10,49 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 
 /// `name` with its `@version` (which ends at `#` or at the end) cut to its compatible prefix.
+///
+/// One pass over the bytes, allocating only when the name changes: it runs for every import of
+/// a component and every host function offered at start-up (`str::find` and `split` made it a
+/// sixth of an executable's start-up instructions).
 pub fn normalize(name: &str) -> Cow<'_, str> {
-    let Some(at) = name.find('@') else {
+    let b = name.as_bytes();
+    let Some(at) = b.iter().position(|&c| c == b'@') else {
         return Cow::Borrowed(name);
     };
-    let end = name[at..].find('#').map_or(name.len(), |i| at + i);
-    let version = &name[at + 1..end];
-    let mut parts = version.split('.');
-    let (Some(major), Some(minor), Some(patch), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Cow::Borrowed(name);
-    };
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !(numeric(major) && numeric(minor) && numeric(patch)) {
-        // Pre-release, build metadata or not semver at all: exact match only.
+    let end = b[at..]
+        .iter()
+        .position(|&c| c == b'#')
+        .map_or(b.len(), |i| at + i);
+    let version = &b[at + 1..end];
+    // MAJOR.MINOR.PATCH, each a non-empty run of digits; anything else (pre-release, build
+    // metadata, not semver at all) matches exactly only.
+    let mut dots = [0usize; 2];
+    let mut n = 0;
+    for (i, &c) in version.iter().enumerate() {
+        if c == b'.' {
+            if n == 2 {
+                return Cow::Borrowed(name);
+            }
+            dots[n] = i;
+            n += 1;
+        } else if !c.is_ascii_digit() {
+            return Cow::Borrowed(name);
+        }
+    }
+    let [d1, d2] = dots;
+    if n != 2 || d1 == 0 || d2 == d1 + 1 || d2 + 1 == version.len() {
         return Cow::Borrowed(name);
     }
-    let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    if zero(major) && zero(minor) {
+    let zero = |s: &[u8]| s.iter().all(|&c| c == b'0');
+    let (major, minor) = (&name[at + 1..at + 1 + d1], &name[at + 2 + d1..at + 1 + d2]);
+    if zero(major.as_bytes()) && zero(minor.as_bytes()) {
         // 0.0.x: every patch is a breaking change.
         return Cow::Borrowed(name);
     }
-    // Built by hand, not with `format!`: this runs for every host function at start-up.
     let mut out = String::with_capacity(name.len());
     out.push_str(&name[..=at]);
     out.push_str(major);
-    if zero(major) {
+    if zero(major.as_bytes()) {
         out.push('.');
         out.push_str(minor);
     }
@@ -79,5 +95,34 @@ mod tests {
     fn prerelease_versions_match_only_exactly() {
         let rc = "wasi:cli/stdout@0.2.0-rc-2023-11-10#get-stdout";
         assert_eq!(normalize(rc), rc);
+    }
+
+    #[test]
+    fn malformed_versions_match_only_exactly() {
+        for v in [
+            "1..2", ".1.2", "1.2.", "1.2", "1.2.3.4", "1.x.3", "", "1.2.3+b",
+        ] {
+            let name = alloc::format!("a:b/c@{v}#f");
+            assert_eq!(normalize(&name), name.as_str(), "{v}");
+        }
+    }
+
+    #[test]
+    fn names_that_are_already_normal_are_borrowed_not_copied() {
+        for n in [
+            "wasi:cli/stdout@0.2#get-stdout",
+            "a:b/c@1#f",
+            "f",
+            "a:b/c@0.0.3#f",
+        ] {
+            assert!(
+                matches!(normalize(n), alloc::borrow::Cow::Borrowed(_)),
+                "{n}"
+            );
+        }
+        assert!(matches!(
+            normalize("wasi:cli/stdout@0.2.6#get-stdout"),
+            alloc::borrow::Cow::Owned(_)
+        ));
     }
 }

@@ -71,11 +71,11 @@ pub(crate) fn register(reg: &mut Registrar<'_>) {
     reg.resource("wasi:cli/terminal-input@0.2", "terminal-input");
     reg.resource("wasi:cli/terminal-output@0.2", "terminal-output");
     reg.resource("wasi:cli/terminal-stdin@0.2", "terminal-input");
-    for which in ["stdout", "stderr"] {
-        reg.resource(
-            &alloc::format!("wasi:cli/terminal-{which}@0.2"),
-            "terminal-output",
-        );
+    for iface in [
+        "wasi:cli/terminal-stdout@0.2",
+        "wasi:cli/terminal-stderr@0.2",
+    ] {
+        reg.resource(iface, "terminal-output");
     }
     reg.func(
         "wasi:cli/terminal-stdin@0.2",

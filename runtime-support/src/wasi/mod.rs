@@ -196,7 +196,7 @@ pub fn add_to_imports_for<'a>(
 ) -> Rc<RefCell<WasiState>> {
     let needed = names
         .into_iter()
-        .map(|n| String::from(crate::component::names::normalize(n).as_ref()))
+        .map(|n| crate::component::names::normalize(n).into_owned())
         .collect();
     register(imports, ctx, Some(needed))
 }
@@ -204,23 +204,11 @@ pub fn add_to_imports_for<'a>(
 fn register(
     imports: &mut HostImports,
     ctx: WasiCtx,
-    needed: Option<alloc::collections::BTreeSet<String>>,
+    needed: Option<Vec<String>>,
 ) -> Rc<RefCell<WasiState>> {
     imports.set_trap_unknown_imports(ctx.trap_unknown_imports);
     let state = Rc::new(RefCell::new(WasiState::new(ctx)));
-    let needed_interfaces = needed
-        .iter()
-        .flatten()
-        .map(|n: &String| String::from(n.split_once('#').map_or(n.as_str(), |(i, _)| i)))
-        .collect();
-    let mut reg = table::Registrar {
-        imports,
-        state: state.clone(),
-        needed,
-        needed_interfaces,
-        last: None,
-        key: String::new(),
-    };
+    let mut reg = table::Registrar::new(imports, state.clone(), needed);
     cli::register(&mut reg);
     io::register(&mut reg);
     clocks::register(&mut reg);

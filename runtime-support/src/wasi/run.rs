@@ -79,6 +79,9 @@ pub fn run_command(
             Err(InstantiateError::Trap(t)) => return Err(RunError::Trap(t)),
             Err(e) => return Err(RunError::Instantiate(e)),
         };
+        // The program runs with the ordinary allocator (see `arena`; a no-op unless an
+        // executable's `main` began the arena).
+        crate::arena::end();
         let name = find_run_export(&instance)
             .ok_or_else(|| RunError::NoRunExport(String::from(RUN_EXPORT)))?;
         match instance.call(store, &name, &[])? {

@@ -59,7 +59,7 @@ const UDP_METHODS: &[&str] = &[
     "set-send-buffer-size",
 ];
 
-fn refuse(reg: &mut Registrar<'_>, iface: &str, name: &str, code: &'static str) {
+fn refuse(reg: &mut Registrar<'_>, iface: &'static str, name: &str, code: &'static str) {
     reg.func(iface, name, move |_, _| ret(err(case(code))));
 }
 

@@ -131,57 +131,99 @@ impl WasiState {
 }
 
 /// Registers host functions that run with the [`WasiState`] borrowed.
+///
+/// Interfaces are named as written in weld's WASI host, which is already normalised
+/// (`wasi:cli/stdout@0.2`), so offering a function costs a binary search and nothing more.
 pub(crate) struct Registrar<'a> {
     pub(crate) imports: &'a mut HostImports,
     pub(crate) state: Rc<RefCell<WasiState>>,
-    /// Only these functions (normalised `interface#function` names), when known: registering
-    /// the ~150 functions of every interface was a third of an executable's start-up, and every
-    /// function of the interfaces it imports still a fifth.
-    pub(crate) needed: Option<alloc::collections::BTreeSet<String>>,
-    /// The normalised interfaces of `needed`: a whole interface the component does not import
-    /// is passed over without building one key per function.
-    pub(crate) needed_interfaces: alloc::collections::BTreeSet<String>,
-    /// The last interface asked about, its normalised name, and whether it is needed (calls
-    /// come interface by interface).
-    pub(crate) last: Option<(String, String, bool)>,
-    /// Scratch space for `interface#function` keys.
-    pub(crate) key: String,
+    /// Only these functions (normalised `interface#function` names, sorted, no duplicates),
+    /// when known: registering the ~150 functions of every interface was a third of an
+    /// executable's start-up, and every function of the interfaces it imports still a fifth.
+    pub(crate) needed: Option<Vec<String>>,
+    /// The interfaces of `needed`, sorted: a whole interface the component does not import is
+    /// passed over at once.
+    pub(crate) needed_interfaces: Vec<String>,
+    /// The last interface asked about and whether it is needed (calls come interface by
+    /// interface).
+    pub(crate) last: Option<(&'static str, bool)>,
+}
+
+/// `n` compared with `iface#name`, without building the latter.
+fn cmp_key(n: &str, iface: &str, name: &str) -> core::cmp::Ordering {
+    use core::cmp::Ordering;
+    let (n, i) = (n.as_bytes(), iface.as_bytes());
+    let Some((head, rest)) = n.split_at_checked(i.len()) else {
+        // Shorter than the interface: compare what there is; a prefix sorts first.
+        return n.cmp(&i[..n.len()]).then(Ordering::Less);
+    };
+    head.cmp(i).then_with(|| match rest.split_first() {
+        None => Ordering::Less,
+        Some((c, tail)) => c.cmp(&b'#').then_with(|| tail.cmp(name.as_bytes())),
+    })
 }
 
 impl Registrar<'_> {
+    /// A registrar adding to `imports` the functions of `needed` (import names, in any form
+    /// and order), or every function with `None`.
+    pub(crate) fn new<'a>(
+        imports: &'a mut HostImports,
+        state: Rc<RefCell<WasiState>>,
+        needed: Option<Vec<String>>,
+    ) -> Registrar<'a> {
+        let needed = needed.map(|mut v| {
+            v.sort_unstable();
+            v.dedup();
+            v
+        });
+        let mut needed_interfaces: Vec<String> = needed
+            .iter()
+            .flatten()
+            .map(|n| String::from(n.split_once('#').map_or(n.as_str(), |(i, _)| i)))
+            .collect();
+        needed_interfaces.dedup();
+        Registrar {
+            imports,
+            state,
+            needed,
+            needed_interfaces,
+            last: None,
+        }
+    }
+
     /// Whether anything of `iface` may be wanted (the interface is imported, or all is wanted).
-    pub(crate) fn wants_interface(&mut self, iface: &str) -> bool {
+    pub(crate) fn wants_interface(&mut self, iface: &'static str) -> bool {
+        debug_assert_eq!(crate::component::names::normalize(iface), iface);
         if self.needed.is_none() {
             return true;
         }
-        if self.last.as_ref().is_none_or(|(last, ..)| last != iface) {
-            let normalized = String::from(crate::component::names::normalize(iface).as_ref());
-            let needed = self.needed_interfaces.contains(normalized.as_str());
-            self.last = Some((String::from(iface), normalized, needed));
+        match self.last {
+            Some((last, needed)) if last == iface => needed,
+            _ => {
+                let needed = self
+                    .needed_interfaces
+                    .binary_search_by(|i| i.as_str().cmp(iface))
+                    .is_ok();
+                self.last = Some((iface, needed));
+                needed
+            }
         }
-        self.last.as_ref().is_some_and(|(.., needed)| *needed)
     }
 
     /// Whether `iface#name` is wanted (a function, or a resource whose drops matter).
-    fn wanted(&mut self, iface: &str, name: &str) -> bool {
+    fn wanted(&mut self, iface: &'static str, name: &str) -> bool {
         if !self.wants_interface(iface) {
             return false;
         }
-        let Some(needed) = &self.needed else {
-            return true;
-        };
-        let normalized = self.last.as_ref().map_or("", |(_, n, _)| n.as_str());
-        self.key.clear();
-        self.key.push_str(normalized);
-        self.key.push('#');
-        self.key.push_str(name);
-        needed.contains(self.key.as_str())
+        self.needed
+            .as_ref()
+            .is_none_or(|n| n.binary_search_by(|n| cmp_key(n, iface, name)).is_ok())
     }
 
     /// Offer `iface#func`.
     pub(crate) fn func(
         &mut self,
-        iface: &str,
+        iface: &'static str,
         func: &str,
         f: impl Fn(&mut WasiState, &[Val]) -> Result<Option<Val>, Trap> + 'static,
     ) {
@@ -198,7 +240,7 @@ impl Registrar<'_> {
     }
 
     /// Free the rep when the guest drops a handle of `iface#resource`.
-    pub(crate) fn resource(&mut self, iface: &str, resource: &str) {
+    pub(crate) fn resource(&mut self, iface: &'static str, resource: &str) {
         if !self.wanted(iface, resource) {
             return;
         }
@@ -209,5 +251,43 @@ impl Registrar<'_> {
                     st.remove(rep);
                 }
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cmp_key;
+    use alloc::format;
+
+    #[test]
+    fn keys_compare_as_the_joined_interface_and_name_would() {
+        let names = [
+            "",
+            "w",
+            "wasi:io/poll@0.2",
+            "wasi:io/poll@0.2#",
+            "wasi:io/poll@0.2#poll",
+            "wasi:io/poll@0.2#pollx",
+            "wasi:io/poll@0.2#p",
+            "wasi:io/poll@0.2$a",
+            "wasi:io/poll@0.3#poll",
+            "wasi:io/poll@0.2\"x",
+            "wasi:io/poll@0.1#zzz",
+            "x",
+        ];
+        for n in names {
+            for (iface, name) in [
+                ("wasi:io/poll@0.2", "poll"),
+                ("wasi:io/poll@0.2", ""),
+                ("w", "a"),
+            ] {
+                let joined = format!("{iface}#{name}");
+                assert_eq!(
+                    cmp_key(n, iface, name),
+                    n.cmp(joined.as_str()),
+                    "{n} vs {joined}"
+                );
+            }
+        }
     }
 }
