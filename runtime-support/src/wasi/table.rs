@@ -7,6 +7,7 @@ use super::io::{InputStream, OutputStream, Pollable};
 use super::WasiCtx;
 use crate::component::{HostImports, Val};
 use crate::trap::Trap;
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -130,6 +131,9 @@ impl WasiState {
     }
 }
 
+/// A WASI host function.
+type WasiFunc = dyn Fn(&mut WasiState, &[Val]) -> Result<Option<Val>, Trap>;
+
 /// Registers host functions that run with the [`WasiState`] borrowed.
 ///
 /// Interfaces are named as written in weld's WASI host, which is already normalised
@@ -211,6 +215,7 @@ impl Registrar<'_> {
     }
 
     /// Whether `iface#name` is wanted (a function, or a resource whose drops matter).
+    #[inline(never)]
     fn wanted(&mut self, iface: &'static str, name: &str) -> bool {
         if !self.wants_interface(iface) {
             return false;
@@ -227,9 +232,15 @@ impl Registrar<'_> {
         func: &str,
         f: impl Fn(&mut WasiState, &[Val]) -> Result<Option<Val>, Trap> + 'static,
     ) {
-        if !self.wanted(iface, func) {
-            return;
+        if self.wanted(iface, func) {
+            // Boxed here (free: the functions capture nothing or little) so that what follows
+            // is compiled once, not once for each of the ~150 functions.
+            self.add(iface, func, Box::new(f));
         }
+    }
+
+    #[inline(never)]
+    fn add(&mut self, iface: &str, func: &str, f: Box<WasiFunc>) {
         let state = self.state.clone();
         self.imports.insert(format!("{iface}#{func}"), move |args| {
             let mut st = state
@@ -257,6 +268,7 @@ impl Registrar<'_> {
 #[cfg(test)]
 mod tests {
     use super::cmp_key;
+    use alloc::boxed::Box;
     use alloc::format;
 
     #[test]
