@@ -268,7 +268,6 @@ impl Registrar<'_> {
 #[cfg(test)]
 mod tests {
     use super::cmp_key;
-    use alloc::boxed::Box;
     use alloc::format;
 
     #[test]
