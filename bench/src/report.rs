@@ -329,6 +329,21 @@ pub fn to_markdown(r: &Results) -> String {
                     .map_or("-".into(), |b| format!("{:.1} KiB", b as f64 / 1024.0))
             ));
         }
+        // The issue's second start-up target (≤ 2× native static C), and the same ratio for
+        // native C itself: what the 0.1× Wasmtime target asks of any static glibc program on
+        // this machine.
+        let m = |side: &crate::startup::Side| side.wall().map(|w| w.median);
+        let pair = |a, b| match (a, b) {
+            (Some(a), Some(b)) => ratio(a, b).map_or("-".into(), |r| format!("{r:.3}")),
+            _ => "-".into(),
+        };
+        md.push_str(&format!(
+            "
+weld/native: {} (target ≤ 2); native/Wasmtime: {} (for calibration: the start-up \
+             target asks weld for ≤ 0.1).\n",
+            pair(m(&s.weld), m(&s.native)),
+            pair(m(&s.native), m(&s.wasmtime)),
+        ));
     }
     if !r.calls.is_empty() {
         md.push_str("\n## Boundary calls (ns per call, in process)\n\n| call | weld | Wasmtime | weld/Wasmtime |\n|---|---:|---:|---:|\n");
@@ -605,5 +620,27 @@ mod tests {
         let svg = to_svg(&r).expect("draws");
         assert!(svg.starts_with("<svg") && svg.contains("runtime_worst"));
         assert!(svg.contains("not measured"));
+    }
+
+    #[test]
+    fn start_up_is_also_compared_with_native_c() {
+        let side = |ns: f64| crate::startup::Side {
+            wall_ns: vec![ns, ns],
+            ..Default::default()
+        };
+        let r = Results {
+            startup: Some(Startup {
+                source: "hello".into(),
+                weld: side(600e3),
+                wasmtime: side(5e6),
+                native: side(400e3),
+            }),
+            ..Results::default()
+        };
+        let md = to_markdown(&r);
+        assert!(md.contains("weld/native: 1.500 (target ≤ 2)"), "{md}");
+        assert!(md.contains("native/Wasmtime: 0.080"), "{md}");
+        let v = to_json(&r);
+        assert!((v["ratios"]["startup_wall"].as_f64().expect("n") - 0.12).abs() < 1e-12);
     }
 }
