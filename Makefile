@@ -4,14 +4,15 @@ CARGO ?= cargo
 WELD  := target/debug/weld
 
 .PHONY: all setup build demo test lint unit spec clean fuzz valgrind wasm-toolchain wasi-examples python-example \
-        cross-toolchain runtime-cross cross-test
+        cross-toolchain runtime-cross runtime-musl cross-test
 
 all: build
 
-# System packages: a C compiler and linker (cc) for linking compiled objects; valgrind for the
-# runtime hygiene run.
+# System packages: a C compiler and linker (cc) for linking compiled objects; musl-gcc and
+# musl's libc.a for executables (see runtime-musl); valgrind for the runtime hygiene run.
 setup:
 	@command -v cc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq build-essential; }
+	@command -v musl-gcc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq musl-tools; }
 	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
 
 # The wasm toolchain (Debian clang-19, lld, wasi-libc, libc++ for wasm32-wasi): only needed to
@@ -37,7 +38,7 @@ wasi-examples: wasm-toolchain
 python-example:
 	$(MAKE) -C examples/python app.wasm
 
-build: setup
+build: setup runtime-musl
 	$(CARGO) build --workspace
 
 # The main job: compile the example and run it (see examples/README.md).
@@ -54,7 +55,7 @@ demo: build
 # runtime-cross first: the cross tests (compiler/tests/cross.rs: the WASI examples, trapping and
 # SIMD modules; spec_cross.rs: the core spec suite; aarch64 and riscv64 under qemu-user) need the
 # cross toolchain, runtimes and spec runners.
-test: setup lint runtime-cross
+test: setup lint runtime-cross runtime-musl
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace
 	tests/valgrind.sh
@@ -121,6 +122,24 @@ runtime-cross: cross-toolchain
 	  cp target/cross/$$t/release/libweld_runtime.a target/$$t/release/libweld_runtime.a; \
 	done
 
+# The runtime for static x86-64 executables linked against musl instead of glibc, in
+# target/x86_64-unknown-linux-musl/release/, where `weld compile` looks for it (see
+# compiler/src/link/mod.rs: executables use it when it and musl-gcc are there; WELD_LIBC=glibc
+# opts out). Why: a static glibc program spends ~300 µs of its start-up in glibc's own
+# initialisation on the benchmark VM, musl's none. Built like the cross runtimes (Debian's rustc
+# and library sources: rustup has no musl std here). Rebuild it after changing the runtime
+# (`make build` and `make test` do). With frame pointers: a trap raised inside the runtime walks
+# from the runtime's frames to the wasm frames for its backtrace.
+runtime-musl: setup cross-toolchain
+	env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/cross \
+	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
+	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C force-frame-pointers=yes" \
+	  $(CARGO) build --release -q -p weld-runtime --target x86_64-unknown-linux-musl \
+	    -Zbuild-std=std,panic_abort --config 'profile.release.panic="abort"'
+	mkdir -p target/x86_64-unknown-linux-musl/release
+	cp target/cross/x86_64-unknown-linux-musl/release/libweld_runtime.a \
+	  target/x86_64-unknown-linux-musl/release/libweld_runtime.a
+
 # The cross tests: examples and trap/SIMD modules compiled for each cross target and run under
 # qemu-user (compiler/tests/cross.rs), and the core spec suite there (spec_cross.rs).
 cross-test: runtime-cross
@@ -132,7 +151,7 @@ cross-test: runtime-cross
 # Installs the Wasmtime CLI (~8 min) and wasm-tools (~3 min) once if missing. Not part of `test`.
 .PHONY: bench
 WASMTIME_VERSION := 48.0.8
-bench: setup
+bench: setup runtime-musl
 	$(CARGO) build --release -p weld -p weld-runtime -p weld-bench
 	@export PATH="$$HOME/.cargo/bin:$$PATH"; \
 	if ! wasmtime --version 2>/dev/null | grep -q ' $(WASMTIME_VERSION)'; then \

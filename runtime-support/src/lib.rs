@@ -62,6 +62,11 @@ pub mod libcalls;
 mod library;
 pub mod memory;
 pub mod module;
+#[cfg(all(
+    feature = "std",
+    any(target_env = "musl", all(test, target_os = "linux"))
+))]
+pub mod musl;
 #[cfg(not(feature = "std"))]
 pub mod platform;
 #[cfg(feature = "std")]
