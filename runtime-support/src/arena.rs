@@ -11,7 +11,8 @@
 //! 860 k). All of that memory lives until exit anyway or dies within start-up, so a bump
 //! pointer is enough; the program itself then runs with the ordinary allocator (its
 //! allocations come and go, and a bump arena would only grow). The arena is zero-filled `.bss`:
-//! untouched pages cost nothing, and `alloc_zeroed` needs no clearing.
+//! untouched pages cost nothing. Freeing the last block gives it back (stack-like); any other
+//! free is ignored.
 //!
 //! Only `weld_main` turns the arena on; a library host never sees it (one relaxed atomic load
 //! per allocation). A Rust host with its own global allocator turns the `startup-arena` feature
@@ -164,9 +165,12 @@ unsafe impl GlobalAlloc for StartupArena {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if ON.load(Ordering::Relaxed) {
-            // Arena bytes are handed out once and start as zero (.bss).
             let p = bump(layout);
             if !p.is_null() {
+                // Freed last blocks are handed out again (see `dealloc`), so not every byte is
+                // still the zero of .bss.
+                // SAFETY: a fresh block of `layout.size()` bytes.
+                unsafe { core::ptr::write_bytes(p, 0, layout.size()) };
                 return p;
             }
         }
@@ -176,6 +180,16 @@ unsafe impl GlobalAlloc for StartupArena {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if in_arena(ptr) {
+            // The last block handed out is given back (a temporary dropped right away, the
+            // old buffer of a vector that moved): start-up then touches fewer pages. Any
+            // other block stays where it is until the process exits.
+            let offset = ptr as usize - base();
+            let _ = NEXT.compare_exchange(
+                offset + layout.size(),
+                offset,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
             return;
         }
         // SAFETY: not an arena block, so the system allocator's, with this layout.
@@ -286,6 +300,21 @@ mod tests {
                 .iter()
                 .all(|&b| b == 0));
             a.dealloc(grown, layout(5000, 16));
+
+            // The last block, freed, is handed out again, and zeroed when asked to be.
+            let t = a.alloc(layout(256, 8));
+            core::ptr::write_bytes(t, 0xEE, 256);
+            a.dealloc(t, layout(256, 8));
+            let again = a.alloc_zeroed(layout(256, 8));
+            assert_eq!(again, t);
+            assert!(core::slice::from_raw_parts(again, 256)
+                .iter()
+                .all(|&b| b == 0));
+            // A block that is not the last stays taken.
+            let below = a.alloc(layout(16, 8));
+            let above = a.alloc(layout(16, 8));
+            a.dealloc(below, layout(16, 8));
+            assert!(a.alloc(layout(16, 8)) > above);
 
             // What does not fit comes from the system.
             let big = a.alloc(layout(ARENA_BYTES, 8));
