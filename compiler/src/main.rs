@@ -27,7 +27,9 @@ enum Emit {
     /// A shared library.
     Sharedlib,
     /// An executable (modules with a `_start` or `main` export, no imports), linked with
-    /// libweld_runtime.a; a trap exits with status 134 after printing `trap: <message>`.
+    /// libweld_runtime.a; a trap exits with status 134 after printing `trap: <message>`. Static,
+    /// against musl when its runtime is built (`make runtime-musl`), else glibc;
+    /// `WELD_LIBC=glibc|musl` decides.
     Exe,
     /// The component weld compiles, as a `.wasm`: a WASI preview1 module adapted to WASI 0.2
     /// (other inputs unchanged). For inspecting the adaptation or running it elsewhere.

@@ -2,8 +2,8 @@
 //! executable's start-up from one bump-allocated block.
 //!
 //! In: every heap allocation of the process (this is its `#[global_allocator]`). Out: memory
-//! from the system allocator (`malloc`; dlmalloc with musl), except between [`begin`] and [`end`], when it comes from
-//! a static arena by bumping a pointer, and frees into the arena are ignored.
+//! from the system allocator (`malloc`; dlmalloc with musl), except between [`begin`] and
+//! [`end`], when it comes from a static arena by bumping a pointer.
 //!
 //! Why: a weld executable's `main` decodes the component's descriptor, builds its WASI host and
 //! instantiates it before the program runs: about 1,700 short-lived allocations, of which glibc's
@@ -21,6 +21,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 /// Where everything outside the arena comes from: the C library's `malloc`, except with musl,
 /// whose `malloc` maps and unmaps every large block (a WASI program writing 30 MB in 64 KiB
 /// pieces: 0.58 s against glibc's 0.12); dlmalloc keeps them.
@@ -39,8 +40,9 @@ const POPULATE_CHUNK: usize = 64 << 10;
 #[repr(C, align(4096))]
 struct Block(UnsafeCell<[u8; ARENA_BYTES]>);
 
-// SAFETY: bytes of the block are handed out once each (the bump pointer is atomic), and from then
-// on belong to whoever allocated them; the block itself is never read or written here.
+// SAFETY: a range of the block belongs to one owner at a time (the bump pointer is atomic, and
+// a range is handed out again only after its owner freed it); the block itself is never read or
+// written here.
 unsafe impl Sync for Block {}
 
 static BLOCK: Block = Block(UnsafeCell::new([0; ARENA_BYTES]));
@@ -53,7 +55,7 @@ static POPULATED: AtomicUsize = AtomicUsize::new(0);
 static ON: AtomicBool = AtomicBool::new(false);
 
 /// Serve allocations from the arena until [`end`]. For an executable's `main` only: memory freed
-/// meanwhile is not reused.
+/// meanwhile is not reused (except the last block).
 pub fn begin() {
     ON.store(true, Ordering::Relaxed);
 }
@@ -148,8 +150,8 @@ fn populate_to(end: usize) {
 /// The process's allocator: `malloc`, or the arena during start-up.
 pub struct StartupArena;
 
-// SAFETY: arena blocks are distinct, in bounds, aligned as asked and never handed out twice;
-// everything else is the system allocator's, which gets back only pointers it gave out (arena
+// SAFETY: live arena blocks are distinct, in bounds and aligned as asked (a block is handed out
+// again only after it was freed); everything else is the system allocator's, which gets back only pointers it gave out (arena
 // pointers are recognised by address and never passed to it).
 unsafe impl GlobalAlloc for StartupArena {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {

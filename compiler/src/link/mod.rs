@@ -494,6 +494,8 @@ mod tests {
             gold_name("riscv64-linux-gnu-gcc"),
             "riscv64-linux-gnu-ld.gold"
         );
+        // musl-gcc drives the host's gcc, and so its gold.
+        assert_eq!(gold_name("musl-gcc"), "ld.gold");
     }
 
     #[test]
