@@ -185,6 +185,9 @@ impl Registrar<'_> {
             .flatten()
             .map(|n| String::from(n.split_once('#').map_or(n.as_str(), |(i, _)| i)))
             .collect();
+        // Sorted names need not give sorted interfaces (`a#…` against `a!b#…`): sort them
+        // for the binary search rather than rely on which characters names may hold.
+        needed_interfaces.sort_unstable();
         needed_interfaces.dedup();
         Registrar {
             imports,
@@ -267,8 +270,24 @@ impl Registrar<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::cmp_key;
+    use super::{cmp_key, Registrar, WasiState};
+    use crate::component::HostImports;
     use alloc::format;
+    use alloc::rc::Rc;
+    use alloc::string::String;
+    use core::cell::RefCell;
+
+    #[test]
+    fn every_imported_interface_is_found_whatever_order_the_names_sort_in() {
+        let mut imports = HostImports::new();
+        let state = Rc::new(RefCell::new(WasiState::new(super::super::WasiCtx::new())));
+        // "a!b#g" sorts before "a#f", but interface "a" before "a!b".
+        let needed = ["a#f", "a!b#g"].map(String::from).to_vec();
+        let mut reg = Registrar::new(&mut imports, state, Some(needed));
+        assert!(reg.wants_interface("a"));
+        assert!(reg.wants_interface("a!b"));
+        assert!(!reg.wants_interface("b"));
+    }
 
     #[test]
     fn keys_compare_as_the_joined_interface_and_name_would() {
