@@ -427,99 +427,75 @@ impl ModuleInfo {
         if r.take(8)? != b"WELDINFO" {
             return None;
         }
-        let mut m = ModuleInfo::default();
-        let n = r.len()?;
-        for _ in 0..n {
-            m.types.push(r.functype()?);
-        }
-        let n = r.len()?;
-        for _ in 0..n {
-            let module = r.str()?;
-            let name = r.str()?;
-            let kind = match r.byte()? {
-                0 => ImportKind::Func(r.u32()?),
-                1 => ImportKind::Memory(r.memtype()?),
-                2 => ImportKind::Table(r.tabletype()?),
-                3 => ImportKind::Global(r.globaltype()?),
+        let mut m = ModuleInfo {
+            types: r.list(Reader::functype)?,
+            imports: r.list(|r| {
+                let module = r.str()?;
+                let name = r.str()?;
+                let kind = match r.byte()? {
+                    0 => ImportKind::Func(r.u32()?),
+                    1 => ImportKind::Memory(r.memtype()?),
+                    2 => ImportKind::Table(r.tabletype()?),
+                    3 => ImportKind::Global(r.globaltype()?),
+                    _ => return None,
+                };
+                Some(Import { module, name, kind })
+            })?,
+            funcs: r.u32s()?,
+            imported_funcs: r.u32()?,
+            memories: r.list(Reader::memtype)?,
+            imported_memories: r.u32()?,
+            table_types: r.list(Reader::tabletype)?,
+            imported_tables: r.u32()?,
+            tables: r.list(|r| {
+                let ty = r.tabletype()?;
+                let init = r.expr()?;
+                Some(Table { ty, init })
+            })?,
+            global_types: r.list(Reader::globaltype)?,
+            imported_globals: r.u32()?,
+            globals: r.list(|r| {
+                let ty = r.globaltype()?;
+                let init = r.expr()?;
+                Some(Global { ty, init })
+            })?,
+            exports: r.list(|r| {
+                let name = r.str()?;
+                let kind = match r.byte()? {
+                    0 => ExportKind::Func,
+                    1 => ExportKind::Table,
+                    2 => ExportKind::Memory,
+                    3 => ExportKind::Global,
+                    _ => return None,
+                };
+                let index = r.u32()?;
+                Some(Export { name, kind, index })
+            })?,
+            start: match r.byte()? {
+                0 => None,
+                1 => Some(r.u32()?),
                 _ => return None,
-            };
-            m.imports.push(Import { module, name, kind });
-        }
-        m.funcs = r.u32s()?;
-        m.imported_funcs = r.u32()?;
-        let n = r.len()?;
-        for _ in 0..n {
-            m.memories.push(r.memtype()?);
-        }
-        m.imported_memories = r.u32()?;
-        let n = r.len()?;
-        for _ in 0..n {
-            m.table_types.push(r.tabletype()?);
-        }
-        m.imported_tables = r.u32()?;
-        let n = r.len()?;
-        for _ in 0..n {
-            let ty = r.tabletype()?;
-            let init = r.expr()?;
-            m.tables.push(Table { ty, init });
-        }
-        let n = r.len()?;
-        for _ in 0..n {
-            m.global_types.push(r.globaltype()?);
-        }
-        m.imported_globals = r.u32()?;
-        let n = r.len()?;
-        for _ in 0..n {
-            let ty = r.globaltype()?;
-            let init = r.expr()?;
-            m.globals.push(Global { ty, init });
-        }
-        let n = r.len()?;
-        for _ in 0..n {
-            let name = r.str()?;
-            let kind = match r.byte()? {
-                0 => ExportKind::Func,
-                1 => ExportKind::Table,
-                2 => ExportKind::Memory,
-                3 => ExportKind::Global,
-                _ => return None,
-            };
-            let index = r.u32()?;
-            m.exports.push(Export { name, kind, index });
-        }
-        m.start = match r.byte()? {
-            0 => None,
-            1 => Some(r.u32()?),
-            _ => return None,
+            },
+            elems: r.list(|r| {
+                let mode = r.mode()?;
+                let ty = ValType::from_code(r.byte()?)?;
+                let items = r.list(Reader::expr)?;
+                Some(ElemSegment { mode, ty, items })
+            })?,
+            datas: r.list(|r| {
+                let mode = r.mode()?;
+                let offset = r.u32()?;
+                let len = r.u32()?;
+                Some(DataSegment { mode, offset, len })
+            })?,
+            funcref_funcs: r.u32s()?,
+            func_names: Vec::new(),
+            module_name: None,
         };
-        let n = r.len()?;
-        for _ in 0..n {
-            let mode = r.mode()?;
-            let ty = ValType::from_code(r.byte()?)?;
-            let k = r.len()?;
-            let mut items = Vec::new();
-            for _ in 0..k {
-                items.push(r.expr()?);
-            }
-            m.elems.push(ElemSegment { mode, ty, items });
-        }
-        let n = r.len()?;
-        for _ in 0..n {
-            let mode = r.mode()?;
-            let offset = r.u32()?;
-            let len = r.u32()?;
-            m.datas.push(DataSegment { mode, offset, len });
-        }
-        m.funcref_funcs = r.u32s()?;
         if !names {
             return Some(m);
         }
-        let n = r.len()?;
-        for _ in 0..n {
-            let i = r.u32()?;
-            let s = r.str()?;
-            m.func_names.push((i, s));
-        }
+        m.func_names = r.list(|r| Some((r.u32()?, r.str()?)))?;
         m.module_name = match r.u32()? {
             0 => None,
             1 => Some(r.str()?),
@@ -700,17 +676,26 @@ impl<'a> Reader<'a> {
         }
         Some(n)
     }
+    /// A length-prefixed list, each element read by `item`. The vector is allocated once at its
+    /// final size: growing by pushes would leave the discarded smaller buffers behind in the
+    /// runtime's start-up arena, which never reuses them.
+    pub(crate) fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let n = self.len()?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(item(self)?);
+        }
+        Some(v)
+    }
     pub(crate) fn str(&mut self) -> Option<String> {
         let n = self.len()?;
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
     pub(crate) fn u32s(&mut self) -> Option<Vec<u32>> {
-        let n = self.len()?;
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            v.push(self.u32()?);
-        }
-        Some(v)
+        self.list(Self::u32)
     }
     pub(crate) fn opt(&mut self) -> Option<Option<u64>> {
         match self.byte()? {
@@ -720,12 +705,7 @@ impl<'a> Reader<'a> {
         }
     }
     pub(crate) fn vals(&mut self) -> Option<Vec<ValType>> {
-        let n = self.len()?;
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            v.push(ValType::from_code(self.byte()?)?);
-        }
-        Some(v)
+        self.list(|r| ValType::from_code(r.byte()?))
     }
     pub(crate) fn functype(&mut self) -> Option<FuncType> {
         let params = self.vals()?;

@@ -82,70 +82,60 @@ impl ComponentInfo {
         if r.take(8)? != b"WELDCOMP" {
             return None;
         }
-        let mut c = ComponentInfo::default();
-        for _ in 0..r.len()? {
-            c.types.push(read_typedef(&mut r)?);
-        }
-        for _ in 0..r.len()? {
-            let mut f = FuncTy::default();
-            for _ in 0..r.len()? {
-                let n = r.str()?;
-                f.params.push((n, r.u32()?));
-            }
-            f.result = match r.opt()? {
-                Some(v) => Some(u32::try_from(v).ok()?),
-                None => None,
-            };
-            c.func_types.push(f);
-        }
-        c.component_instances = r.u32()?;
-        for _ in 0..r.len()? {
+        let mut c = ComponentInfo {
+            types: r.list(read_typedef)?,
+            func_types: r.list(|r| {
+                let params = r.list(|r| Some((r.str()?, r.u32()?)))?;
+                let result = opt_u32(r)?;
+                Some(FuncTy { params, result })
+            })?,
+            component_instances: r.u32()?,
+            ..ComponentInfo::default()
+        };
+        c.instances = r.list(|r| {
             let module = r.u32()?;
-            let mut args = Vec::new();
-            for _ in 0..r.len()? {
-                args.push(read_coredef(&mut r)?);
-            }
-            c.instances.push(CoreInstance { module, args });
-        }
-        for _ in 0..r.len()? {
+            let args = r.list(read_coredef)?;
+            Some(CoreInstance { module, args })
+        })?;
+        c.lowerings = r.list(|r| {
             let target = match r.byte()? {
-                0 => LoweringTarget::Lifted(read_lifted(&mut r)?),
+                0 => LoweringTarget::Lifted(read_lifted(r)?),
                 1 => LoweringTarget::Import(r.u32()?),
                 2 => LoweringTarget::Builtin(r.str()?),
                 _ => return None,
             };
             let ty = r.u32()?;
-            let opts = read_opts(&mut r)?;
+            let opts = read_opts(r)?;
             let core_params = r.vals()?;
             let core_results = r.vals()?;
-            c.lowerings.push(Lowering {
+            Some(Lowering {
                 target,
                 ty,
                 opts,
                 core_params,
                 core_results,
-            });
-        }
-        for _ in 0..r.len()? {
+            })
+        })?;
+        c.resources = r.list(|r| {
             let name = r.str()?;
             let instance = r.u32()?;
-            let dtor = read_optdef(&mut r)?;
-            c.resources.push(Resource {
+            let dtor = read_optdef(r)?;
+            Some(Resource {
                 name,
                 instance,
                 dtor,
-            });
-        }
-        for _ in 0..r.len()? {
+            })
+        })?;
+        c.imports = r.list(|r| {
             let name = r.str()?;
             let ty = r.u32()?;
-            c.imports.push(HostImport { name, ty });
-        }
-        for _ in 0..r.len()? {
+            Some(HostImport { name, ty })
+        })?;
+        c.exports = r.list(|r| {
             let name = r.str()?;
-            let func = read_lifted(&mut r)?;
-            c.exports.push(ComponentExport { name, func });
-        }
+            let func = read_lifted(r)?;
+            Some(ComponentExport { name, func })
+        })?;
         if r.pos != bytes.len() {
             return None;
         }
@@ -238,11 +228,7 @@ fn typedef(w: &mut Writer, t: &TypeDef) {
 }
 
 fn read_names(r: &mut Reader<'_>) -> Option<Vec<String>> {
-    let mut v = Vec::new();
-    for _ in 0..r.len()? {
-        v.push(r.str()?);
-    }
-    Some(v)
+    r.list(Reader::str)
 }
 
 fn opt_u32(r: &mut Reader<'_>) -> Option<Option<u32>> {
@@ -268,23 +254,9 @@ fn read_typedef(r: &mut Reader<'_>) -> Option<TypeDef> {
         11 => TypeDef::Char,
         12 => TypeDef::String,
         13 => TypeDef::List(r.u32()?),
-        14 => {
-            let mut f = Vec::new();
-            for _ in 0..r.len()? {
-                let n = r.str()?;
-                f.push((n, r.u32()?));
-            }
-            TypeDef::Record(f)
-        }
+        14 => TypeDef::Record(r.list(|r| Some((r.str()?, r.u32()?)))?),
         15 => TypeDef::Tuple(r.u32s()?),
-        16 => {
-            let mut cases = Vec::new();
-            for _ in 0..r.len()? {
-                let n = r.str()?;
-                cases.push((n, opt_u32(r)?));
-            }
-            TypeDef::Variant(cases)
-        }
+        16 => TypeDef::Variant(r.list(|r| Some((r.str()?, opt_u32(r)?)))?),
         17 => TypeDef::Enum(read_names(r)?),
         18 => TypeDef::Option(r.u32()?),
         19 => TypeDef::Result {
