@@ -35,7 +35,7 @@ static FALLBACK: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 const ARENA_BYTES: usize = 1 << 20;
 
 /// Arena pages are made present this many bytes at a time, ahead of use (Linux).
-const POPULATE_CHUNK: usize = 64 << 10;
+const POPULATE_CHUNK: usize = 16 << 10;
 
 #[repr(C, align(4096))]
 struct Block(UnsafeCell<[u8; ARENA_BYTES]>);

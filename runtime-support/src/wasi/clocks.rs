@@ -28,10 +28,38 @@ pub(crate) fn monotonic_now(st: &WasiState) -> u64 {
 /// `len` bytes from the operating system's generator.
 pub(crate) fn os_random(len: usize) -> Result<Vec<u8>, Trap> {
     let mut buf = vec![0u8; len];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(|_| Trap::new(TrapCode::Unreachable))?;
+    if !fill_from_getrandom(&mut buf) {
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut buf))
+            .map_err(|_| Trap::new(TrapCode::Unreachable))?;
+    }
     Ok(buf)
+}
+
+/// Fill `buf` with Linux's `getrandom` (one system call, where `/dev/urandom` takes four);
+/// false when it is not there (an old kernel), and `/dev/urandom` is read instead.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn fill_from_getrandom(buf: &mut [u8]) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is writable for `rest.len()` bytes.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n > 0 {
+            done += n as usize;
+        } else if n == 0
+            || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+        {
+            return false;
+        }
+        // Interrupted by a signal before any byte: try again.
+    }
+    true
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn fill_from_getrandom(_: &mut [u8]) -> bool {
+    false
 }
 
 /// Two random words (zero if the operating system gives none).
@@ -46,11 +74,12 @@ pub(crate) fn os_random_u64s() -> (u64, u64) {
 }
 
 fn insecure_u64(st: &mut WasiState) -> u64 {
-    let mut x = st.insecure.0;
+    let state = &mut st.insecure().0;
+    let mut x = *state;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
-    st.insecure.0 = x;
+    *state = x;
     x.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
@@ -112,7 +141,7 @@ pub(crate) fn register(reg: &mut Registrar<'_>) {
         |st, _| ret(Val::U64(insecure_u64(st))),
     );
     reg.func("wasi:random/insecure-seed@0.2", "insecure-seed", |st, _| {
-        let (a, b) = st.insecure.1;
+        let (a, b) = st.insecure().1;
         ret(Val::Tuple(vec![Val::U64(a), Val::U64(b)]))
     });
 }

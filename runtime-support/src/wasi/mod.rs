@@ -100,7 +100,7 @@ impl WasiCtx {
 
     /// Use the process's stdin, stdout and stderr.
     pub fn inherit_stdio(mut self) -> WasiCtx {
-        self.stdin = Box::new(std::io::stdin());
+        self.stdin = Box::new(ProcessStdin);
         self.stdout = Box::new(std::io::stdout());
         self.stderr = Box::new(std::io::stderr());
         self
@@ -122,6 +122,16 @@ impl WasiCtx {
     pub fn preopen(mut self, host: impl Into<PathBuf>, guest: impl Into<String>) -> WasiCtx {
         self.preopens.push((host.into(), guest.into()));
         self
+    }
+}
+
+/// The process's stdin, reached only when the program reads it: `std::io::stdin()` allocates its
+/// 8 KiB buffer on first use, which most programs (and every start-up) never need.
+struct ProcessStdin;
+
+impl Read for ProcessStdin {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::stdin().read(buf)
     }
 }
 

@@ -49,8 +49,9 @@ pub struct WasiState {
     free: Vec<u32>,
     /// Origin of the monotonic clock.
     pub(crate) start: std::time::Instant,
-    /// State of the insecure generator (xorshift64*), and the insecure seed.
-    pub(crate) insecure: (u64, (u64, u64)),
+    /// State of the insecure generator (xorshift64*) and the insecure seed, drawn from the
+    /// operating system when the program first asks (most never do).
+    insecure: Option<(u64, (u64, u64))>,
 }
 
 impl core::fmt::Debug for WasiState {
@@ -76,15 +77,23 @@ pub(crate) fn bad_args() -> Trap {
 impl WasiState {
     /// A fresh state for `ctx`.
     pub fn new(ctx: WasiCtx) -> WasiState {
-        let seed = super::clocks::os_random_u64s();
         WasiState {
             ctx,
             exit: None,
             objs: Vec::new(),
             free: Vec::new(),
             start: std::time::Instant::now(),
-            insecure: (seed.0 | 1, seed),
+            insecure: None,
         }
+    }
+
+    /// The insecure generator's state and seed (seeded on first use).
+    pub(crate) fn insecure(&mut self) -> &mut (u64, (u64, u64)) {
+        self.insecure.get_or_insert_with(|| {
+            let seed = super::clocks::os_random_u64s();
+            // xorshift's state must not be zero.
+            (seed.0 | 1, seed)
+        })
     }
 
     /// Store `o`; its rep.

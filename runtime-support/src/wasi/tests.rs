@@ -178,8 +178,21 @@ fn random_bytes_have_the_asked_length_and_huge_requests_trap() {
     let a = call(&h, "wasi:random/random@0.2.0#get-random-u64", &[]);
     let b = call(&h, "wasi:random/random@0.2.0#get-random-u64", &[]);
     assert_ne!(a, b);
+    let Val::List(many) = call(
+        &h,
+        "wasi:random/random@0.2.0#get-random-bytes",
+        &[Val::U64(64)],
+    ) else {
+        panic!()
+    };
+    assert!(many.iter().any(|b| *b != Val::U8(0)), "64 zero bytes");
+    // The insecure seed is drawn once (on first use) and stays; the generator moves on.
     let seed = call(&h, "wasi:random/insecure-seed@0.2.0#insecure-seed", &[]);
     assert!(matches!(seed, Val::Tuple(ref t) if t.len() == 2));
+    let insecure = "wasi:random/insecure@0.2.0#get-insecure-random-u64";
+    assert_ne!(call(&h, insecure, &[]), call(&h, insecure, &[]));
+    let again = call(&h, "wasi:random/insecure-seed@0.2.0#insecure-seed", &[]);
+    assert_eq!(seed, again);
 }
 
 #[test]
