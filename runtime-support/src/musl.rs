@@ -1,4 +1,5 @@
-//! What a static executable linked against musl needs from the runtime: `_dl_find_object`.
+//! What a static executable linked against musl needs from the runtime: `_dl_find_object`, and
+//! a `memcmp` that compares a word at a time.
 //!
 //! In: a program counter, from the unwinder. Out: the loaded object that holds it and where
 //! its unwind table (`PT_GNU_EH_FRAME`) is. Why here: weld links musl executables with the
@@ -6,6 +7,11 @@
 //! with glibc's `_dl_find_object`; musl has no such function. This one answers from
 //! `dl_iterate_phdr`, which musl does have, so unwinding (a Rust panic's backtrace, for
 //! instance) works as it does with glibc.
+//!
+//! musl's `memcmp` compares one byte per iteration. Start-up compares many strings with long
+//! shared prefixes (`wasi:filesystem/types@0.2.x#...`): with musl's, `memcmp` was 23% of a
+//! hello-world's start-up instructions (callgrind: 172 k of 753 k). The runtime archive comes
+//! before `libc.a` on the link line, so these definitions are the ones linked.
 
 use core::ffi::{c_int, c_void};
 
@@ -91,9 +97,56 @@ pub unsafe extern "C" fn _dl_find_object(pc: *mut c_void, result: *mut DlFindObj
     0
 }
 
+/// `memcmp`: the sign of the first differing byte (as unsigned), or 0.
+///
+/// # Safety
+/// `a` and `b` must be readable for `n` bytes.
+// Under test (on glibc) not exported, like `_dl_find_object`.
+#[cfg_attr(not(test), no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> c_int {
+    let mut i = 0;
+    while n - i >= 8 {
+        // SAFETY: `i + 8 <= n`, inside both readable ranges; unaligned reads are allowed.
+        let (x, y) = unsafe {
+            (
+                a.add(i).cast::<u64>().read_unaligned(),
+                b.add(i).cast::<u64>().read_unaligned(),
+            )
+        };
+        if x != y {
+            // Big-endian order makes the first differing byte the most significant one.
+            return if u64::from_be(x) < u64::from_be(y) {
+                -1
+            } else {
+                1
+            };
+        }
+        i += 8;
+    }
+    while i < n {
+        // SAFETY: `i < n`, inside both readable ranges.
+        let (x, y) = unsafe { (*a.add(i), *b.add(i)) };
+        if x != y {
+            return c_int::from(x) - c_int::from(y);
+        }
+        i += 1;
+    }
+    0
+}
+
+/// `bcmp`: zero exactly when the ranges are equal (what Rust's slice equality calls).
+///
+/// # Safety
+/// `a` and `b` must be readable for `n` bytes.
+#[cfg_attr(not(test), no_mangle)]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> c_int {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { memcmp(a, b, n) }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{_dl_find_object, DlFindObject};
+    use super::{_dl_find_object, bcmp, memcmp, DlFindObject};
     use core::ffi::c_void;
 
     fn empty() -> DlFindObject {
@@ -128,5 +181,32 @@ mod tests {
         let mut r = empty();
         // SAFETY: `r` is a writable dl_find_object.
         assert_eq!(unsafe { _dl_find_object(16 as *mut c_void, &mut r) }, -1);
+    }
+
+    #[test]
+    fn memcmp_orders_like_byte_slices_at_every_length_and_offset() {
+        let mut a = [0u8; 40];
+        for (i, x) in a.iter_mut().enumerate() {
+            *x = (i * 7 + 3) as u8;
+        }
+        for len in 0..a.len() {
+            // SAFETY: both ranges are `len` bytes of `a`.
+            assert_eq!(unsafe { memcmp(a.as_ptr(), a.as_ptr(), len) }, 0);
+            for at in 0..len {
+                for delta in [1u8, 0x80, 0xff] {
+                    let mut b = a;
+                    b[at] = b[at].wrapping_add(delta);
+                    let want = a[..len].cmp(&b[..len]);
+                    // SAFETY: both ranges are `len` bytes of live arrays.
+                    let got = unsafe { memcmp(a.as_ptr(), b.as_ptr(), len) };
+                    assert_eq!(got.cmp(&0), want, "len {len}, byte {at}, +{delta}");
+                    // SAFETY: as above, the other way round.
+                    let back = unsafe { memcmp(b.as_ptr(), a.as_ptr(), len) };
+                    assert_eq!(back.cmp(&0), want.reverse());
+                    // SAFETY: as above.
+                    assert_ne!(unsafe { bcmp(a.as_ptr(), b.as_ptr(), len) }, 0);
+                }
+            }
+        }
     }
 }
