@@ -95,6 +95,51 @@ impl<'a> Types<'a> {
         })
     }
 
+    /// Calls `f` with each payload type of a variant-like type (variant, enum, option, result)
+    /// and returns its number of cases; `None` for other types. Allocation-free: layouts are
+    /// computed on every call that lifts or lowers.
+    fn each_payload(&self, t: u32, mut f: impl FnMut(u32)) -> Option<usize> {
+        match self.get(t) {
+            TypeDef::Variant(cases) => {
+                cases.iter().filter_map(|(_, p)| *p).for_each(f);
+                Some(cases.len())
+            }
+            TypeDef::Enum(names) => Some(names.len()),
+            TypeDef::Option(p) => {
+                f(*p);
+                Some(2)
+            }
+            TypeDef::Result { ok, err } => {
+                ok.iter().chain(err.iter()).copied().for_each(f);
+                Some(2)
+            }
+            _ => None,
+        }
+    }
+
+    /// Calls `f` with each field type of a record or tuple; false for other types.
+    fn each_field(&self, t: u32, f: impl FnMut(u32)) -> bool {
+        match self.get(t) {
+            TypeDef::Record(fields) => fields.iter().map(|(_, t)| *t).for_each(f),
+            TypeDef::Tuple(ts) => ts.iter().copied().for_each(f),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The case count, largest payload alignment (at least 1) and largest payload size of a
+    /// variant-like type.
+    fn variant_shape(&self, t: u32) -> (usize, u32, u32) {
+        let (mut align, mut size) = (1, 0);
+        let n = self
+            .each_payload(t, |p| {
+                align = align.max(self.align(p));
+                size = size.max(self.size(p));
+            })
+            .unwrap_or(0);
+        (n, align, size)
+    }
+
     /// `alignment(t)`.
     pub fn align(&self, t: u32) -> u32 {
         match self.get(t) {
@@ -104,7 +149,9 @@ impl<'a> Types<'a> {
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
             TypeDef::String | TypeDef::List(_) | TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
-                self.record_align(&self.fields(t).unwrap_or_default())
+                let mut a = 1;
+                self.each_field(t, |f| a = a.max(self.align(f)));
+                a
             }
             TypeDef::Flags(names) => match names.len() {
                 0..=8 => 1,
@@ -114,7 +161,13 @@ impl<'a> Types<'a> {
             TypeDef::Variant(_)
             | TypeDef::Enum(_)
             | TypeDef::Option(_)
-            | TypeDef::Result { .. } => self.variant_align(&self.cases(t).unwrap_or_default()),
+            | TypeDef::Result { .. } => {
+                let mut a = 1;
+                let n = self
+                    .each_payload(t, |p| a = a.max(self.align(p)))
+                    .unwrap_or(0);
+                discriminant_size(n).max(a)
+            }
         }
     }
 
@@ -128,7 +181,13 @@ impl<'a> Types<'a> {
             TypeDef::String | TypeDef::List(_) => 8,
             TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
-                self.record_size(&self.fields(t).unwrap_or_default())
+                let (mut s, mut a) = (0u32, 1);
+                self.each_field(t, |f| {
+                    let fa = self.align(f);
+                    s = align_to(s, fa).saturating_add(self.size(f));
+                    a = a.max(fa);
+                });
+                align_to(s, a)
             }
             TypeDef::Flags(names) => match names.len() {
                 0 => 0,
@@ -140,12 +199,9 @@ impl<'a> Types<'a> {
             | TypeDef::Enum(_)
             | TypeDef::Option(_)
             | TypeDef::Result { .. } => {
-                let cases = self.cases(t).unwrap_or_default();
-                let mut s = discriminant_size(cases.len());
-                s = align_to(s, self.max_case_align(&cases));
-                let payload = cases.iter().flatten().map(|c| self.size(*c)).max();
-                s = s.saturating_add(payload.unwrap_or(0));
-                align_to(s, self.variant_align(&cases))
+                let (n, case_align, payload) = self.variant_shape(t);
+                let s = align_to(discriminant_size(n), case_align).saturating_add(payload);
+                align_to(s, discriminant_size(n).max(case_align))
             }
         }
     }
@@ -214,16 +270,27 @@ impl<'a> Types<'a> {
             TypeDef::F64 => out.push(Flat::F64),
             TypeDef::String | TypeDef::List(_) => out.extend([Flat::I32, Flat::I32]),
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
-                for f in self.fields(t).unwrap_or_default() {
-                    self.flatten(f, out);
-                }
+                self.each_field(t, |f| self.flatten(f, out));
             }
             TypeDef::Flags(names) => out.extend(vec![Flat::I32; flag_words(names.len())]),
             TypeDef::Variant(_)
             | TypeDef::Enum(_)
             | TypeDef::Option(_)
             | TypeDef::Result { .. } => {
-                out.extend(self.flatten_variant(&self.cases(t).unwrap_or_default()));
+                // The discriminant, then each payload position joined over the cases.
+                out.push(Flat::I32);
+                let start = out.len();
+                let mut case_flat = Vec::new();
+                self.each_payload(t, |p| {
+                    case_flat.clear();
+                    self.flatten(p, &mut case_flat);
+                    for (i, ft) in case_flat.iter().enumerate() {
+                        match out.get_mut(start + i) {
+                            Some(have) => *have = join(*have, *ft),
+                            None => out.push(*ft),
+                        }
+                    }
+                });
             }
         }
     }
