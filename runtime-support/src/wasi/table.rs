@@ -8,11 +8,11 @@ use super::WasiCtx;
 use crate::component::{HostImports, Val};
 use crate::trap::Trap;
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+use core::ops::Range;
 use weld_contract::trap::TrapCode;
 
 /// One host resource.
@@ -154,12 +154,25 @@ pub(crate) struct Registrar<'a> {
     /// when known: registering the ~150 functions of every interface was a third of an
     /// executable's start-up, and every function of the interfaces it imports still a fifth.
     pub(crate) needed: Option<Vec<String>>,
-    /// The interfaces of `needed`, sorted: a whole interface the component does not import is
-    /// passed over at once.
-    pub(crate) needed_interfaces: Vec<String>,
-    /// The last interface asked about and whether it is needed (calls come interface by
-    /// interface).
-    pub(crate) last: Option<(&'static str, bool)>,
+    /// The last interface asked about and the range of `needed` naming its functions and
+    /// resources (calls come interface by interface): a whole interface the component does
+    /// not import is passed over at once, and a function is looked up among its interface's
+    /// names by the short part after `#`.
+    pub(crate) last: Option<(&'static str, Range<usize>)>,
+}
+
+/// `iface#name`, built without the formatting machinery.
+fn key(iface: &str, name: &str) -> String {
+    let mut k = String::with_capacity(iface.len() + 1 + name.len());
+    k.push_str(iface);
+    k.push('#');
+    k.push_str(name);
+    k
+}
+
+/// Whether `n` names something of `iface` (`iface#...`).
+fn in_interface(n: &str, iface: &str) -> bool {
+    n.as_bytes().get(iface.len()) == Some(&b'#') && n.starts_with(iface)
 }
 
 /// `n` compared with `iface#name`, without building the latter.
@@ -189,52 +202,52 @@ impl Registrar<'_> {
             v.dedup();
             v
         });
-        let mut needed_interfaces: Vec<String> = needed
-            .iter()
-            .flatten()
-            .map(|n| String::from(n.split_once('#').map_or(n.as_str(), |(i, _)| i)))
-            .collect();
-        // Sorted names need not give sorted interfaces (`a#…` against `a!b#…`): sort them
-        // for the binary search rather than rely on which characters names may hold.
-        needed_interfaces.sort_unstable();
-        needed_interfaces.dedup();
         Registrar {
             imports,
             state,
             needed,
-            needed_interfaces,
             last: None,
+        }
+    }
+
+    /// The range of `needed` (empty without it) holding `iface`'s names: sorted names with a
+    /// common prefix are contiguous.
+    fn interface_range(&mut self, iface: &'static str) -> Range<usize> {
+        debug_assert_eq!(crate::component::names::normalize(iface), iface);
+        let Some(needed) = &self.needed else {
+            return 0..0;
+        };
+        match &self.last {
+            Some((last, range)) if *last == iface => range.clone(),
+            _ => {
+                let start = needed.partition_point(|n| cmp_key(n, iface, "").is_lt());
+                let len = needed[start..].partition_point(|n| in_interface(n, iface));
+                let range = start..start + len;
+                self.last = Some((iface, range.clone()));
+                range
+            }
         }
     }
 
     /// Whether anything of `iface` may be wanted (the interface is imported, or all is wanted).
     pub(crate) fn wants_interface(&mut self, iface: &'static str) -> bool {
-        debug_assert_eq!(crate::component::names::normalize(iface), iface);
-        if self.needed.is_none() {
-            return true;
-        }
-        match self.last {
-            Some((last, needed)) if last == iface => needed,
-            _ => {
-                let needed = self
-                    .needed_interfaces
-                    .binary_search_by(|i| i.as_str().cmp(iface))
-                    .is_ok();
-                self.last = Some((iface, needed));
-                needed
-            }
-        }
+        self.needed.is_none() || !self.interface_range(iface).is_empty()
     }
 
     /// Whether `iface#name` is wanted (a function, or a resource whose drops matter).
     #[inline(never)]
     fn wanted(&mut self, iface: &'static str, name: &str) -> bool {
-        if !self.wants_interface(iface) {
-            return false;
-        }
-        self.needed
-            .as_ref()
-            .is_none_or(|n| n.binary_search_by(|n| cmp_key(n, iface, name)).is_ok())
+        let range = self.interface_range(iface);
+        let Some(needed) = &self.needed else {
+            return true;
+        };
+        // Every name in the range is `iface#...`: compare what follows the `#`.
+        needed[range]
+            .binary_search_by(|n| {
+                let tail = n.as_bytes().get(iface.len() + 1..).unwrap_or_default();
+                tail.cmp(name.as_bytes())
+            })
+            .is_ok()
     }
 
     /// Offer `iface#func`.
@@ -254,12 +267,15 @@ impl Registrar<'_> {
     #[inline(never)]
     fn add(&mut self, iface: &str, func: &str, f: Box<WasiFunc>) {
         let state = self.state.clone();
-        self.imports.insert(format!("{iface}#{func}"), move |args| {
-            let mut st = state
-                .try_borrow_mut()
-                .map_err(|_| Trap::new(TrapCode::CannotEnterComponent))?;
-            f(&mut st, args)
-        });
+        self.imports.insert_normalized(
+            key(iface, func),
+            Box::new(move |args| {
+                let mut st = state
+                    .try_borrow_mut()
+                    .map_err(|_| Trap::new(TrapCode::CannotEnterComponent))?;
+                f(&mut st, args)
+            }),
+        );
     }
 
     /// Free the rep when the guest drops a handle of `iface#resource`.
@@ -268,12 +284,14 @@ impl Registrar<'_> {
             return;
         }
         let state = self.state.clone();
-        self.imports
-            .on_drop(format!("{iface}#{resource}"), move |rep| {
+        self.imports.on_drop_normalized(
+            key(iface, resource),
+            Box::new(move |rep| {
                 if let Ok(mut st) = state.try_borrow_mut() {
                     st.remove(rep);
                 }
-            });
+            }),
+        );
     }
 }
 
@@ -296,6 +314,36 @@ mod tests {
         assert!(reg.wants_interface("a"));
         assert!(reg.wants_interface("a!b"));
         assert!(!reg.wants_interface("b"));
+    }
+
+    #[test]
+    fn only_needed_functions_are_wanted_in_whatever_order_interfaces_are_asked() {
+        let mut imports = HostImports::new();
+        let state = Rc::new(RefCell::new(WasiState::new(super::super::WasiCtx::new())));
+        let needed = ["b#y", "a#f", "a!b#g", "a#h", "ab#f", "a#"]
+            .map(String::from)
+            .to_vec();
+        let mut reg = Registrar::new(&mut imports, state, Some(needed));
+        for _ in 0..2 {
+            assert!(reg.wanted("a", "f"));
+            assert!(reg.wanted("a", "h"));
+            assert!(reg.wanted("a", ""));
+            assert!(!reg.wanted("a", "g"));
+            assert!(!reg.wanted("a", "y"));
+            assert!(reg.wanted("a!b", "g"));
+            assert!(!reg.wanted("a!b", "f"));
+            assert!(reg.wanted("ab", "f"));
+            assert!(!reg.wanted("ab", "h"));
+            assert!(reg.wanted("b", "y"));
+            assert!(!reg.wanted("c", "y"));
+            assert!(!reg.wanted("", "a"));
+        }
+        // Without a list, everything is wanted.
+        let mut all = HostImports::new();
+        let state = Rc::new(RefCell::new(WasiState::new(super::super::WasiCtx::new())));
+        let mut reg = Registrar::new(&mut all, state, None);
+        assert!(reg.wanted("any", "thing"));
+        assert!(reg.wants_interface("any"));
     }
 
     #[test]

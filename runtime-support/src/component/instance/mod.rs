@@ -104,9 +104,15 @@ impl HostImports {
         name: impl AsRef<str>,
         f: impl FnMut(&[Val]) -> Result<Option<Val>, Trap> + 'static,
     ) {
-        let key = normalize(name.as_ref()).into_owned();
+        self.insert_normalized(normalize(name.as_ref()).into_owned(), Box::new(f));
+    }
+
+    /// [`HostImports::insert`] of a name already [`normalize`]d (WASI's registrar builds its
+    /// names from normalised interfaces: normalising again was wasted start-up work).
+    pub(crate) fn insert_normalized(&mut self, key: String, f: Box<HostFunc>) {
+        debug_assert_eq!(normalize(&key), key.as_str());
         self.typed.remove(&key);
-        self.funcs.insert(key, Rc::new(RefCell::new(Box::new(f))));
+        self.funcs.insert(key, Rc::new(RefCell::new(f)));
     }
 
     /// Offer `f` as import `name` with Rust types: parameters `P` (a tuple of
@@ -152,8 +158,13 @@ impl HostImports {
     /// Call `f(rep)` when a guest drops an own handle of host resource type `resource`
     /// (`wasi:io/streams@0.2#output-stream`), replacing an earlier callback.
     pub fn on_drop(&mut self, resource: impl AsRef<str>, f: impl FnMut(u32) + 'static) {
-        let key = normalize(resource.as_ref()).into_owned();
-        self.drops.insert(key, Rc::new(RefCell::new(Box::new(f))));
+        self.on_drop_normalized(normalize(resource.as_ref()).into_owned(), Box::new(f));
+    }
+
+    /// [`HostImports::on_drop`] of a name already [`normalize`]d.
+    pub(crate) fn on_drop_normalized(&mut self, key: String, f: Box<HostDrop>) {
+        debug_assert_eq!(normalize(&key), key.as_str());
+        self.drops.insert(key, Rc::new(RefCell::new(f)));
     }
 
     /// Let a component that imports functions not offered here instantiate anyway: calling one
