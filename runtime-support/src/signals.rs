@@ -11,6 +11,7 @@ use crate::registry;
 use core::cell::{Cell, UnsafeCell};
 use core::mem::MaybeUninit;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
 use libc::{c_int, c_void, siginfo_t};
 use std::sync::Once;
 use weld_contract::trap::TrapCode;
@@ -48,6 +49,47 @@ pub(crate) fn install_handlers() {
 
 /// Size of the alternate signal stack we install.
 const ALT_STACK_SIZE: usize = 64 * 1024;
+
+/// The first thread's alternate stack: a static block, so that the first entry (in an
+/// executable, every entry) maps nothing and registers no thread-exit destructor (whose list
+/// std grows with the C library's `malloc`: on musl a `brk` and a mapping, two pages, for
+/// nothing). Untouched `.bss` costs nothing until a signal arrives. Its first page becomes the
+/// guard; the alignment and the spare 64 KiB allow pages of up to 64 KiB.
+#[repr(C, align(65536))]
+struct FirstAltStack(UnsafeCell<[u8; ALT_STACK_SIZE + FIRST_SPARE]>);
+
+const FIRST_SPARE: usize = 64 * 1024;
+
+// SAFETY: only the thread that wins `FIRST_TAKEN` uses the block, and only as its signal stack
+// (the kernel writes it); no Rust reference to its bytes is ever made.
+unsafe impl Sync for FirstAltStack {}
+
+static FIRST_ALT_STACK: FirstAltStack =
+    FirstAltStack(UnsafeCell::new([0; ALT_STACK_SIZE + FIRST_SPARE]));
+static FIRST_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Install [`FIRST_ALT_STACK`] as this thread's signal stack if no thread has taken it; false
+/// if taken, or if it could not be installed (then the caller maps one).
+fn install_first_alt_stack(guard: usize) -> bool {
+    if guard > FIRST_SPARE || FIRST_TAKEN.swap(true, Ordering::Relaxed) {
+        return false;
+    }
+    let base = FIRST_ALT_STACK.0.get().cast::<u8>();
+    // SAFETY: the block is ours alone (we won `FIRST_TAKEN`); `base` is aligned to 64 KiB, a
+    // multiple of the page size, and `[base, base + guard)` lies inside it, as does the stack
+    // after the guard. A failed call leaves the block unused.
+    unsafe {
+        if libc::mprotect(base.cast(), guard, libc::PROT_NONE) != 0 {
+            return false;
+        }
+        let stack = libc::stack_t {
+            ss_sp: base.add(guard).cast(),
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE + FIRST_SPARE - guard,
+        };
+        libc::sigaltstack(&stack, ptr::null_mut()) == 0
+    }
+}
 
 /// This thread's alternate signal stack, if we installed one.
 struct AltStack {
@@ -105,6 +147,9 @@ pub(crate) fn prepare_thread() {
             return;
         }
         let guard = page_size();
+        if install_first_alt_stack(guard) {
+            return;
+        }
         let mapping = libc::mmap(
             ptr::null_mut(),
             ALT_STACK_SIZE + guard,
@@ -225,5 +270,60 @@ unsafe fn chain(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
             let f: extern "C" fn(c_int) = core::mem::transmute(action);
             f(sig);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{prepare_thread, ALT_STACK_SIZE, FIRST_ALT_STACK, FIRST_TAKEN};
+    use alloc::vec::Vec;
+    use core::sync::atomic::Ordering;
+
+    /// This thread's signal stack: (start, size), or `None` when disabled.
+    fn current_alt_stack() -> Option<(usize, usize)> {
+        // SAFETY: querying this thread's signal stack into a zeroed stack_t.
+        let cur = unsafe {
+            let mut cur: libc::stack_t = core::mem::zeroed();
+            libc::sigaltstack(core::ptr::null(), &mut cur);
+            cur
+        };
+        (cur.ss_flags & libc::SS_DISABLE == 0).then_some((cur.ss_sp as usize, cur.ss_size))
+    }
+
+    #[test]
+    fn every_thread_gets_its_own_signal_stack_and_only_one_the_static_block() {
+        // All threads stay alive until each has its stack: a finished thread's mapping is
+        // unmapped, and the next thread may be given the same addresses.
+        let all_prepared = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let all_prepared = all_prepared.clone();
+                std::thread::spawn(move || {
+                    prepare_thread();
+                    let stack = current_alt_stack();
+                    all_prepared.wait();
+                    stack
+                })
+            })
+            .collect();
+        let stacks: Vec<(usize, usize)> = threads
+            .into_iter()
+            .map(|t| t.join().unwrap().expect("no signal stack installed"))
+            .collect();
+        assert!(FIRST_TAKEN.load(Ordering::Relaxed));
+        let block = FIRST_ALT_STACK.0.get() as usize;
+        let block_end = block + core::mem::size_of_val(&FIRST_ALT_STACK);
+        let mut in_block = 0;
+        for (i, &(sp, size)) in stacks.iter().enumerate() {
+            assert!(size >= ALT_STACK_SIZE, "stack {i} is {size} bytes");
+            if (block..block_end).contains(&sp) {
+                in_block += 1;
+                assert!(sp + size <= block_end, "the static stack overruns its block");
+            }
+            for &(other, _) in &stacks[i + 1..] {
+                assert_ne!(sp, other, "two threads share a signal stack");
+            }
+        }
+        assert!(in_block <= 1);
     }
 }
