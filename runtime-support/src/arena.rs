@@ -11,8 +11,10 @@
 //! 860 k). All of that memory lives until exit anyway or dies within start-up, so a bump
 //! pointer is enough; the program itself then runs with the ordinary allocator (its
 //! allocations come and go, and a bump arena would only grow). The arena is zero-filled `.bss`:
-//! untouched pages cost nothing. Freeing the last block gives it back (stack-like); any other
-//! free is ignored.
+//! untouched pages cost nothing, and touched ones are faulted in as they are used (making them
+//! present ahead with `MADV_POPULATE_WRITE` measured slower on the benchmark VM: 16 pages took
+//! 35 µs in 16 KiB chunks, 28 µs as faults; hello-world 13 µs faster without it). Freeing the
+//! last block gives it back (stack-like); any other free is ignored.
 //!
 //! Only `weld_main` turns the arena on; a library host never sees it (one relaxed atomic load
 //! per allocation). A Rust host with its own global allocator turns the `startup-arena` feature
@@ -34,9 +36,6 @@ static FALLBACK: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 /// modules or WASI interfaces more. Beyond it, allocations fall back to `malloc`.
 const ARENA_BYTES: usize = 1 << 20;
 
-/// Arena pages are made present this many bytes at a time, ahead of use (Linux).
-const POPULATE_CHUNK: usize = 16 << 10;
-
 #[repr(C, align(4096))]
 struct Block(UnsafeCell<[u8; ARENA_BYTES]>);
 
@@ -48,9 +47,6 @@ unsafe impl Sync for Block {}
 static BLOCK: Block = Block(UnsafeCell::new([0; ARENA_BYTES]));
 /// Offset of the next free byte in `BLOCK`.
 static NEXT: AtomicUsize = AtomicUsize::new(0);
-/// Offset up to which the arena's pages have been made present (or `ARENA_BYTES` once that
-/// has failed: the kernel does not know `MADV_POPULATE_WRITE`).
-static POPULATED: AtomicUsize = AtomicUsize::new(0);
 /// Whether new allocations come from the arena.
 static ON: AtomicBool = AtomicBool::new(false);
 
@@ -98,53 +94,12 @@ fn bump(layout: Layout) -> *mut u8 {
         }
         match NEXT.compare_exchange_weak(next, end, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => {
-                populate_to(end);
                 // In bounds of `BLOCK` (end <= ARENA_BYTES): an address inside the static.
                 return BLOCK.0.get().cast::<u8>().wrapping_add(start);
             }
             Err(now) => next = now,
         }
     }
-}
-
-/// Make the arena's pages up to offset `end` present, a chunk at a time: one `madvise` instead
-/// of a page fault per 4 KiB page. Measured on hello-world: its 28 arena pages cost about 2 µs
-/// each as faults, the same memory populated in two calls about a quarter of that.
-fn populate_to(end: usize) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let mut done = POPULATED.load(Ordering::Relaxed);
-        let target = end.next_multiple_of(POPULATE_CHUNK).min(ARENA_BYTES);
-        loop {
-            if end <= done {
-                return;
-            }
-            match POPULATED.compare_exchange_weak(
-                done,
-                target,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => done = now,
-            }
-        }
-        // SAFETY: `[done, target)` lies inside `BLOCK` and starts on a page boundary (`BLOCK` is
-        // page-aligned, `done` a multiple of the chunk); populating changes no byte's value.
-        let r = unsafe {
-            libc::madvise(
-                BLOCK.0.get().cast::<u8>().wrapping_add(done).cast(),
-                target - done,
-                libc::MADV_POPULATE_WRITE,
-            )
-        };
-        if r != 0 {
-            // An older kernel: page faults will do.
-            POPULATED.store(ARENA_BYTES, Ordering::Relaxed);
-        }
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = end;
 }
 
 /// The process's allocator: `malloc`, or the arena during start-up.
@@ -215,7 +170,6 @@ unsafe impl GlobalAlloc for StartupArena {
                 .compare_exchange(old_end, new_end, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
             {
-                populate_to(new_end);
                 return ptr;
             }
         }
@@ -273,20 +227,6 @@ mod tests {
                 assert!(w[0].0 + w[0].1 <= w[1].0, "blocks overlap");
             }
             assert!(used() >= start + 135);
-            #[cfg(target_os = "linux")]
-            {
-                // The chunk holding them was made present up front: no page faults to come.
-                let chunk = super::POPULATE_CHUNK;
-                let first = (blocks[0].0 - super::base()) / chunk * chunk;
-                let mut resident = alloc::vec![0u8; chunk / 4096];
-                let r = libc::mincore(
-                    (super::base() + first) as *mut libc::c_void,
-                    chunk,
-                    resident.as_mut_ptr(),
-                );
-                assert_eq!(r, 0);
-                assert!(resident.iter().all(|&p| p & 1 == 1), "{resident:?}");
-            }
 
             let z = a.alloc_zeroed(layout(4000, 16));
             assert!(in_arena(z));

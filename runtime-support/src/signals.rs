@@ -318,7 +318,10 @@ mod tests {
             assert!(size >= ALT_STACK_SIZE, "stack {i} is {size} bytes");
             if (block..block_end).contains(&sp) {
                 in_block += 1;
-                assert!(sp + size <= block_end, "the static stack overruns its block");
+                assert!(
+                    sp + size <= block_end,
+                    "the static stack overruns its block"
+                );
             }
             for &(other, _) in &stacks[i + 1..] {
                 assert_ne!(sp, other, "two threads share a signal stack");
