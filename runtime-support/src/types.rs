@@ -1,14 +1,15 @@
-//! Canonical function-type ids: a process-wide interner from [`FuncType::canonical_bytes`] to a
-//! `u32`, so that two ids are equal exactly when the types are equal, across every module loaded
-//! in the process. `call_indirect` compares these ids. Id 0 is never handed out.
+//! Canonical function-type ids: a process-wide interner from [`FuncType`]s to a `u32`, so that
+//! two ids are equal exactly when the types are equal, across every module loaded in the
+//! process. `call_indirect` compares these ids. Id 0 is never handed out. Types are looked up
+//! as they are (a copy is kept only of a type seen for the first time): encoding each into bytes
+//! first cost an allocation per lookup, a few hundred per start-up.
 
 use crate::sync::SpinLock;
 use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
 use weld_contract::info::FuncType;
 
 struct Interner {
-    ids: BTreeMap<Vec<u8>, u32>,
+    ids: BTreeMap<FuncType, u32>,
     next: u32,
 }
 
@@ -19,21 +20,21 @@ static INTERNER: SpinLock<Interner> = SpinLock::new(Interner {
 
 /// The canonical id of `ty` (assigning a fresh one the first time a type is seen).
 pub fn canonical_id(ty: &FuncType) -> u32 {
-    let bytes = ty.canonical_bytes();
     let mut interner = INTERNER.lock();
-    if let Some(id) = interner.ids.get(&bytes) {
+    if let Some(id) = interner.ids.get(ty) {
         return *id;
     }
     let id = interner.next;
     // More than four billion distinct types cannot fit in memory; wrapping is unreachable.
     interner.next = interner.next.wrapping_add(1).max(1);
-    interner.ids.insert(bytes, id);
+    interner.ids.insert(ty.clone(), id);
     id
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
     use weld_contract::info::ValType;
 
     fn ty(params: &[ValType], results: &[ValType]) -> FuncType {

@@ -89,14 +89,29 @@ impl ComponentModule {
     }
 }
 
-fn children(def: &TypeDef) -> Vec<u32> {
+/// The number of child positions of `def` (a variant's cases, a record's fields, ...); with
+/// [`child`], its children without allocating (this runs over every type at every load).
+fn child_slots(def: &TypeDef) -> usize {
     match def {
-        TypeDef::List(t) | TypeDef::Option(t) => alloc::vec![*t],
-        TypeDef::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
-        TypeDef::Tuple(ts) => ts.clone(),
-        TypeDef::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).collect(),
-        TypeDef::Result { ok, err } => ok.iter().chain(err.iter()).copied().collect(),
-        _ => Vec::new(),
+        TypeDef::List(_) | TypeDef::Option(_) => 1,
+        TypeDef::Record(fs) => fs.len(),
+        TypeDef::Tuple(ts) => ts.len(),
+        TypeDef::Variant(cs) => cs.len(),
+        TypeDef::Result { .. } => 2,
+        _ => 0,
+    }
+}
+
+/// The child type at position `i` of `def`, if that position has one (a case may carry no
+/// payload).
+fn child(def: &TypeDef, i: usize) -> Option<u32> {
+    match def {
+        TypeDef::List(t) | TypeDef::Option(t) => (i == 0).then_some(*t),
+        TypeDef::Record(fs) => fs.get(i).map(|(_, t)| *t),
+        TypeDef::Tuple(ts) => ts.get(i).copied(),
+        TypeDef::Variant(cs) => cs.get(i).and_then(|(_, t)| *t),
+        TypeDef::Result { ok, err } => [*ok, *err].get(i).copied().flatten(),
+        _ => None,
     }
 }
 
@@ -104,7 +119,7 @@ fn children(def: &TypeDef) -> Vec<u32> {
 fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
     let n = info.types.len();
     for (i, def) in info.types.iter().enumerate() {
-        if children(def).iter().any(|c| *c as usize >= n) {
+        if (0..child_slots(def)).any(|p| child(def, p).is_some_and(|c| c as usize >= n)) {
             return Err(bad(format!("type {i}: child type out of range")));
         }
         match def {
@@ -125,9 +140,12 @@ fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
         let mut stack = alloc::vec![(root, 0usize)];
         state[root] = 1;
         while let Some((t, next)) = stack.pop() {
-            let kids = children(&info.types[t]);
-            if let Some(&k) = kids.get(next) {
+            let def = &info.types[t];
+            if next < child_slots(def) {
                 stack.push((t, next + 1));
+                let Some(k) = child(def, next) else {
+                    continue;
+                };
                 match state[k as usize] {
                     0 => {
                         state[k as usize] = 1;
@@ -253,7 +271,7 @@ pub(crate) fn lifted_core_type(info: &ComponentInfo, ty: u32) -> weld_contract::
 #[cfg(test)]
 mod tests {
     use super::validate;
-    use weld_contract::component::{ComponentInfo, CoreDef, Resource};
+    use weld_contract::component::{ComponentInfo, CoreDef, Resource, TypeDef};
 
     fn with_resource(instance: u32) -> ComponentInfo {
         ComponentInfo {
@@ -290,5 +308,46 @@ mod tests {
             instance: 0,
         };
         assert!(validate(&info, 1).is_ok());
+    }
+
+    fn with_types(types: alloc::vec::Vec<TypeDef>) -> ComponentInfo {
+        ComponentInfo {
+            types,
+            ..ComponentInfo::default()
+        }
+    }
+
+    #[test]
+    fn types_must_name_types_in_range_and_not_contain_themselves() {
+        let case = |n: &str, t: Option<u32>| (alloc::string::String::from(n), t);
+        // A variant whose payload-less cases come first, then one naming type 9.
+        let far = TypeDef::Variant(alloc::vec![
+            case("a", None),
+            case("b", None),
+            case("c", Some(9))
+        ]);
+        assert!(validate(&with_types(alloc::vec![TypeDef::U8, far]), 0).is_err());
+        let err_only = TypeDef::Result {
+            ok: None,
+            err: Some(5),
+        };
+        assert!(validate(&with_types(alloc::vec![err_only]), 0).is_err());
+        // 0: list<1>, 1: record { x: 2 }, 2: variant { a, b(0) }: a cycle through a late case.
+        let cyclic = alloc::vec![
+            TypeDef::List(1),
+            TypeDef::Record(alloc::vec![(alloc::string::String::from("x"), 2)]),
+            TypeDef::Variant(alloc::vec![case("a", None), case("b", Some(0))]),
+        ];
+        assert!(validate(&with_types(cyclic.clone()), 0).is_err());
+        // The same shapes without the back edge are fine, shared children included.
+        let mut fine = cyclic;
+        fine[2] = TypeDef::Variant(alloc::vec![case("a", None), case("b", Some(3))]);
+        fine.push(TypeDef::Tuple(alloc::vec![4, 4]));
+        fine.push(TypeDef::Result {
+            ok: None,
+            err: Some(5),
+        });
+        fine.push(TypeDef::String);
+        assert!(validate(&with_types(fine), 0).is_ok());
     }
 }
