@@ -130,15 +130,25 @@ runtime-cross: cross-toolchain
 # and library sources: rustup has no musl std here). Rebuild it after changing the runtime
 # (`make build` and `make test` do). With frame pointers: a trap raised inside the runtime walks
 # from the runtime's frames to the wasm frames for its backtrace.
+# std without its default features: no backtrace symbolizer (gimli, addr2line, miniz: 190 KB of
+# code in every executable, which is linked without debug information anyway). A Rust panic in
+# the runtime still prints its message.
 runtime-musl: setup cross-toolchain
 	env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/cross \
 	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
 	  CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C force-frame-pointers=yes" \
 	  $(CARGO) build --release -q -p weld-runtime --target x86_64-unknown-linux-musl \
-	    -Zbuild-std=std,panic_abort --config 'profile.release.panic="abort"'
+	    -Zbuild-std=std,panic_abort -Zbuild-std-features= \
+	    --config 'profile.release.panic="abort"'
 	mkdir -p target/x86_64-unknown-linux-musl/release
 	cp target/cross/x86_64-unknown-linux-musl/release/libweld_runtime.a \
 	  target/x86_64-unknown-linux-musl/release/libweld_runtime.a
+
+# Profile a WASI hello world's start-up and rewrite compiler/src/link/startup-order.txt, the
+# runtime functions `weld compile` lays out together in executables (tests/startup-order.sh).
+.PHONY: startup-order
+startup-order: build
+	tests/startup-order.sh
 
 # The cross tests: examples and trap/SIMD modules compiled for each cross target and run under
 # qemu-user (compiler/tests/cross.rs), and the core spec suite there (spec_cross.rs).
