@@ -46,9 +46,11 @@ extern "C" {
     pub fn weld_rt_unwind(buf: *const JmpBuf, code: u32) -> !;
 }
 
+// Each function in a section of its own, as the compiler does for Rust functions: the linker can
+// then place them with the rest of the start-up code (see the compiler's `link::startup_order`).
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
-    ".text",
+    ".pushsection .text.weld_rt_enter,\"ax\",@progbits",
     ".globl weld_rt_enter",
     ".hidden weld_rt_enter",
     ".type weld_rt_enter,@function",
@@ -75,7 +77,9 @@ core::arch::global_asm!(
     "xor eax, eax",
     "ret",
     ".size weld_rt_enter, . - weld_rt_enter",
+    ".popsection",
     "",
+    ".pushsection .text.weld_rt_unwind,\"ax\",@progbits",
     ".globl weld_rt_unwind",
     ".hidden weld_rt_unwind",
     ".type weld_rt_unwind,@function",
@@ -92,6 +96,7 @@ core::arch::global_asm!(
     "mov eax, esi",
     "jmp qword ptr [rdi + 56]",
     ".size weld_rt_unwind, . - weld_rt_unwind",
+    ".popsection",
 );
 
 #[cfg(target_arch = "aarch64")]
