@@ -1,6 +1,6 @@
 //! Start-up code layout (compiler/src/link/startup_order.rs): the runtime functions a WASI
-//! command runs at start-up end up next to each other in the executables `weld compile` links,
-//! and the profiled list of them still matches the runtime.
+//! command runs at start-up end up next to each other in the musl executables `weld compile`
+//! links, and the profiled list of them still matches the runtime.
 
 #![allow(clippy::unwrap_used)]
 
@@ -60,8 +60,11 @@ fn startup_order_list_still_names_the_runtime() {
 
 #[test]
 fn start_up_functions_are_laid_out_together_in_executables() {
-    if !in_path("ld.gold") || !in_path("cc") {
-        println!("SKIPPED: no gold linker (binutils-gold) or C compiler: no ordering to check");
+    if !in_path("ld.gold") || !in_path("musl-gcc") || !musl_runtime().is_file() {
+        println!(
+            "SKIPPED: the start-up layout needs gold, musl-gcc and the musl runtime \
+             (make runtime-musl); one is missing"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -72,6 +75,8 @@ fn start_up_functions_are_laid_out_together_in_executables() {
         .arg("-o")
         .arg(&exe)
         .env_remove("WELD_CC")
+        .env_remove("WELD_RUNTIME_LIB")
+        .env("WELD_LIBC", "musl")
         .output()
         .unwrap();
     assert!(

@@ -636,6 +636,10 @@ pub(crate) struct Reader<'a> {
     pub(crate) pos: usize,
 }
 
+/// Most elements [`Reader::list`] reserves room for before reading them (real lists are
+/// smaller; longer ones grow as they are read).
+const PREALLOCATED: usize = 4096;
+
 impl<'a> Reader<'a> {
     pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
@@ -678,13 +682,15 @@ impl<'a> Reader<'a> {
     }
     /// A length-prefixed list, each element read by `item`. The vector is allocated once at its
     /// final size: growing by pushes would leave the discarded smaller buffers behind in the
-    /// runtime's start-up arena, which never reuses them.
+    /// runtime's start-up arena, which never reuses them. Up to [`PREALLOCATED`] elements: a
+    /// count from malformed bytes must not reserve many times the input's size before the
+    /// elements fail to decode.
     pub(crate) fn list<T>(
         &mut self,
         mut item: impl FnMut(&mut Self) -> Option<T>,
     ) -> Option<Vec<T>> {
         let n = self.len()?;
-        let mut v = Vec::with_capacity(n);
+        let mut v = Vec::with_capacity(n.min(PREALLOCATED));
         for _ in 0..n {
             v.push(item(self)?);
         }

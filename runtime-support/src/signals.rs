@@ -75,9 +75,10 @@ fn install_first_alt_stack(guard: usize) -> bool {
         return false;
     }
     let base = FIRST_ALT_STACK.0.get().cast::<u8>();
-    // SAFETY: the block is ours alone (we won `FIRST_TAKEN`); `base` is aligned to 64 KiB, a
-    // multiple of the page size, and `[base, base + guard)` lies inside it, as does the stack
-    // after the guard. A failed call leaves the block unused.
+    // SAFETY: the block is ours alone (we won `FIRST_TAKEN`); `base` is page-aligned (declared
+    // 64 KiB-aligned; a loader that ignores that still aligns segments to pages), and
+    // `[base, base + guard)` lies inside the block, as does the stack after the guard. A failed
+    // call leaves the block unused.
     unsafe {
         if libc::mprotect(base.cast(), guard, libc::PROT_NONE) != 0 {
             return false;

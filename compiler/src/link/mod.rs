@@ -213,8 +213,11 @@ pub fn link(
     // 190-250 for hello-world against the 34 MB runtime archive (the same program, run by the
     // same tests). A gold failure falls back to the default linker, whose error is reported.
     let gold = kind == OutputKind::Exe && has_gold(&cc);
-    // With gold, the runtime's start-up functions are laid out together (see `startup_order`).
-    let order_dir = tempfile::tempdir().ok().filter(|_| gold);
+    // With gold, the musl runtime's start-up functions are laid out together (see
+    // `startup_order`).
+    let order_dir = tempfile::tempdir()
+        .ok()
+        .filter(|_| gold && target == MUSL_TARGET);
     let order = order_dir.as_ref().and_then(|d| {
         let archive = inputs
             .iter()

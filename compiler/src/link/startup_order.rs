@@ -12,10 +12,12 @@
 //! cost about 4 µs. Placed together, a hello world maps 112 pages of code instead of 144 and
 //! starts 24 µs (6%) sooner.
 //!
-//! Symbols are matched without what changes from one build to another: the crate hashes in
-//! Rust's v0 mangling (`Cs<hash>_`) and LLVM's `.llvm.<n>` suffixes. A symbol is looked up in the
-//! archive's symbol tables, not guessed from section names: LLVM folds identical functions into
-//! one section under another symbol's name, and cold functions live in `.text.unlikely.*`.
+//! Symbols are matched demangled, without what changes from one build to another (crate hashes,
+//! LLVM's `.llvm.<n>` suffixes). A symbol is looked up in the archive's symbol tables, not
+//! guessed from section names: LLVM folds identical functions into one section under another
+//! symbol's name, and cold functions live in `.text.unlikely.*`. Only the musl runtime is
+//! ordered: it is the one built with v0 symbol names, which the list uses (the glibc runtime's
+//! legacy names carry no generic arguments, so they cannot be told apart the same way).
 
 use object::read::archive::ArchiveFile;
 use object::{Object, ObjectSection, ObjectSymbol};
@@ -25,38 +27,15 @@ use std::path::{Path, PathBuf};
 /// The profiled start-up functions (`tests/startup-order.sh`), one symbol per line.
 const LIST: &str = include_str!("startup-order.txt");
 
-/// `sym` without crate hashes (`Cs<base62>_` before a crate name's length becomes `Cs_`) and
-/// without a trailing `.llvm.<digits>`.
+/// `sym` demangled without what changes from one build to another: crate hashes and LLVM's
+/// `.llvm.<n>` suffixes (`rustc-demangle`'s alternate form). Comparing mangled names with the
+/// hashes cut out would not do: v0 back-references are byte offsets into the symbol, which
+/// move when a hash has another length. A name that is not a Rust symbol stays as it is.
 pub fn stable_name(sym: &str) -> String {
-    let sym = match sym.rfind(".llvm.") {
-        Some(i) if sym[i + 6..].bytes().all(|b| b.is_ascii_digit()) => &sym[..i],
-        _ => sym,
-    };
-    let b = sym.as_bytes();
-    let mut out = String::with_capacity(sym.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i..].starts_with(b"Cs") {
-            let hash = b[i + 2..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .count();
-            let after = i + 2 + hash;
-            if hash > 0
-                && b.get(after) == Some(&b'_')
-                && b.get(after + 1).is_some_and(u8::is_ascii_digit)
-            {
-                out.push_str("Cs_");
-                i = after + 1;
-                continue;
-            }
-        }
-        // Mangled names are ASCII; anything else is copied through a character at a time.
-        let ch = sym[i..].chars().next().unwrap_or('\u{fffd}');
-        out.push(ch);
-        i += ch.len_utf8().max(1);
+    match rustc_demangle::try_demangle(sym) {
+        Ok(d) => format!("{d:#}"),
+        Err(_) => sym.to_string(),
     }
-    out
 }
 
 /// The listed functions' positions in the list, by stable name.
@@ -161,26 +140,22 @@ mod tests {
 
     #[test]
     fn crate_hashes_and_llvm_suffixes_are_left_out_of_names() {
+        let a = "_RNvMs0_NtCskKVkJnug2VE_13weld_contract4infoNtB5_10ModuleInfo11decode_impl";
+        // The same function from another build: another crate hash, of another length.
+        let b = "_RNvMs0_NtCs1234567890_13weld_contract4infoNtB5_10ModuleInfo11decode_impl";
         assert_eq!(
-            stable_name(
-                "_RNvMs0_NtCskKVkJnug2VE_13weld_contract4infoNtB5_10ModuleInfo11decode_impl"
-            ),
-            "_RNvMs0_NtCs_13weld_contract4infoNtB5_10ModuleInfo11decode_impl"
+            stable_name(a),
+            "<weld_contract::info::ModuleInfo>::decode_impl"
         );
+        assert_eq!(stable_name(a), stable_name(b));
+        let cold = "_RNvMs4_NtCscySK1cYcNHu_5alloc7raw_vecNtB5_11RawVecInner11finish_growB7_.llvm.8268356015007891174";
         assert_eq!(
-            stable_name("_RNvMs4_NtCscySK1cYcNHu_5alloc7raw_vecNtB5_11RawVecInner11finish_growB7_.llvm.8268356015007891174"),
-            "_RNvMs4_NtCs_5alloc7raw_vecNtB5_11RawVecInner11finish_growB7_"
+            stable_name(cold),
+            "<alloc::raw_vec::RawVecInner>::finish_grow"
         );
-        // Two crates in one generic instantiation.
-        assert_eq!(
-            stable_name("_RNvMs3_NtCscySK1cYcNHu_5alloc7raw_vecINtB5_6RawVecjE8grow_oneCsk25vUeflyms_12weld_runtime"),
-            "_RNvMs3_NtCs_5alloc7raw_vecINtB5_6RawVecjE8grow_oneCs_12weld_runtime"
-        );
-        // Not a crate root: no `_` and digit after the letters, or nothing between.
+        // Not Rust symbols: unchanged.
         assert_eq!(stable_name("weld_main_flags"), "weld_main_flags");
-        assert_eq!(stable_name("_RNv9CsvReader"), "_RNv9CsvReader");
-        assert_eq!(stable_name("Cs_1x"), "Cs_1x");
-        assert_eq!(stable_name("f.llvm.x1"), "f.llvm.x1");
         assert_eq!(stable_name("é Cs"), "é Cs");
+        assert_eq!(stable_name("_R"), "_R");
     }
 }

@@ -37,14 +37,16 @@ pub(crate) fn os_random(len: usize) -> Result<Vec<u8>, Trap> {
 }
 
 /// Fill `buf` with Linux's `getrandom` (one system call, where `/dev/urandom` takes four);
-/// false when it is not there (an old kernel), and `/dev/urandom` is read instead.
+/// false when it is not there (an old kernel) or would block (early boot, before the kernel's
+/// pool is ready: `/dev/urandom` never blocks), and `/dev/urandom` is read instead.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn fill_from_getrandom(buf: &mut [u8]) -> bool {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
         // SAFETY: `rest` is writable for `rest.len()` bytes.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        let n =
+            unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), libc::GRND_NONBLOCK) };
         if n > 0 {
             done += n as usize;
         } else if n == 0
