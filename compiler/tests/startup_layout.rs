@@ -8,7 +8,7 @@ use object::{Object, ObjectSymbol};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use weld::link::startup_order::{coverage, sections, stable_name};
+use weld::link::startup_order::{coverage, sections, stable_name, LARGE_BLOCKS};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -55,7 +55,14 @@ fn startup_order_list_still_names_the_runtime() {
         "{} sections for {hit} functions",
         sections.len()
     );
-    assert!(sections.iter().all(|s| s.starts_with(".text.")));
+    // Functions first, then the large blocks, last.
+    let (functions, blocks) = sections.split_at(sections.len() - LARGE_BLOCKS.len());
+    let odd: Vec<_> = functions
+        .iter()
+        .filter(|s| !s.starts_with(".text."))
+        .collect();
+    assert!(odd.is_empty(), "{odd:?}");
+    assert!(blocks.iter().all(|s| s.starts_with(".bss.")), "{blocks:?}");
 }
 
 #[test]
@@ -120,5 +127,33 @@ fn start_up_functions_are_laid_out_together_in_executables() {
         (hi - lo) * 10 <= total * 12,
         "start-up functions spread over {} bytes for {total} bytes of code",
         hi - lo
+    );
+
+    // The large static blocks come after every small static in `.bss`.
+    use object::ObjectSection;
+    let bss = file.section_by_name(".bss").unwrap();
+    let (bss_lo, bss_hi) = (bss.address(), bss.address() + bss.size());
+    let in_bss = |s: &object::Symbol<'_, '_>| (bss_lo..bss_hi).contains(&s.address());
+    let mut blocks = Vec::new();
+    let mut small_end = 0;
+    for sym in file
+        .symbols()
+        .filter(|s| s.kind() == object::SymbolKind::Data && in_bss(s))
+    {
+        let name = sym.name().map(stable_name).unwrap_or_default();
+        if LARGE_BLOCKS.contains(&name.as_str()) {
+            blocks.push(sym.address());
+        } else {
+            small_end = small_end.max(sym.address() + sym.size());
+        }
+    }
+    assert_eq!(
+        blocks.len(),
+        LARGE_BLOCKS.len(),
+        "large blocks not found in .bss"
+    );
+    assert!(
+        blocks.iter().all(|b| *b >= small_end),
+        "small statics end at {small_end:#x}, after a large block at {blocks:x?}"
     );
 }

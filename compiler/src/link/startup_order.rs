@@ -4,7 +4,8 @@
 //! In: the runtime archive an executable links, and `startup-order.txt` (the runtime functions a
 //! WASI hello world runs, by symbol; `tests/startup-order.sh` profiles and writes it). Out: the
 //! names of the archive's sections holding those functions, one per line, for gold's
-//! `--section-ordering-file`.
+//! `--section-ordering-file`, and after them the sections of the runtime's large static blocks
+//! (see [`LARGE_BLOCKS`]).
 //!
 //! Why: the kernel maps a file-backed page of code together with its neighbours in the same
 //! 64 KiB window ("fault-around") and unmaps them all at exit. The runtime's start-up functions
@@ -38,6 +39,15 @@ pub fn stable_name(sym: &str) -> String {
     }
 }
 
+/// The runtime's large zero-initialised statics (the start-up arena, the first thread's signal
+/// stack), placed after every other `.bss` section: gold puts the sections an ordering file
+/// names after the ones it does not, so the small statics a start-up touches share two pages
+/// instead of being spread over four around the blocks.
+pub const LARGE_BLOCKS: [&str; 2] = [
+    "weld_runtime::arena::BLOCK",
+    "weld_runtime::signals::FIRST_ALT_STACK",
+];
+
 /// The listed functions' positions in the list, by stable name.
 fn wanted() -> HashMap<String, usize> {
     LIST.lines()
@@ -64,7 +74,8 @@ pub fn sections(archive: &[u8]) -> Vec<String> {
             continue;
         };
         for sym in file.symbols() {
-            if !sym.is_definition() || sym.kind() != object::SymbolKind::Text {
+            let text = sym.kind() == object::SymbolKind::Text;
+            if !sym.is_definition() || !(text || sym.kind() == object::SymbolKind::Data) {
                 continue;
             }
             let Ok(name) = sym.name() else { continue };
@@ -72,18 +83,27 @@ pub fn sections(archive: &[u8]) -> Vec<String> {
             if !(name.starts_with("_R") || name.starts_with("weld_")) {
                 continue;
             }
-            let Some(&pos) = wanted.get(&stable_name(name)) else {
-                continue;
+            let stable = stable_name(name);
+            let pos = if text {
+                wanted.get(&stable).copied()
+            } else {
+                // The large blocks go after everything listed.
+                LARGE_BLOCKS
+                    .iter()
+                    .position(|b| *b == stable)
+                    .map(|i| usize::MAX - LARGE_BLOCKS.len() + i)
             };
+            let Some(pos) = pos else { continue };
             let Some(section) = sym
                 .section_index()
                 .and_then(|i| file.section_by_index(i).ok())
             else {
                 continue;
             };
+            let own = if text { ".text." } else { ".bss." };
             match section.name() {
                 // A section of its own (`-ffunction-sections`): only then can it move alone.
-                Ok(s) if s.starts_with(".text.") => found.push((pos, s.to_string())),
+                Ok(s) if s.starts_with(own) => found.push((pos, s.to_string())),
                 _ => {}
             }
         }

@@ -1001,7 +1001,9 @@ impl ComponentInstance {
         let mut imports = Vec::with_capacity(info.imports.len());
         let mut typed_imports = Vec::with_capacity(info.imports.len());
         for imp in &info.imports {
-            let t = host.typed.get(normalize(&imp.name).as_ref());
+            // Normalised once for both lookups (it allocates for every `@0.2.x` name).
+            let key = normalize(&imp.name);
+            let t = host.typed.get(key.as_ref());
             if let Some(t) = t {
                 let ft = info.func_types.get(imp.ty as usize);
                 if !ft.is_some_and(|ft| t.borrow().typecheck(&info.types, ft)) {
@@ -1017,7 +1019,7 @@ impl ComponentInstance {
                 }
             }
             typed_imports.push(t.cloned());
-            let f = match host.func(&imp.name) {
+            let f = match host.funcs.get(key.as_ref()) {
                 None if t.is_some() => {
                     let typed_only: Box<HostFunc> = Box::new(|_| Err(bad()));
                     Rc::new(RefCell::new(typed_only))
