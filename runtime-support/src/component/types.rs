@@ -3,9 +3,10 @@
 //! interned type arena of a [`ComponentInfo`](weld_contract::component::ComponentInfo).
 //!
 //! Specialised types are "despecialised" on the fly: a tuple is laid out as a record, an enum,
-//! option or result as a variant (see [`Types::cases`] and [`Types::fields`]). Type indices are
-//! checked when a component is loaded (in range, no cycles); should an unchecked arena reach this
-//! code anyway, a bad index reads as `bool` instead of panicking.
+//! option or result as a variant (see [`Types::cases`]; `align`, `size` and `flatten` walk the
+//! definitions in place). Type indices are checked when a component is loaded (in range, no
+//! cycles); should an unchecked arena reach this code anyway, a bad index reads as `bool`
+//! instead of panicking.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -82,15 +83,6 @@ impl<'a> Types<'a> {
             TypeDef::Enum(names) => vec![None; names.len()],
             TypeDef::Option(t) => vec![None, Some(*t)],
             TypeDef::Result { ok, err } => vec![*ok, *err],
-            _ => return None,
-        })
-    }
-
-    /// The field types of a record or tuple; `None` for other types.
-    pub fn fields(&self, t: u32) -> Option<Vec<u32>> {
-        Some(match self.get(t) {
-            TypeDef::Record(fields) => fields.iter().map(|(_, t)| *t).collect(),
-            TypeDef::Tuple(ts) => ts.clone(),
             _ => return None,
         })
     }
@@ -242,11 +234,6 @@ impl<'a> Types<'a> {
             .unwrap_or(1)
     }
 
-    /// `alignment_variant`.
-    pub fn variant_align(&self, cases: &[Option<u32>]) -> u32 {
-        discriminant_size(cases.len()).max(self.max_case_align(cases))
-    }
-
     /// Offset of a variant's payload from its start.
     pub fn payload_offset(&self, cases: &[Option<u32>]) -> u32 {
         align_to(discriminant_size(cases.len()), self.max_case_align(cases))
@@ -280,38 +267,32 @@ impl<'a> Types<'a> {
                 // The discriminant, then each payload position joined over the cases.
                 out.push(Flat::I32);
                 let start = out.len();
-                let mut case_flat = Vec::new();
-                self.each_payload(t, |p| {
-                    case_flat.clear();
-                    self.flatten(p, &mut case_flat);
-                    for (i, ft) in case_flat.iter().enumerate() {
-                        match out.get_mut(start + i) {
-                            Some(have) => *have = join(*have, *ft),
-                            None => out.push(*ft),
-                        }
-                    }
-                });
+                let mut scratch = Vec::new();
+                self.each_payload(t, |p| self.join_payload(p, out, start, &mut scratch));
+            }
+        }
+    }
+
+    /// Join payload type `p`'s flattening into the payload positions `out[start..]`, growing
+    /// them as needed (`scratch` is working space).
+    fn join_payload(&self, p: u32, out: &mut Vec<Flat>, start: usize, scratch: &mut Vec<Flat>) {
+        scratch.clear();
+        self.flatten(p, scratch);
+        for (i, ft) in scratch.iter().enumerate() {
+            match out.get_mut(start + i) {
+                Some(have) => *have = join(*have, *ft),
+                None => out.push(*ft),
             }
         }
     }
 
     /// `flatten_variant`: the discriminant then the joined payload positions.
     pub fn flatten_variant(&self, cases: &[Option<u32>]) -> Vec<Flat> {
-        let mut flat: Vec<Flat> = Vec::new();
-        let mut case_flat = Vec::new();
-        for c in cases.iter().flatten() {
-            case_flat.clear();
-            self.flatten(*c, &mut case_flat);
-            for (i, ft) in case_flat.iter().enumerate() {
-                match flat.get_mut(i) {
-                    Some(have) => *have = join(*have, *ft),
-                    None => flat.push(*ft),
-                }
-            }
+        let mut out = vec![Flat::I32];
+        let mut scratch = Vec::new();
+        for p in cases.iter().flatten() {
+            self.join_payload(*p, &mut out, 1, &mut scratch);
         }
-        let mut out = Vec::with_capacity(flat.len() + 1);
-        out.push(Flat::I32);
-        out.extend(flat);
         out
     }
 
