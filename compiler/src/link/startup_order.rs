@@ -57,57 +57,64 @@ fn wanted() -> HashMap<String, usize> {
         .collect()
 }
 
-/// The names of the sections of `archive` (the bytes of an `ar` archive of ELF objects) that
-/// hold listed functions, in the list's order, each once. Members that are not readable ELF
-/// objects are passed over.
-pub fn sections(archive: &[u8]) -> Vec<String> {
-    let wanted = wanted();
+/// Calls `f` with each member object of `archive` (the bytes of an `ar` archive of ELF
+/// objects) and each Rust or `weld_*` symbol it defines, with the symbol's stable name. Members
+/// that are not readable ELF objects are passed over.
+fn for_each_symbol(
+    archive: &[u8],
+    mut f: impl FnMut(&object::File<'_>, &object::Symbol<'_, '_>, String),
+) {
     let Ok(ar) = ArchiveFile::parse(archive) else {
-        return Vec::new();
+        return;
     };
-    let mut found: Vec<(usize, String)> = Vec::new();
     for member in ar.members().flatten() {
-        let Ok(data) = member.data(archive) else {
+        let Some(file) = member
+            .data(archive)
+            .ok()
+            .and_then(|d| object::File::parse(d).ok())
+        else {
             continue;
         };
-        let Ok(file) = object::File::parse(data) else {
-            continue;
-        };
-        for sym in file.symbols() {
-            let text = sym.kind() == object::SymbolKind::Text;
-            if !sym.is_definition() || !(text || sym.kind() == object::SymbolKind::Data) {
-                continue;
-            }
-            let Ok(name) = sym.name() else { continue };
+        for sym in file.symbols().filter(|s| s.is_definition()) {
             // Only Rust symbols and the runtime's C entry points are listed.
-            if !(name.starts_with("_R") || name.starts_with("weld_")) {
-                continue;
-            }
-            let stable = stable_name(name);
-            let pos = if text {
-                wanted.get(&stable).copied()
-            } else {
-                // The large blocks go after everything listed.
-                LARGE_BLOCKS
-                    .iter()
-                    .position(|b| *b == stable)
-                    .map(|i| usize::MAX - LARGE_BLOCKS.len() + i)
-            };
-            let Some(pos) = pos else { continue };
-            let Some(section) = sym
-                .section_index()
-                .and_then(|i| file.section_by_index(i).ok())
-            else {
-                continue;
-            };
-            let own = if text { ".text." } else { ".bss." };
-            match section.name() {
-                // A section of its own (`-ffunction-sections`): only then can it move alone.
-                Ok(s) if s.starts_with(own) => found.push((pos, s.to_string())),
+            match sym.name() {
+                Ok(name) if name.starts_with("_R") || name.starts_with("weld_") => {
+                    f(&file, &sym, stable_name(name))
+                }
                 _ => {}
             }
         }
     }
+}
+
+/// The names of the sections of `archive` that hold listed functions, in the list's order, each
+/// once, then those of the [`LARGE_BLOCKS`].
+pub fn sections(archive: &[u8]) -> Vec<String> {
+    let wanted = wanted();
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for_each_symbol(archive, |file, sym, stable| {
+        let (pos, own) = match sym.kind() {
+            object::SymbolKind::Text => (wanted.get(&stable).copied(), ".text."),
+            // The large blocks go after everything listed.
+            object::SymbolKind::Data => (
+                LARGE_BLOCKS
+                    .iter()
+                    .position(|b| *b == stable)
+                    .map(|i| usize::MAX - LARGE_BLOCKS.len() + i),
+                ".bss.",
+            ),
+            _ => return,
+        };
+        let Some(pos) = pos else { return };
+        let section = sym
+            .section_index()
+            .and_then(|i| file.section_by_index(i).ok());
+        match section.as_ref().map(|s| s.name()) {
+            // A section of its own (`-ffunction-sections`): only then can it move alone.
+            Some(Ok(s)) if s.starts_with(own) => found.push((pos, s.to_string())),
+            _ => {}
+        }
+    });
     found.sort();
     let mut seen = std::collections::HashSet::new();
     found
@@ -133,24 +140,12 @@ pub fn ordering_file(archive: &Path, dir: &Path) -> Option<PathBuf> {
 /// stale as the runtime changes (`tests/startup-order.sh` regenerates it).
 pub fn coverage(archive: &[u8]) -> (usize, usize) {
     let wanted = wanted();
-    let Ok(ar) = ArchiveFile::parse(archive) else {
-        return (0, wanted.len());
-    };
     let mut hit = std::collections::HashSet::new();
-    for member in ar.members().flatten() {
-        let Some(file) = member
-            .data(archive)
-            .ok()
-            .and_then(|d| object::File::parse(d).ok())
-        else {
-            continue;
-        };
-        for sym in file.symbols().filter(|s| s.is_definition()) {
-            if let Some(&pos) = sym.name().ok().and_then(|n| wanted.get(&stable_name(n))) {
-                hit.insert(pos);
-            }
+    for_each_symbol(archive, |_, _, stable| {
+        if let Some(&pos) = wanted.get(&stable) {
+            hit.insert(pos);
         }
-    }
+    });
     (hit.len(), wanted.len())
 }
 
