@@ -113,8 +113,10 @@ fn adapt_unvalidated(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     // proc_exit keeps its status (see `exit_with_code`).
     let mut module = exit_with_code(bytes).map_err(fail)?;
     // The adapter allocates its state through the module's malloc when it has one.
+    let mut malloc_realloc = false;
     if let Some(with_realloc) = realloc_via_malloc(&module).map_err(fail)? {
         module = with_realloc;
+        malloc_realloc = true;
     }
     if u.other_imports.iter().any(|m| m == BENCH_MODULE) {
         module = embed_bench_world(&module).map_err(fail)?;
@@ -126,6 +128,10 @@ fn adapt_unvalidated(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
         .map_err(fail)?
         .encode()
         .map_err(fail)?;
+    let mut component = component;
+    if malloc_realloc {
+        defer_run_stack(&mut component).map_err(fail)?;
+    }
     Ok(Some(component))
 }
 
@@ -222,10 +228,10 @@ fn rename_proc_exit(
 /// `cabi_realloc` export that allocates with its malloc (over-allocating to honour the
 /// alignment; the adapter never reallocates or frees; a reallocation or a null block traps).
 /// That fixes Emscripten programs (`tests/run/own-heap.wat` is one in miniature). TinyGo's
-/// malloc returns null until the program's `_start` has set up its heap, and the adapter
-/// allocates its stack before that, so TinyGo programs still trap at start (`unreachable` in
-/// `allocate_stack`); handing them fresh pages instead lets them run on a corrupted heap
-/// (tried: wrong output), which is worse. `None` when the module is not such a module.
+/// malloc returns null until the program's `_start` has set up its heap; the adapter would
+/// allocate its stack before that, which [`defer_run_stack`] prevents (`tests/run/late-heap.wat`
+/// is TinyGo in miniature). Handing TinyGo fresh pages instead lets it run on a corrupted heap
+/// (tried: wrong output). `None` when the module is not such a module.
 fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
     use wasmparser::{ExternalKind, TypeRef};
     // First pass: the function types and the index of `malloc`.
@@ -326,6 +332,104 @@ fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
     })?;
     // Not validated here: the component built from it is, completely, before code generation.
     Ok(Some(out))
+}
+
+/// The adapter's own shadow stack is allocated (through `cabi_realloc`) on entry to each of its
+/// exports, the first time one is called. For a command that first export is
+/// `wasi:cli/run#run`, before the module's `_start` has run: too early for an allocator that
+/// `_start` sets up (TinyGo's malloc fails until then, and the adapter traps in
+/// `allocate_stack`). `run` itself only calls `_start` and uses no stack, so its
+/// `call $allocate_stack` is overwritten with `nop`s (in place: no size changes) and the stack
+/// comes from the first preview1 call `_start` makes, through the module's initialised malloc.
+/// `Ok(false)` when the component has no such adapter (nothing changed).
+fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
+    #[derive(Default)]
+    struct Module {
+        imported_funcs: u32,
+        run: Option<u32>,
+        allocate_stack: Option<u32>,
+        bodies: Vec<std::ops::Range<usize>>,
+    }
+    let mut stack: Vec<Option<Module>> = Vec::new();
+    let mut patch = None;
+    let bytes: &[u8] = component;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let top = stack.last_mut().and_then(Option::as_mut);
+        match (payload?, top) {
+            (Payload::Version { encoding, .. }, _) => {
+                stack.push((encoding == wasmparser::Encoding::Module).then(Module::default));
+            }
+            (Payload::ImportSection(r), Some(m)) => {
+                for imp in r.into_imports() {
+                    if matches!(imp?.ty, wasmparser::TypeRef::Func(_)) {
+                        m.imported_funcs += 1;
+                    }
+                }
+            }
+            (Payload::ExportSection(r), Some(m)) => {
+                for e in r {
+                    let e = e?;
+                    if e.kind == wasmparser::ExternalKind::Func
+                        && e.name.starts_with("wasi:cli/run@")
+                        && e.name.ends_with("#run")
+                    {
+                        m.run = Some(e.index);
+                    }
+                }
+            }
+            (Payload::CodeSectionEntry(body), Some(m)) => {
+                m.bodies.push(usize_range(&body.range()));
+            }
+            (Payload::CustomSection(c), Some(m)) => {
+                if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                    for name in names {
+                        if let wasmparser::Name::Function(map) = name? {
+                            for n in map {
+                                let n = n?;
+                                if n.name == "allocate_stack" {
+                                    m.allocate_stack = Some(n.index);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (Payload::End(_), _) => {
+                if let Some(Some(m)) = stack.pop() {
+                    if let Some(range) = leading_call(bytes, &m)? {
+                        patch = Some(range);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    fn leading_call(bytes: &[u8], m: &Module) -> anyhow::Result<Option<std::ops::Range<usize>>> {
+        let (Some(run), Some(alloc)) = (m.run, m.allocate_stack) else {
+            return Ok(None);
+        };
+        let Some(body) = run
+            .checked_sub(m.imported_funcs)
+            .and_then(|i| m.bodies.get(i as usize))
+        else {
+            return Ok(None);
+        };
+        let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
+            &bytes[body.clone()],
+            body.start as u64,
+        ));
+        let mut r = body.get_binary_reader_for_operators()?;
+        let start = r.original_position();
+        if r.read_u8()? != 0x10 || r.read_var_u32()? != alloc {
+            return Ok(None);
+        }
+        Ok(Some(usize_range(&(start..r.original_position()))))
+    }
+    let Some(range) = patch else {
+        return Ok(false);
+    };
+    component[range].fill(0x01); // nop
+    Ok(true)
 }
 
 /// `bytes` (a core module) with the contents of some sections replaced: `replace` sees each
@@ -480,6 +584,42 @@ mod tests {
             .expect("valid component");
         // A module without proc_exit is left as it is.
         assert_eq!(exit_with_code(&wat(HELLO)).expect("ok"), wat(HELLO));
+    }
+
+    #[test]
+    fn a_command_with_malloc_allocates_the_adapter_stack_only_after_start() {
+        let m = wat(r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "malloc") (param i32) (result i32) (i32.const 0))
+          (func (export "_start")))"#);
+        let component = adapt_preview1(&m).expect("adapts").expect("preview1");
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&component)
+            .expect("valid component");
+        // Deferred already: `run` no longer begins with the call, so nothing is left to patch.
+        assert!(!defer_run_stack(&mut component.clone()).expect("parses"));
+        // Re-encoded without the deferral, the same module has the call to patch.
+        let plain = wit_component::ComponentEncoder::default()
+            .module(&realloc_via_malloc(&m).expect("ok").expect("has malloc"))
+            .expect("module")
+            .adapter(
+                WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+                WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+            )
+            .expect("adapter")
+            .encode()
+            .expect("encodes");
+        let mut patched = plain.clone();
+        assert!(defer_run_stack(&mut patched).expect("parses"));
+        let changed: Vec<usize> = (0..plain.len())
+            .filter(|&i| plain[i] != patched[i])
+            .collect();
+        assert!(
+            (2..=6).contains(&changed.len()) && changed.iter().all(|&i| patched[i] == 0x01),
+            "one `call` (opcode and index) overwritten with nops: {changed:?}"
+        );
+        assert_eq!(patched, component);
     }
 
     #[test]

@@ -167,3 +167,14 @@ fn a_preview1_program_whose_malloc_owns_the_heap_keeps_the_adapter_state_intact(
     let (code, out, err) = weld(cache.path(), &["run", &fixture("own-heap.wat")]);
     assert_eq!((code, out.as_str()), (0, "hello\nbye\n"), "{err}");
 }
+
+#[test]
+fn a_preview1_program_whose_heap_starts_in_start_gets_the_adapter_stack_from_it() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let (code, out, err) = weld(cache.path(), &["run", &fixture("late-heap.wat")]);
+    assert_eq!((code, out.as_str()), (0, "hello\nbye\n"), "{err}");
+}
