@@ -6,7 +6,8 @@
 //! `shootout`), or one section (`startup`, `calls`, `compile-python`), and writes
 //! `target/bench/partial.{json,md,svg}` instead of `bench/results/latest.*`. `BENCH_RUNS` fixes the
 //! number of weld/Wasmtime run pairs per program (default: up to 9, as many as fit in the
-//! run-time section's budget `BENCH_BUDGET_S`, 480 s, shared out among the programs);
+//! run-time section's budget `BENCH_BUDGET_S`, 480 s, shared out among the programs; up to 25
+//! for programs whose runs spread widely);
 //! `SIGHTGLASS` points at the corpus (default `../shared/bench/sightglass`); `WASMTIME`,
 //! `WASM_TOOLS` at the tools (default: `PATH`, then `~/.cargo/bin`).
 //!

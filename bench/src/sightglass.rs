@@ -200,6 +200,18 @@ impl Result1 {
     }
 }
 
+impl Result1 {
+    /// The larger slowest/fastest ratio of the two engines' runs on the ratio's basis (NaN
+    /// before there are runs).
+    pub fn widest_spread(&self) -> f64 {
+        let Some((a, b, _)) = self.basis() else {
+            return f64::NAN;
+        };
+        let spread = |s: &Summary| if s.min > 0.0 { s.max / s.min } else { f64::NAN };
+        spread(&a).max(spread(&b))
+    }
+}
+
 /// See [`Result1::varies`].
 pub const MAX_SPREAD: f64 = 4.0;
 
@@ -347,6 +359,7 @@ pub fn run_bench(
         tools.measure(&b.dir, wasmtime, &args)
     };
     let mut pairs = 1;
+    let mut pair_ns = f64::NAN;
     let mut i = 0;
     while i < pairs {
         let t0 = Instant::now();
@@ -359,10 +372,37 @@ pub fn run_bench(
         if i == 0 {
             let left = share_ns - begun.elapsed().as_nanos() as f64;
             pairs = pairs_for(t0.elapsed().as_nanos() as f64, left);
+            pair_ns = t0.elapsed().as_nanos() as f64;
         }
         i += 1;
+        if i == pairs && pairs == MAX_PAIRS && std::env::var_os("BENCH_RUNS").is_none() {
+            let left = share_ns - begun.elapsed().as_nanos() as f64;
+            pairs += wide_spread_pairs(r.widest_spread(), pair_ns, left);
+        }
     }
     r
+}
+
+/// A spread (slowest/fastest run on one engine) above which a median of [`MAX_PAIRS`] is
+/// itself noisy: programs whose work is sized at random (libsodium's `sodium_utils` went
+/// 13–32 ms on both engines, and its ratio from 0.97 to 1.19 between two runs), or a noisy
+/// neighbour. Such programs get up to [`MAX_PAIRS_WIDE`] pairs.
+pub const WIDE_SPREAD: f64 = 1.5;
+
+/// Most pairs of runs for a program with a [`WIDE_SPREAD`].
+pub const MAX_PAIRS_WIDE: usize = 25;
+
+/// How many pairs to add after [`MAX_PAIRS`] for a program whose widest spread is `spread`: as
+/// many as fit in `left_ns` at `pair_ns` each, up to [`MAX_PAIRS_WIDE`] in all; none when the
+/// spread is narrow.
+pub fn wide_spread_pairs(spread: f64, pair_ns: f64, left_ns: f64) -> usize {
+    if spread.is_nan() || spread <= WIDE_SPREAD || pair_ns.is_nan() || pair_ns <= 0.0 {
+        return 0;
+    }
+    if !left_ns.is_finite() || left_ns <= 0.0 {
+        return 0;
+    }
+    ((left_ns / pair_ns).floor() as usize).min(MAX_PAIRS_WIDE - MAX_PAIRS)
 }
 
 fn compose(tools: &Tools, aux: &WasmtimeAux, b: &Bench) -> Result<PathBuf> {
@@ -529,6 +569,18 @@ mod tests {
         assert_eq!(pairs_for(1e9, 2.5e9), 3);
         assert_eq!(pairs_for(1e9, -1.0), 1);
         assert_eq!(pairs_for(0.0, 1e9), 3);
+    }
+
+    #[test]
+    fn wide_spreads_get_more_pairs_as_the_budget_allows() {
+        assert_eq!(wide_spread_pairs(1.2, 1e9, 100e9), 0, "narrow: no more");
+        assert_eq!(
+            wide_spread_pairs(2.0, 1e9, 100e9),
+            MAX_PAIRS_WIDE - MAX_PAIRS
+        );
+        assert_eq!(wide_spread_pairs(2.0, 1e9, 4.5e9), 4);
+        assert_eq!(wide_spread_pairs(2.0, 1e9, -1.0), 0);
+        assert_eq!(wide_spread_pairs(f64::NAN, 1e9, 100e9), 0);
     }
 
     #[test]
