@@ -188,7 +188,7 @@ unsafe fn call_in(
     let key = desc as usize;
     if !all.iter().any(|(k, _, _)| *k == key) {
         // SAFETY: the caller guarantees a linked weld descriptor (static).
-        let Ok(module) = (unsafe { ComponentModule::from_descriptor(&*desc) }) else {
+        let Ok(module) = (unsafe { ComponentModule::from_linked_descriptor(&*desc) }) else {
             return -1;
         };
         let mut store = Store::new();

@@ -33,7 +33,7 @@ pub struct ComponentModule {
     pub(crate) inner: Arc<ComponentModuleInner>,
 }
 
-use crate::module::{bad, slice};
+use crate::module::{bad, slice, Checks};
 
 impl ComponentModule {
     /// Load the component a descriptor describes, with each of its core modules.
@@ -43,6 +43,28 @@ impl ComponentModule {
     /// compiled against this contract) that lives for the rest of the process.
     pub unsafe fn from_descriptor(
         desc: &'static VMComponentDescriptor,
+    ) -> Result<ComponentModule, LoadError> {
+        // SAFETY: the caller's guarantee.
+        unsafe { Self::load(desc, Checks::All) }
+    }
+
+    /// [`Self::from_descriptor`] for the executable's own descriptor, which weld linked in
+    /// beside its code: the header is checked, the tables only in debug builds ([`Checks`]).
+    ///
+    /// # Safety
+    /// As for [`Self::from_descriptor`].
+    pub(crate) unsafe fn from_linked_descriptor(
+        desc: &'static VMComponentDescriptor,
+    ) -> Result<ComponentModule, LoadError> {
+        // SAFETY: the caller's guarantee.
+        unsafe { Self::load(desc, Checks::Linked) }
+    }
+
+    /// # Safety
+    /// As for [`Self::from_descriptor`].
+    unsafe fn load(
+        desc: &'static VMComponentDescriptor,
+        checks: Checks,
     ) -> Result<ComponentModule, LoadError> {
         if desc.magic != COMPONENT_MAGIC {
             return Err(LoadError::BadMagic);
@@ -68,12 +90,14 @@ impl ComponentModule {
             }
             // SAFETY: a non-null module pointer of a weld component descriptor is a module
             // descriptor living as long as the component's (the caller's guarantee).
-            loaded.push(unsafe { Module::from_descriptor(&**m)? });
+            loaded.push(unsafe { Module::load(&**m, checks)? });
         }
         if lowerings.len() != info.lowerings.len() || lowerings.iter().any(|p| p.is_null()) {
             return Err(bad("lowering trampolines do not match the lowerings"));
         }
-        validate(&info, loaded.len())?;
+        if checks.tables() {
+            validate(&info, loaded.len())?;
+        }
         Ok(ComponentModule {
             inner: Arc::new(ComponentModuleInner {
                 info,

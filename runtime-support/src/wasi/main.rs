@@ -221,8 +221,9 @@ pub unsafe extern "C" fn weld_main_flags(
         std::eprintln!("error: NULL component descriptor");
         return 1;
     }
-    // SAFETY: the caller guarantees a weld descriptor that lives forever.
-    let module = match unsafe { ComponentModule::from_descriptor(&*desc) } {
+    // SAFETY: the caller (the executable's generated `main`) passes the descriptor weld linked in
+    // beside this code; it lives forever.
+    let module = match unsafe { ComponentModule::from_linked_descriptor(&*desc) } {
         Ok(m) => m,
         Err(e) => {
             std::eprintln!("error: cannot load the component: {e}");
