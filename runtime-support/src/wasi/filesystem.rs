@@ -214,17 +214,13 @@ fn read_directory(d: &Descriptor) -> Result<DirStream, Refusal> {
 
 /// Register a `descriptor` method whose result is `result<T, error-code>`.
 fn method(reg: &mut Registrar<'_>, name: &str, f: fn(&mut WasiState, &[Val]) -> Fs) {
-    reg.func(
-        TYPES,
-        &alloc::format!("[method]descriptor.{name}"),
-        move |st, a| {
-            ret(match f(st, a)? {
-                Ok(Some(v)) => ok(v),
-                Ok(None) => ok_unit(),
-                Err(code) => err(case(code)),
-            })
-        },
-    );
+    reg.method(TYPES, "[method]descriptor.", name, move |st, a| {
+        ret(match f(st, a)? {
+            Ok(Some(v)) => ok(v),
+            Ok(None) => ok_unit(),
+            Err(code) => err(case(code)),
+        })
+    });
 }
 
 /// Register `wasi:filesystem`.

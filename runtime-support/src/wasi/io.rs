@@ -262,25 +262,16 @@ pub(crate) fn register(reg: &mut Registrar<'_>) {
 
     reg.resource(STREAMS, "input-stream");
     for m in ["read", "blocking-read"] {
-        reg.func(
-            STREAMS,
-            &alloc::format!("[method]input-stream.{m}"),
-            |st, a| {
-                let r = read(st, rep(a, 0)?, u64_arg(a, 1)?)?.map(|b| Some(bytes(&b)));
-                ret(stream_result(st, r))
-            },
-        );
+        reg.method(STREAMS, "[method]input-stream.", m, |st, a| {
+            let r = read(st, rep(a, 0)?, u64_arg(a, 1)?)?.map(|b| Some(bytes(&b)));
+            ret(stream_result(st, r))
+        });
     }
     for m in ["skip", "blocking-skip"] {
-        reg.func(
-            STREAMS,
-            &alloc::format!("[method]input-stream.{m}"),
-            |st, a| {
-                let r =
-                    read(st, rep(a, 0)?, u64_arg(a, 1)?)?.map(|b| Some(Val::U64(b.len() as u64)));
-                ret(stream_result(st, r))
-            },
-        );
+        reg.method(STREAMS, "[method]input-stream.", m, |st, a| {
+            let r = read(st, rep(a, 0)?, u64_arg(a, 1)?)?.map(|b| Some(Val::U64(b.len() as u64)));
+            ret(stream_result(st, r))
+        });
     }
     reg.func(STREAMS, "[method]input-stream.subscribe", subscribe_ready);
 
@@ -306,51 +297,39 @@ pub(crate) fn register(reg: &mut Registrar<'_>) {
         },
     );
     for m in ["flush", "blocking-flush"] {
-        reg.func(
-            STREAMS,
-            &alloc::format!("[method]output-stream.{m}"),
-            |st, a| {
-                let r = flush(st, rep(a, 0)?)?.map(|()| None);
-                ret(stream_result(st, r))
-            },
-        );
+        reg.method(STREAMS, "[method]output-stream.", m, |st, a| {
+            let r = flush(st, rep(a, 0)?)?.map(|()| None);
+            ret(stream_result(st, r))
+        });
     }
     for m in ["write-zeroes", "blocking-write-zeroes-and-flush"] {
-        reg.func(
-            STREAMS,
-            &alloc::format!("[method]output-stream.{m}"),
-            |st, a| {
-                let w = rep(a, 0)?;
-                let mut left = u64_arg(a, 1)?;
-                let zeroes = vec![0u8; left.min(MAX_READ) as usize];
-                let mut r = Ok(());
-                while left > 0 && r.is_ok() {
-                    let n = left.min(MAX_READ) as usize;
-                    r = write(st, w, &zeroes[..n])?;
-                    left -= n as u64;
-                }
-                let r = match r {
-                    Ok(()) => flush(st, w)?,
-                    e => e,
-                };
-                let r = r.map(|()| None);
-                ret(stream_result(st, r))
-            },
-        );
+        reg.method(STREAMS, "[method]output-stream.", m, |st, a| {
+            let w = rep(a, 0)?;
+            let mut left = u64_arg(a, 1)?;
+            let zeroes = vec![0u8; left.min(MAX_READ) as usize];
+            let mut r = Ok(());
+            while left > 0 && r.is_ok() {
+                let n = left.min(MAX_READ) as usize;
+                r = write(st, w, &zeroes[..n])?;
+                left -= n as u64;
+            }
+            let r = match r {
+                Ok(()) => flush(st, w)?,
+                e => e,
+            };
+            let r = r.map(|()| None);
+            ret(stream_result(st, r))
+        });
     }
     for m in ["splice", "blocking-splice"] {
-        reg.func(
-            STREAMS,
-            &alloc::format!("[method]output-stream.{m}"),
-            |st, a| {
-                let (w, src) = (rep(a, 0)?, rep(a, 1)?);
-                let r = match read(st, src, u64_arg(a, 2)?)? {
-                    Ok(b) => write(st, w, &b)?.map(|()| Some(Val::U64(b.len() as u64))),
-                    Err(e) => Err(e),
-                };
-                ret(stream_result(st, r))
-            },
-        );
+        reg.method(STREAMS, "[method]output-stream.", m, |st, a| {
+            let (w, src) = (rep(a, 0)?, rep(a, 1)?);
+            let r = match read(st, src, u64_arg(a, 2)?)? {
+                Ok(b) => write(st, w, &b)?.map(|()| Some(Val::U64(b.len() as u64))),
+                Err(e) => Err(e),
+            };
+            ret(stream_result(st, r))
+        });
     }
     reg.func(STREAMS, "[method]output-stream.subscribe", subscribe_ready);
 }

@@ -175,6 +175,18 @@ fn in_interface(n: &str, iface: &str) -> bool {
     n.as_bytes().get(iface.len()) == Some(&b'#') && n.starts_with(iface)
 }
 
+/// `t` compared with `head` followed by `name`, without building the latter.
+fn cmp_concat(t: &[u8], head: &[u8], name: &[u8]) -> core::cmp::Ordering {
+    use core::cmp::Ordering;
+    let k = head.len().min(t.len());
+    match t[..k].cmp(&head[..k]) {
+        // `t` ends inside `head`: a proper prefix sorts first.
+        Ordering::Equal if t.len() < head.len() => Ordering::Less,
+        Ordering::Equal => t[head.len()..].cmp(name),
+        o => o,
+    }
+}
+
 /// `n` compared with `iface#name`, without building the latter.
 fn cmp_key(n: &str, iface: &str, name: &str) -> core::cmp::Ordering {
     use core::cmp::Ordering;
@@ -218,7 +230,8 @@ impl Registrar<'_> {
             return 0..0;
         };
         match &self.last {
-            Some((last, range)) if *last == iface => range.clone(),
+            // The same `&'static str` most of the time: compare addresses before contents.
+            Some((last, range)) if core::ptr::eq(*last, iface) || *last == iface => range.clone(),
             _ => {
                 let start = needed.partition_point(|n| cmp_key(n, iface, "").is_lt());
                 let len = needed[start..].partition_point(|n| in_interface(n, iface));
@@ -235,8 +248,13 @@ impl Registrar<'_> {
     }
 
     /// Whether `iface#name` is wanted (a function, or a resource whose drops matter).
-    #[inline(never)]
     fn wanted(&mut self, iface: &'static str, name: &str) -> bool {
+        self.wanted_parts(iface, "", name)
+    }
+
+    /// Whether `iface#{head}{name}` is wanted, without building the name.
+    #[inline(never)]
+    fn wanted_parts(&mut self, iface: &'static str, head: &str, name: &str) -> bool {
         let range = self.interface_range(iface);
         let Some(needed) = &self.needed else {
             return true;
@@ -245,7 +263,7 @@ impl Registrar<'_> {
         needed[range]
             .binary_search_by(|n| {
                 let tail = n.as_bytes().get(iface.len() + 1..).unwrap_or_default();
-                tail.cmp(name.as_bytes())
+                cmp_concat(tail, head.as_bytes(), name.as_bytes())
             })
             .is_ok()
     }
@@ -261,6 +279,23 @@ impl Registrar<'_> {
             // Boxed here (free: the functions capture nothing or little) so that what follows
             // is compiled once, not once for each of the ~150 functions.
             self.add(iface, func, Box::new(f));
+        }
+    }
+
+    /// Offer `iface#{head}{name}` (a method: `head` is `[method]resource.`), building the name
+    /// only when it is wanted (start-up asks about ~150 functions; few are imported).
+    pub(crate) fn method(
+        &mut self,
+        iface: &'static str,
+        head: &'static str,
+        name: &str,
+        f: impl Fn(&mut WasiState, &[Val]) -> Result<Option<Val>, Trap> + 'static,
+    ) {
+        if self.wanted_parts(iface, head, name) {
+            let mut full = String::with_capacity(head.len() + name.len());
+            full.push_str(head);
+            full.push_str(name);
+            self.add(iface, &full, Box::new(f));
         }
     }
 
@@ -303,6 +338,23 @@ mod tests {
     use alloc::rc::Rc;
     use alloc::string::String;
     use core::cell::RefCell;
+
+    #[test]
+    fn names_in_two_parts_compare_as_if_joined() {
+        use super::cmp_concat;
+        for t in [
+            "", "[m]a", "[m]a.", "[m]a.f", "[m]a.fg", "[m]b", "[", "[m]a.e", "z",
+        ] {
+            for (head, name) in [("[m]a.", "f"), ("", "[m]a.f"), ("[m]a.f", ""), ("[m]", "a")] {
+                let joined = format!("{head}{name}");
+                assert_eq!(
+                    cmp_concat(t.as_bytes(), head.as_bytes(), name.as_bytes()),
+                    t.cmp(joined.as_str()),
+                    "{t:?} against {head:?} + {name:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_imported_interface_is_found_whatever_order_the_names_sort_in() {
