@@ -202,7 +202,7 @@ impl Result1 {
 
 impl Result1 {
     /// The larger slowest/fastest ratio of the two engines' runs on the ratio's basis (NaN
-    /// before there are runs).
+    /// when either engine has no runs: not yet, or it failed).
     pub fn widest_spread(&self) -> f64 {
         let Some((a, b, _)) = self.basis() else {
             return f64::NAN;
@@ -359,7 +359,7 @@ pub fn run_bench(
         tools.measure(&b.dir, wasmtime, &args)
     };
     let mut pairs = 1;
-    let mut pair_ns = f64::NAN;
+    let runs_begun = Instant::now();
     let mut i = 0;
     while i < pairs {
         let t0 = Instant::now();
@@ -372,11 +372,18 @@ pub fn run_bench(
         if i == 0 {
             let left = share_ns - begun.elapsed().as_nanos() as f64;
             pairs = pairs_for(t0.elapsed().as_nanos() as f64, left);
-            pair_ns = t0.elapsed().as_nanos() as f64;
         }
         i += 1;
-        if i == pairs && pairs == MAX_PAIRS && std::env::var_os("BENCH_RUNS").is_none() {
+        // Programs whose ratio would not count anyway (work that varies, too short) get none.
+        if i == pairs
+            && pairs == MAX_PAIRS
+            && std::env::var_os("BENCH_RUNS").is_none()
+            && !r.varies()
+            && !r.too_short()
+        {
             let left = share_ns - begun.elapsed().as_nanos() as f64;
+            // The mean pair so far: widely spread programs' first pair may be a fast one.
+            let pair_ns = runs_begun.elapsed().as_nanos() as f64 / i as f64;
             pairs += wide_spread_pairs(r.widest_spread(), pair_ns, left);
         }
     }
@@ -581,6 +588,8 @@ mod tests {
         assert_eq!(wide_spread_pairs(2.0, 1e9, 4.5e9), 4);
         assert_eq!(wide_spread_pairs(2.0, 1e9, -1.0), 0);
         assert_eq!(wide_spread_pairs(f64::NAN, 1e9, 100e9), 0);
+        assert_eq!(wide_spread_pairs(2.0, f64::NAN, 100e9), 0);
+        assert_eq!(wide_spread_pairs(2.0, 0.0, 100e9), 0);
     }
 
     #[test]

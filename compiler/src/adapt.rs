@@ -253,7 +253,7 @@ fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
             }
             Payload::ImportSection(r) => {
                 for imp in r.into_imports() {
-                    if let TypeRef::Func(t) = imp?.ty {
+                    if let TypeRef::Func(t) | TypeRef::FuncExact(t) = imp?.ty {
                         func_types.push(t);
                     }
                 }
@@ -341,7 +341,11 @@ fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
 /// `allocate_stack`). `run` itself only calls `_start` and uses no stack, so its
 /// `call $allocate_stack` is overwritten with `nop`s (in place: no size changes) and the stack
 /// comes from the first preview1 call `_start` makes, through the module's initialised malloc.
-/// `Ok(false)` when the component has no such adapter (nothing changed).
+/// That `run` uses no stack is checked, not assumed: after the call, its body must touch no
+/// global (the stack pointer is one), or nothing is changed. One case this cannot cover: a
+/// program whose very first preview1 call comes from inside its own `malloc` re-enters that
+/// `malloc` to allocate the adapter's stack. `Ok(false)` when the component has no such
+/// adapter (nothing changed).
 fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
     #[derive(Default)]
     struct Module {
@@ -361,7 +365,10 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
             }
             (Payload::ImportSection(r), Some(m)) => {
                 for imp in r.into_imports() {
-                    if matches!(imp?.ty, wasmparser::TypeRef::Func(_)) {
+                    if matches!(
+                        imp?.ty,
+                        wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_)
+                    ) {
                         m.imported_funcs += 1;
                     }
                 }
@@ -380,16 +387,17 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
             (Payload::CodeSectionEntry(body), Some(m)) => {
                 m.bodies.push(usize_range(&body.range()));
             }
-            (Payload::CustomSection(c), Some(m)) => {
+            // Only the adapter's names matter (its exports come first); a malformed name
+            // section is no reason to refuse a module, which validation does not do either.
+            (Payload::CustomSection(c), Some(m)) if m.run.is_some() => {
                 if let wasmparser::KnownCustom::Name(names) = c.as_known() {
-                    for name in names {
-                        if let wasmparser::Name::Function(map) = name? {
-                            for n in map {
-                                let n = n?;
-                                if n.name == "allocate_stack" {
-                                    m.allocate_stack = Some(n.index);
-                                }
-                            }
+                    let functions = names.into_iter().flatten().filter_map(|n| match n {
+                        wasmparser::Name::Function(map) => Some(map),
+                        _ => None,
+                    });
+                    for n in functions.flat_map(|map| map.into_iter().flatten()) {
+                        if n.name == "allocate_stack" {
+                            m.allocate_stack = Some(n.index);
                         }
                     }
                 }
@@ -423,7 +431,18 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
         if r.read_u8()? != 0x10 || r.read_var_u32()? != alloc {
             return Ok(None);
         }
-        Ok(Some(usize_range(&(start..r.original_position()))))
+        let call = usize_range(&(start..r.original_position()));
+        // The rest must not use the stack: no global at all.
+        let mut ops = wasmparser::OperatorsReader::new(r);
+        while !ops.eof() {
+            if matches!(
+                ops.read()?,
+                wasmparser::Operator::GlobalGet { .. } | wasmparser::Operator::GlobalSet { .. }
+            ) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(call))
     }
     let Some(range) = patch else {
         return Ok(false);
@@ -620,6 +639,18 @@ mod tests {
             "one `call` (opcode and index) overwritten with nops: {changed:?}"
         );
         assert_eq!(patched, component);
+        // A module with a `cabi_realloc` of its own keeps the adapter as wit-component made it.
+        let own = wat(r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "malloc") (param i32) (result i32) (i32.const 0))
+          (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0))
+          (func (export "_start")))"#);
+        let mut kept = adapt_preview1(&own).expect("adapts").expect("preview1");
+        assert!(
+            defer_run_stack(&mut kept).expect("parses"),
+            "`run` still begins with the call"
+        );
     }
 
     #[test]

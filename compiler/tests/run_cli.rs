@@ -157,24 +157,23 @@ fn a_component_importing_what_wasi_does_not_provide_is_refused_unless_told_to_tr
     assert!(err.contains("trap: call to a missing import"), "{err}");
 }
 
-#[test]
-fn a_preview1_program_whose_malloc_owns_the_heap_keeps_the_adapter_state_intact() {
+/// `weld run` of a `tests/run` fixture prints "hello" and "bye" and exits with 0.
+fn runs_to_bye(name: &str) {
     if !have_cc() {
         println!("SKIPPED: no C compiler");
         return;
     }
     let cache = tempfile::tempdir().unwrap();
-    let (code, out, err) = weld(cache.path(), &["run", &fixture("own-heap.wat")]);
-    assert_eq!((code, out.as_str()), (0, "hello\nbye\n"), "{err}");
+    let (code, out, err) = weld(cache.path(), &["run", &fixture(name)]);
+    assert_eq!((code, out.as_str()), (0, "hello\nbye\n"), "{name}: {err}");
+}
+
+#[test]
+fn a_preview1_program_whose_malloc_owns_the_heap_keeps_the_adapter_state_intact() {
+    runs_to_bye("own-heap.wat");
 }
 
 #[test]
 fn a_preview1_program_whose_heap_starts_in_start_gets_the_adapter_stack_from_it() {
-    if !have_cc() {
-        println!("SKIPPED: no C compiler");
-        return;
-    }
-    let cache = tempfile::tempdir().unwrap();
-    let (code, out, err) = weld(cache.path(), &["run", &fixture("late-heap.wat")]);
-    assert_eq!((code, out.as_str()), (0, "hello\nbye\n"), "{err}");
+    runs_to_bye("late-heap.wat");
 }

@@ -201,7 +201,10 @@ const weld_component_module *weld_plugin_open(const char *path, uint64_t expecte
    `--dir HOST[::GUEST]` preopens a directory, `--env NAME[=VALUE]` sets a variable (without a
    value: the host's, from envp); nothing else is visible. Returns the program's exit status,
    134 after printing `trap: <message>` and a wasm backtrace if it traps, 2 for a bad option, 1 if the component
-   cannot be instantiated (e.g. it imports something the WASI host does not provide). */
+   cannot be instantiated (e.g. it imports something the WASI host does not provide).
+   `desc` is meant to be the descriptor linked into the same executable: release builds of the
+   runtime check only its header (magic, ABI version, CPU features), not its tables; pass a
+   plugin's descriptor (weld_plugin_open) to the plugin API instead. */
 int weld_main(const weld_component_module *desc, int argc, char **argv, char **envp);
 
 /* weld_main with flags: WELD_MAIN_TRAP_UNKNOWN_IMPORTS lets a component that imports functions

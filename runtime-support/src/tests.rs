@@ -162,6 +162,16 @@ fn module(info: &ModuleInfo, flags: u32) -> Module {
 
 /// A descriptor for `info` whose defined function `i` (escaping, in order) is `code[i]`.
 fn module_with(info: &ModuleInfo, flags: u32, code: &[*const u8]) -> Module {
+    module_checked(info, flags, code, crate::module::Checks::All)
+}
+
+/// [`module_with`], loaded with `checks`.
+fn module_checked(
+    info: &ModuleInfo,
+    flags: u32,
+    code: &[*const u8],
+    checks: crate::module::Checks,
+) -> Module {
     let start = weld_test_code_start as *const u8 as usize;
     let nf = info.imported_funcs as usize;
     let traps = vec![VMTrapEntry {
@@ -209,7 +219,7 @@ fn module_with(info: &ModuleInfo, flags: u32, code: &[*const u8]) -> Module {
         func_ranges_len,
     }));
     // SAFETY: the descriptor is well formed and leaked.
-    unsafe { Module::from_descriptor(desc) }.expect("module loads")
+    unsafe { Module::load(desc, checks) }.expect("module loads")
 }
 
 fn func(store: &Store, inst: Instance, name: &str) -> crate::Func {
@@ -229,6 +239,20 @@ fn call(store: &mut Store, inst: Instance, name: &str, a: i32, b: i32) -> Result
 fn the_vmctx_layout_matches_what_the_assembly_assumes() {
     let o = VMOffsets::new(info().counts());
     assert_eq!(o.defined_memory(0), 32);
+}
+
+#[test]
+fn a_module_whose_tables_go_unchecked_runs_as_a_checked_one_does() {
+    // What an executable's own descriptor gets in release builds (`Checks::linked`).
+    let code = [
+        weld_test_load as *const u8,
+        weld_test_ud2_site as *const u8,
+        weld_test_fill as *const u8,
+    ];
+    let m = module_checked(&info(), 0, &code, crate::module::Checks::HeaderOnly);
+    let mut store = Store::new();
+    let inst = Instance::new(&mut store, &m, &[]).expect("instance");
+    assert_eq!(call(&mut store, inst, "load", 0, 0), Ok(0x6968));
 }
 
 #[test]

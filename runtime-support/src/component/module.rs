@@ -49,7 +49,8 @@ impl ComponentModule {
     }
 
     /// [`Self::from_descriptor`] for the executable's own descriptor, which weld linked in
-    /// beside its code: the header is checked, the tables only in debug builds ([`Checks`]).
+    /// beside its code: the header is checked, the tables only in debug builds
+    /// ([`Checks::linked`]).
     ///
     /// # Safety
     /// As for [`Self::from_descriptor`].
@@ -57,12 +58,12 @@ impl ComponentModule {
         desc: &'static VMComponentDescriptor,
     ) -> Result<ComponentModule, LoadError> {
         // SAFETY: the caller's guarantee.
-        unsafe { Self::load(desc, Checks::Linked) }
+        unsafe { Self::load(desc, Checks::linked()) }
     }
 
     /// # Safety
     /// As for [`Self::from_descriptor`].
-    unsafe fn load(
+    pub(crate) unsafe fn load(
         desc: &'static VMComponentDescriptor,
         checks: Checks,
     ) -> Result<ComponentModule, LoadError> {

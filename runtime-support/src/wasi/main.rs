@@ -186,8 +186,10 @@ unsafe fn c_env(envp: *const *const libc::c_char, name: &str) -> Option<String> 
 /// is only consulted by `--env NAME`.
 ///
 /// # Safety
-/// `desc` must be a weld component descriptor that lives for the rest of the process; `argv`
-/// must hold `argc` C strings and `envp` be NULL or a NULL-terminated array of C strings.
+/// `desc` must be a weld component descriptor that lives for the rest of the process (the one
+/// linked into the executable: release builds check only its header, see
+/// `ComponentModule::from_linked_descriptor`); `argv` must hold `argc` C strings and `envp` be
+/// NULL or a NULL-terminated array of C strings.
 #[no_mangle]
 pub unsafe extern "C" fn weld_main(
     desc: *const VMComponentDescriptor,

@@ -112,18 +112,12 @@ pub(crate) fn register(reg: &mut Registrar<'_>) {
             );
         }
     }
-    for m in ["receive", "check-send", "send"] {
-        let (r, iface) = if m == "receive" {
-            ("incoming-datagram-stream", UDP)
-        } else {
-            ("outgoing-datagram-stream", UDP)
-        };
-        refuse(
-            reg,
-            iface,
-            &alloc::format!("[method]{r}.{m}"),
-            "not-supported",
-        );
+    for name in [
+        "[method]incoming-datagram-stream.receive",
+        "[method]outgoing-datagram-stream.check-send",
+        "[method]outgoing-datagram-stream.send",
+    ] {
+        refuse(reg, UDP, name, "not-supported");
     }
     let unreachable: [(&str, &str); 7] = [
         (TCP, "[method]tcp-socket.subscribe"),

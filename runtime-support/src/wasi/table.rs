@@ -337,6 +337,7 @@ mod tests {
     use alloc::format;
     use alloc::rc::Rc;
     use alloc::string::String;
+    use alloc::vec::Vec;
     use core::cell::RefCell;
 
     #[test]
@@ -354,6 +355,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_method_is_registered_under_its_joined_name_only_when_imported() {
+        let mut imports = HostImports::new();
+        let state = Rc::new(RefCell::new(WasiState::new(super::super::WasiCtx::new())));
+        let needed = ["a#[method]r.f", "a#[method]r."].map(String::from).to_vec();
+        let mut reg = Registrar::new(&mut imports, state, Some(needed));
+        for name in ["f", "g", "", "ff"] {
+            reg.method("a", "[method]r.", name, |_, _| Ok(None));
+        }
+        let mut names: Vec<&str> = imports.names().collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a#[method]r.", "a#[method]r.f"]);
     }
 
     #[test]
