@@ -130,7 +130,10 @@ fn adapt_unvalidated(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
         .map_err(fail)?;
     let mut component = component;
     if malloc_realloc {
-        defer_run_stack(&mut component).map_err(fail)?;
+        // A repair, not a requirement: if the component cannot be read for it, it stays as it
+        // is (unchanged: the patch is applied only after a complete read), and the component
+        // front end reports any real problem with it.
+        let _ = defer_run_stack(&mut component);
     }
     Ok(Some(component))
 }
