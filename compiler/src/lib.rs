@@ -29,7 +29,7 @@ pub(crate) fn wat(src: &str) -> Vec<u8> {
     let mut w: ::wast::Wat = ::wast::parser::parse(&buf).expect("parse");
     w.encode().expect("encode")
 }
-pub use options::{BoundsChecks, Cpu, Options};
+pub use options::{BoundsChecks, Cpu, Options, RelaxedSimd};
 
 /// Compile a component's bytes to the bytes of one relocatable object file.
 pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {

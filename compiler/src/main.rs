@@ -74,6 +74,17 @@ struct CodegenArgs {
     /// refuses to load the code on a CPU without them.
     #[arg(long, value_enum, default_value = "baseline")]
     cpu: CpuArg,
+    /// Relaxed-SIMD lowering: `native` (the target's fastest choice of the results the spec
+    /// allows) or `deterministic` (the same bits on every target, as Wasmtime's deterministic
+    /// mode).
+    #[arg(long, value_enum, default_value = "native")]
+    relaxed_simd: RelaxedSimdArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RelaxedSimdArg {
+    Native,
+    Deterministic,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -112,6 +123,10 @@ impl CodegenArgs {
                 CpuArg::X86_64V3 => weld::Cpu::X86_64V3,
                 CpuArg::X86_64V4 => weld::Cpu::X86_64V4,
                 CpuArg::Native => weld::Cpu::Native,
+            },
+            relaxed_simd: match self.relaxed_simd {
+                RelaxedSimdArg::Native => weld::RelaxedSimd::Native,
+                RelaxedSimdArg::Deterministic => weld::RelaxedSimd::Deterministic,
             },
             ..Options::default()
         })

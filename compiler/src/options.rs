@@ -26,6 +26,30 @@ pub enum Cpu {
     Native,
 }
 
+/// How the relaxed-SIMD operators (Wasm 3.0) are lowered (`weld compile --relaxed-simd`).
+///
+/// The spec lets each of them return one of a few results; a target fixes its choice once, so
+/// the same module gives the same bits on one machine every time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RelaxedSimd {
+    /// The target's fastest choice. x86-64: `pshufb` for `relaxed_swizzle`, `cvttps2dq` for
+    /// `relaxed_trunc_f32x4_s`, `blendv` for the 8-, 32- and 64-bit `relaxed_laneselect`,
+    /// `minps`/`maxps` (`pmin`/`pmax`) for `relaxed_min`/`relaxed_max`, `pmulhrsw` for
+    /// `relaxed_q15mulr_s`, `pmaddubsw` for the dot products, and `relaxed_madd`/`_nmadd`
+    /// fused with FMA (`--cpu x86-64-v3` and up) or as a multiply then an add without it; the
+    /// rest as in [`RelaxedSimd::Deterministic`]. aarch64: every operator's deterministic
+    /// result, which its instructions give at no cost (`tbl`, `fcvtzs`, `fmla`, `bsl`, `fmin`,
+    /// `sqrdmulh`).
+    #[default]
+    Native,
+    /// The same bits on every target, as Wasmtime's `relaxed_simd_deterministic`: each operator
+    /// behaves as its non-relaxed counterpart (`swizzle`, `trunc_sat`, `bitselect`, `min`/`max`,
+    /// `q15mulr_sat_s`), `relaxed_madd` is fused (one rounding; a libcall per lane on x86-64
+    /// without FMA) and the dot products treat both operands as signed, the `i32x4` one summing
+    /// its four products exactly.
+    Deterministic,
+}
+
 /// Options for one compilation.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -66,6 +90,8 @@ pub struct Options {
     /// Compile with Cranelift's quick settings: no optimisation and the single-pass register
     /// allocator (for code whose speed does not matter; see [`Options::quick_glue`]).
     pub quick: bool,
+    /// How relaxed-SIMD operators are lowered.
+    pub relaxed_simd: RelaxedSimd,
 }
 
 impl Default for Options {
@@ -82,6 +108,7 @@ impl Default for Options {
             cpu: Cpu::Baseline,
             quick_glue: false,
             quick: false,
+            relaxed_simd: RelaxedSimd::Native,
         }
     }
 }

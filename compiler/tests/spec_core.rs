@@ -14,7 +14,14 @@ use common::spec::run_core_suite;
 use weld::wast::Exec;
 use weld::{BoundsChecks, Options};
 
-const FOLDERS: [&str; 5] = ["", "bulk-memory", "multi-memory", "simd", "memory64"];
+const FOLDERS: [&str; 6] = [
+    "",
+    "bulk-memory",
+    "multi-memory",
+    "simd",
+    "relaxed-simd",
+    "memory64",
+];
 
 fn run_suite(bounds_checks: BoundsChecks) {
     let options = Options {

@@ -6,9 +6,9 @@
 //! list as the host run (`spec_core.rs`).
 //!
 //! All of `core/` (the MVP and later proposals at its top level, bulk memory, multi-memory,
-//! memory64) on both targets, and `core/simd/` on aarch64. riscv64 leaves `simd/` out: weld does
-//! not target the V extension and refuses SIMD modules for riscv64 with a clear error
-//! (`cross.rs` tests that refusal).
+//! memory64) on both targets, and `core/simd/` and `core/relaxed-simd/` on aarch64. riscv64
+//! leaves both out: weld does not target the V extension and refuses SIMD modules for riscv64
+//! with a clear error (`cross.rs` and `relaxed_simd.rs` test that refusal).
 //!
 //! Without the cross compiler, qemu-user or the cross-built runner each test prints
 //! `SKIPPED: <what is missing>` (run `make runtime-cross`).
@@ -42,7 +42,14 @@ fn run_suite(t: Target, bounds_checks: BoundsChecks) {
     ]);
     let (folders, at_least): (&[&str], u64) = if t.simd {
         (
-            &["", "bulk-memory", "multi-memory", "simd", "memory64"],
+            &[
+                "",
+                "bulk-memory",
+                "multi-memory",
+                "simd",
+                "relaxed-simd",
+                "memory64",
+            ],
             50_000,
         )
     } else {

@@ -22,15 +22,17 @@ pub struct Case {
 
 /// The wasm-smith configuration: what weld implements, nothing it does not.
 pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
+    let simd = rng.chance(3, 4);
     wasm_smith::Config {
         // On: MVP, multi-value, sign-ext, saturating conversions, bulk memory, reference types,
-        // multi-memory, SIMD, extended-const.
+        // multi-memory, SIMD, relaxed SIMD (deterministic on both sides), extended-const.
         multi_value_enabled: true,
         sign_extension_ops_enabled: true,
         saturating_float_to_int_enabled: true,
         bulk_memory_enabled: true,
         reference_types_enabled: true,
-        simd_enabled: rng.chance(3, 4),
+        simd_enabled: simd,
+        relaxed_simd_enabled: simd,
         extended_const_enabled: true,
         max_memories: 1 + rng.below(3) as usize,
         max_tables: 1 + rng.below(3) as usize,
@@ -39,7 +41,6 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         exceptions_enabled: false,
         tail_call_enabled: false,
         threads_enabled: false,
-        relaxed_simd_enabled: false,
         memory64_enabled: false,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
@@ -678,6 +679,7 @@ pub fn weld_compile(case: &Case, prefix: &str) -> WeldCompile {
     let options = weld::Options {
         prefix: prefix.to_string(),
         c_entry_points: false,
+        relaxed_simd: weld::RelaxedSimd::Deterministic,
         threads: 1,
         bounds_checks: if case.explicit_bounds {
             weld::BoundsChecks::Explicit
@@ -808,7 +810,8 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
     let mut c = wasmtime::Config::new();
     c.wasm_multi_memory(true)
         .wasm_simd(true)
-        .wasm_relaxed_simd(false)
+        .wasm_relaxed_simd(true)
+        .relaxed_simd_deterministic(true)
         .wasm_reference_types(true)
         .wasm_bulk_memory(true)
         .wasm_multi_value(true)

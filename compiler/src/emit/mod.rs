@@ -419,6 +419,11 @@ pub(crate) fn external_reloc(
         Reloc::Arm64Call => RelocationFlags::Elf {
             r_type: object::elf::R_AARCH64_CALL26,
         },
+        // The function's address loaded from the GOT (x86_64 vector `fma` without FMA calls
+        // `fmaf`/`fma` once per lane this way).
+        Reloc::X86GOTPCRel4 => RelocationFlags::Elf {
+            r_type: object::elf::R_X86_64_GOTPCREL,
+        },
         Reloc::RiscvCallPlt => RelocationFlags::Elf {
             r_type: object::elf::R_RISCV_CALL_PLT,
         },

@@ -1,4 +1,4 @@
-//! Fixed-width SIMD operators (v128, wasm 2.0; relaxed-simd is not supported).
+//! Fixed-width SIMD operators (v128: wasm 2.0, and Wasm 3.0's relaxed SIMD in `relaxed.rs`).
 //!
 //! Lowering choices:
 //! - wasm has one `v128` type, CLIF has one type per lane shape. Each operator bitcasts its
@@ -21,6 +21,7 @@
 //!   accesses, and use `heap_flags` so a fault is reported as an out-of-bounds access.
 
 mod memory;
+mod relaxed;
 #[cfg(test)]
 mod tests;
 
@@ -489,7 +490,7 @@ impl Translator<'_, '_> {
             F32x4DemoteF64x2Zero => self.un_with(F64X2, |t, a| t.b.ins().fvdemote(a)),
             F64x2PromoteLowF32x4 => self.un_with(F32X4, |t, a| t.b.ins().fvpromote_low(a)),
 
-            _ => return Ok(false),
+            _ => return Ok(self.relaxed_simd(op)),
         }
         Ok(true)
     }

@@ -1,7 +1,8 @@
-//! Compile-only tests: every module of the SIMD spec tests must get through translation,
-//! the Cranelift verifier (on in debug builds) and x86-64 lowering.
+//! Compile-only tests: every module of the SIMD and relaxed-SIMD spec tests must get through
+//! translation, the Cranelift verifier (on in debug builds) and x86-64 and aarch64 lowering, with
+//! either relaxed-SIMD lowering.
 
-use crate::{Error, Options};
+use crate::{Error, Options, RelaxedSimd};
 use std::path::PathBuf;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, Wat};
@@ -43,8 +44,8 @@ fn simd_small_module() {
     );
 }
 
-/// Every module of `core/simd/*.wast` compiles for the host (modules that fail validation
-/// excepted).
+/// Every module of `core/simd/*.wast` and `core/relaxed-simd/*.wast` compiles for the host
+/// (modules that fail validation excepted).
 #[test]
 fn simd_spec_modules_compile() {
     spec_modules_compile(&Options::default());
@@ -59,17 +60,33 @@ fn simd_spec_modules_compile_aarch64() {
     });
 }
 
-fn spec_modules_compile(options: &Options) {
-    let dir = testsuite().join("core/simd");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipping: {} not found", dir.display());
-        return;
-    };
+/// Deterministic relaxed SIMD lowers on both targets (x86-64 without FMA takes libcalls).
+#[test]
+fn simd_spec_modules_compile_with_deterministic_relaxed_simd() {
+    for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+        spec_modules_compile(&Options {
+            target: target.into(),
+            relaxed_simd: RelaxedSimd::Deterministic,
+            ..Options::default()
+        });
+    }
+}
+
+fn spec_files(folder: &str) -> Vec<PathBuf> {
+    let dir = testsuite().join("core").join(folder);
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; set WELD_TESTSUITE", dir.display()));
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "wast"))
         .collect();
     files.sort();
+    files
+}
+
+fn spec_modules_compile(options: &Options) {
+    let mut files = spec_files("simd");
+    files.extend(spec_files("relaxed-simd"));
     let mut failures = Vec::new();
     let mut count = 0;
     for file in &files {
