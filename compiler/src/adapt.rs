@@ -17,11 +17,13 @@
 //! 126 and above: wasmtime refuses them (error, status 1); weld exits with the low 8 bits.
 
 use crate::error::{Error, Result};
+use crate::frontend::input_slice;
+use std::ops::Range;
 use wasi_preview1_component_adapter_provider::{
     WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
     WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
 };
-use wasmparser::{Parser, Payload};
+use wasmparser::{BinaryReader, Parser, Payload};
 
 /// What a core module's imports and exports say about WASI.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -167,7 +169,7 @@ world weld-preview1-exit {
 /// without that import (or with another signature for it) is returned unchanged.
 fn exit_with_code(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     let (mut out, renamed) = rewrite_sections(bytes, |payload, _| match payload {
-        Payload::ImportSection(reader) => rename_proc_exit(bytes, usize_range(&reader.range())),
+        Payload::ImportSection(reader) => rename_proc_exit(bytes, reader.range()),
         _ => Ok(None),
     })?;
     if !renamed {
@@ -188,11 +190,8 @@ fn exit_with_code(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
 
 /// The contents of the import section at `range` with `wasi_snapshot_preview1.proc_exit`
 /// (a function import) renamed to [`EXIT_INTERFACE`]`.exit-with-code`; `None` if it has none.
-fn rename_proc_exit(
-    bytes: &[u8],
-    range: std::ops::Range<usize>,
-) -> anyhow::Result<Option<Vec<u8>>> {
-    let mut r = wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
+fn rename_proc_exit(bytes: &[u8], range: Range<u64>) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut r = reader_at(bytes, &range)?;
     let count = r.read_var_u32()?;
     let mut out = Vec::new();
     leb128_u32(&mut out, count);
@@ -200,9 +199,9 @@ fn rename_proc_exit(
     for _ in 0..count {
         let module = r.read_string()?;
         let name = r.read_string()?;
-        let ty_start = r.original_position() as usize;
+        let ty_start = r.original_position();
         let ty: wasmparser::TypeRef = r.read()?;
-        let ty_bytes = &bytes[ty_start..r.original_position() as usize];
+        let ty_bytes = input_slice(bytes, &(ty_start..r.original_position()))?;
         let (module, name) = match ty {
             wasmparser::TypeRef::Func(_)
                 if module == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME && name == "proc_exit" =>
@@ -324,12 +323,12 @@ fn realloc_via_malloc(bytes: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
             Payload::CodeSectionStart { .. } => &code,
             _ => return Ok(None),
         };
-        let mut r = wasmparser::BinaryReader::new(&bytes[range.clone()], range.start as u64);
+        let mut r = reader_at(bytes, &range)?;
         let count = r.read_var_u32()?;
-        let rest = r.original_position() as usize;
-        let mut c = Vec::with_capacity(range.len() + extra.len() + 5);
-        leb128_u32(&mut c, count + 1);
-        c.extend_from_slice(&bytes[rest..range.end]);
+        let rest = input_slice(bytes, &(r.original_position()..range.end))?;
+        let mut c = Vec::with_capacity(rest.len() + extra.len() + 5);
+        leb128_u32(&mut c, count.saturating_add(1));
+        c.extend_from_slice(rest);
         c.extend_from_slice(extra);
         Ok(Some(c))
     })?;
@@ -355,7 +354,7 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
         imported_funcs: u32,
         run: Option<u32>,
         allocate_stack: Option<u32>,
-        bodies: Vec<std::ops::Range<usize>>,
+        bodies: Vec<Range<u64>>,
     }
     let mut stack: Vec<Option<Module>> = Vec::new();
     let mut patch = None;
@@ -388,7 +387,7 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
                 }
             }
             (Payload::CodeSectionEntry(body), Some(m)) => {
-                m.bodies.push(usize_range(&body.range()));
+                m.bodies.push(body.range());
             }
             // Only the adapter's names matter (its exports come first); a malformed name
             // section is no reason to refuse a module, which validation does not do either.
@@ -415,7 +414,7 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
             _ => {}
         }
     }
-    fn leading_call(bytes: &[u8], m: &Module) -> anyhow::Result<Option<std::ops::Range<usize>>> {
+    fn leading_call(bytes: &[u8], m: &Module) -> anyhow::Result<Option<Range<u64>>> {
         let (Some(run), Some(alloc)) = (m.run, m.allocate_stack) else {
             return Ok(None);
         };
@@ -425,16 +424,13 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
         else {
             return Ok(None);
         };
-        let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
-            &bytes[body.clone()],
-            body.start as u64,
-        ));
+        let body = wasmparser::FunctionBody::new(reader_at(bytes, body)?);
         let mut r = body.get_binary_reader_for_operators()?;
         let start = r.original_position();
         if r.read_u8()? != 0x10 || r.read_var_u32()? != alloc {
             return Ok(None);
         }
-        let call = usize_range(&(start..r.original_position()));
+        let call = start..r.original_position();
         // The rest must not use the stack: no global at all.
         let mut ops = wasmparser::OperatorsReader::new(r);
         while !ops.eof() {
@@ -450,7 +446,13 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
     let Some(range) = patch else {
         return Ok(false);
     };
-    component[range].fill(0x01); // nop
+    let (Ok(start), Ok(end)) = (usize::try_from(range.start), usize::try_from(range.end)) else {
+        return Ok(false);
+    };
+    match component.get_mut(start..end) {
+        Some(call) => call.fill(0x01), // nop
+        None => return Ok(false),
+    }
     Ok(true)
 }
 
@@ -459,23 +461,23 @@ fn defer_run_stack(component: &mut [u8]) -> anyhow::Result<bool> {
 /// Also says whether anything was replaced.
 fn rewrite_sections(
     bytes: &[u8],
-    mut replace: impl FnMut(&Payload<'_>, std::ops::Range<usize>) -> anyhow::Result<Option<Vec<u8>>>,
+    mut replace: impl FnMut(&Payload<'_>, Range<u64>) -> anyhow::Result<Option<Vec<u8>>>,
 ) -> anyhow::Result<(Vec<u8>, bool)> {
     let mut out = Vec::with_capacity(bytes.len() + 128);
     let mut replaced = false;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         if let Payload::Version { range, .. } = &payload {
-            out.extend_from_slice(&bytes[..usize_range(range).end]);
+            out.extend_from_slice(input_slice(bytes, &(0..range.end))?);
             continue;
         }
         let Some((id, range)) = payload.as_section() else {
             continue;
         };
-        let range = usize_range(&range);
-        let new = replace(&payload, range.clone())?;
+        let original = input_slice(bytes, &range)?;
+        let new = replace(&payload, range)?;
         replaced |= new.is_some();
-        let contents = new.as_deref().unwrap_or(&bytes[range]);
+        let contents = new.as_deref().unwrap_or(original);
         out.push(id);
         leb128_u32(&mut out, contents.len() as u32);
         out.extend_from_slice(contents);
@@ -483,9 +485,9 @@ fn rewrite_sections(
     Ok((out, replaced))
 }
 
-/// A wasmparser offset range as a slice range.
-fn usize_range(r: &std::ops::Range<u64>) -> std::ops::Range<usize> {
-    r.start as usize..r.end as usize
+/// A reader over the bytes of `bytes` at `range`, positioned as they are in `bytes`.
+fn reader_at<'a>(bytes: &'a [u8], range: &Range<u64>) -> crate::Result<BinaryReader<'a>> {
+    Ok(BinaryReader::new(input_slice(bytes, range)?, range.start))
 }
 
 fn leb128_u32(out: &mut Vec<u8>, mut v: u32) {
@@ -653,6 +655,39 @@ mod tests {
         assert!(
             defer_run_stack(&mut kept).expect("parses"),
             "`run` still begins with the call"
+        );
+    }
+
+    /// Issue 23's finding: a preview1 program cut short declares sections longer than what is
+    /// left, and the rewriting sliced the input with those ranges and panicked. Every cut (and
+    /// a LEB overwritten with `ff ff ff 7f`) must give an error naming an offset instead.
+    #[test]
+    fn a_damaged_preview1_program_is_an_error_at_an_offset_not_a_panic() {
+        let program: &[u8] = include_bytes!("../../examples/wasi-c/hello.wasm");
+        let mut damaged: Vec<Vec<u8>> = (9..program.len())
+            .step_by(61)
+            .map(|n| program[..n].to_vec())
+            .collect();
+        for at in (9..program.len() - 4).step_by(257) {
+            let mut d = program.to_vec();
+            d[at..at + 4].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
+            damaged.push(d);
+        }
+        let mut refused = 0;
+        for d in &damaged {
+            match std::panic::catch_unwind(|| adapt_preview1(d)) {
+                Err(_) => panic!("adapting {} damaged bytes panicked", d.len()),
+                Ok(Err(e)) => {
+                    refused += 1;
+                    assert!(e.to_string().contains("offset"), "no offset: {e}");
+                }
+                Ok(Ok(_)) => {}
+            }
+        }
+        assert!(
+            refused > damaged.len() / 2,
+            "{refused} of {}",
+            damaged.len()
         );
     }
 

@@ -158,14 +158,7 @@ pub fn translate_with(
                 unchecked_range, ..
             } => {
                 let index = t.modules.len() as u32;
-                let start = unchecked_range.start as usize;
-                let end = unchecked_range.end as usize;
-                let Some(module_bytes) = bytes.get(start..end) else {
-                    return Err(Error::Invalid {
-                        message: "module section out of range".into(),
-                        offset: unchecked_range.start,
-                    });
-                };
+                let module_bytes = crate::frontend::input_slice(bytes, &unchecked_range)?;
                 t.modules.push(module_bytes);
                 t.module_offsets.push(unchecked_range.start);
                 if let Some(c) = current {

@@ -21,6 +21,23 @@ use weld_contract::info::{
     Import, ImportKind, MemoryType, ModuleInfo, SegmentMode, Table, TableType, ValType,
 };
 
+/// The bytes of `input` that a parser's `range` names, or an [`Error::Invalid`] at the range's
+/// start when it runs past the end. Every slice of input bytes taken with offsets from a parser
+/// goes through here: wasmparser reports a section with the size it declares before reading
+/// it, so a truncated or damaged input yields ranges beyond its end.
+pub fn input_slice<'a>(input: &'a [u8], range: &std::ops::Range<u64>) -> Result<&'a [u8]> {
+    let start = usize::try_from(range.start).unwrap_or(usize::MAX);
+    let end = usize::try_from(range.end).unwrap_or(usize::MAX);
+    input.get(start..end).ok_or_else(|| Error::Invalid {
+        message: format!(
+            "a section or item of {} bytes runs past the end of the input ({} bytes)",
+            range.end.saturating_sub(range.start),
+            input.len()
+        ),
+        offset: range.start,
+    })
+}
+
 /// A function body with the validator that checks it while it is translated.
 pub struct FunctionInput<'a> {
     /// Validator state for this function.
