@@ -71,8 +71,9 @@ pub struct VMGlobal {
     pub bytes: [u8; 16],
 }
 
-/// A callable function: code pointer (wasm ABI: `vmctx, params... -> results`), the vmctx to
-/// pass, and the canonical id of its type for `call_indirect` checks.
+/// A callable function: code pointer (`vmctx, params... -> results`), the vmctx to pass, the
+/// canonical id of its type for `call_indirect` checks, and which calling convention the code
+/// follows ([`FuncAbi`]).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct VMFuncRef {
@@ -81,7 +82,25 @@ pub struct VMFuncRef {
     /// The instance (or host context) the function expects as first argument.
     pub vmctx: *mut u8,
     /// Canonical type id (see the runtime's type registry).
-    pub type_id: u64,
+    pub type_id: u32,
+    /// A [`FuncAbi`] as a number.
+    pub abi: u32,
+}
+
+/// The calling convention of a [`VMFuncRef`]'s code. Compiled wasm functions use Cranelift's
+/// `tail` convention, the only one in which `return_call` can replace the caller's frame; code
+/// written elsewhere (C and Rust host functions, the runtime's component built-ins, lowering
+/// trampolines that C hosts may call) uses the platform's C convention. Compiled code that calls
+/// through a funcref reads this field and uses the matching convention (a tail call into a
+/// `Native` function is an ordinary call followed by a return: the host function cannot call
+/// back in tail position, so the stack stays bounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum FuncAbi {
+    /// Cranelift's `tail` convention: code compiled from wasm.
+    Wasm = 0,
+    /// The platform's C convention (System V on x86_64, AAPCS64, the RISC-V psABI).
+    Native = 1,
 }
 
 /// One value slot of the "array call" convention used between the host and compiled code:
@@ -223,8 +242,10 @@ pub const GLOBAL_SIZE: u32 = 16;
 pub const FUNCREF_FUNC: u32 = 0;
 /// Offset of `VMFuncRef::vmctx`.
 pub const FUNCREF_VMCTX: u32 = 8;
-/// Offset of `VMFuncRef::type_id`.
+/// Offset of `VMFuncRef::type_id` (32 bits).
 pub const FUNCREF_TYPE_ID: u32 = 16;
+/// Offset of `VMFuncRef::abi` (32 bits).
+pub const FUNCREF_ABI: u32 = 20;
 /// Size of `VMFuncRef`.
 pub const FUNCREF_SIZE: u32 = 24;
 /// Size of one `ValRaw` slot.
@@ -321,6 +342,7 @@ mod tests {
         assert_eq!(offset_of!(VMFuncRef, func) as u32, FUNCREF_FUNC);
         assert_eq!(offset_of!(VMFuncRef, vmctx) as u32, FUNCREF_VMCTX);
         assert_eq!(offset_of!(VMFuncRef, type_id) as u32, FUNCREF_TYPE_ID);
+        assert_eq!(offset_of!(VMFuncRef, abi) as u32, FUNCREF_ABI);
         assert_eq!(size_of::<VMFuncRef>() as u32, FUNCREF_SIZE);
         assert_eq!(size_of::<ValRaw>() as u32, VALRAW_SIZE);
         assert_eq!(size_of::<usize>() as u32, PTR);

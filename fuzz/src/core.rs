@@ -25,7 +25,8 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
     let simd = rng.chance(3, 4);
     wasm_smith::Config {
         // On: MVP, multi-value, sign-ext, saturating conversions, bulk memory, reference types,
-        // multi-memory, SIMD, relaxed SIMD (deterministic on both sides), extended-const.
+        // multi-memory, SIMD, relaxed SIMD (deterministic on both sides), extended-const, tail
+        // calls.
         multi_value_enabled: true,
         sign_extension_ops_enabled: true,
         saturating_float_to_int_enabled: true,
@@ -34,12 +35,12 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         simd_enabled: simd,
         relaxed_simd_enabled: simd,
         extended_const_enabled: true,
+        tail_call_enabled: true,
         max_memories: 1 + rng.below(3) as usize,
         max_tables: 1 + rng.below(3) as usize,
         // Off: what weld does not implement.
         gc_enabled: false,
         exceptions_enabled: false,
-        tail_call_enabled: false,
         threads_enabled: false,
         memory64_enabled: false,
         wide_arithmetic_enabled: false,
@@ -816,7 +817,7 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
         .wasm_bulk_memory(true)
         .wasm_multi_value(true)
         .wasm_extended_const(true)
-        .wasm_tail_call(false)
+        .wasm_tail_call(true)
         .wasm_function_references(false)
         .wasm_gc(false)
         .wasm_memory64(false)

@@ -10,7 +10,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use weld_contract::info::FuncType;
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::{VMFuncRef, ValRaw};
+use weld_contract::vmctx::{FuncAbi, VMFuncRef, ValRaw};
 
 /// A function's state.
 #[derive(Debug)]
@@ -62,8 +62,9 @@ impl Func {
     /// A host function wasm can import, e.g. spectest's `print_i32`.
     ///
     /// # Safety
-    /// `code` must be an `extern "C" fn(host_ctx, params...) -> result` matching `ty` in the wasm
-    /// ABI (i32/i64 as integers, f32/f64 as floats, references as pointer-sized integers), and
+    /// `code` must be an `extern "C" fn(host_ctx, params...) -> result` matching `ty` (i32/i64
+    /// as integers, f32/f64 as floats, references as pointer-sized integers) in the platform's C
+    /// calling convention (compiled code calls it so: [`FuncAbi::Native`]), and
     /// `host_ctx` must be valid for whatever `code` does with it while the store lives.
     pub unsafe fn host(
         store: &mut Store,
@@ -74,7 +75,8 @@ impl Func {
         let funcref = VMFuncRef {
             func: code,
             vmctx: host_ctx,
-            type_id: u64::from(crate::types::canonical_id(&ty)),
+            type_id: crate::types::canonical_id(&ty),
+            abi: FuncAbi::Native as u32,
         };
         let data = FuncData {
             funcref: VmPtr::owned(funcref),

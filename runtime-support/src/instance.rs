@@ -285,7 +285,8 @@ unsafe fn build(
             *at::<VMFuncRef>(vmctx, o.funcref(slot as u32)) = VMFuncRef {
                 func: *code,
                 vmctx,
-                type_id: u64::from(m.type_ids[ty]),
+                type_id: m.type_ids[ty],
+                abi: weld_contract::vmctx::FuncAbi::Wasm as u32,
             };
         }
         for (i, g) in info.globals.iter().enumerate() {

@@ -140,7 +140,7 @@ fn runtime_fn(b: &mut FunctionBuilder<'_>, which: u32, sig: Signature) -> ir::Fu
 }
 
 fn c_sig(env: &ModuleEnv<'_>, params: &[ir::Type], ret: Option<ir::Type>) -> Signature {
-    let mut sig = Signature::new(env.call_conv());
+    let mut sig = Signature::new(env.native_call_conv());
     sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
     sig.returns.extend(ret.map(AbiParam::new));
     sig

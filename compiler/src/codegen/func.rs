@@ -6,6 +6,7 @@
 //! Unreachable code is validated but not translated: `reachable` turns false after a branch and
 //! only control operators are tracked until the enclosing `else`/`end`.
 
+use super::funcref::FuncRefCall;
 use super::{clif_trap, clif_type, finish, CompiledFunction, ModuleEnv};
 use crate::error::{Error, Result};
 use crate::frontend::FunctionInput;
@@ -474,15 +475,21 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().return_(&vals);
                 self.reachable = false;
             }
-            Call { function_index } => self.call(function_index)?,
+            Call { function_index } => self.call(function_index, false)?,
+            ReturnCall { function_index } => self.call(function_index, true)?,
             CallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(type_index, table_index)?,
-            CallRef { type_index } => {
+            } => self.call_indirect(type_index, table_index, false)?,
+            ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, true)?,
+            CallRef { type_index } | ReturnCallRef { type_index } => {
                 let funcref = self.pop();
                 self.trapz(funcref, TrapCode::NullFunctionReference);
-                self.call_funcref(type_index, funcref);
+                let tail = matches!(op, ReturnCallRef { .. });
+                self.call_funcref(type_index, funcref, tail);
             }
             RefAsNonNull => {
                 let v = self.pop();
@@ -690,45 +697,52 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.stack.extend(results);
     }
 
-    fn call(&mut self, index: u32) -> Result<()> {
+    /// `call` (`tail`: `return_call`) of function `index`: a direct call of a defined function,
+    /// or through the import's funcref slot.
+    fn call(&mut self, index: u32, tail: bool) -> Result<()> {
         let type_index = self.env.info.funcs[index as usize];
         let nparams = self.env.info.types[type_index as usize].params.len();
-        let mut call_args = self.pop_args(nparams);
+        let call_args = self.pop_args(nparams);
         if index < self.env.info.imported_funcs {
             let slot = self.env.offsets.funcref(index);
-            let code = self.load_vmctx_ro(slot + vmctx::FUNCREF_FUNC);
-            let callee_vmctx = self.load_vmctx_ro(slot + vmctx::FUNCREF_VMCTX);
-            call_args.insert(0, callee_vmctx);
-            let sig = self.sig_ref(type_index);
-            let inst = self.b.ins().call_indirect(sig, code, &call_args);
-            self.push_results(inst);
+            let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+            self.call_through(type_index, self.vmctx, slot as i32, flags, &call_args, tail);
+            return Ok(());
+        }
+        let fref = match self.func_refs.get(&index) {
+            Some(f) => *f,
+            None => {
+                let sig = self.sig_ref(type_index);
+                let name = self
+                    .b
+                    .func
+                    .declare_imported_user_function(UserExternalName::new(0, index));
+                let f = self.b.import_function(ExtFuncData {
+                    name: ExternalName::user(name),
+                    signature: sig,
+                    colocated: true,
+                    patchable: false,
+                });
+                self.func_refs.insert(index, f);
+                f
+            }
+        };
+        let mut all = Vec::with_capacity(call_args.len() + 1);
+        all.push(self.vmctx);
+        all.extend_from_slice(&call_args);
+        if tail {
+            self.b.ins().return_call(fref, &all);
+            self.reachable = false;
         } else {
-            let fref = match self.func_refs.get(&index) {
-                Some(f) => *f,
-                None => {
-                    let sig = self.sig_ref(type_index);
-                    let name = self
-                        .b
-                        .func
-                        .declare_imported_user_function(UserExternalName::new(0, index));
-                    let f = self.b.import_function(ExtFuncData {
-                        name: ExternalName::user(name),
-                        signature: sig,
-                        colocated: true,
-                        patchable: false,
-                    });
-                    self.func_refs.insert(index, f);
-                    f
-                }
-            };
-            call_args.insert(0, self.vmctx);
-            let inst = self.b.ins().call(fref, &call_args);
+            let inst = self.b.ins().call(fref, &all);
             self.push_results(inst);
         }
         Ok(())
     }
 
-    fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<()> {
+    /// `call_indirect` (`tail`: `return_call_indirect`): bounds, null and type checks, then the
+    /// call through the element's funcref.
+    fn call_indirect(&mut self, type_index: u32, table_index: u32, tail: bool) -> Result<()> {
         let index = self.pop();
         let (base, len) = self.table_base_len(table_index);
         let index64 = self.b.ins().uextend(types::I64, index);
@@ -745,7 +759,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             .load(types::I64, MemFlagsData::trusted(), addr, 0);
         self.trapz(funcref, TrapCode::UninitializedElement);
         let actual = self.b.ins().load(
-            types::I64,
+            types::I32,
             MemFlagsData::trusted(),
             funcref,
             vmctx::FUNCREF_TYPE_ID as i32,
@@ -757,33 +771,48 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.vmctx,
             expected_off as i32,
         );
-        let expected = self.b.ins().uextend(types::I64, expected);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trapnz(mismatch, TrapCode::IndirectCallTypeMismatch);
-        self.call_funcref(type_index, funcref);
+        self.call_funcref(type_index, funcref, tail);
         Ok(())
     }
 
     /// Call the (non-null) `VMFuncRef` at `funcref` with the type's arguments from the stack.
-    fn call_funcref(&mut self, type_index: u32, funcref: Value) {
-        let code = self.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            funcref,
-            vmctx::FUNCREF_FUNC as i32,
-        );
-        let callee_vmctx = self.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            funcref,
-            vmctx::FUNCREF_VMCTX as i32,
-        );
+    fn call_funcref(&mut self, type_index: u32, funcref: Value, tail: bool) {
         let nparams = self.env.info.types[type_index as usize].params.len();
-        let mut call_args = self.pop_args(nparams);
-        call_args.insert(0, callee_vmctx);
-        let sig = self.sig_ref(type_index);
-        let inst = self.b.ins().call_indirect(sig, code, &call_args);
-        self.push_results(inst);
+        let call_args = self.pop_args(nparams);
+        let flags = MemFlagsData::trusted();
+        self.call_through(type_index, funcref, 0, flags, &call_args, tail);
+    }
+
+    /// Call the `VMFuncRef` at `base + offset`, a function of type `type_index`, in the
+    /// convention it names (see [`FuncRefCall`]); push its results, or end the block for a tail
+    /// call.
+    fn call_through(
+        &mut self,
+        type_index: u32,
+        base: Value,
+        offset: i32,
+        flags: MemFlagsData,
+        call_args: &[Value],
+        tail: bool,
+    ) {
+        let ty = &self.env.info.types[type_index as usize];
+        let call = FuncRefCall {
+            base,
+            offset,
+            flags,
+            params: &ty.params,
+            results: &ty.results,
+            native: self.env.native_call_conv(),
+        };
+        if tail {
+            call.tail_call(&mut self.b, call_args);
+            self.reachable = false;
+        } else {
+            let results = call.call(&mut self.b, call_args);
+            self.stack.extend(results);
+        }
     }
 
     /// Call a runtime libcall through the vmctx's libcall table.
@@ -791,7 +820,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let sig = match self.libcall_sigs.get(&lc) {
             Some(s) => *s,
             None => {
-                let mut sig = Signature::new(self.env.call_conv());
+                let mut sig = Signature::new(self.env.native_call_conv());
                 let t = |t: &LibcallType| match t {
                     LibcallType::I32 => types::I32,
                     LibcallType::I64 | LibcallType::Ptr => types::I64,

@@ -12,6 +12,7 @@
 pub mod disas;
 pub mod entry;
 mod func;
+pub(crate) mod funcref;
 pub(crate) mod isa;
 mod memory;
 mod numeric;
@@ -24,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::frontend::ParsedModule;
 use crate::options::Options;
 use cranelift_codegen::binemit::Reloc;
-use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
+use cranelift_codegen::ir::{self, Signature};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use weld_contract::info::{FuncType, ModuleInfo, ValType};
 use weld_contract::trap::TrapCode;
@@ -100,23 +101,16 @@ pub struct ModuleEnv<'m> {
 }
 
 impl ModuleEnv<'_> {
-    /// Calling convention of wasm functions.
-    pub fn call_conv(&self) -> CallConv {
+    /// The platform's C calling convention: of the runtime's libcalls, of array-call
+    /// trampolines, C entry points and lowering trampolines, and of host functions.
+    pub fn native_call_conv(&self) -> CallConv {
         self.isa.default_call_conv()
     }
 
-    /// Native signature of a wasm function type: `(vmctx, params...) -> results`.
+    /// Signature of a compiled wasm function of type `ty` ([`funcref::WASM_CALL_CONV`]):
+    /// `(vmctx, params...) -> results`.
     pub fn wasm_signature(&self, ty: &FuncType) -> Signature {
-        let mut sig = Signature::new(self.call_conv());
-        sig.params.push(AbiParam::special(
-            ir::types::I64,
-            ArgumentPurpose::VMContext,
-        ));
-        sig.params
-            .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
-        sig.returns
-            .extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
-        sig
+        funcref::signature(funcref::WASM_CALL_CONV, &ty.params, &ty.results)
     }
 
     /// Type of function `index`.

@@ -4,6 +4,7 @@
 //! results are written back to the slots from index 0.
 
 use super::func::FuncContext;
+use super::funcref::FuncRefCall;
 use super::{clif_type, finish, CompiledFunction, ModuleEnv};
 use crate::error::Result;
 use cranelift_codegen::ir::{
@@ -11,7 +12,7 @@ use cranelift_codegen::ir::{
     UserExternalName, UserFuncName,
 };
 use cranelift_frontend::FunctionBuilder;
-use weld_contract::vmctx::{self, VALRAW_SIZE};
+use weld_contract::vmctx::VALRAW_SIZE;
 
 /// Namespace of trampoline function names (functions use 0).
 const TRAMPOLINE_NAMESPACE: u32 = 1;
@@ -23,7 +24,7 @@ pub fn compile_trampoline(
     index: u32,
 ) -> Result<CompiledFunction> {
     let ty = env.func_type(index).clone();
-    let mut sig = Signature::new(env.call_conv());
+    let mut sig = Signature::new(env.native_call_conv());
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
     fctx.ctx.clear();
@@ -45,22 +46,19 @@ pub fn compile_trampoline(
                 .load(clif_type(*p), flags, vals, (i as u32 * VALRAW_SIZE) as i32);
             args.push(v);
         }
-        let callee_sig = b.import_signature(env.wasm_signature(&ty));
-        let inst = if index < env.info.imported_funcs {
-            let slot = env.offsets.funcref(index);
-            let ro = MemFlagsData::trusted().with_readonly();
-            let code = b
-                .ins()
-                .load(types::I64, ro, vmctx_v, (slot + vmctx::FUNCREF_FUNC) as i32);
-            let callee_vmctx = b.ins().load(
-                types::I64,
-                ro,
-                vmctx_v,
-                (slot + vmctx::FUNCREF_VMCTX) as i32,
-            );
-            args.insert(0, callee_vmctx);
-            b.ins().call_indirect(callee_sig, code, &args)
+        let results = if index < env.info.imported_funcs {
+            // An exported import: its slot may hold wasm or host code.
+            let call = FuncRefCall {
+                base: vmctx_v,
+                offset: env.offsets.funcref(index) as i32,
+                flags: MemFlagsData::trusted().with_readonly(),
+                params: &ty.params,
+                results: &ty.results,
+                native: env.native_call_conv(),
+            };
+            call.call(&mut b, &args)
         } else {
+            let callee_sig = b.import_signature(env.wasm_signature(&ty));
             let name = b
                 .func
                 .declare_imported_user_function(UserExternalName::new(0, index));
@@ -71,9 +69,9 @@ pub fn compile_trampoline(
                 patchable: false,
             });
             args.insert(0, vmctx_v);
-            b.ins().call(f, &args)
+            let inst = b.ins().call(f, &args);
+            b.inst_results(inst).to_vec()
         };
-        let results = b.inst_results(inst).to_vec();
         for (i, r) in results.iter().enumerate() {
             b.ins()
                 .store(flags, *r, vals, (i as u32 * VALRAW_SIZE) as i32);

@@ -3,9 +3,9 @@
 //! conversions, and the direct call of the callee and its post-return.
 
 use super::Conv;
-use crate::codegen::clif_type;
+use crate::codegen::funcref::FuncRefCall;
 use cranelift_codegen::ir::{
-    condcodes::IntCC, types, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Signature, Value,
+    condcodes::IntCC, types, AbiParam, InstBuilder, MemFlagsData, Signature, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use weld_contract::component::descriptor::{
@@ -16,8 +16,8 @@ use weld_contract::component::descriptor::{
 use weld_contract::info::ValType;
 use weld_contract::libcall::{Libcall, LibcallType};
 use weld_contract::vmctx::{
-    FUNCREF_FUNC, FUNCREF_VMCTX, MEMORY_BASE, MEMORY_LENGTH, PTR, STORE_EXIT_FP, STORE_EXIT_FUNC,
-    VMCTX_LIBCALLS, VMCTX_STORE,
+    FUNCREF_VMCTX, MEMORY_BASE, MEMORY_LENGTH, PTR, STORE_EXIT_FP, STORE_EXIT_FUNC, VMCTX_LIBCALLS,
+    VMCTX_STORE,
 };
 
 /// Convert one flat value (32-bit lanes for the narrow kinds).
@@ -78,8 +78,18 @@ pub(super) fn fused_body(
     }
     // The callee's core function and vmctx (whose libcall table the string libcalls use).
     let callee = b.ins().load(types::I64, ro, lctx, LOWERING_CALLEE as i32);
-    let code = b.ins().load(types::I64, ro, callee, FUNCREF_FUNC as i32);
     let cvmctx = b.ins().load(types::I64, ro, callee, FUNCREF_VMCTX as i32);
+    // Calls through a funcref: the callee, its realloc and post-return are usually wasm
+    // (Cranelift's tail convention), but may be host code (see `FuncRefCall`).
+    let through =
+        |base: Value, params: &'static [ValType], results: &'static [ValType]| FuncRefCall {
+            base,
+            offset: 0,
+            flags: ro,
+            params,
+            results,
+            native: call_conv,
+        };
     let strings: Vec<usize> = pconv
         .iter()
         .enumerate()
@@ -142,7 +152,7 @@ pub(super) fn fused_body(
     let leave = if strings.is_empty() { one } else { zero };
     b.ins()
         .store(rw, leave, callee_flags, FLAGS_MAY_LEAVE as i32);
-    let mut call_args = vec![cvmctx];
+    let mut call_args = Vec::with_capacity(args.len());
     for (a, c) in args.iter().zip(pconv) {
         call_args.push(convert(b, *a, *c));
     }
@@ -150,25 +160,15 @@ pub(super) fn fused_body(
         let realloc = b
             .ins()
             .load(types::I64, ro, lctx, LOWERING_CALLEE_REALLOC as i32);
-        let rcode = b.ins().load(types::I64, ro, realloc, FUNCREF_FUNC as i32);
-        let rvmctx = b.ins().load(types::I64, ro, realloc, FUNCREF_VMCTX as i32);
         let target = b
             .ins()
             .load(types::I64, ro, lctx, LOWERING_CALLEE_MEMORY as i32);
-        let mut rsig = Signature::new(call_conv);
-        rsig.params
-            .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
-        rsig.params.extend([AbiParam::new(types::I32); 4]);
-        rsig.returns.push(AbiParam::new(types::I32));
-        let rsig = b.import_signature(rsig);
+        let realloc = through(realloc, &[ValType::I32; 4], &[ValType::I32]);
         for (&i, &(src, _)) in strings.iter().zip(&sources) {
             let len = args[i + 1];
             let zero = b.ins().iconst(types::I32, 0);
             let align = b.ins().iconst(types::I32, 1);
-            let call = b
-                .ins()
-                .call_indirect(rsig, rcode, &[rvmctx, zero, zero, align, len]);
-            let dst = b.inst_results(call)[0];
+            let dst = realloc.call(b, &[zero, zero, align, len])[0];
             libcall(
                 b,
                 cvmctx,
@@ -176,23 +176,16 @@ pub(super) fn fused_body(
                 &[target, dst, src, len],
                 call_conv,
             );
-            call_args[1 + i] = dst;
+            call_args[i] = dst;
         }
         b.ins().store(rw, one, callee_flags, FLAGS_MAY_LEAVE as i32);
     }
-    let mut callee_sig = Signature::new(call_conv);
-    callee_sig
-        .params
-        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
-    callee_sig
-        .params
-        .extend(params.iter().map(|t| AbiParam::new(clif_type(*t))));
-    callee_sig
-        .returns
-        .extend(results.iter().map(|t| AbiParam::new(clif_type(*t))));
-    let callee_sig = b.import_signature(callee_sig);
-    let call = b.ins().call_indirect(callee_sig, code, &call_args);
-    let raw: Vec<Value> = b.inst_results(call).to_vec();
+    let callee_call = FuncRefCall {
+        params,
+        results,
+        ..through(callee, &[], &[])
+    };
+    let raw = callee_call.call(b, &call_args);
     // Post-return, with the callee not allowed to leave.
     let post = b
         .ins()
@@ -205,19 +198,11 @@ pub(super) fn fused_body(
     let zero = b.ins().iconst(types::I32, 0);
     b.ins()
         .store(rw, zero, callee_flags, FLAGS_MAY_LEAVE as i32);
-    let pcode = b.ins().load(types::I64, ro, post, FUNCREF_FUNC as i32);
-    let pvmctx = b.ins().load(types::I64, ro, post, FUNCREF_VMCTX as i32);
-    let mut post_sig = Signature::new(call_conv);
-    post_sig
-        .params
-        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
-    post_sig
-        .params
-        .extend(results.iter().map(|t| AbiParam::new(clif_type(*t))));
-    let post_sig = b.import_signature(post_sig);
-    let mut post_args = vec![pvmctx];
-    post_args.extend(raw.iter().copied());
-    b.ins().call_indirect(post_sig, pcode, &post_args);
+    let post_call = FuncRefCall {
+        params: results,
+        ..through(post, &[], &[])
+    };
+    post_call.call(b, &raw);
     let one = b.ins().iconst(types::I32, 1);
     b.ins().store(rw, one, callee_flags, FLAGS_MAY_LEAVE as i32);
     b.ins().jump(done, &[]);

@@ -155,7 +155,7 @@ pub fn compile_lowering_trampoline(
         .map(|l| (l.core_params.clone(), l.core_results.clone()))
         .unwrap_or_default();
     let plan = fused_plan(info, index);
-    let call_conv = env.call_conv();
+    let call_conv = env.native_call_conv();
     let mut sig = Signature::new(call_conv);
     sig.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));

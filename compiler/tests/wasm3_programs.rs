@@ -1,0 +1,91 @@
+//! Wasm 3.0 programs from a real toolchain (`tests/programs/`, built with clang-19 and checked
+//! in), compiled by `weld compile X.wasm -o X` into executables and run; also run by
+//! `weld run`. Expected outputs are computed here, independently of the programs.
+//!
+//! `tail-interp`: a threaded-code interpreter whose handlers `musttail`-call each other
+//! (`-mtail-call`: wasm `return_call_indirect`), running a Collatz program of ~180 million
+//! instructions. Every instruction is one tail call; without frames being replaced the wasm
+//! stack would be exhausted within thousands.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn weld() -> &'static str {
+    env!("CARGO_BIN_EXE_weld")
+}
+
+fn program(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/programs")
+        .join(name)
+}
+
+/// The sum of the Collatz stopping times of 1..=n, and how many instructions `tail-interp`'s
+/// program runs for it: two to start, per number a move, four per step plus a final test, the
+/// increment and loop test, and the halt.
+fn collatz(n: u64) -> (u64, u64) {
+    let mut steps = 0;
+    for start in 1..=n {
+        let mut x = start;
+        while x != 1 {
+            x = if x % 2 == 1 { 3 * x + 1 } else { x / 2 };
+            steps += 1;
+        }
+    }
+    (steps, 3 + 4 * n + 5 * steps)
+}
+
+fn expected_output(n: u64) -> String {
+    let (steps, ran) = collatz(n);
+    format!("collatz steps for 1..{n}: {steps}\ninstructions run: {ran}\n")
+}
+
+fn check(what: &str, out: std::process::Output, expected: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout == expected,
+        "{what}: status {:?}\n--- stdout\n{stdout}--- expected\n{expected}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_tail_calling_interpreter_runs_180_million_tail_calls_as_an_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("tail-interp");
+    let out = Command::new(weld())
+        .arg("compile")
+        .arg(program("tail-interp.wasm"))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "weld compile: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = 300_000;
+    let (_, ran) = collatz(n);
+    assert!(
+        ran > 100_000_000,
+        "{ran} instructions is not tail-call heavy"
+    );
+    let out = Command::new(&exe).arg(n.to_string()).output().unwrap();
+    check("executable", out, &expected_output(n));
+}
+
+#[test]
+fn a_tail_calling_interpreter_runs_under_weld_run() {
+    let n = 20_000;
+    let out = Command::new(weld())
+        .arg("run")
+        .arg(program("tail-interp.wasm"))
+        .arg(n.to_string())
+        .output()
+        .unwrap();
+    check("weld run", out, &expected_output(n));
+}
