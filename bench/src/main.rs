@@ -1,6 +1,7 @@
 //! `weld-bench` (`make bench`, issue 5): weld against Wasmtime 48.0.8 and native C on this
-//! machine, in one run — Sightglass run time, hello-world start-up and size, boundary calls and
-//! compile cost — written as `bench/results/latest.{json,md,svg}`.
+//! machine, in one run — Sightglass run time (and that of weld's Wasm 3.0 programs in
+//! `bench/wasm3/`), hello-world start-up and size, boundary calls and compile cost — written as
+//! `bench/results/latest.{json,md,svg}`.
 //!
 //! Environment: `BENCH=name` runs one Sightglass benchmark (a name, file stem or directory, e.g.
 //! `shootout`), or one section (`startup`, `calls`, `compile-python`), and writes
@@ -147,8 +148,13 @@ fn harness() -> Result<()> {
     }
 
     // 2. Sightglass: compile, then run alternately.
-    let (benches, skipped) = sightglass::discover(&corpus)
+    let (mut benches, skipped) = sightglass::discover(&corpus, sightglass::Suite::Sightglass)
         .with_context(|| format!("the Sightglass corpus at {}", corpus.display()))?;
+    // weld's own Wasm 3.0 programs, run the same way (their ratios are reported apart).
+    let wasm3 = repo.join("bench/wasm3");
+    let (programs, _) = sightglass::discover(&wasm3, sightglass::Suite::Wasm3)
+        .with_context(|| format!("the Wasm 3.0 programs at {}", wasm3.display()))?;
+    benches.extend(programs);
     let selected: Vec<_> = benches
         .iter()
         .filter(|b| filter.as_deref().is_none_or(|f| b.matches(f)))

@@ -2,7 +2,7 @@
 //! and `latest.svg` (the ratios against their targets, drawn with plotters' SVG backend).
 
 use crate::calls::Case;
-use crate::sightglass::{CompileSide, Result1};
+use crate::sightglass::{CompileSide, Result1, Suite};
 use crate::startup::Startup;
 use crate::stats::{fmt_ns, geomean, ratio, summary_json, Summary};
 use serde_json::{json, Map, Value};
@@ -46,6 +46,11 @@ pub const RATIOS: &[(&str, f64, &str)] = &[
     ),
     ("compile_wall", 1.0, "compile wall time, weld/Wasmtime"),
     ("compile_rss", 1.0, "compile peak RSS, weld/Wasmtime"),
+    (
+        "tail_call_interpreter",
+        1.0,
+        "a clang musttail interpreter (bench/wasm3/tail-interp), run time, weld/Wasmtime",
+    ),
 ];
 
 /// A compiled program that is not a Sightglass benchmark (the componentize-py component).
@@ -81,11 +86,12 @@ fn compile_pairs(r: &Results) -> Vec<(&CompileSide, &CompileSide)> {
         .collect()
 }
 
-/// The nine headline figures (`None` when not measured).
+/// The headline figures (`None` when not measured), in [`RATIOS`] order.
 pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
     let run: Vec<f64> = r
         .runtime
         .iter()
+        .filter(|b| b.bench.suite == Suite::Sightglass)
         .filter_map(|b| b.ratio())
         .map(|x| x.0)
         .collect();
@@ -93,6 +99,13 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
         .iter()
         .copied()
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    let program = |name: &str| {
+        r.runtime
+            .iter()
+            .find(|b| b.bench.suite == Suite::Wasm3 && b.bench.name == name)
+            .and_then(|b| b.ratio())
+            .map(|x| x.0)
+    };
     let st = r.startup.as_ref();
     let startup_wall = st.and_then(|s| ratio(med(&s.weld.wall_ns)?, med(&s.wasmtime.wall_ns)?));
     let startup_rss = st.and_then(|s| med(&s.weld.rss_kib)).map(|k| k / 1024.0);
@@ -127,6 +140,7 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
         ),
         ("compile_wall", comp(|c| &c.wall_ns)),
         ("compile_rss", comp(|c| &c.rss_kib)),
+        ("tail_call_interpreter", program("tail-interp")),
     ]
 }
 
@@ -171,6 +185,10 @@ pub fn to_json(r: &Results) -> Value {
                 "name": b.bench.name,
                 "file": b.bench.rel,
                 "kind": if b.bench.component { "component" } else { "core" },
+                "suite": match b.bench.suite {
+                    Suite::Sightglass => "sightglass",
+                    Suite::Wasm3 => "wasm3",
+                },
                 "weld": side(&b.weld),
                 "wasmtime": side(&b.wasmtime),
                 "ratio": num(ratio),
@@ -367,7 +385,7 @@ weld/native: {} (target ≤ 2); native/Wasmtime: {} (for calibration: the start-
         }
     }
     if !r.runtime.is_empty() {
-        md.push_str("\n## Run time (Sightglass)\n\nBoth engines compile for this machine's CPU (`weld compile --cpu native`; `wasmtime compile` does so by default). region = between `bench.start` and `bench.end`; process = the whole process. The ratio uses regions when both engines report one, else processes; regions under 1 ms (Wasmtime's timer costs several µs) and processes under 50 ms are too short to time and do not count; nor do programs whose slowest run took over 4× their fastest on both engines (their work varies run to run: some libsodium tests size it with `randombytes`).\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("\n## Run time (Sightglass, and weld's Wasm 3.0 programs from `bench/wasm3/`, marked, which count only toward their own ratios)\n\nBoth engines compile for this machine's CPU (`weld compile --cpu native`; `wasmtime compile` does so by default). region = between `bench.start` and `bench.end`; process = the whole process. The ratio uses regions when both engines report one, else processes; regions under 1 ms (Wasmtime's timer costs several µs) and processes under 50 ms are too short to time and do not count; nor do programs whose slowest run took over 4× their fastest on both engines (their work varies run to run: some libsodium tests size it with `randombytes`).\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
         for b in &r.runtime {
             let ratio = match (&b.weld.error, &b.wasmtime.error, b.ratio()) {
                 (Some(e), _, _) => format!("weld failed: {}", cell(e)),
@@ -377,9 +395,12 @@ weld/native: {} (target ≤ 2); native/Wasmtime: {} (for calibration: the start-
                 _ if b.varies() => "work varies run to run (not counted)".into(),
                 _ => "-".into(),
             };
+            let name = match b.bench.suite {
+                Suite::Sightglass => b.bench.name.clone(),
+                Suite::Wasm3 => format!("{} (wasm3)", b.bench.name),
+            };
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {ratio} |\n",
-                b.bench.name,
+                "| {name} | {} | {} | {} | {} | {ratio} |\n",
                 fmt_summary_ns(b.weld.region()),
                 fmt_summary_ns(b.wasmtime.region()),
                 fmt_summary_ns(b.weld.process()),
@@ -534,6 +555,7 @@ mod tests {
         let bench = |name: &str, weld: f64, wasmtime: f64| Result1 {
             bench: Bench {
                 name: name.into(),
+                suite: Suite::Sightglass,
                 rel: format!("{name}/benchmark.wasm"),
                 dir: Default::default(),
                 wasm: Default::default(),
@@ -569,8 +591,11 @@ mod tests {
         };
         let mut broken = bench("broken", 1e7, 1e7);
         broken.weld.error = Some("stdout differs".into());
+        // A Wasm 3.0 program: its own ratio, outside the Sightglass ones.
+        let mut interp = bench("tail-interp", 3e7, 4e7);
+        interp.bench.suite = Suite::Wasm3;
         Results {
-            runtime: vec![bench("a", 1e7, 2e7), bench("b", 2e7, 1e7), broken],
+            runtime: vec![bench("a", 1e7, 2e7), bench("b", 2e7, 1e7), broken, interp],
             calls: vec![Case {
                 name: "host→component nop",
                 group: "host_to_component_call",
@@ -583,7 +608,7 @@ mod tests {
     }
 
     #[test]
-    fn json_has_exactly_the_nine_ratios() {
+    fn json_has_exactly_the_listed_ratios_and_wasm3_programs_count_only_toward_their_own() {
         let v = to_json(&sample());
         let ratios = v["ratios"].as_object().expect("ratios object");
         let keys: Vec<&str> = ratios.keys().map(String::as_str).collect();
@@ -594,6 +619,8 @@ mod tests {
         assert_eq!(got, want);
         assert!((v["ratios"]["runtime_geomean"].as_f64().expect("n") - 1.0).abs() < 1e-12);
         assert_eq!(v["ratios"]["runtime_worst"].as_f64(), Some(2.0));
+        assert_eq!(v["ratios"]["tail_call_interpreter"].as_f64(), Some(0.75));
+        assert_eq!(v["runtime"][3]["suite"], "wasm3");
         let h2c = v["ratios"]["host_to_component_call"].as_f64().expect("n");
         assert!((h2c - 0.1).abs() < 1e-12);
         assert_eq!(v["ratios"]["compile_wall"].as_f64(), Some(2.0));

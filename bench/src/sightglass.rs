@@ -15,10 +15,21 @@ const NOT_YET: &[(&str, &str)] = &[(
     "needs Wasm GC and exception handling, which weld does not compile yet (issue 5: include it once GC exists)",
 )];
 
+/// Which collection a benchmark program belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    /// The Sightglass corpus in `../shared/bench/sightglass`: the run-time ratios.
+    Sightglass,
+    /// weld's Wasm 3.0 programs in `bench/wasm3/`: one ratio each (`tail_call_interpreter`).
+    Wasm3,
+}
+
 #[derive(Debug, Clone)]
 pub struct Bench {
     /// File stem, or the directory's name for `benchmark.wasm`.
     pub name: String,
+    /// The collection it comes from.
+    pub suite: Suite,
     /// `dir/file.wasm`, relative to the corpus.
     pub rel: String,
     pub dir: PathBuf,
@@ -53,7 +64,7 @@ pub const MIN_PROCESS_NS: f64 = 5e7;
 pub type Skipped = Vec<(String, String)>;
 
 /// Every `.wasm` in the corpus, and those skipped with the reason.
-pub fn discover(root: &Path) -> Result<(Vec<Bench>, Skipped)> {
+pub fn discover(root: &Path, suite: Suite) -> Result<(Vec<Bench>, Skipped)> {
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
     let mut skip = readme_not_runnable(&readme);
     skip.extend(NOT_YET.iter().map(|(f, r)| (f.to_string(), r.to_string())));
@@ -99,6 +110,7 @@ pub fn discover(root: &Path) -> Result<(Vec<Bench>, Skipped)> {
                 .unwrap_or(false);
             benches.push(Bench {
                 name,
+                suite,
                 rel,
                 dir: dir.clone(),
                 wasm,
@@ -559,7 +571,7 @@ mod tests {
             "| `hex-simd/benchmark.wasm` | 1 | **not runnable as copied**: input absent |\n",
         )
         .expect("w");
-        let (benches, skipped) = discover(&root).expect("discovers");
+        let (benches, skipped) = discover(&root, Suite::Sightglass).expect("discovers");
         let names: Vec<&str> = benches.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["noop", "shootout-fib2"]);
         assert!(benches[1].matches("shootout") && benches[1].matches("shootout-fib2"));
@@ -596,6 +608,7 @@ mod tests {
     fn run_time_ratio_prefers_regions() {
         let b = Bench {
             name: "x".into(),
+            suite: Suite::Sightglass,
             rel: "x/x.wasm".into(),
             dir: PathBuf::new(),
             wasm: PathBuf::new(),

@@ -18,7 +18,7 @@
         i32.const 7
         i32.mul))))
 
-;; function u0:0(i64 vmctx, i32, i32) -> i32 system_v {
+;; function u0:0(i64 vmctx, i32, i32) -> i32 tail {
 ;;     gv0 = vmctx
 ;;     gv1 = load.i64 notrap aligned readonly gv0+8
 ;;     gv2 = load.i64 notrap aligned gv1

@@ -11,11 +11,12 @@
     local.get 1
     call_indirect (type $t)))
 
-;; function u0:0(i64 vmctx, i32, i32) -> i32 system_v {
+;; function u0:0(i64 vmctx, i32, i32) -> i32 tail {
 ;;     gv0 = vmctx
 ;;     gv1 = load.i64 notrap aligned readonly gv0+8
 ;;     gv2 = load.i64 notrap aligned gv1
-;;     sig0 = (i64 vmctx, i32) -> i32 system_v
+;;     sig0 = (i64 vmctx, i32) -> i32 tail
+;;     sig1 = (i64 vmctx, i32) -> i32 system_v
 ;;     stack_limit = gv2
 ;; block0(v0: i64, v1: i32, v2: i32):
 ;;     v4 = iconst.i64 32
@@ -30,15 +31,22 @@
 ;;     v12 = iadd v6, v11
 ;;     v13 = load.i64 notrap aligned v12
 ;;     trapz v13, user8
-;;     v14 = load.i64 notrap aligned v13+16
+;;     v14 = load.i32 notrap aligned v13+16
 ;;     v15 = load.i32 notrap aligned readonly can_move v0+48
-;;     v16 = uextend.i64 v15
-;;     v17 = icmp ne v14, v16
-;;     trapnz v17, user6
-;;     v18 = load.i64 notrap aligned v13
-;;     v19 = load.i64 notrap aligned v13+8
-;;     v20 = call_indirect sig0, v18(v19, v1)
-;;     jump block1
-;; block1:
-;;     return v20
+;;     v16 = icmp ne v14, v15
+;;     trapnz v16, user6
+;;     v17 = load.i64 notrap aligned v13
+;;     v18 = load.i64 notrap aligned v13+8
+;;     v19 = load.i32 notrap aligned v13+20
+;;     brif v19, block4, block3
+;; block3:
+;;     v21 = call_indirect.i64 sig0, v17(v18, v1)
+;;     jump block2(v21)
+;; block4:
+;;     v22 = call_indirect.i64 sig1, v17(v18, v1)
+;;     jump block2(v22)
+;; block2(v20: i32):
+;;     jump block1(v20)
+;; block1(v3: i32):
+;;     return v3
 ;; }
