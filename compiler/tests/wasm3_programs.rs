@@ -6,6 +6,9 @@
 //! (`-mtail-call`: wasm `return_call_indirect`), running a Collatz program of ~180 million
 //! instructions. Every instruction is one tail call; without frames being replaced the wasm
 //! stack would be exhausted within thousands.
+//!
+//! `memory64-sum`: a freestanding wasm64 C module (64-bit memory) that grows its memory to 5 GiB
+//! past its heap base, writes a word per MiB and checksums them, through `weld run --invoke`.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
@@ -88,4 +91,27 @@ fn a_tail_calling_interpreter_runs_under_weld_run() {
         .output()
         .unwrap();
     check("weld run", out, &expected_output(n));
+}
+
+/// `memory64-sum.c`'s checksum over `gib` gibibytes: word `i` (every 1 MiB) holds
+/// `i * 0x9e3779b97f4a7c15`, and the words plus their indices are xor-ed together.
+fn memory64_checksum(gib: u64) -> u64 {
+    let words = (gib << 30) / 8;
+    (0..words).step_by((1 << 20) / 8).fold(0u64, |sum, i| {
+        sum ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i)
+    })
+}
+
+#[test]
+fn a_c_program_with_a_64_bit_memory_uses_5_gib_past_the_4_gib_line() {
+    let out = Command::new(weld())
+        .arg("run")
+        .arg("--invoke")
+        .arg("touch_above_4gib(5)")
+        .arg(program("memory64-sum.wasm"))
+        .output()
+        .unwrap();
+    // WAVE prints a wasm i64, signed.
+    let expected = format!("{}\n", memory64_checksum(5) as i64);
+    check("weld run --invoke", out, &expected);
 }

@@ -69,6 +69,42 @@ impl FuncType {
     }
 }
 
+/// The type of a memory's addresses or a table's indices, and of their sizes: `i64` for the
+/// memories and tables of the memory64 proposal.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum IndexType {
+    /// 32-bit addresses and sizes.
+    #[default]
+    I32,
+    /// 64-bit addresses and sizes.
+    I64,
+}
+
+impl IndexType {
+    /// The value type of an address, index or size.
+    pub fn val_type(self) -> ValType {
+        match self {
+            IndexType::I32 => ValType::I32,
+            IndexType::I64 => ValType::I64,
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            IndexType::I32 => 0,
+            IndexType::I64 => 1,
+        }
+    }
+
+    fn from_code(b: u8) -> Option<IndexType> {
+        match b {
+            0 => Some(IndexType::I32),
+            1 => Some(IndexType::I64),
+            _ => None,
+        }
+    }
+}
+
 /// A memory type.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct MemoryType {
@@ -76,6 +112,8 @@ pub struct MemoryType {
     pub min: u64,
     /// Maximum size in pages.
     pub max: Option<u64>,
+    /// Address type.
+    pub index: IndexType,
 }
 
 /// A table type.
@@ -87,6 +125,8 @@ pub struct TableType {
     pub min: u64,
     /// Maximum size.
     pub max: Option<u64>,
+    /// Index type.
+    pub index: IndexType,
 }
 
 /// A global type.
@@ -566,11 +606,13 @@ impl Writer {
     pub(crate) fn memtype(&mut self, m: &MemoryType) {
         self.u(m.min);
         self.opt(m.max);
+        self.byte(m.index.code());
     }
     pub(crate) fn tabletype(&mut self, t: &TableType) {
         self.byte(t.elem.code());
         self.u(t.min);
         self.opt(t.max);
+        self.byte(t.index.code());
     }
     pub(crate) fn globaltype(&mut self, g: &GlobalType) {
         self.byte(g.ty.code());
@@ -722,6 +764,7 @@ impl<'a> Reader<'a> {
         Some(MemoryType {
             min: self.u()?,
             max: self.opt()?,
+            index: IndexType::from_code(self.byte()?)?,
         })
     }
     pub(crate) fn tabletype(&mut self) -> Option<TableType> {
@@ -729,6 +772,7 @@ impl<'a> Reader<'a> {
             elem: ValType::from_code(self.byte()?)?,
             min: self.u()?,
             max: self.opt()?,
+            index: IndexType::from_code(self.byte()?)?,
         })
     }
     pub(crate) fn globaltype(&mut self) -> Option<GlobalType> {
@@ -798,6 +842,7 @@ mod tests {
                 kind: ImportKind::Memory(MemoryType {
                     min: 1,
                     max: Some(2),
+                    index: IndexType::I32,
                 }),
             }],
             funcs: vec![0, 0],
@@ -805,6 +850,7 @@ mod tests {
             memories: vec![MemoryType {
                 min: 1,
                 max: Some(2),
+                index: IndexType::I64,
             }],
             imported_memories: 1,
             global_types: vec![GlobalType {

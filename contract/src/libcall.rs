@@ -58,14 +58,15 @@ libcalls! {
     MemoryInit = "memory_init" (I32, I32, I64, I32, I32) -> ();
     /// `data.drop`: (data segment).
     DataDrop = "data_drop" (I32) -> ();
-    /// `table.grow`: (table, delta, init value) -> old size, or -1.
-    TableGrow = "table_grow" (I32, I32, Ptr) -> (I32);
+    /// `table.grow`: (table, delta, init value) -> old size, or -1. Indices and sizes are 64
+    /// bits wide for every table (a 32-bit table's are zero-extended).
+    TableGrow = "table_grow" (I32, I64, Ptr) -> (I64);
     /// `table.fill`: (table, dst, value, len).
-    TableFill = "table_fill" (I32, I32, Ptr, I32) -> ();
+    TableFill = "table_fill" (I32, I64, Ptr, I64) -> ();
     /// `table.copy`: (dst table, src table, dst, src, len).
-    TableCopy = "table_copy" (I32, I32, I32, I32, I32) -> ();
-    /// `table.init`: (table, elem segment, dst, src, len).
-    TableInit = "table_init" (I32, I32, I32, I32, I32) -> ();
+    TableCopy = "table_copy" (I32, I32, I64, I64, I64) -> ();
+    /// `table.init`: (table, elem segment, dst, src offset, len).
+    TableInit = "table_init" (I32, I32, I64, I32, I32) -> ();
     /// `elem.drop`: (elem segment).
     ElemDrop = "elem_drop" (I32) -> ();
     /// Raise a trap with a [`crate::trap::TrapCode`]; never returns.

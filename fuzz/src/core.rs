@@ -26,7 +26,7 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
     wasm_smith::Config {
         // On: MVP, multi-value, sign-ext, saturating conversions, bulk memory, reference types,
         // multi-memory, SIMD, relaxed SIMD (deterministic on both sides), extended-const, tail
-        // calls.
+        // calls, 64-bit memories and tables.
         multi_value_enabled: true,
         sign_extension_ops_enabled: true,
         saturating_float_to_int_enabled: true,
@@ -36,13 +36,13 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         relaxed_simd_enabled: simd,
         extended_const_enabled: true,
         tail_call_enabled: true,
+        memory64_enabled: true,
         max_memories: 1 + rng.below(3) as usize,
         max_tables: 1 + rng.below(3) as usize,
         // Off: what weld does not implement.
         gc_enabled: false,
         exceptions_enabled: false,
         threads_enabled: false,
-        memory64_enabled: false,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
         shared_everything_threads_enabled: false,
@@ -73,6 +73,7 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         // comparing that took ~18 s a case (growth to the 4 GiB limit is covered by the spec
         // suite's memory_grow tests instead).
         max_memory32_bytes: 8 * 65536,
+        max_memory64_bytes: 8 * 65536,
         memory_max_size_required: true,
         ..wasm_smith::Config::default()
     }
@@ -820,7 +821,7 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
         .wasm_tail_call(true)
         .wasm_function_references(false)
         .wasm_gc(false)
-        .wasm_memory64(false)
+        .wasm_memory64(true)
         .wasm_component_model(true)
         .max_wasm_stack(512 * 1024)
         .cranelift_opt_level(wasmtime::OptLevel::Speed)

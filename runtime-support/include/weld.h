@@ -133,7 +133,8 @@ size_t weld_trap_backtrace(char *buf, size_t cap);
 const char *weld_last_error(void);
 
 /* Base address of the memory exported as `name` and its length in bytes (*len); NULL if there is
-   no such memory. Valid until the memory grows (any call into the instance may grow it). */
+   no such memory. Valid until the memory grows (any call into the instance may grow it). A 64-bit
+   memory (memory64) may be longer than 4 GiB; its addresses are offsets from the base too. */
 uint8_t *weld_memory_data(weld_instance *inst, const char *name, size_t *len);
 
 /* From inside a host function called by wasm: abandon the call and make the weld_call that

@@ -24,7 +24,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::Layout;
-use weld_contract::info::{ExportKind, ImportKind, ModuleInfo, SegmentMode};
+use weld_contract::info::{ExportKind, ImportKind, IndexType, ModuleInfo, SegmentMode};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{
     VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, ValRaw, VMCTX_INSTANCE, VMCTX_LIBCALLS,
@@ -128,17 +128,21 @@ fn check_imports(
             (ImportKind::Memory(want), Extern::Memory(m)) => {
                 let mem = store.memories.get(m.0);
                 let ty = mem.ty();
-                if mem.explicit_bounds() && !module.explicit_bounds() {
+                // Code checks 64-bit memories explicitly in either mode.
+                let needs_guard = !module.explicit_bounds() && want.index == IndexType::I32;
+                if mem.explicit_bounds() && needs_guard && ty.index == IndexType::I32 {
                     return Err(link(format!(
                         "incompatible import type for {}::{}: memory has no guard region",
                         import.module, import.name
                     )));
                 }
-                limits_fit(ty.min, ty.max, want.min, want.max)
+                ty.index == want.index && limits_fit(ty.min, ty.max, want.min, want.max)
             }
             (ImportKind::Table(want), Extern::Table(t)) => {
                 let ty = store.tables.get(t.0).ty();
-                ty.elem == want.elem && limits_fit(ty.min, ty.max, want.min, want.max)
+                ty.elem == want.elem
+                    && ty.index == want.index
+                    && limits_fit(ty.min, ty.max, want.min, want.max)
             }
             (ImportKind::Global(want), Extern::Global(g)) => store.globals.get(g.0).ty() == *want,
             _ => false,

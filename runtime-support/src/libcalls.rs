@@ -108,28 +108,25 @@ impl InstanceData {
     }
 
     /// `table.grow`: old size, or `u32::MAX` (-1).
-    pub(crate) fn table_grow(&mut self, table: u32, delta: u32, init: usize) -> u32 {
+    pub(crate) fn table_grow(&mut self, table: u32, delta: u64, init: usize) -> u64 {
         let Ok(t) = self.table(table) else {
-            return u32::MAX;
+            return u64::MAX;
         };
         // SAFETY: tables of the instance live as long as the store.
-        match unsafe { (*t).grow(u64::from(delta), init) } {
-            Some(old) => u32::try_from(old).unwrap_or(u32::MAX),
-            None => u32::MAX,
-        }
+        unsafe { (*t).grow(delta, init) }.unwrap_or(u64::MAX)
     }
 
     /// `table.fill`.
     pub(crate) fn table_fill(
         &mut self,
         table: u32,
-        dst: u32,
+        dst: u64,
         val: usize,
-        len: u32,
+        len: u64,
     ) -> Result<(), TrapCode> {
         // SAFETY: tables of the instance live as long as the store.
         let elems = unsafe { (*self.table(table)?).elements_mut() };
-        let (s, e) = bounds(u64::from(dst), u64::from(len), elems.len()).map_err(|_| TABLE_OOB)?;
+        let (s, e) = bounds(dst, len, elems.len()).map_err(|_| TABLE_OOB)?;
         elems[s..e].fill(val);
         Ok(())
     }
@@ -139,16 +136,15 @@ impl InstanceData {
         &mut self,
         dst_table: u32,
         src_table: u32,
-        dst: u32,
-        src: u32,
-        len: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
     ) -> Result<(), TrapCode> {
         let (d, s) = (self.table(dst_table)?, self.table(src_table)?);
-        let len = u64::from(len);
         // SAFETY: both tables live as long as the store.
         let (dlen, slen) = unsafe { ((*d).elements().len(), (*s).elements().len()) };
-        let (dst, _) = bounds(u64::from(dst), len, dlen).map_err(|_| TABLE_OOB)?;
-        let (src, _) = bounds(u64::from(src), len, slen).map_err(|_| TABLE_OOB)?;
+        let (dst, _) = bounds(dst, len, dlen).map_err(|_| TABLE_OOB)?;
+        let (src, _) = bounds(src, len, slen).map_err(|_| TABLE_OOB)?;
         // SAFETY: ranges checked above; `ptr::copy` allows overlap (same table).
         unsafe {
             let from = (*s).elements().as_ptr().add(src);
@@ -163,7 +159,7 @@ impl InstanceData {
         &mut self,
         table: u32,
         seg: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> Result<(), TrapCode> {
@@ -172,7 +168,7 @@ impl InstanceData {
         let (s, e) = bounds(u64::from(src), len, items.len()).map_err(|_| TABLE_OOB)?;
         // SAFETY: tables of the instance live as long as the store and are not `self.elems`.
         let elems = unsafe { (*self.table(table)?).elements_mut() };
-        let (start, end) = bounds(u64::from(dst), len, elems.len()).map_err(|_| TABLE_OOB)?;
+        let (start, end) = bounds(dst, len, elems.len()).map_err(|_| TABLE_OOB)?;
         elems[start..end].copy_from_slice(&items[s..e]);
         Ok(())
     }
@@ -258,13 +254,13 @@ shell!(/// `memory.copy`.
 shell!(/// `memory.init`.
     memory_init(mem: u32, seg: u32, dst: u64, src: u32, len: u32) => memory_init);
 shell!(/// `table.grow`.
-    table_grow(table: u32, delta: u32, init: usize) -> u32 => table_grow);
+    table_grow(table: u32, delta: u64, init: usize) -> u64 => table_grow);
 shell!(/// `table.fill`.
-    table_fill(table: u32, dst: u32, val: usize, len: u32) => table_fill);
+    table_fill(table: u32, dst: u64, val: usize, len: u64) => table_fill);
 shell!(/// `table.copy`.
-    table_copy(dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) => table_copy);
+    table_copy(dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) => table_copy);
 shell!(/// `table.init`.
-    table_init(table: u32, seg: u32, dst: u32, src: u32, len: u32) => table_init);
+    table_init(table: u32, seg: u32, dst: u64, src: u32, len: u32) => table_init);
 shell!(/// `data.drop`.
     data_drop(seg: u32) -> () => data_drop);
 shell!(/// `elem.drop`.
@@ -347,13 +343,13 @@ pub struct LibcallTable {
     /// `data.drop`
     pub data_drop: unsafe extern "C" fn(*mut u8, u32),
     /// `table.grow`
-    pub table_grow: unsafe extern "C" fn(*mut u8, u32, u32, usize) -> u32,
+    pub table_grow: unsafe extern "C" fn(*mut u8, u32, u64, usize) -> u64,
     /// `table.fill`
-    pub table_fill: unsafe extern "C" fn(*mut u8, u32, u32, usize, u32),
+    pub table_fill: unsafe extern "C" fn(*mut u8, u32, u64, usize, u64),
     /// `table.copy`
-    pub table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32),
+    pub table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64),
     /// `table.init`
-    pub table_init: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32),
+    pub table_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32, u32),
     /// `elem.drop`
     pub elem_drop: unsafe extern "C" fn(*mut u8, u32),
     /// `trap`

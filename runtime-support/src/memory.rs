@@ -4,17 +4,24 @@
 //!
 //! Guard mode (code compiled without explicit bounds checks) reserves
 //! [`GUARDED_RESERVATION`] bytes so every access with a static offset below [`GUARD_BYTES`]
-//! past a 32-bit index faults; explicit mode reserves only the maximum size. The base never moves.
+//! past a 32-bit index faults; explicit mode reserves only the maximum size. 64-bit memories
+//! (memory64) are always checked explicitly by compiled code, so they too reserve only their
+//! maximum, at most [`MAX_PAGES_64`] pages. The base never moves.
 
 use crate::store::{Store, VmPtr};
 use crate::sys::Reservation;
 use weld_contract::descriptor::{GUARDED_RESERVATION, GUARD_BYTES};
-use weld_contract::info::MemoryType;
+use weld_contract::info::{IndexType, MemoryType};
 use weld_contract::vmctx::VMMemory;
 use weld_contract::WASM_PAGE_SIZE;
 
 /// Most pages a (32-bit) memory can have.
 pub const MAX_PAGES: u64 = 65536;
+
+/// Most pages a 64-bit memory can have here (16 GiB): the address space a memory reserves up
+/// front so that its base never moves. A larger declared maximum is capped to it (growing
+/// past it fails as `memory.grow` may); a larger minimum cannot be instantiated.
+pub const MAX_PAGES_64: u64 = 4 * MAX_PAGES;
 
 const _: () = assert!(GUARDED_RESERVATION == (MAX_PAGES * WASM_PAGE_SIZE) + GUARD_BYTES);
 
@@ -26,6 +33,7 @@ pub(crate) struct MemoryData {
     declared_max: Option<u64>,
     max_pages: u64,
     explicit_bounds: bool,
+    index: IndexType,
 }
 
 impl MemoryData {
@@ -39,10 +47,17 @@ impl MemoryData {
         explicit_bounds: bool,
         vm: Option<*mut VMMemory>,
     ) -> Option<MemoryData> {
-        let max_pages = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        let limit = match ty.index {
+            IndexType::I32 => MAX_PAGES,
+            IndexType::I64 => MAX_PAGES_64,
+        };
+        let max_pages = ty.max.unwrap_or(limit).min(limit);
         if ty.min > max_pages {
             return None;
         }
+        // A 64-bit memory has no guard region whatever the code's mode (its accesses are
+        // always checked).
+        let explicit_bounds = explicit_bounds || ty.index == IndexType::I64;
         let initial = usize::try_from(ty.min * WASM_PAGE_SIZE).ok()?;
         let max_bytes = usize::try_from(max_pages * WASM_PAGE_SIZE).ok()?;
         let reserve = if explicit_bounds {
@@ -77,6 +92,7 @@ impl MemoryData {
             declared_max: ty.max,
             max_pages,
             explicit_bounds,
+            index: ty.index,
         })
     }
 
@@ -106,6 +122,7 @@ impl MemoryData {
         MemoryType {
             min: self.pages(),
             max: self.declared_max,
+            index: self.index,
         }
     }
 
@@ -207,7 +224,11 @@ mod tests {
     use super::*;
 
     fn ty(min: u64, max: Option<u64>) -> MemoryType {
-        MemoryType { min, max }
+        MemoryType {
+            min,
+            max,
+            index: IndexType::I32,
+        }
     }
 
     #[test]

@@ -473,7 +473,11 @@ mod tests {
         ModuleInfo {
             types: vec![FuncType::default()],
             funcs: vec![0],
-            memories: vec![MemoryType { min: 1, max: None }],
+            memories: vec![MemoryType {
+                min: 1,
+                max: None,
+                index: weld_contract::info::IndexType::I32,
+            }],
             exports: vec![Export {
                 name: "f".into(),
                 kind: ExportKind::Func,

@@ -1,5 +1,6 @@
 //! The `spectest` module the official test suite imports from: `print*` functions (they print
-//! nothing), the globals `global_i32/i64/f32/f64` (666 / 666.6), a funcref `table` (10..=20) and
+//! nothing), the globals `global_i32/i64/f32/f64` (666 / 666.6), funcref tables `table` and
+//! `table64` (10..=20; the second with 64-bit indices) and
 //! a `memory` (1..=2 pages, with guard regions so guard-mode and explicit-bounds code can both
 //! import it).
 
@@ -7,7 +8,7 @@ use crate::{Extern, Func, Global, Memory, Store, Table};
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use weld_contract::info::{FuncType, GlobalType, MemoryType, TableType, ValType};
+use weld_contract::info::{FuncType, GlobalType, IndexType, MemoryType, TableType, ValType};
 use weld_contract::vmctx::ValRaw;
 
 extern "C" fn print(_: *mut u8) {}
@@ -51,17 +52,21 @@ pub fn exports(store: &mut Store) -> Vec<(String, Extern)> {
         let ty = GlobalType { ty, mutable: false };
         out.push((name.into(), Extern::Global(Global::new(store, ty, value))));
     }
-    let table_ty = TableType {
-        elem: FuncRef,
-        min: 10,
-        max: Some(20),
-    };
-    if let Some(t) = Table::new(store, table_ty, 0) {
-        out.push(("table".into(), Extern::Table(t)));
+    for (name, index) in [("table", IndexType::I32), ("table64", IndexType::I64)] {
+        let table_ty = TableType {
+            elem: FuncRef,
+            min: 10,
+            max: Some(20),
+            index,
+        };
+        if let Some(t) = Table::new(store, table_ty, 0) {
+            out.push((name.into(), Extern::Table(t)));
+        }
     }
     let memory_ty = MemoryType {
         min: 1,
         max: Some(2),
+        index: IndexType::I32,
     };
     if let Some(m) = Memory::new(store, memory_ty, false) {
         out.push(("memory".into(), Extern::Memory(m)));

@@ -5,7 +5,7 @@
 
 use crate::store::{Store, VmPtr};
 use alloc::vec::Vec;
-use weld_contract::info::{TableType, ValType};
+use weld_contract::info::{IndexType, TableType, ValType};
 use weld_contract::vmctx::VMTable;
 
 /// Most elements a table may have (an implementation limit, like other engines have).
@@ -18,6 +18,7 @@ pub(crate) struct TableData {
     elements: Vec<usize>,
     elem: ValType,
     declared_max: Option<u64>,
+    index: IndexType,
 }
 
 impl TableData {
@@ -54,6 +55,7 @@ impl TableData {
             elements,
             elem: ty.elem,
             declared_max: ty.max,
+            index: ty.index,
         })
     }
 
@@ -78,6 +80,7 @@ impl TableData {
             elem: self.elem,
             min: self.elements.len() as u64,
             max: self.declared_max,
+            index: self.index,
         }
     }
 
@@ -168,6 +171,7 @@ mod tests {
             elem: ValType::FuncRef,
             min: 2,
             max: Some(5),
+            index: IndexType::I32,
         };
         let t = Table::new(&mut store, ty, 0).expect("table");
         assert_eq!(t.grow(&mut store, 3, 7), Some(2));

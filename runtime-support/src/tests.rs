@@ -96,17 +96,20 @@ fn info() -> ModuleInfo {
         memories: vec![MemoryType {
             min: 1,
             max: Some(2),
+            index: IndexType::I32,
         }],
         table_types: vec![TableType {
             elem: ValType::FuncRef,
             min: 2,
             max: None,
+            index: IndexType::I32,
         }],
         tables: vec![weld_contract::info::Table {
             ty: TableType {
                 elem: ValType::FuncRef,
                 min: 2,
                 max: None,
+                index: IndexType::I32,
             },
             init: vec![ConstOp::RefNull],
         }],
@@ -388,6 +391,7 @@ fn an_out_of_bounds_active_segment_traps_after_earlier_segments_are_written() {
         elem: ValType::FuncRef,
         min: 2,
         max: None,
+        index: IndexType::I32,
     };
     let r = Instance::new(&mut store, &module(&info, 0), &[]);
     assert_eq!(
@@ -417,6 +421,7 @@ fn imports_are_type_checked() {
     let want = MemoryType {
         min: 1,
         max: Some(2),
+        index: IndexType::I32,
     };
     info.imports.push(Import {
         module: "m".into(),
@@ -430,13 +435,21 @@ fn imports_are_type_checked() {
     let mut mem = |ty: MemoryType, explicit_bounds| {
         Extern::Memory(Memory::new(&mut store, ty, explicit_bounds).expect("memory"))
     };
-    let unbounded = mem(MemoryType { min: 1, max: None }, false);
+    let unbounded = mem(
+        MemoryType {
+            min: 1,
+            max: None,
+            index: IndexType::I32,
+        },
+        false,
+    );
     let fits = mem(want, false);
     let no_guard = mem(want, true);
     let too_small = mem(
         MemoryType {
             min: 0,
             max: Some(2),
+            index: IndexType::I32,
         },
         false,
     );

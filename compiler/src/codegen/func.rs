@@ -745,7 +745,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn call_indirect(&mut self, type_index: u32, table_index: u32, tail: bool) -> Result<()> {
         let index = self.pop();
         let (base, len) = self.table_base_len(table_index);
-        let index64 = self.b.ins().uextend(types::I64, index);
+        let index64 = self.widen_index(index);
         let oob = self
             .b
             .ins()

@@ -4,8 +4,12 @@
 //! regions (the default on 64-bit hosted targets) a 32-bit index plus a static offset below
 //! `GUARD_BYTES` always lands inside the memory's reservation, so the access needs no check: an
 //! out-of-bounds access faults on an inaccessible page and the runtime turns the fault into a
-//! trap through the trap table. Otherwise (explicit mode, or a huge static offset) the access is
-//! compared with the current length first.
+//! trap through the trap table. Otherwise (explicit mode, a huge static offset, or a 64-bit
+//! memory, whose index no reservation can cover) the access is compared with the current length
+//! first.
+//!
+//! Addresses and sizes of 64-bit memories (memory64) are i64 operands; the runtime's libcalls
+//! take 64-bit addresses and lengths for every memory, so 32-bit ones are zero-extended.
 
 use super::func::Translator;
 use crate::error::Result;
@@ -13,6 +17,7 @@ use crate::options::BoundsChecks;
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use wasmparser::{MemArg, Operator};
 use weld_contract::descriptor::GUARD_BYTES;
+use weld_contract::info::IndexType;
 use weld_contract::libcall::Libcall;
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx;
@@ -66,8 +71,10 @@ impl Translator<'_, '_> {
         offset: u64,
         size: u32,
     ) -> (Value, i32) {
-        let index = self.b.ins().uextend(types::I64, index);
+        let is64 = self.memory_index_type(mem) == IndexType::I64;
+        let index = self.widen_index(index);
         let guarded = self.env.options.bounds_checks == BoundsChecks::Guard
+            && !is64
             && offset + size as u64 <= GUARD_BYTES
             && offset <= i32::MAX as u64;
         let base = self.memory_base(mem);
@@ -76,12 +83,19 @@ impl Translator<'_, '_> {
             return (addr, offset as i32);
         }
         let len = self.memory_length(mem);
-        // index < 2^32 and offset + size < 2^33: no overflow in 64 bits.
-        let end = self
-            .b
-            .ins()
-            .iadd_imm_s(index, (offset + size as u64) as i64);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        // A 32-bit index is below 2^32 and offset + size below 2^33: no overflow in 64 bits. A
+        // 64-bit index can overflow: that access is out of bounds too. An `offset + size` past
+        // 2^64 saturates, which no memory's length reaches either.
+        let reach = offset.saturating_add(u64::from(size));
+        let oob = if is64 {
+            let reach = self.b.ins().iconst(types::I64, reach as i64);
+            let (end, overflow) = self.b.ins().uadd_overflow(index, reach);
+            let past = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+            self.b.ins().bor(past, overflow)
+        } else {
+            let end = self.b.ins().iadd_imm_s(index, reach as i64);
+            self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len)
+        };
         self.trapnz(oob, TrapCode::MemoryOutOfBounds);
         let addr = self.b.ins().iadd(base, index);
         if offset <= i32::MAX as u64 {
@@ -89,6 +103,33 @@ impl Translator<'_, '_> {
         } else {
             let addr = self.b.ins().iadd_imm_s(addr, offset as i64);
             (addr, 0)
+        }
+    }
+
+    /// The address type of memory `mem`.
+    pub(crate) fn memory_index_type(&self, mem: u32) -> IndexType {
+        self.env
+            .info
+            .memories
+            .get(mem as usize)
+            .map_or(IndexType::I32, |m| m.index)
+    }
+
+    /// `x` as an i64: zero-extended if it is an i32 (an address or size of a 32-bit memory or
+    /// table), unchanged if it is already one.
+    pub(crate) fn widen_index(&mut self, x: Value) -> Value {
+        if self.b.func.dfg.value_type(x) == types::I64 {
+            x
+        } else {
+            self.b.ins().uextend(types::I64, x)
+        }
+    }
+
+    /// A 64-bit size or old size from the runtime as the `index` type's value (-1 stays -1).
+    pub(crate) fn narrow_index(&mut self, x: Value, index: IndexType) -> Value {
+        match index {
+            IndexType::I64 => x,
+            IndexType::I32 => self.b.ins().ireduce(types::I32, x),
         }
     }
 
@@ -174,36 +215,38 @@ impl Translator<'_, '_> {
             MemorySize { mem } => {
                 let len = self.memory_length(*mem);
                 let pages = self.b.ins().ushr_imm_s(len, 16);
-                let pages = self.b.ins().ireduce(I32, pages);
+                let pages = self.narrow_index(pages, self.memory_index_type(*mem));
                 self.push(pages);
             }
             MemoryGrow { mem } => {
                 let delta = self.pop();
-                let delta = self.b.ins().uextend(I64, delta);
+                let delta = self.widen_index(delta);
+                let index = self.memory_index_type(*mem);
                 let mem = self.b.ins().iconst(I32, *mem as i64);
                 let r = self.libcall(Libcall::MemoryGrow, &[mem, delta]);
-                let r = self.b.ins().ireduce(I32, r[0]);
+                let r = self.narrow_index(r[0], index);
                 self.push(r);
             }
             MemoryFill { mem } => {
                 let (dst, val, len) = self.pop3();
-                let dst = self.b.ins().uextend(I64, dst);
-                let len = self.b.ins().uextend(I64, len);
+                let dst = self.widen_index(dst);
+                let len = self.widen_index(len);
                 let mem = self.b.ins().iconst(I32, *mem as i64);
                 self.libcall(Libcall::MemoryFill, &[mem, dst, val, len]);
             }
             MemoryCopy { dst_mem, src_mem } => {
+                // Each address has its memory's type; the length is an i64 only if both are.
                 let (dst, src, len) = self.pop3();
-                let dst = self.b.ins().uextend(I64, dst);
-                let src = self.b.ins().uextend(I64, src);
-                let len = self.b.ins().uextend(I64, len);
+                let dst = self.widen_index(dst);
+                let src = self.widen_index(src);
+                let len = self.widen_index(len);
                 let dm = self.b.ins().iconst(I32, *dst_mem as i64);
                 let sm = self.b.ins().iconst(I32, *src_mem as i64);
                 self.libcall(Libcall::MemoryCopy, &[dm, sm, dst, src, len]);
             }
             MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.b.ins().uextend(I64, dst);
+                let dst = self.widen_index(dst);
                 let m = self.b.ins().iconst(I32, *mem as i64);
                 let d = self.b.ins().iconst(I32, *data_index as i64);
                 self.libcall(Libcall::MemoryInit, &[m, d, dst, src, len]);

@@ -1,10 +1,13 @@
 //! Table and reference operators: `table.*`, `elem.drop`, `ref.null/is_null/func`, and the table
 //! lookup `call_indirect` uses. Table elements are 8-byte words (see `weld_contract::vmctx`).
+//! Indices and sizes of 64-bit tables (memory64) are i64 operands; the runtime's table libcalls
+//! take 64-bit ones for every table.
 
 use super::func::Translator;
 use crate::error::Result;
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use wasmparser::Operator;
+use weld_contract::info::IndexType;
 use weld_contract::libcall::Libcall;
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx;
@@ -40,10 +43,19 @@ impl Translator<'_, '_> {
         (base, len)
     }
 
-    /// Address of element `index` (i32) of table `t`, trapping when out of bounds.
+    /// The index type of table `t`.
+    fn table_index_type(&self, t: u32) -> IndexType {
+        self.env
+            .info
+            .table_types
+            .get(t as usize)
+            .map_or(IndexType::I32, |t| t.index)
+    }
+
+    /// Address of element `index` (i32 or i64) of table `t`, trapping when out of bounds.
     fn table_elem_addr(&mut self, t: u32, index: Value) -> Value {
         let (base, len) = self.table_base_len(t);
-        let index = self.b.ins().uextend(types::I64, index);
+        let index = self.widen_index(index);
         let oob = self
             .b
             .ins()
@@ -89,17 +101,20 @@ impl Translator<'_, '_> {
             }
             TableSize { table } => {
                 let (_, len) = self.table_base_len(table);
-                let v = self.b.ins().ireduce(I32, len);
+                let v = self.narrow_index(len, self.table_index_type(table));
                 self.push(v);
             }
             TableGrow { table } => {
                 let (init, delta) = self.pop2();
+                let delta = self.widen_index(delta);
                 let t = self.b.ins().iconst(I32, table as i64);
                 let r = self.libcall(Libcall::TableGrow, &[t, delta, init]);
-                self.push(r[0]);
+                let r = self.narrow_index(r[0], self.table_index_type(table));
+                self.push(r);
             }
             TableFill { table } => {
                 let (dst, val, len) = self.pop3();
+                let (dst, len) = (self.widen_index(dst), self.widen_index(len));
                 let t = self.b.ins().iconst(I32, table as i64);
                 self.libcall(Libcall::TableFill, &[t, dst, val, len]);
             }
@@ -108,12 +123,18 @@ impl Translator<'_, '_> {
                 src_table,
             } => {
                 let (dst, src, len) = self.pop3();
+                let (dst, src, len) = (
+                    self.widen_index(dst),
+                    self.widen_index(src),
+                    self.widen_index(len),
+                );
                 let d = self.b.ins().iconst(I32, dst_table as i64);
                 let s = self.b.ins().iconst(I32, src_table as i64);
                 self.libcall(Libcall::TableCopy, &[d, s, dst, src, len]);
             }
             TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
+                let dst = self.widen_index(dst);
                 let t = self.b.ins().iconst(I32, table as i64);
                 let e = self.b.ins().iconst(I32, elem_index as i64);
                 self.libcall(Libcall::TableInit, &[t, e, dst, src, len]);

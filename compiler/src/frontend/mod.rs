@@ -18,7 +18,7 @@ use wasmparser::{
 };
 use weld_contract::info::{
     ConstExpr, ConstOp, DataSegment, ElemSegment, Export, ExportKind, FuncType, Global, GlobalType,
-    Import, ImportKind, MemoryType, ModuleInfo, SegmentMode, Table, TableType, ValType,
+    Import, ImportKind, IndexType, MemoryType, ModuleInfo, SegmentMode, Table, TableType, ValType,
 };
 
 /// The bytes of `input` that a parser's `range` names, or an [`Error::Invalid`] at the range's
@@ -439,13 +439,15 @@ fn ref_type(r: RefType, offset: u64) -> Result<ValType> {
     }
 }
 
-fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
-    if t.memory64 {
-        return Err(Error::unsupported(
-            "64-bit memories (memory64 proposal)",
-            offset,
-        ));
+fn index_type(is64: bool) -> IndexType {
+    if is64 {
+        IndexType::I64
+    } else {
+        IndexType::I32
     }
+}
+
+fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
     if t.shared {
         return Err(Error::unsupported(
             "shared memories (threads proposal)",
@@ -458,16 +460,11 @@ fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
     Ok(MemoryType {
         min: t.initial,
         max: t.maximum,
+        index: index_type(t.memory64),
     })
 }
 
 fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
-    if t.table64 {
-        return Err(Error::unsupported(
-            "64-bit tables (memory64 proposal)",
-            offset,
-        ));
-    }
     if t.shared {
         return Err(Error::unsupported("shared tables", offset));
     }
@@ -475,6 +472,7 @@ fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
         elem: ref_type(t.element_type, offset)?,
         min: t.initial,
         max: t.maximum,
+        index: index_type(t.table64),
     })
 }
 
@@ -546,7 +544,8 @@ mod tests {
             m.info.memories[0],
             MemoryType {
                 min: 1,
-                max: Some(2)
+                max: Some(2),
+                index: IndexType::I32,
             }
         );
         assert_eq!(m.info.funcref_funcs, vec![0, 1]);
@@ -580,11 +579,11 @@ mod tests {
     }
 
     #[test]
-    fn memory64_is_reported_as_unsupported() {
-        let bytes = wat("(module (memory i64 1))");
-        assert!(matches!(
-            parse_module(&bytes),
-            Err(Error::Unsupported { .. })
-        ));
+    fn memories_and_tables_of_the_memory64_proposal_keep_their_index_type() {
+        let bytes = wat("(module (memory i64 1) (memory 1) (table i64 2 funcref))");
+        let m = parse_module(&bytes).expect("valid");
+        assert_eq!(m.info.memories[0].index, IndexType::I64);
+        assert_eq!(m.info.memories[1].index, IndexType::I32);
+        assert_eq!(m.info.table_types[0].index, IndexType::I64);
     }
 }
