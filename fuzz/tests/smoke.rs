@@ -60,3 +60,44 @@ fn generated_components_round_trip_the_same_in_weld_and_wasmtime() {
     assert_eq!(tally.cases, COMPONENT_SEEDS.end - COMPONENT_SEEDS.start);
     assert_eq!(tally.unsupported, 0, "{tally}");
 }
+
+/// The generator really exercises the Wasm 3.0 features the fuzzer turns on: among the smoke
+/// run's seeds some modules make tail calls, declare a 64-bit memory and use relaxed SIMD.
+#[test]
+fn generated_modules_include_tail_calls_64_bit_memories_and_relaxed_simd() {
+    use wasmparser::{Operator, Parser, Payload};
+    let (mut tail, mut mem64, mut relaxed) = (0, 0, 0);
+    for seed in CORE_SEEDS {
+        let Some(case) = weld_fuzz::core::gen_case(seed) else {
+            continue;
+        };
+        let (mut t, mut m, mut r) = (false, false, false);
+        for payload in Parser::new(0).parse_all(&case.bytes) {
+            match payload.unwrap() {
+                Payload::MemorySection(s) => m |= s.into_iter().any(|x| x.unwrap().memory64),
+                Payload::CodeSectionEntry(body) => {
+                    let mut ops = body.get_operators_reader().unwrap();
+                    while !ops.eof() {
+                        let op = ops.read().unwrap();
+                        t |= matches!(
+                            op,
+                            Operator::ReturnCall { .. }
+                                | Operator::ReturnCallIndirect { .. }
+                                | Operator::ReturnCallRef { .. }
+                        );
+                        r |= format!("{op:?}").contains("Relaxed");
+                    }
+                }
+                _ => {}
+            }
+        }
+        tail += usize::from(t);
+        mem64 += usize::from(m);
+        relaxed += usize::from(r);
+    }
+    println!("of {} seeds: {tail} tail-calling, {mem64} with a 64-bit memory, {relaxed} with relaxed SIMD", CORE_SEEDS.end);
+    assert!(
+        tail > 0 && mem64 > 0 && relaxed > 0,
+        "{tail} {mem64} {relaxed}"
+    );
+}
