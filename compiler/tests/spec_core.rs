@@ -10,18 +10,9 @@
 
 mod common;
 
-use common::spec::run_core_suite;
+use common::spec::{run_core_suite, FOLDERS};
 use weld::wast::Exec;
 use weld::{BoundsChecks, Options};
-
-const FOLDERS: [&str; 6] = [
-    "",
-    "bulk-memory",
-    "multi-memory",
-    "simd",
-    "relaxed-simd",
-    "memory64",
-];
 
 fn run_suite(bounds_checks: BoundsChecks) {
     let options = Options {

@@ -18,7 +18,7 @@
 mod common;
 
 use common::cross::{built_for, missing, Target, AARCH64, RISCV64};
-use common::spec::run_core_suite;
+use common::spec::{run_core_suite, FOLDERS, FOLDERS_WITHOUT_SIMD};
 use weld::wast::Exec;
 use weld::{BoundsChecks, Options};
 
@@ -41,19 +41,9 @@ fn run_suite(t: Target, bounds_checks: BoundsChecks) {
         built_for(t, RUNNER).display().to_string(),
     ]);
     let (folders, at_least): (&[&str], u64) = if t.simd {
-        (
-            &[
-                "",
-                "bulk-memory",
-                "multi-memory",
-                "simd",
-                "relaxed-simd",
-                "memory64",
-            ],
-            50_000,
-        )
+        (&FOLDERS, 50_000)
     } else {
-        (&["", "bulk-memory", "multi-memory", "memory64"], 30_000)
+        (&FOLDERS_WITHOUT_SIMD, 30_000)
     };
     let label = format!("{} {bounds_checks:?}", t.triple);
     run_core_suite(&label, &options, &exec, folders, at_least);

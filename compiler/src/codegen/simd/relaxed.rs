@@ -11,7 +11,6 @@
 use super::super::func::Translator;
 use crate::options::RelaxedSimd;
 use cranelift_codegen::ir::{
-    condcodes::FloatCC,
     types::{Type, F32X4, F64X2, I16X8, I32X4, I64X2, I8X16},
     InstBuilder, Value,
 };
@@ -128,29 +127,20 @@ impl Translator<'_, '_> {
         self.push_vec(r);
     }
 
-    /// `relaxed_min`/`relaxed_max`: wasm's `min`/`max`, or on x86 the `pmin`/`pmax` shape the
+    /// `relaxed_min`/`relaxed_max`: wasm's `min`/`max`, or on x86 `pmin`/`pmax`, whose shape the
     /// backend turns into one `minps`/`maxps` (NaN and ±0 operands may give either input).
     fn relaxed_minmax(&mut self, ty: Type, max: bool) {
-        if !self.x86_native_relaxed() {
-            let b = self.vec(ty);
-            let a = self.vec(ty);
-            let r = if max {
-                self.b.ins().fmax(a, b)
-            } else {
-                self.b.ins().fmin(a, b)
-            };
-            self.push_vec(r);
-            return;
+        if self.x86_native_relaxed() {
+            return self.pminmax(ty, max);
         }
-        self.bin_with(ty, |t, a, b| {
-            let mask = if max {
-                t.b.ins().fcmp(FloatCC::LessThan, a, b)
-            } else {
-                t.b.ins().fcmp(FloatCC::LessThan, b, a)
-            };
-            let mask = t.as_vec(ty, mask);
-            t.b.ins().bitselect(mask, b, a)
-        });
+        let b = self.vec(ty);
+        let a = self.vec(ty);
+        let r = if max {
+            self.b.ins().fmax(a, b)
+        } else {
+            self.b.ins().fmin(a, b)
+        };
+        self.push_vec(r);
     }
 
     /// The signed `i8 × i8` products of `a` and `b`, low and high halves, as i16 lanes.

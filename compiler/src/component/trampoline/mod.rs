@@ -38,8 +38,8 @@
 use crate::codegen::{clif_type, CompiledFunction, ModuleEnv};
 use crate::error::Result;
 use cranelift_codegen::ir::{
-    types, AbiParam, ArgumentPurpose, Function, InstBuilder, MemFlagsData, Signature,
-    StackSlotData, StackSlotKind, UserFuncName, Value,
+    types, AbiParam, Function, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+    UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use weld_contract::component::descriptor::LOWERING_CALLBACK;
@@ -156,13 +156,7 @@ pub fn compile_lowering_trampoline(
         .unwrap_or_default();
     let plan = fused_plan(info, index);
     let call_conv = env.native_call_conv();
-    let mut sig = Signature::new(call_conv);
-    sig.params
-        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
-    sig.params
-        .extend(params.iter().map(|t| AbiParam::new(clif_type(*t))));
-    sig.returns
-        .extend(results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    let sig = crate::codegen::funcref::signature(call_conv, &params, &results);
     let mut ctx = cranelift_codegen::Context::new();
     ctx.func = Function::with_name_signature(UserFuncName::user(NAMESPACE, index), sig.clone());
     let mut fctx = FunctionBuilderContext::new();
