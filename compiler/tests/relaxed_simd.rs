@@ -4,7 +4,9 @@
 //! target), and with `RelaxedSimd::Native` on aarch64 (whose native choice is the deterministic
 //! one). `x86-64-native.wast` asserts the x86-64 instructions' results for the same inputs. The
 //! spec suite's `core/relaxed-simd/`, which accepts any allowed result, runs in `spec_core.rs`
-//! and `spec_cross.rs`; riscv64 refuses relaxed SIMD as it refuses SIMD.
+//! and `spec_cross.rs`; riscv64 refuses relaxed SIMD as it refuses SIMD. Where Wasmtime is
+//! installed, `deterministic.wast` must pass under its deterministic mode too: the two agree bit
+//! for bit, which is what lets the differential fuzzer compare them.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
@@ -56,6 +58,28 @@ fn native_relaxed_simd_on_x86_64_gives_the_sse_instructions_results() {
         "x86-64-native.wast",
         &with(RelaxedSimd::Native),
         &Exec::InProcess,
+    );
+}
+
+#[test]
+fn wasmtime_in_its_deterministic_mode_gives_the_same_results_where_it_is_installed() {
+    let have = std::process::Command::new("wasmtime")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        println!("SKIPPED: wasmtime is not installed (make bench installs it)");
+        return;
+    }
+    let out = std::process::Command::new("wasmtime")
+        .args(["wast", "-W", "relaxed-simd-deterministic=y"])
+        .arg(script("deterministic.wast"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "wasmtime wast: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
