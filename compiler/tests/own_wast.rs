@@ -3,6 +3,8 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
+mod common;
+
 use object::{Object, ObjectSymbol};
 use std::path::{Path, PathBuf};
 use weld::wast::{run_files, skips::SkipList, Exec};
@@ -97,12 +99,7 @@ fn a_composed_component_compiles_to_one_object_with_one_descriptor() {
 /// The expectations in weld's own scripts are the spec's, not weld's: Wasmtime passes them too.
 #[test]
 fn own_scripts_pass_under_wasmtime_wast_where_it_is_installed() {
-    let have = std::process::Command::new("wasmtime")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        println!("SKIPPED: wasmtime is not installed (make bench installs it)");
+    if !common::wasmtime_installed() {
         return;
     }
     for script in scripts() {

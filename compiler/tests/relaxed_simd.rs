@@ -63,12 +63,7 @@ fn native_relaxed_simd_on_x86_64_gives_the_sse_instructions_results() {
 
 #[test]
 fn wasmtime_in_its_deterministic_mode_gives_the_same_results_where_it_is_installed() {
-    let have = std::process::Command::new("wasmtime")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        println!("SKIPPED: wasmtime is not installed (make bench installs it)");
+    if !common::wasmtime_installed() {
         return;
     }
     let out = std::process::Command::new("wasmtime")

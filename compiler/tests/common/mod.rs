@@ -17,6 +17,19 @@ pub fn testsuite() -> PathBuf {
     }
 }
 
+/// Whether the `wasmtime` CLI (the reference engine) runs here; prints why a test is skipped
+/// when it does not.
+pub fn wasmtime_installed() -> bool {
+    let have = std::process::Command::new("wasmtime")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        println!("SKIPPED: wasmtime is not installed (make bench installs it)");
+    }
+    have
+}
+
 /// One module of the suite: where it came from and its binary encoding.
 pub struct Input {
     pub name: String,

@@ -471,13 +471,11 @@ impl Translator<'_, '_> {
             F32x4ConvertI32x4U => self.un_with(I32X4, |t, a| t.b.ins().fcvt_from_uint(F32X4, a)),
             I32x4TruncSatF64x2SZero => self.un_with(F64X2, |t, a| {
                 let wide = t.b.ins().fcvt_to_sint_sat(I64X2, a);
-                let zero = t.vconst_bytes(I64X2, &[0; 16]);
-                t.b.ins().snarrow(wide, zero)
+                t.narrow_with_zero_high(wide, true)
             }),
             I32x4TruncSatF64x2UZero => self.un_with(F64X2, |t, a| {
                 let wide = t.b.ins().fcvt_to_uint_sat(I64X2, a);
-                let zero = t.vconst_bytes(I64X2, &[0; 16]);
-                t.b.ins().uunarrow(wide, zero)
+                t.narrow_with_zero_high(wide, false)
             }),
             F64x2ConvertLowI32x4S => self.un_with(I32X4, |t, a| {
                 let wide = t.b.ins().swiden_low(a);
@@ -493,6 +491,17 @@ impl Translator<'_, '_> {
             _ => return Ok(self.relaxed_simd(op)),
         }
         Ok(true)
+    }
+
+    /// The two i64 lanes of `wide` narrowed (saturating, signed or unsigned) into the low i32
+    /// lanes, the high two lanes zero: the `*_zero` conversions from f64x2.
+    fn narrow_with_zero_high(&mut self, wide: Value, signed: bool) -> Value {
+        let zero = self.vconst_bytes(I64X2, &[0; 16]);
+        if signed {
+            self.b.ins().snarrow(wide, zero)
+        } else {
+            self.b.ins().uunarrow(wide, zero)
+        }
     }
 
     /// The signed products of one half of the lanes of `a` and `b`, widened.

@@ -47,13 +47,11 @@ impl Translator<'_, '_> {
                 } else {
                     t.b.ins().fcvt_to_sint_sat(I64X2, a)
                 };
-                let zero = t.vconst_bytes(I64X2, &[0; 16]);
-                t.b.ins().snarrow(wide, zero)
+                t.narrow_with_zero_high(wide, true)
             }),
             I32x4RelaxedTruncF64x2UZero => self.un_with(F64X2, |t, a| {
                 let wide = t.b.ins().fcvt_to_uint_sat(I64X2, a);
-                let zero = t.vconst_bytes(I64X2, &[0; 16]);
-                t.b.ins().uunarrow(wide, zero)
+                t.narrow_with_zero_high(wide, false)
             }),
             F32x4RelaxedMadd => self.madd(F32X4, false),
             F32x4RelaxedNmadd => self.madd(F32X4, true),
