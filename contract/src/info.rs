@@ -81,14 +81,6 @@ pub enum IndexType {
 }
 
 impl IndexType {
-    /// The value type of an address, index or size.
-    pub fn val_type(self) -> ValType {
-        match self {
-            IndexType::I32 => ValType::I32,
-            IndexType::I64 => ValType::I64,
-        }
-    }
-
     fn code(self) -> u8 {
         match self {
             IndexType::I32 => 0,

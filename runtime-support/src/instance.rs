@@ -130,7 +130,7 @@ fn check_imports(
                 let ty = mem.ty();
                 // Code checks 64-bit memories explicitly in either mode.
                 let needs_guard = !module.explicit_bounds() && want.index == IndexType::I32;
-                if mem.explicit_bounds() && needs_guard && ty.index == IndexType::I32 {
+                if mem.explicit_bounds() && needs_guard {
                     return Err(link(format!(
                         "incompatible import type for {}::{}: memory has no guard region",
                         import.module, import.name
