@@ -51,6 +51,12 @@ pub const RATIOS: &[(&str, f64, &str)] = &[
         1.0,
         "a clang musttail interpreter (bench/wasm3/tail-interp), run time, weld/Wasmtime",
     ),
+    (
+        "throw_catch",
+        0.1,
+        "a million throw → catch round trips across ten frames (bench/wasm3/throw-catch), \
+         run time, weld/Wasmtime",
+    ),
 ];
 
 /// A compiled program that is not a Sightglass benchmark (the componentize-py component).
@@ -141,6 +147,7 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
         ("compile_wall", comp(|c| &c.wall_ns)),
         ("compile_rss", comp(|c| &c.rss_kib)),
         ("tail_call_interpreter", program("tail-interp")),
+        ("throw_catch", program("throw-catch")),
     ]
 }
 

@@ -20,7 +20,8 @@ const NOT_YET: &[(&str, &str)] = &[(
 pub enum Suite {
     /// The Sightglass corpus in `../shared/bench/sightglass`: the run-time ratios.
     Sightglass,
-    /// weld's Wasm 3.0 programs in `bench/wasm3/`: one ratio each (`tail_call_interpreter`).
+    /// weld's Wasm 3.0 programs in `bench/wasm3/`: one ratio each (`tail_call_interpreter`,
+    /// `throw_catch`).
     Wasm3,
 }
 

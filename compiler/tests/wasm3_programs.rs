@@ -9,6 +9,9 @@
 //!
 //! `memory64-sum`: a freestanding wasm64 C module (64-bit memory) that grows its memory to 5 GiB
 //! past its heap base, writes a word per MiB and checksums them, through `weld run --invoke`.
+//!
+//! `throw-catch`: a million exceptions thrown ten frames below a `try_table` and caught there
+//! (hand-written WAT: see its Makefile rule), as an executable.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
@@ -114,4 +117,29 @@ fn a_c_program_with_a_64_bit_memory_uses_5_gib_past_the_4_gib_line() {
     // WAVE prints a wasm i64, signed.
     let expected = format!("{}\n", memory64_checksum(5) as i64);
     check("weld run --invoke", out, &expected);
+}
+
+#[test]
+fn a_million_exceptions_are_thrown_through_ten_frames_and_caught_in_an_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("throw-catch");
+    let out = Command::new(weld())
+        .arg("compile")
+        .arg(program("throw-catch.wasm"))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "weld compile: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: u64 = 1_000_000;
+    let expected = format!("round trips: {n}\npayload sum: {}\n", n * (n - 1) / 2);
+    check(
+        "executable",
+        Command::new(&exe).output().unwrap(),
+        &expected,
+    );
 }

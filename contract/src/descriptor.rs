@@ -10,6 +10,8 @@
 //!                    ──► code range + trap table (sorted code offsets → TrapCode)
 //!                    ──► function ranges (code offset and length of each defined function,
 //!                        in function order; for backtraces)
+//!                    ──► exception table: call sites inside `try_table` (sorted by return
+//!                        address) → their handlers, innermost first
 //! ```
 
 use crate::trap::TrapCode;
@@ -52,6 +54,41 @@ pub struct VMFuncRange {
     pub start: u32,
     /// Length of its code in bytes.
     pub len: u32,
+}
+
+/// A call inside a `try_table`: where it returns to, how to find its frame's stack pointer and
+/// the instance its handlers' tags belong to, and which handlers apply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMCallSite {
+    /// Offset of the call's return address from `code`.
+    pub ret: u32,
+    /// The caller's frame pointer minus its stack pointer at the call.
+    pub frame_offset: u32,
+    /// Where the caller's vmctx is saved, as an offset from that stack pointer: handlers' tags
+    /// are tag indices of that instance's module.
+    pub vmctx_sp_offset: u32,
+    /// First handler, an index into the handler table.
+    pub handlers_start: u32,
+    /// Number of handlers.
+    pub handlers_len: u32,
+}
+
+/// One handler of a call site.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMHandler {
+    /// Tag index in the caller's module, or [`crate::vmctx::EXN_CATCH_ALL`].
+    pub tag: u32,
+    /// Offset of the handler's code from `code`.
+    pub target: u32,
+}
+
+/// The call site whose return address is `ret` in a sorted call-site table.
+pub fn call_site_at(sites: &[VMCallSite], ret: usize) -> Option<&VMCallSite> {
+    let ret = u32::try_from(ret).ok()?;
+    let i = sites.binary_search_by_key(&ret, |s| s.ret).ok()?;
+    sites.get(i)
 }
 
 /// The index into a function-range table (sorted by start, non-overlapping) of the function
@@ -106,6 +143,14 @@ pub struct VMModuleDescriptor {
     pub func_ranges: *const VMFuncRange,
     /// Number of entries in `func_ranges` (= defined functions).
     pub func_ranges_len: usize,
+    /// Call sites with exception handlers, sorted by `ret`.
+    pub call_sites: *const VMCallSite,
+    /// Number of call sites.
+    pub call_sites_len: usize,
+    /// Handlers the call sites point into.
+    pub handlers: *const VMHandler,
+    /// Number of handlers.
+    pub handlers_len: usize,
 }
 
 /// Byte offsets of the descriptor's fields, for the compiler writing it.
@@ -148,6 +193,14 @@ pub mod offsets {
     pub const FUNC_RANGES: usize = offset_of!(VMModuleDescriptor, func_ranges);
     /// `func_ranges_len`
     pub const FUNC_RANGES_LEN: usize = offset_of!(VMModuleDescriptor, func_ranges_len);
+    /// `call_sites`
+    pub const CALL_SITES: usize = offset_of!(VMModuleDescriptor, call_sites);
+    /// `call_sites_len`
+    pub const CALL_SITES_LEN: usize = offset_of!(VMModuleDescriptor, call_sites_len);
+    /// `handlers`
+    pub const HANDLERS: usize = offset_of!(VMModuleDescriptor, handlers);
+    /// `handlers_len`
+    pub const HANDLERS_LEN: usize = offset_of!(VMModuleDescriptor, handlers_len);
     /// Size of the whole descriptor.
     pub const SIZE: usize = core::mem::size_of::<VMModuleDescriptor>();
 }

@@ -23,9 +23,19 @@ pub enum ValType {
     FuncRef,
     /// externref
     ExternRef,
+    /// exnref (exception handling): a pointer to a runtime exception object, or null.
+    ExnRef,
 }
 
 impl ValType {
+    /// Whether this is a reference type (a table's element type, one machine word).
+    pub fn is_ref(self) -> bool {
+        matches!(
+            self,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        )
+    }
+
     pub(crate) fn code(self) -> u8 {
         match self {
             ValType::I32 => 0,
@@ -35,6 +45,7 @@ impl ValType {
             ValType::V128 => 4,
             ValType::FuncRef => 5,
             ValType::ExternRef => 6,
+            ValType::ExnRef => 7,
         }
     }
     pub(crate) fn from_code(c: u8) -> Option<ValType> {
@@ -46,6 +57,7 @@ impl ValType {
             4 => ValType::V128,
             5 => ValType::FuncRef,
             6 => ValType::ExternRef,
+            7 => ValType::ExnRef,
             _ => return None,
         })
     }
@@ -177,6 +189,8 @@ pub enum ImportKind {
     Table(TableType),
     /// A global.
     Global(GlobalType),
+    /// A tag (exception handling) whose parameters are those of the given function type index.
+    Tag(u32),
 }
 
 /// An import.
@@ -201,6 +215,8 @@ pub enum ExportKind {
     Memory,
     /// Global.
     Global,
+    /// Tag.
+    Tag,
 }
 
 /// An export.
@@ -307,6 +323,11 @@ pub struct ModuleInfo {
     pub datas: Vec<DataSegment>,
     /// Function index of each funcref slot (slot i < imported_funcs is import i).
     pub funcref_funcs: Vec<u32>,
+    /// Type index of every tag (exception handling), imported first; a tag's type is a
+    /// function type whose parameters are the exception's payload.
+    pub tags: Vec<u32>,
+    /// Number of imported tags.
+    pub imported_tags: u32,
     /// Names of functions from the name section (function index, name), sorted by index.
     pub func_names: Vec<(u32, String)>,
     /// The module's name: from the name section, or given by the compiler (a component's core
@@ -326,6 +347,7 @@ impl ModuleInfo {
             defined_globals: self.global_types.len() as u32 - self.imported_globals,
             types: self.types.len() as u32,
             funcrefs: self.funcref_funcs.len() as u32,
+            tags: self.tags.len() as u32,
         }
     }
 
@@ -368,6 +390,10 @@ impl ModuleInfo {
                 ImportKind::Global(g) => {
                     w.byte(3);
                     w.globaltype(g);
+                }
+                ImportKind::Tag(t) => {
+                    w.byte(4);
+                    w.u(*t as u64);
                 }
             }
         }
@@ -427,6 +453,8 @@ impl ModuleInfo {
             w.u(d.len as u64);
         }
         w.u32s(&self.funcref_funcs);
+        w.u32s(&self.tags);
+        w.u(self.imported_tags as u64);
         w.u(self.func_names.len() as u64);
         for (i, n) in &self.func_names {
             w.u(*i as u64);
@@ -469,6 +497,7 @@ impl ModuleInfo {
                     1 => ImportKind::Memory(r.memtype()?),
                     2 => ImportKind::Table(r.tabletype()?),
                     3 => ImportKind::Global(r.globaltype()?),
+                    4 => ImportKind::Tag(r.u32()?),
                     _ => return None,
                 };
                 Some(Import { module, name, kind })
@@ -498,6 +527,7 @@ impl ModuleInfo {
                     1 => ExportKind::Table,
                     2 => ExportKind::Memory,
                     3 => ExportKind::Global,
+                    4 => ExportKind::Tag,
                     _ => return None,
                 };
                 let index = r.u32()?;
@@ -521,6 +551,8 @@ impl ModuleInfo {
                 Some(DataSegment { mode, offset, len })
             })?,
             funcref_funcs: r.u32s()?,
+            tags: r.u32s()?,
+            imported_tags: r.u32()?,
             func_names: Vec::new(),
             module_name: None,
         };

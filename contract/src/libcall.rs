@@ -78,4 +78,13 @@ libcalls! {
     /// `VMMemory` is at `mem`: (mem, dst, src, len); traps with "string out of bounds" unless
     /// `dst + len` fits the memory.
     StringCopy = "string_copy" (Ptr, I32, Ptr, I32) -> ();
+    /// A new exception of tag `tag` (a tag index of the caller's module) with room for the
+    /// tag's payload: (tag) -> exception (see `vmctx::VMException`).
+    ExnNew = "exn_new" (I32) -> (Ptr);
+    /// Throw an exception: unwind to the innermost handler that catches it, or raise
+    /// "uncaught exception" at the entry into wasm. Never returns. Its code captures the
+    /// caller's return address and frame pointer, where the handler search starts.
+    Throw = "throw" (Ptr) -> ();
+    /// A plain `catch` has read the exception's payload: free it unless it escaped as an exnref.
+    ExnRelease = "exn_release" (Ptr) -> ();
 }

@@ -82,6 +82,11 @@ pub enum TrapCode {
     /// The program asked to exit (WASI `exit`); not an error. The status is kept by the host
     /// that raised it (`weld_runtime::wasi`), which turns this into an exit status.
     Exit = 38,
+    /// A wasm exception reached the entry into wasm (or a component boundary) without a
+    /// handler. Not a trap in the core spec: an error value for the embedder.
+    UncaughtException = 39,
+    /// `throw_ref` of a null `exnref`.
+    NullExceptionReference = 40,
 }
 
 impl TrapCode {
@@ -125,6 +130,8 @@ impl TrapCode {
         TrapCode::UnsupportedBuiltin,
         TrapCode::BackpressureOutOfRange,
         TrapCode::Exit,
+        TrapCode::UncaughtException,
+        TrapCode::NullExceptionReference,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -173,6 +180,8 @@ impl TrapCode {
             TrapCode::UnsupportedBuiltin => "canonical built-in not supported by weld",
             TrapCode::BackpressureOutOfRange => "backpressure counter out of range",
             TrapCode::Exit => "exit",
+            TrapCode::UncaughtException => "uncaught exception",
+            TrapCode::NullExceptionReference => "null exception reference",
         }
     }
 }

@@ -15,12 +15,18 @@
 //! defined_globals        VMGlobal                                16 × n
 //! type_ids               u32 per type index (canonical id)       4 × n, padded to 8
 //! funcrefs               VMFuncRef per funcref slot              24 × n
+//! tags                   *const u8 per tag: its identity         8 × n
 //! ```
 //!
 //! Funcref slots: every imported function has one (slot = import index, which is how calls to
 //! imports find their target), and so does every defined function that can escape (exported,
 //! in an element segment, or named by `ref.func`). Table elements of type funcref are pointers to
 //! these slots, or null.
+//!
+//! Tags (exception handling) are compared by identity: a defined tag's identity is the address
+//! of its own slot in the defining instance's vmctx (the slot holds that address), and an
+//! imported tag's slot holds the exporter's identity. The runtime matches a thrown exception
+//! against a handler by comparing these words.
 //!
 //! Only 64-bit targets are supported (Cranelift has no 32-bit back end), so pointers are 8 bytes.
 
@@ -182,6 +188,8 @@ pub struct VMCounts {
     pub types: u32,
     /// Funcref slots.
     pub funcrefs: u32,
+    /// Tags, imported and defined.
+    pub tags: u32,
 }
 
 /// Byte offsets of everything in a vmctx with the given counts.
@@ -205,6 +213,8 @@ pub struct VMOffsets {
     pub type_ids: u32,
     /// Start of the funcref slots.
     pub funcrefs: u32,
+    /// Start of the tag identities.
+    pub tags: u32,
     /// Total size in bytes (a multiple of 16).
     pub size: u32,
 }
@@ -267,7 +277,8 @@ impl VMOffsets {
         let defined_globals = align(imported_globals + PTR * counts.imported_globals, 16);
         let type_ids = defined_globals + GLOBAL_SIZE * counts.defined_globals;
         let funcrefs = align(type_ids + 4 * counts.types, 8);
-        let size = align(funcrefs + FUNCREF_SIZE * counts.funcrefs, 16);
+        let tags = funcrefs + FUNCREF_SIZE * counts.funcrefs;
+        let size = align(tags + PTR * counts.tags, 16);
         VMOffsets {
             counts,
             imported_memories,
@@ -278,6 +289,7 @@ impl VMOffsets {
             defined_globals,
             type_ids,
             funcrefs,
+            tags,
             size,
         }
     }
@@ -314,7 +326,41 @@ impl VMOffsets {
     pub const fn funcref(&self, i: u32) -> u32 {
         self.funcrefs + FUNCREF_SIZE * i
     }
+    /// Offset of tag `i`'s identity.
+    pub const fn tag(&self, i: u32) -> u32 {
+        self.tags + PTR * i
+    }
 }
+
+/// The head of an exception object (an `exnref` points at it), followed by one [`ValRaw`] slot
+/// per payload value at [`EXN_PAYLOAD`]. Compiled code allocates one with the `exn_new` libcall,
+/// stores the payload, and hands it to `throw`; handlers read the payload back. The runtime owns
+/// the memory: an exception caught by a plain `catch` (never seen as an `exnref`) is freed by
+/// `exn_release`, one that escaped as an `exnref` (`catch_ref`, `catch_all_ref`) lives until
+/// its store is dropped.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMException {
+    /// The tag's identity (see the module documentation).
+    pub tag: *const u8,
+    /// Runtime bookkeeping: the owning list's links.
+    pub prev: *mut VMException,
+    /// Runtime bookkeeping: the owning list's links.
+    pub next: *mut VMException,
+    /// Runtime bookkeeping: the list that owns this object.
+    pub owner: *mut u8,
+    /// Non-zero once wasm code has seen this exception as an `exnref`.
+    pub escaped: u32,
+    /// Number of payload slots.
+    pub slots: u32,
+}
+
+/// Offset of `VMException::escaped`.
+pub const EXN_ESCAPED: u32 = 32;
+/// Offset of the first payload slot (16-byte aligned).
+pub const EXN_PAYLOAD: u32 = 48;
+/// The tag handlers of a call site use when they catch every exception (`catch_all`).
+pub const EXN_CATCH_ALL: u32 = u32::MAX;
 
 #[cfg(test)]
 mod tests {
@@ -346,6 +392,9 @@ mod tests {
         assert_eq!(size_of::<VMFuncRef>() as u32, FUNCREF_SIZE);
         assert_eq!(size_of::<ValRaw>() as u32, VALRAW_SIZE);
         assert_eq!(size_of::<usize>() as u32, PTR);
+        assert_eq!(offset_of!(VMException, escaped) as u32, EXN_ESCAPED);
+        assert!(size_of::<VMException>() as u32 <= EXN_PAYLOAD);
+        assert_eq!(EXN_PAYLOAD % 16, 0);
     }
 
     #[test]
@@ -359,6 +408,7 @@ mod tests {
             defined_globals: 2,
             types: 3,
             funcrefs: 4,
+            tags: 2,
         });
         assert_eq!(o.imported_memory(0), VMCTX_HEADER);
         assert_eq!(o.defined_memory(0), VMCTX_HEADER + 8);
@@ -366,6 +416,7 @@ mod tests {
         assert_eq!(o.defined_global(0) % 16, 0);
         assert_eq!(o.funcref(0) % 8, 0);
         assert!(o.type_id(3) <= o.funcref(0));
-        assert_eq!(o.size, o.funcref(4).next_multiple_of(16));
+        assert_eq!(o.tag(0), o.funcref(4));
+        assert_eq!(o.size, o.tag(2).next_multiple_of(16));
     }
 }

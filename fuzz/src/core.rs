@@ -26,7 +26,7 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
     wasm_smith::Config {
         // On: MVP, multi-value, sign-ext, saturating conversions, bulk memory, reference types,
         // multi-memory, SIMD, relaxed SIMD (deterministic on both sides), extended-const, tail
-        // calls, 64-bit memories and tables.
+        // calls, 64-bit memories and tables, exception handling.
         multi_value_enabled: true,
         sign_extension_ops_enabled: true,
         saturating_float_to_int_enabled: true,
@@ -40,8 +40,8 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         max_memories: 1 + rng.below(3) as usize,
         max_tables: 1 + rng.below(3) as usize,
         // Off: what weld does not implement.
+        exceptions_enabled: true,
         gc_enabled: false,
-        exceptions_enabled: false,
         threads_enabled: false,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
@@ -199,11 +199,13 @@ fn outcomes_match(a: &Outcome, b: &Outcome) -> bool {
 
 /// Trap codes that name the same condition in both engines map to one code: Wasmtime reports
 /// an out-of-range `call_indirect` index as a table access out of bounds, and a null
-/// `call_ref` as a null reference.
+/// `call_ref` or `throw_ref` as a null reference.
 pub fn normalize_trap(t: TrapCode) -> TrapCode {
     match t {
         TrapCode::UndefinedElement => TrapCode::TableOutOfBounds,
-        TrapCode::NullFunctionReference => TrapCode::NullReference,
+        TrapCode::NullFunctionReference | TrapCode::NullExceptionReference => {
+            TrapCode::NullReference
+        }
         other => other,
     }
 }
@@ -741,7 +743,8 @@ fn weld_ty(t: weld_runtime::ValType) -> Ty {
         V::F64 => Ty::F64,
         V::V128 => Ty::V128,
         V::FuncRef => Ty::FuncRef,
-        V::ExternRef => Ty::ExternRef,
+        // Only null-ness is compared, as for externref.
+        V::ExternRef | V::ExnRef => Ty::ExternRef,
     }
 }
 
@@ -799,7 +802,7 @@ fn run_weld_calls(store: &mut Store, inst: Instance, plan: &Plan, obs: &mut Obse
             }
             Extern::Memory(m) => obs.memories.push((name, m.data(store).to_vec())),
             Extern::Table(t) => obs.tables.push((name, t.size(store))),
-            Extern::Func(_) => {}
+            Extern::Func(_) | Extern::Tag(_) => {}
         }
     }
 }
@@ -819,6 +822,7 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
         .wasm_multi_value(true)
         .wasm_extended_const(true)
         .wasm_tail_call(true)
+        .wasm_exceptions(true)
         .wasm_function_references(false)
         .wasm_gc(false)
         .wasm_memory64(true)
@@ -831,6 +835,9 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
 }
 
 fn wasmtime_error(e: &wasmtime::Error) -> Outcome {
+    if e.is::<wasmtime::ThrownException>() {
+        return Outcome::Trapped(TrapCode::UncaughtException);
+    }
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(t) => match wasmtime_trap(*t) {
             Some(code) => Outcome::Trapped(normalize_trap(code)),

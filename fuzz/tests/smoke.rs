@@ -64,14 +64,14 @@ fn generated_components_round_trip_the_same_in_weld_and_wasmtime() {
 /// The generator really exercises the Wasm 3.0 features the fuzzer turns on: among the smoke
 /// run's seeds some modules make tail calls, declare a 64-bit memory and use relaxed SIMD.
 #[test]
-fn generated_modules_include_tail_calls_64_bit_memories_and_relaxed_simd() {
+fn generated_modules_include_tail_calls_64_bit_memories_relaxed_simd_and_exceptions() {
     use wasmparser::{Operator, Parser, Payload};
-    let (mut tail, mut mem64, mut relaxed) = (0, 0, 0);
+    let (mut tail, mut mem64, mut relaxed, mut exn) = (0, 0, 0, 0);
     for seed in CORE_SEEDS {
         let Some(case) = weld_fuzz::core::gen_case(seed) else {
             continue;
         };
-        let (mut t, mut m, mut r) = (false, false, false);
+        let (mut t, mut m, mut r, mut e) = (false, false, false, false);
         for payload in Parser::new(0).parse_all(&case.bytes) {
             match payload.unwrap() {
                 Payload::MemorySection(s) => m |= s.into_iter().any(|x| x.unwrap().memory64),
@@ -86,6 +86,7 @@ fn generated_modules_include_tail_calls_64_bit_memories_and_relaxed_simd() {
                                 | Operator::ReturnCallRef { .. }
                         );
                         r |= format!("{op:?}").contains("Relaxed");
+                        e |= matches!(op, Operator::TryTable { .. } | Operator::Throw { .. });
                     }
                 }
                 _ => {}
@@ -94,10 +95,15 @@ fn generated_modules_include_tail_calls_64_bit_memories_and_relaxed_simd() {
         tail += usize::from(t);
         mem64 += usize::from(m);
         relaxed += usize::from(r);
+        exn += usize::from(e);
     }
-    println!("of {} seeds: {tail} tail-calling, {mem64} with a 64-bit memory, {relaxed} with relaxed SIMD", CORE_SEEDS.end);
+    println!(
+        "of {} seeds: {tail} tail-calling, {mem64} with a 64-bit memory, {relaxed} with relaxed \
+         SIMD, {exn} throwing or catching",
+        CORE_SEEDS.end
+    );
     assert!(
-        tail > 0 && mem64 > 0 && relaxed > 0,
-        "{tail} {mem64} {relaxed}"
+        tail > 0 && mem64 > 0 && relaxed > 0 && exn > 0,
+        "{tail} {mem64} {relaxed} {exn}"
     );
 }

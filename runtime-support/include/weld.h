@@ -107,6 +107,8 @@ typedef enum weld_trap_code {
   WELD_TRAP_UNSUPPORTED_BUILTIN = 36, /* canonical built-in not supported by weld */
   WELD_TRAP_BACKPRESSURE_OUT_OF_RANGE = 37, /* backpressure counter out of range */
   WELD_TRAP_EXIT = 38, /* exit */
+  WELD_TRAP_UNCAUGHT_EXCEPTION = 39, /* uncaught exception */
+  WELD_TRAP_NULL_EXCEPTION_REFERENCE = 40, /* null exception reference */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.

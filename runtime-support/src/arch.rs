@@ -44,7 +44,60 @@ extern "C" {
     pub fn weld_rt_enter(buf: *mut JmpBuf, f: ArrayCall, vmctx: *mut u8, vals: *mut ValRaw) -> u32;
     /// Return to the `weld_rt_enter` that filled `buf`, making it return `code` (non-zero).
     pub fn weld_rt_unwind(buf: *const JmpBuf, code: u32) -> !;
+    /// The `throw` libcall: jumps to [`crate::exception::weld_rt_throw_impl`] with the
+    /// caller's return address and frame pointer added as third and fourth arguments (a Rust
+    /// function cannot read its own return address). Never returns.
+    pub fn weld_rt_throw(vmctx: *mut u8, exn: *mut weld_contract::vmctx::VMException);
 }
+
+// `weld_rt_throw`: the caller is compiled wasm, which keeps its frame pointer in the frame
+// register; on entry the return address is at [rsp] (x86_64) or in the link register. A tail
+// jump keeps the stack as the caller left it, so the target sees a normal call.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".pushsection .text.weld_rt_throw,\"ax\",@progbits",
+    ".globl weld_rt_throw",
+    ".hidden weld_rt_throw",
+    ".type weld_rt_throw,@function",
+    ".p2align 4",
+    "weld_rt_throw:",
+    "mov rdx, [rsp]",
+    "mov rcx, rbp",
+    "jmp {imp}",
+    ".size weld_rt_throw, . - weld_rt_throw",
+    ".popsection",
+    imp = sym crate::exception::weld_rt_throw_impl,
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".text",
+    ".globl weld_rt_throw",
+    ".hidden weld_rt_throw",
+    ".type weld_rt_throw,%function",
+    ".p2align 4",
+    "weld_rt_throw:",
+    "mov x2, x30",
+    "mov x3, x29",
+    "b {imp}",
+    ".size weld_rt_throw, . - weld_rt_throw",
+    imp = sym crate::exception::weld_rt_throw_impl,
+);
+
+#[cfg(target_arch = "riscv64")]
+core::arch::global_asm!(
+    ".text",
+    ".globl weld_rt_throw",
+    ".hidden weld_rt_throw",
+    ".type weld_rt_throw,@function",
+    ".p2align 2",
+    "weld_rt_throw:",
+    "mv a2, ra",
+    "mv a3, s0",
+    "tail {imp}",
+    ".size weld_rt_throw, . - weld_rt_throw",
+    imp = sym crate::exception::weld_rt_throw_impl,
+);
 
 // Each function in a section of its own, as the compiler does for Rust functions: the linker can
 // then place them with the rest of the start-up code (see the compiler's `link::startup_order`).

@@ -217,6 +217,8 @@ mod tests {
                 traps: &NO_TRAPS,
                 funcs: &FUNCS,
                 info: &[],
+                call_sites: &[],
+                handlers: &[],
             },
         );
         let mut stack = [0usize; 8];

@@ -59,7 +59,7 @@ pub fn check(
     }
     match (stack.as_slice(), expected) {
         ([Some(t)], Some(e)) => *t == e,
-        ([None], Some(e)) => matches!(e, ValType::FuncRef | ValType::ExternRef),
+        ([None], Some(e)) => e.is_ref(),
         ([Some(t)], None) => matches!(t, ValType::I32 | ValType::I64),
         _ => false,
     }

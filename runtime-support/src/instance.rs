@@ -18,6 +18,7 @@ use crate::memory::{Memory, MemoryData};
 use crate::module::Module;
 use crate::store::Store;
 use crate::table::{Table, TableData};
+use crate::tag::{Tag, TagData};
 use crate::trap::Trap;
 use alloc::format;
 use alloc::string::String;
@@ -42,6 +43,8 @@ pub enum Extern {
     Table(Table),
     /// A global.
     Global(Global),
+    /// A tag (exception handling).
+    Tag(Tag),
 }
 
 /// Why instantiation failed.
@@ -87,6 +90,9 @@ pub(crate) struct InstanceData {
     memory_handles: Vec<Memory>,
     table_handles: Vec<Table>,
     global_handles: Vec<Global>,
+    tag_handles: Vec<Tag>,
+    /// Exceptions this instance's code threw that are still alive.
+    pub(crate) exceptions: crate::exception::ExnList,
     /// One per export of the module.
     exports: Vec<Extern>,
 }
@@ -145,6 +151,9 @@ fn check_imports(
                     && limits_fit(ty.min, ty.max, want.min, want.max)
             }
             (ImportKind::Global(want), Extern::Global(g)) => store.globals.get(g.0).ty() == *want,
+            (ImportKind::Tag(t), Extern::Tag(tag)) => {
+                Some(&store.tags.get(tag.0).ty) == info.types.get(*t as usize)
+            }
             _ => false,
         };
         if !ok {
@@ -195,6 +204,8 @@ impl Instance {
             memory_handles: Vec::new(),
             table_handles: Vec::new(),
             global_handles: Vec::new(),
+            tag_handles: Vec::new(),
+            exceptions: crate::exception::ExnList::default(),
             exports: Vec::new(),
         };
         let (index, inst) = store.instances.push(data);
@@ -279,6 +290,11 @@ unsafe fn build(
                     *at::<*mut VMGlobal>(vmctx, o.imported_global(i)) = store.globals.get(h.0).vm();
                     inst.global_handles.push(h);
                 }
+                Extern::Tag(h) => {
+                    let i = inst.tag_handles.len() as u32;
+                    *at::<*const u8>(vmctx, o.tag(i)) = store.tags.get(h.0).identity;
+                    inst.tag_handles.push(h);
+                }
             }
         }
         let nf = info.imported_funcs as usize;
@@ -292,6 +308,17 @@ unsafe fn build(
                 type_id: m.type_ids[ty],
                 abi: weld_contract::vmctx::FuncAbi::Wasm as u32,
             };
+        }
+        for i in info.imported_tags..info.tags.len() as u32 {
+            // A defined tag's identity is the address of its own slot.
+            let slot = at::<*const u8>(vmctx, o.tag(i));
+            *slot = slot as *const u8;
+            let ty = info.types[info.tags[i as usize] as usize].clone();
+            let (h, _) = store.tags.push(TagData {
+                identity: slot as *const u8,
+                ty,
+            });
+            inst.tag_handles.push(Tag(h));
         }
         for (i, g) in info.globals.iter().enumerate() {
             let value = eval_const(inst, &g.init)?;
@@ -336,6 +363,7 @@ unsafe fn build(
                 ExportKind::Memory => Extern::Memory(inst.memory_handles[i]),
                 ExportKind::Table => Extern::Table(inst.table_handles[i]),
                 ExportKind::Global => Extern::Global(inst.global_handles[i]),
+                ExportKind::Tag => Extern::Tag(inst.tag_handles[i]),
             };
             inst.exports.push(ext);
         }

@@ -10,7 +10,7 @@ use crate::instance::InstanceData;
 use crate::memory::MemoryData;
 use crate::table::TableData;
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::{VMMemory, VMStoreContext, VMCTX_INSTANCE, VMCTX_STORE};
+use weld_contract::vmctx::{VMException, VMMemory, VMStoreContext, VMCTX_INSTANCE, VMCTX_STORE};
 
 /// `start..end` of `len` items at `offset` in a space of `size`, or an error if it does not fit.
 pub(crate) fn bounds(offset: u64, len: u64, size: usize) -> Result<(usize, usize), ()> {
@@ -186,7 +186,7 @@ impl InstanceData {
 /// # Safety
 /// `vmctx` must be the vmctx of a live instance, and no other reference to its `InstanceData`
 /// may be in use.
-unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
+pub(crate) unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
     // SAFETY: instantiation stores the instance's address at this offset.
     unsafe { &mut **(vmctx.add(VMCTX_INSTANCE as usize) as *const *mut InstanceData) }
 }
@@ -358,6 +358,12 @@ pub struct LibcallTable {
     pub utf8_valid: unsafe extern "C" fn(*mut u8, *const u8, u64) -> u32,
     /// `string_copy`
     pub string_copy: unsafe extern "C" fn(*mut u8, *const VMMemory, u32, *const u8, u32),
+    /// `exn_new`
+    pub exn_new: unsafe extern "C" fn(*mut u8, u32) -> *mut VMException,
+    /// `throw` (an assembly shim: see [`crate::arch::weld_rt_throw`])
+    pub throw: unsafe extern "C" fn(*mut u8, *mut VMException),
+    /// `exn_release`
+    pub exn_release: unsafe extern "C" fn(*mut u8, *mut VMException),
 }
 
 /// The table every vmctx points at.
@@ -375,4 +381,7 @@ pub static LIBCALLS: LibcallTable = LibcallTable {
     trap,
     utf8_valid,
     string_copy,
+    exn_new: crate::exception::exn_new,
+    throw: crate::arch::weld_rt_throw,
+    exn_release: crate::exception::exn_release,
 };

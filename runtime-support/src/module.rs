@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use weld_contract::descriptor::{
     VMFuncRange, VMModuleDescriptor, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC,
 };
-use weld_contract::info::{ImportKind, ModuleInfo, SegmentMode, ValType};
+use weld_contract::info::{ImportKind, ModuleInfo, SegmentMode};
 use weld_contract::ABI_VERSION;
 
 /// Why a module could not be loaded.
@@ -225,6 +225,13 @@ impl Module {
                 slice(desc.func_ranges, desc.func_ranges_len, "func_ranges")?,
             )
         };
+        // SAFETY: as above.
+        let (call_sites, handlers) = unsafe {
+            (
+                slice(desc.call_sites, desc.call_sites_len, "call_sites")?,
+                slice(desc.handlers, desc.handlers_len, "handlers")?,
+            )
+        };
         let info = ModuleInfo::decode_without_names(info_bytes)
             .ok_or_else(|| bad("undecodable info blob"))?;
         if checks.tables() {
@@ -237,6 +244,8 @@ impl Module {
                     .saturating_sub(info.imported_funcs as usize),
                 desc.code_len,
             )?;
+            crate::exception::check_table(call_sites, handlers, &info, desc.code_len)
+                .map_err(bad)?;
         }
         if desc.code_len > 0 && desc.code.is_null() {
             return Err(bad("code: null pointer"));
@@ -248,6 +257,8 @@ impl Module {
                 traps,
                 funcs: ranges,
                 info: info_bytes,
+                call_sites,
+                handlers,
             },
         );
         let type_ids = info.types.iter().map(crate::types::canonical_id).collect();
@@ -319,6 +330,7 @@ pub(crate) fn validate(
         m.table_types.len(),
         m.global_types.len(),
         m.funcref_funcs.len(),
+        m.tags.len(),
     ];
     if counts.iter().any(|c| *c > MAX_COUNT) {
         return Err(bad("too many items"));
@@ -327,8 +339,16 @@ pub(crate) fn validate(
     if m.funcs.iter().any(|t| *t >= ntypes) {
         return Err(bad("function type index out of range"));
     }
+    // A tag's type has no results: its parameters are the payload.
+    if m.tags.iter().any(|t| {
+        m.types
+            .get(*t as usize)
+            .is_none_or(|ty| !ty.results.is_empty())
+    }) {
+        return Err(bad("tag type"));
+    }
     // Imports: counts per kind and types agree with the index spaces.
-    let (mut nf, mut nm, mut nt, mut ng) = (0usize, 0usize, 0usize, 0usize);
+    let (mut nf, mut nm, mut nt, mut ng, mut ntag) = (0usize, 0usize, 0usize, 0usize, 0usize);
     for import in &m.imports {
         let ok = match &import.kind {
             ImportKind::Func(t) => {
@@ -347,6 +367,10 @@ pub(crate) fn validate(
                 ng += 1;
                 m.global_types.get(ng - 1) == Some(ty)
             }
+            ImportKind::Tag(t) => {
+                ntag += 1;
+                m.tags.get(ntag - 1) == Some(t)
+            }
         };
         if !ok {
             return Err(bad(format!(
@@ -355,12 +379,13 @@ pub(crate) fn validate(
             )));
         }
     }
-    if (nf, nm, nt, ng)
+    if (nf, nm, nt, ng, ntag)
         != (
             m.imported_funcs as usize,
             m.imported_memories as usize,
             m.imported_tables as usize,
             m.imported_globals as usize,
+            m.imported_tags as usize,
         )
     {
         return Err(bad("import counts disagree"));
@@ -369,7 +394,7 @@ pub(crate) fn validate(
         return Err(bad("defined table/global counts disagree"));
     }
     for (i, t) in m.tables.iter().enumerate() {
-        let elem_ok = matches!(t.ty.elem, ValType::FuncRef | ValType::ExternRef);
+        let elem_ok = t.ty.elem.is_ref();
         if !elem_ok
             || m.table_types.get(nt + i) != Some(&t.ty)
             || !constexpr::check(&t.init, m, m.global_types.len(), Some(t.ty.elem))
@@ -377,10 +402,7 @@ pub(crate) fn validate(
             return Err(bad(format!("defined table {i}")));
         }
     }
-    if m.table_types[..nt]
-        .iter()
-        .any(|t| !matches!(t.elem, ValType::FuncRef | ValType::ExternRef))
-    {
+    if m.table_types[..nt].iter().any(|t| !t.elem.is_ref()) {
         return Err(bad("imported table of a non-reference type"));
     }
     for (i, g) in m.globals.iter().enumerate() {
@@ -418,6 +440,7 @@ pub(crate) fn validate(
             ExportKind::Memory => (e.index as usize) < m.memories.len(),
             ExportKind::Table => (e.index as usize) < m.table_types.len(),
             ExportKind::Global => (e.index as usize) < m.global_types.len(),
+            ExportKind::Tag => (e.index as usize) < m.tags.len(),
         };
         if !ok {
             return Err(bad(format!("export {:?}", e.name)));
@@ -431,7 +454,7 @@ pub(crate) fn validate(
     // Segments.
     let nglobals = m.global_types.len();
     for (i, e) in m.elems.iter().enumerate() {
-        let mut ok = matches!(e.ty, ValType::FuncRef | ValType::ExternRef)
+        let mut ok = e.ty.is_ref()
             && e.items.len() <= u32::MAX as usize
             && e.items
                 .iter()
@@ -551,6 +574,10 @@ mod tests {
             traps_len: 0,
             func_ranges: core::ptr::null(),
             func_ranges_len: 0,
+            call_sites: core::ptr::null(),
+            call_sites_len: 0,
+            handlers: core::ptr::null(),
+            handlers_len: 0,
         }))
     }
 

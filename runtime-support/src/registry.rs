@@ -10,7 +10,7 @@
 use alloc::boxed::Box;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use weld_contract::descriptor::{VMFuncRange, VMTrapEntry};
+use weld_contract::descriptor::{VMCallSite, VMFuncRange, VMHandler, VMTrapEntry};
 use weld_contract::trap::TrapCode;
 
 /// What the registry knows of one module's code besides its address range.
@@ -22,6 +22,10 @@ pub struct CodeInfo {
     pub funcs: &'static [VMFuncRange],
     /// The module's encoded `ModuleInfo` (decoded only to name functions in backtraces).
     pub info: &'static [u8],
+    /// Call sites with exception handlers, sorted by return address.
+    pub call_sites: &'static [VMCallSite],
+    /// The handlers they point into.
+    pub handlers: &'static [VMHandler],
 }
 
 /// One registered range of code.
@@ -78,6 +82,12 @@ pub fn lookup(pc: usize) -> Option<Option<TrapCode>> {
     Some(trap_at(range.code.traps, pc - range.start))
 }
 
+/// The start of the registered code holding `pc`, and what is known of it. Async-signal-safe.
+pub fn code_at(pc: usize) -> Option<(usize, CodeInfo)> {
+    let range = find(pc)?;
+    Some((range.start, range.code))
+}
+
 /// Whether `pc` is in registered wasm code. Async-signal-safe.
 pub fn is_wasm(pc: usize) -> bool {
     find(pc).is_some()
@@ -128,6 +138,8 @@ mod tests {
             traps: &FAKE_TRAPS,
             funcs: &FAKE_FUNCS,
             info: &[],
+            call_sites: &[],
+            handlers: &[],
         };
         register(base, 16, code);
         register(base, 16, code);

@@ -10,6 +10,7 @@ use crate::global::GlobalData;
 use crate::instance::InstanceData;
 use crate::memory::MemoryData;
 use crate::table::TableData;
+use crate::tag::TagData;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
@@ -120,6 +121,7 @@ pub struct Store {
     pub(crate) tables: Arena<TableData>,
     pub(crate) globals: Arena<GlobalData>,
     pub(crate) memories: Arena<MemoryData>,
+    pub(crate) tags: Arena<TagData>,
     _not_send: PhantomData<*mut u8>,
 }
 
@@ -156,6 +158,7 @@ impl Store {
             tables: Arena::new(),
             globals: Arena::new(),
             memories: Arena::new(),
+            tags: Arena::new(),
             _not_send: PhantomData,
         }
     }

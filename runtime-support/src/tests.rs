@@ -220,6 +220,10 @@ fn module_checked(
         traps_len,
         func_ranges,
         func_ranges_len,
+        call_sites: core::ptr::null(),
+        call_sites_len: 0,
+        handlers: core::ptr::null(),
+        handlers_len: 0,
     }));
     // SAFETY: the descriptor is well formed and leaked.
     unsafe { Module::load(desc, checks) }.expect("module loads")
@@ -594,7 +598,10 @@ fn the_libcall_table_follows_the_contract_order() {
             "elem_drop",
             "trap",
             "utf8_valid",
-            "string_copy"
+            "string_copy",
+            "exn_new",
+            "throw",
+            "exn_release"
         ]
     );
     assert_eq!(

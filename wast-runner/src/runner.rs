@@ -354,7 +354,14 @@ impl Runner {
             | WastDirective::AssertMalformedCustom { .. } => {
                 Err("custom-section assertions are not supported".into())
             }
-            WastDirective::AssertException { .. } => Err("exceptions are not supported".into()),
+            WastDirective::AssertException { exec, .. } => match self.execute(exec, c)? {
+                Ok(_) => Err("expected an uncaught exception, got a normal return".into()),
+                Err(TrapCode::UncaughtException) => Ok(()),
+                Err(t) => Err(format!(
+                    "expected an uncaught exception, got trap {:?}",
+                    t.message()
+                )),
+            },
             WastDirective::AssertSuspension { .. } => {
                 Err("stack switching is not supported".into())
             }

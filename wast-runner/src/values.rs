@@ -86,9 +86,7 @@ fn core_matches(e: &WastRetCore<'_>, actual: ValRaw, ty: ValType) -> Result<bool
         WastRetCore::F32(p) => ty == ValType::F32 && f32_matches(p, actual.get_f32()),
         WastRetCore::F64(p) => ty == ValType::F64 && f64_matches(p, actual.get_f64()),
         WastRetCore::V128(p) => ty == ValType::V128 && v128_matches(p, actual.get_u128()),
-        WastRetCore::RefNull(_) => {
-            matches!(ty, ValType::FuncRef | ValType::ExternRef) && actual.get_i64() == 0
-        }
+        WastRetCore::RefNull(_) => ty.is_ref() && actual.get_i64() == 0,
         WastRetCore::RefExtern(None) => ty == ValType::ExternRef && actual.get_i64() != 0,
         WastRetCore::RefExtern(Some(n)) => {
             ty == ValType::ExternRef && actual.get_i64() == *n as i64 + 1
@@ -119,6 +117,7 @@ pub fn show(v: ValRaw, ty: ValType) -> String {
             0 => "externref:null".to_string(),
             n => format!("externref:{}", n - 1),
         },
+        ValType::ExnRef => format!("exnref:{:#x}", v.get_i64()),
     }
 }
 

@@ -6,6 +6,7 @@
 //! Unreachable code is validated but not translated: `reachable` turns false after a branch and
 //! only control operators are tracked until the enclosing `else`/`end`.
 
+use super::exceptions::{self, Delivers, Handler, Handlers};
 use super::funcref::FuncRefCall;
 use super::{clif_trap, clif_type, finish, CompiledFunction, ModuleEnv};
 use crate::error::{Error, Result};
@@ -49,6 +50,10 @@ enum FrameKind {
     },
     /// An `if` after its `else`.
     Else,
+    /// A `try_table`, whose catch clauses are `handlers[first_handler..]` while it is open.
+    TryTable {
+        first_handler: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +102,9 @@ pub(crate) struct Translator<'a, 'b> {
     pub(crate) offset: u64,
     /// Index of the function being translated.
     index: u32,
+    /// Catch clauses of the open `try_table`s, outermost first (each table's clauses in
+    /// reverse order: see `try_table`).
+    pub(crate) handlers: Vec<Handler>,
 }
 
 /// Compile defined function `index`.
@@ -180,6 +188,7 @@ pub(crate) fn translate_function(
             libcall_sigs: HashMap::new(),
             offset: 0,
             index,
+            handlers: Vec::new(),
         };
         for (p, vt) in params.iter().zip(&ty.params) {
             let var = t.b.declare_var(clif_type(*vt));
@@ -280,7 +289,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     pub(crate) fn zero(&mut self, vt: ValType) -> Value {
         match vt {
             ValType::I32 => self.b.ins().iconst(types::I32, 0),
-            ValType::I64 | ValType::FuncRef | ValType::ExternRef => {
+            ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
                 self.b.ins().iconst(types::I64, 0)
             }
             ValType::F32 => self.b.ins().f32const(0.0),
@@ -446,6 +455,9 @@ impl<'a, 'b> Translator<'a, 'b> {
                     if_params,
                 });
             }
+            TryTable { ref try_table } => self.try_table(try_table),
+            Throw { tag_index } => self.throw(tag_index),
+            ThrowRef => self.throw_ref(),
             Else => self.else_op(),
             End => self.end_op(),
             Br { relative_depth } => {
@@ -561,7 +573,10 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// Operators in unreachable code: only track nesting.
     fn dead_operator(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.else_op(),
@@ -616,6 +631,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         if let Some(h) = frame.header {
             self.b.seal_block(h);
+        }
+        if let FrameKind::TryTable { first_handler } = frame.kind {
+            // Every call that can reach the clauses' landing blocks has been made.
+            for h in self.handlers.split_off(first_handler) {
+                self.b.seal_block(h.block);
+            }
         }
         self.stack.truncate(frame.height);
         self.b.seal_block(frame.next);
@@ -692,11 +713,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.canonicalize_all(&vals)
     }
 
-    fn push_results(&mut self, inst: ir::Inst) {
-        let results = self.b.inst_results(inst).to_vec();
-        self.stack.extend(results);
-    }
-
     /// `call` (`tail`: `return_call`) of function `index`: a direct call of a defined function,
     /// or through the import's funcref slot.
     fn call(&mut self, index: u32, tail: bool) -> Result<()> {
@@ -734,10 +750,71 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.b.ins().return_call(fref, &all);
             self.reachable = false;
         } else {
-            let inst = self.b.ins().call(fref, &all);
-            self.push_results(inst);
+            let handlers = Handlers {
+                vmctx: self.vmctx,
+                list: &self.handlers,
+            };
+            let results = exceptions::call(&mut self.b, fref, &all, Some(handlers));
+            self.stack.extend(results);
         }
         Ok(())
+    }
+
+    /// `try_table`: fill a landing block per catch clause (in the enclosing scope, where the
+    /// clauses' labels are resolved), then open the block with the clauses as handlers.
+    fn try_table(&mut self, tt: &wasmparser::TryTable) {
+        let (params, results) = self.block_types(tt.ty);
+        // End the current block, so the landing blocks can be filled before the body goes on.
+        let body = self.b.create_block();
+        self.b.ins().jump(body, &[]);
+        let first_handler = self.handlers.len();
+        let mut clauses = Vec::with_capacity(tt.catches.len());
+        for c in &tt.catches {
+            use wasmparser::Catch;
+            let (tag, label, delivers) = match *c {
+                Catch::One { tag, label } => (Some(tag), label, Delivers::Payload),
+                Catch::OneRef { tag, label } => (Some(tag), label, Delivers::PayloadAndRef),
+                Catch::All { label } => (None, label, Delivers::Nothing),
+                Catch::AllRef { label } => (None, label, Delivers::Ref),
+            };
+            let landing = self.b.create_block();
+            self.b.append_block_param(landing, types::I64);
+            let vals = self.landing(landing, tag, delivers);
+            self.branch_with(label, &vals);
+            clauses.push(Handler {
+                tag,
+                block: landing,
+            });
+        }
+        // Stored so that reading the list backwards gives the innermost `try_table` first
+        // and its clauses in order (the first matching clause wins).
+        self.handlers.extend(clauses.into_iter().rev());
+        self.b.seal_block(body);
+        self.switch_to(body);
+        let next = self.new_block(&results);
+        let height = self.stack.len() - params.len();
+        self.control.push(Frame {
+            kind: FrameKind::TryTable { first_handler },
+            next,
+            header: None,
+            params,
+            results,
+            height,
+            start_reachable: true,
+            exit_reachable: false,
+            if_params: vec![],
+        });
+    }
+
+    /// Branch to the frame at `relative_depth` with `vals` (not from the stack).
+    fn branch_with(&mut self, relative_depth: u32, vals: &[Value]) {
+        let depth = self.control.len() - 1 - relative_depth as usize;
+        let (target, _) = self.control[depth].branch_target();
+        if self.control[depth].header.is_none() {
+            self.control[depth].exit_reachable = true;
+        }
+        let vals = self.canonicalize_all(vals);
+        self.b.ins().jump(target, &args(&vals));
     }
 
     /// `call_indirect` (`tail`: `return_call_indirect`): bounds, null and type checks, then the
@@ -805,6 +882,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             params: &ty.params,
             results: &ty.results,
             native: self.env.native_call_conv(),
+            handlers: Some(Handlers {
+                vmctx: self.vmctx,
+                list: &self.handlers,
+            }),
         };
         if tail {
             call.tail_call(&mut self.b, call_args);
@@ -817,10 +898,29 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     /// Call a runtime libcall through the vmctx's libcall table.
     pub(crate) fn libcall(&mut self, lc: Libcall, call_args: &[Value]) -> Vec<Value> {
+        let (sig, code) = self.libcall_target(lc);
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(call_args);
+        let inst = self.b.ins().call_indirect(sig, code, &all);
+        self.b.inst_results(inst).to_vec()
+    }
+
+    /// The signature and code address of a libcall, after leaving the frame pointer and
+    /// function index where a trap raised by the libcall starts its backtrace (see the
+    /// runtime's `backtrace` module).
+    pub(crate) fn libcall_target(&mut self, lc: Libcall) -> (ir::SigRef, Value) {
         let sig = match self.libcall_sigs.get(&lc) {
             Some(s) => *s,
             None => {
-                let mut sig = Signature::new(self.env.native_call_conv());
+                // `throw` never returns normally, and what returns through an exception
+                // handler must assume every register clobbered: Cranelift's `preserve_all`
+                // passes arguments as C does and, at a `try_call`, says exactly that (a
+                // C-convention `try_call` would expect callee-saved registers restored).
+                let call_conv = match lc {
+                    Libcall::Throw => cranelift_codegen::isa::CallConv::PreserveAll,
+                    _ => self.env.native_call_conv(),
+                };
+                let mut sig = Signature::new(call_conv);
                 let t = |t: &LibcallType| match t {
                     LibcallType::I32 => types::I32,
                     LibcallType::I64 | LibcallType::Ptr => types::I64,
@@ -842,8 +942,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             table,
             (lc as u32 * vmctx::PTR) as i32,
         );
-        // Leave the frame pointer and function index where a trap raised by the libcall
-        // starts its backtrace (see the runtime's `backtrace` module).
         let store = self.load_vmctx_ro(vmctx::VMCTX_STORE);
         let fp = self.b.ins().get_frame_pointer(types::I64);
         let index = self.b.ins().iconst(types::I32, i64::from(self.index));
@@ -854,9 +952,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b
             .ins()
             .store(flags, index, store, vmctx::STORE_EXIT_FUNC as i32);
-        let mut all = vec![self.vmctx];
-        all.extend_from_slice(call_args);
-        let inst = self.b.ins().call_indirect(sig, code, &all);
-        self.b.inst_results(inst).to_vec()
+        (sig, code)
     }
 }

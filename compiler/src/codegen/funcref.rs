@@ -9,6 +9,7 @@
 //! real tail call into wasm code and an ordinary call and return into host code.
 
 use super::clif_type;
+use super::exceptions::{self, Handlers};
 use cranelift_codegen::ir::{
     self, types, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Signature, Value,
 };
@@ -47,6 +48,8 @@ pub struct FuncRefCall<'a> {
     pub results: &'a [ValType],
     /// The platform's C convention.
     pub native: CallConv,
+    /// Exception handlers in scope: a call of wasm code is a `try_call` when there are any.
+    pub handlers: Option<Handlers<'a>>,
 }
 
 impl FuncRefCall<'_> {
@@ -65,12 +68,15 @@ impl FuncRefCall<'_> {
             b.seal_block(block);
             let sig = b.import_signature(signature(cc, self.params, self.results));
             let all = with_vmctx(vmctx, args);
-            let call = b.ins().call_indirect(sig, code, &all);
-            let results: Vec<ir::BlockArg> = b
-                .inst_results(call)
-                .iter()
-                .map(|v| ir::BlockArg::Value(*v))
-                .collect();
+            // Host code cannot throw a wasm exception: only the wasm call needs handlers.
+            let handlers = if cc == WASM_CALL_CONV {
+                self.handlers
+            } else {
+                None
+            };
+            let results = exceptions::call_indirect(b, sig, code, &all, handlers);
+            let results: Vec<ir::BlockArg> =
+                results.iter().map(|v| ir::BlockArg::Value(*v)).collect();
             b.ins().jump(join, &results);
         }
         b.switch_to_block(join);

@@ -11,6 +11,7 @@
 
 pub mod disas;
 pub mod entry;
+mod exceptions;
 mod func;
 pub(crate) mod funcref;
 pub(crate) mod isa;
@@ -73,6 +74,22 @@ pub struct CompiledFunction {
     pub traps: Vec<(u32, TrapCode)>,
     /// Loops of at most 64 bytes: `(start, end)` offsets in `code` (see `emit::layout`).
     pub small_loops: Vec<(u32, u32)>,
+    /// Calls with exception handlers (inside a `try_table`).
+    pub call_sites: Vec<CallSite>,
+}
+
+/// A call with exception handlers, offsets relative to its function's code (see
+/// `weld_contract::descriptor::VMCallSite`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSite {
+    /// Offset of the return address.
+    pub ret: u32,
+    /// Frame pointer minus stack pointer at the call.
+    pub frame_offset: u32,
+    /// Where the caller's vmctx is saved, from that stack pointer.
+    pub vmctx_sp_offset: u32,
+    /// Handlers innermost first: tag index (or `EXN_CATCH_ALL`) and handler offset.
+    pub handlers: Vec<(u32, u32)>,
 }
 
 /// The code of a whole module.
@@ -127,7 +144,7 @@ pub fn clif_type(t: ValType) -> ir::Type {
         ValType::F32 => ir::types::F32,
         ValType::F64 => ir::types::F64,
         ValType::V128 => ir::types::I8X16,
-        ValType::FuncRef | ValType::ExternRef => ir::types::I64,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => ir::types::I64,
     }
 }
 
@@ -317,6 +334,7 @@ pub(crate) fn finish(
         .iter()
         .map(|t| (t.offset, trap_from_clif(t.code)))
         .collect();
+    let call_sites = call_sites(&compiled.buffer, func)?;
     let mut relocs = Vec::new();
     for r in raw_relocs {
         let target = match &r.target {
@@ -355,7 +373,47 @@ pub(crate) fn finish(
         relocs,
         traps,
         small_loops,
+        call_sites,
     })
+}
+
+/// The call sites of a compiled function that have exception handlers.
+fn call_sites(
+    buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen::Final>,
+    func: u32,
+) -> Result<Vec<CallSite>> {
+    use cranelift_codegen::{ExceptionContextLoc, FinalizedMachExceptionHandler as H};
+    let unsupported = |what: &str| Error::Codegen {
+        func,
+        message: format!("exception handlers at a call with {what}"),
+    };
+    let mut sites = Vec::new();
+    for cs in buffer.call_sites() {
+        let mut vmctx_sp_offset = None;
+        let mut handlers = Vec::new();
+        for h in cs.exception_handlers {
+            match h {
+                H::Tag(tag, at) => handlers.push((tag.as_u32(), *at)),
+                H::Default(at) => handlers.push((weld_contract::vmctx::EXN_CATCH_ALL, *at)),
+                H::Context(ExceptionContextLoc::SPOffset(o)) => vmctx_sp_offset = Some(*o),
+                H::Context(ExceptionContextLoc::GPR(_)) => {
+                    return Err(unsupported("its context in a register"))
+                }
+            }
+        }
+        if handlers.is_empty() {
+            continue;
+        }
+        sites.push(CallSite {
+            ret: cs.ret_addr,
+            frame_offset: cs
+                .frame_offset
+                .ok_or_else(|| unsupported("no frame offset"))?,
+            vmctx_sp_offset: vmctx_sp_offset.ok_or_else(|| unsupported("no context"))?,
+            handlers,
+        });
+    }
+    Ok(sites)
 }
 
 fn libcall_symbol(lc: ir::LibCall) -> Result<&'static str> {

@@ -55,6 +55,7 @@ pub fn compile_trampoline(
                 params: &ty.params,
                 results: &ty.results,
                 native: env.native_call_conv(),
+                handlers: None,
             };
             call.call(&mut b, &args)
         } else {

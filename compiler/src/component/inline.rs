@@ -31,7 +31,7 @@ use std::rc::Rc;
 use wasmparser::types::TypesRef;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentInstance,
-    ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance, TypeRef,
+    ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance,
 };
 use weld_contract::component::{
     CanonOpts, ComponentExport, ComponentInfo, CoreDef, CoreInstance, HostImport, Lifted, Lowering,
@@ -138,6 +138,7 @@ struct Frame<'a> {
     core_memories: Vec<CoreDef>,
     core_tables: Vec<CoreDef>,
     core_globals: Vec<CoreDef>,
+    core_tags: Vec<CoreDef>,
     core_instances: Vec<CoreInst>,
     core_modules: Vec<u32>,
     funcs: Vec<FuncDef>,
@@ -295,6 +296,7 @@ impl<'a> Inliner<'a> {
             core_memories: vec![],
             core_tables: vec![],
             core_globals: vec![],
+            core_tags: vec![],
             core_instances: vec![],
             core_modules: vec![],
             funcs: vec![],
@@ -376,7 +378,7 @@ impl<'a> Inliner<'a> {
             ExternalKind::Memory => get(&f.core_memories, index, "core memory"),
             ExternalKind::Table => get(&f.core_tables, index, "core table"),
             ExternalKind::Global => get(&f.core_globals, index, "core global"),
-            ExternalKind::Tag => Err(unsupported("core tags in components")),
+            ExternalKind::Tag => get(&f.core_tags, index, "core tag"),
         }
     }
 
@@ -386,7 +388,7 @@ impl<'a> Inliner<'a> {
             ExternalKind::Memory => f.core_memories.push(def),
             ExternalKind::Table => f.core_tables.push(def),
             ExternalKind::Global => f.core_globals.push(def),
-            ExternalKind::Tag => return Err(unsupported("core tags in components")),
+            ExternalKind::Tag => f.core_tags.push(def),
         }
         Ok(())
     }
@@ -415,9 +417,6 @@ impl<'a> Inliner<'a> {
             if let wasmparser::Payload::ImportSection(r) = payload? {
                 for i in r.into_imports() {
                     let i = i?;
-                    if matches!(i.ty, TypeRef::Tag(_)) {
-                        return Err(unsupported("tag imports"));
-                    }
                     out.push((i.module.to_string(), i.name.to_string()));
                 }
             }

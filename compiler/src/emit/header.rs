@@ -29,7 +29,7 @@ fn c_type(t: ValType) -> Option<&'static str> {
         ValType::I64 => "int64_t",
         ValType::F32 => "float",
         ValType::F64 => "double",
-        ValType::FuncRef | ValType::ExternRef => "void *",
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => "void *",
         ValType::V128 => return None,
     })
 }
@@ -43,6 +43,7 @@ fn wasm_name(t: ValType) -> &'static str {
         ValType::V128 => "v128",
         ValType::FuncRef => "funcref",
         ValType::ExternRef => "externref",
+        ValType::ExnRef => "exnref",
     }
 }
 
@@ -148,7 +149,7 @@ pub fn write_header(info: &ModuleInfo, prefix: &str) -> String {
                     "/* memory export {name}: weld_memory_data(inst, {name}, &len) */\n"
                 );
             }
-            ExportKind::Table | ExportKind::Global => {
+            ExportKind::Table | ExportKind::Global | ExportKind::Tag => {
                 let _ = writeln!(
                     h,
                     "/* {:?} export {name}: not reachable from C yet */\n",

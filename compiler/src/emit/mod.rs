@@ -21,6 +21,7 @@
 
 pub mod component;
 pub mod component_header;
+pub mod exceptions;
 pub mod header;
 pub mod layout;
 
@@ -202,6 +203,7 @@ pub(crate) fn add_module(
         }
     }
     traps.sort_unstable();
+    let exn_table = exceptions::build(&compiled.funcs, &layout.funcs)?;
     let code_len = text.len() as u64;
     // Everything above is relative to this module's code; place it after earlier modules.
     // 64: function placement (`layout`) counts on where 64-byte lines fall.
@@ -280,6 +282,8 @@ pub(crate) fn add_module(
         range_bytes.extend_from_slice(&(f.code.len() as u32).to_le_bytes());
     }
     let ranges_off = obj.append_section_data(rodata, &range_bytes, 8);
+    let sites_off = obj.append_section_data(rodata, &exn_table.sites, 8);
+    let handlers_off = obj.append_section_data(rodata, &exn_table.handlers, 8);
     let rodata_sym = obj.section_symbol(rodata);
 
     // .data.rel.ro: descriptor and pointer arrays.
@@ -321,6 +325,8 @@ pub(crate) fn add_module(
     put(d::CODE_LEN, code_len);
     put(d::TRAPS_LEN, traps.len() as u64);
     put(d::FUNC_RANGES_LEN, compiled.funcs.len() as u64);
+    put(d::CALL_SITES_LEN, exn_table.sites_len as u64);
+    put(d::HANDLERS_LEN, exn_table.handlers_len as u64);
     w.bytes(&desc);
     let relro_sym = w.section_symbol;
     let ptrs = [
@@ -331,6 +337,8 @@ pub(crate) fn add_module(
         (d::CODE, text_sym, base as i64),
         (d::TRAPS, rodata_sym, traps_off as i64),
         (d::FUNC_RANGES, rodata_sym, ranges_off as i64),
+        (d::CALL_SITES, rodata_sym, sites_off as i64),
+        (d::HANDLERS, rodata_sym, handlers_off as i64),
     ];
     for (field, sym, addend) in ptrs {
         w.reloc_at(desc_at + field as u64, sym, addend)?;

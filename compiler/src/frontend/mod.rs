@@ -238,11 +238,10 @@ fn extract<'a>(
                         m.info.imported_globals += 1;
                         ImportKind::Global(t)
                     }
-                    TypeRef::Tag(_) => {
-                        return Err(Error::unsupported(
-                            "tags (exception handling proposal)",
-                            offset,
-                        ))
+                    TypeRef::Tag(t) => {
+                        m.info.tags.push(t.func_type_idx);
+                        m.info.imported_tags += 1;
+                        ImportKind::Tag(t.func_type_idx)
                     }
                     TypeRef::FuncExact(_) => {
                         return Err(Error::unsupported(
@@ -282,10 +281,9 @@ fn extract<'a>(
             }
         }
         Payload::TagSection(reader) => {
-            return Err(Error::unsupported(
-                "tags (exception handling proposal)",
-                reader.range().start,
-            ));
+            for t in reader {
+                m.info.tags.push(t?.func_type_idx);
+            }
         }
         Payload::GlobalSection(reader) => {
             for g in reader.into_iter_with_offsets() {
@@ -307,11 +305,9 @@ fn extract<'a>(
                     ExternalKind::Table => ExportKind::Table,
                     ExternalKind::Memory => ExportKind::Memory,
                     ExternalKind::Global => ExportKind::Global,
-                    ExternalKind::Tag | ExternalKind::FuncExact => {
-                        return Err(Error::unsupported(
-                            "exports of tags or exact functions",
-                            offset,
-                        ))
+                    ExternalKind::Tag => ExportKind::Tag,
+                    ExternalKind::FuncExact => {
+                        return Err(Error::unsupported("exports of exact functions", offset))
                     }
                 };
                 m.info.exports.push(Export {
@@ -432,8 +428,12 @@ fn ref_type(r: RefType, offset: u64) -> Result<ValType> {
             shared: false,
             ty: A::Extern | A::NoExtern,
         } => Ok(ValType::ExternRef),
+        H::Abstract {
+            shared: false,
+            ty: A::Exn | A::NoExn,
+        } => Ok(ValType::ExnRef),
         _ => Err(Error::unsupported(
-            format!("reference type {r} (GC or exception handling proposal)"),
+            format!("reference type {r} (GC proposal)"),
             offset,
         )),
     }

@@ -7,17 +7,19 @@ use weld::wast::{run_files, skips::SkipList, Exec, Summary};
 use weld::Options;
 
 /// The folders of `core/` every target with SIMD runs (`""` is `core/` itself).
-pub const FOLDERS: [&str; 6] = [
+pub const FOLDERS: [&str; 7] = [
     "",
     "bulk-memory",
     "multi-memory",
     "simd",
     "relaxed-simd",
     "memory64",
+    "exceptions",
 ];
 
 /// The same without the SIMD folders, for riscv64 (no V extension).
-pub const FOLDERS_WITHOUT_SIMD: [&str; 4] = ["", "bulk-memory", "multi-memory", "memory64"];
+pub const FOLDERS_WITHOUT_SIMD: [&str; 5] =
+    ["", "bulk-memory", "multi-memory", "memory64", "exceptions"];
 
 /// The `.wast` files directly in `dir`, sorted.
 fn wast_files(dir: &Path) -> Vec<PathBuf> {

@@ -89,6 +89,7 @@ pub(super) fn fused_body(
             params,
             results,
             native: call_conv,
+            handlers: None,
         };
     let strings: Vec<usize> = pconv
         .iter()
