@@ -58,22 +58,28 @@ fn check(what: &str, out: std::process::Output, expected: &str) {
     );
 }
 
-#[test]
-fn a_tail_calling_interpreter_runs_180_million_tail_calls_as_an_executable() {
-    let dir = tempfile::tempdir().unwrap();
-    let exe = dir.path().join("tail-interp");
+/// `weld compile tests/programs/<name>.wasm -o <dir>/<name>`: the executable.
+fn compile_exe(name: &str, dir: &Path) -> PathBuf {
+    let exe = dir.join(name);
     let out = Command::new(weld())
         .arg("compile")
-        .arg(program("tail-interp.wasm"))
+        .arg(program(&format!("{name}.wasm")))
         .arg("-o")
         .arg(&exe)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "weld compile: {}",
+        "weld compile {name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    exe
+}
+
+#[test]
+fn a_tail_calling_interpreter_runs_180_million_tail_calls_as_an_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = compile_exe("tail-interp", dir.path());
     let n = 300_000;
     let (_, ran) = collatz(n);
     assert!(
@@ -122,19 +128,7 @@ fn a_c_program_with_a_64_bit_memory_uses_5_gib_past_the_4_gib_line() {
 #[test]
 fn a_million_exceptions_are_thrown_through_ten_frames_and_caught_in_an_executable() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = dir.path().join("throw-catch");
-    let out = Command::new(weld())
-        .arg("compile")
-        .arg(program("throw-catch.wasm"))
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "weld compile: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let exe = compile_exe("throw-catch", dir.path());
     let n: u64 = 1_000_000;
     let expected = format!("round trips: {n}\npayload sum: {}\n", n * (n - 1) / 2);
     check(

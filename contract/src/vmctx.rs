@@ -359,6 +359,11 @@ pub struct VMException {
 pub const EXN_ESCAPED: u32 = 32;
 /// Offset of the first payload slot (16-byte aligned).
 pub const EXN_PAYLOAD: u32 = 48;
+/// Offset of payload slot `i` in an exception object.
+pub const fn exn_payload_slot(i: u32) -> u32 {
+    EXN_PAYLOAD + VALRAW_SIZE * i
+}
+
 /// The tag handlers of a call site use when they catch every exception (`catch_all`).
 pub const EXN_CATCH_ALL: u32 = u32::MAX;
 

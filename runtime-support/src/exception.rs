@@ -21,7 +21,7 @@ use core::ptr;
 use weld_contract::descriptor::{call_site_at, VMCallSite, VMHandler};
 use weld_contract::info::ModuleInfo;
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::{VMException, EXN_CATCH_ALL, EXN_PAYLOAD, VALRAW_SIZE};
+use weld_contract::vmctx::{exn_payload_slot, VMException, EXN_CATCH_ALL};
 
 /// The live exceptions an instance's code threw: a doubly linked list through the objects'
 /// headers, so releasing one is O(1). Dropping the list (with its instance, when the store is
@@ -40,8 +40,8 @@ impl Default for ExnList {
 }
 
 fn layout(slots: u32) -> Option<Layout> {
-    let size = (EXN_PAYLOAD as usize).checked_add(slots as usize * VALRAW_SIZE as usize)?;
-    Layout::from_size_align(size, 16).ok()
+    // Payload counts are at most wasmparser's 1,000 parameters: no overflow in `u32`.
+    Layout::from_size_align(exn_payload_slot(slots.min(1 << 20)) as usize, 16).ok()
 }
 
 impl ExnList {
@@ -109,16 +109,18 @@ pub unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32) -> *mut VMException {
     // SAFETY: compiled code passes its own vmctx; nothing else borrows the instance now.
     let inst = unsafe { crate::libcalls::instance(vmctx) };
     let info = inst.module.info();
-    let slots = info
+    let ty = info
         .tags
         .get(tag as usize)
-        .and_then(|t| info.types.get(*t as usize))
-        .map_or(0, |ty| ty.params.len() as u32);
-    let slot = inst
-        .offsets
-        .tag(tag.min(inst.offsets.counts.tags.saturating_sub(1)));
-    // SAFETY: `slot` is a tag slot inside the vmctx (validated tag index; clamped anyway).
-    let identity = unsafe { *(vmctx.add(slot as usize) as *const *const u8) };
+        .and_then(|t| info.types.get(*t as usize));
+    let Some(ty) = ty.filter(|_| tag < inst.offsets.counts.tags) else {
+        // Validated code names only its own tags.
+        // SAFETY: called by wasm under an active entry; this frame owns nothing.
+        unsafe { crate::libcalls::raise_from_wasm(vmctx, TrapCode::InvalidValue) }
+    };
+    let slots = ty.params.len() as u32;
+    // SAFETY: a tag slot inside the vmctx (checked above).
+    let identity = unsafe { *(vmctx.add(inst.offsets.tag(tag) as usize) as *const *const u8) };
     inst.exceptions.alloc(identity, slots)
 }
 
@@ -174,8 +176,12 @@ pub unsafe extern "C" fn weld_rt_throw_impl(
         // first payload register; the frames skipped are wasm frames and this one, which holds
         // nothing to drop.
         Some(r) => unsafe { resume(r, exn as usize) },
-        // SAFETY: as above; the backtrace starts at the thrower.
-        None => unsafe { crate::entry::raise_at(TrapCode::UncaughtException, Some(ra - 1), fp) },
+        // Nothing in wasm can reach it any more unless it escaped as an exnref.
+        // SAFETY: `exn` is live; then as above, the backtrace starting at the thrower.
+        None => unsafe {
+            exn_release(ptr::null_mut(), exn);
+            crate::entry::raise_at(TrapCode::UncaughtException, Some(ra - 1), fp)
+        },
     }
 }
 

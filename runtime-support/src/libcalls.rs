@@ -207,7 +207,7 @@ unsafe fn check(vmctx: *mut u8, r: Result<(), TrapCode>) {
 ///
 /// # Safety
 /// Must be called from a libcall entered from compiled code with `vmctx`, with nothing to drop.
-unsafe fn raise_from_wasm(vmctx: *mut u8, code: TrapCode) -> ! {
+pub(crate) unsafe fn raise_from_wasm(vmctx: *mut u8, code: TrapCode) -> ! {
     // SAFETY: compiled code passes its own vmctx, whose store pointer and instance are live; it
     // wrote `exit_fp`/`exit_func` just before calling the libcall.
     unsafe {

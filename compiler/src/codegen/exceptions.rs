@@ -25,7 +25,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::FunctionBuilder;
 use weld_contract::libcall::Libcall;
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::{EXN_ESCAPED, EXN_PAYLOAD, VALRAW_SIZE};
+use weld_contract::vmctx::{exn_payload_slot, EXN_ESCAPED};
 
 /// One catch clause in scope: the tag it catches (`None`: every exception) and its landing
 /// block, which takes the exception object's address.
@@ -170,7 +170,7 @@ impl Translator<'_, '_> {
         let exn = self.libcall(Libcall::ExnNew, &[tag_val])[0];
         for (i, v) in payload.into_iter().enumerate() {
             let v = self.canonicalize(v);
-            let off = EXN_PAYLOAD + VALRAW_SIZE * i as u32;
+            let off = exn_payload_slot(i as u32);
             self.b
                 .ins()
                 .store(MemFlagsData::trusted(), v, exn, off as i32);
@@ -211,7 +211,7 @@ impl Translator<'_, '_> {
         let mut vals = Vec::new();
         if let (Some(tag), Delivers::Payload | Delivers::PayloadAndRef) = (tag, delivers) {
             for (i, vt) in self.tag_params(tag).into_iter().enumerate() {
-                let off = EXN_PAYLOAD + VALRAW_SIZE * i as u32;
+                let off = exn_payload_slot(i as u32);
                 let v = self
                     .b
                     .ins()

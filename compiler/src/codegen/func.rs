@@ -215,17 +215,8 @@ pub(crate) fn translate_function(
         for r in &ty.results {
             t.b.append_block_param(exit, clif_type(*r));
         }
-        t.control.push(Frame {
-            kind: FrameKind::Block,
-            next: exit,
-            header: None,
-            params: vec![],
-            results: ty.results.iter().map(|r| clif_type(*r)).collect(),
-            height: 0,
-            start_reachable: true,
-            exit_reachable: false,
-            if_params: vec![],
-        });
+        let results = ty.results.iter().map(|r| clif_type(*r)).collect();
+        t.push_frame(FrameKind::Block, exit, None, (vec![], results), vec![]);
         let mut reader = input.body.get_operators_reader()?;
         while !reader.eof() {
             let offset = reader.original_position();
@@ -395,18 +386,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             Block { blockty } => {
                 let (params, results) = self.block_types(blockty);
                 let next = self.new_block(&results);
-                let height = self.stack.len() - params.len();
-                self.control.push(Frame {
-                    kind: FrameKind::Block,
-                    next,
-                    header: None,
-                    params,
-                    results,
-                    height,
-                    start_reachable: true,
-                    exit_reachable: false,
-                    if_params: vec![],
-                });
+                self.push_frame(FrameKind::Block, next, None, (params, results), vec![]);
             }
             Loop { blockty } => {
                 let (params, results) = self.block_types(blockty);
@@ -417,17 +397,13 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.stack.truncate(height);
                 self.switch_to(header);
                 self.push_block_params(header);
-                self.control.push(Frame {
-                    kind: FrameKind::Loop,
+                self.push_frame(
+                    FrameKind::Loop,
                     next,
-                    header: Some(header),
-                    params,
-                    results,
-                    height,
-                    start_reachable: true,
-                    exit_reachable: false,
-                    if_params: vec![],
-                });
+                    Some(header),
+                    (params, results),
+                    vec![],
+                );
             }
             If { blockty } => {
                 let cond = self.pop();
@@ -442,18 +418,13 @@ impl<'a, 'b> Translator<'a, 'b> {
                     .brif(cond, then_block, &[], else_block, &args(&if_params));
                 self.b.seal_block(then_block);
                 self.switch_to(then_block);
-                let height = self.stack.len() - params.len();
-                self.control.push(Frame {
-                    kind: FrameKind::If { else_block },
+                self.push_frame(
+                    FrameKind::If { else_block },
                     next,
-                    header: None,
-                    params,
-                    results,
-                    height,
-                    start_reachable: true,
-                    exit_reachable: false,
+                    None,
+                    (params, results),
                     if_params,
-                });
+                );
             }
             TryTable { ref try_table } => self.try_table(try_table),
             Throw { tag_index } => self.throw(tag_index),
@@ -647,13 +618,43 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
     }
 
+    /// The block a branch to the frame at `relative_depth` goes to and how many values it
+    /// takes; the frame's exit becomes reachable unless the target is a loop header.
+    fn branch_target(&mut self, relative_depth: u32) -> (ir::Block, usize) {
+        let depth = self.control.len() - 1 - relative_depth as usize;
+        let frame = &mut self.control[depth];
+        if frame.header.is_none() {
+            frame.exit_reachable = true;
+        }
+        frame.branch_target()
+    }
+
+    /// Open a frame whose parameters are the top `params.len()` stack values.
+    fn push_frame(
+        &mut self,
+        kind: FrameKind,
+        next: ir::Block,
+        header: Option<ir::Block>,
+        (params, results): (Vec<ir::Type>, Vec<ir::Type>),
+        if_params: Vec<Value>,
+    ) {
+        let height = self.stack.len() - params.len();
+        self.control.push(Frame {
+            kind,
+            next,
+            header,
+            params,
+            results,
+            height,
+            start_reachable: true,
+            exit_reachable: false,
+            if_params,
+        });
+    }
+
     /// Branch to the frame at `relative_depth` when `cond` is non-zero, passing the top values.
     fn br_if_with(&mut self, relative_depth: u32, cond: Value) {
-        let depth = self.control.len() - 1 - relative_depth as usize;
-        let (target, n) = self.control[depth].branch_target();
-        if self.control[depth].header.is_none() {
-            self.control[depth].exit_reachable = true;
-        }
+        let (target, n) = self.branch_target(relative_depth);
         let vals = self.peekn(n);
         let vals = self.canonicalize_all(&vals);
         let cont = self.b.create_block();
@@ -663,20 +664,12 @@ impl<'a, 'b> Translator<'a, 'b> {
     }
 
     fn br(&mut self, relative_depth: u32) {
-        let depth = self.control.len() - 1 - relative_depth as usize;
-        let (target, n) = self.control[depth].branch_target();
-        if self.control[depth].header.is_none() {
-            self.control[depth].exit_reachable = true;
-        }
+        let (target, n) = self.branch_target(relative_depth);
         self.jump_with_top(target, n);
     }
 
     fn br_table_target(&mut self, relative_depth: u32) -> Result<ir::BlockCall> {
-        let depth = self.control.len() - 1 - relative_depth as usize;
-        let (target, n) = self.control[depth].branch_target();
-        if self.control[depth].header.is_none() {
-            self.control[depth].exit_reachable = true;
-        }
+        let (target, n) = self.branch_target(relative_depth);
         let vals = self.peekn(n);
         let vals = self.canonicalize_all(&vals);
         Ok(self.b.func.dfg.block_call(target, &args(&vals)))
@@ -792,27 +785,18 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.seal_block(body);
         self.switch_to(body);
         let next = self.new_block(&results);
-        let height = self.stack.len() - params.len();
-        self.control.push(Frame {
-            kind: FrameKind::TryTable { first_handler },
+        self.push_frame(
+            FrameKind::TryTable { first_handler },
             next,
-            header: None,
-            params,
-            results,
-            height,
-            start_reachable: true,
-            exit_reachable: false,
-            if_params: vec![],
-        });
+            None,
+            (params, results),
+            vec![],
+        );
     }
 
     /// Branch to the frame at `relative_depth` with `vals` (not from the stack).
     fn branch_with(&mut self, relative_depth: u32, vals: &[Value]) {
-        let depth = self.control.len() - 1 - relative_depth as usize;
-        let (target, _) = self.control[depth].branch_target();
-        if self.control[depth].header.is_none() {
-            self.control[depth].exit_reachable = true;
-        }
+        let (target, _) = self.branch_target(relative_depth);
         let vals = self.canonicalize_all(vals);
         self.b.ins().jump(target, &args(&vals));
     }

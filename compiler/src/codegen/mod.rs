@@ -1,7 +1,7 @@
 //! Code generation: core wasm → CLIF → machine code, one function at a time.
 //!
 //! In: a [`ParsedModule`]. Out: a [`CompiledModule`] — machine code, relocations (only calls
-//! between functions of the same module, resolved later by `emit`) and trap sites for every
+//! between functions of the same module, resolved later by `emit`), trap sites and exception call sites for every
 //! defined function, plus one array-call trampoline per exported function and one for the start
 //! function, and — unless turned off — the C entry points of [`entry`].
 //!
