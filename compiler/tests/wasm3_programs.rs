@@ -10,6 +10,10 @@
 //! `memory64-sum`: a freestanding wasm64 C module (64-bit memory) that grows its memory to 5 GiB
 //! past its heap base, writes a word per MiB and checksums them, through `weld run --invoke`.
 //!
+//! `sjlj`: C setjmp/longjmp lowered to Wasm exceptions (clang-19 `-mllvm -wasm-enable-sjlj`,
+//! then binaryen's `--translate-to-exnref`): longjmp out of 1,000+-frame recursion and out of
+//! a qsort comparator inside wasi-libc, thousands of times.
+//!
 //! `throw-catch`: a million exceptions thrown ten frames below a `try_table` and caught there
 //! (hand-written WAT: see its Makefile rule), as an executable.
 
@@ -136,4 +140,43 @@ fn a_million_exceptions_are_thrown_through_ten_frames_and_caught_in_an_executabl
         Command::new(&exe).output().unwrap(),
         &expected,
     );
+}
+
+/// What `sjlj.c` prints after `rounds` rounds: the values its longjmps carried and the frames
+/// its recursion made.
+fn sjlj_output(rounds: i64) -> String {
+    let deep: i64 = (0..rounds).map(|r| (r & 0xff) + 1).sum();
+    let frames: i64 = (0..rounds).map(|r| 1000 + r % 100 + 1).sum();
+    // qsort compares every element, so a poison value inside the array (below 64) is met;
+    // longjmp turns a value of 0 into 1.
+    let sorted: i64 = (0..rounds)
+        .map(|r| match r % 128 {
+            0 => 1,
+            p if p < 64 => p,
+            _ => -1,
+        })
+        .sum();
+    format!(
+        "rounds: {rounds}\nlongjmp from depth, sum: {deep}\nframes: {frames}\n\
+         longjmp from qsort, sum: {sorted}\n"
+    )
+}
+
+#[test]
+fn c_longjmp_leaves_deep_recursion_and_a_libc_callback_as_an_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = compile_exe("sjlj", dir.path());
+    let out = Command::new(&exe).arg("5000").output().unwrap();
+    check("executable", out, &sjlj_output(5000));
+}
+
+#[test]
+fn c_longjmp_runs_under_weld_run() {
+    let out = Command::new(weld())
+        .arg("run")
+        .arg(program("sjlj.wasm"))
+        .arg("300")
+        .output()
+        .unwrap();
+    check("weld run", out, &sjlj_output(300));
 }
