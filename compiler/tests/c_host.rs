@@ -276,6 +276,8 @@ const IMPORTS_WAT: &str = r#"(module
   (import "env" "boom" (func $boom))
   (func (export "call_twice") (param i32) (result i32) (call $twice (local.get 0)))
   (func (export "boom") (call $boom))
+  (tag $e (param i32))
+  (func (export "throws") (throw $e (i32.const 1)))
   (func (export "pair") (param i64) (result i32 f64)
     (i32.wrap_i64 (local.get 0)) (f64.const 2.5)))"#;
 
@@ -296,6 +298,8 @@ int main(void) {
   printf("twice: %u %d calls=%d\n", t, r, calls);
   t = imp_boom(i);
   printf("boom: %u %s\n", t, weld_trap_message(t));
+  t = imp_throws(i);
+  printf("throws: %u %s\n", t, weld_trap_message(t));
   t = imp_pair(i, 7, &r, &d);
   printf("pair: %u %d %g\n", t, r, d);
   imp__free(i);
@@ -304,7 +308,7 @@ int main(void) {
 "#;
 
 #[test]
-fn host_functions_are_imported_by_name_and_can_trap() {
+fn host_functions_are_imported_by_name_and_can_trap_and_an_uncaught_exception_is_a_trap_code() {
     if !have_cc() {
         return;
     }
@@ -337,11 +341,15 @@ fn host_functions_are_imported_by_name_and_can_trap() {
     check_ok("building the host", &build);
     let out = run(&mut Command::new(p("h")));
     check_ok("running the host", &out);
-    let unreachable = TrapCode::Unreachable;
+    let (unreachable, uncaught) = (TrapCode::Unreachable, TrapCode::UncaughtException);
+    // An exception that leaves wasm is an error code, and the instance stays usable.
     let want = format!(
-        "missing: NULL: missing import env::twice\ntwice: 0 42 calls=1\nboom: {} {}\npair: 0 7 2.5\n",
+        "missing: NULL: missing import env::twice\ntwice: 0 42 calls=1\nboom: {} {}\n\
+         throws: {} {}\npair: 0 7 2.5\n",
         unreachable as u32,
-        unreachable.message()
+        unreachable.message(),
+        uncaught as u32,
+        uncaught.message()
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }

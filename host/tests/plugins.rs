@@ -135,6 +135,12 @@ fn two_plugins_and_three_instances_of_one_work_side_by_side_and_survive_a_trap()
         Err(CallError::Trap(_))
     ));
     assert_eq!(c2.call::<(u32, u32), u32>("div", (9, 3)), Ok(3));
+    // An exception caught inside is a value; one that reaches the component boundary traps.
+    assert_eq!(c2.call::<(u32,), u32>("throw", (1,)), Ok(10));
+    match c2.call::<(u32,), u32>("throw", (7,)) {
+        Err(CallError::Trap(t)) => assert_eq!(t.code, TrapCode::UncaughtException),
+        other => panic!("expected an uncaught-exception trap, got {other:?}"),
+    }
     let s: String = g[0].call("greet", ("again".to_string(),)).unwrap();
     assert_eq!(s, "hello, again!");
     let mut fresh = calc.instantiate(&imports).unwrap();
