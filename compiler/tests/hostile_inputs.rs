@@ -496,3 +496,72 @@ fn modules_at_the_validator_limits_compile_without_panicking() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A component `depth` levels deep whose every level instantiates its child twice: 2^depth
+/// instances from a file of a few hundred bytes.
+fn doubling_component(depth: usize) -> Vec<u8> {
+    let mut c =
+        String::from("(core module $m (func (export \"f\"))) (core instance (instantiate $m))");
+    for _ in 0..depth {
+        c = format!("(component $c {c}) (instance (instantiate $c)) (instance (instantiate $c))");
+    }
+    wat(&format!("(component {c})"))
+}
+
+#[test]
+fn a_component_that_doubles_its_instances_at_every_level_meets_the_instance_limit() {
+    let small = doubling_component(5);
+    assert!(weld::compile_component(&small, &options(BoundsChecks::Guard)).is_ok());
+    let bytes = doubling_component(40);
+    assert!(bytes.len() < 4096, "{} bytes", bytes.len());
+    match weld::compile_component(&bytes, &options(BoundsChecks::Guard)) {
+        Err(e @ weld::Error::Limit { .. }) => {
+            assert!(e.to_string().contains("10000 component instances"), "{e}")
+        }
+        other => panic!("expected the instance limit, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_tiny_file_declaring_a_4_gib_data_segment_is_an_error_at_an_offset() {
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    m.extend_from_slice(&[5, 4, 1, 0, 0x80, 0x80, 0x04]); // memory 0: 65536 pages
+    let mut data = vec![1, 0, 0x41, 0, 0x0b]; // one active segment at offset 0
+    data.extend_from_slice(&leb((4 << 30) - 1));
+    data.extend_from_slice(b"abc");
+    m.push(11);
+    m.extend_from_slice(&leb(data.len() as u64));
+    m.extend_from_slice(&data);
+    let e = compile(&m).expect_err("a segment longer than its file");
+    assert!(e.to_string().contains("byte offset"), "{e}");
+}
+
+/// A module with `n` functions of type `() -> ()` and empty bodies.
+fn many_functions(n: usize) -> Vec<u8> {
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    m.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+    let mut funcs = leb(n as u64);
+    funcs.resize(funcs.len() + n, 0);
+    m.push(3);
+    m.extend_from_slice(&leb(funcs.len() as u64));
+    m.extend_from_slice(&funcs);
+    let mut code = leb(n as u64);
+    for _ in 0..n {
+        code.extend_from_slice(&[2, 0, 0x0b]);
+    }
+    m.push(10);
+    m.extend_from_slice(&leb(code.len() as u64));
+    m.extend_from_slice(&code);
+    m
+}
+
+/// The README's Limits table states what a million tiny functions cost (≈12 s, ≈670 MB in a
+/// release build); here a tenth of them, to keep the test short: they compile, and one more
+/// than the limit is refused.
+#[test]
+fn a_hundred_thousand_tiny_functions_compile_and_one_more_than_a_million_is_refused() {
+    let obj = compile(&many_functions(100_000)).expect("100,000 functions compile");
+    assert!(!obj.is_empty());
+    let e = compile(&many_functions(1_000_001)).expect_err("over wasmparser's limit");
+    assert!(e.to_string().contains("byte offset"), "{e}");
+}

@@ -165,6 +165,15 @@ pub struct Inliner<'a> {
 }
 
 const MAX_DEPTH: u32 = 100;
+/// Most component and core instances a flattened graph may have: a small file whose components
+/// each instantiate their child twice would otherwise ask for 2^depth of them.
+pub const MAX_INSTANCES: u32 = 10_000;
+
+fn too_many_instances(what: &str) -> Error {
+    Error::Limit {
+        message: format!("more than {MAX_INSTANCES} {what} instances after flattening"),
+    }
+}
 
 fn unsupported(msg: impl Into<String>) -> Error {
     Error::Unsupported {
@@ -272,6 +281,9 @@ impl<'a> Inliner<'a> {
             });
         }
         let instance = self.info.component_instances;
+        if instance >= MAX_INSTANCES {
+            return Err(too_many_instances("component"));
+        }
         self.info.component_instances += 1;
         let mut meta = meta.unwrap_or_else(|| InstanceNames {
             name: "(root)".into(),
@@ -540,6 +552,9 @@ impl<'a> Inliner<'a> {
                     defs.push(Self::core_export(inst, &field)?);
                 }
                 let index = self.info.instances.len() as u32;
+                if index >= MAX_INSTANCES {
+                    return Err(too_many_instances("core"));
+                }
                 self.info
                     .instances
                     .push(CoreInstance { module, args: defs });
