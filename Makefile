@@ -75,11 +75,16 @@ clean:
 # Differential fuzzing against Wasmtime (see fuzz/src/main.rs): FUZZ_CASES core cases
 # (default 10000) from seed FUZZ_SEED (default 0), FUZZ_COMPONENT_CASES component cases (default
 # a tenth); divergences are written to fuzz/divergences/. Ends with `N cases, N divergences, N crashes`.
+# Then FUZZ_HOSTILE hostile-input cases (default 1000; 0 skips them): damaged inputs for every
+# entry point of the `weld` command, ending with a table of cases and findings per entry point.
 FUZZ_CASES ?= 10000
 FUZZ_SEED ?= 0
+FUZZ_HOSTILE ?= 1000
 fuzz: setup
-	$(CARGO) build -p weld-fuzz
+	$(CARGO) build -p weld-fuzz -p weld
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz run
+	if [ "$(FUZZ_HOSTILE)" != 0 ]; then \
+	  FUZZ_HOSTILE=$(FUZZ_HOSTILE) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz hostile; fi
 
 # Cross targets (aarch64, riscv64 Linux, run under qemu-user). Debian's rustc with its library
 # sources builds the runtime's std for other targets (rustup here has only the x86_64 std);

@@ -565,7 +565,7 @@ fn check_policy(input: &Path, bytes: &[u8], policy: &Path) -> Result<()> {
 fn check(input: &Path, policy: &Path) -> Result<()> {
     let bytes = read_input(input)?;
     if let Err(e) = check_policy(input, &bytes, policy) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", error_line(&e));
         std::process::exit(1);
     }
     println!("{}: ok ({})", input.display(), policy.display());
@@ -585,6 +585,19 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// An error chain as one line: some messages from libraries span lines (wasmparser prints a
+/// bad magic number as a pretty-printed array), and a user gets one line per error. (WAT
+/// errors are cut to their first line where they are made, by `one_line`: the rest is a
+/// source excerpt.)
+fn error_line(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn main() {
@@ -655,7 +668,7 @@ fn main() {
         }),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", error_line(&e));
         std::process::exit(2);
     }
 }

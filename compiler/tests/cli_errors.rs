@@ -161,6 +161,21 @@ fn a_flipped_bit_in_the_magic_is_one_error_line() {
     case.compile_fails("magic.o", &[], &[]);
 }
 
+/// Found by the hostile-input campaign: wasmparser spells a bad magic number of a nested module
+/// as pretty-printed arrays over several lines.
+#[test]
+fn a_component_whose_core_module_has_a_bad_magic_is_one_error_line() {
+    let mut bytes = wat(r#"(component (core module (func (export "f"))))"#);
+    let nested = bytes[8..].windows(4).position(|w| w == b"\0asm").unwrap() + 8;
+    bytes[nested + 1] ^= 0xff;
+    for emit in ["obj", "component"] {
+        let case = Case::new("nested.wasm", &bytes);
+        let line = case.compile_fails("out", &["--emit", emit], &[]);
+        assert!(line.contains("magic"), "{line}");
+        assert_has_offset(&line);
+    }
+}
+
 #[test]
 fn an_invalid_component_is_one_error_line() {
     // A lift whose core function has the wrong type.

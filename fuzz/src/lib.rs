@@ -7,6 +7,8 @@
 //!   are compared.
 //! - [`component`]: the round-trip components of `weld::testgen::roundtrip`, run by weld and by
 //!   Wasmtime's component model; both must give back what they were given.
+//! - [`hostile`]: damaged inputs fed to every entry point of the `weld` command, each in its
+//!   own process with a time and memory limit (panics, hangs, partial outputs, bad errors).
 //! - [`campaign`]: batches, minimisation, the `fuzz/divergences/` reports and the child-process
 //!   driver behind `make fuzz`.
 //!
@@ -15,6 +17,7 @@
 pub mod campaign;
 pub mod component;
 pub mod core;
+pub mod hostile;
 
 /// A small deterministic PRNG (the one the compiler's test generators use).
 pub use weld::testgen::Rng;

@@ -5,6 +5,10 @@
 //!   `FUZZ_BATCH` (default 100); each batch runs in a child process, so a crash is counted (and
 //!   the batch resumes after the case that died) instead of ending the run. Prints progress and
 //!   ends with `N cases, N divergences, N crashes`.
+//! - `weld-fuzz hostile`: `FUZZ_HOSTILE` hostile-input cases (default 1000) from case
+//!   `FUZZ_SEED`, each a damaged input fed to one entry point of the `weld` command beside this
+//!   executable (see `weld_fuzz::hostile`); ends with a table of cases and findings per entry
+//!   point.
 //! - `weld-fuzz batch core|component SEED...`: one batch (the child's side of the protocol:
 //!   `start SEED` before each case is worked on, `result SEED KIND DETAIL` after).
 //! - `weld-fuzz replay FILE.wasm [--explicit-bounds]`: run a recorded core divergence (with
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("run") => run(),
         Some("batch") => batch(&args[1..]),
+        Some("hostile") => hostile(),
         Some("replay") => replay(&args[1..]),
         Some("component") => component(&args[1..]),
         Some("gen") => gen(&args[1..]),
@@ -56,9 +61,41 @@ fn main() -> ExitCode {
             }
         },
         Some(other) => {
-            eprintln!("weld-fuzz: unknown command {other:?} (run, batch, replay, component)");
+            eprintln!(
+                "weld-fuzz: unknown command {other:?} (run, hostile, batch, replay, component)"
+            );
             ExitCode::from(2)
         }
+    }
+}
+
+fn hostile() -> ExitCode {
+    use weld_fuzz::hostile;
+    let n = env_u64("FUZZ_HOSTILE", 1000);
+    let first = env_u64("FUZZ_SEED", 0);
+    let Some(weld) = std::env::current_exe()
+        .ok()
+        .map(|e| e.with_file_name("weld"))
+        .filter(|w| w.is_file())
+    else {
+        eprintln!("weld-fuzz hostile: no `weld` beside this executable (cargo build -p weld)");
+        return ExitCode::from(2);
+    };
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let seeds = hostile::collect_seeds(&[repo.clone(), repo.join("../shared")]);
+    println!(
+        "weld-fuzz hostile: {n} cases from case {first}, {} seed files, weld at {}; findings go to {}",
+        seeds.len(),
+        weld.display(),
+        weld_fuzz::campaign::out_dir().display()
+    );
+    let counts =
+        hostile::campaign::campaign(&weld, &seeds, first, n, &weld_fuzz::campaign::out_dir());
+    print!("{}", hostile::campaign::table(&counts));
+    if counts.values().all(|c| c.findings == 0) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
