@@ -13,6 +13,8 @@ use std::time::Instant;
 pub struct Counts {
     /// Cases run.
     pub cases: u64,
+    /// Cases refused cleanly (the rest of those without findings succeeded).
+    pub refused: u64,
     /// Cases that gave a finding.
     pub findings: u64,
     /// Cases that could not be judged (code that ran out of time, a case that could not be set
@@ -37,6 +39,7 @@ pub fn campaign(
         entry.cases += 1;
         match run(weld, &work, &c) {
             Verdict::Fine => {}
+            Verdict::Refused => entry.refused += 1,
             Verdict::Inconclusive(why) => {
                 entry.inconclusive += 1;
                 println!("  case {i}: {}: inconclusive: {why}", c.entry.name());
@@ -110,22 +113,23 @@ fn shell_quote(s: &str) -> String {
 /// The counts as the closing table: one row per entry point, then the total.
 pub fn table(counts: &BTreeMap<String, Counts>) -> String {
     let mut s = String::from(
-        "| entry point | cases | findings | inconclusive |\n|---|---|---|---|\n",
+        "| entry point | cases | refused cleanly | findings | inconclusive |\n|---|---|---|---|---|\n",
     );
     let mut total = Counts::default();
+    let row = |name: &str, c: &Counts| {
+        format!(
+            "| {name} | {} | {} | {} | {} |\n",
+            c.cases, c.refused, c.findings, c.inconclusive
+        )
+    };
     for (name, c) in counts {
-        s += &format!(
-            "| `weld {name}` | {} | {} | {} |\n",
-            c.cases, c.findings, c.inconclusive
-        );
+        s += &row(&format!("`weld {name}`"), c);
         total.cases += c.cases;
+        total.refused += c.refused;
         total.findings += c.findings;
         total.inconclusive += c.inconclusive;
     }
-    s += &format!(
-        "| total | {} | {} | {} |\n",
-        total.cases, total.findings, total.inconclusive
-    );
+    s += &row("total", &total);
     s
 }
 

@@ -178,19 +178,39 @@ pub struct Case {
 }
 
 fn pick<'a>(seeds: &'a [Seed], kind: SeedKind, rng: &mut Rng) -> Option<&'a Seed> {
-    let of_kind: Vec<&Seed> = seeds.iter().filter(|s| s.kind == kind).collect();
-    of_kind
-        .get(rng.below(of_kind.len() as u64) as usize)
-        .copied()
+    pick_where(seeds, rng, |s| s.kind == kind)
+}
+
+fn pick_where<'a>(seeds: &'a [Seed], rng: &mut Rng, f: impl Fn(&Seed) -> bool) -> Option<&'a Seed> {
+    let chosen: Vec<&Seed> = seeds.iter().filter(|s| f(s)).collect();
+    chosen.get(rng.below(chosen.len() as u64) as usize).copied()
+}
+
+/// Whether `bytes` start like a component (its version and layer fields).
+fn is_component(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(&[0x0d, 0x00, 0x01, 0x00])
 }
 
 /// The case with number `n`: a pure function of `n` and the seeds.
 pub fn case(seeds: &[Seed], n: u64) -> Option<Case> {
     let mut rng = Rng::new(n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5eed);
     let entry = Entry::ALL[(n % Entry::ALL.len() as u64) as usize];
-    let wasm = pick(seeds, SeedKind::Wasm, &mut rng)?;
+    // `inspect` and `check` read components; the compiler reads everything.
+    let wasm = match entry {
+        Entry::Inspect(_) | Entry::InspectSvg | Entry::InspectReach | Entry::Check => {
+            pick_where(seeds, &mut rng, |s| {
+                s.kind == SeedKind::Wasm && is_component(&s.bytes)
+            })?
+        }
+        _ => pick(seeds, SeedKind::Wasm, &mut rng)?,
+    };
     let other = pick(seeds, SeedKind::Wasm, &mut rng)?;
-    let (how, damaged) = mutate::mutate(&wasm.bytes, &other.bytes, &mut rng);
+    // One core-module case in three is changed structurally (mostly still valid).
+    let structural = (!is_component(&wasm.bytes) && rng.chance(1, 3))
+        .then(|| mutate::wasm_mutate(&wasm.bytes, &mut rng))
+        .flatten();
+    let (how, damaged) =
+        structural.unwrap_or_else(|| mutate::mutate(&wasm.bytes, &other.bytes, &mut rng));
     let from = format!("{} ({how})", wasm.path.display());
     let input = |bytes: Vec<u8>| vec![("input.wasm".to_string(), bytes)];
     let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -322,8 +342,10 @@ fn wave_call(bytes: &[u8], rng: &mut Rng) -> String {
 /// How a case went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// `weld` succeeded, or refused cleanly.
+    /// `weld` succeeded (or, running code, ended in the program's own way).
     Fine,
+    /// `weld` refused the input cleanly: one error line naming it, nothing left behind.
+    Refused,
     /// A code-running entry point ran out of time (the program may legitimately loop).
     Inconclusive(String),
     /// Something a user must never see.
@@ -467,5 +489,5 @@ fn judge(case: &Case, status: std::process::ExitStatus, stderr: &str, dir: &Path
     if lines.len() != 1 || !lines[0].starts_with("error: ") || !names_input {
         return Verdict::Finding(Finding::BadError(format!("exit {code}: {}", stderr.trim())));
     }
-    Verdict::Fine
+    Verdict::Refused
 }

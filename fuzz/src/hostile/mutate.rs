@@ -83,6 +83,16 @@ pub fn mutate(bytes: &[u8], other: &[u8], rng: &mut Rng) -> (String, Vec<u8>) {
     (what, b)
 }
 
+/// A structure-aware change of a core module by `wasm-mutate` (the result is usually still
+/// valid, so it reaches code generation); `None` for components and inputs it cannot parse.
+pub fn wasm_mutate(bytes: &[u8], rng: &mut Rng) -> Option<(String, Vec<u8>)> {
+    let seed = rng.next_u64();
+    let mut m = wasm_mutate::WasmMutate::default();
+    m.seed(seed).fuel(1000);
+    let out = m.run(bytes).ok()?.next()?.ok()?;
+    Some((format!("wasm-mutate, seed {seed}"), out))
+}
+
 /// Shrink `input` while `still_fails` holds: remove chunks of halving sizes, then truncate.
 /// At most `budget` calls of `still_fails`.
 pub fn minimise(
