@@ -163,7 +163,8 @@ pub fn values_match(a: Value, b: Value) -> bool {
 pub enum Outcome {
     /// It returned these values.
     Returned(Vec<Value>),
-    /// It trapped (codes normalised with [`normalize_trap`]).
+    /// It trapped (weld's own code; Wasmtime's mapped by [`wasmtime_trap`]). Outcomes are
+    /// compared with [`normalize_trap`] applied.
     Trapped(TrapCode),
     /// The engine refused (a link error, an API error): never expected.
     Error(String),
@@ -193,6 +194,7 @@ fn outcomes_match(a: &Outcome, b: &Outcome) -> bool {
         (Outcome::Returned(x), Outcome::Returned(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_match(*p, *q))
         }
+        (Outcome::Trapped(x), Outcome::Trapped(y)) => normalize_trap(*x) == normalize_trap(*y),
         _ => a == b,
     }
 }
@@ -762,7 +764,7 @@ pub fn run_weld(lib: &Library, prefix: &str, plan: &Plan) -> Observation {
     let inst = match Instance::new(&mut store, &module, &[]) {
         Ok(i) => i,
         Err(InstantiateError::Trap(t)) => {
-            obs.instantiate = Some(Outcome::Trapped(normalize_trap(t.code)));
+            obs.instantiate = Some(Outcome::Trapped(t.code));
             return obs;
         }
         Err(InstantiateError::Link(e)) => {
@@ -790,7 +792,7 @@ fn run_weld_calls(store: &mut Store, inst: Instance, plan: &Plan, obs: &mut Obse
                     .map(|(r, t)| from_raw(r, *t))
                     .collect(),
             ),
-            Err(t) => Outcome::Trapped(normalize_trap(t.code)),
+            Err(t) => Outcome::Trapped(t.code),
         };
         obs.calls.push(out);
     }

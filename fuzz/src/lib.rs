@@ -7,6 +7,8 @@
 //!   are compared.
 //! - [`component`]: the round-trip components of `weld::testgen::roundtrip`, run by weld and by
 //!   Wasmtime's component model; both must give back what they were given.
+//! - [`cross`]: the same core cases compiled for aarch64 and riscv64 and run under qemu-user,
+//!   asserting what weld did on x86_64 (where it agreed with Wasmtime).
 //! - [`hostile`]: damaged inputs fed to every entry point of the `weld` command, each in its
 //!   own process with a time and memory limit (panics, hangs, partial outputs, bad errors).
 //! - [`campaign`]: batches, minimisation, the `fuzz/divergences/` reports and the child-process
@@ -17,6 +19,7 @@
 pub mod campaign;
 pub mod component;
 pub mod core;
+pub mod cross;
 pub mod hostile;
 
 /// A small deterministic PRNG (the one the compiler's test generators use).

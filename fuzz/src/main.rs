@@ -9,6 +9,10 @@
 //!   `FUZZ_SEED`, each a damaged input fed to one entry point of the `weld` command beside this
 //!   executable (see `weld_fuzz::hostile`); ends with a table of cases and findings per entry
 //!   point.
+//! - `weld-fuzz cross aarch64|riscv64`: `FUZZ_CROSS` core cases (default 1000) from seed
+//!   `FUZZ_SEED` that agree between weld and Wasmtime on x86_64, run again compiled for the
+//!   target under qemu-user (see `weld_fuzz::cross`; needs `make runtime-cross`); ends with
+//!   `N cases, N directives, N failed`.
 //! - `weld-fuzz batch core|component SEED...`: one batch (the child's side of the protocol:
 //!   `start SEED` before each case is worked on, `result SEED KIND DETAIL` after).
 //! - `weld-fuzz replay FILE.wasm [--explicit-bounds]`: run a recorded core divergence (with
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         None | Some("run") => run(),
         Some("batch") => batch(&args[1..]),
         Some("hostile") => hostile(),
+        Some("cross") => cross(args.get(1).map(String::as_str)),
         Some("replay") => replay(&args[1..]),
         Some("component") => component(&args[1..]),
         Some("gen") => gen(&args[1..]),
@@ -66,6 +71,89 @@ fn main() -> ExitCode {
             );
             ExitCode::from(2)
         }
+    }
+}
+
+fn cross(arch: Option<&str>) -> ExitCode {
+    let (triple, qemu) = match arch {
+        Some("aarch64") => ("aarch64-unknown-linux-gnu", "aarch64"),
+        Some("riscv64") => ("riscv64gc-unknown-linux-gnu", "riscv64"),
+        _ => {
+            eprintln!("usage: weld-fuzz cross aarch64|riscv64");
+            return ExitCode::from(2);
+        }
+    };
+    let n = env_u64("FUZZ_CROSS", 1000);
+    let seed = env_u64("FUZZ_SEED", 0);
+    let batch = env_u64("FUZZ_BATCH", 100).max(1);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runner = repo
+        .join("target")
+        .join(triple)
+        .join("release/weld-wast-run");
+    if !runner.is_file() {
+        eprintln!(
+            "weld-fuzz cross: {} is missing (make runtime-cross)",
+            runner.display()
+        );
+        return ExitCode::from(2);
+    }
+    let exec = weld::wast::Exec::Command(vec![
+        format!("qemu-{qemu}"),
+        "-L".into(),
+        format!("/usr/{}-linux-gnu", qemu),
+        runner.display().to_string(),
+    ]);
+    let engine = weld_fuzz::core::wasmtime_engine();
+    let out = weld_fuzz::campaign::out_dir();
+    let (mut total, began) = (weld_fuzz::cross::CrossTally::default(), Instant::now());
+    let mut next = seed;
+    while next < seed.saturating_add(n) {
+        let seeds: Vec<u64> = (next..(next + batch).min(seed + n)).collect();
+        next += seeds.len() as u64;
+        // Alternate the bounds-check modes batch by batch.
+        let explicit = (seeds[0] / batch) % 2 == 1;
+        let options = weld::Options {
+            target: triple.to_string(),
+            relaxed_simd: weld::RelaxedSimd::Deterministic,
+            bounds_checks: if explicit {
+                weld::BoundsChecks::Explicit
+            } else {
+                weld::BoundsChecks::Guard
+            },
+            ..weld::Options::default()
+        };
+        match weld_fuzz::cross::run_batch(&seeds, &engine, &options, &exec, &out) {
+            Ok(t) => {
+                total.cases += t.cases;
+                total.passed += t.passed;
+                total.failed += t.failed;
+                total.left_out += t.left_out;
+            }
+            Err(e) => println!("  batch from seed {}: {e}", seeds[0]),
+        }
+        println!(
+            "[cross {arch}] {}/{n} seeds: {} cases, {} directives held, {} failed, {} left out ({:.1} seeds/s)",
+            next - seed,
+            total.cases,
+            total.passed,
+            total.failed,
+            total.left_out,
+            (next - seed) as f64 / began.elapsed().as_secs_f64().max(0.001),
+            arch = arch.unwrap_or("")
+        );
+        let _ = std::io::stdout().flush();
+    }
+    println!(
+        "{} cases, {} directives, {} failed",
+        total.cases,
+        total.passed + total.failed,
+        total.failed
+    );
+    if total.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
