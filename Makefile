@@ -75,14 +75,20 @@ clean:
 # Differential fuzzing against Wasmtime (see fuzz/src/main.rs): FUZZ_CASES core cases
 # (default 10000) from seed FUZZ_SEED (default 0), FUZZ_COMPONENT_CASES component cases (default
 # a tenth); divergences are written to fuzz/divergences/. Ends with `N cases, N divergences, N crashes`.
-# Then FUZZ_HOSTILE hostile-input cases (default 1000; 0 skips them): damaged inputs for every
-# entry point of the `weld` command, ending with a table of cases and findings per entry point.
+# Then FUZZ_CROSS of the core cases (default a tenth) again, compiled for aarch64 and for
+# riscv64 and run under qemu-user, asserting what they did on x86_64 (0 skips them). Then
+# FUZZ_HOSTILE hostile-input cases (default 1000; 0 skips them): damaged inputs for every entry
+# point of the `weld` command, ending with a table of cases and findings per entry point.
 FUZZ_CASES ?= 10000
 FUZZ_SEED ?= 0
+FUZZ_CROSS ?= $(shell echo $$(( $(FUZZ_CASES) / 10 )))
 FUZZ_HOSTILE ?= 1000
-fuzz: setup
+fuzz: setup runtime-cross
 	$(CARGO) build -p weld-fuzz -p weld
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz run
+	if [ "$(FUZZ_CROSS)" != 0 ]; then \
+	  FUZZ_CROSS=$(FUZZ_CROSS) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz cross aarch64 && \
+	  FUZZ_CROSS=$(FUZZ_CROSS) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz cross riscv64; fi
 	if [ "$(FUZZ_HOSTILE)" != 0 ]; then \
 	  FUZZ_HOSTILE=$(FUZZ_HOSTILE) FUZZ_SEED=$(FUZZ_SEED) target/debug/weld-fuzz hostile; fi
 
