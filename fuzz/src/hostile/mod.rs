@@ -425,6 +425,15 @@ pub fn run(weld: &Path, work: &Path, case: &Case) -> Verdict {
     let Ok(mut child) = cmd.spawn() else {
         return Verdict::Inconclusive("cannot start weld".into());
     };
+    // Read stderr while it runs: a long panic report must not fill the pipe and stall it.
+    let reader = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut text = String::new();
+            let _ = e.read_to_string(&mut text);
+            text
+        })
+    });
     let began = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -441,11 +450,7 @@ pub fn run(weld: &Path, work: &Path, case: &Case) -> Verdict {
             Err(e) => return Verdict::Inconclusive(format!("wait: {e}")),
         }
     };
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        let _ = e.read_to_string(&mut stderr);
-    }
+    let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
     judge(case, status, &stderr, &dir)
 }
 
