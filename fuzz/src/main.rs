@@ -98,12 +98,7 @@ fn cross(arch: Option<&str>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let exec = weld::wast::Exec::Command(vec![
-        format!("qemu-{qemu}"),
-        "-L".into(),
-        format!("/usr/{}-linux-gnu", qemu),
-        runner.display().to_string(),
-    ]);
+    let exec = weld_fuzz::cross::exec(qemu, &runner);
     let engine = weld_fuzz::core::wasmtime_engine();
     let out = weld_fuzz::campaign::out_dir();
     let (mut total, began) = (weld_fuzz::cross::CrossTally::default(), Instant::now());

@@ -6,7 +6,6 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 use std::path::Path;
-use weld::wast::Exec;
 
 fn run(arch: &str, triple: &str) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -26,12 +25,7 @@ fn run(arch: &str, triple: &str) {
         );
         return;
     }
-    let exec = Exec::Command(vec![
-        qemu,
-        "-L".into(),
-        format!("/usr/{arch}-linux-gnu"),
-        runner.display().to_string(),
-    ]);
+    let exec = weld_fuzz::cross::exec(arch, &runner);
     let options = weld::Options {
         target: triple.to_string(),
         relaxed_simd: weld::RelaxedSimd::Deterministic,

@@ -15,6 +15,7 @@ mod cvalues;
 mod runner;
 mod values;
 
+pub use runner::MAX_STACK_VAR;
 use weld_runtime::Library;
 
 /// The first line of a plan file.

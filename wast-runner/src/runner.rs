@@ -53,9 +53,20 @@ fn trap_matches(actual: TrapCode, expected: &str) -> bool {
     a.contains(expected) || expected.contains(a)
 }
 
+/// Environment variable: bytes of native stack wasm may use (default the store's).
+pub const MAX_STACK_VAR: &str = "WELD_MAX_WASM_STACK";
+
 impl Runner {
     pub(crate) fn new(library: Option<Library>, link_error: Option<String>) -> Runner {
         let mut store = Store::new();
+        // The cross-architecture fuzzer gives targets whose frames are larger a bigger budget
+        // than x86_64's (see `weld_fuzz::cross`).
+        if let Some(bytes) = std::env::var(MAX_STACK_VAR)
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            store.set_max_wasm_stack(bytes);
+        }
         let spectest = weld_runtime::spectest::exports(&mut store);
         let mut registered = HashMap::new();
         registered.insert(
