@@ -3,8 +3,8 @@
 CARGO ?= cargo
 WELD  := target/debug/weld
 
-.PHONY: all setup build demo test lint unit spec clean fuzz valgrind wasm-toolchain wasi-examples python-example \
-        cross-toolchain runtime-cross runtime-musl cross-test
+.PHONY: all setup build demo demo-build test lint unit spec clean fuzz valgrind wasm-toolchain wasi-examples python-example \
+        cross-toolchain runtime-cross runtime-musl cross-test install install-target
 
 all: build
 
@@ -41,8 +41,31 @@ python-example:
 build: setup runtime-musl
 	$(CARGO) build --workspace
 
-# The main job: compile the example and run it (see examples/README.md).
-demo: build
+demo-build:
+	@command -v cc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq build-essential; }
+	$(CARGO) build -p weld -p weld-runtime
+
+# Install weld with cargo into PREFIX (cargo's install root: $$CARGO_INSTALL_ROOT, else
+# ~/.cargo): one executable with the host's runtime archives built in (compiler/build.rs), musl's
+# too since it is built first. `cargo install --path compiler` alone gives the glibc one.
+PREFIX ?= $(or $(CARGO_INSTALL_ROOT),$(HOME)/.cargo)
+install: setup runtime-musl
+	WELD_EMBED_MUSL_RUNTIME=$(CURDIR)/target/x86_64-unknown-linux-musl/release/libweld_runtime.a \
+	  $(CARGO) install --locked --path compiler --root $(PREFIX)
+
+# Prepare a cross target for an installed weld: TARGET=aarch64-unknown-linux-gnu (or
+# riscv64gc-unknown-linux-gnu, aarch64-unknown-none, riscv64gc-unknown-none-elf) puts its runtime
+# archive in $(PREFIX)/lib/weld/$(TARGET)/, where weld looks beside its bin/ (`weld targets`).
+install-target: runtime-cross
+	@test -n "$(TARGET)" || { echo "install-target: set TARGET=<triple> (see weld targets)" >&2; exit 1; }
+	@test -f target/$(TARGET)/release/libweld_runtime.a || { echo "install-target: no runtime is built for $(TARGET)" >&2; exit 1; }
+	mkdir -p $(PREFIX)/lib/weld/$(TARGET)
+	cp target/$(TARGET)/release/libweld_runtime.a $(PREFIX)/lib/weld/$(TARGET)/
+
+# The main job: compile the example and run it (see examples/README.md). Builds only what the
+# demo runs: weld and the host runtime archive (not the fuzzer, benchmarks or their Wasmtime,
+# nor the musl runtime: the demo's executables link against glibc when it is missing).
+demo: demo-build
 	$(MAKE) -C examples/wasi-c run WELD=$(CURDIR)/$(WELD)
 	$(MAKE) -C examples/core-host run WELD=$(CURDIR)/$(WELD)
 	$(MAKE) -C examples/component-host run WELD=$(CURDIR)/$(WELD)

@@ -15,6 +15,7 @@ pub mod frontend;
 pub mod link;
 pub mod options;
 pub mod policy;
+pub mod progress;
 pub mod run;
 pub mod testgen;
 pub mod timings;

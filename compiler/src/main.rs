@@ -1,5 +1,7 @@
 //! The `weld` command line.
 
+mod cli_progress;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -234,6 +236,9 @@ enum Command {
         #[command(flatten)]
         codegen: CodegenArgs,
     },
+    /// List the targets `--target` accepts and whether each is ready to link for: its runtime
+    /// archive (found where, or the command that builds it) and its C compiler.
+    Targets,
 }
 
 /// A C identifier from a file name.
@@ -612,18 +617,23 @@ fn main() {
             trap_unknown_imports,
             dynamic,
             codegen,
-        } => compile(
-            &input,
-            output,
-            emit,
-            name,
-            policy.as_deref(),
-            ExeOptions {
-                trap_unknown_imports,
-                dynamic,
-            },
-            &codegen,
-        ),
+        } => {
+            cli_progress::install();
+            let r = compile(
+                &input,
+                output,
+                emit,
+                name,
+                policy.as_deref(),
+                ExeOptions {
+                    trap_unknown_imports,
+                    dynamic,
+                },
+                &codegen,
+            );
+            cli_progress::finish();
+            r
+        }
         Command::Inspect {
             input,
             format,
@@ -631,6 +641,12 @@ fn main() {
             reach,
         } => inspect(&input, format, output.as_deref(), reach),
         Command::Check { input, policy } => check(&input, &policy),
+        Command::Targets => {
+            for (target, what) in weld::link::runtime::TARGETS {
+                println!("{}", weld::link::runtime::readiness(target, what));
+            }
+            Ok(())
+        }
         Command::Run {
             invoke,
             dir,

@@ -12,6 +12,7 @@
 //! | `<prefix>__m<N>__module`     | core module N of a component (its own descriptor)          |
 //! | `<prefix>_<mangle(export)>`  | C entry point for an exported function                      |
 //! | `<prefix>__func<N>`          | local symbol: defined function N (wasm ABI), for debuggers  |
+//! | `<module>!<function>`        | local symbol at the same place: [`wasm_function_name`]     |
 //!
 //! `mangle` keeps ASCII letters and digits, writes `_` as `__` and every other byte as `_` plus
 //! two uppercase hex digits. Decoding reads `__` as `_` and `_XY` as byte 0xXY, so the mapping is
@@ -112,6 +113,23 @@ pub fn export_function(prefix: &str, export: &str) -> String {
 /// Local symbol of a defined function.
 pub fn defined_function(prefix: &str, index: u32) -> String {
     alloc::format!("{prefix}__func{index}")
+}
+
+/// What people see for a compiled wasm function: in trap backtraces, and as a second local
+/// symbol beside [`defined_function`] so that gdb, perf, valgrind and addr2line show it too.
+/// `<module>!<name>`, with the name section's names; `<module>!<wasm function N>` without a
+/// function name; `<unknown>` for a module without any name. Not injective (two modules may
+/// share a name): nothing links against it.
+pub fn wasm_function_name(
+    module: Option<&str>,
+    func_index: u32,
+    func_name: Option<&str>,
+) -> String {
+    let module = module.unwrap_or("<unknown>");
+    match func_name {
+        Some(name) => alloc::format!("{module}!{name}"),
+        None => alloc::format!("{module}!<wasm function {func_index}>"),
+    }
 }
 
 #[cfg(test)]

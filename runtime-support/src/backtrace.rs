@@ -135,11 +135,11 @@ pub struct Backtrace {
 
 impl fmt::Display for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.module.as_deref().unwrap_or("<unknown>"))?;
-        match &self.func_name {
-            Some(name) => write!(f, "!{name}"),
-            None => write!(f, "!<wasm function {}>", self.func_index),
-        }
+        f.write_str(&weld_contract::symbols::wasm_function_name(
+            self.module.as_deref(),
+            self.func_index,
+            self.func_name.as_deref(),
+        ))
     }
 }
 

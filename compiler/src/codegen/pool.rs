@@ -30,6 +30,7 @@ pub fn run<T: Send>(
     order.sort_by_key(|&i| std::cmp::Reverse(costs[i]));
     let slots: Mutex<Vec<Option<Result<T>>>> = Mutex::new((0..n).map(|_| None).collect());
     let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
     let lowest_failure = AtomicUsize::new(usize::MAX);
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -53,6 +54,10 @@ pub fn run<T: Send>(
             if let Ok(mut slots) = slots.lock() {
                 slots[i] = Some(r);
             }
+            crate::progress::report(crate::progress::Event::Compiled {
+                done: finished.fetch_add(1, Ordering::Relaxed) + 1,
+                total: n,
+            });
         }
     };
     if threads <= 1 {

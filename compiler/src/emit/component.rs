@@ -15,6 +15,21 @@ use object::{SymbolFlags, SymbolKind, SymbolScope};
 use weld_contract::component::descriptor::{offsets as d, COMPONENT_MAGIC};
 use weld_contract::symbols;
 
+/// The local symbol of lowering trampoline `i`: `<prefix>!<lower NAME>` for a host import,
+/// `<prefix>!<fused call N>` between the component's instances, `<prefix>!<BUILTIN>`.
+fn lowering_name(c: &CompiledComponent<'_>, prefix: &str, i: usize) -> String {
+    use weld_contract::component::LoweringTarget;
+    match c.info.lowerings.get(i).map(|l| &l.target) {
+        Some(LoweringTarget::Import(k)) => match c.info.imports.get(*k as usize) {
+            Some(import) => format!("{prefix}!<lower {}>", import.name),
+            None => format!("{prefix}!<lowering {i}>"),
+        },
+        Some(LoweringTarget::Lifted(_)) => format!("{prefix}!<fused call {i}>"),
+        Some(LoweringTarget::Builtin(name)) => format!("{prefix}!<{name}>"),
+        None => format!("{prefix}!<lowering {i}>"),
+    }
+}
+
 /// Write the object for a compiled component.
 pub fn write_component(c: &CompiledComponent<'_>, options: &Options) -> Result<Vec<u8>> {
     write_component_with_main(c, options, None)
@@ -44,7 +59,19 @@ pub fn write_component_with_main(
                 message: "lowering trampoline with relocations".into(),
             });
         }
-        lowering_at.push(obj.append_section_data(text, &f.code, f.alignment.max(16) as u64));
+        let at = obj.append_section_data(text, &f.code, f.alignment.max(16) as u64);
+        lowering_at.push(at);
+        // For debuggers and profilers, as the modules' functions are named.
+        obj.add_symbol(Symbol {
+            name: lowering_name(c, &options.prefix, i).into_bytes(),
+            value: at,
+            size: f.code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text),
+            flags: SymbolFlags::None,
+        });
     }
     let text_sym = obj.section_symbol(text);
     let rodata = obj.section_id(StandardSection::ReadOnlyData);

@@ -225,19 +225,7 @@ pub(crate) fn add_module(
     for (site, kind, name, addend) in external {
         external_reloc(obj, text_id, site, kind, &name, addend)?;
     }
-    for (i, at) in layout.funcs.iter().enumerate() {
-        let index = info.imported_funcs + i as u32;
-        obj.add_symbol(Symbol {
-            name: symbols::defined_function(prefix, index).into_bytes(),
-            value: *at,
-            size: compiled.funcs[i].code.len() as u64,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Section(text_id),
-            flags: SymbolFlags::None,
-        });
-    }
+    add_function_symbols(obj, text_id, info, prefix, compiled, &layout);
 
     for (e, at) in compiled.entries.iter().zip(&layout.entries) {
         obj.add_symbol(Symbol {
@@ -388,6 +376,62 @@ impl TextLayout {
             start: self.start.map(|a| a + base),
             entries: self.entries.iter().map(|a| a + base).collect(),
         }
+    }
+}
+
+/// Local symbols for the code of one module, for debuggers and profilers. Each defined function
+/// twice: under the name people read ([`symbols::wasm_function_name`]), a function symbol with
+/// its size, and under the injective one, a size-less label (`STT_NOTYPE`): gdb, perf, valgrind
+/// and addr2line all name an address after the sized function symbol that covers it. The
+/// export and start trampolines as `<module>!<call NAME>`.
+fn add_function_symbols(
+    obj: &mut Object<'_>,
+    text_id: SectionId,
+    info: &ModuleInfo,
+    prefix: &str,
+    compiled: &CompiledModule,
+    layout: &TextLayout,
+) {
+    let module_name = info.module_name.as_deref().unwrap_or(prefix);
+    let func_names: std::collections::HashMap<u32, &str> = info
+        .func_names
+        .iter()
+        .map(|(i, n)| (*i, n.as_str()))
+        .collect();
+    let mut add = |name: String, value: u64, size: u64, kind: SymbolKind| {
+        obj.add_symbol(Symbol {
+            name: name.into_bytes(),
+            value,
+            size,
+            kind,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text_id),
+            flags: SymbolFlags::None,
+        });
+    };
+    for (i, (f, at)) in compiled.funcs.iter().zip(&layout.funcs).enumerate() {
+        let index = info.imported_funcs + i as u32;
+        let name = func_names.get(&index).copied();
+        let readable = symbols::wasm_function_name(Some(module_name), index, name);
+        add(readable, *at, f.code.len() as u64, SymbolKind::Text);
+        add(
+            symbols::defined_function(prefix, index),
+            *at,
+            0,
+            SymbolKind::Label,
+        );
+    }
+    let trampolines = compiled.trampolines.iter().zip(&layout.trampolines);
+    for (export, (f, at)) in info.exports.iter().zip(trampolines) {
+        if let (Some(f), Some(at)) = (f, at) {
+            let name = format!("{module_name}!<call {}>", export.name);
+            add(name, *at, f.code.len() as u64, SymbolKind::Text);
+        }
+    }
+    if let (Some(f), Some(at)) = (&compiled.start, layout.start) {
+        let name = format!("{module_name}!<call start>");
+        add(name, at, f.code.len() as u64, SymbolKind::Text);
     }
 }
 

@@ -2,7 +2,8 @@
 //! library or an executable, and `ar` to make a static library.
 //!
 //! Executables link the module's object, a generated C `main` (see `emit::header::exe_main`)
-//! and the runtime archive `libweld_runtime.a`, found by [`runtime_archive`].
+//! and the runtime archive `libweld_runtime.a`, found by [`runtime_archive`] (`runtime.rs`: the build tree, an
+//! installation, or the copy built into weld).
 //!
 //! Static executables for an x86-64 Linux host link against musl when its runtime archive and
 //! `musl-gcc` are there ([`exe_target`]; `make build` provides both), else glibc. Why: a static
@@ -14,8 +15,11 @@
 //! which is renamed into place only when linking succeeded, so a failed link never leaves a
 //! partial output behind.
 
+pub mod runtime;
 mod shared_object;
 pub mod startup_order;
+
+pub use runtime::runtime_archive;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -193,6 +197,7 @@ pub fn link(
     target: &str,
     extra_args: &[String],
 ) -> Result<()> {
+    crate::progress::report(crate::progress::Event::Linking);
     let cc = c_compiler(target);
     let dir = out
         .parent()
@@ -338,48 +343,6 @@ fn gold_name(cc: &str) -> String {
         Some("musl-") => "ld.gold".to_string(),
         Some(triple) if !triple.is_empty() => format!("{triple}ld.gold"),
         _ => "ld.gold".to_string(),
-    }
-}
-
-/// The runtime archive executables for `target` link: `$WELD_RUNTIME_LIB`, else for the host
-/// `libweld_runtime.a` next to the running `weld` executable (where `cargo build --workspace`
-/// puts both), for another architecture `<cargo target dir>/<target>/release/libweld_runtime.a`
-/// (where `make runtime-cross` puts it).
-pub fn runtime_archive(target: &str) -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("WELD_RUNTIME_LIB") {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return Ok(p);
-        }
-        return Err(Error::Link(format!(
-            "WELD_RUNTIME_LIB={} is not a file",
-            p.display()
-        )));
-    }
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.to_path_buf()));
-    if is_cross(target) || target == MUSL_TARGET {
-        // weld is `<target dir>/<profile>/weld` (or `.../deps/` for tests).
-        let found = exe_dir.as_deref().and_then(|dir| {
-            dir.ancestors()
-                .skip(1)
-                .take(2)
-                .map(|d| d.join(target).join("release").join("libweld_runtime.a"))
-                .find(|p| p.is_file())
-        });
-        return found.ok_or_else(|| {
-            Error::Link(format!(
-                "no libweld_runtime.a for {target} in <target dir>/{target}/release/; build it with `make {}` or set WELD_RUNTIME_LIB",
-                if target == MUSL_TARGET { "runtime-musl" } else { "runtime-cross" }
-            ))
-        });
-    }
-    match exe_dir.map(|d| d.join("libweld_runtime.a")) {
-        Some(p) if p.is_file() => Ok(p),
-        _ => Err(Error::Link(
-            "libweld_runtime.a not found next to weld; build it with `cargo build -p weld-runtime` or set WELD_RUNTIME_LIB".into(),
-        )),
     }
 }
 

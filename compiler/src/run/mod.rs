@@ -77,17 +77,21 @@ fn build_identity() -> String {
         .unwrap_or_default()
 }
 
+/// A cache key for `parts` made by this weld build (its version and [`build_identity`]).
+pub(crate) fn build_key(parts: &[&[u8]]) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let identity = build_identity();
+    let mut all = parts.to_vec();
+    all.extend([version.as_bytes(), identity.as_bytes()]);
+    hash128(&all)
+}
+
 /// Compile `bytes` to a cached shared library; returns its path.
 pub fn compile_cached(bytes: &[u8], options: &Options) -> Result<PathBuf> {
     let mut o = options.clone();
     o.prefix = PREFIX.to_string();
     o.c_entry_points = false;
-    let key = hash128(&[
-        bytes,
-        format!("{o:?}").as_bytes(),
-        env!("CARGO_PKG_VERSION").as_bytes(),
-        build_identity().as_bytes(),
-    ]);
+    let key = build_key(&[bytes, format!("{o:?}").as_bytes()]);
     let dir = cache_dir();
     let so = dir.join(format!("{key}.so"));
     if so.is_file() {
