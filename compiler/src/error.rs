@@ -38,6 +38,8 @@ pub enum Error {
     MissingImports(Vec<String>),
     /// A build-time policy (`weld compile --policy`) is broken, or the policy file is wrong.
     Policy(String),
+    /// `weld run --invoke` names no function it can call, as Wasmtime words it.
+    Invoke(String),
     /// Drawing the component graph failed.
     Render(String),
     /// Reading or writing a file failed.
@@ -96,6 +98,7 @@ impl fmt::Display for Error {
                 names.join(", ")
             ),
             Error::Policy(message) => write!(f, "policy: {message}"),
+            Error::Invoke(message) => write!(f, "--invoke: {message}"),
             Error::Render(message) => write!(f, "drawing the graph: {message}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }

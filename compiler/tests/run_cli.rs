@@ -177,3 +177,95 @@ fn a_preview1_program_whose_malloc_owns_the_heap_keeps_the_adapter_state_intact(
 fn a_preview1_program_whose_heap_starts_in_start_gets_the_adapter_stack_from_it() {
     runs_to_bye("late-heap.wat");
 }
+
+/// `weld run --invoke` against `tests/run/invoke.wat`: the outcome and standard output.
+fn invoke(cache: &Path, expr: &str) -> (i32, String, String) {
+    weld(cache, &["run", "--invoke", expr, &fixture("invoke.wat")])
+}
+
+/// What `weld run --invoke` accepts and prints, as `wasmtime run --invoke` does: interface
+/// functions by bare name when unambiguous, or spelled `ns:pkg/iface.f@version`; results in
+/// wasm-wave's writing (both quotes escaped in strings, `none` fields left out of records, `()`
+/// for no results).
+const INVOCATIONS: &[(&str, Result<&str, &str>)] = &[
+    ("quote()", Ok(r#""it\'s \"q\"\n\té" + "e\u{301}\u{1b}\\""#)),
+    ("make-point(-3)", Ok("{x: -3}")),
+    ("example:demo/api.make-point@0.1.0(5)", Ok("{x: 5}")),
+    ("nothing()", Ok("()")),
+    ("twice(21)", Ok("42")),
+    ("example:demo/other.count()", Ok("9")),
+    ("example:demo/api.count@0.1.0()", Ok("7")),
+    (
+        "count()",
+        Err("Multiple instances contained funcs named `count`, retry with a more specific name: `example:demo/api.count@0.1.0`, `example:demo/other.count`"),
+    ),
+    ("nope()", Err("No exported func named `nope` in component.")),
+];
+
+#[test]
+fn invoke_finds_interface_functions_and_prints_results_as_wasmtime_does() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    for (expr, expected) in INVOCATIONS {
+        let (code, out, err) = invoke(cache.path(), expr);
+        match expected {
+            Ok(printed) => {
+                // The `" + "` above only splits the literal for reading.
+                let printed = printed.replace(r#"" + ""#, "");
+                assert_eq!(
+                    (code, out.trim_end()),
+                    (0, printed.as_str()),
+                    "{expr}: {err}"
+                );
+            }
+            Err(message) => {
+                assert_eq!(code, 2, "{expr}: {out}");
+                let line = err.trim_end();
+                assert!(
+                    line.starts_with("error: ") && line.contains("invoke.wat"),
+                    "{line}"
+                );
+                assert!(line.ends_with(&format!("--invoke: {message}")), "{line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn invoke_prints_what_wasmtime_prints_for_the_same_calls() {
+    let wasmtime = Command::new("wasmtime").arg("--version").output();
+    if !wasmtime.is_ok_and(|o| o.status.success()) {
+        println!("SKIPPED: wasmtime is not installed (make bench installs it)");
+        return;
+    }
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    for (expr, expected) in INVOCATIONS {
+        let theirs = Command::new("wasmtime")
+            .args(["run", "--invoke", expr, &fixture("invoke.wat")])
+            .output()
+            .unwrap();
+        let (code, out, err) = invoke(cache.path(), expr);
+        let their_err = String::from_utf8_lossy(&theirs.stderr);
+        match expected {
+            Ok(_) => {
+                assert!(theirs.status.success(), "wasmtime {expr}: {their_err}");
+                assert_eq!(
+                    out,
+                    String::from_utf8_lossy(&theirs.stdout),
+                    "{expr}: {err}"
+                );
+            }
+            Err(message) => {
+                assert!(!theirs.status.success() && code != 0, "{expr}");
+                assert!(their_err.contains(message), "wasmtime {expr}: {their_err}");
+            }
+        }
+    }
+}

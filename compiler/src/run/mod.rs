@@ -17,6 +17,7 @@
 //! run skips compilation. A trap prints `trap: <message>` and gives exit status 134, as the
 //! executables `weld compile --emit exe` writes do.
 
+pub mod invoke;
 pub mod wave;
 
 use crate::error::{Error, Result};
@@ -275,13 +276,11 @@ fn bad_call(e: wave::WaveError) -> Error {
 }
 
 fn invoke_component(store: &mut Store, inst: &ComponentInstance, expr: &str) -> Result<Outcome> {
-    let (name, args) = wave::split_call(expr).map_err(bad_call)?;
+    let (written, args) = wave::split_call(expr).map_err(bad_call)?;
+    let exports: Vec<&str> = inst.exports().into_iter().map(|(n, _)| n).collect();
+    let name = invoke::resolve(&exports, &written).map_err(Error::Invoke)?;
     let ft = inst.func_type(&name).cloned().ok_or_else(|| {
-        let names: Vec<&str> = inst.exports().into_iter().map(|(n, _)| n).collect();
-        runtime_err(format!(
-            "no exported function {name:?} (exports: {})",
-            names.join(", ")
-        ))
+        Error::Invoke(format!("No exported func named `{written}` in component."))
     })?;
     if args.len() != ft.params.len() {
         return Err(runtime_err(format!(
@@ -303,7 +302,11 @@ fn invoke_component(store: &mut Store, inst: &ComponentInstance, expr: &str) -> 
             println!("{v}");
             Ok(Outcome::Done)
         }
-        Ok(None) => Ok(Outcome::Done),
+        // As `wasmtime run --invoke` prints a function without results.
+        Ok(None) => {
+            println!("()");
+            Ok(Outcome::Done)
+        }
         Err(t) => {
             report_trap(t);
             Ok(Outcome::Trapped)

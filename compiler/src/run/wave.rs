@@ -283,16 +283,21 @@ impl Parser<'_> {
             TypeDef::Record(fields) => {
                 self.expect('{')?;
                 let mut got: Vec<(String, Val)> = Vec::new();
-                while !self.eat('}') {
-                    let name = self.label()?;
-                    self.expect(':')?;
-                    let Some((_, t)) = fields.iter().find(|(n, _)| *n == name) else {
-                        return Err(self.err(&format!("no field `{name}`")));
-                    };
-                    got.push((name, self.value(types, *t)?));
-                    if !self.eat(',') {
-                        self.expect('}')?;
-                        break;
+                // `{:}`: a record whose fields are all left out (all options, all `none`).
+                if self.eat(':') {
+                    self.expect('}')?;
+                } else {
+                    while !self.eat('}') {
+                        let name = self.label()?;
+                        self.expect(':')?;
+                        let Some((_, t)) = fields.iter().find(|(n, _)| *n == name) else {
+                            return Err(self.err(&format!("no field `{name}`")));
+                        };
+                        got.push((name, self.value(types, *t)?));
+                        if !self.eat(',') {
+                            self.expect('}')?;
+                            break;
+                        }
                     }
                 }
                 let mut out = Vec::new();
@@ -372,6 +377,7 @@ mod tests {
             TypeDef::Flags(vec!["read".into(), "write".into()]),       // 6
             TypeDef::Char,                                             // 7
             TypeDef::Variant(vec![("none".into(), None), ("x".into(), Some(0))]), // 8
+            TypeDef::Record(vec![("p".into(), 4), ("q".into(), 4)]),   // 9
         ]
     }
 
@@ -389,6 +395,9 @@ mod tests {
             ("'☃'", 7),
             ("%none", 8),
             ("x(3)", 8),
+            ("{:}", 9),
+            ("{q: some(2)}", 9),
+            ("\"it\\'s \\u{301}\"", 1),
         ] {
             let v = parse_value(src, &t, ty).unwrap_or_else(|e| panic!("{src}: {e}"));
             let printed = v.to_string();

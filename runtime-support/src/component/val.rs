@@ -85,7 +85,8 @@ pub enum Val {
     Borrow(ResourceHandle),
 }
 
-/// WAVE keywords that must be written with a `%` prefix when used as a label.
+/// WAVE keywords that must be written with a `%` prefix when used as a variant or enum case
+/// (wasm-wave writes record fields and flags without it).
 const KEYWORDS: &[&str] = &["true", "false", "some", "none", "ok", "err", "inf", "nan"];
 
 fn label(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
@@ -95,15 +96,14 @@ fn label(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
     f.write_str(name)
 }
 
-fn escaped(f: &mut Formatter<'_>, c: char, quote: char) -> fmt::Result {
+/// One character of a WAVE string or char literal, escaped as wasm-wave (and so `wasmtime run
+/// --invoke`) writes it: both quotes, backslash, tab, CR and LF by name; other control
+/// characters as `\u{hex}`; combining and unprintable ones as Rust's `escape_debug` does.
+fn escaped(f: &mut Formatter<'_>, c: char) -> fmt::Result {
     match c {
-        '\\' => f.write_str("\\\\"),
-        '\n' => f.write_str("\\n"),
-        '\r' => f.write_str("\\r"),
-        '\t' => f.write_str("\\t"),
-        c if c == quote => write!(f, "\\{c}"),
-        c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32),
-        c => f.write_char(c),
+        '\\' | '"' | '\'' | '\t' | '\r' | '\n' => write!(f, "{}", c.escape_default()),
+        c if c.is_control() => write!(f, "{}", c.escape_unicode()),
+        c => write!(f, "{}", c.escape_debug()),
     }
 }
 
@@ -162,26 +162,34 @@ impl Display for Val {
             Val::F64(v) => float(f, *v),
             Val::Char(c) => {
                 f.write_char('\'')?;
-                escaped(f, *c, '\'')?;
+                escaped(f, *c)?;
                 f.write_char('\'')
             }
             Val::String(s) => {
                 f.write_char('"')?;
                 for c in s.chars() {
-                    escaped(f, c, '"')?;
+                    escaped(f, c)?;
                 }
                 f.write_char('"')
             }
             Val::List(vs) => seq(f, "[", "]", vs.iter()),
             Val::Tuple(vs) => seq(f, "(", ")", vs.iter()),
+            // As wasm-wave writes records: fields that are `none` left out, `{:}` when none
+            // is left.
             Val::Record(fields) => {
+                let mut shown = fields
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Val::Option(None)))
+                    .peekable();
+                if shown.peek().is_none() {
+                    return f.write_str("{:}");
+                }
                 f.write_char('{')?;
-                for (i, (name, v)) in fields.iter().enumerate() {
+                for (i, (name, v)) in shown.enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    label(f, name)?;
-                    write!(f, ": {v}")?;
+                    write!(f, "{name}: {v}")?;
                 }
                 f.write_char('}')
             }
@@ -206,7 +214,7 @@ impl Display for Val {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    label(f, name)?;
+                    f.write_str(name)?;
                 }
                 f.write_char('}')
             }
@@ -414,5 +422,65 @@ impl Val {
         } else {
             Err(format!("value `{self}` does not have type {def:?}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    fn s(text: &str) -> Val {
+        Val::String(text.into())
+    }
+
+    #[test]
+    fn strings_and_chars_are_escaped_as_wasm_wave_writes_them() {
+        assert_eq!(s("it's \"x\"\\").to_string(), r#""it\'s \"x\"\\""#);
+        assert_eq!(
+            s("a\tb\r\n\0\u{1b}\u{7f}").to_string(),
+            r#""a\tb\r\n\u{0}\u{1b}\u{7f}""#
+        );
+        // Combining and invisible characters are spelled out; printable ones are not.
+        assert_eq!(
+            s("e\u{301}\u{200b}é😀").to_string(),
+            r#""e\u{301}\u{200b}é😀""#
+        );
+        assert_eq!(Val::Char('"').to_string(), r#"'\"'"#);
+        assert_eq!(Val::Char('\'').to_string(), r"'\''");
+    }
+
+    #[test]
+    fn records_leave_out_none_fields_and_labels_are_marked_only_for_cases() {
+        let rec = |fields: Vec<(&str, Val)>| {
+            Val::Record(fields.into_iter().map(|(n, v)| (n.into(), v)).collect())
+        };
+        let r = rec(vec![
+            ("a", Val::U8(1)),
+            ("none", Val::Option(None)),
+            ("ok", Val::Bool(true)),
+        ]);
+        assert_eq!(r.to_string(), "{a: 1, ok: true}");
+        assert_eq!(rec(vec![("b", Val::Option(None))]).to_string(), "{:}");
+        assert_eq!(
+            Val::Flags(vec!["ok".into(), "x".into()]).to_string(),
+            "{ok, x}"
+        );
+        assert_eq!(Val::Enum("none".into()).to_string(), "%none");
+        assert_eq!(
+            Val::Variant("some".into(), Some(Box::new(Val::S32(-1)))).to_string(),
+            "%some(-1)"
+        );
+    }
+
+    #[test]
+    fn floats_are_written_as_wasm_wave_writes_them() {
+        assert_eq!(Val::F64(1.5).to_string(), "1.5");
+        assert_eq!(Val::F64(1.0).to_string(), "1");
+        assert_eq!(Val::F64(1e20).to_string(), "100000000000000000000");
+        assert_eq!(Val::F64(-0.0).to_string(), "-0");
+        assert_eq!(Val::F32(f32::NAN).to_string(), "nan");
+        assert_eq!(Val::F32(f32::NEG_INFINITY).to_string(), "-inf");
     }
 }
