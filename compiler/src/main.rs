@@ -81,6 +81,11 @@ struct CodegenArgs {
     /// mode).
     #[arg(long, value_enum, default_value = "native")]
     relaxed_simd: RelaxedSimdArg,
+    /// Debug information: translate the module's DWARF (clang `-g` for wasm) into DWARF for the
+    /// native code, so gdb breaks at source lines, names functions and steps; executables keep
+    /// it. Without it the output carries none.
+    #[arg(short = 'g', long = "debug-info")]
+    debug_info: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,6 +135,7 @@ impl CodegenArgs {
                 RelaxedSimdArg::Native => weld::RelaxedSimd::Native,
                 RelaxedSimdArg::Deterministic => weld::RelaxedSimd::Deterministic,
             },
+            debug_info: self.debug_info,
             ..Options::default()
         })
     }
@@ -401,7 +407,14 @@ fn compile(
     let linked = match (emit, exe_entry) {
         (Emit::Exe, Some(entry)) => {
             let main_c = weld::emit::header::exe_main(&options.prefix, &entry);
-            weld::link::link_exe(&obj_path, &main_c, &output, &options.target, exe.kind())
+            weld::link::link_exe(
+                &obj_path,
+                &main_c,
+                &output,
+                &options.target,
+                exe.kind(),
+                options.debug_info,
+            )
         }
         (Emit::Staticlib, _) => weld::link::static_lib(&obj_path, &output),
         _ => weld::link::link(
@@ -491,7 +504,13 @@ fn compile_component(
             let obj_path = dir.path().join(format!("{}.o", options.prefix));
             std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
             weld::timings::phase("link", || {
-                weld::link::link_exe_with_main(&obj_path, output, &options.target, exe.kind())
+                weld::link::link_exe_with_main(
+                    &obj_path,
+                    output,
+                    &options.target,
+                    exe.kind(),
+                    options.debug_info,
+                )
             })
         }
         other => Err(weld::Error::Unsupported {

@@ -92,6 +92,10 @@ pub struct Options {
     pub quick: bool,
     /// How relaxed-SIMD operators are lowered.
     pub relaxed_simd: RelaxedSimd,
+    /// `-g`: translate the module's DWARF (clang `-g` for wasm) into native DWARF for the
+    /// compiled code (`emit::debug`), and keep it when linking. Off: the output has no debug
+    /// sections, and the code is the same either way.
+    pub debug_info: bool,
 }
 
 impl Default for Options {
@@ -109,6 +113,7 @@ impl Default for Options {
             quick_glue: false,
             quick: false,
             relaxed_simd: RelaxedSimd::Native,
+            debug_info: false,
         }
     }
 }

@@ -565,3 +565,60 @@ fn a_hundred_thousand_tiny_functions_compile_and_one_more_than_a_million_is_refu
     let e = compile(&many_functions(1_000_001)).expect_err("over wasmparser's limit");
     assert!(e.to_string().contains("byte offset"), "{e}");
 }
+
+/// `-g` reads the module's DWARF, which nothing validated: damaged `.debug_*` sections of a
+/// real clang `-g` program (bytes flipped, runs of 0xff, truncated lengths inside them) give a
+/// compiled object or an error, never a panic.
+#[test]
+fn damaged_dwarf_never_makes_a_debug_compile_panic() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/programs/debug.wasm");
+    let original = std::fs::read(path).unwrap();
+    let debug_sections: Vec<std::ops::Range<usize>> = sections(&original)
+        .into_iter()
+        .filter(|r| {
+            // A custom section: id 0, size, then its name.
+            original[r.start] == 0 && original[r.clone()].windows(7).any(|w| w == b".debug_")
+        })
+        .collect();
+    assert!(debug_sections.len() >= 3, "debug.wasm carries DWARF");
+    let opts = Options {
+        debug_info: true,
+        ..options(BoundsChecks::Guard)
+    };
+    assert_eq!(compile_without_panic(&original, &opts), Ok(true));
+    let mut rng = Rng::new(env_u64("WELD_HOSTILE_SEED", 1));
+    let cases = env_u64("WELD_HOSTILE_DWARF_CASES", 150);
+    for case in 0..cases {
+        let mut bytes = original.clone();
+        let range = &debug_sections[rng.below(debug_sections.len())];
+        // Past the section's id, size and name.
+        let body = range.start + 16..range.end;
+        let what = match rng.below(3) {
+            0 => {
+                for _ in 0..1 + rng.below(8) {
+                    let at = body.start + rng.below(body.len());
+                    bytes[at] ^= 1 << rng.below(8);
+                }
+                "bit flips"
+            }
+            1 => {
+                let at = body.start + rng.below(body.len());
+                let end = (at + 1 + rng.below(16)).min(body.end);
+                bytes[at..end].fill(0xff);
+                "a run of 0xff"
+            }
+            _ => {
+                let at = body.start + rng.below(body.len());
+                bytes[at] = 0;
+                "a zero byte"
+            }
+        };
+        if let Err(panic) = compile_without_panic(&bytes, &opts) {
+            panic!(
+                "case {case} ({what} in section at {:#x}): panicked: {panic}",
+                range.start
+            );
+        }
+    }
+}

@@ -223,6 +223,10 @@ pub(crate) fn translate_function(
             let op = reader.read()?;
             validator.op(offset, &op)?;
             t.offset = offset;
+            if env.options.debug_info {
+                // Where each instruction came from, for `emit::debug`'s line tables.
+                t.b.set_srcloc(ir::SourceLoc::new(offset as u32));
+            }
             t.operator(&op)?;
         }
         reader.finish()?;

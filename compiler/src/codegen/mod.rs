@@ -76,6 +76,21 @@ pub struct CompiledFunction {
     pub small_loops: Vec<(u32, u32)>,
     /// Calls with exception handlers (inside a `try_table`).
     pub call_sites: Vec<CallSite>,
+    /// With [`Options::debug_info`]: which wasm instruction each stretch of code came from,
+    /// sorted by code offset.
+    pub srclocs: Vec<SrcLoc>,
+}
+
+/// A stretch of native code `start..end` (offsets in its function) and the offset of the wasm
+/// instruction it was compiled from (in the input's coordinates, as function bodies count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SrcLoc {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+    /// The wasm instruction's offset.
+    pub wasm: u32,
 }
 
 /// A call with exception handlers, offsets relative to its function's code (see
@@ -335,6 +350,21 @@ pub(crate) fn finish(
         .map(|t| (t.offset, trap_from_clif(t.code)))
         .collect();
     let call_sites = call_sites(&compiled.buffer, func)?;
+    let srclocs = if env.options.debug_info {
+        compiled
+            .buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|s| !s.loc.is_default())
+            .map(|s| SrcLoc {
+                start: s.start,
+                end: s.end,
+                wasm: s.loc.bits(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut relocs = Vec::new();
     for r in raw_relocs {
         let target = match &r.target {
@@ -374,6 +404,7 @@ pub(crate) fn finish(
         traps,
         small_loops,
         call_sites,
+        srclocs,
     })
 }
 

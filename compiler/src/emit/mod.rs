@@ -21,6 +21,7 @@
 
 pub mod component;
 pub mod component_header;
+mod debug;
 pub mod exceptions;
 pub mod header;
 pub mod layout;
@@ -225,7 +226,10 @@ pub(crate) fn add_module(
     for (site, kind, name, addend) in external {
         external_reloc(obj, text_id, site, kind, &name, addend)?;
     }
-    add_function_symbols(obj, text_id, info, prefix, compiled, &layout);
+    let func_symbols = add_function_symbols(obj, text_id, info, prefix, compiled, &layout);
+    if options.debug_info {
+        add_debug_info(obj, parsed, compiled, &func_symbols)?;
+    }
 
     for (e, at) in compiled.entries.iter().zip(&layout.entries) {
         obj.add_symbol(Symbol {
@@ -391,14 +395,14 @@ fn add_function_symbols(
     prefix: &str,
     compiled: &CompiledModule,
     layout: &TextLayout,
-) {
+) -> Vec<SymbolId> {
     let module_name = info.module_name.as_deref().unwrap_or(prefix);
     let func_names: std::collections::HashMap<u32, &str> = info
         .func_names
         .iter()
         .map(|(i, n)| (*i, n.as_str()))
         .collect();
-    let mut add = |name: String, value: u64, size: u64, kind: SymbolKind| {
+    let mut add = |name: String, value: u64, size: u64, kind: SymbolKind| -> SymbolId {
         obj.add_symbol(Symbol {
             name: name.into_bytes(),
             value,
@@ -408,13 +412,14 @@ fn add_function_symbols(
             weak: false,
             section: SymbolSection::Section(text_id),
             flags: SymbolFlags::None,
-        });
+        })
     };
+    let mut readable_symbols = Vec::with_capacity(compiled.funcs.len());
     for (i, (f, at)) in compiled.funcs.iter().zip(&layout.funcs).enumerate() {
         let index = info.imported_funcs + i as u32;
         let name = func_names.get(&index).copied();
         let readable = symbols::wasm_function_name(Some(module_name), index, name);
-        add(readable, *at, f.code.len() as u64, SymbolKind::Text);
+        readable_symbols.push(add(readable, *at, f.code.len() as u64, SymbolKind::Text));
         add(
             symbols::defined_function(prefix, index),
             *at,
@@ -433,6 +438,34 @@ fn add_function_symbols(
         let name = format!("{module_name}!<call start>");
         add(name, at, f.code.len() as u64, SymbolKind::Text);
     }
+    readable_symbols
+}
+
+/// `-g`: the module's DWARF for its compiled functions (`debug.rs`); `symbols` are the
+/// functions' own, from [`add_function_symbols`].
+fn add_debug_info(
+    obj: &mut Object<'_>,
+    parsed: &ParsedModule<'_>,
+    compiled: &CompiledModule,
+    symbols: &[SymbolId],
+) -> Result<()> {
+    let code_start = parsed.debug.code_start;
+    let funcs: Vec<debug::FuncDebug<'_>> = parsed
+        .functions
+        .iter()
+        .zip(&compiled.funcs)
+        .zip(symbols)
+        .map(|((input, f), symbol)| {
+            let body = input.body.range();
+            debug::FuncDebug {
+                symbol: *symbol,
+                size: f.code.len() as u64,
+                wasm: body.start.saturating_sub(code_start)..body.end.saturating_sub(code_start),
+                srclocs: &f.srclocs,
+            }
+        })
+        .collect();
+    debug::add(obj, &parsed.debug, &funcs)
 }
 
 /// How code reaches the module's own descriptor. GOT-relative forms use the (global) descriptor

@@ -54,6 +54,19 @@ pub struct ParsedModule<'a> {
     pub data: Vec<u8>,
     /// Bodies of the defined functions, in order.
     pub functions: Vec<FunctionInput<'a>>,
+    /// The module's DWARF, for `weld compile -g`.
+    pub debug: DebugInput<'a>,
+}
+
+/// What `weld compile -g` translates: the module's DWARF custom sections (`.debug_info`,
+/// `.debug_line`, ...) and where the contents of its code section start, the origin of DWARF's
+/// wasm addresses (in the same coordinates as the function bodies' offsets).
+#[derive(Default)]
+pub struct DebugInput<'a> {
+    /// Offset of the code section's contents.
+    pub code_start: u64,
+    /// The `.debug_*` custom sections: name and contents.
+    pub sections: Vec<(&'a str, &'a [u8])>,
 }
 
 /// The WebAssembly features weld validates with by default: wasmparser's defaults plus the
@@ -116,6 +129,7 @@ pub fn parse_module_at(
         info: ModuleInfo::default(),
         data: Vec::new(),
         functions: Vec::new(),
+        debug: DebugInput::default(),
     };
     let mut escaping = BTreeSet::new();
     let mut deferred = None;
@@ -377,7 +391,12 @@ fn extract<'a>(
                 m.info.datas.push(DataSegment { mode, offset, len });
             }
         }
-        Payload::CodeSectionStart { .. } => {}
+        Payload::CodeSectionStart {
+            unchecked_range, ..
+        } => m.debug.code_start = unchecked_range.start,
+        Payload::CustomSection(c) if c.name().starts_with(".debug_") => {
+            m.debug.sections.push((c.name(), c.data()));
+        }
         Payload::CustomSection(c) => {
             if let wasmparser::KnownCustom::Name(names) = c.as_known() {
                 // A malformed name section is ignored, as the spec requires.

@@ -197,6 +197,19 @@ pub fn link(
     target: &str,
     extra_args: &[String],
 ) -> Result<()> {
+    link_with(inputs, out, kind, target, extra_args, false)
+}
+
+/// [`link`], keeping debug information in executables when `keep_debug` (`weld compile -g`);
+/// otherwise they are linked without any (`-Wl,-S`).
+pub fn link_with(
+    inputs: &[PathBuf],
+    out: &Path,
+    kind: OutputKind,
+    target: &str,
+    extra_args: &[String],
+    keep_debug: bool,
+) -> Result<()> {
     crate::progress::report(crate::progress::Event::Linking);
     let cc = c_compiler(target);
     let dir = out
@@ -261,7 +274,7 @@ pub fn link(
         }
         if kind == OutputKind::Exe && target == MUSL_TARGET {
             // musl's libc.a holds what glibc spreads over libpthread, librt, libdl and libutil.
-            cmd.args(["-static", "-Wl,-S", "-Wl,--gc-sections"]);
+            cmd.args(["-static", "-Wl,--gc-sections"]);
         } else if kind == OutputKind::Exe {
             // Executables are static: nothing to resolve at start-up (measured: the same wall time,
             // 25% less peak RSS for hello-world), no dependence on the machine's shared libraries,
@@ -273,7 +286,6 @@ pub fn link(
             // functions from weld's own tables, not from DWARF.
             cmd.args([
                 "-static",
-                "-Wl,-S",
                 "-Wl,--gc-sections",
                 "-lgcc_eh",
                 "-lgcc",
@@ -282,6 +294,9 @@ pub fn link(
                 "-lpthread",
                 "-ldl",
             ]);
+        }
+        if kind == OutputKind::Exe && !keep_debug {
+            cmd.arg("-Wl,-S");
         }
         cmd.arg("-lm");
         Ok(cmd)
@@ -354,6 +369,7 @@ pub fn link_exe(
     out: &Path,
     target: &str,
     kind: OutputKind,
+    keep_debug: bool,
 ) -> Result<()> {
     let target = &exe_target(target, kind)?;
     let archive = runtime_archive(target)?;
@@ -366,21 +382,35 @@ pub fn link_exe(
         what: format!("writing {}", main_path.display()),
         source: e,
     })?;
-    link(
+    link_with(
         &[main_path, obj.to_path_buf(), archive],
         out,
         kind,
         target,
         &[],
+        keep_debug,
     )
 }
 
 /// Link the executable of an object that defines `main` itself (a command component's, see
 /// `codegen::entry::exe_main`) with the runtime archive.
-pub fn link_exe_with_main(obj: &Path, out: &Path, target: &str, kind: OutputKind) -> Result<()> {
+pub fn link_exe_with_main(
+    obj: &Path,
+    out: &Path,
+    target: &str,
+    kind: OutputKind,
+    keep_debug: bool,
+) -> Result<()> {
     let target = &exe_target(target, kind)?;
     let archive = runtime_archive(target)?;
-    link(&[obj.to_path_buf(), archive], out, kind, target, &[])
+    link_with(
+        &[obj.to_path_buf(), archive],
+        out,
+        kind,
+        target,
+        &[],
+        keep_debug,
+    )
 }
 
 /// Write a static library holding the object `obj` (`$WELD_AR`, else `ar`).
