@@ -9,11 +9,13 @@ WELD  := target/debug/weld
 all: build
 
 # System packages: a C compiler and linker (cc) for linking compiled objects; musl-gcc and
-# musl's libc.a for executables (see runtime-musl); valgrind for the runtime hygiene run.
+# musl's libc.a for executables (see runtime-musl); valgrind for the runtime hygiene run;
+# Graphviz, whose `dot` lays out `weld inspect -o x.svg` pictures (weld draws them without it).
 setup:
 	@command -v cc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq build-essential; }
 	@command -v musl-gcc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq musl-tools; }
 	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
+	@command -v dot >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq graphviz; }
 
 # The wasm toolchain (Debian clang-19, lld, wasi-libc, libc++ for wasm32-wasi): only needed to
 # rebuild the checked-in .wasm of examples/wasi-c and examples/wasi-cpp (see

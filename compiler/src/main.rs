@@ -216,6 +216,9 @@ enum Command {
         /// directly and transitively.
         #[arg(long)]
         reach: bool,
+        /// In the picture, a node per host interface instead of one per family ("WASI 0.2").
+        #[arg(long)]
+        expand: bool,
     },
     /// Check a component's graph against a policy without compiling it; exits 1 with a
     /// one-line message naming the broken rule and path.
@@ -536,14 +539,20 @@ fn run(input: &Path, config: weld::run::RunConfig, codegen: &CodegenArgs) -> Res
 }
 
 /// `weld inspect`: print the flattened component graph, or draw it.
-fn inspect(input: &Path, format: InspectFormat, output: Option<&Path>, reach: bool) -> Result<()> {
+fn inspect(
+    input: &Path,
+    format: InspectFormat,
+    output: Option<&Path>,
+    reach: bool,
+    expand: bool,
+) -> Result<()> {
     use weld::component::{inspect, inspect_render, inspect_svg};
     let bytes = read_input(input)?;
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
     let (info, graph) = weld::component::graph(&bytes).map_err(at_input)?;
     let svg = output.is_some_and(|o| o.extension().is_some_and(|e| e == "svg"));
     let text = if svg {
-        inspect_svg::svg(&graph).map_err(at_input)?
+        inspect_svg::svg(&graph, expand)
     } else if reach {
         inspect_render::reach_text(&graph)
     } else {
@@ -658,7 +667,8 @@ fn main() {
             format,
             output,
             reach,
-        } => inspect(&input, format, output.as_deref(), reach),
+            expand,
+        } => inspect(&input, format, output.as_deref(), reach, expand),
         Command::Check { input, policy } => check(&input, &policy),
         Command::Targets => {
             for (target, what) in weld::link::runtime::TARGETS {

@@ -44,11 +44,19 @@ fn input(dir: &Path, rel: &str) -> PathBuf {
     panic!("{rel}: no component");
 }
 
+/// `weld` with the picture laid out by weld itself (`WELD_DOT=0`), whether or not Graphviz is
+/// installed, so that the committed pictures are the same everywhere.
 fn weld(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_weld"))
-        .args(args)
-        .output()
-        .unwrap();
+    weld_env(args, &[("WELD_DOT", "0")])
+}
+
+fn weld_env(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weld"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "weld {args:?}: {}",
@@ -124,26 +132,28 @@ fn the_svg_picture_is_well_formed_and_names_every_component() {
 }
 
 #[test]
-fn the_committed_example_picture_is_up_to_date() {
-    let dir = tempfile::tempdir().unwrap();
-    let svg = dir.path().join("graph.svg");
-    let app = root().join("examples/policy/app.wat");
-    weld(&[
-        "inspect",
-        app.to_str().unwrap(),
-        "-o",
-        svg.to_str().unwrap(),
-    ]);
-    let fresh = std::fs::read_to_string(&svg).unwrap();
-    let committed = root().join("examples/policy/graph.svg");
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(&committed, &fresh).unwrap();
+fn the_committed_example_pictures_are_up_to_date() {
+    for example in ["policy", "graph"] {
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("graph.svg");
+        let app = root().join(format!("examples/{example}/app.wat"));
+        weld(&[
+            "inspect",
+            app.to_str().unwrap(),
+            "-o",
+            svg.to_str().unwrap(),
+        ]);
+        let fresh = std::fs::read_to_string(&svg).unwrap();
+        let committed = root().join(format!("examples/{example}/graph.svg"));
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&committed, &fresh).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&committed).unwrap_or_default(),
+            fresh,
+            "examples/{example}/graph.svg is stale (BLESS=1 redraws it)"
+        );
     }
-    assert_eq!(
-        std::fs::read_to_string(&committed).unwrap(),
-        fresh,
-        "examples/policy/graph.svg is stale (BLESS=1 redraws it)"
-    );
 }
 
 #[test]
@@ -174,4 +184,181 @@ fn graphviz_accepts_the_dot_output_where_it_is_installed() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The picture of `examples/graph/app.wat` (three components calling each other, all three
+/// importing WASI 0.2): `weld inspect -o x.svg [--expand]`, parsed.
+fn picture(expand: bool) -> (String, f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("graph.svg");
+    let app = root().join("examples/graph/app.wat");
+    let mut args = vec![
+        "inspect",
+        app.to_str().unwrap(),
+        "-o",
+        svg.to_str().unwrap(),
+    ];
+    if expand {
+        args.push("--expand");
+    }
+    weld(&args);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let size = |a: &str| {
+        doc.root_element()
+            .attribute(a)
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    let (w, h) = (size("width"), size("height"));
+    (text, w, h)
+}
+
+/// The texts of the `<g class="{class}">` groups: `(title, [texts])`, and their boxes.
+fn groups(text: &str, class: &str) -> Vec<(String, Vec<String>, [f64; 4])> {
+    let doc = roxmltree::Document::parse(text).unwrap();
+    doc.descendants()
+        .filter(|n| {
+            n.attribute("class")
+                .is_some_and(|c| c.split_whitespace().any(|t| t == class))
+        })
+        .map(|g| {
+            let title = g
+                .children()
+                .find(|c| c.has_tag_name("title"))
+                .and_then(|t| t.text())
+                .unwrap_or("")
+                .to_string();
+            let texts = g
+                .descendants()
+                .filter(|c| c.has_tag_name("text"))
+                .filter_map(|t| t.text().map(str::to_string))
+                .collect();
+            let r = g.children().find(|c| c.has_tag_name("rect"));
+            let num = |a: &str| {
+                r.and_then(|r| r.attribute(a))
+                    .map_or(0.0, |v| v.parse().unwrap())
+            };
+            (
+                title,
+                texts,
+                [num("x"), num("y"), num("width"), num("height")],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_picture_groups_wasi_interfaces_and_fits_its_content() {
+    let bytes = wast::parser::parse::<wast::Wat>(
+        &wast::parser::ParseBuffer::new(
+            &std::fs::read_to_string(root().join("examples/graph/app.wat")).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+    .encode()
+    .unwrap();
+    let (_, graph) = weld::component::graph(&bytes).unwrap();
+    let interfaces: Vec<&String> = graph.hosts.keys().collect();
+    assert!(interfaces.len() >= 4 && interfaces.iter().all(|i| i.starts_with("wasi:")));
+
+    let (text, width, height) = picture(false);
+    // One host node, "WASI 0.2", listing every interface without the package prefix.
+    let hosts = groups(&text, "host");
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
+    let (_, lines, _) = &hosts[0];
+    assert_eq!(lines[0], "WASI 0.2");
+    let expected: Vec<String> = interfaces
+        .iter()
+        .map(|i| {
+            i.trim_start_matches("wasi:")
+                .trim_end_matches("@0.2.0")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(lines[1..], expected[..]);
+    // Components left to right as the calls go: app calls textlib, which calls chars.
+    let components = groups(&text, "component");
+    let x = |name: &str| {
+        components
+            .iter()
+            .find(|(_, t, _)| t[0] == name)
+            .unwrap_or_else(|| panic!("no {name} node"))
+            .2[0]
+    };
+    assert!(x("app") < x("textlib") && x("textlib") < x("chars"));
+    // Edge labels count functions; the tooltip lists them all.
+    let edges = groups(&text, "edge");
+    let to_host = edges
+        .iter()
+        .find(|(title, _, _)| title.contains("cli/exit"))
+        .expect("app's calls to the host");
+    assert_eq!(to_host.1, ["3 interfaces · 4 functions"]);
+    assert!(
+        to_host
+            .0
+            .contains("clocks/monotonic-clock: now, resolution"),
+        "{}",
+        to_host.0
+    );
+    assert!(edges
+        .iter()
+        .any(|(_, t, _)| t.iter().any(|l| l == "strings utf8 → utf16")));
+    // The canvas fits its content: every box inside it, no more than a margin around them.
+    let boxes: Vec<[f64; 4]> = hosts.iter().chain(&components).map(|g| g.2).collect();
+    let right = boxes.iter().map(|b| b[0] + b[2]).fold(0.0, f64::max);
+    let bottom = boxes.iter().map(|b| b[1] + b[3]).fold(0.0, f64::max);
+    assert!(boxes.iter().all(|b| b[0] >= 0.0 && b[1] >= 0.0));
+    assert!(right <= width && bottom <= height, "{width}x{height}");
+    assert!(
+        width < 1400.0 && height < 700.0,
+        "{width}x{height}: mostly empty"
+    );
+    assert!(text.contains("font-size: 14px"), "readable at 100%");
+
+    // --expand: a node per interface.
+    let (expanded, _, _) = picture(true);
+    assert_eq!(groups(&expanded, "host").len(), interfaces.len());
+}
+
+#[test]
+fn graphviz_draws_the_same_grouping_where_it_is_installed() {
+    if !Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        println!("SKIPPED: Graphviz (dot) is not installed; the picture is laid out by weld");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("graph.svg");
+    let app = root().join("examples/graph/app.wat");
+    weld_env(
+        &[
+            "inspect",
+            app.to_str().unwrap(),
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("Generated by graphviz"), "dot drew it");
+    let hosts = groups(&text, "host");
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts[0].1[0], "WASI 0.2");
+    // The tooltips are weld's, not Graphviz's node names.
+    assert!(
+        hosts[0].0.contains("wasi:cli/exit@0.2.0 (1 function)"),
+        "{}",
+        hosts[0].0
+    );
+    let edges = groups(&text, "edge");
+    assert!(edges
+        .iter()
+        .any(|(t, _, _)| t.contains("clocks/monotonic-clock: now, resolution")));
+    assert_eq!(groups(&text, "component").len(), 3);
 }
