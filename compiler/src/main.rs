@@ -547,6 +547,9 @@ fn inspect(
     expand: bool,
 ) -> Result<()> {
     use weld::component::{inspect, inspect_render, inspect_svg};
+    if is_elf(input) {
+        return inspect_plugin(input, format, output, reach);
+    }
     let bytes = read_input(input)?;
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());
     let (info, graph) = weld::component::graph(&bytes).map_err(at_input)?;
@@ -566,6 +569,49 @@ fn inspect(
             InspectFormat::Dot => inspect_render::dot(&graph),
         }
     };
+    match output {
+        Some(o) => write_atomic(o, text.as_bytes()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Whether `path` starts like an ELF file (a plugin, for `weld inspect`).
+fn is_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| magic == *b"\x7fELF")
+}
+
+/// `weld inspect plugin.so`: load a plugin as a host would (every check before and after
+/// `dlopen`, `weld_runtime::plugin`) and print its target and world.
+fn inspect_plugin(
+    input: &Path,
+    format: InspectFormat,
+    output: Option<&Path>,
+    reach: bool,
+) -> Result<()> {
+    if reach
+        || format != InspectFormat::Text
+        || output.is_some_and(|o| o.extension().is_some_and(|e| e == "svg"))
+    {
+        anyhow::bail!(
+            "{}: a plugin is shown as its target and world text (no --format, --reach or picture)",
+            input.display()
+        );
+    }
+    let plugin = weld_runtime::plugin::open_plugin(input)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    let text = format!(
+        "plugin for {} (world hash {:016x})\n{}",
+        plugin.target,
+        plugin.world_hash,
+        plugin.world.trim_end()
+    );
+    let text = format!("{text}\n");
     match output {
         Some(o) => write_atomic(o, text.as_bytes()),
         None => {

@@ -622,3 +622,56 @@ fn damaged_dwarf_never_makes_a_debug_compile_panic() {
         }
     }
 }
+
+/// Damaged plugins that crashed the loader before its checks covered what `dlopen` and the
+/// descriptor reader follow (`tests/hostile/plugins/`): each is refused with one line naming it,
+/// while the undamaged plugin, written by weld and by `ld`, still loads.
+#[test]
+fn damaged_plugins_are_refused_in_one_line_and_intact_ones_load() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let weld = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_weld"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ld) in [("weld.so", "0"), ("ld.so", "1")] {
+        let so = dir.path().join(name);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_weld"))
+            .arg("compile")
+            .arg(root.join("examples/plugin-host/plugin.wat"))
+            .arg("-o")
+            .arg(&so)
+            .env("WELD_USE_LD", ld)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = weld(&["inspect".as_ref(), so.as_os_str()]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("plugin for "));
+    }
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root.join("tests/hostile/plugins")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "elf") {
+            continue;
+        }
+        seen += 1;
+        let out = weld(&["inspect".as_ref(), path.as_os_str()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", path.display());
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(err.starts_with("error: ") && err.contains(&name), "{err}");
+    }
+    assert!(seen >= 10, "the damaged plugins are there");
+}

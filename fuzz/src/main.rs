@@ -165,7 +165,8 @@ fn hostile() -> ExitCode {
         return ExitCode::from(2);
     };
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let seeds = hostile::collect_seeds(&[repo.clone(), repo.join("../shared")]);
+    let mut seeds = hostile::collect_seeds(&[repo.clone(), repo.join("../shared")]);
+    seeds.extend(hostile::plugin_seeds(&weld, &seeds));
     println!(
         "weld-fuzz hostile: {n} cases from case {first}, {} seed files, weld at {}; findings go to {}",
         seeds.len(),

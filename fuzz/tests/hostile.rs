@@ -21,8 +21,11 @@ fn damaged_inputs_at_every_entry_point_are_refused_cleanly() {
         return;
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let seeds = hostile::collect_seeds(&[repo.clone(), repo.join("../shared")]);
+    let mut seeds = hostile::collect_seeds(&[repo.clone(), repo.join("../shared")]);
     assert!(seeds.len() > 100, "{} seeds", seeds.len());
+    let plugins = hostile::plugin_seeds(&weld, &seeds);
+    assert!(plugins.len() >= 4, "{} plugins", plugins.len());
+    seeds.extend(plugins);
     let out = tempfile::tempdir().unwrap();
     let n = 2 * Entry::ALL.len() as u64;
     let counts = campaign::campaign(&weld, &seeds, 0, n, out.path());

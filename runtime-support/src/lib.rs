@@ -57,6 +57,8 @@ pub mod entry;
 pub mod exception;
 pub mod func;
 pub mod global;
+#[cfg(feature = "std")]
+mod image;
 pub mod instance;
 pub mod libcalls;
 #[cfg(feature = "std")]

@@ -30,8 +30,17 @@ fn dlerror() -> String {
 }
 
 impl Library {
-    /// Open the shared object at `path` (`RTLD_NOW | RTLD_LOCAL`).
+    /// Open the shared object at `path` (`RTLD_NOW | RTLD_LOCAL`). A bare file name means the
+    /// file in the current directory, as for every other file: `dlopen` would search the
+    /// library path for it instead.
     pub fn open(path: &Path) -> Result<Library, LoadError> {
+        let local;
+        let path = if path.as_os_str().as_bytes().contains(&b'/') {
+            path
+        } else {
+            local = Path::new(".").join(path);
+            local.as_path()
+        };
         let c = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| LoadError::Open(format!("{}: NUL in path", path.display())))?;
         // SAFETY: `c` is a valid C string. Running the object's initialisers is what loading a
@@ -134,6 +143,17 @@ impl Library {
         if !(sym as usize).is_multiple_of(core::mem::align_of::<VMPluginDescriptor>()) {
             return Err(LoadError::Malformed(format!("{PLUGIN_SYMBOL}: misaligned")));
         }
+        // From here on every pointer read from the plugin must point into the plugin.
+        let _scope = crate::image::Scope::of_object_at(sym as usize).ok_or_else(|| {
+            LoadError::Malformed(format!("{PLUGIN_SYMBOL}: not in a loaded object"))
+        })?;
+        if !crate::image::inside(
+            sym as usize,
+            core::mem::size_of::<VMPluginDescriptor>(),
+            false,
+        ) {
+            return Err(LoadError::Malformed(format!("{PLUGIN_SYMBOL}: cut off")));
+        }
         // SAFETY: the symbol is data of the loaded (never unloaded) library, aligned; its first
         // 16 bytes are read before anything else to check that it is what it claims to be.
         let (magic, abi) = unsafe {
@@ -154,23 +174,16 @@ impl Library {
                 if len > MAX_PLUGIN_TEXT || (len > 0 && p.is_null()) {
                     return Err(LoadError::Malformed(format!("{PLUGIN_SYMBOL}: bad {what}")));
                 }
-                let bytes = if len == 0 {
-                    &[][..]
-                } else {
-                    core::slice::from_raw_parts(p, len)
-                };
+                let bytes = crate::module::slice(p, len, what)
+                    .map_err(|_| LoadError::Malformed(format!("{PLUGIN_SYMBOL}: bad {what}")))?;
                 core::str::from_utf8(bytes).map(String::from).map_err(|_| {
                     LoadError::Malformed(format!("{PLUGIN_SYMBOL}: {what} is not UTF-8"))
                 })
             };
             let target = text(d.target, d.target_len, "target")?;
             let world = text(d.world, d.world_len, "world")?;
-            if d.component.is_null() {
-                return Err(LoadError::Malformed(format!(
-                    "{PLUGIN_SYMBOL}: no component"
-                )));
-            }
-            let descriptor = &*d.component;
+            let descriptor = crate::module::reference(d.component, "component descriptor")
+                .map_err(|_| LoadError::Malformed(format!("{PLUGIN_SYMBOL}: no component")))?;
             let component = crate::component::ComponentModule::from_descriptor(descriptor)?;
             Ok(PluginDescriptor {
                 target,

@@ -153,8 +153,34 @@ pub(crate) unsafe fn slice<T>(
     if ptr.is_null() || !ptr.is_aligned() {
         return Err(bad(format!("{what}: null or misaligned pointer")));
     }
+    let bytes = len.checked_mul(core::mem::size_of::<T>());
+    if !bytes.is_some_and(|b| inside_image(ptr as usize, b, false)) {
+        return Err(bad(format!("{what}: points outside the loaded object")));
+    }
     // SAFETY: non-null and aligned; the caller guarantees the rest.
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// The `T` a descriptor points at, checked as [`slice`] checks.
+///
+/// # Safety
+/// As for [`slice`] with a length of 1.
+pub(crate) unsafe fn reference<T>(ptr: *const T, what: &str) -> Result<&'static T, LoadError> {
+    // SAFETY: the caller's guarantee.
+    let s = unsafe { slice(ptr, 1, what)? };
+    s.first().ok_or_else(|| bad(format!("{what}: empty")))
+}
+
+/// Whether `len` bytes at `addr` are inside the object whose descriptors are being loaded (see
+/// `image`: only plugins are checked; a linked-in descriptor is weld's own).
+pub(crate) fn inside_image(addr: usize, len: usize, exec: bool) -> bool {
+    #[cfg(feature = "std")]
+    return crate::image::inside(addr, len, exec);
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = (addr, len, exec);
+        true
+    }
 }
 
 /// How much of a descriptor a load checks.
@@ -249,6 +275,19 @@ impl Module {
         }
         if desc.code_len > 0 && desc.code.is_null() {
             return Err(bad("code: null pointer"));
+        }
+        // Code pointers: the code inside an executable segment, every function pointer inside
+        // the code.
+        let code = desc.code as usize;
+        if desc.code_len > 0 && !inside_image(code, desc.code_len, true) {
+            return Err(bad("code: outside the loaded object's code"));
+        }
+        let in_code = |p: *const u8| {
+            p.is_null() || ((p as usize) >= code && (p as usize) < code + desc.code_len)
+        };
+        let pointers = funcs.iter().chain(trampolines).chain([&desc.start]);
+        if checks.tables() && !pointers.copied().all(in_code) {
+            return Err(bad("a function pointer outside the module's code"));
         }
         crate::registry::register(
             desc.code as usize,

@@ -15,6 +15,8 @@
 //! Not checkable: machine code. An altered function body passes every check; authenticity of a
 //! plugin file needs a signature, which is the distributor's business.
 
+mod dynamic;
+
 use crate::library::{Library, PluginDescriptor};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -87,6 +89,7 @@ const EM_AARCH64: u16 = 183;
 const EM_RISCV: u16 = 243;
 const ET_DYN: u16 = 3;
 const PT_DYNAMIC: u32 = 2;
+const PT_GNU_RELRO: u32 = 0x6474_e552;
 const SHT_NOBITS: u32 = 8;
 const SHT_DYNSYM: u32 = 11;
 const DT_NEEDED: u64 = 1;
@@ -174,12 +177,22 @@ pub fn precheck(bytes: &[u8]) -> Result<(), PluginError> {
     }
     b.range(phoff, phentsize * phnum, "the program header table")?;
     b.range(shoff, shentsize * shnum, "the section header table")?;
+    let segments = dynamic::Segments::read(&b, phoff, phentsize, phnum)?;
     let mut tags = alloc::vec::Vec::new();
     for i in 0..phnum {
         let ph = phoff + i * phentsize;
         let (offset, filesz) = (b.u64(ph + 8)?, b.u64(ph + 32)?);
         let (start, end) = b.range(offset, filesz, "a segment")?;
+        if b.u32(ph)? == PT_GNU_RELRO {
+            segments.check_relro(b.u64(ph + 16)?, b.u64(ph + 40)?)?;
+        }
         if b.u32(ph)? == PT_DYNAMIC {
+            if b.u32(ph + 4)? & 2 != 0 && !segments.writable(b.u64(ph + 16)?, filesz) {
+                return Err(PluginError::Truncated(
+                    "a writable dynamic section in a read-only segment".into(),
+                ));
+            }
+            dynamic::check(&b, &segments, (start, end), b.u64(ph + 16)?)?;
             let mut at = start;
             while at + 16 <= end {
                 tags.push(b.u64(at)?);

@@ -38,6 +38,8 @@ pub enum SeedKind {
     Wast,
     /// A graph policy (TOML).
     Policy,
+    /// A plugin (a component compiled to a shared object; see [`plugin_seeds`]).
+    Plugin,
 }
 
 /// One seed input.
@@ -106,6 +108,47 @@ fn seed(p: &Path) -> Option<Seed> {
     })
 }
 
+/// Plugins to damage: the smaller component seeds compiled by `weld` to shared objects, once
+/// written by weld itself and once linked by `ld` (`WELD_USE_LD=1`), so both layouts are
+/// damaged. Seeds that do not compile are left out.
+pub fn plugin_seeds(weld: &Path, seeds: &[Seed]) -> Vec<Seed> {
+    let Ok(dir) = tempfile::tempdir() else {
+        return Vec::new();
+    };
+    let components = seeds
+        .iter()
+        .filter(|s| s.kind == SeedKind::Wasm && is_component(&s.bytes) && s.bytes.len() < 64 << 10)
+        .take(24);
+    let mut out = Vec::new();
+    for (i, seed) in components.enumerate() {
+        let input = dir.path().join(format!("c{i}.wasm"));
+        if std::fs::write(&input, &seed.bytes).is_err() {
+            continue;
+        }
+        for (writer, ld) in [("weld", "0"), ("ld", "1")] {
+            let so = dir.path().join(format!("c{i}-{writer}.so"));
+            let built = Command::new(weld)
+                .arg("compile")
+                .arg(&input)
+                .args(["--emit", "sharedlib", "-o"])
+                .arg(&so)
+                .env("WELD_USE_LD", ld)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if let (true, Ok(bytes)) = (built, std::fs::read(&so)) {
+                out.push(Seed {
+                    path: PathBuf::from(format!("{} (plugin by {writer})", seed.path.display())),
+                    bytes,
+                    kind: SeedKind::Plugin,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// An entry point of the `weld` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entry {
@@ -123,11 +166,13 @@ pub enum Entry {
     Invoke,
     /// `weld wast` on a damaged script.
     Wast,
+    /// `weld inspect plugin.so`: a damaged plugin loaded as a host loads it.
+    InspectPlugin,
 }
 
 impl Entry {
     /// Every entry point, in the order case numbers cycle through them.
-    pub const ALL: [Entry; 14] = [
+    pub const ALL: [Entry; 15] = [
         Entry::Compile("obj"),
         Entry::Compile("header"),
         Entry::Compile("staticlib"),
@@ -142,6 +187,7 @@ impl Entry {
         Entry::Check,
         Entry::Invoke,
         Entry::Wast,
+        Entry::InspectPlugin,
     ];
 
     /// A short name, for tallies.
@@ -154,6 +200,7 @@ impl Entry {
             Entry::Check => "check --policy".into(),
             Entry::Invoke => "run --invoke".into(),
             Entry::Wast => "wast".into(),
+            Entry::InspectPlugin => "inspect plugin.so".into(),
         }
     }
 
@@ -284,6 +331,21 @@ pub fn case(seeds: &[Seed], n: u64) -> Option<Case> {
                 ],
                 output: None,
                 damaged: ("--invoke".into(), format!("{text:?} ({how})")),
+            }
+        }
+        Entry::InspectPlugin => {
+            let plugin = pick(seeds, SeedKind::Plugin, &mut rng)?;
+            let other = pick(seeds, SeedKind::Plugin, &mut rng)?;
+            let (how, damaged) = mutate::mutate(&plugin.bytes, &other.bytes, &mut rng);
+            Case {
+                entry,
+                files: vec![("input.so".into(), damaged)],
+                args: owned(&["inspect", "input.so"]),
+                output: None,
+                damaged: (
+                    "input.so".into(),
+                    format!("{} ({how})", plugin.path.display()),
+                ),
             }
         }
         Entry::Wast => {

@@ -33,7 +33,7 @@ pub struct ComponentModule {
     pub(crate) inner: Arc<ComponentModuleInner>,
 }
 
-use crate::module::{bad, slice, Checks};
+use crate::module::{bad, reference, slice, Checks};
 
 impl ComponentModule {
     /// Load the component a descriptor describes, with each of its core modules.
@@ -91,10 +91,18 @@ impl ComponentModule {
             }
             // SAFETY: a non-null module pointer of a weld component descriptor is a module
             // descriptor living as long as the component's (the caller's guarantee).
-            loaded.push(unsafe { Module::load(&**m, checks)? });
+            loaded.push(unsafe { Module::load(reference(*m, "module descriptor")?, checks)? });
         }
         if lowerings.len() != info.lowerings.len() || lowerings.iter().any(|p| p.is_null()) {
             return Err(bad("lowering trampolines do not match the lowerings"));
+        }
+        if !lowerings
+            .iter()
+            .all(|p| crate::module::inside_image(*p as usize, 1, true))
+        {
+            return Err(bad(
+                "a lowering trampoline outside the loaded object's code",
+            ));
         }
         if checks.tables() {
             validate(&info, loaded.len())?;
