@@ -290,10 +290,7 @@ fn check_symbols(
 type TableLookup<'a> = dyn Fn(u64, u64, &str) -> Result<Option<(u64, u64)>, PluginError> + 'a;
 
 /// How many dynamic symbols there are, from the hash tables (checked whole on the way).
-fn symbol_count(
-    b: &Bytes<'_>,
-    table: &TableLookup<'_>,
-) -> Result<u64, PluginError> {
+fn symbol_count(b: &Bytes<'_>, table: &TableLookup<'_>) -> Result<u64, PluginError> {
     let mut count = 0;
     if let Some((at, _)) = table(DT_HASH, 8, "hash table")? {
         let (nbucket, nchain) = (u64::from(b.u32(at)?), u64::from(b.u32(at + 4)?));
