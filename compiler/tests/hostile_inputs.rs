@@ -675,3 +675,19 @@ fn damaged_plugins_are_refused_in_one_line_and_intact_ones_load() {
     }
     assert!(seen >= 10, "the damaged plugins are there");
 }
+
+/// Names from the name section become local symbols; one holding a NUL byte (found by the
+/// hostile-input campaign in a mutated program: the object writer panicked) is written with
+/// the NUL spelled `\0`.
+#[test]
+fn a_function_name_with_a_nul_byte_becomes_a_symbol() {
+    let bytes = wat(r#"(module (func (@name "main\00evil") (export "f")))"#);
+    let obj = compile(&bytes).expect("compiles");
+    use object::{Object, ObjectSymbol};
+    let file = object::File::parse(&*obj).unwrap();
+    let names: Vec<&str> = file.symbols().filter_map(|s| s.name().ok()).collect();
+    assert!(
+        names.iter().any(|n| n.ends_with("!main\\0evil")),
+        "{names:?}"
+    );
+}

@@ -63,7 +63,7 @@ pub fn write_component_with_main(
         lowering_at.push(at);
         // For debuggers and profilers, as the modules' functions are named.
         obj.add_symbol(Symbol {
-            name: lowering_name(c, &options.prefix, i).into_bytes(),
+            name: super::symbol_text(&lowering_name(c, &options.prefix, i)),
             value: at,
             size: f.code.len() as u64,
             kind: SymbolKind::Text,

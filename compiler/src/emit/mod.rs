@@ -404,7 +404,7 @@ fn add_function_symbols(
         .collect();
     let mut add = |name: String, value: u64, size: u64, kind: SymbolKind| -> SymbolId {
         obj.add_symbol(Symbol {
-            name: name.into_bytes(),
+            name: symbol_text(&name),
             value,
             size,
             kind,
@@ -439,6 +439,13 @@ fn add_function_symbols(
         add(name, at, f.code.len() as u64, SymbolKind::Text);
     }
     readable_symbols
+}
+
+/// A name from the input (a name section, an export) as the bytes of a local symbol: ELF ends
+/// names at a NUL, so a NUL inside one is written `\0` (found by the hostile-input campaign:
+/// the object writer refused such a name with a panic).
+pub(crate) fn symbol_text(name: &str) -> Vec<u8> {
+    name.replace('\0', "\\0").into_bytes()
 }
 
 /// `-g`: the module's DWARF for its compiled functions (`debug.rs`); `symbols` are the

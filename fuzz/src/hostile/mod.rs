@@ -522,7 +522,18 @@ fn judge(case: &Case, status: std::process::ExitStatus, stderr: &str, dir: &Path
         return Verdict::Finding(Finding::Signal(format!("{status}; {}", last(stderr))));
     };
     if code == 101 || stderr.contains("panicked at") {
-        return Verdict::Finding(Finding::Panic(last(stderr)));
+        // Where and what: the `panicked at` line and the message after it, not the backtrace.
+        let lines: Vec<&str> = stderr.lines().collect();
+        let what = match lines.iter().position(|l| l.contains("panicked at")) {
+            Some(i) => lines[i..]
+                .iter()
+                .take(2)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => last(stderr),
+        };
+        return Verdict::Finding(Finding::Panic(what));
     }
     if case.entry.runs_code() {
         // The program's own exit status, a trap, failed assertions: all fine.
