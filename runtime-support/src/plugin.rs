@@ -178,6 +178,7 @@ pub fn precheck(bytes: &[u8]) -> Result<(), PluginError> {
     b.range(phoff, phentsize * phnum, "the program header table")?;
     b.range(shoff, shentsize * shnum, "the section header table")?;
     let segments = dynamic::Segments::read(&b, phoff, phentsize, phnum)?;
+    let mut dynamic = None;
     let mut tags = alloc::vec::Vec::new();
     for i in 0..phnum {
         let ph = phoff + i * phentsize;
@@ -192,7 +193,7 @@ pub fn precheck(bytes: &[u8]) -> Result<(), PluginError> {
                     "a writable dynamic section in a read-only segment".into(),
                 ));
             }
-            dynamic::check(&b, &segments, (start, end), b.u64(ph + 16)?)?;
+            dynamic = Some(((start, end), b.u64(ph + 16)?));
             let mut at = start;
             while at + 16 <= end {
                 tags.push(b.u64(at)?);
@@ -212,6 +213,10 @@ pub fn precheck(bytes: &[u8]) -> Result<(), PluginError> {
         return Err(not(
             "it depends on other libraries (whose initialisers would run); weld plugins do not",
         ));
+    }
+    // The rest of what the loader follows, once the plain reasons to refuse are told.
+    if let Some((range, vaddr)) = dynamic {
+        dynamic::check(&b, &segments, range, vaddr)?;
     }
     // Every section inside the file; the dynamic symbol table names the descriptor.
     let mut found = false;
