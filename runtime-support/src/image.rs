@@ -11,8 +11,8 @@
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-/// One mapped range: start, end, executable.
-type Range = (usize, usize, bool);
+/// One mapped range: start, end, readable, executable.
+type Range = (usize, usize, bool, bool);
 
 std::thread_local! {
     static IMAGE: RefCell<Option<Vec<Range>>> = const { RefCell::new(None) };
@@ -37,15 +37,17 @@ impl Drop for Scope {
     }
 }
 
-/// Whether `len` bytes at `addr` lie in one mapped range of the object being loaded (in an
-/// executable one, if `exec`); always true outside a [`Scope`].
+/// Whether `len` bytes at `addr` lie in one readable mapped range of the object being loaded
+/// (in an executable one, if `exec`); always true outside a [`Scope`]. A segment mapped without
+/// read permission is never inside: reading it would fault (found by the hostile-input
+/// campaign, case 1311374: a segment whose flags lost `PF_R`).
 pub(crate) fn inside(addr: usize, len: usize, exec: bool) -> bool {
     IMAGE.with(|i| match &*i.borrow() {
         None => true,
         Some(ranges) => addr.checked_add(len).is_some_and(|end| {
             ranges
                 .iter()
-                .any(|&(s, e, x)| s <= addr && end <= e && (x || !exec))
+                .any(|&(s, e, r, x)| r && s <= addr && end <= e && (x || !exec))
         }),
     })
 }
@@ -75,12 +77,17 @@ fn segments_holding(addr: usize) -> Option<Vec<Range>> {
                 .map(|p| {
                     let start = base.wrapping_add(p.p_vaddr as usize);
                     let end = start.wrapping_add(p.p_memsz as usize);
-                    (start, end, p.p_flags & libc::PF_X != 0)
+                    (
+                        start,
+                        end,
+                        p.p_flags & libc::PF_R != 0,
+                        p.p_flags & libc::PF_X != 0,
+                    )
                 })
                 .collect();
             if ranges
                 .iter()
-                .any(|&(s, e, _)| s <= search.addr && search.addr < e)
+                .any(|&(s, e, _, _)| s <= search.addr && search.addr < e)
             {
                 search.found = Some(ranges);
                 return 1;

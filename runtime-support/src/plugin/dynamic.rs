@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 
 const PT_LOAD: u32 = 1;
 const PF_W: u32 = 2;
+const PF_R: u32 = 4;
 
 const DT_NULL: u64 = 0;
 const DT_PLTRELSZ: u64 = 2;
@@ -95,8 +96,12 @@ impl Segments {
             if b.u32(ph)? != PT_LOAD {
                 continue;
             }
+            let flags = b.u32(ph + 4)?;
+            if flags & PF_R == 0 {
+                return Err(corrupt("a loadable segment is not readable"));
+            }
             let l = Load {
-                writable: b.u32(ph + 4)? & PF_W != 0,
+                writable: flags & PF_W != 0,
                 offset: b.u64(ph + 8)?,
                 vaddr: b.u64(ph + 16)?,
                 filesz: b.u64(ph + 32)?,
