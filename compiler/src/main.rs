@@ -450,7 +450,9 @@ fn compile_component(
     }
     if emit == Emit::Header {
         let info = weld::component::flatten(bytes)?;
-        let header = weld::emit::component_header::write_component_header(&info, &options.prefix);
+        let names = weld::component::wit_names::WitNames::of(bytes, &info);
+        let header =
+            weld::emit::component_header::write_component_header(&info, &names, &options.prefix);
         return write_atomic(output, header.as_bytes())
             .map_err(|e| weld::Error::Link(format!("{e:#}")));
     }

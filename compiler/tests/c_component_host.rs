@@ -163,11 +163,12 @@ fn generated_component_header_types_have_the_contract_c_layout() {
     }
     let info = all_shapes();
     let dir = tempfile::tempdir().unwrap();
-    let header = weld::emit::component_header::write_component_header(&info, "shapes");
+    let names = weld::component::wit_names::WitNames::none(&info);
+    let header = weld::emit::component_header::write_component_header(&info, &names, "shapes");
     std::fs::write(dir.path().join("shapes.h"), header).unwrap();
     let probe = format!(
         "#include \"shapes.h\"\n{}",
-        weld::emit::component_header::layout_probe(&info, "shapes")
+        weld::emit::component_header::layout_probe(&info, &names, "shapes")
     );
     let c = dir.path().join("probe.c");
     std::fs::write(&c, probe).unwrap();

@@ -119,13 +119,25 @@
 
   (instance $lib (instantiate $lib))
   (instance $app (instantiate $app (with "greet" (func $lib "greet")) (with "log" (func $log))))
-  ;; Exported functions may only use exported (named) types: re-export them and ascribe.
-  (export $item "item" (type $lib "item"))
-  (export $summary "summary" (type $lib "summary"))
-  (export "greet" (func $lib "greet"))
-  (export "summarize" (func $lib "summarize")
-    (func (param "items" (list $item)) (result $summary)))
-  (export "scale" (func $lib "scale")
-    (func (param "items" (list $item)) (param "factor" u32) (result (list $item))))
-  (export "divide" (func $lib "divide"))
-  (export "welcome" (func $app "welcome")))
+;; What the host sees: one interface, `example:shop/inventory`, with its named types, as a
+  ;; WIT toolchain would export it (the ascribed instance type names `item` and `summary`, which
+  ;; become `demo_example_shop_inventory_item_t` and `..._summary_t` in the C header).
+  (type $inventory (instance
+    (type $item' (record (field "name" string) (field "qty" u32)))
+    (export "item" (type $item (eq $item')))
+    (type $summary' (record (field "count" u32) (field "total" u32) (field "longest" string)))
+    (export "summary" (type $summary (eq $summary')))
+    (export "greet" (func (param "name" string) (result string)))
+    (export "summarize" (func (param "items" (list $item)) (result $summary)))
+    (export "scale" (func (param "items" (list $item)) (param "factor" u32) (result (list $item))))
+    (export "divide" (func (param "n" u32) (result u32)))
+    (export "welcome" (func (param "name" string) (result u32)))))
+  (instance $exports
+    (export "item" (type $lib "item"))
+    (export "summary" (type $lib "summary"))
+    (export "greet" (func $lib "greet"))
+    (export "summarize" (func $lib "summarize"))
+    (export "scale" (func $lib "scale"))
+    (export "divide" (func $lib "divide"))
+    (export "welcome" (func $app "welcome")))
+  (export "example:shop/inventory" (instance $exports) (instance (type $inventory))))

@@ -28,7 +28,7 @@ static int check(const char *what, uint32_t trap) {
   return 1;
 }
 
-static void print_items(const char *what, const demo_list_scale_items_elem_t *items) {
+static void print_items(const char *what, const demo_list_item_t *items) {
   printf("%s = [", what);
   for (size_t i = 0; i < items->len; i++)
     printf("%s{name: \"%.*s\", qty: %u}", i ? ", " : "", (int)items->ptr[i].name.len,
@@ -48,43 +48,43 @@ int main(void) {
   /* A string in, a string out (malloc'd: ours to free). */
   demo_string_t name = str("weld");
   demo_string_t greeting;
-  if (check("greet", demo_greet(inst, &name, &greeting))) {
+  if (check("greet", demo_example_shop_inventory_greet(inst, &name, &greeting))) {
     printf("greet(\"weld\") = \"%.*s\"\n", (int)greeting.len, (const char *)greeting.ptr);
     demo_string_free(&greeting);
   }
 
   /* A list of records in, a record out. */
-  demo_scale_items_elem_t items[] = {
+  demo_example_shop_inventory_item_t items[] = {
       {str("apple"), 3}, {str("banana"), 5}, {str("kiwi"), 7}, {str("cherry"), 11}};
-  demo_list_scale_items_elem_t list = {items, sizeof items / sizeof items[0]};
-  demo_summarize_result_t summary;
-  if (check("summarize", demo_summarize(inst, &list, &summary))) {
+  demo_list_item_t list = {items, sizeof items / sizeof items[0]};
+  demo_example_shop_inventory_summary_t summary;
+  if (check("summarize", demo_example_shop_inventory_summarize(inst, &list, &summary))) {
     printf("summarize(...) = {count: %u, total: %u, longest: \"%.*s\"}\n", summary.count,
            summary.total, (int)summary.longest.len, (const char *)summary.longest.ptr);
-    demo_summarize_result_free(&summary);
+    demo_example_shop_inventory_summary_free(&summary);
   }
 
   /* A list of records in, a list of records out. */
-  demo_list_scale_items_elem_t scaled;
-  if (check("scale", demo_scale(inst, &list, 10, &scaled))) {
+  demo_list_item_t scaled;
+  if (check("scale", demo_example_shop_inventory_scale(inst, &list, 10, &scaled))) {
     print_items("scale(..., 10)", &scaled);
-    demo_list_scale_items_elem_free(&scaled);
+    demo_list_item_free(&scaled);
   }
 
   /* Through both components and back out to the host's log. */
   demo_string_t guest = str("component model");
   uint32_t len = 0;
-  if (check("welcome", demo_welcome(inst, &guest, &len)))
+  if (check("welcome", demo_example_shop_inventory_welcome(inst, &guest, &len)))
     printf("welcome(\"component model\") = %u (log calls: %d)\n", len, log_calls);
 
   uint32_t q = 0;
-  if (check("divide(8)", demo_divide(inst, 8, &q)))
+  if (check("divide(8)", demo_example_shop_inventory_divide(inst, 8, &q)))
     printf("divide(8) = %u\n", q);
   /* This one traps: the trap comes back as a code, the process goes on. */
-  if (check("divide(0)", demo_divide(inst, 0, &q)))
+  if (check("divide(0)", demo_example_shop_inventory_divide(inst, 0, &q)))
     printf("divide(0) = %u\n", q);
   /* A trap poisons the component instance it happened in (the Component Model's rule)... */
-  check("divide(4) after the trap", demo_divide(inst, 4, &q));
+  check("divide(4) after the trap", demo_example_shop_inventory_divide(inst, 4, &q));
   demo__free(inst);
 
   /* ...but a fresh instance works. */
@@ -93,7 +93,7 @@ int main(void) {
     fprintf(stderr, "cannot instantiate: %s\n", weld_last_error());
     return 1;
   }
-  if (check("divide(4)", demo_divide(inst, 4, &q)))
+  if (check("divide(4)", demo_example_shop_inventory_divide(inst, 4, &q)))
     printf("divide(4) on a new instance = %u\n", q);
   demo__free(inst);
   return 0;

@@ -17,6 +17,7 @@ pub mod inspect_svg;
 pub mod trampoline;
 pub mod translate;
 pub mod types;
+pub mod wit_names;
 
 use crate::codegen::{CompiledFunction, CompiledModule, ModuleEnv};
 use crate::error::{Error, Result};

@@ -3,23 +3,40 @@
 //! every host import a typed function-pointer typedef plus a helper that makes its
 //! `weld_component_import` entry.
 //!
-//! In: the flattened [`ComponentInfo`] and the symbol prefix. Out: C source that needs only
-//! `weld.h`, the component's object and `libweld_runtime.a`. The object is unchanged by the
-//! header: every entry point is a `static inline` wrapper around `weld_component_call(inst,
-//! export_index, args, ret)` (arguments and result in the C layout of
-//! [`weld_contract::component::clayout`], which the runtime uses too), and `<prefix>__instantiate`
-//! wraps `weld_component_instantiate(&<prefix>__component, ...)`.
+//! In: the flattened [`ComponentInfo`], the [`WitNames`] its WIT world gives its types, and the
+//! symbol prefix. Out: C source that needs only `weld.h`, the component's object and
+//! `libweld_runtime.a`. The object is unchanged by the header: every entry point is a `static
+//! inline` wrapper around `weld_component_call(inst, export_index, args, ret)` (arguments and
+//! result in the C layout of [`weld_contract::component::clayout`], which the runtime uses too),
+//! and `<prefix>__instantiate` wraps `weld_component_instantiate(&<prefix>__component, ...)`.
 //!
-//! Types are structural in the flattened arena (WIT names of records and variants are not kept),
-//! so they are named wit-bindgen style: `<prefix>_string_t`, `<prefix>_list_<elem>_t`,
-//! `<prefix>_option_<T>_t`, `<prefix>_result_<T>_<E>_t`, `<prefix>_tuple<N>_<T...>_t`; a record,
-//! variant, enum or flags type after the place it is first used: `<prefix>_<function>_<param>_t`,
-//! `<prefix>_<function>_result_t`, nested ones with `_<field>`, `_elem`, `_some`, `_ok`, `_err`
-//! or `_<case>` appended. Every part derived from a WIT name goes through
-//! [`symbols::mangle`], and a registry of every identifier the header defines makes the names
-//! distinct (a clash gets `_2`, `_3`, ... appended).
+//! Names follow wit-bindgen's C generator, after the prefix (identifiers from
+//! [`crate::component::wit_names`], kebab-case to snake_case):
+//! - export `example:text/transform@0.1.0#upper`: `<prefix>_example_text_transform_upper`;
+//!   `[constructor]builder`, `[method]builder.append` and `[static]builder.new` become
+//!   `..._constructor_builder`, `..._method_builder_append`, `..._static_builder_new`; a
+//!   world-level function `run`: `<prefix>_run`;
+//! - import `wasi:cli/stdout@0.2.0#get-stdout`: the host implements
+//!   `<prefix>_wasi_cli_stdout_get_stdout_fn` and registers it with
+//!   `<prefix>_import_wasi_cli_stdout_get_stdout(fn, ctx)`;
+//! - a named type (`char-class` of that interface): `<prefix>_example_text_transform_char_class_t`,
+//!   its cases or flags `<PREFIX>_EXAMPLE_TEXT_TRANSFORM_CHAR_CLASS_LETTER`; resource handles
+//!   `..._own_builder_t` and `..._borrow_builder_t`;
+//! - anonymous types by structure: `<prefix>_string_t`, `<prefix>_list_<elem>_t`,
+//!   `<prefix>_option_<T>_t`, `<prefix>_result_<T>_<E>_t`, `<prefix>_tuple<N>_<T...>_t`, with a
+//!   named element by its WIT name (`<prefix>_list_char_class_t`);
+//! - a record, variant, enum or flags type the world does not name (a component without WIT
+//!   type exports) after the place it is first used: `<prefix>_<function>_<param>_t`,
+//!   `<prefix>_<function>_result_t`, nested ones with `_<field>`, `_elem`, `_some`, `_ok`,
+//!   `_err` or `_<case>` appended.
+//!
+//! The package version appears (`wasi_cli_0_2_0_stdout`) only when two versions of a package
+//! are used; a name that is not a WIT identifier is escaped with [`symbols::mangle`]. One rule
+//! keeps everything distinct: names are claimed in the order above (exports, then types as first
+//! used, then imports), and a name already claimed gets `_2`, `_3`, ... appended.
 
 use super::header::quoted;
+use crate::component::wit_names::{func_ident, snake, split, Keys, WitNames};
 use std::collections::HashSet;
 use std::fmt::Write;
 use weld_contract::component::clayout::flags_layout;
@@ -27,16 +44,79 @@ use weld_contract::component::{ComponentInfo, FuncTy, TypeDef};
 use weld_contract::symbols::{self, mangle};
 
 const C_KEYWORDS: &[&str] = &[
-    "auto", "bool", "break", "case", "char", "const", "continue", "default", "do", "double",
-    "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
-    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
-    "union", "unsigned", "void", "volatile", "while", "true", "false", "alignas", "alignof",
+    "auto",
+    "bool",
+    "break",
+    "case",
+    "char",
+    "const",
+    "continue",
+    "default",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "extern",
+    "float",
+    "for",
+    "goto",
+    "if",
+    "inline",
+    "int",
+    "long",
+    "register",
+    "restrict",
+    "return",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "struct",
+    "switch",
+    "typedef",
+    "union",
+    "unsigned",
+    "void",
+    "volatile",
+    "while",
+    "true",
+    "false",
+    "alignas",
+    "alignof",
+    // C++ keywords, so that the header also compiles as C++.
+    "and",
+    "asm",
+    "catch",
+    "class",
+    "delete",
+    "explicit",
+    "export",
+    "friend",
+    "mutable",
+    "namespace",
+    "new",
+    "noexcept",
+    "not",
+    "operator",
+    "or",
+    "private",
+    "protected",
+    "public",
+    "template",
+    "this",
+    "throw",
+    "try",
+    "typeid",
+    "typename",
+    "using",
+    "virtual",
+    "xor",
 ];
 
-/// A WIT name as a C member or parameter name: mangled, and `_` appended to C keywords (mangled
-/// names never end in a single `_`, so this stays injective).
+/// A WIT name as a C member or parameter name: snake_case (escaped if it is not a WIT name), and
+/// `_` appended to C keywords (neither form ever ends in `_`, so this stays injective).
 fn member(name: &str) -> String {
-    let m = mangle(name);
+    let m = snake(name).unwrap_or_else(|| mangle(name));
     if m.is_empty() || C_KEYWORDS.contains(&m.as_str()) {
         format!("{m}_")
     } else {
@@ -85,7 +165,11 @@ fn primitive(def: &TypeDef) -> Option<(&'static str, &'static str)> {
 /// The header generator: names of every type, in definition order.
 pub(crate) struct Gen<'a> {
     info: &'a ComponentInfo,
+    names: &'a WitNames,
+    keys: Keys,
     prefix: String,
+    /// The C function of each export, as claimed.
+    export_fns: Vec<String>,
     used: HashSet<String>,
     /// Base name (without `_t`) per type index, once named.
     base: Vec<Option<String>>,
@@ -94,10 +178,13 @@ pub(crate) struct Gen<'a> {
 }
 
 impl<'a> Gen<'a> {
-    pub(crate) fn new(info: &'a ComponentInfo, prefix: &str) -> Gen<'a> {
+    pub(crate) fn new(info: &'a ComponentInfo, names: &'a WitNames, prefix: &str) -> Gen<'a> {
         let mut g = Gen {
             info,
+            names,
+            keys: Keys::new(info, names),
             prefix: prefix.to_string(),
+            export_fns: Vec::new(),
             used: HashSet::new(),
             base: vec![None; info.types.len()],
             order: Vec::new(),
@@ -110,8 +197,8 @@ impl<'a> Gen<'a> {
             g.used.insert(fixed);
         }
         for e in &info.exports {
-            let name = g.claim(symbols::export_function(prefix, &e.name));
-            let _ = name;
+            let name = g.claim(format!("{prefix}_{}", g.func_item(&e.name)));
+            g.export_fns.push(name);
         }
         let funcs: Vec<(String, u32)> = info
             .exports
@@ -123,15 +210,27 @@ impl<'a> Gen<'a> {
             let Some(ft) = info.func_types.get(ty as usize) else {
                 continue;
             };
-            let f = mangle(&name);
+            let f = g.func_item(&name);
             for (p, t) in &ft.params {
-                g.visit(*t, &format!("{f}_{}", mangle(p)), 0);
+                g.visit(*t, &format!("{f}_{}", member(p)), 0);
             }
             if let Some(r) = ft.result {
                 g.visit(r, &format!("{f}_result"), 0);
             }
         }
         g
+    }
+
+    /// An import or export name as an identifier (`example_text_transform_upper`).
+    fn func_item(&self, name: &str) -> String {
+        let (key, func) = split(name);
+        self.keys.item(key, &func_ident(func))
+    }
+
+    /// The identifier of a type the WIT world names (`example_text_transform_char_class`).
+    fn wit_item(&self, t: u32) -> Option<String> {
+        let n = self.names.types.get(t as usize)?.as_ref()?;
+        Some(self.keys.item(&n.owner, &snake(&n.name)?))
     }
 
     /// Reserve `want` (or `want_2`, `want_3`, ... if taken).
@@ -175,6 +274,11 @@ impl<'a> Gen<'a> {
         if let Some((_, s)) = primitive(self.def(t)) {
             return s.to_string();
         }
+        if let Some(n) = self.names.types.get(t as usize).and_then(|n| n.as_ref()) {
+            if let Some(s) = snake(&n.name) {
+                return s;
+            }
+        }
         let base = self
             .base
             .get(t as usize)
@@ -212,13 +316,13 @@ impl<'a> Gen<'a> {
             }
             TypeDef::Record(fields) => {
                 for (n, e) in fields {
-                    self.visit(*e, &format!("{path}_{}", mangle(n)), depth + 1);
+                    self.visit(*e, &format!("{path}_{}", member(n)), depth + 1);
                 }
             }
             TypeDef::Variant(cases) => {
                 for (n, e) in cases {
                     if let Some(e) = e {
-                        self.visit(*e, &format!("{path}_{}", mangle(n)), depth + 1);
+                        self.visit(*e, &format!("{path}_{}", member(n)), depth + 1);
                     }
                 }
             }
@@ -226,6 +330,9 @@ impl<'a> Gen<'a> {
         }
         let p = &self.prefix;
         let want = match def {
+            _ if self.wit_item(t).is_some() => {
+                format!("{p}_{}", self.wit_item(t).unwrap_or_default())
+            }
             TypeDef::String => format!("{p}_string"),
             TypeDef::List(e) => format!("{p}_list_{}", self.short(*e)),
             TypeDef::Option(e) => format!("{p}_option_{}", self.short(*e)),
@@ -243,12 +350,24 @@ impl<'a> Gen<'a> {
                 } else {
                     "borrow"
                 };
-                let name = self
-                    .info
+                let wit = self
+                    .names
                     .resources
                     .get(*r as usize)
-                    .map_or("resource", |r| &r.name);
-                format!("{p}_{kind}_{}", mangle(name))
+                    .and_then(|n| n.as_ref());
+                match wit.and_then(|n| Some((&n.owner, snake(&n.name)?))) {
+                    Some((owner, name)) => {
+                        format!("{p}_{}", self.keys.item(owner, &format!("{kind}_{name}")))
+                    }
+                    None => {
+                        let name = self
+                            .info
+                            .resources
+                            .get(*r as usize)
+                            .map_or("resource", |r| &r.name);
+                        format!("{p}_{kind}_{}", mangle(name))
+                    }
+                }
             }
             _ => format!("{p}_{path}"),
         };
@@ -436,7 +555,7 @@ impl<'a> Gen<'a> {
         bits: bool,
     ) {
         for (i, n) in names.enumerate() {
-            let c = self.claim(format!("{}_{}", base, mangle(n)).to_ascii_uppercase());
+            let c = self.claim(format!("{}_{}", base, member(n)).to_ascii_uppercase());
             let v = if bits {
                 format!("(1u << {i})")
             } else {
@@ -568,7 +687,14 @@ impl<'a> Gen<'a> {
              /* A new instance; NULL on failure, with the reason in weld_last_error(). */\n\
              static inline weld_component *{}(const weld_component_import *imports, size_t n) {{\n  \
              return weld_component_instantiate(&{desc}, imports, n);\n}}\n\n\
-             static inline void {}(weld_component *inst) {{ weld_component_free(inst); }}\n\n             /* The world this header describes (FNV-1a of its text): weld_plugin_open loads only a\n              * plugin with exactly these imports and exports when given it. */\n             #define {}_WORLD_HASH {:#018x}ULL\n\n             /* A new instance of a plugin loaded with weld_plugin_open(path, {}_WORLD_HASH). */\n             static inline weld_component *{}_plugin(const weld_component_module *plugin,\n             \x20                                         const weld_component_import *imports, size_t n) {{\n               return weld_component_instantiate(plugin, imports, n);\n}}\n\n",
+             static inline void {}(weld_component *inst) {{ weld_component_free(inst); }}\n\n\
+             /* The world this header describes (FNV-1a of its text): weld_plugin_open loads only a\n\
+             \x20* plugin with exactly these imports and exports when given it. */\n\
+             #define {}_WORLD_HASH {:#018x}ULL\n\n\
+             /* A new instance of a plugin loaded with weld_plugin_open(path, {}_WORLD_HASH). */\n\
+             static inline weld_component *{}_plugin(const weld_component_module *plugin,\n\
+             \x20                                         const weld_component_import *imports, size_t n) {{\n  \
+             return weld_component_instantiate(plugin, imports, n);\n}}\n\n",
             symbols::instantiate(&prefix),
             symbols::free(&prefix),
             prefix.to_uppercase(),
@@ -606,7 +732,7 @@ impl<'a> Gen<'a> {
                 "/* export {}: {} */\nstatic inline uint32_t {}({}) {{\n{call}}}\n\n",
                 quoted(&e.name),
                 self.signature(ft),
-                symbols::export_function(&prefix, &e.name),
+                self.export_fns.get(i).cloned().unwrap_or_default(),
                 decls.join(", ")
             );
         }
@@ -614,7 +740,7 @@ impl<'a> Gen<'a> {
             let Some(ft) = info.func_types.get(imp.ty as usize) else {
                 continue;
             };
-            let m = mangle(&imp.name);
+            let m = self.func_item(&imp.name);
             let fn_ty = self.claim(format!("{prefix}_{m}_fn"));
             let helper = self.claim(format!("{prefix}_import_{m}"));
             let adapter = self.claim(format!("{prefix}__adapter{i}"));
@@ -690,14 +816,14 @@ impl<'a> Gen<'a> {
 }
 
 /// The C header of a component (see the module docs).
-pub fn write_component_header(info: &ComponentInfo, prefix: &str) -> String {
-    Gen::new(info, prefix).header()
+pub fn write_component_header(info: &ComponentInfo, names: &WitNames, prefix: &str) -> String {
+    Gen::new(info, names, prefix).header()
 }
 
 /// A C program that prints the generated types' layouts (see [`Gen::layout_probe`]); compile it
 /// after `#include`-ing the header. For tests.
-pub fn layout_probe(info: &ComponentInfo, prefix: &str) -> String {
-    Gen::new(info, prefix).layout_probe()
+pub fn layout_probe(info: &ComponentInfo, names: &WitNames, prefix: &str) -> String {
+    Gen::new(info, names, prefix).layout_probe()
 }
 
 #[cfg(test)]
@@ -729,8 +855,9 @@ mod tests {
     #[test]
     fn keywords_and_punctuation_become_distinct_c_names() {
         assert_eq!(member("int"), "int_");
-        assert_eq!(member("a-b"), "a_2Db");
-        assert_ne!(member("a_b"), member("a-b"));
+        assert_eq!(member("a-b"), "a_b");
+        assert_eq!(member("a_b"), "a__b");
+        assert_eq!(member("char"), "char_");
         assert_eq!(c_literal("a\"?\u{e9}"), "\"a\\\"\\077\\303\\251\"");
     }
 
@@ -739,10 +866,11 @@ mod tests {
         let rec = |f: &str| TypeDef::Record(vec![(f.to_string(), 0)]);
         // Two different records first used at the same (mangled) place.
         let i = info(vec![TypeDef::U8, rec("x"), rec("y")], &["f", "f"]);
-        let g = Gen::new(&i, "p");
+        let wit = WitNames::none(&i);
+        let g = Gen::new(&i, &wit, "p");
         let names: Vec<String> = (1..3).map(|t| g.c_type(t)).collect();
         assert_ne!(names[0], names[1], "{names:?}");
-        let h = Gen::new(&i, "p").header();
+        let h = Gen::new(&i, &wit, "p").header();
         assert!(h.contains("p_f_fn_2"), "{h}");
     }
 }
