@@ -24,6 +24,10 @@ enum Emit {
     Obj,
     /// The C header declaring the object's entry points (`<name>.h`).
     Header,
+    /// Rust bindings of a component's world for `weld-host` (`<name>_bindings.rs`; see
+    /// `weld_host::bindgen!`): its WIT types as Rust types, its exports as methods, its imports
+    /// as a trait.
+    Rust,
     /// A static library (`.a`) holding the object.
     Staticlib,
     /// A shared library.
@@ -296,6 +300,7 @@ fn default_emit(bytes: &[u8], output: Option<&Path>) -> Emit {
         Some("a") => return Emit::Staticlib,
         Some("so") => return Emit::Sharedlib,
         Some("h") => return Emit::Header,
+        Some("rs") => return Emit::Rust,
         _ => {}
     }
     let runnable = if weld::frontend::is_component(bytes) {
@@ -377,6 +382,7 @@ fn compile(
     let output = output.unwrap_or_else(|| match emit {
         Emit::Obj => input.with_extension("o"),
         Emit::Header => input.with_file_name(format!("{}.h", options.prefix)),
+        Emit::Rust => input.with_file_name(format!("{}_bindings.rs", options.prefix)),
         Emit::Staticlib => input.with_extension("a"),
         Emit::Sharedlib => input.with_extension("so"),
         Emit::Exe => input.with_extension(""),
@@ -385,6 +391,12 @@ fn compile(
     if weld::frontend::is_component(bytes) {
         return compile_component(bytes, &output, emit, &options, exe)
             .map_err(|e| at_input(in_original(e)));
+    }
+    if emit == Emit::Rust {
+        anyhow::bail!(
+            "{}: --emit rust needs a component (a core module has no WIT world)",
+            input.display()
+        );
     }
     if emit == Emit::Header {
         options.validate().map_err(at_input)?;
@@ -447,6 +459,13 @@ fn compile_component(
         if !missing.is_empty() {
             return Err(weld::Error::MissingImports(missing));
         }
+    }
+    if emit == Emit::Rust {
+        let info = weld::component::flatten(bytes)?;
+        let names = weld::component::wit_names::WitNames::of(bytes, &info);
+        let rust = weld::emit::rust_bindings::write_rust_bindings(&info, &names, &options.prefix);
+        return write_atomic(output, rust.as_bytes())
+            .map_err(|e| weld::Error::Link(format!("{e:#}")));
     }
     if emit == Emit::Header {
         let info = weld::component::flatten(bytes)?;
@@ -562,11 +581,18 @@ fn inspect(
         inspect_render::reach_text(&graph)
     } else {
         match format {
-            InspectFormat::Text => format!(
-                "{}{}",
-                inspect_render::instances_text(&graph),
-                inspect::render(&info)
-            ),
+            InspectFormat::Text => {
+                let names = weld::component::wit_names::WitNames::of(&bytes, &info);
+                let prefix = default_prefix(input);
+                let c = weld::emit::component_header::type_names(&info, &names, &prefix);
+                let rust = weld::emit::rust_bindings::type_paths(&info, &names);
+                format!(
+                    "{}{}{}",
+                    inspect_render::instances_text(&graph),
+                    inspect::render(&info),
+                    inspect::names_text(&info, &names, &c, &rust)
+                )
+            }
             InspectFormat::Json => inspect_render::json(&graph, &info),
             InspectFormat::Dot => inspect_render::dot(&graph),
         }

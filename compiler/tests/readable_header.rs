@@ -103,6 +103,19 @@ fn expected_output() -> Vec<String> {
     ]
 }
 
+/// The arena index `weld inspect` lists the WIT type `name` under.
+fn type_index(listing: &str, name: &str) -> String {
+    listing
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("type ")?;
+            let (index, what) = rest.split_once(": ")?;
+            what.starts_with(&format!("{name} of "))
+                .then(|| index.to_string())
+        })
+        .unwrap_or_else(|| panic!("no type {name} in:\n{listing}"))
+}
+
 #[test]
 fn a_c_host_written_against_wit_names_builds_and_calls_every_kind_of_export() {
     if !have_cc() {
@@ -129,6 +142,17 @@ fn a_c_host_written_against_wit_names_builds_and_calls_every_kind_of_export() {
         assert!(header.contains(name), "{name} missing from:\n{header}");
     }
     assert!(!header.contains("_3A"), "escaped names remain:\n{header}");
+    // `weld inspect` tells the same names (its prefix is the file's stem, `text`).
+    let out = run(Command::new(WELD).arg("inspect").arg(&wasm));
+    check_ok("weld inspect", &out);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let span = "type 9: span of example:text/transform@0.1.0 = record { start: u32, len: u32, class: enum { letter, digit, space, other } }\n  C text_example_text_transform_span_t\n  Rust example::text::transform::Span";
+    let span = span.replace("type 9", &format!("type {}", type_index(&listing, "span")));
+    assert!(listing.contains(&span), "{span}\nnot in:\n{listing}");
+    assert!(
+        listing.contains("resource 0: builder of example:text/transform@0.1.0\n  Rust example::text::transform::Builder"),
+        "{listing}"
+    );
     let exe = dir.path().join("host");
     for (lang, std) in [("c", "-std=c11"), ("c++", "-std=c++17")] {
         let mut cc = Command::new(if lang == "c" { "cc" } else { "c++" });

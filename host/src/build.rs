@@ -27,6 +27,7 @@ pub struct Build {
     name: Option<String>,
     weld: Option<PathBuf>,
     args: Vec<String>,
+    bindings: bool,
 }
 
 impl Build {
@@ -37,6 +38,7 @@ impl Build {
             name: None,
             weld: None,
             args: Vec::new(),
+            bindings: false,
         }
     }
 
@@ -55,6 +57,13 @@ impl Build {
     /// One more `weld compile` option (`--bounds-checks=explicit`, `--opt-level=none`, ...).
     pub fn arg(mut self, arg: &str) -> Build {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Also generate the component's Rust bindings (`weld compile --emit rust`) into
+    /// `$OUT_DIR/<name>_bindings.rs`, for [`crate::bindgen!`]`("<name>")`.
+    pub fn bindings(mut self) -> Build {
+        self.bindings = true;
         self
     }
 
@@ -84,21 +93,31 @@ impl Build {
             .or_else(|| std::env::var_os("WELD").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("weld"));
         let lib = out_dir.join(format!("lib{name}.a"));
-        let out = Command::new(&weld)
-            .arg("compile")
-            .arg(&self.input)
-            .args(["--emit", "staticlib", "--name", &name])
-            .args(&self.args)
-            .arg("-o")
-            .arg(&lib)
-            .output()
-            .map_err(|e| format!("cannot run {} ({e}); set WELD", weld.display()))?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        let mut outputs = vec![("staticlib", lib)];
+        if self.bindings {
+            outputs.push(("rust", out_dir.join(format!("{name}_bindings.rs"))));
+        }
+        for (emit, path) in outputs {
+            let out = Command::new(&weld)
+                .arg("compile")
+                .arg(&self.input)
+                .args(["--emit", emit, "--name", &name])
+                .args(&self.args)
+                .arg("-o")
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("cannot run {} ({e}); set WELD", weld.display()))?;
+            if !out.status.success() {
+                return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+            }
         }
         let descriptor = weld_contract::symbols::component_descriptor(&name);
         println!("cargo:rerun-if-changed={}", self.input.display());
         println!("cargo:rerun-if-env-changed=WELD");
+        if weld.is_file() {
+            // A new compiler may compile (and generate bindings) differently.
+            println!("cargo:rerun-if-changed={}", weld.display());
+        }
         println!("cargo:rustc-link-search=native={}", out_dir.display());
         // Whole: nothing refers to the descriptor at link time, only Plugin::linked at run time.
         println!("cargo:rustc-link-lib=static:+whole-archive={name}");

@@ -27,6 +27,22 @@
 pub mod build;
 pub mod types;
 
+/// Include the Rust bindings that [`build::Build::bindings`] generated in `build.rs` for the
+/// component named `name` (`weld compile --emit rust`): its WIT types as Rust types, a struct
+/// for the world whose methods are its exports, and a trait for its imports.
+///
+/// ```ignore
+/// weld_host::bindgen!("text");
+/// let mut text = Text::instantiate(&weld_host::Plugin::linked("text")?, MyHost)?;
+/// let up: String = text.example_text_transform().upper("wit".into())?;
+/// ```
+#[macro_export]
+macro_rules! bindgen {
+    ($name:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $name, "_bindings.rs"));
+    };
+}
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use types::{WitParams, WitResult};
@@ -35,7 +51,7 @@ pub use weld_runtime::component::TypedFunc;
 use weld_runtime::component::{LiftResult, LowerParams, TypedError};
 pub use weld_runtime::plugin::PluginError as LoadError;
 use weld_runtime::{ComponentInstance, ComponentModule, Store};
-pub use weld_runtime::{HostImports, Trap, TrapCode, Val};
+pub use weld_runtime::{HostImports, ResourceHandle, Trap, TrapCode, Val};
 
 /// Why a plugin was refused or does not fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +196,19 @@ impl Plugin {
         Ok(())
     }
 
+    /// Whether export `name` has exactly these parameter and result types (in the spelling of
+    /// `weld_contract::component::world::type_text`): what generated bindings check once before
+    /// they instantiate a plugin.
+    pub fn check_signature(
+        &self,
+        name: &str,
+        params: &[&str],
+        result: Option<&str>,
+    ) -> Result<(), PluginError> {
+        let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+        self.check_func(name, &params, &result.map(String::from))
+    }
+
     fn check_func(
         &self,
         name: &str,
@@ -270,6 +299,15 @@ impl Instance {
             .map_err(CallError::Trap)?;
         let shown = out.clone();
         R::from_result(out).ok_or_else(|| CallError::Result(shown.unwrap_or(Val::Tuple(vec![]))))
+    }
+
+    /// Call export `name` with dynamic values, unchecked on the host side (the runtime still
+    /// checks every value against the export's types): what generated bindings call after
+    /// [`Plugin::check_signature`].
+    pub fn call_vals(&mut self, name: &str, args: &[Val]) -> Result<Option<Val>, CallError> {
+        self.inner
+            .call(&mut self.store, name, args)
+            .map_err(CallError::Trap)
     }
 
     /// Export `name` as a typed function, for the fast path: parameters and result of the

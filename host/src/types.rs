@@ -8,11 +8,12 @@
 //! | `Vec<T>` | `list<T>` |
 //! | `Option<T>` | `option<T>` |
 //! | `Result<T, E>` (with `()` for no payload) | `result<T, E>` (`_` for none) |
-//! | `(A, B, ...)` up to 4 | `tuple<A, B, ...>` |
+//! | `(A, B, ...)` up to 8 | `tuple<A, B, ...>` |
 //!
 //! Parameters are tuples of these ([`WitParams`]); a function without a result returns `()`.
 
-use weld_runtime::Val;
+use crate::CallError;
+use weld_runtime::{Trap, TrapCode, Val};
 
 /// A Rust type with a component-model counterpart.
 pub trait WitType: Sized {
@@ -198,6 +199,10 @@ tuple!(A);
 tuple!(A B);
 tuple!(A B C);
 tuple!(A B C D);
+tuple!(A B C D E);
+tuple!(A B C D E F);
+tuple!(A B C D E F G);
+tuple!(A B C D E F G H);
 
 /// A function's result: a [`WitType`], or `()` for a function without one.
 pub trait WitResult: Sized {
@@ -223,6 +228,20 @@ impl<T: WitType> WitResult for T {
     fn from_result(v: Option<Val>) -> Option<Self> {
         T::from_val(v?)
     }
+}
+
+/// For generated bindings: an export's result as `T` (another shape is [`CallError::Result`]).
+pub fn result_of<T: WitResult>(out: Option<Val>) -> Result<T, CallError> {
+    let shown = out.clone();
+    T::from_result(out).ok_or_else(|| CallError::Result(shown.unwrap_or(Val::Tuple(Vec::new()))))
+}
+
+/// For generated bindings: an import's next argument as `T`; a missing or mistyped one traps
+/// (`InvalidValue`), as the runtime checked the types and this cannot happen.
+pub fn arg<T: WitType>(args: &mut impl Iterator<Item = Val>) -> Result<T, Trap> {
+    args.next()
+        .and_then(T::from_val)
+        .ok_or_else(|| Trap::new(TrapCode::InvalidValue))
 }
 
 #[cfg(test)]

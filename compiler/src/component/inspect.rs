@@ -101,3 +101,50 @@ pub fn render(info: &ComponentInfo) -> String {
     }
     s
 }
+
+/// The WIT names of the types and resources, and what the C header (`c`, per type) and the
+/// Rust bindings (`rust`: per type, per resource) call them; empty when the world names none.
+pub fn names_text(
+    info: &ComponentInfo,
+    names: &super::wit_names::WitNames,
+    c: &[Option<String>],
+    rust: &(Vec<Option<String>>, Vec<Option<String>>),
+) -> String {
+    let mut s = String::new();
+    let at = |v: &[Option<String>], i: usize| v.get(i).cloned().flatten();
+    for (t, n) in names.types.iter().enumerate() {
+        let Some(n) = n else { continue };
+        let owner = if n.owner.is_empty() {
+            "the world"
+        } else {
+            &n.owner
+        };
+        let _ = write!(
+            s,
+            "type {t}: {} of {owner} = {}",
+            n.name,
+            type_name(info, t as u32)
+        );
+        if let Some(c) = at(c, t) {
+            let _ = write!(s, "\n  C {c}");
+        }
+        if let Some(r) = at(&rust.0, t) {
+            let _ = write!(s, "\n  Rust {r}");
+        }
+        s.push('\n');
+    }
+    for (r, n) in names.resources.iter().enumerate() {
+        let Some(n) = n else { continue };
+        let owner = if n.owner.is_empty() {
+            "the world"
+        } else {
+            &n.owner
+        };
+        let _ = write!(s, "resource {r}: {} of {owner}", n.name);
+        if let Some(p) = at(&rust.1, r) {
+            let _ = write!(s, "\n  Rust {p}");
+        }
+        s.push('\n');
+    }
+    s
+}

@@ -92,10 +92,10 @@ fn find_function<'r>(
     for (k, item) in items {
         match item {
             WorldItem::Function(f) if key.is_empty() && f.name == func => return Some(f),
-            WorldItem::Interface { id, .. } if !key.is_empty() => {
-                if resolve.name_world_key(k) == key {
-                    return resolve.interfaces.get(*id)?.functions.get(func);
-                }
+            WorldItem::Interface { id, .. }
+                if !key.is_empty() && resolve.name_world_key(k) == key =>
+            {
+                return resolve.interfaces.get(*id)?.functions.get(func);
             }
             _ => {}
         }
@@ -361,6 +361,32 @@ impl Keys {
             }
         }
         snake(key).unwrap_or_else(|| mangle(key))
+    }
+
+    /// An interface key as a Rust module path: `example:text/transform` → `example::text::transform`
+    /// (`v0_2_0` after the package when two versions are used); empty for the world.
+    pub fn path(&self, key: &str) -> Vec<String> {
+        if key.is_empty() {
+            return Vec::new();
+        }
+        if let Some(p) = key_parts(key) {
+            let parts = [p.namespace, p.package, p.interface].map(snake);
+            if let [Some(ns), Some(pkg), Some(iface)] = parts {
+                let multi = self
+                    .multi_version
+                    .contains(&(p.namespace.to_string(), p.package.to_string()));
+                let mut path = vec![ns, pkg];
+                if let Some(v) = p.version.filter(|_| multi) {
+                    path.push(format!(
+                        "v{}",
+                        v.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                    ));
+                }
+                path.push(iface);
+                return path;
+            }
+        }
+        vec![snake(key).unwrap_or_else(|| format!("m_{}", mangle(key)))]
     }
 
     /// `owner` and `item` joined: `example_text_transform_upper`, or `upper` for the world.

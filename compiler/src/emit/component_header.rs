@@ -820,6 +820,15 @@ pub fn write_component_header(info: &ComponentInfo, names: &WitNames, prefix: &s
     Gen::new(info, names, prefix).header()
 }
 
+/// The C type name the header gives each arena type (`None` for one it does not use); for
+/// `weld inspect`.
+pub fn type_names(info: &ComponentInfo, names: &WitNames, prefix: &str) -> Vec<Option<String>> {
+    let g = Gen::new(info, names, prefix);
+    (0..info.types.len() as u32)
+        .map(|t| (g.order.contains(&t)).then(|| g.c_type(t)))
+        .collect()
+}
+
 /// A C program that prints the generated types' layouts (see [`Gen::layout_probe`]); compile it
 /// after `#include`-ing the header. For tests.
 pub fn layout_probe(info: &ComponentInfo, names: &WitNames, prefix: &str) -> String {

@@ -25,6 +25,7 @@ mod debug;
 pub mod exceptions;
 pub mod header;
 pub mod layout;
+pub mod rust_bindings;
 
 use crate::codegen::{CompiledFunction, CompiledModule, RelocTarget};
 use crate::error::{Error, Result};
