@@ -172,9 +172,10 @@ pub enum Entry {
 
 impl Entry {
     /// Every entry point, in the order case numbers cycle through them.
-    pub const ALL: [Entry; 15] = [
+    pub const ALL: [Entry; 16] = [
         Entry::Compile("obj"),
         Entry::Compile("header"),
+        Entry::Compile("rust"),
         Entry::Compile("staticlib"),
         Entry::Compile("sharedlib"),
         Entry::Compile("exe"),
