@@ -121,6 +121,16 @@ fn own_scripts_pass_under_wasmtime_wast_where_it_is_installed() {
             );
             continue;
         }
+        // Wasmtime passes NaN payloads through a fused call; weld canonicalises them, as the
+        // spec's `lift_flat` (`canonicalize_nan32/64`) and its deterministic profile do. The
+        // spec's nondeterministic profile allows both, and the script checks the exact bits.
+        if script.ends_with("fused-plan.wast") {
+            println!(
+                "SKIPPED under wasmtime: {} (NaN payloads: both conform, the bits differ)",
+                script.display()
+            );
+            continue;
+        }
         let out = std::process::Command::new("wasmtime")
             .args(["wast", "-W", "component-model"])
             .arg(&script)

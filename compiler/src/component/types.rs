@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use wasmparser::component_types::{ComponentDefinedType, ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 use wasmparser::PrimitiveValType;
+use weld_contract::component::abi::{flatten_functype, Flat, Types};
 use weld_contract::component::{FuncTy, TypeDef};
 use weld_contract::info::ValType;
 
@@ -145,97 +146,33 @@ impl TypeArena {
         Ok(self.funcs.len() as u32 - 1)
     }
 
-    /// Core types of a value of type `t`, flattened per the Canonical ABI.
+    /// Core types of a value of type `t`, flattened per the Canonical ABI
+    /// ([`weld_contract::component::abi`]).
     pub fn flatten(&self, t: u32, out: &mut Vec<ValType>) {
-        use ValType::*;
-        match &self.defs[t as usize] {
-            TypeDef::Bool
-            | TypeDef::S8
-            | TypeDef::U8
-            | TypeDef::S16
-            | TypeDef::U16
-            | TypeDef::S32
-            | TypeDef::U32
-            | TypeDef::Char
-            | TypeDef::Enum(_)
-            | TypeDef::Own(_)
-            | TypeDef::Borrow(_) => out.push(I32),
-            TypeDef::S64 | TypeDef::U64 => out.push(I64),
-            TypeDef::F32 => out.push(F32),
-            TypeDef::F64 => out.push(F64),
-            TypeDef::String | TypeDef::List(_) => out.extend([I32, I32]),
-            TypeDef::Flags(n) => out.extend(std::iter::repeat_n(I32, n.len().div_ceil(32))),
-            TypeDef::Record(fields) => {
-                for (_, f) in fields {
-                    self.flatten(*f, out);
-                }
-            }
-            TypeDef::Tuple(ts) => {
-                for f in ts {
-                    self.flatten(*f, out);
-                }
-            }
-            TypeDef::Variant(cases) => {
-                let cases: Vec<Option<u32>> = cases.iter().map(|(_, t)| *t).collect();
-                self.flatten_variant(&cases, out)
-            }
-            TypeDef::Option(t) => self.flatten_variant(&[None, Some(*t)], out),
-            TypeDef::Result { ok, err } => self.flatten_variant(&[*ok, *err], out),
-        }
-    }
-
-    fn flatten_variant(&self, cases: &[Option<u32>], out: &mut Vec<ValType>) {
-        let mut joined: Vec<ValType> = Vec::new();
-        for c in cases.iter().flatten() {
-            let mut flat = Vec::new();
-            self.flatten(*c, &mut flat);
-            for (i, ft) in flat.into_iter().enumerate() {
-                if i < joined.len() {
-                    joined[i] = join(joined[i], ft);
-                } else {
-                    joined.push(ft);
-                }
-            }
-        }
-        out.push(ValType::I32);
-        out.extend(joined);
+        let mut flat = Vec::new();
+        Types::new(&self.defs).flatten(t, &mut flat);
+        out.extend(flat.into_iter().map(core_type));
     }
 
     /// Core signature of a lowered function of type `f` (`canon lower`).
     pub fn lowered_signature(&self, f: u32) -> (Vec<ValType>, Vec<ValType>) {
         let ft = &self.funcs[f as usize];
-        let mut params = Vec::new();
-        for (_, t) in &ft.params {
-            self.flatten(*t, &mut params);
-        }
-        if params.len() > MAX_FLAT_PARAMS {
-            params = vec![ValType::I32];
-        }
-        let mut results = Vec::new();
-        if let Some(r) = ft.result {
-            self.flatten(r, &mut results);
-        }
-        if results.len() > MAX_FLAT_RESULTS {
-            params.push(ValType::I32);
-            results.clear();
-        }
-        (params, results)
+        let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
+        let (p, r) = flatten_functype(Types::new(&self.defs), &params, ft.result, true);
+        (
+            p.into_iter().map(core_type).collect(),
+            r.into_iter().map(core_type).collect(),
+        )
     }
 }
 
-/// Most core parameters passed flat.
-pub const MAX_FLAT_PARAMS: usize = 16;
-/// Most core results returned flat.
-pub const MAX_FLAT_RESULTS: usize = 1;
-
-fn join(a: ValType, b: ValType) -> ValType {
-    use ValType::*;
-    if a == b {
-        a
-    } else if matches!((a, b), (I32, F32) | (F32, I32)) {
-        I32
-    } else {
-        I64
+/// A flat Canonical ABI type as a core value type.
+fn core_type(f: Flat) -> ValType {
+    match f {
+        Flat::I32 => ValType::I32,
+        Flat::I64 => ValType::I64,
+        Flat::F32 => ValType::F32,
+        Flat::F64 => ValType::F64,
     }
 }
 

@@ -54,21 +54,11 @@ pub struct VariantLayout {
     pub layout: CLayout,
 }
 
-/// Round `n` up to a multiple of `align` (a power of two), saturating.
-pub fn align_to(n: u32, align: u32) -> u32 {
-    let mask = align.max(1) - 1;
-    n.saturating_add(mask) & !mask
-}
+pub use super::abi::align_to;
 
-/// Bytes of a variant tag or enum value for `n` cases.
+/// Bytes of a variant tag or enum value for `n` cases: the Canonical ABI's discriminant size.
 pub fn tag_size(n: usize) -> u32 {
-    if n <= 1 << 8 {
-        1
-    } else if n <= 1 << 16 {
-        2
-    } else {
-        4
-    }
+    super::abi::discriminant_size(n)
 }
 
 /// The C representation of a flags type with `n` labels: an integer of 1, 2 or 4 bytes, or

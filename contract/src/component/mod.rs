@@ -233,7 +233,9 @@ pub struct ComponentInfo {
     pub exports: Vec<ComponentExport>,
 }
 
+pub mod abi;
 pub mod clayout;
 pub mod descriptor;
 mod encode;
+pub mod plan;
 pub mod world;

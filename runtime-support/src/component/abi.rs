@@ -17,10 +17,7 @@ use alloc::vec::Vec;
 use weld_contract::component::{StringEncoding, TypeDef};
 use weld_contract::trap::TrapCode;
 
-/// Flat parameters beyond this many are spilled to memory.
-pub const MAX_FLAT_PARAMS: usize = 16;
-/// Flat results beyond this many are returned through memory.
-pub const MAX_FLAT_RESULTS: usize = 1;
+pub use weld_contract::component::abi::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 
 /// One side of a boundary crossing: what lifting from or lowering into it needs.
 pub trait CanonCx {
@@ -134,7 +131,7 @@ fn write_uint<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32, n: u32, v: u64) -> Resu
 pub(crate) fn f32_canon(bits: u32) -> f32 {
     let f = f32::from_bits(bits);
     if f.is_nan() {
-        f32::from_bits(0x7fc0_0000)
+        f32::from_bits(weld_contract::component::plan::CANONICAL_F32_NAN)
     } else {
         f
     }
@@ -143,7 +140,7 @@ pub(crate) fn f32_canon(bits: u32) -> f32 {
 pub(crate) fn f64_canon(bits: u64) -> f64 {
     let f = f64::from_bits(bits);
     if f.is_nan() {
-        f64::from_bits(0x7ff8_0000_0000_0000)
+        f64::from_bits(weld_contract::component::plan::CANONICAL_F64_NAN)
     } else {
         f
     }

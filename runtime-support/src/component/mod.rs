@@ -15,7 +15,8 @@ pub mod module;
 pub mod names;
 pub mod resources;
 mod string;
-pub mod types;
+/// The Canonical ABI's layout rules, from the contract (defined once, shared with the compiler).
+pub use weld_contract::component::abi as types;
 pub mod val;
 
 #[cfg(test)]

@@ -11,10 +11,7 @@ use alloc::vec::Vec;
 use weld_contract::component::StringEncoding;
 use weld_contract::trap::TrapCode;
 
-/// Tag bit of a latin1+utf16 length that marks UTF-16 content.
-pub const UTF16_TAG: u32 = 1 << 31;
-/// Largest string in bytes.
-pub const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
+pub use weld_contract::component::abi::{MAX_STRING_BYTE_LENGTH, UTF16_TAG};
 
 fn trap(code: TrapCode) -> Trap {
     Trap::new(code)

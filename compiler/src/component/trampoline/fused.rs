@@ -2,10 +2,11 @@
 //! string copies through the callee's `realloc` and the `string_copy` libcall, scalar
 //! conversions, and the direct call of the callee and its post-return.
 
-use super::Conv;
 use crate::codegen::funcref::FuncRefCall;
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
-    condcodes::IntCC, types, AbiParam, InstBuilder, MemFlagsData, Signature, Value,
+    condcodes::{FloatCC, IntCC},
+    types, AbiParam, InstBuilder, MemFlagsData, Signature, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use weld_contract::component::descriptor::{
@@ -13,6 +14,7 @@ use weld_contract::component::descriptor::{
     LOWERING_CALLEE_MEMORY, LOWERING_CALLEE_REALLOC, LOWERING_CALLER_FLAGS, LOWERING_CALLER_MEMORY,
     LOWERING_POST_RETURN,
 };
+use weld_contract::component::plan::{FlatConv as Conv, CANONICAL_F32_NAN, CANONICAL_F64_NAN};
 use weld_contract::info::ValType;
 use weld_contract::libcall::{Libcall, LibcallType};
 use weld_contract::vmctx::{
@@ -28,11 +30,22 @@ fn convert(b: &mut FunctionBuilder<'_>, v: Value, c: Conv) -> Value {
             let nz = b.ins().icmp_imm_s(IntCC::NotEqual, v, 0);
             b.ins().uextend(types::I32, nz)
         }
-        Conv::Zero(bits) => b.ins().band_imm_s(v, (1i64 << bits) - 1),
-        Conv::Sign(bits) => {
-            let narrow = if bits == 8 { types::I8 } else { types::I16 };
+        Conv::U8 => b.ins().band_imm_s(v, 0xff),
+        Conv::U16 => b.ins().band_imm_s(v, 0xffff),
+        Conv::S8 | Conv::S16 => {
+            let narrow = if c == Conv::S8 { types::I8 } else { types::I16 };
             let n = b.ins().ireduce(narrow, v);
             b.ins().sextend(types::I32, n)
+        }
+        Conv::F32 => {
+            let nan = b.ins().fcmp(FloatCC::Unordered, v, v);
+            let canon = b.ins().f32const(Ieee32::with_bits(CANONICAL_F32_NAN));
+            b.ins().select(nan, canon, v)
+        }
+        Conv::F64 => {
+            let nan = b.ins().fcmp(FloatCC::Unordered, v, v);
+            let canon = b.ins().f64const(Ieee64::with_bits(CANONICAL_F64_NAN));
+            b.ins().select(nan, canon, v)
         }
     }
 }
@@ -220,7 +233,7 @@ pub(super) fn fused_body(
 }
 
 /// The longest string the Canonical ABI moves (`MAX_STRING_BYTE_LENGTH`, 2^31 - 1 bytes).
-const MAX_STRING_LEN: i64 = (1 << 31) - 1;
+const MAX_STRING_LEN: i64 = weld_contract::component::abi::MAX_STRING_BYTE_LENGTH as i64;
 
 /// Call runtime libcall `lc` through the libcall table of `vmctx` (the callee's: a trampoline
 /// has none of its own). A trap the libcall raises starts its backtrace at this frame, which

@@ -7,15 +7,15 @@
 //! - **Generic**: spill the parameters into `ValRaw` slots on the stack, call
 //!   `ctx.callback(ctx, slots)` — the runtime does the Canonical ABI work — and return the
 //!   results the callback left in the slots.
-//! - **Fused** (a call into another component's lifted function whose parameters are
-//!   integers, floats, bools, chars, records/tuples of them and strings UTF-8 on both sides, at
-//!   most 16 flat parameters, and whose result is one such scalar or nothing): check the
+//! - **Fused** (a call into another component's lifted function that
+//!   [`weld_contract::component::plan`] covers: integers, floats, bools, chars, records/tuples
+//!   of them and strings UTF-8 on both sides in, one scalar or nothing out): check the
 //!   caller's `may_leave` and the callee's `may_enter` flags, each string's bounds in the
 //!   caller's memory and its UTF-8 (the `utf8_valid` libcall), then mark the callee entered,
 //!   copy each string into a buffer from the callee's `realloc` (called directly; the
 //!   `string_copy` libcall checks the buffer against the callee's memory and copies), convert
 //!   each scalar as lifting then lowering would (mask or sign-extend narrow integers, normalise
-//!   bools), call the callee's core function directly, run its post-return, and mark it
+//!   bools, canonicalise NaNs), call the callee's core function directly, run its post-return, and mark it
 //!   enterable again. No `Val`s, no dispatch, no runtime callback. A failed check before
 //!   anything changed (flags, an invalid `char`, a string out of bounds, too long or not UTF-8)
 //!   branches to the generic path, which repeats the check in the runtime and raises the proper
@@ -43,104 +43,18 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use weld_contract::component::descriptor::LOWERING_CALLBACK;
-use weld_contract::component::{ComponentInfo, LoweringTarget, StringEncoding, TypeDef};
+use weld_contract::component::plan::FusedPlan;
+use weld_contract::component::ComponentInfo;
 use weld_contract::info::ValType;
 use weld_contract::vmctx::VALRAW_SIZE;
 
 /// Namespace of lowering-trampoline names (functions use 0, export trampolines 1).
 const NAMESPACE: u32 = 2;
 
-/// How one flat value is converted between a fused call's caller and callee.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conv {
-    /// Passed as it is (32/64-bit integers, floats).
-    Same,
-    /// bool: zero stays zero, anything else becomes one.
-    Bool,
-    /// Keep the low 8 or 16 bits (u8, u16).
-    Zero(u8),
-    /// Sign-extend the low 8 or 16 bits (s8, s16).
-    Sign(u8),
-    /// char: must be a Unicode scalar value.
-    Char,
-    /// A UTF-8 string's offset in the caller's memory (the next value is its length): replaced
-    /// by the offset of its copy in the callee's memory.
-    StrPtr,
-    /// A UTF-8 string's length in bytes (the previous value is its offset).
-    StrLen,
-}
-
-fn convs(types: &[TypeDef], t: u32, out: &mut Vec<Conv>) -> Option<()> {
-    match types.get(t as usize)? {
-        TypeDef::Bool => out.push(Conv::Bool),
-        TypeDef::U8 => out.push(Conv::Zero(8)),
-        TypeDef::S8 => out.push(Conv::Sign(8)),
-        TypeDef::U16 => out.push(Conv::Zero(16)),
-        TypeDef::S16 => out.push(Conv::Sign(16)),
-        TypeDef::S32 | TypeDef::U32 | TypeDef::S64 | TypeDef::U64 | TypeDef::F32 | TypeDef::F64 => {
-            out.push(Conv::Same)
-        }
-        TypeDef::Char => out.push(Conv::Char),
-        TypeDef::Record(fields) => {
-            for (_, f) in fields {
-                convs(types, *f, out)?;
-            }
-        }
-        TypeDef::Tuple(ts) => {
-            for f in ts {
-                convs(types, *f, out)?;
-            }
-        }
-        _ => return None,
-    }
-    Some(())
-}
-
-/// The conversions of a fused call for lowering `index`, if it can be fused: `(params, result)`.
-pub fn fused_plan(info: &ComponentInfo, index: u32) -> Option<(Vec<Conv>, Vec<Conv>)> {
-    let l = info.lowerings.get(index as usize)?;
-    let LoweringTarget::Lifted(callee) = &l.target else {
-        return None;
-    };
-    // Strings: UTF-8 on both sides, the caller's memory to read from, the callee's memory and
-    // realloc to copy into.
-    let strings_ok = l.opts.encoding == StringEncoding::Utf8
-        && callee.opts.encoding == StringEncoding::Utf8
-        && l.opts.memory.is_some()
-        && callee.opts.memory.is_some()
-        && callee.opts.realloc.is_some();
-    // Task-local context (context.get/set) is kept by the runtime's call path only.
-    let uses_context = info
-        .lowerings
-        .iter()
-        .any(|x| matches!(&x.target, LoweringTarget::Builtin(n) if n.starts_with("Context")));
-    if uses_context || callee.ty != l.ty {
-        return None;
-    }
-    let ft = info.func_types.get(l.ty as usize)?;
-    let mut params = Vec::new();
-    for (_, t) in &ft.params {
-        if matches!(info.types.get(*t as usize)?, TypeDef::String) {
-            if !strings_ok {
-                return None;
-            }
-            params.extend([Conv::StrPtr, Conv::StrLen]);
-        } else {
-            convs(&info.types, *t, &mut params)?;
-        }
-    }
-    let mut results = Vec::new();
-    if let Some(r) = ft.result {
-        convs(&info.types, r, &mut results)?;
-    }
-    // A result is checked after the callee ran: an invalid char could no longer take the
-    // generic path, so results that need checking are not fused.
-    let ok = params.len() <= 16
-        && results.len() <= 1
-        && !results.contains(&Conv::Char)
-        && params.len() == l.core_params.len()
-        && results.len() == l.core_results.len();
-    ok.then_some((params, results))
+/// The plan of a fused call for lowering `index`, if it can be fused: the contract's one
+/// definition ([`weld_contract::component::plan`]), which the runtime's fused path follows too.
+pub fn fused_plan(info: &ComponentInfo, index: u32) -> Option<FusedPlan> {
+    weld_contract::component::plan::fused_plan(info, index)
 }
 
 /// Compile the trampoline of lowering `index`.
@@ -169,9 +83,18 @@ pub fn compile_lowering_trampoline(
         let lctx = b.block_params(entry)[0];
         let args: Vec<Value> = b.block_params(entry)[1..].to_vec();
         let generic = b.create_block();
-        if let Some((pconv, rconv)) = &plan {
+        if let Some(plan) = &plan {
+            let rconv = plan.result.as_slice();
             fused_body(
-                &mut b, lctx, &args, pconv, rconv, &params, &results, generic, call_conv,
+                &mut b,
+                lctx,
+                &args,
+                &plan.params,
+                rconv,
+                &params,
+                &results,
+                generic,
+                call_conv,
             );
         } else {
             b.ins().jump(generic, &[]);

@@ -3,10 +3,11 @@
 use super::*;
 use crate::options::Options;
 use crate::wat;
+use weld_contract::component::plan::FlatConv as Conv;
 
 /// The fused plans of every lowering of a caller that imports `f` from a callee lifting it
 /// with `callee_opts`, lowered with `caller_opts`.
-fn plans(ty: &str, callee_opts: &str, caller_opts: &str) -> Vec<Option<(Vec<Conv>, Vec<Conv>)>> {
+fn plans(ty: &str, callee_opts: &str, caller_opts: &str) -> Vec<Option<FusedPlan>> {
     plans_lowered_as(
         ty,
         callee_opts,
@@ -21,7 +22,7 @@ fn plans_lowered_as(
     callee_opts: &str,
     caller_opts: &str,
     core: &str,
-) -> Vec<Option<(Vec<Conv>, Vec<Conv>)>> {
+) -> Vec<Option<FusedPlan>> {
     let bytes = wat(&format!(
         r#"(component
           (component $callee
@@ -60,10 +61,10 @@ fn a_utf8_string_between_two_memories_is_fused_as_pointer_and_length() {
     let plans = plans(STR_U8, BOTH_MEMORIES, r#"(memory $libc "mem")"#);
     assert_eq!(
         plans,
-        [Some((
-            vec![Conv::StrPtr, Conv::StrLen, Conv::Zero(8)],
-            vec![Conv::Same]
-        ))]
+        [Some(FusedPlan {
+            params: vec![Conv::StrPtr, Conv::StrLen, Conv::U8],
+            result: Some(Conv::Same)
+        })]
     );
 }
 
@@ -84,10 +85,10 @@ fn scalars_alone_are_fused_without_any_memory() {
     );
     assert_eq!(
         plans,
-        [Some((
-            vec![Conv::Same, Conv::Same, Conv::Bool],
-            vec![Conv::Same]
-        ))]
+        [Some(FusedPlan {
+            params: vec![Conv::Same, Conv::Same, Conv::Bool],
+            result: Some(Conv::Same)
+        })]
     );
 }
 

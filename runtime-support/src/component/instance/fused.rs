@@ -5,8 +5,9 @@
 //! checks and traps as the generic path (lift everything from the caller, enter the callee,
 //! lower into it, call, lift the result, post-return), but values go straight from slot to slot
 //! and string bytes straight from the caller's memory to the callee's — no `Val` tree, no host
-//! allocation. It covers scalars and UTF-8 strings in, a scalar (or nothing) out — the shape
-//! compiled fused trampolines handle themselves, so it runs when one of their checks fails
+//! allocation. It covers exactly the calls of the contract's plan
+//! ([`weld_contract::component::plan`]), which the compiled fused trampolines are built from,
+//! with the same conversions; so it runs when one of their checks fails
 //! (to raise the proper trap) or when the runtime cannot back their string copies (it then
 //! leaves `callee_realloc` null: see [`Inner::compiled_string_targets`]). Anything else (other
 //! encodings, lists, records, spilled or memory-returned results) stays generic.
@@ -19,78 +20,37 @@ use crate::instance::Extern;
 use crate::memory::Memory;
 use crate::store::Store;
 use crate::trap::Trap;
-use alloc::vec::Vec;
-use weld_contract::component::{
-    CanonOpts, ComponentInfo, Lifted, LoweringTarget, StringEncoding, TypeDef,
-};
+use weld_contract::component::plan::{fused_plan, FlatConv, FusedPlan};
+use weld_contract::component::{CanonOpts, LoweringTarget};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{VMFuncRef, VMMemory, ValRaw};
 
-/// How one flat value crosses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scalar {
-    Bool,
-    U8,
-    S8,
-    U16,
-    S16,
-    /// 32- or 64-bit integers: as they are.
-    Same,
-    F32,
-    F64,
-    Char,
-}
-
-impl Scalar {
-    fn of(def: &TypeDef) -> Option<Scalar> {
-        Some(match def {
-            TypeDef::Bool => Scalar::Bool,
-            TypeDef::U8 => Scalar::U8,
-            TypeDef::S8 => Scalar::S8,
-            TypeDef::U16 => Scalar::U16,
-            TypeDef::S16 => Scalar::S16,
-            TypeDef::U32 | TypeDef::S32 | TypeDef::U64 | TypeDef::S64 => Scalar::Same,
-            TypeDef::F32 => Scalar::F32,
-            TypeDef::F64 => Scalar::F64,
-            TypeDef::Char => Scalar::Char,
-            _ => return None,
-        })
-    }
-
-    /// Lift from one side then lower into the other, as the Canonical ABI does.
-    fn convert(self, v: ValRaw) -> Result<ValRaw, Trap> {
-        let i = v.get_i32();
-        Ok(match self {
-            Scalar::Bool => ValRaw::i32(i32::from(i != 0)),
-            Scalar::U8 => ValRaw::i32(i & 0xff),
-            Scalar::S8 => ValRaw::i32(i32::from(i as i8)),
-            Scalar::U16 => ValRaw::i32(i & 0xffff),
-            Scalar::S16 => ValRaw::i32(i32::from(i as i16)),
-            Scalar::Same => v,
-            Scalar::F32 => ValRaw::f32(f32_canon(v.get_f32()).to_bits()),
-            Scalar::F64 => ValRaw::f64(f64_canon(v.get_f64()).to_bits()),
-            Scalar::Char => {
-                if char::from_u32(i as u32).is_none() {
-                    return Err(trap(TrapCode::InvalidCharBitPattern));
-                }
-                v
+/// Lift one flat value from one side and lower it into the other, as the plan says.
+fn convert(c: FlatConv, v: ValRaw) -> Result<ValRaw, Trap> {
+    let i = v.get_i32();
+    Ok(match c {
+        FlatConv::Bool => ValRaw::i32(i32::from(i != 0)),
+        FlatConv::U8 => ValRaw::i32(i & 0xff),
+        FlatConv::S8 => ValRaw::i32(i32::from(i as i8)),
+        FlatConv::U16 => ValRaw::i32(i & 0xffff),
+        FlatConv::S16 => ValRaw::i32(i32::from(i as i16)),
+        FlatConv::Same | FlatConv::StrPtr | FlatConv::StrLen => v,
+        FlatConv::F32 => ValRaw::f32(f32_canon(v.get_f32()).to_bits()),
+        FlatConv::F64 => ValRaw::f64(f64_canon(v.get_f64()).to_bits()),
+        FlatConv::Char => {
+            if char::from_u32(i as u32).is_none() {
+                return Err(trap(TrapCode::InvalidCharBitPattern));
             }
-        })
-    }
+            v
+        }
+    })
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Param {
-    Scalar(Scalar),
-    /// A UTF-8 string on both sides: `(ptr, len)`.
-    Str,
-}
-
-/// What a fused call of one lowering needs, resolved on its first call.
+/// A fused call of one lowering: the contract's plan and what it needs, resolved on its first
+/// call.
 #[derive(Debug)]
-pub(super) struct FusedPlan {
-    params: Vec<Param>,
-    result: Option<Scalar>,
+pub(super) struct FusedCall {
+    plan: FusedPlan,
     func: Func,
     /// Core results of the callee (the post-return's parameters).
     results: usize,
@@ -100,58 +60,14 @@ pub(super) struct FusedPlan {
     callee_realloc: Option<Func>,
 }
 
-fn utf8_only(opts: &CanonOpts) -> bool {
-    opts.encoding == StringEncoding::Utf8
-}
-
-/// The shape of lowering `l` if this path covers it.
-fn shape(info: &ComponentInfo, ty: u32, f: &Lifted, caller: &CanonOpts) -> Option<FusedShape> {
-    let ft = info.func_types.get(ty as usize)?;
-    let mut params = Vec::with_capacity(ft.params.len());
-    let mut flat = 0;
-    for (_, t) in &ft.params {
-        let def = info.types.get(*t as usize)?;
-        if matches!(def, TypeDef::String) {
-            if !utf8_only(caller) || !utf8_only(&f.opts) {
-                return None;
-            }
-            params.push(Param::Str);
-            flat += 2;
-        } else {
-            params.push(Param::Scalar(Scalar::of(def)?));
-            flat += 1;
-        }
-    }
-    if flat > MAX_FLAT_PARAMS {
-        return None;
-    }
-    let result = match ft.result {
-        None => None,
-        Some(t) => Some(Scalar::of(info.types.get(t as usize)?)?),
-    };
-    // Strings need both memories and the callee's realloc; distinct memories (instances of
-    // different components never share one).
-    if params.contains(&Param::Str)
-        && (caller.memory.is_none() || f.opts.memory.is_none() || f.opts.realloc.is_none())
-    {
-        return None;
-    }
-    Some(FusedShape { params, result })
-}
-
-struct FusedShape {
-    params: Vec<Param>,
-    result: Option<Scalar>,
-}
-
 impl Inner {
-    /// The fused plan of lowering `index`, if this path covers it (resolved once).
-    pub(super) fn fused_plan(&self, store: &Store, index: u32) -> Option<&FusedPlan> {
+    /// The fused call of lowering `index`, if the plan covers it (resolved once).
+    pub(super) fn fused_call(&self, store: &Store, index: u32) -> Option<&FusedCall> {
         let slot = self.fused_plans.get(index as usize)?;
         if let Some(p) = slot.get() {
             return p.as_ref();
         }
-        let plan = self.make_fused_plan(store, index);
+        let plan = self.make_fused_call(store, index);
         let _ = slot.set(plan);
         slot.get()?.as_ref()
     }
@@ -166,8 +82,8 @@ impl Inner {
         store: &Store,
         index: u32,
     ) -> Option<(*mut VMMemory, *mut VMMemory, *const VMFuncRef)> {
-        let plan = self.fused_plan(store, index)?;
-        if !plan.params.contains(&Param::Str) {
+        let plan = self.fused_call(store, index)?;
+        if !plan.plan.has_strings() {
             return None;
         }
         let (from, to, realloc) = (
@@ -182,13 +98,13 @@ impl Inner {
         ))
     }
 
-    fn make_fused_plan(&self, store: &Store, index: u32) -> Option<FusedPlan> {
+    fn make_fused_call(&self, store: &Store, index: u32) -> Option<FusedCall> {
         let info = self.info();
         let l = info.lowerings.get(index as usize)?;
         let LoweringTarget::Lifted(f) = &l.target else {
             return None;
         };
-        let FusedShape { params, result } = shape(info, l.ty, f, &l.opts)?;
+        let plan = fused_plan(info, index)?;
         let memory = |opts: &CanonOpts| match &opts.memory {
             Some(d) => match self.export(store, d) {
                 Ok(Extern::Memory(m)) => Ok(Some(m)),
@@ -214,16 +130,11 @@ impl Inner {
         };
         let func = self.func(store, &f.func).ok()?;
         let (nparams, results) = func.arity(store);
-        let flat: usize = params
-            .iter()
-            .map(|p| if *p == Param::Str { 2 } else { 1 })
-            .sum();
-        if nparams != flat || results != usize::from(result.is_some()) {
+        if nparams != plan.params.len() || results != usize::from(plan.result.is_some()) {
             return None;
         }
-        Some(FusedPlan {
-            params,
-            result,
+        Some(FusedCall {
+            plan,
             func,
             results,
             post_return,
@@ -233,11 +144,11 @@ impl Inner {
         })
     }
 
-    /// Run lowering `index` (a fused call covered by `plan`) on the trampoline's `slots`.
+    /// Run lowering `index` (the fused call `plan`) on the trampoline's `slots`.
     pub(super) fn run_fused(
         &self,
         index: u32,
-        plan: &FusedPlan,
+        plan: &FusedCall,
         slots: &mut [ValRaw],
     ) -> Result<(), Trap> {
         let info = self.info();
@@ -254,36 +165,30 @@ impl Inner {
 
         // Lift everything from the caller: convert scalars, check strings (bounds, UTF-8).
         let mut args = [ValRaw::default(); MAX_FLAT_PARAMS];
-        let mut at = 0;
-        for p in &plan.params {
-            match p {
-                Param::Scalar(s) => {
-                    args[at] = s.convert(*slots.get(at).ok_or_else(bad)?)?;
-                    at += 1;
-                }
-                Param::Str => {
-                    let ptr = slots.get(at).ok_or_else(bad)?.get_i32() as u32;
-                    let len = slots.get(at + 1).ok_or_else(bad)?.get_i32() as u32;
-                    let mem = plan.caller_memory.ok_or_else(bad)?.data(store);
-                    let end = u64::from(ptr) + u64::from(len);
-                    if end > mem.len() as u64 {
-                        return Err(trap(TrapCode::StringOutOfBounds));
-                    }
-                    let bytes = &mem[ptr as usize..end as usize];
-                    // ASCII first: a vectorised scan, several times faster than full UTF-8
-                    // validation, and most strings crossing components are ASCII.
-                    if bytes.is_ascii() {
-                    } else if let Err(e) = core::str::from_utf8(bytes) {
-                        return Err(trap(if e.error_len().is_none() {
-                            TrapCode::IncompleteUtf8
-                        } else {
-                            TrapCode::InvalidUtf8
-                        }));
-                    }
-                    args[at] = ValRaw::i32(ptr as i32);
-                    args[at + 1] = ValRaw::i32(len as i32);
-                    at += 2;
-                }
+        let convs = &plan.plan.params;
+        for (at, c) in convs.iter().enumerate() {
+            let v = *slots.get(at).ok_or_else(bad)?;
+            *args.get_mut(at).ok_or_else(bad)? = convert(*c, v)?;
+            if *c != FlatConv::StrPtr {
+                continue;
+            }
+            let ptr = v.get_i32() as u32;
+            let len = slots.get(at + 1).ok_or_else(bad)?.get_i32() as u32;
+            let mem = plan.caller_memory.ok_or_else(bad)?.data(store);
+            let end = u64::from(ptr) + u64::from(len);
+            if end > mem.len() as u64 {
+                return Err(trap(TrapCode::StringOutOfBounds));
+            }
+            let bytes = &mem[ptr as usize..end as usize];
+            // ASCII first: a vectorised scan, several times faster than full UTF-8
+            // validation, and most strings crossing components are ASCII.
+            if bytes.is_ascii() {
+            } else if let Err(e) = core::str::from_utf8(bytes) {
+                return Err(trap(if e.error_len().is_none() {
+                    TrapCode::IncompleteUtf8
+                } else {
+                    TrapCode::InvalidUtf8
+                }));
             }
         }
 
@@ -292,10 +197,8 @@ impl Inner {
         // Lower into the callee: each string gets a buffer from its realloc and the bytes.
         // Wasm is entered with `call_nested`: this frame and the lowering callback's own nothing
         // to drop and hold no borrow whenever wasm runs, so a trap may skip them.
-        let mut at = 0;
-        for p in &plan.params {
-            if *p != Param::Str {
-                at += 1;
+        for (at, c) in convs.iter().enumerate() {
+            if *c != FlatConv::StrPtr {
                 continue;
             }
             // Plans with strings have both (checked when the plan was made).
@@ -317,15 +220,14 @@ impl Inner {
             }
             copy_between(store, plan, src, dst, len)?;
             args[at] = ValRaw::i32(dst as i32);
-            at += 2;
         }
 
         self.set_flags(callee, None, Some(true))?;
         // SAFETY: see above.
         unsafe { plan.func.call_nested(store, &mut args)? };
         self.state()?.finish_call(callee)?;
-        let result = match plan.result {
-            Some(s) => Some(s.convert(args[0])?),
+        let result = match plan.plan.result {
+            Some(c) => Some(convert(c, args[0])?),
             None => None,
         };
         if let Some(r) = result {
@@ -346,7 +248,7 @@ impl Inner {
 /// checked to be in bounds; checked again here).
 fn copy_between(
     store: &mut Store,
-    plan: &FusedPlan,
+    plan: &FusedCall,
     src: u32,
     dst: u32,
     len: u32,

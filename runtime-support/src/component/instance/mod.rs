@@ -243,7 +243,7 @@ struct Inner {
     typed_imports: Vec<Option<SharedTypedHost>>,
     /// Per lowering: how a fused call with strings runs without `Val`s, once worked out
     /// (`None` inside: the generic path).
-    fused_plans: Vec<core::cell::OnceCell<Option<fused::FusedPlan>>>,
+    fused_plans: Vec<core::cell::OnceCell<Option<fused::FusedCall>>>,
     /// Per lowering: its options' memory and realloc, once resolved (typed host calls).
     #[allow(clippy::type_complexity)]
     lowering_opts: RefCell<Vec<Option<(Option<Memory>, Option<Func>)>>>,
@@ -831,7 +831,7 @@ extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw)
     }
     // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
     let store = unsafe { inner.store() };
-    if let Some(plan) = inner.fused_plan(store, index) {
+    if let Some(plan) = inner.fused_call(store, index) {
         return raise_on_err(slice(slots).and_then(|s| inner.run_fused(index, plan, s)));
     }
     let result = (|| {

@@ -1,6 +1,13 @@
-//! Canonical ABI layout of component value types: alignment, size and flattening
-//! (`alignment`, `elem_size`, `flatten_type` of the spec's `definitions.py`), computed over the
-//! interned type arena of a [`ComponentInfo`](weld_contract::component::ComponentInfo).
+//! The Canonical ABI's rules, defined once for the compiler and the runtime: alignment, size
+//! and flattening of component value types (`alignment`, `elem_size`, `flatten_type` and
+//! `flatten_functype` of the spec's `definitions.py`), discriminant sizes, and the limits
+//! (`MAX_FLAT_PARAMS`, `MAX_FLAT_RESULTS`, `MAX_STRING_BYTE_LENGTH`), computed over the
+//! interned type arena of a [`ComponentInfo`](super::ComponentInfo).
+//!
+//! In: type indices into the arena. Out: numbers and flat core types. The compiler plans its
+//! trampolines and lowered signatures with these, the runtime lifts and lowers with them, and
+//! [`super::clayout`] builds the C layout on the same discriminant and alignment rules; no
+//! crate has a second copy.
 //!
 //! Specialised types are "despecialised" on the fly: a tuple is laid out as a record, an enum,
 //! option or result as a variant (see [`Types::cases`]; `align`, `size` and `flatten` walk the
@@ -8,9 +15,18 @@
 //! cycles); should an unchecked arena reach this code anyway, a bad index reads as `bool`
 //! instead of panicking.
 
+use super::TypeDef;
 use alloc::vec;
 use alloc::vec::Vec;
-use weld_contract::component::TypeDef;
+
+/// Flat parameters beyond this many are passed in memory, through one pointer.
+pub const MAX_FLAT_PARAMS: usize = 16;
+/// Flat results beyond this many are returned through memory.
+pub const MAX_FLAT_RESULTS: usize = 1;
+/// The longest string, in bytes, the Canonical ABI moves (`MAX_STRING_BYTE_LENGTH`).
+pub const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
+/// The bit of a Latin-1+UTF-16 string's length that says "UTF-16" (`UTF16_TAG`).
+pub const UTF16_TAG: u32 = 1 << 31;
 
 /// A core value type of the flattened ABI.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -321,11 +337,11 @@ pub fn flatten_functype(
     lower: bool,
 ) -> (Vec<Flat>, Vec<Flat>) {
     let mut flat_params = types.flatten_all(params);
-    if flat_params.len() > super::abi::MAX_FLAT_PARAMS {
+    if flat_params.len() > MAX_FLAT_PARAMS {
         flat_params = vec![Flat::I32];
     }
     let mut flat_results = types.flatten_all(result.as_slice());
-    if flat_results.len() > super::abi::MAX_FLAT_RESULTS {
+    if flat_results.len() > MAX_FLAT_RESULTS {
         if lower {
             flat_params.push(Flat::I32);
             flat_results.clear();
