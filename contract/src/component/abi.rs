@@ -25,6 +25,10 @@ pub const MAX_FLAT_PARAMS: usize = 16;
 pub const MAX_FLAT_RESULTS: usize = 1;
 /// The longest string, in bytes, the Canonical ABI moves (`MAX_STRING_BYTE_LENGTH`).
 pub const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
+/// The canonical NaN of f32 (`CANONICAL_FLOAT32_NAN`): what lifting makes of every f32 NaN.
+pub const CANONICAL_F32_NAN: u32 = 0x7fc0_0000;
+/// The canonical NaN of f64 (`CANONICAL_FLOAT64_NAN`).
+pub const CANONICAL_F64_NAN: u64 = 0x7ff8_0000_0000_0000;
 /// The bit of a Latin-1+UTF-16 string's length that says "UTF-16" (`UTF16_TAG`).
 pub const UTF16_TAG: u32 = 1 << 31;
 

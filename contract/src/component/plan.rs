@@ -47,11 +47,6 @@ pub enum FlatConv {
     StrLen,
 }
 
-/// The canonical NaN of f32 (`CANONICAL_FLOAT32_NAN`).
-pub const CANONICAL_F32_NAN: u32 = 0x7fc0_0000;
-/// The canonical NaN of f64 (`CANONICAL_FLOAT64_NAN`).
-pub const CANONICAL_F64_NAN: u64 = 0x7ff8_0000_0000_0000;
-
 impl FlatConv {
     /// The conversion of a scalar type; `None` for others.
     pub fn of(def: &TypeDef) -> Option<FlatConv> {

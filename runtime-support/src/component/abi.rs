@@ -131,7 +131,7 @@ fn write_uint<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32, n: u32, v: u64) -> Resu
 pub(crate) fn f32_canon(bits: u32) -> f32 {
     let f = f32::from_bits(bits);
     if f.is_nan() {
-        f32::from_bits(weld_contract::component::plan::CANONICAL_F32_NAN)
+        f32::from_bits(weld_contract::component::abi::CANONICAL_F32_NAN)
     } else {
         f
     }
@@ -140,7 +140,7 @@ pub(crate) fn f32_canon(bits: u32) -> f32 {
 pub(crate) fn f64_canon(bits: u64) -> f64 {
     let f = f64::from_bits(bits);
     if f.is_nan() {
-        f64::from_bits(weld_contract::component::plan::CANONICAL_F64_NAN)
+        f64::from_bits(weld_contract::component::abi::CANONICAL_F64_NAN)
     } else {
         f
     }

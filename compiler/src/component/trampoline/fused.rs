@@ -9,12 +9,13 @@ use cranelift_codegen::ir::{
     types, AbiParam, InstBuilder, MemFlagsData, Signature, Value,
 };
 use cranelift_frontend::FunctionBuilder;
+use weld_contract::component::abi::{CANONICAL_F32_NAN, CANONICAL_F64_NAN};
 use weld_contract::component::descriptor::{
     FLAGS_MAY_ENTER, FLAGS_MAY_LEAVE, LOWERING_CALLEE, LOWERING_CALLEE_FLAGS,
     LOWERING_CALLEE_MEMORY, LOWERING_CALLEE_REALLOC, LOWERING_CALLER_FLAGS, LOWERING_CALLER_MEMORY,
     LOWERING_POST_RETURN,
 };
-use weld_contract::component::plan::{FlatConv as Conv, CANONICAL_F32_NAN, CANONICAL_F64_NAN};
+use weld_contract::component::plan::FlatConv as Conv;
 use weld_contract::info::ValType;
 use weld_contract::libcall::{Libcall, LibcallType};
 use weld_contract::vmctx::{
