@@ -6,7 +6,6 @@
 //! `cc` into a shared library or executable, `ar` into a static library). `wast` drives `.wast`
 //! scripts through the same pipeline.
 
-pub mod adapt;
 pub mod codegen;
 pub mod component;
 pub mod emit;
@@ -15,6 +14,7 @@ pub mod frontend;
 pub mod link;
 pub mod options;
 pub mod policy;
+pub mod preview1;
 pub mod progress;
 pub mod run;
 pub mod testgen;

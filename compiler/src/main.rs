@@ -312,7 +312,7 @@ fn default_emit(bytes: &[u8], output: Option<&Path>) -> Emit {
             })
             .unwrap_or(false)
     } else {
-        weld::adapt::preview1_use(bytes).has_start
+        weld::preview1::preview1_use(bytes).has_start
     };
     if runnable {
         Emit::Exe
@@ -351,13 +351,13 @@ fn compile(
 ) -> Result<()> {
     let original = read_input(input)?;
     // A WASI preview1 core module is compiled as a WASI 0.2 component.
-    let adapted = weld::timings::phase("adapt", || weld::adapt::adapt_preview1(&original))
+    let adapted = weld::timings::phase("preview1", || weld::preview1::wrap(&original))
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
     // An invalid preview1 module is found invalid in the component made of it: report it at
     // the module's own offsets.
     let in_original = |e: weld::Error| match (&e, &adapted) {
         (weld::Error::Invalid { .. }, Some(_)) => {
-            weld::adapt::invalid_input(&original).unwrap_or(e)
+            weld::preview1::invalid_input(&original).unwrap_or(e)
         }
         _ => e,
     };

@@ -121,7 +121,7 @@ fn wasi_examples(t: Target) {
         "argv[0]=",
     );
 
-    // proc_exit's status reaches the host (compiler/src/adapt.rs), as on x86_64.
+    // proc_exit's status reaches the host (compiler/src/preview1/exit.rs), as on x86_64.
     let exit = c("exit");
     for (how, code) in [("exit", 0), ("exit", 42), ("return", 7)] {
         let o = run(t, &exit, &["--", how, &code.to_string()]);

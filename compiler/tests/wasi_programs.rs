@@ -7,7 +7,7 @@
 //! Sandbox flags are the same for all three runners: `--dir HOST::GUEST`, `--env NAME[=VALUE]`
 //! (the executable takes them before `--`; `weld run` and `wasmtime run` before the input).
 //! Exit statuses: the program's (`proc_exit(n)` becomes `wasi:cli/exit#exit-with-code(n)`, see
-//! `compiler/src/adapt.rs`; `examples/wasi-component` calls it directly); a trap prints
+//! `compiler/src/preview1/exit.rs`; `examples/wasi-component` calls it directly); a trap prints
 //! `trap: <message>` and exits 134. The componentize-py
 //! command of `examples/python` runs too when it has been built (`make python-example`).
 
@@ -363,7 +363,7 @@ fn by_default_a_program_sees_no_environment() {
 #[test]
 fn exit_statuses_from_exit_and_from_main_reach_the_host() {
     require_cc!();
-    // weld keeps proc_exit's status (compiler/src/adapt.rs), as wasmtime does for 0..126.
+    // weld keeps proc_exit's status (compiler/src/preview1/exit.rs), as wasmtime does for 0..126.
     let cases = [
         ("exit", 0),
         ("exit", 1),

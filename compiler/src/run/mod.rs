@@ -193,7 +193,7 @@ fn runtime_err(what: impl std::fmt::Display) -> Error {
 /// Run `bytes`: call `config.invoke` (WAVE syntax) or the program's entry point. A WASI
 /// preview1 core module is adapted to a component first (as `weld compile` does).
 pub fn run(bytes: &[u8], options: &Options, config: &RunConfig) -> Result<Outcome> {
-    let adapted = crate::adapt::adapt_preview1(bytes)?;
+    let adapted = crate::preview1::wrap(bytes)?;
     let options = &Options {
         quick_glue: adapted.is_some(),
         ..options.clone()
