@@ -11,6 +11,7 @@ pub mod component;
 pub mod emit;
 pub mod error;
 pub mod frontend;
+pub mod inspect;
 pub mod link;
 pub mod options;
 pub mod policy;

@@ -567,7 +567,7 @@ fn inspect(
     reach: bool,
     expand: bool,
 ) -> Result<()> {
-    use weld::component::{inspect, inspect_render, inspect_svg};
+    use weld::inspect::{render as inspect_render, svg as inspect_svg, text as inspect};
     if is_elf(input) {
         return inspect_plugin(input, format, output, reach);
     }

@@ -1012,7 +1012,7 @@ mod tests {
         let bytes = wat(COMPOSED);
         let t = translate(&bytes, crate::frontend::features()).expect("valid");
         let (info, _) = Inliner::run(&t).expect("flattens");
-        let text = crate::component::inspect::render(&info);
+        let text = crate::inspect::text::render(&info);
         // Three core instances: the callee's module, the caller's libc and main.
         assert_eq!(info.instances.len(), 3, "{text}");
         assert_eq!(info.component_instances, 3, "{text}");

@@ -10,10 +10,6 @@
 //! the core signature of every lowered function.
 
 pub mod inline;
-pub mod inspect;
-pub mod inspect_graph;
-pub mod inspect_render;
-pub mod inspect_svg;
 pub mod trampoline;
 pub mod translate;
 pub mod types;
@@ -46,10 +42,10 @@ pub fn flatten(bytes: &[u8]) -> Result<ComponentInfo> {
 
 /// Parse, validate and flatten a component, and build its named graph (for `weld inspect`,
 /// `weld check` and policies).
-pub fn graph(bytes: &[u8]) -> Result<(ComponentInfo, inspect_graph::Graph)> {
+pub fn graph(bytes: &[u8]) -> Result<(ComponentInfo, crate::inspect::graph::Graph)> {
     let t = translate::translate(bytes, crate::frontend::features())?;
     let (info, _, names) = inline::Inliner::run_with_names(&t)?;
-    let g = inspect_graph::Graph::new(&info, &names);
+    let g = crate::inspect::graph::Graph::new(&info, &names);
     Ok((info, g))
 }
 

@@ -3,8 +3,8 @@
 //! instance order, then target order) is reported with the path that breaks it.
 
 use super::{glob, Policy, Rule};
-use crate::component::inspect_graph::{interface_of, Graph, Target};
 use crate::error::{Error, Result};
+use crate::inspect::graph::{interface_of, Graph, Target};
 
 /// The instances a selector names directly (before taking nested instances in).
 fn select(g: &Graph, selector: &str) -> Vec<u32> {

@@ -3,7 +3,7 @@
 //! `weld compile --policy`).
 //!
 //! In: a `policy.toml` (format below, also in the README) and a component's
-//! [`Graph`](crate::component::inspect_graph::Graph). Out: `Ok` or an
+//! [`Graph`](crate::inspect::graph::Graph). Out: `Ok` or an
 //! [`Error::Policy`](crate::error::Error::Policy) whose one line names the rule and the path
 //! that breaks it.
 //!

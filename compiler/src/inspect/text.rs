@@ -106,7 +106,7 @@ pub fn render(info: &ComponentInfo) -> String {
 /// Rust bindings (`rust`: per type, per resource) call them; empty when the world names none.
 pub fn names_text(
     info: &ComponentInfo,
-    names: &super::wit_names::WitNames,
+    names: &crate::component::wit_names::WitNames,
     c: &[Option<String>],
     rust: &(Vec<Option<String>>, Vec<Option<String>>),
 ) -> String {

@@ -34,7 +34,7 @@
 //! }
 //! ```
 
-use super::inspect_graph::{Graph, Hop, Target};
+use super::graph::{Graph, Hop, Target};
 use std::fmt::Write;
 use weld_contract::component::{ComponentInfo, StringEncoding};
 

@@ -12,7 +12,7 @@
 //! component may forward any call it receives to anything it can call itself, which is the
 //! safe over-approximation for a policy (weld does not look inside core code).
 
-use super::inline::{GraphNames, InstanceNames};
+use crate::component::inline::{GraphNames, InstanceNames};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use weld_contract::component::{ComponentInfo, CoreDef, LoweringTarget, StringEncoding};
 

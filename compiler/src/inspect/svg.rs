@@ -10,7 +10,7 @@
 //! strings differently; the full function list is the edge's `<title>`, the tooltip a browser
 //! shows. The canvas is the size of its content, with 14 px text.
 
-use super::inspect_graph::{Graph, Target};
+use super::graph::{Graph, Target};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use weld_contract::component::StringEncoding;
