@@ -6,7 +6,7 @@
 //! call of an export that loops `n` times, divided by `n`.
 
 use crate::stats::Summary;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use std::path::Path;
 use std::time::Instant;
 use weld_runtime::{ComponentInstance, HostImports, Library, Store};
@@ -176,18 +176,10 @@ impl WeldSide {
             cpu: weld::Cpu::Native,
             ..weld::Options::default()
         };
-        let obj = weld::compile_component(bytes, &options).map_err(|e| anyhow!("weld: {e}"))?;
-        let o = work.join("calls.o");
         let so = work.join("calls.so");
-        std::fs::write(&o, obj).context("writing calls.o")?;
-        weld::link::link(
-            &[o],
-            &so,
-            weld::link::OutputKind::SharedLib,
-            weld::options::host_triple(),
-            &[],
-        )
-        .map_err(|e| anyhow!("link: {e}"))?;
+        let product = weld::link::product::Product::SharedLib;
+        weld::link::product::build(bytes, &options, product, &so)
+            .map_err(|e| anyhow!("weld: {e}"))?;
         let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
         let module = lib.component("calls").map_err(|e| anyhow!("{e}"))?;
         // Typed host functions, as on the Wasmtime side: the string is borrowed from the

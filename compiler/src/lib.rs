@@ -33,6 +33,15 @@ pub(crate) fn wat(src: &str) -> Vec<u8> {
 }
 pub use options::{BoundsChecks, Cpu, Options, RelaxedSimd};
 
+/// Compile `bytes`, a core module or a component, to the bytes of one relocatable object file.
+pub fn compile(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
+    if frontend::is_component(bytes) {
+        compile_component(bytes, options)
+    } else {
+        compile_module(bytes, options)
+    }
+}
+
 /// Compile a component's bytes to the bytes of one relocatable object file.
 pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
     let compiled = component::compile(bytes, options)?;

@@ -416,31 +416,24 @@ fn compile(
     if emit == Emit::Obj {
         return write_atomic(&output, &obj);
     }
-    let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let obj_path = dir.path().join(format!("{}.o", options.prefix));
-    std::fs::write(&obj_path, &obj).context("writing a temporary object")?;
-    let linked = match (emit, exe_entry) {
-        (Emit::Exe, Some(entry)) => {
-            let main_c = weld::emit::header::exe_main(&options.prefix, &entry);
-            weld::link::link_exe(
-                &obj_path,
-                &main_c,
-                &output,
-                &options.target,
-                exe.kind(),
-                options.debug_info,
-            )
-        }
-        (Emit::Staticlib, _) => weld::link::static_lib(&obj_path, &output),
-        _ => weld::link::link(
-            &[obj_path],
-            &output,
-            weld::link::OutputKind::SharedLib,
-            &options.target,
-            &[],
-        ),
+    use weld::link::product::{from_objects, Product};
+    let main_c = exe_entry.map(|entry| weld::emit::header::exe_main(&options.prefix, &entry));
+    let product = match (emit, &main_c) {
+        (Emit::Exe, Some(main_c)) => Product::ExeWithMain {
+            main_c,
+            kind: exe.kind(),
+            keep_debug: options.debug_info,
+        },
+        (Emit::Staticlib, _) => Product::StaticLib,
+        _ => Product::SharedLib,
     };
-    linked.map_err(at_input)
+    from_objects(
+        &[(&options.prefix, &obj)],
+        product,
+        &output,
+        &options.target,
+    )
+    .map_err(at_input)
 }
 
 /// `weld compile` of a component: one object, its C header, or a shared library of it.
@@ -497,53 +490,27 @@ fn compile_component(
     } else {
         weld::compile_component(bytes, options)?
     };
-    let io = |what: &str, e: std::io::Error| weld::Error::Io {
-        what: what.to_string(),
-        source: e,
+    use weld::link::product::{from_objects, Product};
+    let product = match emit {
+        Emit::Obj => {
+            return write_atomic(output, &obj).map_err(|e| weld::Error::Link(format!("{e:#}")))
+        }
+        Emit::Staticlib => Product::StaticLib,
+        Emit::Sharedlib => Product::SharedLib,
+        Emit::Exe => Product::Exe {
+            kind: exe.kind(),
+            keep_debug: options.debug_info,
+        },
+        other => {
+            return Err(weld::Error::Unsupported {
+                message: format!(
+                    "--emit {other:?} for components (use obj, header, rust, staticlib, sharedlib or exe)"
+                ),
+                offset: None,
+            })
+        }
     };
-    match emit {
-        Emit::Obj => write_atomic(output, &obj).map_err(|e| weld::Error::Link(format!("{e:#}"))),
-        Emit::Staticlib => {
-            let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
-            let obj_path = dir.path().join(format!("{}.o", options.prefix));
-            std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
-            weld::link::static_lib(&obj_path, output)
-        }
-        Emit::Sharedlib => {
-            let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
-            let obj_path = dir.path().join(format!("{}.o", options.prefix));
-            std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
-            weld::timings::phase("link", || {
-                weld::link::link(
-                    &[obj_path],
-                    output,
-                    weld::link::OutputKind::SharedLib,
-                    &options.target,
-                    &[],
-                )
-            })
-        }
-        Emit::Exe => {
-            let dir = tempfile::tempdir().map_err(|e| io("creating a temporary directory", e))?;
-            let obj_path = dir.path().join(format!("{}.o", options.prefix));
-            std::fs::write(&obj_path, &obj).map_err(|e| io("writing a temporary object", e))?;
-            weld::timings::phase("link", || {
-                weld::link::link_exe_with_main(
-                    &obj_path,
-                    output,
-                    &options.target,
-                    exe.kind(),
-                    options.debug_info,
-                )
-            })
-        }
-        other => Err(weld::Error::Unsupported {
-            message: format!(
-                "--emit {other:?} for components (use obj, header, staticlib, sharedlib or exe)"
-            ),
-            offset: None,
-        }),
-    }
+    from_objects(&[(&options.prefix, &obj)], product, output, &options.target)
 }
 
 /// `weld run`.

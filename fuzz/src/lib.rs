@@ -38,12 +38,11 @@ pub fn link_library(
     objects: &[std::path::PathBuf],
     so: &std::path::Path,
 ) -> Result<weld_runtime::Library, String> {
-    weld::link::link(
+    weld::link::product::from_paths(
         objects,
+        weld::link::product::Product::SharedLib,
         so,
-        weld::link::OutputKind::SharedLib,
         weld::options::host_triple(),
-        &[],
     )
     .map_err(|e| format!("linking: {e}"))?;
     weld_runtime::Library::open(so).map_err(|e| format!("loading {}: {e}", so.display()))

@@ -15,6 +15,7 @@
 //! which is renamed into place only when linking succeeded, so a failed link never leaves a
 //! partial output behind.
 
+pub mod product;
 pub mod runtime;
 mod shared_object;
 pub mod startup_order;

@@ -102,27 +102,7 @@ pub fn compile_cached(bytes: &[u8], options: &Options) -> Result<PathBuf> {
         what: format!("creating the cache directory {}", dir.display()),
         source: e,
     })?;
-    let obj = if crate::frontend::is_component(bytes) {
-        crate::compile_component(bytes, &o)?
-    } else {
-        crate::compile_module(bytes, &o)?
-    };
-    let tmp = tempfile::tempdir_in(&dir).map_err(|e| Error::Io {
-        what: "creating a temporary directory".into(),
-        source: e,
-    })?;
-    let obj_path = tmp.path().join("m.o");
-    std::fs::write(&obj_path, obj).map_err(|e| Error::Io {
-        what: "writing a temporary object".into(),
-        source: e,
-    })?;
-    crate::link::link(
-        &[obj_path],
-        &so,
-        crate::link::OutputKind::SharedLib,
-        &o.target,
-        &[],
-    )?;
+    crate::link::product::build(bytes, &o, crate::link::product::Product::SharedLib, &so)?;
     Ok(so)
 }
 

@@ -145,11 +145,7 @@ fn compile_all(
                 // points, whose runtime references the loading process does not export.
                 o.c_entry_points = false;
                 let component = crate::frontend::is_component(&bytes);
-                let result = if component {
-                    crate::compile_component(&bytes, &o)
-                } else {
-                    crate::compile_module(&bytes, &o)
-                };
+                let result = crate::compile(&bytes, &o);
                 match result {
                     Err(e) => Compiled::Refused {
                         invalid: matches!(e, Error::Invalid { .. }),
@@ -174,8 +170,8 @@ fn compile_all(
         plan.directives.push(compiled);
     }
     if !objects.is_empty() {
-        let kind = crate::link::OutputKind::SharedLib;
-        if let Err(e) = crate::link::link(&objects, so, kind, &options.target, &[]) {
+        let product = crate::link::product::Product::SharedLib;
+        if let Err(e) = crate::link::product::from_paths(&objects, product, so, &options.target) {
             plan.link_error = Some(e.to_string());
         }
     }
