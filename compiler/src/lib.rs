@@ -31,7 +31,7 @@ pub(crate) fn wat(src: &str) -> Vec<u8> {
     let mut w: ::wast::Wat = ::wast::parser::parse(&buf).expect("parse");
     w.encode().expect("encode")
 }
-pub use options::{BoundsChecks, Cpu, Options, RelaxedSimd};
+pub use options::{Arch, BoundsChecks, Cpu, OptLevel, Options, RelaxedSimd, Target};
 
 /// Compile `bytes`, a core module or a component, to the bytes of one relocatable object file.
 pub fn compile(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {

@@ -60,6 +60,14 @@ enum Bounds {
     Explicit,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OptLevelArg {
+    None,
+    Speed,
+    #[value(name = "speed_and_size")]
+    SpeedAndSize,
+}
+
 #[derive(clap::Args, Clone)]
 struct CodegenArgs {
     /// Target triple.
@@ -69,8 +77,8 @@ struct CodegenArgs {
     #[arg(long, value_enum, default_value = "guard")]
     bounds_checks: Bounds,
     /// Cranelift optimisation level.
-    #[arg(long, default_value = "speed", value_parser = ["none", "speed", "speed_and_size"])]
-    opt_level: String,
+    #[arg(long, value_enum, default_value = "speed")]
+    opt_level: OptLevelArg,
     /// WebAssembly features to enable or (with `-`) disable, wasm-tools style:
     /// `-f cm-async,-simd`.
     #[arg(long, short = 'f')]
@@ -118,13 +126,17 @@ impl CodegenArgs {
             None => None,
         };
         Ok(Options {
-            target: self.target.clone(),
+            target: weld::Target::new(&self.target)?,
             bounds_checks: match self.bounds_checks {
                 Bounds::Guard => BoundsChecks::Guard,
                 Bounds::Explicit => BoundsChecks::Explicit,
             },
             prefix,
-            opt_level: self.opt_level.clone(),
+            opt_level: match self.opt_level {
+                OptLevelArg::None => weld::OptLevel::None,
+                OptLevelArg::Speed => weld::OptLevel::Speed,
+                OptLevelArg::SpeedAndSize => weld::OptLevel::SpeedAndSize,
+            },
             threads: 0,
             c_entry_points: true,
             features,
@@ -431,7 +443,7 @@ fn compile(
         &[(&options.prefix, &obj)],
         product,
         &output,
-        &options.target,
+        options.target.as_str(),
     )
     .map_err(at_input)
 }
@@ -510,7 +522,12 @@ fn compile_component(
             })
         }
     };
-    from_objects(&[(&options.prefix, &obj)], product, output, &options.target)
+    from_objects(
+        &[(&options.prefix, &obj)],
+        product,
+        output,
+        options.target.as_str(),
+    )
 }
 
 /// `weld run`.

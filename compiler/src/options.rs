@@ -12,6 +12,114 @@ pub enum BoundsChecks {
     Explicit,
 }
 
+/// The instruction set a [`Target`] compiles for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Arch {
+    /// x86-64.
+    X86_64,
+    /// AArch64.
+    Aarch64,
+    /// RISC-V 64 (`riscv64gc`).
+    Riscv64,
+}
+
+/// A target triple weld compiles for (`weld compile --target`), its architecture known. The
+/// rest of the triple (vendor, system, ABI) is checked by Cranelift and the linker.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    triple: String,
+    arch: Arch,
+}
+
+impl Target {
+    /// The triple `triple`, if weld has a back end for its architecture.
+    pub fn new(triple: &str) -> Result<Target> {
+        let arch = match triple.split('-').next().unwrap_or("") {
+            "x86_64" => Arch::X86_64,
+            "aarch64" => Arch::Aarch64,
+            "riscv64" | "riscv64gc" => Arch::Riscv64,
+            other => {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "target {triple:?}: no back end for architecture {other:?} (x86_64, aarch64, riscv64)"
+                    ),
+                    offset: None,
+                })
+            }
+        };
+        Ok(Target {
+            triple: triple.to_string(),
+            arch,
+        })
+    }
+
+    /// The machine weld runs on.
+    pub fn host() -> Target {
+        let arch = if cfg!(target_arch = "aarch64") {
+            Arch::Aarch64
+        } else if cfg!(target_arch = "riscv64") {
+            Arch::Riscv64
+        } else {
+            Arch::X86_64
+        };
+        Target {
+            triple: host_triple().to_string(),
+            arch,
+        }
+    }
+
+    /// The triple as written.
+    pub fn as_str(&self) -> &str {
+        &self.triple
+    }
+
+    /// Its architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// Whether it is the machine weld runs on.
+    pub fn is_host(&self) -> bool {
+        self.triple == host_triple()
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.triple)
+    }
+}
+
+/// Cranelift's optimisation level (`weld compile --opt-level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OptLevel {
+    /// No optimisation.
+    None,
+    /// Optimise for speed (the default).
+    #[default]
+    Speed,
+    /// Optimise for speed and code size.
+    SpeedAndSize,
+}
+
+impl OptLevel {
+    /// The name Cranelift's `opt_level` setting and the command line use.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        }
+    }
+
+    /// The level named `name` (`none`, `speed`, `speed_and_size`).
+    pub fn from_name(name: &str) -> Option<OptLevel> {
+        [OptLevel::None, OptLevel::Speed, OptLevel::SpeedAndSize]
+            .into_iter()
+            .find(|l| l.name() == name)
+    }
+}
+
 /// Which CPU the code may assume beyond its target's baseline (`weld compile --cpu`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Cpu {
@@ -54,13 +162,13 @@ pub enum RelaxedSimd {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Target triple.
-    pub target: String,
+    pub target: Target,
     /// Bounds-check strategy.
     pub bounds_checks: BoundsChecks,
     /// Symbol prefix (a C identifier).
     pub prefix: String,
-    /// Cranelift optimisation level: "none", "speed" or "speed_and_size".
-    pub opt_level: String,
+    /// Cranelift optimisation level.
+    pub opt_level: OptLevel,
     /// Compile functions on this many threads (0 = one per CPU).
     pub threads: usize,
     /// Put C entry points in the object (`<prefix>__instantiate`, `<prefix>_<export>`, ...; see
@@ -101,10 +209,10 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            target: host_triple().to_string(),
+            target: Target::host(),
             bounds_checks: BoundsChecks::Guard,
             prefix: "wasm".to_string(),
-            opt_level: "speed".to_string(),
+            opt_level: OptLevel::Speed,
             threads: 0,
             c_entry_points: true,
             features: None,
@@ -141,7 +249,7 @@ impl Options {
     }
 
     fn lacks_simd(&self) -> bool {
-        self.target.starts_with("riscv64")
+        self.target.arch() == Arch::Riscv64
     }
 
     /// Explain a validation error that comes from the target rather than the input: a module

@@ -81,7 +81,7 @@ fn cpu_levels_that_do_not_fit_the_target_are_refused() {
         ("riscv64gc-unknown-linux-gnu", Cpu::X86_64V4),
     ] {
         let options = Options {
-            target: target.into(),
+            target: weld::Target::new(target).unwrap(),
             cpu,
             ..Options::default()
         };
@@ -90,7 +90,7 @@ fn cpu_levels_that_do_not_fit_the_target_are_refused() {
     }
     if weld::options::host_triple() != "aarch64-unknown-linux-gnu" {
         let options = Options {
-            target: "aarch64-unknown-linux-gnu".into(),
+            target: weld::Target::new("aarch64-unknown-linux-gnu").unwrap(),
             cpu: Cpu::Native,
             ..Options::default()
         };

@@ -19,7 +19,7 @@ fn disas_dir() -> PathBuf {
 /// The options a file's `;;!` headers ask for.
 fn options(path: &Path, text: &str) -> Options {
     let mut options = Options {
-        target: "x86_64-unknown-linux-gnu".into(),
+        target: weld::Target::new("x86_64-unknown-linux-gnu").unwrap(),
         threads: 1,
         ..Options::default()
     };
@@ -39,8 +39,11 @@ fn options(path: &Path, text: &str) -> Options {
                     other => panic!("{}: bounds_checks {other:?}", path.display()),
                 }
             }
-            "opt_level" => options.opt_level = value,
-            "target" => options.target = value,
+            "opt_level" => {
+                options.opt_level = weld::OptLevel::from_name(&value)
+                    .unwrap_or_else(|| panic!("{}: opt_level {value:?}", path.display()))
+            }
+            "target" => options.target = weld::Target::new(&value).unwrap(),
             other => panic!("{}: unknown header {other:?}", path.display()),
         }
     }

@@ -92,7 +92,7 @@ fn aarch64_gives_the_deterministic_results_in_both_modes_under_qemu() {
     ]);
     for mode in [RelaxedSimd::Deterministic, RelaxedSimd::Native] {
         let options = Options {
-            target: AARCH64.triple.to_string(),
+            target: weld::Target::new(AARCH64.triple).unwrap(),
             ..with(mode)
         };
         run("deterministic.wast", &options, &exec);
@@ -112,7 +112,7 @@ fn riscv64_refuses_relaxed_simd_as_unsupported_not_invalid() {
     .encode()
     .unwrap();
     let options = Options {
-        target: "riscv64gc-unknown-linux-gnu".to_string(),
+        target: weld::Target::new("riscv64gc-unknown-linux-gnu").unwrap(),
         ..Options::default()
     };
     let e = weld::compile_module(&wasm, &options)

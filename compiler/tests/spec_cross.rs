@@ -30,7 +30,7 @@ fn run_suite(t: Target, bounds_checks: BoundsChecks) {
         return;
     }
     let options = Options {
-        target: t.triple.to_string(),
+        target: weld::Target::new(t.triple).unwrap(),
         bounds_checks,
         ..Options::default()
     };

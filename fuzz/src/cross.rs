@@ -253,7 +253,7 @@ pub fn run_batch(
 ) -> Result<CrossTally, String> {
     use crate::core::{compare, gen_case, plan, run_wasmtime, run_weld, weld_compile, Verdict};
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let simd = !options.target.starts_with("riscv64");
+    let simd = options.target.arch() != weld::Arch::Riscv64;
     let mut tally = CrossTally::default();
     let mut compiled = Vec::new();
     for &seed in seeds {

@@ -99,6 +99,13 @@ fn cross(arch: Option<&str>) -> ExitCode {
         return ExitCode::from(2);
     }
     let exec = weld_fuzz::cross::exec(qemu, &runner);
+    let target = match weld::Target::new(triple) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("weld-fuzz cross: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let engine = weld_fuzz::core::wasmtime_engine();
     let out = weld_fuzz::campaign::out_dir();
     let (mut total, began) = (weld_fuzz::cross::CrossTally::default(), Instant::now());
@@ -109,7 +116,7 @@ fn cross(arch: Option<&str>) -> ExitCode {
         // Alternate the bounds-check modes batch by batch.
         let explicit = (seeds[0] / batch) % 2 == 1;
         let options = weld::Options {
-            target: triple.to_string(),
+            target: target.clone(),
             relaxed_simd: weld::RelaxedSimd::Deterministic,
             bounds_checks: if explicit {
                 weld::BoundsChecks::Explicit

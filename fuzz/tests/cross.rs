@@ -27,7 +27,7 @@ fn run(arch: &str, triple: &str) {
     }
     let exec = weld_fuzz::cross::exec(arch, &runner);
     let options = weld::Options {
-        target: triple.to_string(),
+        target: weld::Target::new(triple).unwrap(),
         relaxed_simd: weld::RelaxedSimd::Deterministic,
         ..weld::Options::default()
     };

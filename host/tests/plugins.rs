@@ -48,7 +48,7 @@ fn build(dir: &Path, name: &str) -> PathBuf {
         &[obj_path],
         &so,
         weld::link::OutputKind::SharedLib,
-        &options.target,
+        options.target.as_str(),
         &[],
     )
     .unwrap();

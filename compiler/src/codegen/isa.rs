@@ -21,7 +21,7 @@ pub fn build_isa(options: &Options) -> Result<OwnedTargetIsa> {
         set(&mut flags, "opt_level", "none")?;
         set(&mut flags, "regalloc_algorithm", "single_pass")?;
     } else {
-        set(&mut flags, "opt_level", &options.opt_level)?;
+        set(&mut flags, "opt_level", options.opt_level.name())?;
     }
     set(
         &mut flags,
@@ -45,10 +45,10 @@ pub fn build_isa(options: &Options) -> Result<OwnedTargetIsa> {
         "false",
     )?;
     let triple = options.target.as_str();
-    let arch = triple.split('-').next().unwrap_or("");
+
     let mut builder =
         isa::lookup_by_name(triple).map_err(|e| unsupported(format!("target {triple:?}: {e}")))?;
-    if arch == "x86_64" {
+    if options.target.arch() == crate::Arch::X86_64 {
         // x86-64-v2: what every x86-64 machine of the last decade has; SIMD needs SSE4.1.
         let baseline = [
             "has_sse3",
@@ -78,7 +78,7 @@ pub fn build_isa(options: &Options) -> Result<OwnedTargetIsa> {
 /// use: none for the baseline and for non-x86 targets.
 pub fn cpu_flags(options: &Options) -> Result<u32> {
     use weld_contract::cpu::{by_name, X86_64_V3, X86_64_V4, X86_FEATURES};
-    if !options.target.starts_with("x86_64") {
+    if options.target.arch() != crate::Arch::X86_64 {
         return Ok(0);
     }
     let named = |names: &[&str]| {
@@ -92,7 +92,7 @@ pub fn cpu_flags(options: &Options) -> Result<u32> {
         Cpu::X86_64V3 => named(X86_64_V3),
         Cpu::X86_64V4 => named(X86_64_V4),
         Cpu::Native => {
-            if options.target != crate::options::host_triple() {
+            if !options.target.is_host() {
                 return Err(Error::Unsupported {
                     message: format!(
                         "--cpu native describes this machine; the target is {}",

@@ -127,7 +127,7 @@ pub fn write_component_with_main(
         flags: SymbolFlags::None,
     });
     if options.plugin {
-        add_plugin_descriptor(&mut obj, &c.info, &options.target, component_sym)?;
+        add_plugin_descriptor(&mut obj, &c.info, options.target.as_str(), component_sym)?;
     }
     if let Some(main) = main {
         let text = obj.section_id(StandardSection::Text);

@@ -73,7 +73,7 @@ struct TextLayout {
 /// A new, empty object for the target of `options`.
 pub(crate) fn new_object(options: &Options) -> Result<Object<'static>> {
     options.validate()?;
-    let arch = architecture(&options.target)?;
+    let arch = architecture(options.target.as_str())?;
     let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
     if arch == Architecture::Riscv64 {
         // The linker refuses to mix float ABIs; Cranelift passes floats in F/D registers (lp64d).

@@ -92,5 +92,10 @@ pub fn from_objects(
 /// Compile `bytes` (a core module or a component) with `options` and make `product` at `out`.
 pub fn build(bytes: &[u8], options: &Options, product: Product<'_>, out: &Path) -> Result<()> {
     let obj = crate::compile(bytes, options)?;
-    from_objects(&[(&options.prefix, &obj)], product, out, &options.target)
+    from_objects(
+        &[(&options.prefix, &obj)],
+        product,
+        out,
+        options.target.as_str(),
+    )
 }

@@ -59,7 +59,7 @@ impl Exec {
                 }
                 Ok(Exec::Command(words))
             }
-            None if options.target == crate::options::host_triple() => Ok(Exec::InProcess),
+            None if options.target.is_host() => Ok(Exec::InProcess),
             None => Err(format!(
                 "scripts compiled for {} cannot run in this process: give --runner \
                  (e.g. \"qemu-aarch64 -L /usr/aarch64-linux-gnu weld-wast-run\")",
@@ -148,7 +148,7 @@ mod tests {
         let host = Options::default();
         assert_eq!(Exec::for_target(&host, None), Ok(Exec::InProcess));
         let foreign = Options {
-            target: "riscv64gc-unknown-linux-gnu".into(),
+            target: crate::Target::new("riscv64gc-unknown-linux-gnu").unwrap(),
             ..Options::default()
         };
         let err = Exec::for_target(&foreign, None).unwrap_err();

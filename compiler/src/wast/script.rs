@@ -171,7 +171,9 @@ fn compile_all(
     }
     if !objects.is_empty() {
         let product = crate::link::product::Product::SharedLib;
-        if let Err(e) = crate::link::product::from_paths(&objects, product, so, &options.target) {
+        if let Err(e) =
+            crate::link::product::from_paths(&objects, product, so, options.target.as_str())
+        {
             plan.link_error = Some(e.to_string());
         }
     }

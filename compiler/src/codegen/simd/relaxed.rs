@@ -90,7 +90,7 @@ impl Translator<'_, '_> {
     /// Whether relaxed operators take the x86-64 instructions' results.
     fn x86_native_relaxed(&self) -> bool {
         self.env.options.relaxed_simd == RelaxedSimd::Native
-            && self.env.options.target.starts_with("x86_64")
+            && self.env.options.target.arch() == crate::Arch::X86_64
     }
 
     /// `relaxed_madd` (`a * b + c`) or `relaxed_nmadd` (`-(a * b) + c`). Fused wherever the

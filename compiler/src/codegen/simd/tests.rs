@@ -55,7 +55,7 @@ fn simd_spec_modules_compile() {
 #[test]
 fn simd_spec_modules_compile_aarch64() {
     spec_modules_compile(&Options {
-        target: "aarch64-unknown-linux-gnu".into(),
+        target: crate::Target::new("aarch64-unknown-linux-gnu").unwrap(),
         ..Options::default()
     });
 }
@@ -65,7 +65,7 @@ fn simd_spec_modules_compile_aarch64() {
 fn simd_spec_modules_compile_with_deterministic_relaxed_simd() {
     for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
         spec_modules_compile(&Options {
-            target: target.into(),
+            target: crate::Target::new(target).unwrap(),
             relaxed_simd: RelaxedSimd::Deterministic,
             ..Options::default()
         });
