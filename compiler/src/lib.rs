@@ -18,7 +18,6 @@ pub mod policy;
 pub mod preview1;
 pub mod progress;
 pub mod run;
-pub mod testgen;
 pub mod timings;
 pub mod wast;
 

@@ -4,9 +4,9 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
-use weld::testgen::roundtrip::{component, gen_type, gen_value, pad_value, wat_type, ENCODINGS};
-use weld::testgen::Rng;
 use weld_runtime::{ComponentInstance, HostImports, Library, Store};
+use weld_testgen::roundtrip::{component, gen_type, gen_value, pad_value, wat_type, ENCODINGS};
+use weld_testgen::Rng;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -1,15 +1,13 @@
-//! Component differential testing: the round-trip components of `weld::testgen::roundtrip` (a
+//! Component differential testing: the round-trip components of `weld_testgen::roundtrip` (a
 //! value of a random interface type crosses host → caller → callee → host, between two memories
 //! with their own string encodings) run by weld and by Wasmtime's component model. The oracle:
 //! each engine gives back exactly what it was given, and so the two agree.
 
 use crate::Rng;
-use weld::testgen::roundtrip::{
-    component, gen_type, gen_value, pad_value, wat_type, Ty, ENCODINGS,
-};
 use weld_contract::component::StringEncoding;
 use weld_runtime::component::Val;
 use weld_runtime::{ComponentInstance, HostImports, Library, Store};
+use weld_testgen::roundtrip::{component, gen_type, gen_value, pad_value, wat_type, Ty, ENCODINGS};
 
 /// Values sent through each generated component.
 pub const ROUNDS: usize = 3;

@@ -5,7 +5,7 @@
 //!   library per batch and run by both weld and Wasmtime; every export is called with
 //!   deterministic arguments and the results, trap kinds, final memories, globals and table sizes
 //!   are compared.
-//! - [`component`]: the round-trip components of `weld::testgen::roundtrip`, run by weld and by
+//! - [`component`]: the round-trip components of `weld_testgen::roundtrip`, run by weld and by
 //!   Wasmtime's component model; both must give back what they were given.
 //! - [`cross`]: the same core cases compiled for aarch64 and riscv64 and run under qemu-user,
 //!   asserting what weld did on x86_64 (where it agreed with Wasmtime).
@@ -23,7 +23,7 @@ pub mod cross;
 pub mod hostile;
 
 /// A small deterministic PRNG (the one the compiler's test generators use).
-pub use weld::testgen::Rng;
+pub use weld_testgen::Rng;
 
 /// Whether a C compiler is available to link weld's objects (the tests skip without one).
 pub fn have_cc() -> bool {

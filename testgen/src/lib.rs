@@ -1,4 +1,4 @@
-//! Test generators shared by weld's test drivers (the normal test suite runs a bounded number of
+//! `weld-testgen`: test generators shared by weld's test drivers (the normal test suite runs a bounded number of
 //! cases; long runs use the same code with other seeds).
 //!
 //! [`roundtrip`] builds random interface types, a composed component that sends a value of
