@@ -1,10 +1,12 @@
 //! The shared object writer against objects shaped like weld's, and the ones it refuses.
 
 use super::*;
+use object::elf;
 use object::write::{
     Object as WObject, Relocation, StandardSection, Symbol, SymbolSection as WSection,
 };
 use object::{Architecture, BinaryFormat, Endianness, SymbolKind, SymbolScope};
+use object::{Object, ObjectSection, ObjectSymbol};
 
 /// An object like weld's: code, and a data table pointing at the code and at itself.
 fn object(arch: Architecture, undefined: bool, reloc_in_code: bool) -> Vec<u8> {
