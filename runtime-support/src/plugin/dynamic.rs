@@ -176,10 +176,21 @@ pub(super) fn check(
     (start, end): (u64, u64),
     vaddr: u64,
 ) -> Result<(), PluginError> {
-    if segments.file_range(vaddr, end - start).is_none() {
-        return Err(corrupt(
-            "the dynamic section is not in a loaded part of the file",
-        ));
+    match segments.file_range(vaddr, end - start) {
+        None => {
+            return Err(corrupt(
+                "the dynamic section is not in a loaded part of the file",
+            ))
+        }
+        // The loader reads the dynamic section at its address, i.e. from the file bytes its
+        // loadable segment maps there; these checks read it at the dynamic segment's own file
+        // offset. Both must be the same bytes (found by the hostile-input campaign, case
+        // 1644047: a loadable segment's offset was damaged, the loader relocated through the
+        // bytes it mapped instead and crashed).
+        Some(mapped) if mapped != (start, end) => return Err(corrupt(
+            "the dynamic segment's file offset disagrees with the loadable segment that maps it",
+        )),
+        Some(_) => {}
     }
     let mut entries = Vec::new();
     let mut at = start;
