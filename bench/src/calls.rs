@@ -38,7 +38,8 @@ enum Call {
     Nop,
     Take(usize),
     LoopNop,
-    LoopTake(usize),
+    /// A looping export taking `(n, len)`.
+    Loop(&'static str, usize),
     LoopHostNop,
     LoopHostStr(usize),
 }
@@ -68,52 +69,80 @@ const CASES: &[(&str, &str, Call)] = &[
     (
         "component→component 1 KiB string",
         "component_to_component_call",
-        Call::LoopTake(1024),
+        Call::Loop("loop-take", 1024),
     ),
     (
         "component→component 16 KiB string",
         "component_to_component_call",
-        Call::LoopTake(16384),
+        Call::Loop("loop-take", 16384),
+    ),
+    (
+        "component→component 1 KiB string UTF-16→UTF-8",
+        "component_to_component_call",
+        Call::Loop("loop-take16", 1024),
+    ),
+    (
+        "component→component 1 KiB string Latin-1→UTF-8",
+        "component_to_component_call",
+        Call::Loop("loop-take-latin1", 1024),
+    ),
+    (
+        "component→component 64 KiB list<u8>",
+        "component_to_component_call",
+        Call::Loop("loop-bytes", 65536),
     ),
 ];
 
-/// The benchmark component: a callee (`nop`, `take: func(s: string)`, realloc returning one
-/// fixed buffer) and a caller wired to it and to the host's `host-nop` / `host-str`, exporting
-/// its own `nop` / `take` and loops over each import.
+/// The benchmark component: a callee (`nop`, `take: func(s: string)`, `take-bytes: func(b:
+/// list<u8>)`, realloc returning one fixed buffer) and a caller wired to it and to the host's
+/// `host-nop` / `host-str`, exporting its own `nop` / `take` and loops over each import (`take`
+/// lowered three times: UTF-8, UTF-16 and Latin-1+UTF-16; the UTF-16 text is at 65536).
 pub fn component_wat() -> String {
     let data = "a".repeat(16384);
+    let data16 = "a\\00".repeat(1024);
     format!(
         r#"(component
   (import "host-nop" (func $host-nop))
   (import "host-str" (func $host-str (param "s" string)))
   (component $callee
     (core module $m
-      (memory (export "mem") 1)
+      (memory (export "mem") 2)
       (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
       (func (export "nop"))
       (func (export "take") (param i32 i32)))
     (core instance $i (instantiate $m))
     (func (export "nop") (canon lift (core func $i "nop")))
     (func (export "take") (param "s" string)
+      (canon lift (core func $i "take") (memory $i "mem") (realloc (func $i "realloc"))))
+    (func (export "take-bytes") (param "b" (list u8))
       (canon lift (core func $i "take") (memory $i "mem") (realloc (func $i "realloc")))))
   (instance $callee (instantiate $callee))
   (component $caller
     (import "nop" (func $nop))
     (import "take" (func $take (param "s" string)))
+    (import "take-bytes" (func $take-bytes (param "b" (list u8))))
     (import "host-nop" (func $hnop))
     (import "host-str" (func $hstr (param "s" string)))
     (core module $libc
-      (memory (export "mem") 1)
+      (memory (export "mem") 2)
       (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 32768))
-      (data (i32.const 0) "{data}"))
+      (data (i32.const 0) "{data}")
+      (data (i32.const 65536) "{data16}"))
     (core instance $libc (instantiate $libc))
     (core func $nop' (canon lower (func $nop)))
     (core func $take' (canon lower (func $take) (memory $libc "mem")))
+    (core func $take16' (canon lower (func $take) (memory $libc "mem") string-encoding=utf16))
+    (core func $take-latin1' (canon lower (func $take) (memory $libc "mem")
+      string-encoding=latin1+utf16))
+    (core func $take-bytes' (canon lower (func $take-bytes) (memory $libc "mem")))
     (core func $hnop' (canon lower (func $hnop)))
     (core func $hstr' (canon lower (func $hstr) (memory $libc "mem")))
     (core module $main
       (import "" "nop" (func $nop))
       (import "" "take" (func $take (param i32 i32)))
+      (import "" "take16" (func $take16 (param i32 i32)))
+      (import "" "take-latin1" (func $take-latin1 (param i32 i32)))
+      (import "" "take-bytes" (func $take-bytes (param i32 i32)))
       (import "" "hnop" (func $hnop))
       (import "" "hstr" (func $hstr (param i32 i32)))
       (func (export "nop"))
@@ -124,6 +153,15 @@ pub fn component_wat() -> String {
       (func (export "loop-take") (param $n i32) (param $len i32)
         (loop $l (call $take (i32.const 0) (local.get $len))
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-take16") (param $n i32) (param $len i32)
+        (loop $l (call $take16 (i32.const 65536) (local.get $len))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-take-latin1") (param $n i32) (param $len i32)
+        (loop $l (call $take-latin1 (i32.const 0) (local.get $len))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-bytes") (param $n i32) (param $len i32)
+        (loop $l (call $take-bytes (i32.const 0) (local.get $len))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
       (func (export "loop-host-nop") (param $n i32)
         (loop $l (call $hnop)
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
@@ -132,6 +170,8 @@ pub fn component_wat() -> String {
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
     (core instance $main (instantiate $main (with "" (instance
       (export "nop" (func $nop')) (export "take" (func $take'))
+      (export "take16" (func $take16')) (export "take-latin1" (func $take-latin1'))
+      (export "take-bytes" (func $take-bytes'))
       (export "hnop" (func $hnop')) (export "hstr" (func $hstr'))))))
     (func (export "nop") (canon lift (core func $main "nop")))
     (func (export "take") (param "s" string)
@@ -139,16 +179,26 @@ pub fn component_wat() -> String {
     (func (export "loop-nop") (param "n" u32) (canon lift (core func $main "loop-nop")))
     (func (export "loop-take") (param "n" u32) (param "len" u32)
       (canon lift (core func $main "loop-take")))
+    (func (export "loop-take16") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-take16")))
+    (func (export "loop-take-latin1") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-take-latin1")))
+    (func (export "loop-bytes") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-bytes")))
     (func (export "loop-host-nop") (param "n" u32) (canon lift (core func $main "loop-host-nop")))
     (func (export "loop-host-str") (param "n" u32) (param "len" u32)
       (canon lift (core func $main "loop-host-str"))))
   (instance $caller (instantiate $caller
     (with "nop" (func $callee "nop")) (with "take" (func $callee "take"))
+    (with "take-bytes" (func $callee "take-bytes"))
     (with "host-nop" (func $host-nop)) (with "host-str" (func $host-str))))
   (export "nop" (func $caller "nop"))
   (export "take" (func $caller "take"))
   (export "loop-nop" (func $caller "loop-nop"))
   (export "loop-take" (func $caller "loop-take"))
+  (export "loop-take16" (func $caller "loop-take16"))
+  (export "loop-take-latin1" (func $caller "loop-take-latin1"))
+  (export "loop-bytes" (func $caller "loop-bytes"))
   (export "loop-host-nop" (func $caller "loop-host-nop"))
   (export "loop-host-str" (func $caller "loop-host-str")))"#
     )
@@ -239,11 +289,10 @@ impl WeldSide {
                 t = Instant::now();
                 f.call(s, (iters,)).map_err(trap)?;
             }
-            Call::LoopTake(len) | Call::LoopHostStr(len) => {
-                let name = if matches!(call, Call::LoopTake(_)) {
-                    "loop-take"
-                } else {
-                    "loop-host-str"
+            Call::Loop(_, len) | Call::LoopHostStr(len) => {
+                let name = match call {
+                    Call::Loop(name, _) => name,
+                    _ => "loop-host-str",
                 };
                 let f = i.typed_func::<(u32, u32), ()>(s, name).map_err(typed)?;
                 t = Instant::now();
@@ -312,11 +361,10 @@ impl WasmtimeSide {
                 t = Instant::now();
                 wt(f.call(&mut *s, (iters,)))?;
             }
-            Call::LoopTake(len) | Call::LoopHostStr(len) => {
-                let name = if matches!(call, Call::LoopTake(_)) {
-                    "loop-take"
-                } else {
-                    "loop-host-str"
+            Call::Loop(_, len) | Call::LoopHostStr(len) => {
+                let name = match call {
+                    Call::Loop(name, _) => name,
+                    _ => "loop-host-str",
                 };
                 let f = wt(i.get_typed_func::<(u32, u32), ()>(&mut *s, name))?;
                 t = Instant::now();

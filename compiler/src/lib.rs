@@ -6,6 +6,7 @@
 //! `cc` into a shared library or executable, `ar` into a static library). `wast` drives `.wast`
 //! scripts through the same pipeline.
 
+pub mod adapter;
 pub mod codegen;
 pub mod component;
 pub mod emit;
@@ -43,7 +44,8 @@ pub fn compile(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
 
 /// Compile a component's bytes to the bytes of one relocatable object file.
 pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
-    let compiled = component::compile(bytes, options)?;
+    let adapters = component::AdapterBytes::default();
+    let compiled = component::compile(bytes, &adapters, options)?;
     timings::phase("emit", || {
         emit::component::write_component(&compiled, options)
     })
@@ -53,7 +55,8 @@ pub fn compile_component(bytes: &[u8], options: &Options) -> Result<Vec<u8>> {
 /// command component through the runtime's `weld_main_flags` with `flags`
 /// (`weld_runtime::wasi::main::MAIN_*`).
 pub fn compile_component_exe(bytes: &[u8], options: &Options, flags: u32) -> Result<Vec<u8>> {
-    let compiled = component::compile(bytes, options)?;
+    let adapters = component::AdapterBytes::default();
+    let compiled = component::compile(bytes, &adapters, options)?;
     let main = codegen::compile_exe_main(options, flags)?;
     timings::phase("emit", || {
         emit::component::write_component_with_main(&compiled, options, Some(&main))

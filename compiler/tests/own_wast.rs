@@ -89,9 +89,10 @@ fn a_composed_component_compiles_to_one_object_with_one_descriptor() {
         .map(|s| s.name().unwrap().to_string())
         .collect();
     assert!(names.contains(&"app__component".to_string()), "{names:?}");
-    // Three components' core modules (callee 1, utf16 caller 2, compact caller 2), one object.
+    // Three components' core modules (callee 1, utf16 caller 2, compact caller 2) and the
+    // three adapters of their fused calls, one object.
     let modules = names.iter().filter(|n| n.ends_with("__module")).count();
-    assert_eq!(modules, 5, "{names:?}");
+    assert_eq!(modules, 8, "{names:?}");
     // Same input, same bytes.
     assert_eq!(obj, weld::compile_component(&bytes, &options).unwrap());
 }

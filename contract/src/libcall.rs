@@ -71,13 +71,6 @@ libcalls! {
     ElemDrop = "elem_drop" (I32) -> ();
     /// Raise a trap with a [`crate::trap::TrapCode`]; never returns.
     Trap = "trap" (I32) -> ();
-    /// Whether `len` bytes at host address `src` are valid UTF-8: (src, len) -> 1 or 0. Reads
-    /// only; a fused string call checks before it changes anything.
-    Utf8Valid = "utf8_valid" (Ptr, I64) -> (I32);
-    /// Copy `len` bytes from host address `src` to offset `dst` of the memory whose
-    /// `VMMemory` is at `mem`: (mem, dst, src, len); traps with "string out of bounds" unless
-    /// `dst + len` fits the memory.
-    StringCopy = "string_copy" (Ptr, I32, Ptr, I32) -> ();
     /// A new exception of tag `tag` (a tag index of the caller's module) with room for the
     /// tag's payload: (tag) -> exception (see `vmctx::VMException`).
     ExnNew = "exn_new" (I32) -> (Ptr);

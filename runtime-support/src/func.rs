@@ -143,38 +143,6 @@ impl Func {
         result.map_err(Trap::new)
     }
 
-    /// [`Func::call_in_place`] for runtime code that runs inside an entry into wasm of this
-    /// store (a lowering callback): no new entry, so a trap unwinds straight to the enclosing
-    /// one instead of coming back here. Saves the entry's cost (register save, thread-local
-    /// bookkeeping) on the fused-call fast path. Outside any entry it is `call_in_place`.
-    ///
-    /// # Safety
-    /// Every frame between the caller and the enclosing entry must own nothing that needs
-    /// dropping and hold no borrow that must be released: a trap skips them.
-    pub(crate) unsafe fn call_nested(
-        &self,
-        store: &mut Store,
-        slots: &mut [ValRaw],
-    ) -> Result<(), Trap> {
-        if crate::entry::current().is_null() {
-            return self.call_in_place(store, slots);
-        }
-        let data = store.funcs.get(self.0);
-        let (params, results) = (data.ty.params.len(), data.ty.results.len());
-        let Some((trampoline, vmctx)) = data.entry else {
-            return Err(Trap::new(TrapCode::InvalidValue));
-        };
-        if slots.len() < params.max(results).max(1) {
-            return Err(Trap::new(TrapCode::InvalidValue));
-        }
-        // SAFETY: the trampoline belongs to this export and expects this vmctx; `slots` has
-        // room for every parameter and result; an entry is active on this thread (checked
-        // above), so a trap has somewhere to unwind to, and the caller vouches for the frames
-        // it skips.
-        unsafe { trampoline(vmctx, slots.as_mut_ptr()) };
-        Ok(())
-    }
-
     /// Number of parameters and results.
     pub(crate) fn arity(&self, store: &Store) -> (usize, usize) {
         let ty = &store.funcs.get(self.0).ty;

@@ -63,6 +63,20 @@ impl Global {
         Global(store.globals.push(data).0)
     }
 
+    /// A global of `store` whose storage is `vm`, owned elsewhere (a component instance's
+    /// flags), keeping the value it holds.
+    ///
+    /// # Safety
+    /// `vm` must point at 16 aligned, writable bytes that stay valid for the store's life.
+    pub(crate) unsafe fn at(store: &mut Store, ty: GlobalType, vm: *mut VMGlobal) -> Global {
+        // SAFETY: `vm` is valid and aligned (caller); reading its bytes first keeps its value.
+        let data = unsafe {
+            let value = ValRaw { bytes: (*vm).bytes };
+            GlobalData::new(ty, value, Some(vm))
+        };
+        Global(store.globals.push(data).0)
+    }
+
     /// The current value.
     pub fn get(&self, store: &Store) -> ValRaw {
         store.globals.get(self.0).get()

@@ -10,7 +10,7 @@ use crate::instance::InstanceData;
 use crate::memory::MemoryData;
 use crate::table::TableData;
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::{VMException, VMMemory, VMStoreContext, VMCTX_INSTANCE, VMCTX_STORE};
+use weld_contract::vmctx::{VMException, VMStoreContext, VMCTX_INSTANCE, VMCTX_STORE};
 
 /// `start..end` of `len` items at `offset` in a space of `size`, or an error if it does not fit.
 pub(crate) fn bounds(offset: u64, len: u64, size: usize) -> Result<(usize, usize), ()> {
@@ -285,49 +285,6 @@ pub unsafe extern "C" fn trap(vmctx: *mut u8, code: u32) {
     unsafe { raise_from_wasm(vmctx, code) }
 }
 
-/// Whether `len` bytes at `src` are UTF-8 (1) or not (0): the check a fused string call makes
-/// before it changes anything (it takes the generic path, which raises the trap, on 0).
-///
-/// # Safety
-/// Called only by compiled code, with `src..src + len` inside a live linear memory.
-pub unsafe extern "C" fn utf8_valid(_vmctx: *mut u8, src: *const u8, len: u64) -> u32 {
-    let Ok(len) = usize::try_from(len) else {
-        return 0;
-    };
-    // SAFETY: the caller checked that the range lies in a memory, which nothing writes while
-    // this runs (no wasm runs, memories are not shared).
-    let bytes = unsafe { core::slice::from_raw_parts(src, len) };
-    // ASCII first: a vectorised scan, several times faster than full validation, and most
-    // strings crossing components are ASCII.
-    u32::from(bytes.is_ascii() || core::str::from_utf8(bytes).is_ok())
-}
-
-/// Copy a fused call's string into the buffer the callee's `realloc` returned: `len` bytes
-/// from `src` to offset `dst` of the memory at `mem`; "string content out-of-bounds" unless
-/// the buffer fits that memory.
-///
-/// # Safety
-/// Called only by compiled code under an active entry, with its vmctx's store context holding
-/// `exit_fp`/`exit_func`, `mem` a live memory, and `src..src + len` inside another live memory.
-pub unsafe extern "C" fn string_copy(
-    vmctx: *mut u8,
-    mem: *const VMMemory,
-    dst: u32,
-    src: *const u8,
-    len: u32,
-) {
-    // SAFETY: `mem` is live (contract); its base never moves and `length` is current.
-    let (base, length) = unsafe { ((*mem).base, (*mem).length) };
-    if u64::from(dst) + u64::from(len) > length {
-        // SAFETY: called by wasm under an active entry; this frame owns nothing.
-        unsafe { raise_from_wasm(vmctx, TrapCode::StringOutOfBounds) }
-    }
-    // SAFETY: the target range lies in the callee's memory (checked above), the source in the
-    // caller's (checked by the trampoline before `realloc` ran; memories never shrink and their
-    // bases never move); they are two distinct memories, so the ranges do not overlap.
-    unsafe { core::ptr::copy_nonoverlapping(src, base.add(dst as usize), len as usize) }
-}
-
 /// The libcall table, in `Libcall::ALL` order (checked by a test).
 #[repr(C)]
 #[derive(Debug)]
@@ -354,10 +311,6 @@ pub struct LibcallTable {
     pub elem_drop: unsafe extern "C" fn(*mut u8, u32),
     /// `trap`
     pub trap: unsafe extern "C" fn(*mut u8, u32),
-    /// `utf8_valid`
-    pub utf8_valid: unsafe extern "C" fn(*mut u8, *const u8, u64) -> u32,
-    /// `string_copy`
-    pub string_copy: unsafe extern "C" fn(*mut u8, *const VMMemory, u32, *const u8, u32),
     /// `exn_new`
     pub exn_new: unsafe extern "C" fn(*mut u8, u32) -> *mut VMException,
     /// `throw` (an assembly shim: see [`crate::arch::weld_rt_throw`])
@@ -379,8 +332,6 @@ pub static LIBCALLS: LibcallTable = LibcallTable {
     table_init,
     elem_drop,
     trap,
-    utf8_valid,
-    string_copy,
     exn_new: crate::exception::exn_new,
     throw: crate::arch::weld_rt_throw,
     exn_release: crate::exception::exn_release,

@@ -3,8 +3,10 @@
 //! The stages, each in its own file:
 //! `translate` (parse + validate; per component definition, its items in order) →
 //! `inline` (run the instantiation at compile time into a flat [`ComponentInfo`]) →
-//! core modules compiled as usual, one lowering trampoline per `canon lower` (`trampoline`) →
-//! one object with a `<prefix>__component` descriptor (`crate::emit`).
+//! `crate::adapter` (fused crossings generated as core wasm modules, wired into the graph) →
+//! core modules and adapters compiled as usual, one lowering trampoline per `canon lower`
+//! (`trampoline`, into the runtime's generic path) → one object with a `<prefix>__component`
+//! descriptor (`crate::emit`).
 //!
 //! `types` converts interface types and implements the Canonical ABI's flattening, which fixes
 //! the core signature of every lowered function.
@@ -19,7 +21,8 @@ use crate::codegen::{CompiledFunction, CompiledModule, ModuleEnv};
 use crate::error::{Error, Result};
 use crate::frontend::ParsedModule;
 use crate::options::Options;
-use weld_contract::component::ComponentInfo;
+use weld_contract::component::{ComponentInfo, CoreDef};
+use weld_contract::info::{ExportKind, IndexType};
 use weld_contract::symbols;
 use weld_contract::vmctx::VMOffsets;
 
@@ -49,10 +52,20 @@ pub fn graph(bytes: &[u8]) -> Result<(ComponentInfo, crate::inspect::graph::Grap
     Ok((info, g))
 }
 
-/// Compile a component's bytes into its parts.
-pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledComponent<'a>> {
+/// Where a compilation keeps the bytes of the adapter modules it generates
+/// ([`crate::adapter`]): the compiled component borrows them, so they live beside the input.
+/// One per compilation.
+#[derive(Default)]
+pub struct AdapterBytes(std::cell::OnceCell<Vec<Vec<u8>>>);
+
+/// Compile a component's bytes into its parts; `adapters` keeps the generated adapter modules.
+pub fn compile<'a>(
+    bytes: &'a [u8],
+    adapters: &'a AdapterBytes,
+    options: &Options,
+) -> Result<CompiledComponent<'a>> {
     options.validate()?;
-    compile_validated_lazily(bytes, options).map_err(|e| match e {
+    compile_validated_lazily(bytes, adapters, options).map_err(|e| match e {
         Error::Invalid { .. } => e,
         // Function bodies are validated by code generation, which may stop at something
         // unsupported first: report an invalid component as invalid, whatever else it uses.
@@ -63,30 +76,62 @@ pub fn compile<'a>(bytes: &'a [u8], options: &Options) -> Result<CompiledCompone
     })
 }
 
+/// Whether `def` names a 32-bit memory; `modules` gives each core instance's module.
+fn memory32(modules: &[u32], parsed: &[ParsedModule<'_>], def: &CoreDef) -> bool {
+    let CoreDef::Export { instance, name } = def else {
+        return false;
+    };
+    let Some(m) = modules
+        .get(*instance as usize)
+        .and_then(|m| parsed.get(*m as usize))
+    else {
+        return false;
+    };
+    m.info
+        .exports
+        .iter()
+        .find(|e| e.name == *name && e.kind == ExportKind::Memory)
+        .and_then(|e| m.info.memories.get(e.index as usize))
+        .is_some_and(|t| t.index == IndexType::I32)
+}
+
 /// [`compile`], with core function bodies validated as code generation translates them.
 fn compile_validated_lazily<'a>(
     bytes: &'a [u8],
+    adapters: &'a AdapterBytes,
     options: &Options,
 ) -> Result<CompiledComponent<'a>> {
     let t = crate::timings::phase("translate", || {
         translate::translate_with(bytes, options.features(), translate::Bodies::LeaveToCodegen)
     })
     .map_err(|e| options.refine_error(e))?;
-    let (info, _arena) = crate::timings::phase("flatten", || inline::Inliner::run(&t))?;
+    let (mut info, _arena) = crate::timings::phase("flatten", || inline::Inliner::run(&t))?;
     let mut parsed = Vec::with_capacity(t.modules.len());
-    let mut module_options = Vec::with_capacity(t.modules.len());
     for (i, m) in t.modules.iter().enumerate() {
-        let mut o = options.clone();
-        o.prefix = symbols::component_module_prefix(&options.prefix, i as u32);
-        // Inner modules are reached through the component, never by C hosts directly.
-        o.c_entry_points = false;
-        o.quick |= options.quick_glue && i > 0;
-        module_options.push(o);
         parsed.push(
             crate::frontend::parse_module_at(m, t.module_offsets[i], options.features())
                 .map_err(|e| options.refine_error(e))?,
         );
     }
+    let generated = crate::timings::phase("adapters", || {
+        let modules: Vec<u32> = info.instances.iter().map(|i| i.module).collect();
+        let first = parsed.len() as u32;
+        crate::adapter::insert(&mut info, first, &|d| memory32(&modules, &parsed, d))
+    });
+    let generated = adapters.0.get_or_init(|| generated);
+    for m in generated {
+        parsed.push(crate::frontend::parse_module_with(m, options.features())?);
+    }
+    let module_options: Vec<Options> = (0..parsed.len())
+        .map(|i| {
+            let mut o = options.clone();
+            o.prefix = symbols::component_module_prefix(&options.prefix, i as u32);
+            // Inner modules are reached through the component, never by C hosts directly.
+            o.c_entry_points = false;
+            o.quick |= options.quick_glue && i > 0;
+            o
+        })
+        .collect();
     // All modules' functions in one pool (the program's, the adapter's, the shims').
     let jobs: Vec<_> = parsed.iter().zip(&module_options).collect();
     let compiled = crate::timings::phase("codegen", || crate::codegen::compile_modules(&jobs))
@@ -127,7 +172,9 @@ mod tests {
     fn both_errors(src: &str) -> (String, String) {
         let bytes = wat(src);
         let options = Options::default();
-        let compiled = compile(&bytes, &options).err().expect("compiling fails");
+        let compiled = compile(&bytes, &AdapterBytes::default(), &options)
+            .err()
+            .expect("compiling fails");
         let validated = translate::translate(&bytes, options.features())
             .err()
             .map_or_else(|| "valid".to_string(), |e| e.to_string());
@@ -147,7 +194,8 @@ mod tests {
                 quick_glue,
                 ..Options::default()
             };
-            let c = compile(&bytes, &options).expect("compiles");
+            let adapters = AdapterBytes::default();
+            let c = compile(&bytes, &adapters, &options).expect("compiles");
             c.modules
                 .iter()
                 .map(|(_, m, _)| m.funcs[0].code.clone())

@@ -15,6 +15,17 @@ fn def(d: &CoreDef) -> String {
         CoreDef::ResourceDrop { resource, instance } => {
             format!("resource.drop {resource} (handles of component-instance {instance})")
         }
+        CoreDef::Flag { instance, flag } => {
+            format!("{flag:?} flag of component-instance {instance}")
+        }
+        CoreDef::Transcode { lowering, results } => {
+            let way = if *results { "results" } else { "parameters" };
+            format!("string transcoder of lowering {lowering} ({way})")
+        }
+        CoreDef::Intrinsic { op, memory } => match memory {
+            Some((i, name)) => format!("intrinsic {op:?} on instance {i} memory {name:?}"),
+            None => format!("intrinsic {op:?}"),
+        },
     }
 }
 

@@ -17,72 +17,40 @@
 /// First bytes of every component descriptor.
 pub const COMPONENT_MAGIC: [u8; 8] = *b"weldcmp\0";
 
-/// The Canonical ABI flags of one component instance, shared by the runtime and compiled fused
-/// calls: non-zero means "may". The runtime owns them; a lowering's context points at its
-/// caller's and callee's.
+/// The Canonical ABI flags of one component instance, shared by the runtime and the generated
+/// adapters: non-zero means "may". The runtime owns them. Each flag is shaped like a
+/// [`crate::vmctx::VMGlobal`] (an `i32` at offset 0 of a 16-byte cell), so that an adapter
+/// imports it as a mutable `i32` global ([`super::CoreDef::Flag`]) and compiled code reads and
+/// writes it like any other imported global.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VMComponentFlags {
     /// The instance may be entered (it is not on the stack and did not trap).
-    pub may_enter: u32,
+    pub may_enter: crate::vmctx::VMGlobal,
     /// The instance may call out (not during post-return or argument lowering).
-    pub may_leave: u32,
+    pub may_leave: crate::vmctx::VMGlobal,
 }
 
 /// Offset of `VMComponentFlags::may_enter`.
 pub const FLAGS_MAY_ENTER: u32 = 0;
 /// Offset of `VMComponentFlags::may_leave`.
-pub const FLAGS_MAY_LEAVE: u32 = 4;
+pub const FLAGS_MAY_LEAVE: u32 = 16;
 
-/// Runtime-owned context of one lowered function.
+/// Runtime-owned context of one lowered function that no generated adapter covers (a host
+/// import, a built-in, or a fused call of a shape the adapter stage leaves to the runtime).
 ///
-/// A generic trampoline reads only `callback`. When the lowering calls a lifted function whose
-/// parameters are scalars, records/tuples of scalars and UTF-8 strings (and whose result is a
-/// scalar) the compiler emits a *fused* trampoline instead: it checks and updates the two
-/// instances' flags, converts the scalars, copies each string into a buffer from the callee's
-/// `realloc`, and calls `callee` (and `post_return`) directly; whenever a check fails before
-/// anything was changed it falls back to `callback`, which does the full Canonical ABI work and
-/// raises the proper trap. The runtime fills `callee`, `post_return` and the flags for
-/// lowerings of lifted functions, and the memories and `callee_realloc` when the function moves
-/// strings between two distinct memories (all null otherwise; a fused trampoline with strings
-/// takes the generic path when `callee_realloc` is null).
+/// Its trampoline stores the parameters into `ValRaw` slots, calls `callback(ctx, slots)`,
+/// which does the Canonical ABI work (or raises a trap), and returns the results read back
+/// from the slots.
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMLoweringContext {
     /// `extern "C" fn(ctx: *mut VMLoweringContext, slots: *mut ValRaw)`.
     pub callback: *const u8,
-    /// The callee's core function.
-    pub callee: *const crate::vmctx::VMFuncRef,
-    /// The callee's post-return function, or null.
-    pub post_return: *const crate::vmctx::VMFuncRef,
-    /// The calling component instance's flags.
-    pub caller_flags: *mut VMComponentFlags,
-    /// The called component instance's flags.
-    pub callee_flags: *mut VMComponentFlags,
-    /// The caller's linear memory (strings are read from it), or null.
-    pub caller_memory: *mut crate::vmctx::VMMemory,
-    /// The callee's linear memory (strings are copied into it), or null.
-    pub callee_memory: *mut crate::vmctx::VMMemory,
-    /// The callee's `realloc`, or null.
-    pub callee_realloc: *const crate::vmctx::VMFuncRef,
 }
 
 /// Offset of `VMLoweringContext::callback`.
 pub const LOWERING_CALLBACK: u32 = 0;
-/// Offset of `VMLoweringContext::callee`.
-pub const LOWERING_CALLEE: u32 = 8;
-/// Offset of `VMLoweringContext::post_return`.
-pub const LOWERING_POST_RETURN: u32 = 16;
-/// Offset of `VMLoweringContext::caller_flags`.
-pub const LOWERING_CALLER_FLAGS: u32 = 24;
-/// Offset of `VMLoweringContext::callee_flags`.
-pub const LOWERING_CALLEE_FLAGS: u32 = 32;
-/// Offset of `VMLoweringContext::caller_memory`.
-pub const LOWERING_CALLER_MEMORY: u32 = 40;
-/// Offset of `VMLoweringContext::callee_memory`.
-pub const LOWERING_CALLEE_MEMORY: u32 = 48;
-/// Offset of `VMLoweringContext::callee_realloc`.
-pub const LOWERING_CALLEE_REALLOC: u32 = 56;
 
 #[cfg(test)]
 mod layout_tests {
@@ -94,34 +62,6 @@ mod layout_tests {
         assert_eq!(
             offset_of!(VMLoweringContext, callback) as u32,
             LOWERING_CALLBACK
-        );
-        assert_eq!(
-            offset_of!(VMLoweringContext, callee) as u32,
-            LOWERING_CALLEE
-        );
-        assert_eq!(
-            offset_of!(VMLoweringContext, post_return) as u32,
-            LOWERING_POST_RETURN
-        );
-        assert_eq!(
-            offset_of!(VMLoweringContext, caller_flags) as u32,
-            LOWERING_CALLER_FLAGS
-        );
-        assert_eq!(
-            offset_of!(VMLoweringContext, callee_flags) as u32,
-            LOWERING_CALLEE_FLAGS
-        );
-        assert_eq!(
-            offset_of!(VMLoweringContext, caller_memory) as u32,
-            LOWERING_CALLER_MEMORY
-        );
-        assert_eq!(
-            offset_of!(VMLoweringContext, callee_memory) as u32,
-            LOWERING_CALLEE_MEMORY
-        );
-        assert_eq!(
-            offset_of!(VMLoweringContext, callee_realloc) as u32,
-            LOWERING_CALLEE_REALLOC
         );
         assert_eq!(
             offset_of!(VMComponentFlags, may_enter) as u32,

@@ -294,6 +294,32 @@ fn coredef(w: &mut Writer, d: &CoreDef) {
             w.u(*resource as u64);
             w.u(*instance as u64);
         }
+        CoreDef::Flag { instance, flag } => {
+            w.byte(5);
+            w.u(*instance as u64);
+            w.byte(match flag {
+                ComponentFlag::MayEnter => 0,
+                ComponentFlag::MayLeave => 1,
+            });
+        }
+        CoreDef::Transcode { lowering, results } => {
+            w.byte(7);
+            w.u(*lowering as u64);
+            w.byte(u8::from(*results));
+        }
+        CoreDef::Intrinsic { op, memory } => {
+            w.byte(6);
+            let code = Intrinsic::ALL.iter().position(|i| i == op).unwrap_or(0);
+            w.byte(code as u8);
+            match memory {
+                Some((instance, name)) => {
+                    w.byte(1);
+                    w.u(*instance as u64);
+                    w.str(name);
+                }
+                None => w.byte(0),
+            }
+        }
     }
 }
 
@@ -312,6 +338,33 @@ fn read_coredef(r: &mut Reader<'_>) -> Option<CoreDef> {
         4 => CoreDef::ResourceDrop {
             resource: r.u32()?,
             instance: r.u32()?,
+        },
+        5 => CoreDef::Flag {
+            instance: r.u32()?,
+            flag: match r.byte()? {
+                0 => ComponentFlag::MayEnter,
+                1 => ComponentFlag::MayLeave,
+                _ => return None,
+            },
+        },
+        6 => CoreDef::Intrinsic {
+            op: *Intrinsic::ALL.get(r.byte()? as usize)?,
+            memory: match r.byte()? {
+                0 => None,
+                1 => {
+                    let instance = r.u32()?;
+                    Some((instance, r.str()?))
+                }
+                _ => return None,
+            },
+        },
+        7 => CoreDef::Transcode {
+            lowering: r.u32()?,
+            results: match r.byte()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            },
         },
         _ => return None,
     })
@@ -423,7 +476,26 @@ mod tests {
             component_instances: 2,
             instances: vec![CoreInstance {
                 module: 0,
-                args: vec![CoreDef::Lowering(0), CoreDef::ResourceNew(0)],
+                args: vec![
+                    CoreDef::Lowering(0),
+                    CoreDef::ResourceNew(0),
+                    CoreDef::Flag {
+                        instance: 1,
+                        flag: ComponentFlag::MayLeave,
+                    },
+                    CoreDef::Transcode {
+                        lowering: 0,
+                        results: true,
+                    },
+                    CoreDef::Intrinsic {
+                        op: Intrinsic::ValidateUtf8,
+                        memory: Some((0, "memory".into())),
+                    },
+                    CoreDef::Intrinsic {
+                        op: Intrinsic::Trap,
+                        memory: None,
+                    },
+                ],
             }],
             lowerings: vec![Lowering {
                 target: LoweringTarget::Lifted(f.clone()),

@@ -115,6 +115,65 @@ pub enum CoreDef {
         /// The calling component instance.
         instance: u32,
     },
+    /// One flag of component instance `instance`, as a mutable `i32` global (non-zero: may).
+    Flag {
+        /// The component instance.
+        instance: u32,
+        /// Which flag.
+        flag: ComponentFlag,
+    },
+    /// The runtime's string transcoder for lowering `lowering` (a fused call), for strings
+    /// crossing from the caller to the callee (`results` false) or back: `(ptr: i32, units:
+    /// i32) -> i64`, the string loaded from one side as its options say (bounds, encoding) and
+    /// stored into a buffer from the other side's `realloc` (the spec's allocation sequence and
+    /// checks), returning `ptr | units << 32` (units tagged for Latin-1+UTF-16).
+    Transcode {
+        /// The lowering whose caller and callee options apply.
+        lowering: u32,
+        /// The result's direction (callee to caller).
+        results: bool,
+    },
+    /// A function the runtime provides to generated adapters.
+    Intrinsic {
+        /// Which one.
+        op: Intrinsic,
+        /// The memory it reads, when it reads one: export `name` of core instance `instance`.
+        memory: Option<(u32, String)>,
+    },
+}
+
+/// The Canonical ABI flags of a component instance ([`descriptor::VMComponentFlags`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ComponentFlag {
+    /// The instance may be entered.
+    MayEnter,
+    /// The instance may call out.
+    MayLeave,
+}
+
+/// The runtime functions generated adapters import (`CoreDef::Intrinsic`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Intrinsic {
+    /// `(code: i32) -> ()`: raise the trap whose [`crate::trap::TrapCode`] number is `code`
+    /// (an unknown number raises `InvalidValue`); never returns.
+    Trap,
+    /// `(ptr: i32, len: i32) -> ()`: trap with `InvalidUtf8` or `IncompleteUtf8` unless the
+    /// `len` bytes at `ptr` of the memory are UTF-8, and with `StringOutOfBounds` if they are
+    /// not all inside it.
+    ValidateUtf8,
+}
+
+impl Intrinsic {
+    /// Every intrinsic, in encoding order.
+    pub const ALL: [Intrinsic; 2] = [Intrinsic::Trap, Intrinsic::ValidateUtf8];
+
+    /// Its core signature: parameter count (all `i32`) and result count (`i32`).
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Intrinsic::Trap => (1, 0),
+            Intrinsic::ValidateUtf8 => (2, 0),
+        }
+    }
 }
 
 /// `canon lift` / `canon lower` options.
@@ -237,5 +296,4 @@ pub mod abi;
 pub mod clayout;
 pub mod descriptor;
 mod encode;
-pub mod plan;
 pub mod world;

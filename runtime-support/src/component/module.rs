@@ -10,7 +10,9 @@ use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use weld_contract::component::descriptor::{VMComponentDescriptor, COMPONENT_MAGIC};
-use weld_contract::component::{CanonOpts, ComponentInfo, CoreDef, LoweringTarget, TypeDef};
+use weld_contract::component::{
+    CanonOpts, ComponentInfo, CoreDef, Intrinsic, LoweringTarget, TypeDef,
+};
 use weld_contract::info::ValType;
 use weld_contract::ABI_VERSION;
 
@@ -220,6 +222,18 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
         CoreDef::ResourceDrop { resource, instance } => {
             (*resource as usize) < info.resources.len() && *instance < info.component_instances
         }
+        CoreDef::Flag { instance, .. } => *instance < info.component_instances,
+        CoreDef::Transcode { lowering, .. } => info
+            .lowerings
+            .get(*lowering as usize)
+            .is_some_and(|l| matches!(l.target, LoweringTarget::Lifted(_))),
+        CoreDef::Intrinsic { op, memory } => match (op, memory) {
+            (Intrinsic::Trap, None) => true,
+            (Intrinsic::ValidateUtf8, Some((instance, _))) => {
+                (*instance as usize) < info.instances.len()
+            }
+            _ => false,
+        },
     };
     let opts_ok = |o: &CanonOpts| {
         o.instance < info.component_instances

@@ -105,13 +105,31 @@ impl HandleTable {
     }
 }
 
-/// `may_enter`/`may_leave` at a stable heap address: compiled fused calls read and write them
-/// through raw pointers (layout: `weld_contract::component::descriptor::VMComponentFlags`).
+/// One flag in a cell shaped like a `VMGlobal` (the value at offset 0 of 16 bytes), so that
+/// generated adapters import it as a mutable `i32` global.
+#[repr(C, align(16))]
+#[derive(Debug)]
+struct FlagCell {
+    value: core::cell::Cell<u32>,
+    _rest: [u32; 3],
+}
+
+impl FlagCell {
+    fn new() -> FlagCell {
+        FlagCell {
+            value: core::cell::Cell::new(1),
+            _rest: [0; 3],
+        }
+    }
+}
+
+/// `may_enter`/`may_leave` at a stable heap address: generated adapters read and write them
+/// as imported globals (layout: `weld_contract::component::descriptor::VMComponentFlags`).
 #[repr(C)]
 #[derive(Debug)]
 pub struct Flags {
-    may_enter: core::cell::Cell<u32>,
-    may_leave: core::cell::Cell<u32>,
+    may_enter: FlagCell,
+    may_leave: FlagCell,
 }
 
 /// The Canonical ABI state of one component instance.
@@ -131,23 +149,28 @@ pub struct InstanceState {
 impl InstanceState {
     /// Whether the instance may be entered.
     pub fn may_enter(&self) -> bool {
-        self.flags.may_enter.get() != 0
+        self.flags.may_enter.value.get() != 0
     }
     /// Set `may_enter`.
     pub fn set_may_enter(&self, v: bool) {
-        self.flags.may_enter.set(v as u32);
+        self.flags.may_enter.value.set(v as u32);
     }
     /// Whether the instance may call out.
     pub fn may_leave(&self) -> bool {
-        self.flags.may_leave.get() != 0
+        self.flags.may_leave.value.get() != 0
     }
     /// Set `may_leave`.
     pub fn set_may_leave(&self, v: bool) {
-        self.flags.may_leave.set(v as u32);
+        self.flags.may_leave.value.set(v as u32);
     }
-    /// The flags' address, for compiled fused calls (valid as long as this state lives).
-    pub fn flags_ptr(&self) -> *mut u8 {
-        &*self.flags as *const Flags as *mut u8
+    /// The storage of one flag, for the global an adapter imports (valid as long as this
+    /// state lives; compiled code writes it through this pointer).
+    pub fn flag_ptr(&self, flag: weld_contract::component::ComponentFlag) -> *mut u8 {
+        let cell = match flag {
+            weld_contract::component::ComponentFlag::MayEnter => &self.flags.may_enter,
+            weld_contract::component::ComponentFlag::MayLeave => &self.flags.may_leave,
+        };
+        cell.value.as_ptr() as *mut u8
     }
 }
 
@@ -170,8 +193,8 @@ impl Default for InstanceState {
     fn default() -> Self {
         InstanceState {
             flags: alloc::boxed::Box::new(Flags {
-                may_enter: core::cell::Cell::new(1),
-                may_leave: core::cell::Cell::new(1),
+                may_enter: FlagCell::new(),
+                may_leave: FlagCell::new(),
             }),
             table: HandleTable::default(),
             borrows: 0,
@@ -336,5 +359,24 @@ impl ResourceState {
             return Err(trap(TrapCode::BorrowsRemain));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::{FlagCell, Flags};
+    use core::mem::{align_of, offset_of, size_of};
+    use weld_contract::component::descriptor::{
+        VMComponentFlags, FLAGS_MAY_ENTER, FLAGS_MAY_LEAVE,
+    };
+    use weld_contract::vmctx::VMGlobal;
+
+    #[test]
+    fn flag_cells_have_the_layout_adapters_import_as_globals() {
+        assert_eq!(size_of::<Flags>(), size_of::<VMComponentFlags>());
+        assert_eq!(offset_of!(Flags, may_enter) as u32, FLAGS_MAY_ENTER);
+        assert_eq!(offset_of!(Flags, may_leave) as u32, FLAGS_MAY_LEAVE);
+        assert_eq!(align_of::<FlagCell>(), align_of::<VMGlobal>());
+        assert_eq!(size_of::<FlagCell>(), size_of::<VMGlobal>());
     }
 }

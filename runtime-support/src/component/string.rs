@@ -73,7 +73,7 @@ fn out_of_bounds<C: CanonCx + ?Sized>(cx: &C) -> TrapCode {
 }
 
 /// `bytes` as UTF-8 text, or the spec's trap.
-fn utf8(bytes: &[u8]) -> Result<&str, Trap> {
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, Trap> {
     // ASCII first: a vectorised scan, several times faster than full UTF-8 validation.
     if bytes.is_ascii() {
         // SAFETY: ASCII bytes are valid UTF-8.

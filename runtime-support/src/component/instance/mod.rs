@@ -19,7 +19,7 @@
 //! (one strong count that is never released).
 
 pub mod borrowed;
-mod fused;
+mod intrinsics;
 pub mod typed;
 pub mod typed_values;
 
@@ -241,9 +241,6 @@ struct Inner {
     /// Per import: the typed host function serving it, if it is one (then `imports` holds a
     /// placeholder that traps).
     typed_imports: Vec<Option<SharedTypedHost>>,
-    /// Per lowering: how a fused call with strings runs without `Val`s, once worked out
-    /// (`None` inside: the generic path).
-    fused_plans: Vec<core::cell::OnceCell<Option<fused::FusedCall>>>,
     /// Per lowering: its options' memory and realloc, once resolved (typed host calls).
     #[allow(clippy::type_complexity)]
     lowering_opts: RefCell<Vec<Option<(Option<Memory>, Option<Func>)>>>,
@@ -255,6 +252,8 @@ struct Inner {
     lowering_ctxs: RefCell<Vec<Box<LoweringCtx>>>,
     #[allow(clippy::vec_box)]
     builtin_ctxs: RefCell<Vec<Box<BuiltinCtx>>>,
+    intrinsic_ctxs: RefCell<intrinsics::IntrinsicCtxs>,
+    transcode_ctxs: RefCell<intrinsics::TranscodeCtxs>,
     /// Task-local storage (`context.get/set`) of every task on the stack, innermost last: one
     /// per lifted call (including its post-return), one for instantiation.
     tasks: RefCell<Vec<[u64; CONTEXT_SLOTS]>>,
@@ -829,11 +828,6 @@ extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw)
     if let Some(host) = typed::typed_import(inner, index) {
         return raise_on_err(slice(slots).and_then(|s| inner.run_typed_host(index, host, s)));
     }
-    // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
-    let store = unsafe { inner.store() };
-    if let Some(plan) = inner.fused_call(store, index) {
-        return raise_on_err(slice(slots).and_then(|s| inner.run_fused(index, plan, s)));
-    }
     let result = (|| {
         let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
         let flat_in: Vec<u64> = l
@@ -911,36 +905,9 @@ impl Inner {
             .lowerings
             .get(i as usize)
             .ok_or_else(|| link("bad lowering"))?;
-        // What a fused trampoline needs to call a lifted callee directly.
-        let mut fused = (
-            core::ptr::null::<weld_contract::vmctx::VMFuncRef>(),
-            core::ptr::null::<weld_contract::vmctx::VMFuncRef>(),
-            core::ptr::null_mut::<weld_contract::component::descriptor::VMComponentFlags>(),
-            core::ptr::null_mut::<weld_contract::component::descriptor::VMComponentFlags>(),
-        );
-        if let LoweringTarget::Lifted(f) = &l.target {
-            let trap_to_link = |t: Trap| link(alloc::format!("lowering {i}: {t}"));
-            let callee = self.func(store, &f.func).map_err(trap_to_link)?;
-            fused.0 = callee.funcref(store) as *const weld_contract::vmctx::VMFuncRef;
-            if let Some(pr) = &f.opts.post_return {
-                let pr = self.func(store, pr).map_err(trap_to_link)?;
-                fused.1 = pr.funcref(store) as *const weld_contract::vmctx::VMFuncRef;
-            }
-            let mut st = self.state().map_err(trap_to_link)?;
-            fused.2 = st.inst(l.opts.instance).map_err(trap_to_link)?.flags_ptr() as *mut _;
-            fused.3 = st.inst(f.opts.instance).map_err(trap_to_link)?.flags_ptr() as *mut _;
-        }
-        let strings = self.compiled_string_targets(store, i);
         let mut ctx = Box::new(LoweringCtx {
             base: VMLoweringContext {
                 callback: lowering_callback as *const u8,
-                callee: fused.0,
-                post_return: fused.1,
-                caller_flags: fused.2,
-                callee_flags: fused.3,
-                caller_memory: strings.map_or(core::ptr::null_mut(), |s| s.0),
-                callee_memory: strings.map_or(core::ptr::null_mut(), |s| s.1),
-                callee_realloc: strings.map_or(core::ptr::null(), |s| s.2),
             },
             inner: self,
             index: i,
@@ -1047,13 +1014,12 @@ impl ComponentInstance {
             imports,
             typed_imports,
             lowering_opts: RefCell::new(alloc::vec![None; info.lowerings.len()]),
-            fused_plans: (0..info.lowerings.len())
-                .map(|_| core::cell::OnceCell::new())
-                .collect(),
             host_drops,
             lowering_funcs: RefCell::new(alloc::vec![None; info.lowerings.len()]),
             lowering_ctxs: RefCell::new(Vec::new()),
             builtin_ctxs: RefCell::new(Vec::new()),
+            intrinsic_ctxs: RefCell::new(Vec::new()),
+            transcode_ctxs: RefCell::new(Vec::new()),
             tasks: RefCell::new(alloc::vec![[0; CONTEXT_SLOTS]]),
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
@@ -1066,6 +1032,15 @@ impl ComponentInstance {
                         link(format!("core instance {i}: unresolved import {arg:?}"))
                     })?,
                     CoreDef::Lowering(l) => Extern::Func(inner.lowering_func(store, *l)?),
+                    CoreDef::Flag { instance, flag } => {
+                        Extern::Global(inner.flag_global(store, *instance, *flag)?)
+                    }
+                    CoreDef::Transcode { lowering, results } => {
+                        Extern::Func(inner.transcode_func(store, *lowering, *results))
+                    }
+                    CoreDef::Intrinsic { op, memory } => {
+                        Extern::Func(inner.intrinsic_func(store, *op, memory.as_ref())?)
+                    }
                     _ => Extern::Func(inner.builtin_func(store, arg)?),
                 };
                 externs.push(ext);

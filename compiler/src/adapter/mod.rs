@@ -1,0 +1,260 @@
+//! The adapter stage: every fused boundary crossing planned once and generated as core wasm.
+//!
+//! In: the flattened [`ComponentInfo`] (after `component::inline`). Out: the same graph with
+//! one more core module and instance per adapted lowering, and every use of such a lowering
+//! rewired to its adapter's export; plus the adapter modules' bytes, which are compiled like
+//! the component's own modules (same translator, same bounds checks, and each one validates).
+//!
+//! Each lowering is classified ([`Kind`]): a **fused** call (one component's `canon lower` of
+//! another's `canon lift`), a **host import**, or a **built-in**. Fused calls whose values this
+//! stage covers ([`covered`]) get an adapter ([`module::build`], values by [`values`]); every
+//! other lowering keeps its trampoline into the runtime's generic path. Strings between two
+//! UTF-8 sides are checked and copied by the adapter itself; other encoding pairs call the
+//! runtime's transcoder (`CoreDef::Transcode`). Not covered yet: own and borrow handles, 64-bit
+//! memories, types nested deeper than [`MAX_DEPTH`], and components that use task-local context
+//! (`context.get`/`set`, kept by the runtime per call).
+
+mod body;
+mod module;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use weld_contract::component::abi::Types;
+use weld_contract::component::{
+    ComponentInfo, CoreDef, CoreInstance, Lifted, Lowering, LoweringTarget, TypeDef,
+};
+
+pub use module::{build, AdapterModule, EXPORT};
+
+/// Deepest type nesting an adapter is generated for (the generator recurses on it).
+pub const MAX_DEPTH: u32 = 64;
+
+/// What a lowering calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Another component instance's lifted function.
+    Fused,
+    /// A function the host provides.
+    Import,
+    /// A canonical built-in.
+    Builtin,
+}
+
+/// The kind of lowering `l`.
+pub fn kind(l: &Lowering) -> Kind {
+    match l.target {
+        LoweringTarget::Lifted(_) => Kind::Fused,
+        LoweringTarget::Import(_) => Kind::Import,
+        LoweringTarget::Builtin(_) => Kind::Builtin,
+    }
+}
+
+/// Whether values of `t` are covered: no handles, nesting at most [`MAX_DEPTH`].
+pub fn covered(types: Types<'_>, t: u32, depth: u32) -> bool {
+    !matches!(types.get(t), TypeDef::Own(_) | TypeDef::Borrow(_))
+        && depth <= MAX_DEPTH
+        && children(types, t)
+            .into_iter()
+            .all(|c| covered(types, c, depth + 1))
+}
+
+/// The types a value of `t` directly contains: fields, elements, payloads.
+fn children(types: Types<'_>, t: u32) -> Vec<u32> {
+    match types.get(t) {
+        TypeDef::List(e) | TypeDef::Option(e) => vec![*e],
+        TypeDef::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
+        TypeDef::Tuple(ts) => ts.clone(),
+        TypeDef::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).collect(),
+        TypeDef::Result { ok, err } => ok.iter().chain(err.iter()).copied().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The callee of lowering `l` if this stage generates its adapter. `memory32` says whether a
+/// memory definition is a 32-bit memory.
+pub fn adapted<'i>(
+    info: &'i ComponentInfo,
+    l: &'i Lowering,
+    memory32: &dyn Fn(&CoreDef) -> bool,
+) -> Option<&'i Lifted> {
+    let LoweringTarget::Lifted(callee) = &l.target else {
+        return None;
+    };
+    let uses_context = info
+        .lowerings
+        .iter()
+        .any(|x| matches!(&x.target, LoweringTarget::Builtin(n) if n.starts_with("Context")));
+    let ft = info.func_types.get(l.ty as usize)?;
+    let types = Types::new(&info.types);
+    let memories_ok = [&l.opts.memory, &callee.opts.memory]
+        .into_iter()
+        .flatten()
+        .all(memory32);
+    let ok = !uses_context
+        && callee.ty == l.ty
+        && memories_ok
+        && ft
+            .params
+            .iter()
+            .map(|(_, t)| *t)
+            .chain(ft.result)
+            .all(|t| covered(types, t, 0));
+    ok.then_some(callee)
+}
+
+/// Generate the adapters of `info`'s lowerings and wire them in. Adapter modules get module
+/// indices from `first_module` on, in the order of the returned bytes.
+pub fn insert(
+    info: &mut ComponentInfo,
+    first_module: u32,
+    memory32: &dyn Fn(&CoreDef) -> bool,
+) -> Vec<Vec<u8>> {
+    let types = Types::new(&info.types);
+    let mut adapters: Vec<(u32, AdapterModule)> = Vec::new();
+    for (i, l) in info.lowerings.iter().enumerate() {
+        let Some(callee) = adapted(info, l, memory32) else {
+            continue;
+        };
+        if let Some(ft) = info.func_types.get(l.ty as usize) {
+            adapters.push((i as u32, build(types, i as u32, l, callee, ft)));
+        }
+    }
+    if adapters.is_empty() {
+        return Vec::new();
+    }
+    let order = placement(info, &adapters);
+    rewire(info, &adapters, &order, first_module);
+    adapters.into_iter().map(|(_, a)| a.bytes).collect()
+}
+
+/// One entry of the new instance order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Placed {
+    /// An original core instance, by its old index.
+    Original(u32),
+    /// Adapter `k` (index into the adapter list).
+    Adapter(usize),
+}
+
+/// The new instance order: each adapter just before the first instance that imports it (after
+/// any adapter it calls), the rest at the end.
+fn placement(info: &ComponentInfo, adapters: &[(u32, AdapterModule)]) -> Vec<Placed> {
+    let of_lowering = |def: &CoreDef| match def {
+        CoreDef::Lowering(i) => adapters.iter().position(|(l, _)| l == i),
+        _ => None,
+    };
+    let mut placed = vec![false; adapters.len()];
+    let mut order = Vec::with_capacity(info.instances.len() + adapters.len());
+    fn place(
+        k: usize,
+        adapters: &[(u32, AdapterModule)],
+        of_lowering: &dyn Fn(&CoreDef) -> Option<usize>,
+        placed: &mut [bool],
+        order: &mut Vec<Placed>,
+    ) {
+        if placed[k] {
+            return;
+        }
+        placed[k] = true;
+        for arg in &adapters[k].1.args {
+            if let Some(dep) = of_lowering(arg) {
+                place(dep, adapters, of_lowering, placed, order);
+            }
+        }
+        order.push(Placed::Adapter(k));
+    }
+    for (j, inst) in info.instances.iter().enumerate() {
+        for arg in &inst.args {
+            if let Some(k) = of_lowering(arg) {
+                place(k, adapters, &of_lowering, &mut placed, &mut order);
+            }
+        }
+        order.push(Placed::Original(j as u32));
+    }
+    for k in 0..adapters.len() {
+        place(k, adapters, &of_lowering, &mut placed, &mut order);
+    }
+    order
+}
+
+/// Install the new instance order and point every use of an adapted lowering at its adapter.
+fn rewire(
+    info: &mut ComponentInfo,
+    adapters: &[(u32, AdapterModule)],
+    order: &[Placed],
+    first_module: u32,
+) {
+    let mut new_index = vec![0u32; info.instances.len()];
+    let mut adapter_index = vec![0u32; adapters.len()];
+    for (n, p) in order.iter().enumerate() {
+        match p {
+            Placed::Original(j) => new_index[*j as usize] = n as u32,
+            Placed::Adapter(k) => adapter_index[*k] = n as u32,
+        }
+    }
+    let lowering_to_adapter: Vec<Option<u32>> = (0..info.lowerings.len() as u32)
+        .map(|i| {
+            let k = adapters.iter().position(|(l, _)| *l == i)?;
+            Some(adapter_index[k])
+        })
+        .collect();
+    let fix = |def: &mut CoreDef| match def {
+        CoreDef::Export { instance, .. } => *instance = new_index[*instance as usize],
+        CoreDef::Intrinsic {
+            memory: Some((instance, _)),
+            ..
+        } => *instance = new_index[*instance as usize],
+        CoreDef::Lowering(i) => {
+            if let Some(Some(a)) = lowering_to_adapter.get(*i as usize) {
+                *def = CoreDef::Export {
+                    instance: *a,
+                    name: EXPORT.into(),
+                };
+            }
+        }
+        _ => {}
+    };
+    let old = core::mem::take(&mut info.instances);
+    info.instances = order
+        .iter()
+        .map(|p| match p {
+            Placed::Original(j) => old[*j as usize].clone(),
+            Placed::Adapter(k) => CoreInstance {
+                module: first_module + *k as u32,
+                args: adapters[*k].1.args.clone(),
+            },
+        })
+        .collect();
+    each_def(info, fix);
+}
+
+/// Call `f` on every core definition of the graph.
+fn each_def(info: &mut ComponentInfo, mut f: impl FnMut(&mut CoreDef)) {
+    let opts = |o: &mut weld_contract::component::CanonOpts, f: &mut dyn FnMut(&mut CoreDef)| {
+        for d in [&mut o.memory, &mut o.realloc, &mut o.post_return]
+            .into_iter()
+            .flatten()
+        {
+            f(d);
+        }
+    };
+    for inst in &mut info.instances {
+        inst.args.iter_mut().for_each(&mut f);
+    }
+    for l in &mut info.lowerings {
+        opts(&mut l.opts, &mut f);
+        if let LoweringTarget::Lifted(callee) = &mut l.target {
+            f(&mut callee.func);
+            opts(&mut callee.opts, &mut f);
+        }
+    }
+    for r in &mut info.resources {
+        r.dtor.iter_mut().for_each(&mut f);
+    }
+    for e in &mut info.exports {
+        f(&mut e.func.func);
+        opts(&mut e.func.opts, &mut f);
+    }
+}

@@ -1,0 +1,232 @@
+//! Which lowerings get adapters, how they are wired in, and that every adapter validates.
+
+use super::*;
+use crate::component::{compile, AdapterBytes};
+use crate::options::Options;
+use crate::wat;
+use weld_contract::component::{CanonOpts, FuncTy, StringEncoding};
+use weld_testgen::roundtrip::{gen_type, Ty};
+use weld_testgen::Rng;
+
+/// A caller component lowering `f: func{ty}` from a callee, lowered as `core` in the caller.
+fn fused(ty: &str, callee_opts: &str, caller_opts: &str, core: &str) -> Vec<u8> {
+    wat(&format!(
+        r#"(component
+          (component $callee
+            (core module $m
+              (memory (export "mem") 1)
+              (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+              (func (export "f") {core} unreachable))
+            (core instance $i (instantiate $m))
+            (func (export "f") {ty}
+              (canon lift (core func $i "f") {callee_opts})))
+          (instance $callee (instantiate $callee))
+          (component $caller
+            (import "f" (func $f {ty}))
+            (import "log" (func $log (param "x" u32)))
+            (core module $libc
+              (memory (export "mem") 1)
+              (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0))
+            (core instance $libc (instantiate $libc))
+            (core func $f' (canon lower (func $f) {caller_opts}))
+            (core func $log' (canon lower (func $log)))
+            (core module $main (import "" "f" (func {core})) (import "" "log" (func (param i32))))
+            (core instance (instantiate $main
+              (with "" (instance (export "f" (func $f')) (export "log" (func $log')))))))
+          (import "log" (func $log (param "x" u32)))
+          (instance (instantiate $caller (with "f" (func $callee "f")) (with "log" (func $log)))))"#
+    ))
+}
+
+const BOTH_MEMORIES: &str = r#"(memory $i "mem") (realloc (func $i "realloc"))"#;
+const CALLER_MEMORY: &str = r#"(memory $libc "mem") (realloc (func $libc "realloc"))"#;
+
+/// The modules and flattened graph `bytes` compile to.
+fn compiled(bytes: &[u8]) -> (usize, ComponentInfo) {
+    let adapters = AdapterBytes::default();
+    let c = compile(bytes, &adapters, &Options::default()).expect("compiles");
+    (c.modules.len(), c.info)
+}
+
+#[test]
+fn a_fused_call_gets_an_adapter_instance_placed_before_its_caller() {
+    let bytes = fused(
+        r#"(param "s" string) (param "b" u8) (result u32)"#,
+        BOTH_MEMORIES,
+        CALLER_MEMORY,
+        "(param i32 i32 i32) (result i32)",
+    );
+    let (modules, info) = compiled(&bytes);
+    assert_eq!(modules, 4, "callee, libc, main and one adapter");
+    let adapter = info
+        .instances
+        .iter()
+        .position(|i| i.module == 3)
+        .expect("an adapter instance");
+    let main = info.instances.last().expect("main");
+    assert_eq!(
+        main.args[0],
+        CoreDef::Export {
+            instance: adapter as u32,
+            name: EXPORT.into()
+        },
+        "the caller imports the adapter's export"
+    );
+    assert!(
+        matches!(main.args[1], CoreDef::Lowering(_)),
+        "the host import keeps its trampoline: {:?}",
+        main.args[1]
+    );
+    let args = &info.instances[adapter].args;
+    assert!(args.contains(&CoreDef::Intrinsic {
+        op: weld_contract::component::Intrinsic::Trap,
+        memory: None
+    }));
+    assert!(args
+        .iter()
+        .all(|a| !matches!(a, CoreDef::Export { instance, .. } if *instance as usize >= adapter)));
+}
+
+#[test]
+fn strings_of_other_encodings_cross_through_the_runtime_transcoder() {
+    let bytes = fused(
+        r#"(param "s" string) (result u32)"#,
+        r#"(memory $i "mem") (realloc (func $i "realloc")) string-encoding=utf16"#,
+        CALLER_MEMORY,
+        "(param i32 i32) (result i32)",
+    );
+    let (modules, info) = compiled(&bytes);
+    assert_eq!(modules, 4, "the UTF-8 → UTF-16 call is adapted");
+    let adapter = info
+        .instances
+        .iter()
+        .find(|i| i.module == 3)
+        .expect("adapter");
+    assert!(
+        adapter
+            .args
+            .iter()
+            .any(|a| matches!(a, CoreDef::Transcode { results: false, .. })),
+        "{:?}",
+        adapter.args
+    );
+}
+
+#[test]
+fn values_with_handles_are_not_covered() {
+    let types = [
+        TypeDef::Own(0),
+        TypeDef::List(0),
+        TypeDef::Borrow(0),
+        TypeDef::Option(2),
+        TypeDef::String,
+        TypeDef::List(4),
+    ];
+    let t = Types::new(&types);
+    let covered: Vec<bool> = (0..types.len() as u32).map(|i| covered(t, i, 0)).collect();
+    assert_eq!(covered, [false, false, false, false, true, true]);
+}
+
+/// The arena index of `t`, interning its parts into `types`.
+fn intern(types: &mut Vec<TypeDef>, t: &Ty) -> u32 {
+    let def = match t {
+        Ty::Bool => TypeDef::Bool,
+        Ty::S8 => TypeDef::S8,
+        Ty::U8 => TypeDef::U8,
+        Ty::S16 => TypeDef::S16,
+        Ty::U16 => TypeDef::U16,
+        Ty::S32 => TypeDef::S32,
+        Ty::U32 => TypeDef::U32,
+        Ty::S64 => TypeDef::S64,
+        Ty::U64 => TypeDef::U64,
+        Ty::F32 => TypeDef::F32,
+        Ty::F64 => TypeDef::F64,
+        Ty::Char => TypeDef::Char,
+        Ty::String => TypeDef::String,
+        Ty::List(e) => TypeDef::List(intern(types, e)),
+        Ty::Record(fs) => TypeDef::Record(
+            fs.iter()
+                .enumerate()
+                .map(|(i, f)| (format!("f{i}"), intern(types, f)))
+                .collect(),
+        ),
+        Ty::Tuple(ts) => TypeDef::Tuple(ts.iter().map(|t| intern(types, t)).collect()),
+        Ty::Variant(cs) => TypeDef::Variant(
+            cs.iter()
+                .enumerate()
+                .map(|(i, c)| (format!("c{i}"), c.as_ref().map(|t| intern(types, t))))
+                .collect(),
+        ),
+        Ty::Enum(n) => TypeDef::Enum((0..*n).map(|i| format!("e{i}")).collect()),
+        Ty::Option(t) => TypeDef::Option(intern(types, t)),
+        Ty::Result(ok, err) => TypeDef::Result {
+            ok: ok.as_ref().map(|t| intern(types, t)),
+            err: err.as_ref().map(|t| intern(types, t)),
+        },
+        Ty::Flags(n) => TypeDef::Flags((0..*n).map(|i| format!("f{i}")).collect()),
+    };
+    types.push(def);
+    types.len() as u32 - 1
+}
+
+const ENCODINGS: [StringEncoding; 3] = [
+    StringEncoding::Utf8,
+    StringEncoding::Utf16,
+    StringEncoding::CompactUtf16,
+];
+
+fn opts(instance: u32, with_post_return: bool, encoding: StringEncoding) -> CanonOpts {
+    let export = |name: &str| CoreDef::Export {
+        instance,
+        name: name.into(),
+    };
+    CanonOpts {
+        instance,
+        memory: Some(export("mem")),
+        realloc: Some(export("realloc")),
+        post_return: with_post_return.then(|| export("post")),
+        encoding,
+    }
+}
+
+#[test]
+fn every_adapter_of_ten_thousand_random_signatures_and_encoding_pairs_validates() {
+    let mut validated = 0;
+    for case in 0..10_000u64 {
+        let mut rng = Rng::new(0xada9_7e45 ^ case);
+        let mut types = Vec::new();
+        let params: Vec<(String, u32)> = (0..rng.below(4))
+            .map(|i| {
+                let t = gen_type(&mut rng, 3);
+                (format!("p{i}"), intern(&mut types, &t))
+            })
+            .collect();
+        let result = rng.chance(3, 4).then(|| {
+            let t = gen_type(&mut rng, 3);
+            intern(&mut types, &t)
+        });
+        let callee = Lifted {
+            func: CoreDef::Export {
+                instance: 0,
+                name: "f".into(),
+            },
+            ty: 0,
+            opts: opts(0, rng.chance(1, 2), ENCODINGS[case as usize % 3]),
+        };
+        let lowering = Lowering {
+            target: LoweringTarget::Lifted(callee.clone()),
+            ty: 0,
+            opts: opts(1, false, ENCODINGS[case as usize / 3 % 3]),
+            core_params: Vec::new(),
+            core_results: Vec::new(),
+        };
+        let ft = FuncTy { params, result };
+        let m = build(Types::new(&types), 0, &lowering, &callee, &ft);
+        let mut v = wasmparser::Validator::new_with_features(crate::frontend::features());
+        if let Err(e) = v.validate_all(&m.bytes) {
+            panic!("case {case}: {ft:?} over {types:?}: {e}");
+        }
+        validated += 1;
+    }
+    assert_eq!(validated, 10_000);
+}

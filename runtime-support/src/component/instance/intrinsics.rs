@@ -1,0 +1,197 @@
+//! What generated adapters import from the runtime besides core exports.
+//!
+//! In: a [`CoreDef::Flag`](weld_contract::component::CoreDef::Flag) or
+//! [`CoreDef::Intrinsic`](weld_contract::component::CoreDef::Intrinsic) argument of a core
+//! instance. Out: the extern it is wired to. A flag becomes a mutable `i32` global whose
+//! storage is the component instance's own flag cell, so compiled adapters and the runtime's
+//! generic path read and write the same word. An intrinsic becomes a host function with a small
+//! context (the memory it reads); it raises its traps like every runtime callback, through the
+//! innermost entry into wasm.
+
+use super::{link, raise_on_err, trap, Inner};
+use crate::component::string::{load_string, store_string};
+use crate::func::Func;
+use crate::global::Global;
+use crate::instance::{Extern, InstantiateError};
+use crate::store::Store;
+use crate::trap::Trap;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use weld_contract::component::{ComponentFlag, CoreDef, Intrinsic, LoweringTarget};
+use weld_contract::info::{FuncType, GlobalType, ValType};
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx::{VMGlobal, VMMemory};
+
+/// The context of one intrinsic function: the memory it reads, if any.
+#[derive(Debug)]
+pub(super) struct IntrinsicCtx {
+    memory: *const VMMemory,
+}
+
+impl Inner {
+    /// The global an adapter imports for `flag` of component instance `instance`.
+    pub(super) fn flag_global(
+        &self,
+        store: &mut Store,
+        instance: u32,
+        flag: ComponentFlag,
+    ) -> Result<Global, InstantiateError> {
+        let ptr = {
+            let mut st = self
+                .state()
+                .map_err(|t| link(alloc::format!("flag: {t}")))?;
+            let s = st
+                .inst(instance)
+                .map_err(|_| link(alloc::format!("flag of unknown instance {instance}")))?;
+            s.flag_ptr(flag)
+        };
+        let ty = GlobalType {
+            ty: ValType::I32,
+            mutable: true,
+        };
+        // SAFETY: the flag cell is 16 aligned bytes in a box of the instance state, which lives
+        // as long as the (leaked) shared state, so as long as the store uses it.
+        Ok(unsafe { Global::at(store, ty, ptr as *mut VMGlobal) })
+    }
+
+    /// The host function behind intrinsic `op`, reading `memory` when it needs one.
+    pub(super) fn intrinsic_func(
+        &self,
+        store: &mut Store,
+        op: Intrinsic,
+        memory: Option<&(u32, String)>,
+    ) -> Result<Func, InstantiateError> {
+        let memory = match (op, memory) {
+            (Intrinsic::Trap, None) => core::ptr::null(),
+            (Intrinsic::ValidateUtf8, Some((instance, name))) => {
+                let def = CoreDef::Export {
+                    instance: *instance,
+                    name: name.clone(),
+                };
+                match self.export(store, &def) {
+                    Ok(Extern::Memory(m)) => store.memories.get(m.0).vm() as *const VMMemory,
+                    _ => return Err(link(alloc::format!("intrinsic {op:?}: no memory {name}"))),
+                }
+            }
+            _ => return Err(link(alloc::format!("intrinsic {op:?}: wrong memory"))),
+        };
+        let code = match op {
+            Intrinsic::Trap => raise_trap as *const u8,
+            Intrinsic::ValidateUtf8 => validate_utf8 as *const u8,
+        };
+        let mut ctx = Box::new(IntrinsicCtx { memory });
+        let ptr = &mut *ctx as *mut IntrinsicCtx as *mut u8;
+        self.intrinsic_ctxs.borrow_mut().push(ctx);
+        let (params, results) = op.arity();
+        let ty = FuncType {
+            params: alloc::vec![ValType::I32; params],
+            results: alloc::vec![ValType::I32; results],
+        };
+        // SAFETY: `code` is an `extern "C" fn(ctx, i32...)` with `op.arity()`, matching `ty`,
+        // and `ptr` is an `IntrinsicCtx` living as long as the (leaked) shared state.
+        Ok(unsafe { Func::host(store, ty, code, ptr) })
+    }
+}
+
+/// The context of a string transcoder: whose options it follows, in which direction.
+#[derive(Debug)]
+pub(super) struct TranscodeCtx {
+    inner: *const Inner,
+    lowering: u32,
+    results: bool,
+}
+
+impl Inner {
+    /// The transcoder an adapter imports for the strings of lowering `lowering`.
+    pub(super) fn transcode_func(&self, store: &mut Store, lowering: u32, results: bool) -> Func {
+        let mut ctx = Box::new(TranscodeCtx {
+            inner: self,
+            lowering,
+            results,
+        });
+        let ptr = &mut *ctx as *mut TranscodeCtx as *mut u8;
+        self.transcode_ctxs.borrow_mut().push(ctx);
+        let ty = FuncType {
+            params: alloc::vec![ValType::I32; 2],
+            results: alloc::vec![ValType::I64],
+        };
+        // SAFETY: `transcode` is an `extern "C" fn(ctx, i32, i32) -> i64`, matching `ty`, and
+        // `ptr` is a `TranscodeCtx` living as long as the (leaked) shared state.
+        unsafe { Func::host(store, ty, transcode as *const u8, ptr) }
+    }
+
+    /// Load the string at `ptr` (`units` tagged code units) from one side of lowering
+    /// `lowering` and store it into the other, as the generic path does.
+    fn transcode(&self, lowering: u32, results: bool, ptr: u32, units: u32) -> Result<i64, Trap> {
+        let l = self
+            .info()
+            .lowerings
+            .get(lowering as usize)
+            .ok_or_else(super::bad)?;
+        let LoweringTarget::Lifted(f) = &l.target else {
+            return Err(super::bad());
+        };
+        let (src, dst) = if results {
+            (&f.opts, &l.opts)
+        } else {
+            (&l.opts, &f.opts)
+        };
+        // SAFETY: called from an adapter, i.e. while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        let mut loans = Vec::new();
+        let s = {
+            let cx = self.cx(store, src, false, &mut loans)?;
+            load_string(&cx, ptr, units)?
+        };
+        let (p, n) = {
+            let mut cx = self.cx(store, dst, false, &mut loans)?;
+            store_string(&mut cx, &s, src.encoding)?
+        };
+        Ok((u64::from(p) | u64::from(n) << 32) as i64)
+    }
+}
+
+/// `CoreDef::Transcode`.
+extern "C" fn transcode(ctx: *mut u8, ptr: i32, units: i32) -> i64 {
+    // SAFETY: registered with a `TranscodeCtx` in `transcode_func`; its `inner` is leaked.
+    let (inner, lowering, results) = unsafe {
+        let c = &*(ctx as *const TranscodeCtx);
+        (&*c.inner, c.lowering, c.results)
+    };
+    raise_on_err(inner.transcode(lowering, results, ptr as u32, units as u32))
+}
+
+/// `Intrinsic::Trap`.
+extern "C" fn raise_trap(_ctx: *mut u8, code: i32) {
+    let code = u8::try_from(code)
+        .ok()
+        .and_then(TrapCode::from_u8)
+        .unwrap_or(TrapCode::InvalidValue);
+    raise_on_err::<()>(Err(trap(code)))
+}
+
+/// `Intrinsic::ValidateUtf8`.
+extern "C" fn validate_utf8(ctx: *mut u8, ptr: i32, len: i32) {
+    // SAFETY: registered with an `IntrinsicCtx` whose memory is live (`intrinsic_func`).
+    let mem = unsafe { &*(*(ctx as *const IntrinsicCtx)).memory };
+    raise_on_err(check_utf8(mem, ptr as u32, len as u32))
+}
+
+fn check_utf8(mem: &VMMemory, ptr: u32, len: u32) -> Result<(), Trap> {
+    let end = u64::from(ptr) + u64::from(len);
+    if end > mem.length {
+        return Err(trap(TrapCode::StringOutOfBounds));
+    }
+    // SAFETY: `ptr..end` lies inside the memory (checked above); no wasm runs while this
+    // reads it, and memories are not shared between threads.
+    let bytes = unsafe { core::slice::from_raw_parts(mem.base.add(ptr as usize), len as usize) };
+    crate::component::string::utf8(bytes).map(|_| ())
+}
+
+/// The contexts of an instance's transcoders (boxed, as below).
+pub(super) type TranscodeCtxs = Vec<Box<TranscodeCtx>>;
+
+/// The contexts of an instance's intrinsics. Boxed: compiled code keeps their addresses,
+/// which must not move when the list grows.
+pub(super) type IntrinsicCtxs = Vec<Box<IntrinsicCtx>>;
