@@ -9,7 +9,6 @@
 //! innermost entry into wasm.
 
 use super::{link, raise_on_err, trap, Inner};
-use crate::component::string::{load_string, store_string};
 use crate::func::Func;
 use crate::global::Global;
 use crate::instance::{Extern, InstantiateError};
@@ -18,7 +17,7 @@ use crate::trap::Trap;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use weld_contract::component::{ComponentFlag, CoreDef, Intrinsic, LoweringTarget};
+use weld_contract::component::{ComponentFlag, CoreDef, Intrinsic};
 use weld_contract::info::{FuncType, GlobalType, ValType};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{VMGlobal, VMMemory};
@@ -94,74 +93,6 @@ impl Inner {
     }
 }
 
-/// The context of a string transcoder: whose options it follows, in which direction.
-#[derive(Debug)]
-pub(super) struct TranscodeCtx {
-    inner: *const Inner,
-    lowering: u32,
-    results: bool,
-}
-
-impl Inner {
-    /// The transcoder an adapter imports for the strings of lowering `lowering`.
-    pub(super) fn transcode_func(&self, store: &mut Store, lowering: u32, results: bool) -> Func {
-        let mut ctx = Box::new(TranscodeCtx {
-            inner: self,
-            lowering,
-            results,
-        });
-        let ptr = &mut *ctx as *mut TranscodeCtx as *mut u8;
-        self.transcode_ctxs.borrow_mut().push(ctx);
-        let ty = FuncType {
-            params: alloc::vec![ValType::I32; 2],
-            results: alloc::vec![ValType::I64],
-        };
-        // SAFETY: `transcode` is an `extern "C" fn(ctx, i32, i32) -> i64`, matching `ty`, and
-        // `ptr` is a `TranscodeCtx` living as long as the (leaked) shared state.
-        unsafe { Func::host(store, ty, transcode as *const u8, ptr) }
-    }
-
-    /// Load the string at `ptr` (`units` tagged code units) from one side of lowering
-    /// `lowering` and store it into the other, as the generic path does.
-    fn transcode(&self, lowering: u32, results: bool, ptr: u32, units: u32) -> Result<i64, Trap> {
-        let l = self
-            .info()
-            .lowerings
-            .get(lowering as usize)
-            .ok_or_else(super::bad)?;
-        let LoweringTarget::Lifted(f) = &l.target else {
-            return Err(super::bad());
-        };
-        let (src, dst) = if results {
-            (&f.opts, &l.opts)
-        } else {
-            (&l.opts, &f.opts)
-        };
-        // SAFETY: called from an adapter, i.e. while wasm of this instance runs.
-        let store = unsafe { self.store() };
-        let mut loans = Vec::new();
-        let s = {
-            let cx = self.cx(store, src, false, &mut loans)?;
-            load_string(&cx, ptr, units)?
-        };
-        let (p, n) = {
-            let mut cx = self.cx(store, dst, false, &mut loans)?;
-            store_string(&mut cx, &s, src.encoding)?
-        };
-        Ok((u64::from(p) | u64::from(n) << 32) as i64)
-    }
-}
-
-/// `CoreDef::Transcode`.
-extern "C" fn transcode(ctx: *mut u8, ptr: i32, units: i32) -> i64 {
-    // SAFETY: registered with a `TranscodeCtx` in `transcode_func`; its `inner` is leaked.
-    let (inner, lowering, results) = unsafe {
-        let c = &*(ctx as *const TranscodeCtx);
-        (&*c.inner, c.lowering, c.results)
-    };
-    raise_on_err(inner.transcode(lowering, results, ptr as u32, units as u32))
-}
-
 /// `Intrinsic::Trap`.
 extern "C" fn raise_trap(_ctx: *mut u8, code: i32) {
     let code = u8::try_from(code)
@@ -188,9 +119,6 @@ fn check_utf8(mem: &VMMemory, ptr: u32, len: u32) -> Result<(), Trap> {
     let bytes = unsafe { core::slice::from_raw_parts(mem.base.add(ptr as usize), len as usize) };
     crate::component::string::utf8(bytes).map(|_| ())
 }
-
-/// The contexts of an instance's transcoders (boxed, as below).
-pub(super) type TranscodeCtxs = Vec<Box<TranscodeCtx>>;
 
 /// The contexts of an instance's intrinsics. Boxed: compiled code keeps their addresses,
 /// which must not move when the list grows.

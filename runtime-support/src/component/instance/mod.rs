@@ -20,6 +20,7 @@
 
 pub mod borrowed;
 mod intrinsics;
+mod transcode;
 pub mod typed;
 pub mod typed_values;
 
@@ -253,7 +254,7 @@ struct Inner {
     #[allow(clippy::vec_box)]
     builtin_ctxs: RefCell<Vec<Box<BuiltinCtx>>>,
     intrinsic_ctxs: RefCell<intrinsics::IntrinsicCtxs>,
-    transcode_ctxs: RefCell<intrinsics::TranscodeCtxs>,
+    transcode_ctxs: RefCell<transcode::TranscodeCtxs>,
     /// Task-local storage (`context.get/set`) of every task on the stack, innermost last: one
     /// per lifted call (including its post-return), one for instantiation.
     tasks: RefCell<Vec<[u64; CONTEXT_SLOTS]>>,
