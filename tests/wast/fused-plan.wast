@@ -1,7 +1,6 @@
-;; Fused calls follow one plan (`contract::component::plan`), in the compiled trampolines and in
-;; the runtime's own fused path alike: records and tuples of scalars cross flat, each field
-;; converted; a NaN crossing becomes the canonical NaN (`canonicalize_nan32/64` when lifting);
-;; an invalid char inside a record still traps, through the runtime's path.
+;; Fused calls run through generated adapters (`compiler/src/adapter/`): records and tuples of
+;; scalars cross flat, each field converted; a NaN crossing becomes the canonical NaN
+;; (`canonicalize_nan32/64` when lifting); an invalid char inside a record traps.
 
 (component
   (component $callee

@@ -1,7 +1,7 @@
-;; Fused calls between components with scalar-only signatures take weld's direct path: the
-;; lowering trampoline converts each value and calls the callee's core function itself. These
-;; check the conversions the Canonical ABI requires on that path, that post-return runs, and
-;; that an invalid char still traps (through the runtime's full path).
+;; Fused calls between components with scalar-only signatures: the generated adapter converts
+;; each value as lifting then lowering says and calls the callee's core function itself. These
+;; check the conversions the Canonical ABI requires, that post-return runs, and that an invalid
+;; char traps.
 
 (component
   (component $callee

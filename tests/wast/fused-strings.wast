@@ -1,10 +1,9 @@
-;; Fused calls with UTF-8 strings and scalars between two components (the runtime's Val-free
-;; path): bytes arrive intact in the callee's memory, narrow integers, bools and chars are
-;; converted as lifting then lowering says, and what the Canonical ABI rejects traps — invalid
-;; or truncated UTF-8, strings outside the caller's memory and invalid chars from the caller,
-;; before the callee runs; a buffer from the callee's realloc that does not fit its memory. A
-;; trap inside the callee or inside its realloc reaches the host as that trap. Compiled fused
-;; trampolines run these calls; every check that fails takes the runtime's path for its trap.
+;; Fused calls with UTF-8 strings and scalars between two components: bytes arrive intact in
+;; the callee's memory, narrow integers, bools and chars are converted as lifting then lowering
+;; says, and what the Canonical ABI rejects traps — invalid or truncated UTF-8, strings outside
+;; the caller's memory and invalid chars from the caller, before the callee runs; a buffer from
+;; the callee's realloc that does not fit its memory. A trap inside the callee or inside its
+;; realloc reaches the host as that trap. The generated adapters run these calls.
 
 (component definition $pair
   (component $callee

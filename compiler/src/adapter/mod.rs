@@ -10,9 +10,10 @@
 //! stage covers ([`covered`]) get an adapter ([`module::build`], values by [`values`]); every
 //! other lowering keeps its trampoline into the runtime's generic path. Strings between two
 //! UTF-8 sides are checked and copied by the adapter itself; other encoding pairs call the
-//! runtime's transcoder (`CoreDef::Transcode`). Not covered yet: own and borrow handles, 64-bit
-//! memories, types nested deeper than [`MAX_DEPTH`], and components that use task-local context
-//! (`context.get`/`set`, kept by the runtime per call).
+//! runtime's transcoder (`CoreDef::Transcode`); resource handles through its handle operations
+//! (`CoreDef::Handle`). Not covered yet: 64-bit memories, types nested deeper than
+//! [`MAX_DEPTH`], and components that use task-local context (`context.get`/`set`, kept by the
+//! runtime per call).
 
 mod body;
 mod module;
@@ -51,10 +52,9 @@ pub fn kind(l: &Lowering) -> Kind {
     }
 }
 
-/// Whether values of `t` are covered: no handles, nesting at most [`MAX_DEPTH`].
+/// Whether values of `t` are covered: nesting at most [`MAX_DEPTH`].
 pub fn covered(types: Types<'_>, t: u32, depth: u32) -> bool {
-    !matches!(types.get(t), TypeDef::Own(_) | TypeDef::Borrow(_))
-        && depth <= MAX_DEPTH
+    depth <= MAX_DEPTH
         && children(types, t)
             .into_iter()
             .all(|c| covered(types, c, depth + 1))

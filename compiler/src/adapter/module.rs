@@ -8,28 +8,30 @@
 //!
 //! ```text
 //! adapter(params...):  trap unless caller.may_leave; trap unless callee.may_enter
-//!                      callee.may_enter = 0; callee.may_leave = 0
+//!                      callee.may_enter = 0; callee.may_leave = 0; [begin_call]
 //!                      args = params lowered into the callee (flat, or a realloc'd buffer)
 //!                      callee.may_leave = 1
-//!                      r = callee(args)
+//!                      r = callee(args); [finish_call: no borrow left in the callee]
 //!                      caller.may_leave = 0; result lifted from r, lowered for the caller
 //!                      caller.may_leave = 1
 //!                      callee.may_leave = 0; post_return(r); callee.may_leave = 1
-//!                      callee.may_enter = 1; return result
+//!                      callee.may_enter = 1; [end_call: loans end]; return result
 //! ```
+//!
+//! The bracketed handle operations are imported only when a resource handle crosses.
 //!
 //! A trap leaves the flags as they are: the callee stays unenterable (poisoned), as the
 //! runtime's generic path leaves it.
 
 use super::body::{valtype, Body, Size};
-use super::values::{Cx, Loc, Side, Slot};
+use super::values::{Cx, HandleFuncs, Loc, Side, Slot};
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalType,
     ImportSection, Instruction as I, MemoryType, Module, TypeSection, ValType,
 };
 use weld_contract::component::abi::{flatten_functype, Flat, Types, MAX_FLAT_PARAMS};
 use weld_contract::component::{
-    ComponentFlag, CoreDef, FuncTy, Intrinsic, Lifted, Lowering, StringEncoding, TypeDef,
+    ComponentFlag, CoreDef, FuncTy, HandleOp, Intrinsic, Lifted, Lowering, StringEncoding, TypeDef,
 };
 use weld_contract::trap::TrapCode;
 
@@ -144,6 +146,65 @@ fn has_string(types: Types<'_>, t: u32, depth: u32) -> bool {
             .any(|c| has_string(types, c, depth + 1))
 }
 
+/// The resource types of the own and borrow handles a value of `t` can hold.
+fn resources(types: Types<'_>, t: u32, depth: u32, own: &mut Vec<u32>, borrow: &mut Vec<u32>) {
+    if depth > super::MAX_DEPTH {
+        return;
+    }
+    match types.get(t) {
+        TypeDef::Own(r) if !own.contains(r) => own.push(*r),
+        TypeDef::Borrow(r) if !borrow.contains(r) => borrow.push(*r),
+        _ => {}
+    }
+    for c in super::children(types, t) {
+        resources(types, c, depth + 1, own, borrow);
+    }
+}
+
+/// The handle operations of lowering `index` for the parameters and for the result, and the
+/// call bracket (begin, finish, end) when any handle crosses.
+fn handle_funcs(
+    im: &mut Imports,
+    types: Types<'_>,
+    index: u32,
+    params: &[u32],
+    result: Option<u32>,
+) -> (HandleFuncs, HandleFuncs, Option<[u32; 3]>) {
+    let (mut own_in, mut borrow_in, mut own_out, mut borrow_out) = Default::default();
+    for t in params {
+        resources(types, *t, 0, &mut own_in, &mut borrow_in);
+    }
+    if let Some(t) = result {
+        resources(types, t, 0, &mut own_out, &mut borrow_out);
+    }
+    let mut import = |op: HandleOp, resource: u32| {
+        let def = CoreDef::Handle {
+            op,
+            lowering: index,
+            resource,
+        };
+        let n = usize::from(op.maps_handle());
+        im.func(def, &[ValType::I32][..n], &[ValType::I32][..n])
+    };
+    let any = !(own_in.is_empty() && borrow_in.is_empty() && own_out.is_empty());
+    let bracket = any.then(|| {
+        [HandleOp::BeginCall, HandleOp::FinishCall, HandleOp::EndCall].map(|op| import(op, 0))
+    });
+    let map = |rs: Vec<u32>, op: HandleOp, import: &mut dyn FnMut(HandleOp, u32) -> u32| {
+        rs.into_iter().map(|r| (r, import(op, r))).collect()
+    };
+    let params = HandleFuncs {
+        own: map(own_in, HandleOp::OwnIn, &mut import),
+        borrow: map(borrow_in, HandleOp::BorrowIn, &mut import),
+    };
+    // A result cannot hold a borrow (validation); one that did would trap in `values`.
+    let results = HandleFuncs {
+        own: map(own_out, HandleOp::OwnOut, &mut import),
+        borrow: Vec::new(),
+    };
+    (params, results, bracket)
+}
+
 /// Build the adapter of lowering `l` (number `index`) of `callee` (function type `ft`).
 pub fn build(
     types: Types<'_>,
@@ -185,6 +246,8 @@ pub fn build(
         .post_return
         .clone()
         .map(|pr| im.func(pr, &valtypes(&lift_results), &[]));
+    let (param_handles, result_handles, bracket) =
+        handle_funcs(&mut im, types, index, &params, ft.result);
     let caller_may_leave = im.flag(l.opts.instance, ComponentFlag::MayLeave);
     let callee_may_enter = im.flag(callee.opts.instance, ComponentFlag::MayEnter);
     let callee_may_leave = im.flag(callee.opts.instance, ComponentFlag::MayLeave);
@@ -201,7 +264,16 @@ pub fn build(
     }
     set(&mut body, callee_may_enter, 0);
     set(&mut body, callee_may_leave, 0);
-    let args = lower_arguments(&mut body, types, &params, caller, callee_side);
+    if let Some([begin, ..]) = bracket {
+        body.push(I::Call(begin));
+    }
+    let args = lower_arguments(
+        &mut body,
+        types,
+        &params,
+        (caller, callee_side),
+        &param_handles,
+    );
     set(&mut body, callee_may_leave, 1);
     for a in &args {
         body.push(I::LocalGet(*a));
@@ -214,10 +286,22 @@ pub fn build(
     for r in results.iter().rev() {
         body.push(I::LocalSet(*r));
     }
+    if let Some([_, finish, _]) = bracket {
+        body.push(I::Call(finish));
+    }
     set(&mut body, caller_may_leave, 0);
     let out = ft.result.map(|t| {
         let retptr = (lower_params.len() as u32).saturating_sub(1);
-        lower_result(&mut body, types, t, &results, retptr, callee_side, caller)
+        let sides = (callee_side, caller);
+        lower_result(
+            &mut body,
+            types,
+            t,
+            &results,
+            retptr,
+            sides,
+            &result_handles,
+        )
     });
     set(&mut body, caller_may_leave, 1);
     if let Some(pr) = post_return {
@@ -229,6 +313,9 @@ pub fn build(
         set(&mut body, callee_may_leave, 1);
     }
     set(&mut body, callee_may_enter, 1);
+    if let Some([.., end]) = bracket {
+        body.push(I::Call(end));
+    }
     if let Some(Some(v)) = out {
         body.push(I::LocalGet(v));
     }
@@ -252,8 +339,8 @@ fn lower_arguments(
     body: &mut Body,
     types: Types<'_>,
     params: &[u32],
-    from: Side,
-    to: Side,
+    (from, to): (Side, Side),
+    handles: &HandleFuncs,
 ) -> Vec<u32> {
     let flats = types.flatten_all(params);
     if flats.len() <= MAX_FLAT_PARAMS {
@@ -277,6 +364,7 @@ fn lower_arguments(
             types,
             from,
             to,
+            handles,
         };
         cx.fields(params, Loc::Flat(&src), Loc::Flat(&dst));
         return dst.iter().map(|s| s.local).collect();
@@ -294,6 +382,7 @@ fn lower_arguments(
         types,
         from,
         to,
+        handles,
     };
     let src = Loc::Mem {
         mem: from_mem,
@@ -317,8 +406,8 @@ fn lower_result(
     t: u32,
     results: &[u32],
     retptr: u32,
-    from: Side,
-    to: Side,
+    (from, to): (Side, Side),
+    handles: &HandleFuncs,
 ) -> Option<u32> {
     let mut flats = Vec::new();
     types.flatten(t, &mut flats);
@@ -336,6 +425,7 @@ fn lower_result(
             types,
             from,
             to,
+            handles,
         };
         cx.value(t, Loc::Flat(&src), Loc::Flat(&dst));
         return Some(dst[0].local);
@@ -354,6 +444,7 @@ fn lower_result(
         types,
         from,
         to,
+        handles,
     };
     let src = Loc::Mem {
         mem: from_mem,

@@ -4,7 +4,7 @@ use super::*;
 use crate::component::{compile, AdapterBytes};
 use crate::options::Options;
 use crate::wat;
-use weld_contract::component::{CanonOpts, FuncTy, StringEncoding};
+use weld_contract::component::{CanonOpts, FuncTy, HandleOp, StringEncoding};
 use weld_testgen::roundtrip::{gen_type, Ty};
 use weld_testgen::Rng;
 
@@ -113,18 +113,13 @@ fn strings_of_other_encodings_cross_through_the_runtime_transcoder() {
 }
 
 #[test]
-fn values_with_handles_are_not_covered() {
-    let types = [
-        TypeDef::Own(0),
-        TypeDef::List(0),
-        TypeDef::Borrow(0),
-        TypeDef::Option(2),
-        TypeDef::String,
-        TypeDef::List(4),
-    ];
+fn values_nested_deeper_than_the_limit_are_not_covered() {
+    // list<list<...<u8>>>, 70 deep: index i is a list of index i - 1.
+    let mut types = vec![TypeDef::U8];
+    types.extend((0..70).map(TypeDef::List));
     let t = Types::new(&types);
-    let covered: Vec<bool> = (0..types.len() as u32).map(|i| covered(t, i, 0)).collect();
-    assert_eq!(covered, [false, false, false, false, true, true]);
+    assert!(covered(t, 30, 0));
+    assert!(!covered(t, 70, 0));
 }
 
 /// The arena index of `t`, interning its parts into `types`.
@@ -201,9 +196,28 @@ fn every_adapter_of_ten_thousand_random_signatures_and_encoding_pairs_validates(
                 (format!("p{i}"), intern(&mut types, &t))
             })
             .collect();
+        let mut params = params;
+        // Handles: an own parameter, a list of borrows, an own inside the result.
+        for (i, def) in [TypeDef::Own(0), TypeDef::Borrow(0)]
+            .into_iter()
+            .enumerate()
+        {
+            if rng.chance(1, 4) {
+                types.push(TypeDef::List(types.len() as u32 + 1));
+                types.push(def);
+                params.push((format!("h{i}"), types.len() as u32 - 1 - i as u32));
+            }
+        }
         let result = rng.chance(3, 4).then(|| {
             let t = gen_type(&mut rng, 3);
-            intern(&mut types, &t)
+            let t = intern(&mut types, &t);
+            if rng.chance(1, 4) {
+                types.push(TypeDef::Own(0));
+                types.push(TypeDef::Tuple(vec![t, types.len() as u32 - 1]));
+                types.len() as u32 - 1
+            } else {
+                t
+            }
         });
         let callee = Lifted {
             func: CoreDef::Export {
@@ -229,4 +243,43 @@ fn every_adapter_of_ten_thousand_random_signatures_and_encoding_pairs_validates(
         validated += 1;
     }
     assert_eq!(validated, 10_000);
+}
+
+#[test]
+fn handles_cross_through_the_runtime_handle_operations() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/wast/fused-handles.wast"
+    );
+    let text = std::fs::read_to_string(path).expect("script");
+    let buf = wast::parser::ParseBuffer::new(&text).expect("lexes");
+    let mut script: wast::Wast = wast::parser::parse(&buf).expect("parses");
+    let bytes = script
+        .directives
+        .iter_mut()
+        .find_map(|d| match d {
+            wast::WastDirective::ModuleDefinition(q) => Some(q.encode().expect("encodes")),
+            _ => None,
+        })
+        .expect("a component definition");
+    let (_, info) = compiled(&bytes);
+    let ops: Vec<HandleOp> = info
+        .instances
+        .iter()
+        .flat_map(|i| &i.args)
+        .filter_map(|a| match a {
+            CoreDef::Handle { op, .. } => Some(*op),
+            _ => None,
+        })
+        .collect();
+    for op in HandleOp::ALL {
+        assert!(ops.contains(&op), "{op:?} missing from {ops:?}");
+    }
+    let lowerings_left = info
+        .instances
+        .iter()
+        .flat_map(|i| &i.args)
+        .filter(|a| matches!(a, CoreDef::Lowering(_)))
+        .count();
+    assert_eq!(lowerings_left, 0, "make, peek and take are all adapted");
 }

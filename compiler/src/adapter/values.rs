@@ -8,7 +8,8 @@
 //! truncated, chars and discriminants are checked, NaNs become the canonical NaN, flags lose
 //! unknown bits, strings are validated, and lists and strings are copied into buffers from the
 //! receiving side's `realloc`, whose results are checked. Lists of plain integers (no padding)
-//! are copied whole with `memory.copy`. Traps go through the runtime's `Trap` intrinsic with
+//! are copied whole with `memory.copy`. Resource handles move between the two sides' handle
+//! tables through the runtime's handle operations. Traps go through the runtime's `Trap` intrinsic with
 //! the codes the runtime's own lifting uses, so both paths fail alike.
 
 use super::body::{memarg, Body, Size};
@@ -93,12 +94,22 @@ impl Prim {
     }
 }
 
-/// The translator: a body, the type arena, and the two sides of the crossing.
-pub(super) struct Cx<'b, 't> {
+/// The handle operations a direction of a crossing imports: per resource type, the function
+/// that moves an own handle and the one that lends a borrow.
+#[derive(Clone, Debug, Default)]
+pub(super) struct HandleFuncs {
+    pub own: Vec<(u32, u32)>,
+    pub borrow: Vec<(u32, u32)>,
+}
+
+/// The translator: a body, the type arena, the two sides of the crossing and its handle
+/// operations.
+pub(super) struct Cx<'b, 't, 'h> {
     pub body: &'b mut Body,
     pub types: Types<'t>,
     pub from: Side,
     pub to: Side,
+    pub handles: &'h HandleFuncs,
 }
 
 /// Convert the flat value on the stack, held as `have`, to `want` (a narrower view of a
@@ -147,7 +158,7 @@ fn part<'s>(loc: Loc<'s>, start: usize, len: usize, offset: u32) -> Loc<'s> {
     }
 }
 
-impl Cx<'_, '_> {
+impl Cx<'_, '_, '_> {
     /// Translate a value of type `t` from `src` (on the `from` side) to `dst` (`to` side).
     pub fn value(&mut self, t: u32, src: Loc<'_>, dst: Loc<'_>) {
         let def = self.types.get(t);
@@ -167,9 +178,22 @@ impl Cx<'_, '_> {
             | TypeDef::Enum(_)
             | TypeDef::Option(_)
             | TypeDef::Result { .. } => self.variant(t, src, dst),
-            // Handles are not covered (see `super::covered`): never reached.
+            TypeDef::Own(r) => self.handle(&self.handles.own, *r, src, dst),
+            TypeDef::Borrow(r) => self.handle(&self.handles.borrow, *r, src, dst),
             _ => self.body.trap(TrapCode::InvalidValue),
         }
+    }
+
+    /// A handle: the runtime's operation (from `funcs`, by resource type) maps the caller's
+    /// table index to the callee's, or back.
+    fn handle(&mut self, funcs: &[(u32, u32)], resource: u32, src: Loc<'_>, dst: Loc<'_>) {
+        let Some((_, f)) = funcs.iter().find(|(r, _)| *r == resource).copied() else {
+            return self.body.trap(TrapCode::InvalidValue);
+        };
+        self.store_addr(dst);
+        self.read(src, Flat::I32, I::I32Load);
+        self.body.push(I::Call(f));
+        self.write(dst, Flat::I32, I::I32Store);
     }
 
     /// Translate the fields of a record or tuple (or a function's parameter list in memory).

@@ -22,6 +22,11 @@ fn def(d: &CoreDef) -> String {
             let way = if *results { "results" } else { "parameters" };
             format!("string transcoder of lowering {lowering} ({way})")
         }
+        CoreDef::Handle {
+            op,
+            lowering,
+            resource,
+        } => format!("handle {op:?} of lowering {lowering} (resource {resource})"),
         CoreDef::Intrinsic { op, memory } => match memory {
             Some((i, name)) => format!("intrinsic {op:?} on instance {i} memory {name:?}"),
             None => format!("intrinsic {op:?}"),

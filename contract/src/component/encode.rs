@@ -307,6 +307,17 @@ fn coredef(w: &mut Writer, d: &CoreDef) {
             w.u(*lowering as u64);
             w.byte(u8::from(*results));
         }
+        CoreDef::Handle {
+            op,
+            lowering,
+            resource,
+        } => {
+            w.byte(8);
+            let code = HandleOp::ALL.iter().position(|o| o == op).unwrap_or(0);
+            w.byte(code as u8);
+            w.u(*lowering as u64);
+            w.u(*resource as u64);
+        }
         CoreDef::Intrinsic { op, memory } => {
             w.byte(6);
             let code = Intrinsic::ALL.iter().position(|i| i == op).unwrap_or(0);
@@ -358,6 +369,14 @@ fn read_coredef(r: &mut Reader<'_>) -> Option<CoreDef> {
                 _ => return None,
             },
         },
+        8 => {
+            let op = *HandleOp::ALL.get(r.byte()? as usize)?;
+            CoreDef::Handle {
+                op,
+                lowering: r.u32()?,
+                resource: r.u32()?,
+            }
+        }
         7 => CoreDef::Transcode {
             lowering: r.u32()?,
             results: match r.byte()? {
@@ -494,6 +513,11 @@ mod tests {
                     CoreDef::Intrinsic {
                         op: Intrinsic::Trap,
                         memory: None,
+                    },
+                    CoreDef::Handle {
+                        op: HandleOp::BorrowIn,
+                        lowering: 0,
+                        resource: 0,
                     },
                 ],
             }],

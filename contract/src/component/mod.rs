@@ -133,6 +133,17 @@ pub enum CoreDef {
         /// The result's direction (callee to caller).
         results: bool,
     },
+    /// A handle operation of the fused call of lowering `lowering` on resource type
+    /// `resource` (see [`HandleOp`] for each one's signature).
+    Handle {
+        /// Which operation.
+        op: HandleOp,
+        /// The lowering whose caller and callee instances it works between.
+        lowering: u32,
+        /// The resource type (index into [`ComponentInfo::resources`]; unused by the call
+        /// bracket operations).
+        resource: u32,
+    },
     /// A function the runtime provides to generated adapters.
     Intrinsic {
         /// Which one.
@@ -149,6 +160,44 @@ pub enum ComponentFlag {
     MayEnter,
     /// The instance may call out.
     MayLeave,
+}
+
+/// The handle operations a fused call with resource handles performs (`CoreDef::Handle`), on
+/// the handle tables of its caller and callee, as the runtime's generic path performs them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HandleOp {
+    /// `() -> ()`: a call with handles begins (its borrows are lent until `EndCall`).
+    BeginCall,
+    /// `(handle) -> handle`: move an own handle from the caller's table into the callee's.
+    OwnIn,
+    /// `(handle) -> handle`: lend one of the caller's handles to the callee as a borrow.
+    BorrowIn,
+    /// `(handle) -> handle`: move an own handle from the callee's table into the caller's.
+    OwnOut,
+    /// `() -> ()`: the callee returned: every borrow it received must have been dropped.
+    FinishCall,
+    /// `() -> ()`: the call is over: its loans end.
+    EndCall,
+}
+
+impl HandleOp {
+    /// Every operation, in encoding order.
+    pub const ALL: [HandleOp; 6] = [
+        HandleOp::BeginCall,
+        HandleOp::OwnIn,
+        HandleOp::BorrowIn,
+        HandleOp::OwnOut,
+        HandleOp::FinishCall,
+        HandleOp::EndCall,
+    ];
+
+    /// Whether it maps a handle (`(i32) -> i32`); else it is `() -> ()`.
+    pub fn maps_handle(self) -> bool {
+        matches!(
+            self,
+            HandleOp::OwnIn | HandleOp::BorrowIn | HandleOp::OwnOut
+        )
+    }
 }
 
 /// The runtime functions generated adapters import (`CoreDef::Intrinsic`).

@@ -223,6 +223,15 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
             (*resource as usize) < info.resources.len() && *instance < info.component_instances
         }
         CoreDef::Flag { instance, .. } => *instance < info.component_instances,
+        CoreDef::Handle {
+            lowering, resource, ..
+        } => {
+            (*resource as usize) < info.resources.len().max(1)
+                && info
+                    .lowerings
+                    .get(*lowering as usize)
+                    .is_some_and(|l| matches!(l.target, LoweringTarget::Lifted(_)))
+        }
         CoreDef::Transcode { lowering, .. } => info
             .lowerings
             .get(*lowering as usize)

@@ -19,6 +19,7 @@
 //! (one strong count that is never released).
 
 pub mod borrowed;
+mod handles;
 mod intrinsics;
 mod transcode;
 pub mod typed;
@@ -255,6 +256,9 @@ struct Inner {
     builtin_ctxs: RefCell<Vec<Box<BuiltinCtx>>>,
     intrinsic_ctxs: RefCell<intrinsics::IntrinsicCtxs>,
     transcode_ctxs: RefCell<transcode::TranscodeCtxs>,
+    handle_ctxs: RefCell<handles::HandleCtxs>,
+    /// The loans of the adapters' calls with handles in progress (see `handles`).
+    loan_frames: RefCell<handles::LoanFrames>,
     /// Task-local storage (`context.get/set`) of every task on the stack, innermost last: one
     /// per lifted call (including its post-return), one for instantiation.
     tasks: RefCell<Vec<[u64; CONTEXT_SLOTS]>>,
@@ -1021,6 +1025,8 @@ impl ComponentInstance {
             builtin_ctxs: RefCell::new(Vec::new()),
             intrinsic_ctxs: RefCell::new(Vec::new()),
             transcode_ctxs: RefCell::new(Vec::new()),
+            handle_ctxs: RefCell::new(Vec::new()),
+            loan_frames: RefCell::new(Vec::new()),
             tasks: RefCell::new(alloc::vec![[0; CONTEXT_SLOTS]]),
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
@@ -1036,6 +1042,11 @@ impl ComponentInstance {
                     CoreDef::Flag { instance, flag } => {
                         Extern::Global(inner.flag_global(store, *instance, *flag)?)
                     }
+                    CoreDef::Handle {
+                        op,
+                        lowering,
+                        resource,
+                    } => Extern::Func(inner.handle_func(store, *op, *lowering, *resource)),
                     CoreDef::Transcode { lowering, results } => {
                         Extern::Func(inner.transcode_func(store, *lowering, *results))
                     }
@@ -1079,7 +1090,7 @@ impl ComponentInstance {
             return Err(bad());
         }
         let saved = inner.store.replace(store);
-        let depth = inner.tasks.borrow().len();
+        let depth = inner.depth();
         let result = (|| {
             let (results, flat) =
                 inner.call_lifted(store, &e.func, args, StringEncoding::Utf8, true)?;
@@ -1087,8 +1098,8 @@ impl ComponentInstance {
             Ok(results.into_iter().next())
         })();
         inner.store.set(saved);
-        // A trap leaves the tasks it unwound on the stack.
-        inner.tasks.borrow_mut().truncate(depth);
+        // A trap leaves the tasks and loans it unwound on the stacks.
+        inner.unwind_to(depth);
         result
     }
 

@@ -185,11 +185,11 @@ impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
     pub fn call(&self, store: &mut Store, params: P) -> Result<R, Trap> {
         let inner = &*self.inner;
         let saved = inner.store.replace(store);
-        let depth = inner.tasks.borrow().len();
+        let depth = inner.depth();
         let result = self.enter(store, params);
         inner.store.set(saved);
-        // A trap leaves the tasks it unwound on the stack.
-        inner.tasks.borrow_mut().truncate(depth);
+        // A trap leaves the tasks and loans it unwound on the stacks.
+        inner.unwind_to(depth);
         result
     }
 
