@@ -91,7 +91,59 @@ const CASES: &[(&str, &str, Call)] = &[
         "component_to_component_call",
         Call::Loop("loop-bytes", 65536),
     ),
+    (
+        "component→component list<record{id, name}> ×100",
+        "component_to_component_call",
+        Call::Loop("loop-records", 100),
+    ),
+    (
+        "component→component result<record, variant>",
+        "component_to_component_call",
+        Call::Loop("loop-result", 0),
+    ),
 ];
+
+/// The named types both components use, as the root defines and exports them (`rec`: a list
+/// element; `item`/`err`: a result's two sides) and as each inner component imports them.
+const TYPES: [(&str, &str); 3] = [
+    ("rec", r#"(record (field "id" u32) (field "name" string))"#),
+    (
+        "item",
+        r#"(record (field "id" u32) (field "score" f64) (field "name" string))"#,
+    ),
+    ("err", r#"(variant (case "missing") (case "bad" u32))"#),
+];
+
+/// The root's type definitions and exports, an inner component's imports of them, and the
+/// instantiation arguments that pass them.
+fn type_texts() -> (String, String, String) {
+    let (mut root, mut inner, mut withs) = (String::new(), String::new(), String::new());
+    for (name, def) in TYPES {
+        root += &format!("\n  (type $d-{name} {def}) (export ${name} \"{name}\" (type $d-{name}))");
+        inner += &format!(
+            "\n    (type $d-{name} {def}) (import \"{name}\" (type ${name} (eq $d-{name})))"
+        );
+        withs += &format!(" (with \"{name}\" (type ${name}))");
+    }
+    (root, inner, withs)
+}
+
+/// 100 records `{id: i, name: "aaaaaaaa"}` (the name at offset 0), as data-segment text.
+fn records_data() -> String {
+    let mut s = String::new();
+    for i in 0..100u32 {
+        for word in [i, 0, 8] {
+            for b in word.to_le_bytes() {
+                s += &format!("\\{b:02x}");
+            }
+        }
+    }
+    s
+}
+
+/// `result<item, err>` as `ok(item{id: 7, score: 1.5, name: "hello"})` at offset 0 (the name at
+/// 64), as data-segment text.
+const RESULT_DATA: &str = "\\00\\00\\00\\00\\00\\00\\00\\00\\07\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\f8\\3f\\40\\00\\00\\00\\05\\00\\00\\00";
 
 /// The benchmark component: a callee (`nop`, `take: func(s: string)`, `take-bytes: func(b:
 /// list<u8>)`, realloc returning one fixed buffer) and a caller wired to it and to the host's
@@ -100,34 +152,46 @@ const CASES: &[(&str, &str, Call)] = &[
 pub fn component_wat() -> String {
     let data = "a".repeat(16384);
     let data16 = "a\\00".repeat(1024);
+    let records = records_data();
+    let (root_types, inner_types, type_withs) = type_texts();
     format!(
-        r#"(component
+        r#"(component{root_types}
   (import "host-nop" (func $host-nop))
   (import "host-str" (func $host-str (param "s" string)))
-  (component $callee
+  (component $callee{inner_types}
     (core module $m
       (memory (export "mem") 2)
       (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
       (func (export "nop"))
-      (func (export "take") (param i32 i32)))
+      (func (export "take") (param i32 i32))
+      (func (export "get") (result i32) (i32.const 0))
+      (data (i32.const 0) "{RESULT_DATA}")
+      (data (i32.const 64) "hello"))
     (core instance $i (instantiate $m))
     (func (export "nop") (canon lift (core func $i "nop")))
     (func (export "take") (param "s" string)
       (canon lift (core func $i "take") (memory $i "mem") (realloc (func $i "realloc"))))
     (func (export "take-bytes") (param "b" (list u8))
-      (canon lift (core func $i "take") (memory $i "mem") (realloc (func $i "realloc")))))
-  (instance $callee (instantiate $callee))
-  (component $caller
+      (canon lift (core func $i "take") (memory $i "mem") (realloc (func $i "realloc"))))
+    (func (export "take-records") (param "l" (list $rec))
+      (canon lift (core func $i "take") (memory $i "mem") (realloc (func $i "realloc"))))
+    (func (export "get") (result (result $item (error $err)))
+      (canon lift (core func $i "get") (memory $i "mem") (realloc (func $i "realloc")))))
+  (instance $callee (instantiate $callee{type_withs}))
+  (component $caller{inner_types}
     (import "nop" (func $nop))
     (import "take" (func $take (param "s" string)))
     (import "take-bytes" (func $take-bytes (param "b" (list u8))))
+    (import "take-records" (func $take-records (param "l" (list $rec))))
+    (import "get" (func $get (result (result $item (error $err)))))
     (import "host-nop" (func $hnop))
     (import "host-str" (func $hstr (param "s" string)))
     (core module $libc
       (memory (export "mem") 2)
       (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 32768))
       (data (i32.const 0) "{data}")
-      (data (i32.const 65536) "{data16}"))
+      (data (i32.const 65536) "{data16}")
+      (data (i32.const 20000) "{records}"))
     (core instance $libc (instantiate $libc))
     (core func $nop' (canon lower (func $nop)))
     (core func $take' (canon lower (func $take) (memory $libc "mem")))
@@ -135,6 +199,9 @@ pub fn component_wat() -> String {
     (core func $take-latin1' (canon lower (func $take) (memory $libc "mem")
       string-encoding=latin1+utf16))
     (core func $take-bytes' (canon lower (func $take-bytes) (memory $libc "mem")))
+    (core func $take-records' (canon lower (func $take-records) (memory $libc "mem")))
+    (core func $get' (canon lower (func $get) (memory $libc "mem")
+      (realloc (func $libc "realloc"))))
     (core func $hnop' (canon lower (func $hnop)))
     (core func $hstr' (canon lower (func $hstr) (memory $libc "mem")))
     (core module $main
@@ -143,6 +210,8 @@ pub fn component_wat() -> String {
       (import "" "take16" (func $take16 (param i32 i32)))
       (import "" "take-latin1" (func $take-latin1 (param i32 i32)))
       (import "" "take-bytes" (func $take-bytes (param i32 i32)))
+      (import "" "take-records" (func $take-records (param i32 i32)))
+      (import "" "get" (func $get (param i32)))
       (import "" "hnop" (func $hnop))
       (import "" "hstr" (func $hstr (param i32 i32)))
       (func (export "nop"))
@@ -162,6 +231,12 @@ pub fn component_wat() -> String {
       (func (export "loop-bytes") (param $n i32) (param $len i32)
         (loop $l (call $take-bytes (i32.const 0) (local.get $len))
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-records") (param $n i32) (param $len i32)
+        (loop $l (call $take-records (i32.const 20000) (local.get $len))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-result") (param $n i32) (param $len i32)
+        (loop $l (call $get (i32.const 40000))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
       (func (export "loop-host-nop") (param $n i32)
         (loop $l (call $hnop)
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
@@ -172,6 +247,7 @@ pub fn component_wat() -> String {
       (export "nop" (func $nop')) (export "take" (func $take'))
       (export "take16" (func $take16')) (export "take-latin1" (func $take-latin1'))
       (export "take-bytes" (func $take-bytes'))
+      (export "take-records" (func $take-records')) (export "get" (func $get'))
       (export "hnop" (func $hnop')) (export "hstr" (func $hstr'))))))
     (func (export "nop") (canon lift (core func $main "nop")))
     (func (export "take") (param "s" string)
@@ -185,12 +261,17 @@ pub fn component_wat() -> String {
       (canon lift (core func $main "loop-take-latin1")))
     (func (export "loop-bytes") (param "n" u32) (param "len" u32)
       (canon lift (core func $main "loop-bytes")))
+    (func (export "loop-records") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-records")))
+    (func (export "loop-result") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-result")))
     (func (export "loop-host-nop") (param "n" u32) (canon lift (core func $main "loop-host-nop")))
     (func (export "loop-host-str") (param "n" u32) (param "len" u32)
       (canon lift (core func $main "loop-host-str"))))
-  (instance $caller (instantiate $caller
+  (instance $caller (instantiate $caller{type_withs}
     (with "nop" (func $callee "nop")) (with "take" (func $callee "take"))
     (with "take-bytes" (func $callee "take-bytes"))
+    (with "take-records" (func $callee "take-records")) (with "get" (func $callee "get"))
     (with "host-nop" (func $host-nop)) (with "host-str" (func $host-str))))
   (export "nop" (func $caller "nop"))
   (export "take" (func $caller "take"))
@@ -199,6 +280,8 @@ pub fn component_wat() -> String {
   (export "loop-take16" (func $caller "loop-take16"))
   (export "loop-take-latin1" (func $caller "loop-take-latin1"))
   (export "loop-bytes" (func $caller "loop-bytes"))
+  (export "loop-records" (func $caller "loop-records"))
+  (export "loop-result" (func $caller "loop-result"))
   (export "loop-host-nop" (func $caller "loop-host-nop"))
   (export "loop-host-str" (func $caller "loop-host-str")))"#
     )

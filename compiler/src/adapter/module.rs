@@ -18,7 +18,9 @@
 //!                      callee.may_enter = 1; [end_call: loans end]; return result
 //! ```
 //!
-//! The bracketed handle operations are imported only when a resource handle crosses.
+//! The bracketed handle operations are imported only when a resource handle crosses, and the
+//! `may_leave` writes are made only around lowering that can call a `realloc` (strings, lists,
+//! spilled parameters): anywhere else no code runs that could observe them.
 //!
 //! A trap leaves the flags as they are: the callee stays unenterable (poisoned), as the
 //! runtime's generic path leaves it.
@@ -146,6 +148,15 @@ fn has_string(types: Types<'_>, t: u32, depth: u32) -> bool {
             .any(|c| has_string(types, c, depth + 1))
 }
 
+/// Whether moving a value of `t` allocates on the receiving side (it holds a string or list).
+fn allocates(types: Types<'_>, t: u32, depth: u32) -> bool {
+    depth > super::MAX_DEPTH
+        || matches!(types.get(t), TypeDef::String | TypeDef::List(_))
+        || super::children(types, t)
+            .into_iter()
+            .any(|c| allocates(types, c, depth + 1))
+}
+
 /// The resource types of the own and borrow handles a value of `t` can hold.
 fn resources(types: Types<'_>, t: u32, depth: u32, own: &mut Vec<u32>, borrow: &mut Vec<u32>) {
     if depth > super::MAX_DEPTH {
@@ -262,8 +273,15 @@ pub fn build(
         body.push(I::I32Eqz);
         body.trap_if(code);
     }
+    // `may_leave` is cleared only around code that can call into the instance (its
+    // `realloc`): elsewhere nothing could observe it.
+    let args_allocate = types.flatten_all(&params).len() > MAX_FLAT_PARAMS
+        || params.iter().any(|t| allocates(types, *t, 0));
+    let result_allocates = ft.result.is_some_and(|t| allocates(types, t, 0));
     set(&mut body, callee_may_enter, 0);
-    set(&mut body, callee_may_leave, 0);
+    if args_allocate {
+        set(&mut body, callee_may_leave, 0);
+    }
     if let Some([begin, ..]) = bracket {
         body.push(I::Call(begin));
     }
@@ -274,7 +292,9 @@ pub fn build(
         (caller, callee_side),
         &param_handles,
     );
-    set(&mut body, callee_may_leave, 1);
+    if args_allocate {
+        set(&mut body, callee_may_leave, 1);
+    }
     for a in &args {
         body.push(I::LocalGet(*a));
     }
@@ -289,7 +309,9 @@ pub fn build(
     if let Some([_, finish, _]) = bracket {
         body.push(I::Call(finish));
     }
-    set(&mut body, caller_may_leave, 0);
+    if result_allocates {
+        set(&mut body, caller_may_leave, 0);
+    }
     let out = ft.result.map(|t| {
         let retptr = (lower_params.len() as u32).saturating_sub(1);
         let sides = (callee_side, caller);
@@ -303,7 +325,9 @@ pub fn build(
             &result_handles,
         )
     });
-    set(&mut body, caller_may_leave, 1);
+    if result_allocates {
+        set(&mut body, caller_may_leave, 1);
+    }
     if let Some(pr) = post_return {
         set(&mut body, callee_may_leave, 0);
         for r in &results {
