@@ -47,7 +47,18 @@ impl Installed {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().expect("run the installed weld")
+        // Another test thread may fork while `new` still holds the copy open for writing; the
+        // child keeps that descriptor until it execs, and until then running the copy fails
+        // with "text file busy" (ETXTBSY). That passes within moments: retry.
+        for _ in 0..100 {
+            match cmd.output() {
+                Err(e) if e.raw_os_error() == Some(26) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                result => return result.expect("run the installed weld"),
+            }
+        }
+        panic!("the installed weld stayed busy (ETXTBSY) for 2 s");
     }
 
     fn copy_in(&self, from: &Path) -> String {

@@ -434,8 +434,16 @@ impl Cx<'_, '_, '_> {
         let b = &mut *self.body;
         b.check_align(p, align, TrapCode::UnalignedPointer);
         b.check_range(from_mem, p, Some(n), size, TrapCode::ListOutOfBounds);
-        // The byte length fits 32 bits: it fits the source memory.
+        // It fits the source memory, so its byte length is at most 2^32: exactly 2^32 (a
+        // whole 4 GiB memory) is the one length the receiving side cannot be given.
         let bytes = b.local(ValType::I32);
+        b.push(I::LocalGet(n));
+        b.push(I::I64ExtendI32U);
+        b.push(I::I64Const(i64::from(size)));
+        b.push(I::I64Mul);
+        b.push(I::I64Const(1 << 32));
+        b.push(I::I64GeU);
+        b.trap_if(TrapCode::ListOutOfBounds);
         b.push(I::LocalGet(n));
         b.push(I::I32Const(size as i32));
         b.push(I::I32Mul);
