@@ -195,6 +195,16 @@ cross-test: runtime-cross
 # bench/results/latest.{json,md,svg}. BENCH=name runs one Sightglass benchmark (or a directory
 # such as shootout, or a section: startup, calls, compile-python) into target/bench/partial.*.
 # Installs the Wasmtime CLI (~8 min) and wasm-tools (~3 min) once if missing. Not part of `test`.
+# The bare-metal runtime's weight per target, one line each (`runtime <triple>: N KiB`): text
+# and read-only data of examples/bare-metal's image, less its start code and the component's
+# own code (release runtime, explicit bounds checks).
+.PHONY: size
+size: runtime-cross
+	$(CARGO) build -q -p weld
+	@for a in aarch64 riscv64; do \
+	  $(MAKE) -s --no-print-directory -C examples/bare-metal ARCH=$$a size-runtime || exit 1; \
+	done
+
 .PHONY: bench
 WASMTIME_VERSION := 48.0.8
 bench: setup runtime-musl

@@ -460,15 +460,18 @@ fn bare_metal(t: Target, arch: &str, none_triple: &str) {
             .0
     };
     let checksum: u32 = (0..1000u32).map(|i| (i * 7) & 0xff).sum();
+    // Records {id: i, name: 1 + i % 4 bytes}: ids plus name lengths.
+    let records: u32 = (0..100u32).map(|i| i + 1 + i % 4).sum();
     let lines: Vec<&str> = stdout
         .lines()
         .filter(|l| !l.contains("weld compile"))
         .collect();
     assert_eq!(
-        lines[..5],
+        lines[..6],
         [
             format!("fib(90) = {}", fib(90)),
             format!("checksum(1000) = {checksum}"),
+            format!("records(100) = {records}"),
             format!("div(84, 2) = {}", 84 / 2),
             format!(
                 "div(1, 0): trap: {}",

@@ -125,6 +125,8 @@ static int main_(void) {
   report("fib(90)", weld_bare_call(demo__component, "fib", args, 1, &v), v);
   args[0] = 1000;
   report("checksum(1000)", weld_bare_call(demo__component, "checksum", args, 1, &v), v);
+  args[0] = 100;
+  report("records(100)", weld_bare_call(demo__component, "records", args, 1, &v), v);
   args[0] = 84, args[1] = 2;
   report("div(84, 2)", weld_bare_call(demo__component, "div", args, 2, &v), v);
   args[0] = 1, args[1] = 0;

@@ -283,3 +283,25 @@ fn handles_cross_through_the_runtime_handle_operations() {
         .count();
     assert_eq!(lowerings_left, 0, "make, peek and take are all adapted");
 }
+
+#[test]
+fn the_round_trip_components_leave_no_fused_call_to_the_runtime() {
+    let encodings = weld_testgen::roundtrip::ENCODINGS;
+    for case in 0..60u64 {
+        let mut rng = Rng::new(0x5eed ^ case);
+        let ty = gen_type(&mut rng, 3);
+        let text = weld_testgen::roundtrip::component(
+            &ty,
+            encodings[case as usize % 3],
+            encodings[case as usize / 3 % 3],
+        );
+        let (_, info) = compiled(&wat(&text));
+        let left: Vec<&CoreDef> = info
+            .instances
+            .iter()
+            .flat_map(|i| &i.args)
+            .filter(|a| matches!(a, CoreDef::Lowering(_)))
+            .collect();
+        assert!(left.is_empty(), "case {case} ({ty:?}): {left:?}");
+    }
+}
