@@ -72,8 +72,17 @@ fn children(types: Types<'_>, t: u32) -> Vec<u32> {
     }
 }
 
-/// The callee of lowering `l` if this stage generates its adapter. `memory32` says whether a
-/// memory definition is a 32-bit memory.
+/// Whether the graph uses task-local context (`context.get`/`set`), which the runtime keeps per
+/// call: then no call of it is adapted.
+fn uses_context(info: &ComponentInfo) -> bool {
+    info.lowerings
+        .iter()
+        .any(|x| matches!(&x.target, LoweringTarget::Builtin(n) if n.starts_with("Context")))
+}
+
+/// The callee of lowering `l` if this stage generates its adapter, in a graph that does not use
+/// task-local context ([`insert`] checks). `memory32` says whether a memory definition is a
+/// 32-bit memory.
 pub fn adapted<'i>(
     info: &'i ComponentInfo,
     l: &'i Lowering,
@@ -82,18 +91,13 @@ pub fn adapted<'i>(
     let LoweringTarget::Lifted(callee) = &l.target else {
         return None;
     };
-    let uses_context = info
-        .lowerings
-        .iter()
-        .any(|x| matches!(&x.target, LoweringTarget::Builtin(n) if n.starts_with("Context")));
     let ft = info.func_types.get(l.ty as usize)?;
     let types = Types::new(&info.types);
     let memories_ok = [&l.opts.memory, &callee.opts.memory]
         .into_iter()
         .flatten()
         .all(memory32);
-    let ok = !uses_context
-        && callee.ty == l.ty
+    let ok = callee.ty == l.ty
         && memories_ok
         && ft
             .params
@@ -111,6 +115,9 @@ pub fn insert(
     first_module: u32,
     memory32: &dyn Fn(&CoreDef) -> bool,
 ) -> Vec<Vec<u8>> {
+    if uses_context(info) {
+        return Vec::new();
+    }
     let types = Types::new(&info.types);
     let mut adapters: Vec<(u32, AdapterModule)> = Vec::new();
     for (i, l) in info.lowerings.iter().enumerate() {
@@ -201,11 +208,16 @@ fn rewire(
         })
         .collect();
     let fix = |def: &mut CoreDef| match def {
-        CoreDef::Export { instance, .. } => *instance = new_index[*instance as usize],
-        CoreDef::Intrinsic {
+        CoreDef::Export { instance, .. }
+        | CoreDef::Intrinsic {
             memory: Some((instance, _)),
             ..
-        } => *instance = new_index[*instance as usize],
+        } => {
+            *instance = new_index
+                .get(*instance as usize)
+                .copied()
+                .unwrap_or(*instance)
+        }
         CoreDef::Lowering(i) => {
             if let Some(Some(a)) = lowering_to_adapter.get(*i as usize) {
                 *def = CoreDef::Export {

@@ -139,22 +139,23 @@ fn valtypes(flats: &[Flat]) -> Vec<ValType> {
     flats.iter().map(|f| valtype(*f)).collect()
 }
 
-/// Whether a value of `t` contains a string.
-fn has_string(types: Types<'_>, t: u32, depth: u32) -> bool {
+/// Whether a value of `t` holds a type that `pred` picks (anything, past [`super::MAX_DEPTH`]).
+fn holds(types: Types<'_>, t: u32, depth: u32, pred: fn(&TypeDef) -> bool) -> bool {
     depth > super::MAX_DEPTH
-        || matches!(types.get(t), TypeDef::String)
+        || pred(types.get(t))
         || super::children(types, t)
             .into_iter()
-            .any(|c| has_string(types, c, depth + 1))
+            .any(|c| holds(types, c, depth + 1, pred))
 }
 
-/// Whether moving a value of `t` allocates on the receiving side (it holds a string or list).
-fn allocates(types: Types<'_>, t: u32, depth: u32) -> bool {
-    depth > super::MAX_DEPTH
-        || matches!(types.get(t), TypeDef::String | TypeDef::List(_))
-        || super::children(types, t)
-            .into_iter()
-            .any(|c| allocates(types, c, depth + 1))
+/// A string: it crosses through the UTF-8 check or the transcoder.
+fn is_string(def: &TypeDef) -> bool {
+    matches!(def, TypeDef::String)
+}
+
+/// A string or a list: moving it allocates on the receiving side.
+fn allocates(def: &TypeDef) -> bool {
+    matches!(def, TypeDef::String | TypeDef::List(_))
 }
 
 /// The resource types of the own and borrow handles a value of `t` can hold.
@@ -225,8 +226,8 @@ pub fn build(
     ft: &FuncTy,
 ) -> AdapterModule {
     let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
-    let strings_in = params.iter().any(|t| has_string(types, *t, 0));
-    let strings_out = ft.result.is_some_and(|t| has_string(types, t, 0));
+    let strings_in = params.iter().any(|t| holds(types, *t, 0, is_string));
+    let strings_out = ft.result.is_some_and(|t| holds(types, t, 0, is_string));
     let mut im = Imports::default();
     let trap = im.func(
         CoreDef::Intrinsic {
@@ -276,8 +277,8 @@ pub fn build(
     // `may_leave` is cleared only around code that can call into the instance (its
     // `realloc`): elsewhere nothing could observe it.
     let args_allocate = types.flatten_all(&params).len() > MAX_FLAT_PARAMS
-        || params.iter().any(|t| allocates(types, *t, 0));
-    let result_allocates = ft.result.is_some_and(|t| allocates(types, t, 0));
+        || params.iter().any(|t| holds(types, *t, 0, allocates));
+    let result_allocates = ft.result.is_some_and(|t| holds(types, t, 0, allocates));
     set(&mut body, callee_may_enter, 0);
     if args_allocate {
         set(&mut body, callee_may_leave, 0);
@@ -383,13 +384,7 @@ fn lower_arguments(
                 ty: *ty,
             })
             .collect();
-        let mut cx = Cx {
-            body,
-            types,
-            from,
-            to,
-            handles,
-        };
+        let mut cx = Cx::new(body, types, (from, to), handles);
         cx.fields(params, Loc::Flat(&src), Loc::Flat(&dst));
         return dst.iter().map(|s| s.local).collect();
     }
@@ -401,13 +396,7 @@ fn lower_arguments(
     body.check_align(0, align, TrapCode::UnalignedPointer);
     body.check_range(from_mem, 0, None, size, TrapCode::MemoryOutOfBounds);
     let q = body.allocate(to, align, Size::Const(size), TrapCode::MemoryOutOfBounds);
-    let mut cx = Cx {
-        body,
-        types,
-        from,
-        to,
-        handles,
-    };
+    let mut cx = Cx::new(body, types, (from, to), handles);
     let src = Loc::Mem {
         mem: from_mem,
         addr: 0,
@@ -444,13 +433,7 @@ fn lower_result(
             local: body.local(valtype(*flat)),
             ty: *flat,
         }];
-        let mut cx = Cx {
-            body,
-            types,
-            from,
-            to,
-            handles,
-        };
+        let mut cx = Cx::new(body, types, (from, to), handles);
         cx.value(t, Loc::Flat(&src), Loc::Flat(&dst));
         return Some(dst[0].local);
     }
@@ -463,13 +446,7 @@ fn lower_result(
     body.check_range(from_mem, *r, None, size, TrapCode::MemoryOutOfBounds);
     body.check_align(retptr, align, TrapCode::UnalignedPointer);
     body.check_range(to_mem, retptr, None, size, TrapCode::MemoryOutOfBounds);
-    let mut cx = Cx {
-        body,
-        types,
-        from,
-        to,
-        handles,
-    };
+    let mut cx = Cx::new(body, types, (from, to), handles);
     let src = Loc::Mem {
         mem: from_mem,
         addr: *r,

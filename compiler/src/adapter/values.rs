@@ -158,6 +158,24 @@ fn part<'s>(loc: Loc<'s>, start: usize, len: usize, offset: u32) -> Loc<'s> {
     }
 }
 
+impl<'b, 't, 'h> Cx<'b, 't, 'h> {
+    /// A translator appending to `body`, moving values `from` one side `to` the other.
+    pub fn new(
+        body: &'b mut Body,
+        types: Types<'t>,
+        (from, to): (Side, Side),
+        handles: &'h HandleFuncs,
+    ) -> Self {
+        Cx {
+            body,
+            types,
+            from,
+            to,
+            handles,
+        }
+    }
+}
+
 impl Cx<'_, '_, '_> {
     /// Translate a value of type `t` from `src` (on the `from` side) to `dst` (`to` side).
     pub fn value(&mut self, t: u32, src: Loc<'_>, dst: Loc<'_>) {
