@@ -53,11 +53,12 @@ pub fn run<T: Send>(
             }
             if let Ok(mut slots) = slots.lock() {
                 slots[i] = Some(r);
+                // Reported under the lock, so the counts reach the reporter in order.
+                crate::progress::report(crate::progress::Event::Compiled {
+                    done: finished.fetch_add(1, Ordering::Relaxed) + 1,
+                    total: n,
+                });
             }
-            crate::progress::report(crate::progress::Event::Compiled {
-                done: finished.fetch_add(1, Ordering::Relaxed) + 1,
-                total: n,
-            });
         }
     };
     if threads <= 1 {
