@@ -138,6 +138,10 @@ fn all_shapes() -> ComponentInfo {
             ok: Some(19),
             err: None,
         }, // 21
+        FixedList { elem: 3, len: 3 },                       // 22
+        Tuple(vec![2, 15]),                                  // 23
+        Map { entry: 23 },                                   // 24
+        FixedList { elem: 14, len: 5 },                      // 25
     ];
     let params: Vec<(std::string::String, u32)> = (2..types.len() as u32)
         .map(|t| (format!("p{t}"), t))
@@ -194,6 +198,7 @@ fn generated_component_header_types_have_the_contract_c_layout() {
         let mut want = vec![l.size, l.align];
         match &info.types[t as usize] {
             TypeDef::Record(_) | TypeDef::Tuple(_) => want.extend(layouts.field_offsets(t)),
+            TypeDef::Map { entry } => want.extend(layouts.field_offsets(*entry)),
             _ => want.extend(
                 layouts
                     .variant(t)
@@ -209,5 +214,5 @@ fn generated_component_header_types_have_the_contract_c_layout() {
         seen += 1;
     }
     // Every non-primitive type got a C type and was probed.
-    assert_eq!(seen, 17, "probed types");
+    assert_eq!(seen, 21, "probed types");
 }

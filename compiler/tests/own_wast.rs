@@ -133,7 +133,11 @@ fn own_scripts_pass_under_wasmtime_wast_where_it_is_installed() {
             continue;
         }
         let out = std::process::Command::new("wasmtime")
-            .args(["wast", "-W", "component-model"])
+            .args([
+                "wast",
+                "-W",
+                "component-model,component-model-fixed-length-lists,component-model-map",
+            ])
             .arg(&script)
             .output()
             .unwrap();

@@ -134,6 +134,62 @@ fn typed_exports_lift_results_as_the_val_path_does() {
 }
 
 #[test]
+fn typed_lists_and_fixed_length_lists_cross_as_the_val_path_does() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let reverse = i
+        .typed_func::<(Vec<String>,), Vec<String>>(&store, "reverse")
+        .unwrap();
+    let words: Vec<String> = ["one", "two", "three"].map(String::from).into();
+    assert_eq!(
+        reverse.call(&mut store, (words.clone(),)).unwrap(),
+        ["three", "two", "one"].map(String::from)
+    );
+    let as_vals = |ws: &[String]| Val::List(ws.iter().cloned().map(Val::String).collect());
+    let by_val = i.call(&mut store, "reverse", &[as_vals(&words)]).unwrap();
+    let mut reversed = words.clone();
+    reversed.reverse();
+    assert_eq!(by_val, Some(as_vals(&reversed)));
+    // A borrowed slice goes in without the host building a Vec.
+    let slice = i
+        .typed_func::<(&[&str],), Vec<String>>(&store, "reverse")
+        .unwrap();
+    assert_eq!(slice.call(&mut store, (&["a"][..],)).unwrap(), ["a"]);
+    assert!(slice.call(&mut store, (&[][..],)).unwrap().is_empty());
+
+    let sum3 = i.typed_func::<([u16; 3],), u32>(&store, "sum3").unwrap();
+    assert_eq!(sum3.call(&mut store, ([1, 2, 65535],)).unwrap(), 65538);
+    let triple = i.typed_func::<(u8,), [u8; 3]>(&store, "triple").unwrap();
+    assert_eq!(triple.call(&mut store, (7,)).unwrap(), [7, 8, 9]);
+    assert_eq!(
+        i.call(&mut store, "triple", &[Val::U8(7)]).unwrap(),
+        Some(Val::List(vec![Val::U8(7), Val::U8(8), Val::U8(9)]))
+    );
+    // The wrong length or element type is refused before any call.
+    assert!(i.typed_func::<([u16; 2],), u32>(&store, "sum3").is_err());
+    assert!(i.typed_func::<([u32; 3],), u32>(&store, "sum3").is_err());
+    assert!(i.typed_func::<(Vec<u16>,), u32>(&store, "sum3").is_err());
+    assert!(i
+        .typed_func::<(Vec<u8>,), Vec<String>>(&store, "reverse")
+        .is_err());
+}
+
+#[test]
+fn a_typed_list_result_at_an_unaligned_address_traps_as_the_val_path_does() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let f = i.typed_func::<(), Vec<u32>>(&store, "unaligned").unwrap();
+    let typed = f.call(&mut store, ()).unwrap_err();
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let by_val = i.call(&mut store, "unaligned", &[]).unwrap_err();
+    assert_eq!(typed.to_string(), by_val.to_string());
+    assert!(typed.to_string().contains("unaligned"), "{typed}");
+}
+
+#[test]
 fn typed_string_calls_copy_both_ways_and_run_post_return() {
     let Some(l) = load() else { return };
     let mut store = Store::new();

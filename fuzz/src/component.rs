@@ -110,40 +110,73 @@ pub fn run_weld_component(
     out
 }
 
-/// weld's value as Wasmtime's.
-pub fn to_wasmtime(v: &Val) -> wasmtime::component::Val {
+/// weld's value of type `ty` as Wasmtime's. weld's `Val` holds a fixed-length list as a list,
+/// and a map as the list of `(key, value)` tuples the Canonical ABI makes of it; Wasmtime has
+/// `FixedLengthList` and `Map` for them.
+pub fn to_wasmtime(v: &Val, ty: &Ty) -> wasmtime::component::Val {
     use wasmtime::component::Val as W;
-    let b = |v: &Val| Box::new(to_wasmtime(v));
-    match v {
-        Val::Bool(x) => W::Bool(*x),
-        Val::S8(x) => W::S8(*x),
-        Val::U8(x) => W::U8(*x),
-        Val::S16(x) => W::S16(*x),
-        Val::U16(x) => W::U16(*x),
-        Val::S32(x) => W::S32(*x),
-        Val::U32(x) => W::U32(*x),
-        Val::S64(x) => W::S64(*x),
-        Val::U64(x) => W::U64(*x),
-        Val::F32(x) => W::Float32(*x),
-        Val::F64(x) => W::Float64(*x),
-        Val::Char(x) => W::Char(*x),
-        Val::String(s) => W::String(s.clone()),
-        Val::List(xs) => W::List(xs.iter().map(to_wasmtime).collect()),
-        Val::Record(fs) => W::Record(
-            fs.iter()
-                .map(|(n, v)| (n.clone(), to_wasmtime(v)))
+    let b = |v: &Val, t: &Ty| Box::new(to_wasmtime(v, t));
+    match (v, ty) {
+        (Val::Bool(x), _) => W::Bool(*x),
+        (Val::S8(x), _) => W::S8(*x),
+        (Val::U8(x), _) => W::U8(*x),
+        (Val::S16(x), _) => W::S16(*x),
+        (Val::U16(x), _) => W::U16(*x),
+        (Val::S32(x), _) => W::S32(*x),
+        (Val::U32(x), _) => W::U32(*x),
+        (Val::S64(x), _) => W::S64(*x),
+        (Val::U64(x), _) => W::U64(*x),
+        (Val::F32(x), _) => W::Float32(*x),
+        (Val::F64(x), _) => W::Float64(*x),
+        (Val::Char(x), _) => W::Char(*x),
+        (Val::String(s), _) => W::String(s.clone()),
+        (Val::List(xs), Ty::Map(k, v)) => W::Map(
+            xs.iter()
+                .map(|e| match e {
+                    Val::Tuple(kv) if kv.len() == 2 => {
+                        (to_wasmtime(&kv[0], k), to_wasmtime(&kv[1], v))
+                    }
+                    _ => (W::Bool(false), W::Bool(false)),
+                })
                 .collect(),
         ),
-        Val::Tuple(xs) => W::Tuple(xs.iter().map(to_wasmtime).collect()),
-        Val::Variant(c, p) => W::Variant(c.clone(), p.as_deref().map(b)),
-        Val::Enum(c) => W::Enum(c.clone()),
-        Val::Option(o) => W::Option(o.as_deref().map(b)),
-        Val::Result(Ok(o)) => W::Result(Ok(o.as_deref().map(b))),
-        Val::Result(Err(o)) => W::Result(Err(o.as_deref().map(b))),
-        Val::Flags(fs) => W::Flags(fs.clone()),
-        // The generator makes no resources.
-        Val::Own(_) | Val::Borrow(_) => W::Bool(false),
+        (Val::List(xs), Ty::List(e)) => W::List(xs.iter().map(|x| to_wasmtime(x, e)).collect()),
+        (Val::List(xs), Ty::FixedList(e, _)) => {
+            W::FixedLengthList(xs.iter().map(|x| to_wasmtime(x, e)).collect())
+        }
+        (Val::Record(fs), Ty::Record(ts)) => W::Record(
+            fs.iter()
+                .zip(ts)
+                .map(|((n, v), t)| (n.clone(), to_wasmtime(v, t)))
+                .collect(),
+        ),
+        (Val::Tuple(xs), Ty::Tuple(ts)) => {
+            W::Tuple(xs.iter().zip(ts).map(|(x, t)| to_wasmtime(x, t)).collect())
+        }
+        (Val::Variant(c, p), Ty::Variant(cs)) => {
+            let case = c.strip_prefix('c').and_then(|i| i.parse::<usize>().ok());
+            let t = case.and_then(|i| cs.get(i)).and_then(Option::as_ref);
+            W::Variant(c.clone(), p.as_deref().zip(t).map(|(p, t)| b(p, t)))
+        }
+        (Val::Enum(c), _) => W::Enum(c.clone()),
+        (Val::Option(o), Ty::Option(t)) => W::Option(o.as_deref().map(|o| b(o, t))),
+        (Val::Result(Ok(o)), Ty::Result(t, _)) | (Val::Result(Err(o)), Ty::Result(_, t)) => {
+            let p = o.as_deref().zip(t.as_deref()).map(|(o, t)| b(o, t));
+            W::Result(if matches!(v, Val::Result(Ok(_))) {
+                Ok(p)
+            } else {
+                Err(p)
+            })
+        }
+        (Val::Flags(fs), _) => W::Flags(fs.clone()),
+        // The generator makes no resources, and values always fit their types.
+        _ => W::Bool(false),
     }
+}
+
+/// The padding argument's type.
+fn pad_type() -> Ty {
+    Ty::Record(vec![Ty::U64; 16])
 }
 
 /// What Wasmtime returned for each (value, export).
@@ -173,7 +206,10 @@ pub fn run_wasmtime_component(
                 continue;
             };
             let mut results = vec![wasmtime::component::Val::Bool(false)];
-            let args = [to_wasmtime(v), to_wasmtime(&pad_value())];
+            let args = [
+                to_wasmtime(v, &case.ty),
+                to_wasmtime(&pad_value(), &pad_type()),
+            ];
             let r = f.call(&mut store, &args, &mut results);
             out.push(match r {
                 Ok(()) => Ok(results.pop()),
@@ -207,7 +243,7 @@ pub fn check(
     }
     for (i, ((v, w), t)) in expected.iter().zip(weld).zip(wt).enumerate() {
         let export = EXPORTS[i % EXPORTS.len()];
-        let want = to_wasmtime(v);
+        let want = to_wasmtime(v, &case.ty);
         let weld_ok = matches!(w, Ok(Some(x)) if x == *v);
         let wt_ok = matches!(t, Ok(Some(x)) if *x == want);
         if !weld_ok || !wt_ok {

@@ -829,6 +829,8 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
         .wasm_gc(false)
         .wasm_memory64(true)
         .wasm_component_model(true)
+        .wasm_component_model_fixed_length_lists(true)
+        .wasm_component_model_map(true)
         .max_wasm_stack(512 * 1024)
         .cranelift_opt_level(wasmtime::OptLevel::Speed)
         .collector(wasmtime::Collector::Null);

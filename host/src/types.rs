@@ -6,6 +6,8 @@
 //! |---|---|
 //! | `bool`, `u8`..`u64`, `i8`..`i64`, `f32`, `f64`, `char`, `String` | `bool`, `u8`..`u64`, `s8`..`s64`, `f32`, `f64`, `char`, `string` |
 //! | `Vec<T>` | `list<T>` |
+//! | `[T; N]` | `list<T, N>` |
+//! | `BTreeMap<K, V>`, `HashMap<K, V>` | `map<K, V>` (entries in the map's order; duplicate keys from a component: the last wins) |
 //! | `Option<T>` | `option<T>` |
 //! | `Result<T, E>` (with `()` for no payload) | `result<T, E>` (`_` for none) |
 //! | `(A, B, ...)` up to 8 | `tuple<A, B, ...>` |
@@ -13,6 +15,8 @@
 //! Parameters are tuples of these ([`WitParams`]); a function without a result returns `()`.
 
 use crate::CallError;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use weld_runtime::{Trap, TrapCode, Val};
 
 /// A Rust type with a component-model counterpart.
@@ -72,6 +76,66 @@ impl<T: WitType> WitType for Vec<T> {
             Val::List(items) => items.into_iter().map(T::from_val).collect(),
             _ => None,
         }
+    }
+}
+
+impl<T: WitType, const N: usize> WitType for [T; N] {
+    fn wit() -> String {
+        format!("list<{}, {N}>", T::wit())
+    }
+    fn into_val(self) -> Val {
+        Val::List(self.into_iter().map(T::into_val).collect())
+    }
+    fn from_val(v: Val) -> Option<Self> {
+        let items: Vec<T> = Vec::from_val(v)?;
+        items.try_into().ok()
+    }
+}
+
+/// The `(key, value)` pairs of a map value: a list of 2-tuples, as the Canonical ABI has it.
+fn map_entries<K: WitType, V: WitType>(v: Val) -> Option<Vec<(K, V)>> {
+    let Val::List(items) = v else { return None };
+    items
+        .into_iter()
+        .map(|e| match e {
+            Val::Tuple(kv) => {
+                let [k, v]: [Val; 2] = kv.try_into().ok()?;
+                Some((K::from_val(k)?, V::from_val(v)?))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn map_val<K: WitType, V: WitType>(entries: impl Iterator<Item = (K, V)>) -> Val {
+    Val::List(
+        entries
+            .map(|(k, v)| Val::Tuple(vec![k.into_val(), v.into_val()]))
+            .collect(),
+    )
+}
+
+impl<K: WitType + Ord, V: WitType> WitType for BTreeMap<K, V> {
+    fn wit() -> String {
+        format!("map<{}, {}>", K::wit(), V::wit())
+    }
+    fn into_val(self) -> Val {
+        map_val(self.into_iter())
+    }
+    fn from_val(v: Val) -> Option<Self> {
+        map_entries(v).map(|e| e.into_iter().collect())
+    }
+}
+
+impl<K: WitType + Eq + Hash, V: WitType> WitType for HashMap<K, V> {
+    fn wit() -> String {
+        format!("map<{}, {}>", K::wit(), V::wit())
+    }
+    fn into_val(self) -> Val {
+        map_val(self.into_iter())
+    }
+    fn from_val(v: Val) -> Option<Self> {
+        map_entries(v).map(|e| e.into_iter().collect())
     }
 }
 
@@ -275,5 +339,31 @@ mod tests {
         round_trip('é');
         assert_eq!(u32::from_val(Val::S32(1)), None);
         assert_eq!(<(u8, u8)>::from_val(Val::Tuple(vec![Val::U8(1)])), None);
+    }
+
+    #[test]
+    fn arrays_are_fixed_length_lists_and_maps_are_lists_of_entries() {
+        assert_eq!(<[u16; 4] as WitType>::wit(), "list<u16, 4>");
+        assert_eq!(
+            <BTreeMap<String, Vec<u8>> as WitType>::wit(),
+            "map<string, list<u8>>"
+        );
+        assert_eq!(<HashMap<char, bool> as WitType>::wit(), "map<char, bool>");
+        round_trip([1u16, 2, 3, 4]);
+        round_trip(BTreeMap::from([("a".to_string(), 1u32), ("b".into(), 2)]));
+        round_trip(HashMap::from([('x', true)]));
+        // The map's value is what the Canonical ABI carries: a list of (key, value) tuples.
+        let v = BTreeMap::from([(1u8, 2u8)]).into_val();
+        assert_eq!(v, Val::List(vec![Val::Tuple(vec![Val::U8(1), Val::U8(2)])]));
+        // A component may send a key twice: the last value wins.
+        let twice = Val::List(vec![
+            Val::Tuple(vec![Val::U8(1), Val::U8(2)]),
+            Val::Tuple(vec![Val::U8(1), Val::U8(3)]),
+        ]);
+        assert_eq!(
+            BTreeMap::from_val(twice),
+            Some(BTreeMap::from([(1u8, 3u8)]))
+        );
+        assert_eq!(<[u8; 2]>::from_val(Val::List(vec![Val::U8(1)])), None);
     }
 }

@@ -178,7 +178,15 @@ impl Conv<'_> {
                     let s = core::str::from_utf8(bytes).map_err(|_| TrapCode::InvalidUtf8)?;
                     Val::String(String::from(s))
                 }
-                TypeDef::List(e) => {
+                TypeDef::FixedList { elem, len } => {
+                    let size = self.l.get(*elem).size as usize;
+                    let mut items = Vec::new();
+                    for i in 0..*len as usize {
+                        items.push(self.read(*elem, p.add(i * size), d)?);
+                    }
+                    Val::List(items)
+                }
+                TypeDef::List(e) | TypeDef::Map { entry: e } => {
                     let (ptr, len) = self.slice(p);
                     if len > 0 && ptr.is_null() {
                         return Err(TrapCode::InvalidValue);
@@ -318,7 +326,16 @@ impl Conv<'_> {
                     wr(p, 0, mem);
                     wr(p, self.ptr(), s.len());
                 }
-                (TypeDef::List(e), Val::List(items)) => {
+                (TypeDef::FixedList { elem, len }, Val::List(items)) => {
+                    if items.len() != *len as usize {
+                        return Err(bad);
+                    }
+                    let size = self.l.get(*elem).size as usize;
+                    for (i, item) in items.iter().enumerate() {
+                        self.write_in(*elem, item, p.add(i * size), d)?;
+                    }
+                }
+                (TypeDef::List(e) | TypeDef::Map { entry: e }, Val::List(items)) => {
                     let size = self.l.get(*e).size as usize;
                     let bytes = size.checked_mul(items.len()).ok_or(bad)?;
                     let mem = malloc(bytes)?;
@@ -424,7 +441,13 @@ impl Conv<'_> {
         unsafe {
             match def {
                 TypeDef::String => libc::free(rd::<*mut c_void>(p, 0)),
-                TypeDef::List(e) => {
+                TypeDef::FixedList { elem, len } => {
+                    let size = self.l.get(*elem).size as usize;
+                    for i in 0..*len as usize {
+                        self.free(*elem, p.add(i * size), d);
+                    }
+                }
+                TypeDef::List(e) | TypeDef::Map { entry: e } => {
                     let (ptr, len) = self.slice(p);
                     let size = self.l.get(*e).size as usize;
                     if !ptr.is_null() {

@@ -63,6 +63,22 @@ pub enum Ty {
     Result(Option<Box<Ty>>, Option<Box<Ty>>),
     /// flags f0..
     Flags(u32),
+    /// list<T, N>
+    FixedList(Box<Ty>, u32),
+    /// map<K, V>, K a key type (an integer, bool, char or string)
+    Map(Box<Ty>, Box<Ty>),
+}
+
+/// A random map key type (the `<keytype>` production: no floats, nothing compound).
+fn gen_key(rng: &mut Rng) -> Ty {
+    match rng.below(6) {
+        0 => Ty::Bool,
+        1 => Ty::U8,
+        2 => Ty::S32,
+        3 => Ty::U64,
+        4 => Ty::Char,
+        _ => Ty::String,
+    }
 }
 
 /// A random type of nesting depth at most `depth`.
@@ -86,8 +102,18 @@ pub fn gen_type(rng: &mut Rng, depth: u32) -> Ty {
         };
     }
     let d = depth - 1;
-    match rng.below(9) {
+    match rng.below(11) {
         0 => Ty::List(Box::new(gen_type(rng, d))),
+        // Mostly short (flat when small enough), sometimes long enough for a copy loop.
+        9 => Ty::FixedList(
+            Box::new(gen_type(rng, d)),
+            if rng.chance(1, 4) {
+                9 + rng.below(40) as u32
+            } else {
+                1 + rng.below(4) as u32
+            },
+        ),
+        10 => Ty::Map(Box::new(gen_key(rng)), Box::new(gen_type(rng, d))),
         1 => Ty::Record((0..1 + rng.below(4)).map(|_| gen_type(rng, d)).collect()),
         2 => Ty::Tuple((0..1 + rng.below(3)).map(|_| gen_type(rng, d)).collect()),
         3 => Ty::Variant(
@@ -123,6 +149,8 @@ pub fn wat_type(t: &Ty) -> String {
         Ty::Char => "char".into(),
         Ty::String => "string".into(),
         Ty::List(e) => format!("(list {})", wat_type(e)),
+        Ty::FixedList(e, n) => format!("(list {} {n})", wat_type(e)),
+        Ty::Map(k, v) => format!("(map {} {})", wat_type(k), wat_type(v)),
         Ty::Record(fs) => {
             let mut s = "(record".to_string();
             for (i, f) in fs.iter().enumerate() {
@@ -197,6 +225,11 @@ impl TypeTable {
         );
         let text = match t {
             Ty::List(e) => format!("(list {})", self.reference(e)),
+            Ty::FixedList(e, n) => format!("(list {} {n})", self.reference(e)),
+            Ty::Map(k, v) => {
+                let k = self.reference(k);
+                format!("(map {k} {})", self.reference(v))
+            }
             Ty::Record(fs) => {
                 let mut s = "(record".to_string();
                 for (i, f) in fs.iter().enumerate() {
@@ -294,6 +327,7 @@ fn single_flat(t: &Ty) -> Option<&'static str> {
         Ty::F64 => "f64",
         Ty::Record(fs) if fs.len() == 1 => single_flat(&fs[0])?,
         Ty::Tuple(ts) if ts.len() == 1 => single_flat(&ts[0])?,
+        Ty::FixedList(e, 1) => single_flat(e)?,
         Ty::Variant(cs) if cs.iter().all(|c| c.is_none()) => "i32",
         Ty::Result(None, None) => "i32",
         _ => return None,
@@ -322,6 +356,7 @@ fn single_load(t: &Ty) -> String {
         Ty::Result(..) => "i32.load8_u".into(),
         Ty::Record(fs) => single_load(&fs[0]),
         Ty::Tuple(ts) => single_load(&ts[0]),
+        Ty::FixedList(e, _) => single_load(e),
         _ => "unreachable".into(),
     }
 }
@@ -472,6 +507,16 @@ pub fn gen_value(rng: &mut Rng, t: &Ty) -> Val {
                 .map(|i| format!("f{i}"))
                 .collect(),
         ),
+        Ty::FixedList(e, n) => Val::List((0..*n).map(|_| gen_value(rng, e)).collect()),
+        // A map is a list of entries to the Canonical ABI (and to weld's `Val`).
+        Ty::Map(k, v) => {
+            let len = rng.below(5);
+            Val::List(
+                (0..len)
+                    .map(|_| Val::Tuple(vec![gen_value(rng, k), gen_value(rng, v)]))
+                    .collect(),
+            )
+        }
     }
 }
 

@@ -63,7 +63,10 @@ pub fn covered(types: Types<'_>, t: u32, depth: u32) -> bool {
 /// The types a value of `t` directly contains: fields, elements, payloads.
 fn children(types: Types<'_>, t: u32) -> Vec<u32> {
     match types.get(t) {
-        TypeDef::List(e) | TypeDef::Option(e) => vec![*e],
+        TypeDef::List(e)
+        | TypeDef::FixedList { elem: e, .. }
+        | TypeDef::Map { entry: e }
+        | TypeDef::Option(e) => vec![*e],
         TypeDef::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
         TypeDef::Tuple(ts) => ts.clone(),
         TypeDef::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).collect(),

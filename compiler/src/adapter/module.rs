@@ -153,9 +153,12 @@ fn is_string(def: &TypeDef) -> bool {
     matches!(def, TypeDef::String)
 }
 
-/// A string or a list: moving it allocates on the receiving side.
+/// A string or a variable-length list (or map): moving it allocates on the receiving side.
 fn allocates(def: &TypeDef) -> bool {
-    matches!(def, TypeDef::String | TypeDef::List(_))
+    matches!(
+        def,
+        TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. }
+    )
 }
 
 /// The resource types of the own and borrow handles a value of `t` can hold.

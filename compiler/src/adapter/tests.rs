@@ -159,7 +159,20 @@ fn intern(types: &mut Vec<TypeDef>, t: &Ty) -> u32 {
             err: err.as_ref().map(|t| intern(types, t)),
         },
         Ty::Flags(n) => TypeDef::Flags((0..*n).map(|i| format!("f{i}")).collect()),
+        Ty::FixedList(e, len) => TypeDef::FixedList {
+            elem: intern(types, e),
+            len: *len,
+        },
+        Ty::Map(k, v) => {
+            let kv = vec![intern(types, k), intern(types, v)];
+            let entry = intern_def(types, TypeDef::Tuple(kv));
+            TypeDef::Map { entry }
+        }
     };
+    intern_def(types, def)
+}
+
+fn intern_def(types: &mut Vec<TypeDef>, def: TypeDef) -> u32 {
     types.push(def);
     types.len() as u32 - 1
 }

@@ -185,7 +185,8 @@ impl Cx<'_, '_, '_> {
         }
         match def {
             TypeDef::String => self.string(src, dst),
-            TypeDef::List(e) => self.list(*e, src, dst),
+            TypeDef::List(e) | TypeDef::Map { entry: e } => self.list(*e, src, dst),
+            TypeDef::FixedList { elem, len } => self.fixed_list(*elem, *len, src, dst),
             TypeDef::Record(fields) => {
                 let tys: Vec<u32> = fields.iter().map(|(_, t)| *t).collect();
                 self.fields(&tys, src, dst);
@@ -430,6 +431,7 @@ impl Cx<'_, '_, '_> {
             | TypeDef::U64
             | TypeDef::S64 => return true,
             TypeDef::Tuple(ts) => ts,
+            TypeDef::FixedList { elem, .. } => return self.plain(*elem),
             TypeDef::Record(fs) => {
                 let ts: Vec<u32> = fs.iter().map(|(_, t)| *t).collect();
                 let sum: u32 = ts.iter().map(|t| self.types.size(*t)).sum();
@@ -485,6 +487,61 @@ impl Cx<'_, '_, '_> {
             self.each_element(elem, size, (p, from_mem), (q, to_mem), n);
         }
         self.write_pair(dst, q, n);
+    }
+
+    /// A fixed-length list: inline like a record of `len` fields. Flat (at most
+    /// `MAX_FLAT_PARAMS` values, so few elements) or short, element by element; in memory,
+    /// copied whole when plain, else in a loop.
+    fn fixed_list(&mut self, elem: u32, len: u32, src: Loc<'_>, dst: Loc<'_>) {
+        let (size, k) = (self.types.size(elem), self.types.flat_count(elem));
+        let (
+            Loc::Mem {
+                mem: from_mem,
+                addr: sa,
+                offset: so,
+            },
+            Loc::Mem {
+                mem: to_mem,
+                addr: da,
+                offset: doff,
+            },
+        ) = (src, dst)
+        else {
+            for i in 0..len {
+                let (f, off) = (i as usize * k, i * size);
+                self.value(elem, part(src, f, k, off), part(dst, f, k, off));
+            }
+            return;
+        };
+        let plain = self.plain(elem);
+        if !plain && len <= 4 {
+            for i in 0..len {
+                self.value(elem, part(src, 0, k, i * size), part(dst, 0, k, i * size));
+            }
+            return;
+        }
+        let b = &mut *self.body;
+        let (p, q) = (b.local(ValType::I32), b.local(ValType::I32));
+        for (l, addr, off) in [(p, sa, so), (q, da, doff)] {
+            b.push(I::LocalGet(addr));
+            b.push(I::I32Const(off as i32));
+            b.push(I::I32Add);
+            b.push(I::LocalSet(l));
+        }
+        if plain {
+            b.push(I::LocalGet(q));
+            b.push(I::LocalGet(p));
+            b.push(I::I32Const(size.saturating_mul(len) as i32));
+            b.push(I::MemoryCopy {
+                src_mem: from_mem,
+                dst_mem: to_mem,
+            });
+            return;
+        }
+        let n = b.local(ValType::I32);
+        b.push(I::I32Const(len as i32));
+        b.push(I::LocalSet(n));
+        self.each_element(elem, size, (p, from_mem), (q, to_mem), n);
     }
 
     /// Translate `n` elements of `size` bytes from `src` to `dst` (address locals, memories).

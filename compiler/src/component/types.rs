@@ -66,13 +66,20 @@ impl TypeArena {
                 ComponentDefinedType::List { element, .. } => {
                     TypeDef::List(self.val(types, element, resource)?)
                 }
-                // The Canonical ABI treats map<K, V> as list<tuple<K, V>>.
+                // The Canonical ABI treats map<K, V> as list<tuple<K, V>>; the entry tuple is
+                // interned for the layout code, the map kept for the names users see.
                 ComponentDefinedType::Map { key, value, .. } => {
                     let k = self.val(types, key, resource)?;
                     let v = self.val(types, value, resource)?;
-                    let tuple = self.intern(TypeDef::Tuple(vec![k, v]));
-                    TypeDef::List(tuple)
+                    let entry = self.intern(TypeDef::Tuple(vec![k, v]));
+                    TypeDef::Map { entry }
                 }
+                ComponentDefinedType::FixedLengthList {
+                    element, length, ..
+                } => TypeDef::FixedList {
+                    elem: self.val(types, element, resource)?,
+                    len: *length,
+                },
                 ComponentDefinedType::Tuple(t) => {
                     let mut ts = Vec::new();
                     for e in t.types.iter() {
@@ -105,7 +112,7 @@ impl TypeArena {
                 other => {
                     return Err(Error::Unsupported {
                         message: format!(
-                            "interface type {} (async, map or fixed-length-list proposals)",
+                            "interface type {} (the async proposal)",
                             kind_name(other)
                         ),
                         offset: None,
@@ -204,8 +211,6 @@ fn kind_name(t: &ComponentDefinedType) -> &'static str {
     match t {
         ComponentDefinedType::Future { .. } => "future",
         ComponentDefinedType::Stream { .. } => "stream",
-        ComponentDefinedType::Map { .. } => "map",
-        ComponentDefinedType::FixedLengthList { .. } => "fixed-length list",
         _ => "this",
     }
 }

@@ -197,7 +197,18 @@ impl Walk<'_> {
                 }
             }
             (TypeDefKind::Option(wt), TypeDef::Option(ft))
-            | (TypeDefKind::List(wt), TypeDef::List(ft)) => self.ty(wt, *ft, d),
+            | (TypeDefKind::List(wt), TypeDef::List(ft))
+            | (TypeDefKind::FixedLengthList(wt, _), TypeDef::FixedList { elem: ft, .. }) => {
+                self.ty(wt, *ft, d)
+            }
+            (TypeDefKind::Map(wk, wv), TypeDef::Map { entry }) => {
+                if let Some(TypeDef::Tuple(kv)) = self.info.types.get(*entry as usize) {
+                    if let [k, v] = kv[..] {
+                        self.ty(wk, k, d);
+                        self.ty(wv, v, d);
+                    }
+                }
+            }
             (TypeDefKind::Result(r), TypeDef::Result { ok, err }) => {
                 if let (Some(wt), Some(ft)) = (&r.ok, ok) {
                     self.ty(wt, *ft, d);

@@ -39,6 +39,7 @@ use super::header::quoted;
 use crate::component::wit_names::{func_ident, snake, split, Keys, WitNames};
 use std::collections::HashSet;
 use std::fmt::Write;
+use weld_contract::component::abi::Types;
 use weld_contract::component::clayout::flags_layout;
 use weld_contract::component::{ComponentInfo, FuncTy, TypeDef};
 use weld_contract::symbols::{self, mangle};
@@ -245,23 +246,37 @@ impl<'a> Gen<'a> {
         name
     }
 
-    /// Reserve a type base name together with its `_t` and `_free` forms.
+    /// Reserve a type base name together with its `_t`, `_free` and `_entry_t` forms.
     fn claim_base(&mut self, want: String) -> String {
         let mut name = want.clone();
         let mut n = 2;
         let taken = |u: &HashSet<String>, b: &str| {
-            [b.to_string(), format!("{b}_t"), format!("{b}_free")]
-                .iter()
-                .any(|x| u.contains(x))
+            [
+                b.to_string(),
+                format!("{b}_t"),
+                format!("{b}_free"),
+                format!("{b}_entry_t"),
+            ]
+            .iter()
+            .any(|x| u.contains(x))
         };
         while taken(&self.used, &name) {
             name = format!("{want}_{n}");
             n += 1;
         }
-        for x in [name.clone(), format!("{name}_t"), format!("{name}_free")] {
+        for x in [
+            name.clone(),
+            format!("{name}_t"),
+            format!("{name}_free"),
+            format!("{name}_entry_t"),
+        ] {
             self.used.insert(x);
         }
         name
+    }
+
+    fn types(&self) -> Types<'a> {
+        Types::new(&self.info.types)
     }
 
     fn def(&self, t: u32) -> &'a TypeDef {
@@ -299,7 +314,15 @@ impl<'a> Gen<'a> {
             return;
         }
         match def {
-            TypeDef::List(e) => self.visit(*e, &format!("{path}_elem"), depth + 1),
+            TypeDef::List(e) | TypeDef::FixedList { elem: e, .. } => {
+                self.visit(*e, &format!("{path}_elem"), depth + 1)
+            }
+            TypeDef::Map { .. } => {
+                if let Some((k, v)) = self.types().map_key_value(t) {
+                    self.visit(k, &format!("{path}_key"), depth + 1);
+                    self.visit(v, &format!("{path}_value"), depth + 1);
+                }
+            }
             TypeDef::Option(e) => self.visit(*e, &format!("{path}_some"), depth + 1),
             TypeDef::Result { ok, err } => {
                 if let Some(ok) = ok {
@@ -335,6 +358,11 @@ impl<'a> Gen<'a> {
             }
             TypeDef::String => format!("{p}_string"),
             TypeDef::List(e) => format!("{p}_list_{}", self.short(*e)),
+            TypeDef::FixedList { elem, len } => format!("{p}_list{len}_{}", self.short(*elem)),
+            TypeDef::Map { .. } => match self.types().map_key_value(t) {
+                Some((k, v)) => format!("{p}_map_{}_{}", self.short(k), self.short(v)),
+                None => format!("{p}_{path}"),
+            },
             TypeDef::Option(e) => format!("{p}_option_{}", self.short(*e)),
             TypeDef::Result { ok, err } => {
                 let s = |x: &Option<u32>| x.map_or("void".to_string(), |x| self.short(x));
@@ -403,7 +431,8 @@ impl<'a> Gen<'a> {
         }
         let d = depth + 1;
         match self.def(t) {
-            TypeDef::String | TypeDef::List(_) => true,
+            TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => true,
+            TypeDef::FixedList { elem, .. } => self.owns(*elem, d),
             TypeDef::Record(fs) => fs.iter().any(|(_, f)| self.owns(*f, d)),
             TypeDef::Tuple(ts) => ts.iter().any(|f| self.owns(*f, d)),
             TypeDef::Variant(cs) => cs.iter().any(|(_, p)| p.is_some_and(|p| self.owns(p, d))),
@@ -438,6 +467,24 @@ impl<'a> Gen<'a> {
                     h,
                     "typedef struct {b}_t {{\n  {} *ptr;\n  size_t len;\n}} {b}_t;",
                     ct(self, *e)
+                );
+            }
+            TypeDef::FixedList { elem, len } => {
+                let _ = writeln!(
+                    h,
+                    "typedef struct {b}_t {{\n  {} elems[{len}];\n}} {b}_t;",
+                    ct(self, *elem)
+                );
+            }
+            // Laid out as the entry tuple the Canonical ABI makes of it, with named members.
+            TypeDef::Map { .. } => {
+                let (k, v) = self.types().map_key_value(t).unwrap_or_default();
+                let _ = writeln!(
+                    h,
+                    "typedef struct {b}_entry_t {{\n  {} key;\n  {} value;\n}} {b}_entry_t;\n\
+                     typedef struct {b}_t {{\n  {b}_entry_t *ptr;\n  size_t len;\n}} {b}_t;",
+                    ct(self, k),
+                    ct(self, v)
                 );
             }
             TypeDef::Record(fields) => {
@@ -578,6 +625,26 @@ impl<'a> Gen<'a> {
             TypeDef::List(e) => {
                 if let Some(s) = self.free_stmt(*e, "&p->ptr[i]") {
                     let _ = writeln!(body, "  for (size_t i = 0; i < p->len; i++)\n    {s}");
+                }
+                body.push_str("  free(p->ptr);\n");
+            }
+            TypeDef::FixedList { elem, len } => {
+                if let Some(s) = self.free_stmt(*elem, "&p->elems[i]") {
+                    let _ = writeln!(body, "  for (size_t i = 0; i < {len}; i++)\n    {s}");
+                }
+            }
+            TypeDef::Map { .. } => {
+                let (k, v) = self.types().map_key_value(t).unwrap_or_default();
+                let frees: Vec<String> = [(k, "key"), (v, "value")]
+                    .iter()
+                    .filter_map(|(x, m)| self.free_stmt(*x, &format!("&p->ptr[i].{m}")))
+                    .collect();
+                if !frees.is_empty() {
+                    let _ = writeln!(
+                        body,
+                        "  for (size_t i = 0; i < p->len; i++) {{\n    {}\n  }}",
+                        frees.join("\n    ")
+                    );
                 }
                 body.push_str("  free(p->ptr);\n");
             }
@@ -779,8 +846,8 @@ impl<'a> Gen<'a> {
     }
 
     /// A C `main` (after including the header) printing, per named type, `t<index> sizeof
-    /// alignof` and the offsets of its members: record/tuple fields, or the `val` union of a
-    /// variant, option or result. Tests compare it with [`weld_contract::component::clayout`].
+    /// alignof` and the offsets of its members: record/tuple fields, the `val` union of a
+    /// variant, option or result, or the key and value of a map's entry. Tests compare it with [`weld_contract::component::clayout`].
     pub(crate) fn layout_probe(&self) -> String {
         let mut c = String::from("#include <stdio.h>\n#include <stddef.h>\nint main(void) {\n");
         for &t in &self.order {
@@ -798,6 +865,12 @@ impl<'a> Gen<'a> {
                     offs.push(format!("offsetof({ty}, val)"))
                 }
                 TypeDef::Option(_) => offs.push(format!("offsetof({ty}, val)")),
+                // A map's entries: laid out as the entry tuple the runtime reads.
+                TypeDef::Map { .. } => {
+                    let entry = format!("{}_entry_t", self.base_of(t));
+                    offs.push(format!("offsetof({entry}, key)"));
+                    offs.push(format!("offsetof({entry}, value)"));
+                }
                 TypeDef::Result { ok, err } if ok.is_some() || err.is_some() => {
                     offs.push(format!("offsetof({ty}, val)"))
                 }

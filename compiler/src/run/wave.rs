@@ -4,7 +4,9 @@
 //! Values: `true`/`false`, integers (`-1`, `42`), floats (`1.5`, `nan`, `inf`, `-inf`), chars
 //! (`'x'`, with `\n \t \\ \' \" \u{..}` escapes), strings (`"..."`), lists `[a, b]`, tuples
 //! `(a, b)`, records `{field: v, ...}`, variants `case` / `case(payload)`, enums `case`, options
-//! `some(v)` / `none`, results `ok` / `ok(v)` / `err` / `err(v)`, flags `{a, b}`. A label that is
+//! `some(v)` / `none`, results `ok` / `ok(v)` / `err` / `err(v)`, flags `{a, b}`. A fixed-length
+//! list `list<T, N>` is a list of exactly N values; WAVE has no map syntax, so a `map<K, V>` is
+//! written as what the Canonical ABI makes of it, a list of `(key, value)` tuples. A label that is
 //! a keyword is written with a `%` prefix (`%none`). Printing is `Val`'s `Display`.
 
 use weld_contract::component::TypeDef;
@@ -209,6 +211,24 @@ impl Parser<'_> {
             }
         }
     }
+    /// `[a, b, ...]` (a trailing comma allowed).
+    fn list(&mut self, types: &[TypeDef], elem: u32) -> R<Vec<Val>> {
+        self.expect('[')?;
+        let mut items = Vec::new();
+        if !self.eat(']') {
+            loop {
+                items.push(self.value(types, elem)?);
+                if self.eat(']') {
+                    break;
+                }
+                self.expect(',')?;
+                if self.eat(']') {
+                    break;
+                }
+            }
+        }
+        Ok(items)
+    }
     fn payload(&mut self, types: &[TypeDef], ty: Option<u32>) -> R<Option<Box<Val>>> {
         match ty {
             Some(t) => {
@@ -250,20 +270,18 @@ impl Parser<'_> {
                 }
             }
             TypeDef::String => Val::String(self.quoted('"')?),
-            TypeDef::List(e) => {
-                self.expect('[')?;
-                let mut items = Vec::new();
-                if !self.eat(']') {
-                    loop {
-                        items.push(self.value(types, *e)?);
-                        if self.eat(']') {
-                            break;
-                        }
-                        self.expect(',')?;
-                        if self.eat(']') {
-                            break;
-                        }
-                    }
+            TypeDef::List(e) | TypeDef::Map { entry: e } => Val::List(self.list(types, *e)?),
+            TypeDef::FixedList { elem, len } => {
+                let at = self.pos;
+                let items = self.list(types, *elem)?;
+                if items.len() != *len as usize {
+                    return Err(WaveError {
+                        message: format!(
+                            "expected a list of {len} elements, found {}",
+                            items.len()
+                        ),
+                        pos: at,
+                    });
                 }
                 Val::List(items)
             }
@@ -378,6 +396,9 @@ mod tests {
             TypeDef::Char,                                             // 7
             TypeDef::Variant(vec![("none".into(), None), ("x".into(), Some(0))]), // 8
             TypeDef::Record(vec![("p".into(), 4), ("q".into(), 4)]),   // 9
+            TypeDef::FixedList { elem: 0, len: 3 },                    // 10
+            TypeDef::Tuple(vec![1, 0]),                                // 11
+            TypeDef::Map { entry: 11 },                                // 12
         ]
     }
 
@@ -398,6 +419,9 @@ mod tests {
             ("{:}", 9),
             ("{q: some(2)}", 9),
             ("\"it\\'s \\u{301}\"", 1),
+            ("[4, 5, 6]", 10),
+            ("[(\"a\", 1), (\"b\", 2)]", 12),
+            ("[]", 12),
         ] {
             let v = parse_value(src, &t, ty).unwrap_or_else(|e| panic!("{src}: {e}"));
             let printed = v.to_string();
@@ -422,5 +446,9 @@ mod tests {
         assert!(e.message.contains("missing field"), "{e}");
         assert!(parse_value("300", &t, 7).is_err());
         assert!(parse_value("4294967296", &t, 0).is_err());
+        let e = parse_value("[1, 2]", &t, 10).expect_err("two of three");
+        assert!(e.message.contains("3 elements, found 2"), "{e}");
+        assert!(parse_value("[1, 2, 3, 4]", &t, 10).is_err());
+        assert!(parse_value("[(1, \"a\")]", &t, 12).is_err(), "key first");
     }
 }

@@ -29,6 +29,12 @@ pub const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
 pub const CANONICAL_F32_NAN: u32 = 0x7fc0_0000;
 /// The canonical NaN of f64 (`CANONICAL_FLOAT64_NAN`).
 pub const CANONICAL_F64_NAN: u64 = 0x7ff8_0000_0000_0000;
+/// Every value type's `elem_size` is below this (validation refuses larger fixed-length lists).
+pub const MAX_VALUE_BYTE_SIZE: u32 = 1 << 28;
+/// How far [`Types::flatten`] counts: a fixed-length list may flatten to millions of core
+/// values, but every flattening longer than [`MAX_FLAT_PARAMS`] is passed in memory, so beyond
+/// this many the exact length never matters and flattening stops.
+pub const FLAT_COUNT_LIMIT: usize = 4 * MAX_FLAT_PARAMS;
 /// The bit of a Latin-1+UTF-16 string's length that says "UTF-16" (`UTF16_TAG`).
 pub const UTF16_TAG: u32 = 1 << 31;
 
@@ -95,6 +101,37 @@ impl<'a> Types<'a> {
         self.defs.get(t as usize).unwrap_or(&FALLBACK)
     }
 
+    /// The element type of a variable-length list: `list<T>`'s `T`, or a map's entry tuple
+    /// (a map is `list<tuple<K, V>>` to the Canonical ABI).
+    pub fn list_elem(&self, t: u32) -> Option<u32> {
+        match self.get(t) {
+            TypeDef::List(e) | TypeDef::Map { entry: e } => Some(*e),
+            _ => None,
+        }
+    }
+
+    /// The element type of any list: `list<T>`, `list<T, N>`, or a map's entry tuple.
+    pub fn element(&self, t: u32) -> Option<u32> {
+        match self.get(t) {
+            TypeDef::FixedList { elem, .. } => Some(*elem),
+            _ => self.list_elem(t),
+        }
+    }
+
+    /// A map's key and value types.
+    pub fn map_key_value(&self, t: u32) -> Option<(u32, u32)> {
+        match self.get(t) {
+            TypeDef::Map { entry } => match self.get(*entry) {
+                TypeDef::Tuple(kv) => match kv[..] {
+                    [k, v] => Some((k, v)),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The payload types of a variant-like type (variant, enum, option, result), by case index;
     /// `None` for other types.
     pub fn cases(&self, t: u32) -> Option<Vec<Option<u32>>> {
@@ -159,7 +196,12 @@ impl<'a> Types<'a> {
             TypeDef::S16 | TypeDef::U16 => 2,
             TypeDef::S32 | TypeDef::U32 | TypeDef::F32 | TypeDef::Char => 4,
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
-            TypeDef::String | TypeDef::List(_) | TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
+            TypeDef::String
+            | TypeDef::List(_)
+            | TypeDef::Map { .. }
+            | TypeDef::Own(_)
+            | TypeDef::Borrow(_) => 4,
+            TypeDef::FixedList { elem, .. } => self.align(*elem),
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
                 let mut a = 1;
                 self.each_field(t, |f| a = a.max(self.align(f)));
@@ -190,7 +232,8 @@ impl<'a> Types<'a> {
             TypeDef::S16 | TypeDef::U16 => 2,
             TypeDef::S32 | TypeDef::U32 | TypeDef::F32 | TypeDef::Char => 4,
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
-            TypeDef::String | TypeDef::List(_) => 8,
+            TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => 8,
+            TypeDef::FixedList { elem, len } => self.size(*elem).saturating_mul(*len),
             TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
                 let (mut s, mut a) = (0u32, 1);
@@ -259,7 +302,8 @@ impl<'a> Types<'a> {
         align_to(discriminant_size(cases.len()), self.max_case_align(cases))
     }
 
-    /// `flatten_type(t)`, appended to `out`.
+    /// `flatten_type(t)`, appended to `out`; exact up to [`FLAT_COUNT_LIMIT`] values, longer
+    /// flattenings are cut short (still longer than the limit).
     pub fn flatten(&self, t: u32, out: &mut Vec<Flat>) {
         match self.get(t) {
             TypeDef::Bool
@@ -275,7 +319,17 @@ impl<'a> Types<'a> {
             TypeDef::S64 | TypeDef::U64 => out.push(Flat::I64),
             TypeDef::F32 => out.push(Flat::F32),
             TypeDef::F64 => out.push(Flat::F64),
-            TypeDef::String | TypeDef::List(_) => out.extend([Flat::I32, Flat::I32]),
+            TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => {
+                out.extend([Flat::I32, Flat::I32])
+            }
+            TypeDef::FixedList { elem, len } => {
+                for _ in 0..*len {
+                    if out.len() > FLAT_COUNT_LIMIT {
+                        break;
+                    }
+                    self.flatten(*elem, out);
+                }
+            }
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
                 self.each_field(t, |f| self.flatten(f, out));
             }

@@ -13,6 +13,8 @@
 //! | s32, u32, f32, char, own, borrow | `int32_t`, `uint32_t`, `float` | 4, 4 |
 //! | s64, u64, f64 | `int64_t`, `uint64_t`, `double` | 8, 8 |
 //! | string, list<T> | `struct { T *ptr; size_t len; }` | 2P, P |
+//! | map<K, V> | list of `struct { K key; V value; }` | 2P, P |
+//! | list<T, N> | `struct { T elems[N]; }` | N × sizeof(T), alignof(T) |
 //! | record, tuple | `struct { fields in order }` (empty: one `uint8_t`) | C struct rules |
 //! | variant | `struct { uintN_t tag; union { payloads } val; }` | tag: 1, 2 or 4 bytes |
 //! | option<T> | `struct { bool is_some; T val; }` | |
@@ -210,10 +212,17 @@ impl<'a> CLayouts<'a> {
             | TypeDef::Own(_)
             | TypeDef::Borrow(_) => scalar(4),
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => scalar(8),
-            TypeDef::String | TypeDef::List(_) => CLayout {
+            TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => CLayout {
                 size: 2 * self.ptr,
                 align: self.ptr,
             },
+            TypeDef::FixedList { elem, len } => {
+                let e = self.compute(*elem, memo);
+                CLayout {
+                    size: e.size.saturating_mul(*len),
+                    align: e.align,
+                }
+            }
             TypeDef::Record(fields) => {
                 let ms: Vec<CLayout> = fields.iter().map(|(_, f)| self.compute(*f, memo)).collect();
                 struct_layout(&ms).1
@@ -303,5 +312,21 @@ mod tests {
         assert_eq!(l.get(1), BYTE);
         assert_eq!(l.get(99), BYTE);
         assert_eq!(flags_layout(33), CLayout { size: 8, align: 4 });
+    }
+
+    #[test]
+    fn fixed_lists_are_arrays_and_maps_are_lists_of_entries() {
+        let types = vec![
+            TypeDef::U16,
+            TypeDef::FixedList { elem: 0, len: 3 },
+            TypeDef::Record(vec![(String::from("a"), 1), (String::from("b"), 0)]),
+            TypeDef::String,
+            TypeDef::Tuple(vec![3, 0]),
+            TypeDef::Map { entry: 4 },
+        ];
+        let l = CLayouts::new(&types, 8);
+        assert_eq!(l.get(1), CLayout { size: 6, align: 2 });
+        assert_eq!(l.field_offsets(2), vec![0, 6]);
+        assert_eq!(l.get(5), CLayout { size: 16, align: 8 });
     }
 }

@@ -215,6 +215,15 @@ fn typedef(w: &mut Writer, t: &TypeDef) {
             w.byte(20);
             names(w, n);
         }
+        TypeDef::FixedList { elem, len } => {
+            w.byte(23);
+            w.u(*elem as u64);
+            w.u(*len as u64);
+        }
+        TypeDef::Map { entry } => {
+            w.byte(24);
+            w.u(*entry as u64);
+        }
         TypeDef::Own(r) => {
             w.byte(21);
             w.u(*r as u64);
@@ -266,6 +275,11 @@ fn read_typedef(r: &mut Reader<'_>) -> Option<TypeDef> {
         20 => TypeDef::Flags(read_names(r)?),
         21 => TypeDef::Own(r.u32()?),
         22 => TypeDef::Borrow(r.u32()?),
+        23 => TypeDef::FixedList {
+            elem: r.u32()?,
+            len: r.u32()?,
+        },
+        24 => TypeDef::Map { entry: r.u32()? },
         _ => return None,
     })
 }
@@ -487,6 +501,9 @@ mod tests {
                 },
                 TypeDef::Flags(vec!["r".into(), "w".into()]),
                 TypeDef::Own(0),
+                TypeDef::FixedList { elem: 0, len: 3 },
+                TypeDef::Tuple(vec![0, 1]),
+                TypeDef::Map { entry: 9 },
             ],
             func_types: vec![FuncTy {
                 params: vec![("s".into(), 0)],

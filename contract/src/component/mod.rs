@@ -45,6 +45,20 @@ pub enum TypeDef {
     String,
     /// list<T>
     List(u32),
+    /// list<T, N>: `len` (at least 1) elements of `elem`, laid out inline like a record.
+    FixedList {
+        /// Element type.
+        elem: u32,
+        /// Number of elements.
+        len: u32,
+    },
+    /// map<K, V>: laid out and passed exactly as `list<tuple<K, V>>` (the spec despecialises
+    /// it so); `entry` is that tuple's type. Kept apart from `list` so that inspect, the C
+    /// header, WAVE and the Rust host can call it a map.
+    Map {
+        /// The interned `tuple<K, V>`.
+        entry: u32,
+    },
     /// record { name: T, ... }
     Record(Vec<(String, u32)>),
     /// tuple<T, ...>

@@ -100,6 +100,13 @@ pub fn type_text(info: &ComponentInfo, t: u32) -> String {
             TypeDef::Char => "char".into(),
             TypeDef::String => "string".into(),
             TypeDef::List(e) => format!("list<{}>", n(e)),
+            TypeDef::FixedList { elem, len } => format!("list<{}, {len}>", n(elem)),
+            TypeDef::Map { entry } => match info.types.get(*entry as usize) {
+                Some(TypeDef::Tuple(kv)) if kv.len() == 2 => {
+                    format!("map<{}, {}>", n(&kv[0]), n(&kv[1]))
+                }
+                _ => "map<?>".into(),
+            },
             TypeDef::Record(f) => format!(
                 "record {{ {} }}",
                 join(f.iter().map(|(k, t)| format!("{k}: {}", n(t))).collect())

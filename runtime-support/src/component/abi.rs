@@ -286,10 +286,18 @@ impl Abi<'_> {
                 let units = read_uint(cx, ptr.wrapping_add(4), 4)? as u32;
                 Val::String(load_string(cx, begin, units)?)
             }
-            TypeDef::List(e) => {
+            TypeDef::List(e) | TypeDef::Map { entry: e } => {
                 let begin = read_uint(cx, ptr, 4)? as u32;
                 let len = read_uint(cx, ptr.wrapping_add(4), 4)? as u32;
                 Val::List(self.load_list(cx, begin, len, *e)?)
+            }
+            TypeDef::FixedList { elem, len } => {
+                let size = self.types.size(*elem);
+                let mut out = Vec::new();
+                for i in 0..*len {
+                    out.push(self.load(cx, ptr.wrapping_add(i.wrapping_mul(size)), *elem)?);
+                }
+                Val::List(out)
             }
             TypeDef::Record(fields) => {
                 let tys: Vec<u32> = fields.iter().map(|(_, t)| *t).collect();
@@ -417,10 +425,17 @@ impl Abi<'_> {
                 write_uint(cx, ptr, 4, u64::from(begin))?;
                 write_uint(cx, ptr.wrapping_add(4), 4, u64::from(units))
             }
-            (TypeDef::List(e), Val::List(vs)) => {
+            (TypeDef::List(e) | TypeDef::Map { entry: e }, Val::List(vs)) => {
                 let (begin, len) = self.store_list(cx, vs, *e)?;
                 write_uint(cx, ptr, 4, u64::from(begin))?;
                 write_uint(cx, ptr.wrapping_add(4), 4, u64::from(len))
+            }
+            (TypeDef::FixedList { elem, len }, Val::List(vs)) if vs.len() == *len as usize => {
+                let size = self.types.size(*elem);
+                for (i, v) in (0u32..).zip(vs) {
+                    self.store(cx, v, *elem, ptr.wrapping_add(i.wrapping_mul(size)))?;
+                }
+                Ok(())
             }
             (TypeDef::Record(fields), Val::Record(vs)) if vs.len() == fields.len() => {
                 let tys: Vec<u32> = fields.iter().map(|(_, t)| *t).collect();
@@ -549,9 +564,16 @@ impl Abi<'_> {
                 let (ptr, units) = (it.next32()?, it.next32()?);
                 Val::String(load_string(cx, ptr, units)?)
             }
-            TypeDef::List(e) => {
+            TypeDef::List(e) | TypeDef::Map { entry: e } => {
                 let (ptr, len) = (it.next32()?, it.next32()?);
                 Val::List(self.load_list(cx, ptr, len, *e)?)
+            }
+            TypeDef::FixedList { elem, len } => {
+                let mut out = Vec::new();
+                for _ in 0..*len {
+                    out.push(self.lift_flat(cx, it, *elem)?);
+                }
+                Val::List(out)
             }
             TypeDef::Record(fields) => {
                 let mut out = Vec::with_capacity(fields.len());
@@ -629,9 +651,14 @@ impl Abi<'_> {
                 let (ptr, units) = store_string(cx, s, self.src)?;
                 out.extend([u64::from(ptr), u64::from(units)]);
             }
-            (TypeDef::List(e), Val::List(vs)) => {
+            (TypeDef::List(e) | TypeDef::Map { entry: e }, Val::List(vs)) => {
                 let (ptr, len) = self.store_list(cx, vs, *e)?;
                 out.extend([u64::from(ptr), u64::from(len)]);
+            }
+            (TypeDef::FixedList { elem, len }, Val::List(vs)) if vs.len() == *len as usize => {
+                for v in vs {
+                    self.lower_flat(cx, v, *elem, out)?;
+                }
             }
             (TypeDef::Record(fields), Val::Record(vs)) if vs.len() == fields.len() => {
                 for ((_, ft), (_, fv)) in fields.iter().zip(vs) {

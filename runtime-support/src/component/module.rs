@@ -9,6 +9,7 @@ use crate::module::{LoadError, Module};
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use weld_contract::component::abi::MAX_VALUE_BYTE_SIZE;
 use weld_contract::component::descriptor::{VMComponentDescriptor, COMPONENT_MAGIC};
 use weld_contract::component::{
     CanonOpts, ComponentInfo, CoreDef, Intrinsic, LoweringTarget, TypeDef,
@@ -128,7 +129,9 @@ impl ComponentModule {
 /// [`child`], its children without allocating (this runs over every type at every load).
 fn child_slots(def: &TypeDef) -> usize {
     match def {
-        TypeDef::List(_) | TypeDef::Option(_) => 1,
+        TypeDef::List(_) | TypeDef::FixedList { .. } | TypeDef::Map { .. } | TypeDef::Option(_) => {
+            1
+        }
         TypeDef::Record(fs) => fs.len(),
         TypeDef::Tuple(ts) => ts.len(),
         TypeDef::Variant(cs) => cs.len(),
@@ -141,7 +144,10 @@ fn child_slots(def: &TypeDef) -> usize {
 /// payload).
 fn child(def: &TypeDef, i: usize) -> Option<u32> {
     match def {
-        TypeDef::List(t) | TypeDef::Option(t) => (i == 0).then_some(*t),
+        TypeDef::List(t)
+        | TypeDef::FixedList { elem: t, .. }
+        | TypeDef::Map { entry: t }
+        | TypeDef::Option(t) => (i == 0).then_some(*t),
         TypeDef::Record(fs) => fs.get(i).map(|(_, t)| *t),
         TypeDef::Tuple(ts) => ts.get(i).copied(),
         TypeDef::Variant(cs) => cs.get(i).and_then(|(_, t)| *t),
@@ -163,6 +169,11 @@ fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
             }
             TypeDef::Variant(cs) if cs.is_empty() => return Err(bad("empty variant")),
             TypeDef::Enum(cs) if cs.is_empty() => return Err(bad("empty enum")),
+            TypeDef::FixedList { len: 0, .. } => return Err(bad("empty fixed-length list")),
+            TypeDef::Map { entry } => match info.types.get(*entry as usize) {
+                Some(TypeDef::Tuple(kv)) if kv.len() == 2 => {}
+                _ => return Err(bad(format!("type {i}: a map's entry is not a pair"))),
+            },
             _ => {}
         }
     }
@@ -191,6 +202,18 @@ fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
                 }
             } else {
                 state[t] = 2;
+            }
+        }
+    }
+    // Sizes only now that the arena is known to be acyclic.
+    let types = Types::new(&info.types);
+    for (i, def) in info.types.iter().enumerate() {
+        // Zero-sized elements would let a short list stand for billions of values.
+        if let TypeDef::FixedList { elem, .. } = def {
+            if types.size(i as u32) >= MAX_VALUE_BYTE_SIZE || types.size(*elem) == 0 {
+                return Err(bad(format!(
+                    "type {i}: a fixed-length list of 2^28 bytes or more, or of empty elements"
+                )));
             }
         }
     }
@@ -405,5 +428,34 @@ mod tests {
         });
         fine.push(TypeDef::String);
         assert!(validate(&with_types(fine), 0).is_ok());
+    }
+
+    #[test]
+    fn fixed_length_lists_and_maps_are_checked_at_load() {
+        let fixed = |elem, len| TypeDef::FixedList { elem, len };
+        let ok = |types| validate(&with_types(types), 0).is_ok();
+        assert!(ok(alloc::vec![TypeDef::U32, fixed(0, 4)]));
+        assert!(!ok(alloc::vec![TypeDef::U32, fixed(0, 0)]), "empty");
+        assert!(
+            !ok(alloc::vec![TypeDef::U32, fixed(0, 1 << 26)]),
+            "2^28 bytes"
+        );
+        assert!(!ok(alloc::vec![fixed(0, 2)]), "contains itself");
+        let empty = TypeDef::Record(alloc::vec![]);
+        assert!(
+            !ok(alloc::vec![empty, fixed(0, 1 << 30)]),
+            "zero-sized elements"
+        );
+        let entry = TypeDef::Tuple(alloc::vec![0, 0]);
+        assert!(ok(alloc::vec![
+            TypeDef::U8,
+            entry,
+            TypeDef::Map { entry: 1 }
+        ]));
+        assert!(
+            !ok(alloc::vec![TypeDef::U8, TypeDef::Map { entry: 0 }]),
+            "not a pair"
+        );
+        assert!(!ok(alloc::vec![TypeDef::Map { entry: 7 }]), "out of range");
     }
 }

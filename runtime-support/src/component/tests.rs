@@ -825,3 +825,105 @@ fn releasing_values_frees_byte_lists_whole_and_everything_else_as_usual() {
     ];
     super::val::release(values);
 }
+
+/// `list<u16, 3>`, `list<tuple<u8, string>, 2>` and `map<string, u32>` after the [`arena`].
+fn arena_with_fixed_lists_and_maps() -> (Vec<TypeDef>, [u32; 3]) {
+    let mut defs = arena();
+    let base = defs.len() as u32;
+    defs.push(TypeDef::U16); // base
+    defs.push(TypeDef::FixedList { elem: base, len: 3 }); // base + 1
+    defs.push(TypeDef::U8); // base + 2
+    defs.push(TypeDef::String); // base + 3
+    defs.push(TypeDef::Tuple(vec![base + 2, base + 3])); // base + 4
+    defs.push(TypeDef::FixedList {
+        elem: base + 4,
+        len: 2,
+    }); // base + 5
+    defs.push(TypeDef::U32); // base + 6
+    defs.push(TypeDef::Tuple(vec![base + 3, base + 6])); // base + 7
+    defs.push(TypeDef::Map { entry: base + 7 }); // base + 8
+    (defs, [base + 1, base + 5, base + 8])
+}
+
+#[test]
+fn fixed_length_lists_are_laid_out_inline_and_maps_as_lists_of_entries() {
+    let (defs, [shorts, pairs, map]) = arena_with_fixed_lists_and_maps();
+    let t = Types::new(&defs);
+    assert_eq!((t.align(shorts), t.size(shorts)), (2, 6));
+    assert_eq!(t.flat_count(shorts), 3);
+    // tuple<u8, string> is 12 bytes, aligned to 4.
+    assert_eq!((t.align(pairs), t.size(pairs)), (4, 24));
+    assert_eq!(t.flat_count(pairs), 6);
+    assert_eq!((t.align(map), t.size(map)), (4, 8));
+    assert_eq!(t.flat_count(map), 2);
+}
+
+#[test]
+fn fixed_length_lists_and_maps_round_trip_and_wrong_lengths_are_refused() {
+    let (defs, [shorts, pairs, map]) = arena_with_fixed_lists_and_maps();
+    let abi = Abi {
+        types: Types::new(&defs),
+        src: StringEncoding::Utf8,
+    };
+    let s = String::from;
+    let values = [
+        (
+            shorts,
+            Val::List(vec![Val::U16(1), Val::U16(2), Val::U16(65535)]),
+        ),
+        (
+            pairs,
+            Val::List(vec![
+                Val::Tuple(vec![Val::U8(7), Val::String(s("seven"))]),
+                Val::Tuple(vec![Val::U8(8), Val::String(s("é"))]),
+            ]),
+        ),
+        (
+            map,
+            Val::List(vec![
+                Val::Tuple(vec![Val::String(s("a")), Val::U32(1)]),
+                Val::Tuple(vec![Val::String(s("b")), Val::U32(2)]),
+            ]),
+        ),
+    ];
+    for (t, v) in values {
+        assert!(v.check(abi.types, t).is_ok());
+        let mut cx = VecCx::new(StringEncoding::Utf8);
+        abi.store(&mut cx, &v, t, 1024).unwrap();
+        assert_eq!(abi.load(&mut cx, 1024, t).unwrap(), v);
+        let mut flat = Vec::new();
+        abi.lower_flat(&mut cx, &v, t, &mut flat).unwrap();
+        assert_eq!(flat.len(), abi.types.flat_count(t));
+        assert_eq!(
+            abi.lift_values(&mut cx, usize::MAX, &flat, &[t]).unwrap(),
+            vec![v]
+        );
+    }
+    // The first u16 at offset 0, the third at 4: inline, no pointer.
+    let mut cx = VecCx::new(StringEncoding::Utf8);
+    let v = Val::List(vec![Val::U16(1), Val::U16(2), Val::U16(3)]);
+    abi.store(&mut cx, &v, shorts, 1024).unwrap();
+    assert_eq!(cx.mem[1024..1030], [1, 0, 2, 0, 3, 0]);
+    let short = Val::List(vec![Val::U16(1), Val::U16(2)]);
+    assert!(short.check(abi.types, shorts).is_err());
+    assert!(abi.store(&mut cx, &short, shorts, 1024).is_err());
+    assert!(abi
+        .lower_flat(&mut cx, &short, shorts, &mut Vec::new())
+        .is_err());
+}
+
+#[test]
+fn flattening_a_huge_fixed_length_list_stops_past_the_flat_limit() {
+    let defs = vec![
+        TypeDef::U8,
+        TypeDef::FixedList {
+            elem: 0,
+            len: (1 << 28) - 1,
+        },
+    ];
+    let t = Types::new(&defs);
+    let n = t.flat_count(1);
+    assert!(n > MAX_FLAT_PARAMS && n < 1000, "{n}");
+    let (p, r) = flatten_functype(t, &[1], Some(1), false);
+    assert_eq!((p, r), (vec![Flat::I32], vec![Flat::I32]));
+}

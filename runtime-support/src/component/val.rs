@@ -320,10 +320,12 @@ impl Val {
                     h.resource = *r;
                 }
                 // Scalars hold no handles: a list of them (bytes) needs no visit per element.
-                (Val::List(vs), TypeDef::List(t))
-                    if scalar_discriminant(types.get(*t)).is_none() =>
-                {
-                    stack.extend(vs.iter_mut().map(|v| (v, *t)));
+                (Val::List(vs), _) => {
+                    if let Some(t) = types.element(ty) {
+                        if scalar_discriminant(types.get(t)).is_none() {
+                            stack.extend(vs.iter_mut().map(|v| (v, t)));
+                        }
+                    }
                 }
                 (Val::Tuple(vs), TypeDef::Tuple(ts)) => {
                     stack.extend(vs.iter_mut().zip(ts.iter().copied()));
@@ -367,7 +369,16 @@ impl Val {
             | (Val::F64(_), TypeDef::F64)
             | (Val::Char(_), TypeDef::Char)
             | (Val::String(_), TypeDef::String) => true,
-            (Val::List(vs), TypeDef::List(t)) => {
+            (Val::List(vs), TypeDef::FixedList { len, .. }) if vs.len() != *len as usize => {
+                return Err(format!(
+                    "expected a list of {len} elements, found {}",
+                    vs.len()
+                ));
+            }
+            (
+                Val::List(vs),
+                TypeDef::List(t) | TypeDef::FixedList { elem: t, .. } | TypeDef::Map { entry: t },
+            ) => {
                 // Lists of scalars (bytes above all): one comparison per element.
                 if let Some(d) = scalar_discriminant(types.get(*t)) {
                     if vs.iter().all(|v| core::mem::discriminant(v) == d) {

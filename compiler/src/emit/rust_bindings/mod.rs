@@ -23,6 +23,7 @@
 use crate::component::wit_names::{snake, split, Keys, WitNames};
 use std::collections::HashSet;
 use std::fmt::Write;
+use weld_contract::component::abi::Types;
 use weld_contract::component::world::type_text;
 use weld_contract::component::{ComponentInfo, FuncTy, TypeDef};
 use weld_contract::symbols::mangle;
@@ -158,7 +159,10 @@ impl<'a> Gen<'a> {
         }
         let d = depth + 1;
         match def {
-            TypeDef::List(e) | TypeDef::Option(e) => self.visit(*e, &format!("{hint}Elem"), d),
+            TypeDef::List(e)
+            | TypeDef::FixedList { elem: e, .. }
+            | TypeDef::Map { entry: e }
+            | TypeDef::Option(e) => self.visit(*e, &format!("{hint}Elem"), d),
             TypeDef::Result { ok, err } => {
                 for (x, s) in [(ok, "Ok"), (err, "Err")] {
                     if let Some(x) = x {
@@ -265,6 +269,11 @@ impl<'a> Gen<'a> {
             TypeDef::Char => "char".into(),
             TypeDef::String => "String".into(),
             TypeDef::List(e) => format!("Vec<{}>", r(e)),
+            TypeDef::FixedList { elem, len } => format!("[{}; {len}]", r(elem)),
+            TypeDef::Map { .. } => match Types::new(&self.info.types).map_key_value(t) {
+                Some((k, v)) => format!("std::collections::BTreeMap<{}, {}>", r(&k), r(&v)),
+                None => "()".into(),
+            },
             TypeDef::Option(e) => format!("Option<{}>", r(e)),
             TypeDef::Result { ok, err } => format!(
                 "Result<{}, {}>",

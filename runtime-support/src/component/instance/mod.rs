@@ -23,6 +23,7 @@ mod handles;
 mod intrinsics;
 mod transcode;
 pub mod typed;
+mod typed_lists;
 pub mod typed_values;
 
 use super::abi::{flat_from_raw, Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};

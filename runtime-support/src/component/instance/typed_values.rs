@@ -11,8 +11,9 @@ use weld_contract::vmctx::ValRaw;
 
 /// A Rust type that stands for one interface type in typed calls
 /// ([`TypedFunc`](super::typed::TypedFunc), [`HostImports::func_wrap`](super::HostImports::func_wrap)):
-/// `bool`, the integers, `f32`, `f64`, `char`, `String`, and `&str` (parameters the host
-/// passes only). [`Lower`] types can go into a component, [`Lift`] types come out of one.
+/// `bool`, the integers, `f32`, `f64`, `char`, `String`, `&str` (parameters the host passes
+/// only), and lists of these: `Vec<T>` (and `&[T]` to pass) for `list<T>`, `[T; N]` for
+/// `list<T, N>` (`typed_lists.rs`). [`Lower`] types can go into a component, [`Lift`] types come out of one.
 pub trait ComponentType {
     /// Flat core values it takes.
     const FLAT: usize;
@@ -70,7 +71,7 @@ pub(super) fn slot(flat: &[ValRaw], i: usize) -> Result<ValRaw, Trap> {
         .ok_or_else(|| Trap::new(TrapCode::InvalidValue))
 }
 
-fn out_slot(out: &mut [ValRaw], i: usize) -> Result<&mut ValRaw, Trap> {
+pub(super) fn out_slot(out: &mut [ValRaw], i: usize) -> Result<&mut ValRaw, Trap> {
     out.get_mut(i)
         .ok_or_else(|| Trap::new(TrapCode::InvalidValue))
 }
