@@ -42,6 +42,33 @@ enum Call {
     Loop(&'static str, usize),
     LoopHostNop,
     LoopHostStr(usize),
+    /// `take-records` with 100 records from the host.
+    Records,
+    /// The caller passing 100 records to the host 's `host-records`, `n` times.
+    LoopHostRecords,
+}
+
+weld_runtime::component_record! {
+    /// `rec` on weld's side.
+    struct Rec {
+        id: u32,
+        name: String,
+    }
+}
+
+/// `rec` on Wasmtime's side.
+#[derive(
+    wasmtime::component::ComponentType, wasmtime::component::Lower, wasmtime::component::Lift,
+)]
+#[component(record)]
+struct WtRec {
+    id: u32,
+    name: String,
+}
+
+/// The 100 records the host passes: `{id: i, name: "aaaaaaaa"}`, as in [`records_data`].
+fn records() -> Vec<(u32, String)> {
+    (0..100).map(|i| (i, "a".repeat(8))).collect()
 }
 
 const CASES: &[(&str, &str, Call)] = &[
@@ -52,9 +79,19 @@ const CASES: &[(&str, &str, Call)] = &[
         Call::Take(1024),
     ),
     (
+        "host→component list<record{id, name}> ×100",
+        "host_to_component_call",
+        Call::Records,
+    ),
+    (
         "component→host nop",
         "component_to_host_call",
         Call::LoopHostNop,
+    ),
+    (
+        "component→host list<record{id, name}> ×100",
+        "component_to_host_call",
+        Call::LoopHostRecords,
     ),
     (
         "component→host 1 KiB string",
@@ -156,8 +193,10 @@ pub fn component_wat() -> String {
     let (root_types, inner_types, type_withs) = type_texts();
     format!(
         r#"(component{root_types}
+  (import "rec-in" (type $rec-in (eq $d-rec)))
   (import "host-nop" (func $host-nop))
   (import "host-str" (func $host-str (param "s" string)))
+  (import "host-records" (func $host-records (param "l" (list $rec-in))))
   (component $callee{inner_types}
     (core module $m
       (memory (export "mem") 2)
@@ -186,9 +225,18 @@ pub fn component_wat() -> String {
     (import "get" (func $get (result (result $item (error $err)))))
     (import "host-nop" (func $hnop))
     (import "host-str" (func $hstr (param "s" string)))
+    (import "host-records" (func $hrecords (param "l" (list $rec))))
     (core module $libc
       (memory (export "mem") 2)
-      (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 32768))
+      ;; A bump allocator over 32768..61440, starting again at the bottom when full.
+      (global $bump (mut i32) (i32.const 32768))
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+        (local $p i32)
+        (local.set $p (i32.and (i32.add (global.get $bump) (i32.const 7)) (i32.const -8)))
+        (if (i32.gt_u (i32.add (local.get $p) (local.get 3)) (i32.const 61440))
+          (then (local.set $p (i32.const 32768))))
+        (global.set $bump (i32.add (local.get $p) (local.get 3)))
+        (local.get $p))
       (data (i32.const 0) "{data}")
       (data (i32.const 65536) "{data16}")
       (data (i32.const 20000) "{records}"))
@@ -204,6 +252,7 @@ pub fn component_wat() -> String {
       (realloc (func $libc "realloc"))))
     (core func $hnop' (canon lower (func $hnop)))
     (core func $hstr' (canon lower (func $hstr) (memory $libc "mem")))
+    (core func $hrecords' (canon lower (func $hrecords) (memory $libc "mem")))
     (core module $main
       (import "" "nop" (func $nop))
       (import "" "take" (func $take (param i32 i32)))
@@ -214,6 +263,7 @@ pub fn component_wat() -> String {
       (import "" "get" (func $get (param i32)))
       (import "" "hnop" (func $hnop))
       (import "" "hstr" (func $hstr (param i32 i32)))
+      (import "" "hrecords" (func $hrecords (param i32 i32)))
       (func (export "nop"))
       (func (export "take") (param i32 i32))
       (func (export "loop-nop") (param $n i32)
@@ -242,13 +292,17 @@ pub fn component_wat() -> String {
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
       (func (export "loop-host-str") (param $n i32) (param $len i32)
         (loop $l (call $hstr (i32.const 0) (local.get $len))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "loop-host-records") (param $n i32) (param $len i32)
+        (loop $l (call $hrecords (i32.const 20000) (local.get $len))
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
     (core instance $main (instantiate $main (with "" (instance
       (export "nop" (func $nop')) (export "take" (func $take'))
       (export "take16" (func $take16')) (export "take-latin1" (func $take-latin1'))
       (export "take-bytes" (func $take-bytes'))
       (export "take-records" (func $take-records')) (export "get" (func $get'))
-      (export "hnop" (func $hnop')) (export "hstr" (func $hstr'))))))
+      (export "hnop" (func $hnop')) (export "hstr" (func $hstr'))
+      (export "hrecords" (func $hrecords'))))))
     (func (export "nop") (canon lift (core func $main "nop")))
     (func (export "take") (param "s" string)
       (canon lift (core func $main "take") (memory $libc "mem") (realloc (func $libc "realloc"))))
@@ -267,12 +321,17 @@ pub fn component_wat() -> String {
       (canon lift (core func $main "loop-result")))
     (func (export "loop-host-nop") (param "n" u32) (canon lift (core func $main "loop-host-nop")))
     (func (export "loop-host-str") (param "n" u32) (param "len" u32)
-      (canon lift (core func $main "loop-host-str"))))
+      (canon lift (core func $main "loop-host-str")))
+    (func (export "loop-host-records") (param "n" u32) (param "len" u32)
+      (canon lift (core func $main "loop-host-records")))
+    (func (export "take-records") (param "l" (list $rec))
+      (canon lift (core func $main "take") (memory $libc "mem") (realloc (func $libc "realloc")))))
   (instance $caller (instantiate $caller{type_withs}
     (with "nop" (func $callee "nop")) (with "take" (func $callee "take"))
     (with "take-bytes" (func $callee "take-bytes"))
     (with "take-records" (func $callee "take-records")) (with "get" (func $callee "get"))
-    (with "host-nop" (func $host-nop)) (with "host-str" (func $host-str))))
+    (with "host-nop" (func $host-nop)) (with "host-str" (func $host-str))
+    (with "host-records" (func $host-records))))
   (export "nop" (func $caller "nop"))
   (export "take" (func $caller "take"))
   (export "loop-nop" (func $caller "loop-nop"))
@@ -283,7 +342,9 @@ pub fn component_wat() -> String {
   (export "loop-records" (func $caller "loop-records"))
   (export "loop-result" (func $caller "loop-result"))
   (export "loop-host-nop" (func $caller "loop-host-nop"))
-  (export "loop-host-str" (func $caller "loop-host-str")))"#
+  (export "loop-host-str" (func $caller "loop-host-str"))
+  (export "loop-host-records" (func $caller "loop-host-records"))
+  (export "take-records" (func $caller "take-records")))"#
     )
 }
 
@@ -327,6 +388,10 @@ impl WeldSide {
                 Ok(())
             },
         );
+        imports.func_wrap("host-records", |(l,): (Vec<Rec>,)| {
+            std::hint::black_box(l);
+            Ok(())
+        });
         let mut store = Store::new();
         let inst = ComponentInstance::new(&mut store, &module, &imports)
             .map_err(|e| anyhow!("instantiate: {e}"))?;
@@ -381,6 +446,26 @@ impl WeldSide {
                 t = Instant::now();
                 f.call(s, (iters, len as u32)).map_err(trap)?;
             }
+            Call::Records => {
+                let f = i
+                    .typed_func::<(&[Rec],), ()>(s, "take-records")
+                    .map_err(typed)?;
+                let arg: Vec<Rec> = records()
+                    .into_iter()
+                    .map(|(id, name)| Rec { id, name })
+                    .collect();
+                t = Instant::now();
+                for _ in 0..iters {
+                    f.call(s, (&arg[..],)).map_err(trap)?;
+                }
+            }
+            Call::LoopHostRecords => {
+                let f = i
+                    .typed_func::<(u32, u32), ()>(s, "loop-host-records")
+                    .map_err(typed)?;
+                t = Instant::now();
+                f.call(s, (iters, 100)).map_err(trap)?;
+            }
         }
         Ok(t.elapsed().as_nanos() as f64 / iters as f64)
     }
@@ -409,6 +494,12 @@ impl WasmtimeSide {
                 Ok(())
             },
         ))?;
+        wt(linker
+            .root()
+            .func_wrap("host-records", |_, (l,): (Vec<WtRec>,)| {
+                std::hint::black_box(l);
+                Ok(())
+            }))?;
         let mut store = wasmtime::Store::new(&engine, ());
         let instance = wt(linker.instantiate(&mut store, &component))?;
         Ok(WasmtimeSide { store, instance })
@@ -452,6 +543,22 @@ impl WasmtimeSide {
                 let f = wt(i.get_typed_func::<(u32, u32), ()>(&mut *s, name))?;
                 t = Instant::now();
                 wt(f.call(&mut *s, (iters, len as u32)))?;
+            }
+            Call::Records => {
+                let f = wt(i.get_typed_func::<(&[WtRec],), ()>(&mut *s, "take-records"))?;
+                let arg: Vec<WtRec> = records()
+                    .into_iter()
+                    .map(|(id, name)| WtRec { id, name })
+                    .collect();
+                t = Instant::now();
+                for _ in 0..iters {
+                    wt(f.call(&mut *s, (&arg[..],)))?;
+                }
+            }
+            Call::LoopHostRecords => {
+                let f = wt(i.get_typed_func::<(u32, u32), ()>(&mut *s, "loop-host-records"))?;
+                t = Instant::now();
+                wt(f.call(&mut *s, (iters, 100)))?;
             }
         }
         Ok(t.elapsed().as_nanos() as f64 / iters as f64)

@@ -175,6 +175,92 @@ fn typed_lists_and_fixed_length_lists_cross_as_the_val_path_does() {
         .is_err());
 }
 
+weld_runtime::component_record! {
+    /// `record person { id: u32, full-name: string }` of typed.wat.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Person {
+        id: u32,
+        full_name: String,
+    }
+}
+
+weld_runtime::component_record! {
+    /// The same fields under other names: not a `person`.
+    struct Renamed {
+        id: u32,
+        name: String,
+    }
+}
+
+#[test]
+fn typed_records_and_tuples_cross_as_the_val_path_does() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let people: Vec<Person> = (0..100)
+        .map(|k| Person {
+            id: k * 7,
+            full_name: format!("person {k}"),
+        })
+        .collect();
+    let f = i
+        .typed_func::<(&[Person],), Vec<Person>>(&store, "people")
+        .unwrap();
+    assert_eq!(f.call(&mut store, (&people[..],)).unwrap(), people);
+    let as_val = |p: &Person| {
+        Val::Record(vec![
+            ("id".into(), Val::U32(p.id)),
+            ("full-name".into(), Val::String(p.full_name.clone())),
+        ])
+    };
+    let vals = Val::List(people.iter().map(as_val).collect());
+    assert_eq!(
+        i.call(&mut store, "people", std::slice::from_ref(&vals))
+            .unwrap(),
+        Some(vals)
+    );
+    let swap = i
+        .typed_func::<((u8, String),), (String, u8)>(&store, "swap")
+        .unwrap();
+    assert_eq!(
+        swap.call(&mut store, ((9, "nine".into()),)).unwrap(),
+        ("nine".to_string(), 9)
+    );
+    // Field names and tuple shapes are checked before any call.
+    assert!(i
+        .typed_func::<(Vec<Renamed>,), Vec<Person>>(&store, "people")
+        .is_err());
+    assert!(i
+        .typed_func::<((u8, String, u8),), (String, u8)>(&store, "swap")
+        .is_err());
+    assert!(i
+        .typed_func::<((u8, String),), (u8, String)>(&store, "swap")
+        .is_err());
+}
+
+#[test]
+fn record_layouts_of_typed_values_match_the_contract() {
+    use weld_contract::component::abi::Types;
+    use weld_contract::component::TypeDef;
+    use weld_runtime::component::ComponentType;
+    let defs = vec![
+        TypeDef::U8,
+        TypeDef::String,
+        TypeDef::U64,
+        TypeDef::U16,
+        TypeDef::Tuple(vec![0, 1, 2, 3]),
+        TypeDef::U32,
+        TypeDef::Record(vec![("id".into(), 5), ("full-name".into(), 1)]),
+    ];
+    let t = Types::new(&defs);
+    type T4 = (u8, String, u64, u16);
+    assert_eq!((T4::SIZE, T4::ALIGN), (t.size(4), t.align(4)));
+    assert_eq!(T4::FLAT, t.flat_count(4));
+    assert_eq!((Person::SIZE, Person::ALIGN), (t.size(6), t.align(6)));
+    assert!(Person::typecheck(&defs, 6) && T4::typecheck(&defs, 4));
+    assert!(!Person::typecheck(&defs, 4));
+}
+
 #[test]
 fn a_typed_list_result_at_an_unaligned_address_traps_as_the_val_path_does() {
     let Some(l) = load() else { return };

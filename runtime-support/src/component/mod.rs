@@ -25,6 +25,7 @@ mod tests;
 pub use abi::CanonCx;
 pub use instance::borrowed::{Caller, WasmStr};
 pub use instance::typed::{TypedError, TypedFunc};
+pub use instance::typed_records;
 pub use instance::typed_values::{
     ComponentParams, ComponentResult, ComponentType, Lift, LiftParams, LiftResult, Lower,
     LowerParams, LowerResult,
@@ -32,3 +33,5 @@ pub use instance::typed_values::{
 pub use instance::{ComponentInstance, HostImports};
 pub use module::ComponentModule;
 pub use val::{ResourceHandle, Val};
+pub use weld_contract::component::TypeDef;
+pub use weld_contract::vmctx::ValRaw;

@@ -24,6 +24,7 @@ mod intrinsics;
 mod transcode;
 pub mod typed;
 mod typed_lists;
+pub mod typed_records;
 pub mod typed_values;
 
 use super::abi::{flat_from_raw, Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
