@@ -56,6 +56,16 @@ enum FrameKind {
     },
 }
 
+/// Where a `VMFuncRef` is (`base + offset`, loaded with `flags`), and whether it is known to
+/// hold wasm code (an import the component graph binds to a defined function).
+#[derive(Clone, Copy)]
+struct FuncRefAt {
+    base: Value,
+    offset: i32,
+    flags: MemFlagsData,
+    wasm: bool,
+}
+
 #[derive(Debug, Clone)]
 struct Frame {
     kind: FrameKind,
@@ -719,7 +729,14 @@ impl<'a, 'b> Translator<'a, 'b> {
         if index < self.env.info.imported_funcs {
             let slot = self.env.offsets.funcref(index);
             let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-            self.call_through(type_index, self.vmctx, slot as i32, flags, &call_args, tail);
+            let wasm = self.env.wasm_imports.get(index as usize).copied() == Some(true);
+            let at = FuncRefAt {
+                base: self.vmctx,
+                offset: slot as i32,
+                flags,
+                wasm,
+            };
+            self.call_through(type_index, at, &call_args, tail);
             return Ok(());
         }
         let fref = match self.func_refs.get(&index) {
@@ -846,27 +863,24 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn call_funcref(&mut self, type_index: u32, funcref: Value, tail: bool) {
         let nparams = self.env.info.types[type_index as usize].params.len();
         let call_args = self.pop_args(nparams);
-        let flags = MemFlagsData::trusted();
-        self.call_through(type_index, funcref, 0, flags, &call_args, tail);
+        let at = FuncRefAt {
+            base: funcref,
+            offset: 0,
+            flags: MemFlagsData::trusted(),
+            wasm: false,
+        };
+        self.call_through(type_index, at, &call_args, tail);
     }
 
     /// Call the `VMFuncRef` at `base + offset`, a function of type `type_index`, in the
     /// convention it names (see [`FuncRefCall`]); push its results, or end the block for a tail
     /// call.
-    fn call_through(
-        &mut self,
-        type_index: u32,
-        base: Value,
-        offset: i32,
-        flags: MemFlagsData,
-        call_args: &[Value],
-        tail: bool,
-    ) {
+    fn call_through(&mut self, type_index: u32, at: FuncRefAt, call_args: &[Value], tail: bool) {
         let ty = &self.env.info.types[type_index as usize];
         let call = FuncRefCall {
-            base,
-            offset,
-            flags,
+            base: at.base,
+            offset: at.offset,
+            flags: at.flags,
             params: &ty.params,
             results: &ty.results,
             native: self.env.native_call_conv(),
@@ -876,10 +890,18 @@ impl<'a, 'b> Translator<'a, 'b> {
             }),
         };
         if tail {
-            call.tail_call(&mut self.b, call_args);
+            if at.wasm {
+                call.tail_call_wasm(&mut self.b, call_args);
+            } else {
+                call.tail_call(&mut self.b, call_args);
+            }
             self.reachable = false;
         } else {
-            let results = call.call(&mut self.b, call_args);
+            let results = if at.wasm {
+                call.call_wasm(&mut self.b, call_args)
+            } else {
+                call.call(&mut self.b, call_args)
+            };
             self.stack.extend(results);
         }
     }

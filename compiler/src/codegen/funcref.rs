@@ -84,6 +84,22 @@ impl FuncRefCall<'_> {
         b.block_params(join).to_vec()
     }
 
+    /// Call with `args` a funcref known to hold wasm code: no convention to read or branch on.
+    pub fn call_wasm(&self, b: &mut FunctionBuilder<'_>, args: &[Value]) -> Vec<Value> {
+        let (code, vmctx) = self.load_code(b);
+        let sig = b.import_signature(signature(WASM_CALL_CONV, self.params, self.results));
+        let all = with_vmctx(vmctx, args);
+        exceptions::call_indirect(b, sig, code, &all, self.handlers)
+    }
+
+    /// [`Self::tail_call`] of a funcref known to hold wasm code.
+    pub fn tail_call_wasm(&self, b: &mut FunctionBuilder<'_>, args: &[Value]) {
+        let (code, vmctx) = self.load_code(b);
+        let sig = b.import_signature(signature(WASM_CALL_CONV, self.params, self.results));
+        b.ins()
+            .return_call_indirect(sig, code, &with_vmctx(vmctx, args));
+    }
+
     /// Call with `args` in tail position: the caller's frame is replaced when the callee is wasm
     /// code; host code is called and its results returned. Ends the current block.
     pub fn tail_call(&self, b: &mut FunctionBuilder<'_>, args: &[Value]) {
@@ -103,7 +119,7 @@ impl FuncRefCall<'_> {
         b.ins().return_(&results);
     }
 
-    fn load(&self, b: &mut FunctionBuilder<'_>) -> (Value, Value, Value) {
+    fn load_code(&self, b: &mut FunctionBuilder<'_>) -> (Value, Value) {
         let at = |field: u32| self.offset + field as i32;
         let code = b
             .ins()
@@ -111,6 +127,12 @@ impl FuncRefCall<'_> {
         let vmctx = b
             .ins()
             .load(types::I64, self.flags, self.base, at(FUNCREF_VMCTX));
+        (code, vmctx)
+    }
+
+    fn load(&self, b: &mut FunctionBuilder<'_>) -> (Value, Value, Value) {
+        let at = |field: u32| self.offset + field as i32;
+        let (code, vmctx) = self.load_code(b);
         let abi = b
             .ins()
             .load(types::I32, self.flags, self.base, at(FUNCREF_ABI));

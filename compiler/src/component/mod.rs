@@ -8,9 +8,11 @@
 //! (`trampoline`, into the runtime's generic path) → one object with a `<prefix>__component`
 //! descriptor (`crate::emit`).
 //!
+//! `conventions` tells code generation which imports the graph binds to wasm code.
 //! `types` converts interface types and implements the Canonical ABI's flattening, which fixes
 //! the core signature of every lowered function.
 
+pub mod conventions;
 pub mod inline;
 pub mod trampoline;
 pub mod translate;
@@ -122,6 +124,10 @@ fn compile_validated_lazily<'a>(
     for m in generated {
         parsed.push(crate::frontend::parse_module_with(m, options.features())?);
     }
+    let known = conventions::wasm_imports(&info, &parsed);
+    for (p, known) in parsed.iter_mut().zip(known) {
+        p.wasm_imports = known;
+    }
     let module_options: Vec<Options> = (0..parsed.len())
         .map(|i| {
             let mut o = options.clone();
@@ -149,6 +155,7 @@ fn compile_validated_lazily<'a>(
         offsets: VMOffsets::new(empty.counts()),
         options,
         isa: &*isa,
+        wasm_imports: &[],
     };
     let lowerings = crate::timings::phase("lowering trampolines", || {
         (0..info.lowerings.len())
