@@ -239,6 +239,44 @@ fn typed_records_and_tuples_cross_as_the_val_path_does() {
 }
 
 #[test]
+fn typed_options_and_results_cross_as_the_val_path_does() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let double = i
+        .typed_func::<(Option<u32>,), Option<u32>>(&store, "maybe-double")
+        .unwrap();
+    assert_eq!(double.call(&mut store, (Some(21),)).unwrap(), Some(42));
+    assert_eq!(double.call(&mut store, (None,)).unwrap(), None);
+    let divide = i
+        .typed_func::<(u32, u32), Result<u32, String>>(&store, "divide")
+        .unwrap();
+    assert_eq!(divide.call(&mut store, (7, 2)).unwrap(), Ok(3));
+    assert_eq!(divide.call(&mut store, (7, 0)).unwrap(), Err("zero".into()));
+    assert_eq!(
+        i.call(&mut store, "divide", &[Val::U32(7), Val::U32(0)])
+            .unwrap(),
+        Some(Val::Result(Err(Some(Box::new(Val::String("zero".into()))))))
+    );
+    // A result whose error case carries nothing is not this one.
+    assert!(i
+        .typed_func::<(u32, u32), Result<u32, ()>>(&store, "divide")
+        .is_err());
+    assert!(i
+        .typed_func::<(Option<u64>,), Option<u32>>(&store, "maybe-double")
+        .is_err());
+    // A discriminant beyond the cases traps, typed or not.
+    let bad = i
+        .typed_func::<(), Option<u32>>(&store, "bad-option")
+        .unwrap();
+    let typed = bad.call(&mut store, ()).unwrap_err();
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let by_val = i.call(&mut store, "bad-option", &[]).unwrap_err();
+    assert_eq!(typed.to_string(), by_val.to_string());
+}
+
+#[test]
 fn record_layouts_of_typed_values_match_the_contract() {
     use weld_contract::component::abi::Types;
     use weld_contract::component::TypeDef;
@@ -251,6 +289,15 @@ fn record_layouts_of_typed_values_match_the_contract() {
         TypeDef::Tuple(vec![0, 1, 2, 3]),
         TypeDef::U32,
         TypeDef::Record(vec![("id".into(), 5), ("full-name".into(), 1)]),
+        TypeDef::Option(2),
+        TypeDef::Result {
+            ok: Some(0),
+            err: Some(4),
+        },
+        TypeDef::Result {
+            ok: None,
+            err: Some(3),
+        },
     ];
     let t = Types::new(&defs);
     type T4 = (u8, String, u64, u16);
@@ -259,6 +306,40 @@ fn record_layouts_of_typed_values_match_the_contract() {
     assert_eq!((Person::SIZE, Person::ALIGN), (t.size(6), t.align(6)));
     assert!(Person::typecheck(&defs, 6) && T4::typecheck(&defs, 4));
     assert!(!Person::typecheck(&defs, 4));
+    for (ty, layout) in [
+        (
+            7,
+            (
+                Option::<u64>::SIZE,
+                Option::<u64>::ALIGN,
+                Option::<u64>::FLAT,
+            ),
+        ),
+        (
+            8,
+            (
+                Result::<u8, T4>::SIZE,
+                Result::<u8, T4>::ALIGN,
+                Result::<u8, T4>::FLAT,
+            ),
+        ),
+        (
+            9,
+            (
+                Result::<(), u16>::SIZE,
+                Result::<(), u16>::ALIGN,
+                Result::<(), u16>::FLAT,
+            ),
+        ),
+    ] {
+        assert_eq!(
+            layout,
+            (t.size(ty), t.align(ty), t.flat_count(ty)),
+            "type {ty}"
+        );
+    }
+    assert!(Option::<u64>::typecheck(&defs, 7) && Result::<(), u16>::typecheck(&defs, 9));
+    assert!(!Result::<u16, ()>::typecheck(&defs, 9));
 }
 
 #[test]

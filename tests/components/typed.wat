@@ -90,6 +90,27 @@
       (i32.store (i32.const 68) (local.get $n))
       (i32.store8 (i32.const 72) (local.get $b))
       (i32.const 64))
+    ;; option<u32> doubled
+    (func (export "maybe-double") (param $d i32) (param $v i32) (result i32)
+      (i32.store8 (i32.const 80) (local.get $d))
+      (i32.store (i32.const 84) (i32.shl (local.get $v) (i32.const 1)))
+      (i32.const 80))
+    ;; result<u32, string>: a / b, or an error
+    (func (export "divide") (param $a i32) (param $b i32) (result i32)
+      (if (i32.eqz (local.get $b))
+        (then
+          (i32.store8 (i32.const 88) (i32.const 1))
+          (i32.store (i32.const 120) (i32.const 0x6f72657a)) ;; "zero"
+          (i32.store (i32.const 92) (i32.const 120))
+          (i32.store (i32.const 96) (i32.const 4))
+          (return (i32.const 88))))
+      (i32.store8 (i32.const 88) (i32.const 0))
+      (i32.store (i32.const 92) (i32.div_u (local.get $a) (local.get $b)))
+      (i32.const 88))
+    ;; a discriminant of 2 for option<u32>
+    (func (export "bad-option") (result i32)
+      (i32.store8 (i32.const 104) (i32.const 2))
+      (i32.const 104))
     ;; list<u32> at an odd address
     (func (export "unaligned") (result i32)
       (i32.store (i32.const 48) (i32.const 1))
@@ -126,5 +147,11 @@
     (canon lift (core func $m "people") (memory $libc "mem") (realloc (func $libc "realloc"))))
   (func (export "swap") (param "t" (tuple u8 string)) (result (tuple string u8))
     (canon lift (core func $m "swap") (memory $libc "mem") (realloc (func $libc "realloc"))))
+  (func (export "maybe-double") (param "x" (option u32)) (result (option u32))
+    (canon lift (core func $m "maybe-double") (memory $libc "mem")))
+  (func (export "divide") (param "a" u32) (param "b" u32) (result (result u32 (error string)))
+    (canon lift (core func $m "divide") (memory $libc "mem")))
+  (func (export "bad-option") (result (option u32))
+    (canon lift (core func $m "bad-option") (memory $libc "mem")))
   (func (export "unaligned") (result (list u32))
     (canon lift (core func $m "unaligned") (memory $libc "mem"))))

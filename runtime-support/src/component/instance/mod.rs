@@ -26,6 +26,7 @@ pub mod typed;
 mod typed_lists;
 pub mod typed_records;
 pub mod typed_values;
+pub mod typed_variants;
 
 use super::abi::{flat_from_raw, Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::module::{lifted_core_type, ComponentModule};

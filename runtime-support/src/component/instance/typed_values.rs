@@ -12,8 +12,9 @@ use weld_contract::vmctx::ValRaw;
 /// A Rust type that stands for one interface type in typed calls
 /// ([`TypedFunc`](super::typed::TypedFunc), [`HostImports::func_wrap`](super::HostImports::func_wrap)):
 /// `bool`, the integers, `f32`, `f64`, `char`, `String`, `&str` (parameters the host passes
-/// only), and lists of these: `Vec<T>` (and `&[T]` to pass) for `list<T>`, `[T; N]` for
-/// `list<T, N>` (`typed_lists.rs`). [`Lower`] types can go into a component, [`Lift`] types come out of one.
+/// only), and built from these: `Vec<T>` (and `&[T]` to pass) for `list<T>`, `[T; N]` for
+/// `list<T, N>` (`typed_lists.rs`), tuples and [`component_record!`](crate::component_record)
+/// structs (`typed_records.rs`), `Option<T>` and `Result<T, E>` (`typed_variants.rs`). [`Lower`] types can go into a component, [`Lift`] types come out of one.
 pub trait ComponentType {
     /// Flat core values it takes.
     const FLAT: usize;
