@@ -276,6 +276,103 @@ fn typed_options_and_results_cross_as_the_val_path_does() {
     assert_eq!(typed.to_string(), by_val.to_string());
 }
 
+weld_runtime::component_enum! {
+    /// `enum color { red, dark-green, blue }` of typed.wat.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Color {
+        Red,
+        DarkGreen,
+        Blue,
+    }
+}
+
+weld_runtime::component_flags! {
+    /// `flags perms { read, write, read-only }` of typed.wat.
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    struct Perms {
+        read: bool,
+        write: bool,
+        read_only: bool,
+    }
+}
+
+weld_runtime::component_variant! {
+    /// `variant shape { circle(f32), named(string), empty }` of typed.wat.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Shape {
+        Circle(f32),
+        Named(String),
+        Empty(()),
+    }
+}
+
+#[test]
+fn typed_enums_flags_and_variants_cross_as_the_val_path_does() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let next = i
+        .typed_func::<(Color,), Color>(&store, "next-color")
+        .unwrap();
+    assert_eq!(
+        next.call(&mut store, (Color::Red,)).unwrap(),
+        Color::DarkGreen
+    );
+    assert_eq!(next.call(&mut store, (Color::Blue,)).unwrap(), Color::Red);
+    assert_eq!(
+        i.call(&mut store, "next-color", &[Val::Enum("dark-green".into())])
+            .unwrap(),
+        Some(Val::Enum("blue".into()))
+    );
+    let flip = i.typed_func::<(Perms,), Perms>(&store, "flip").unwrap();
+    let p = Perms {
+        read: true,
+        ..Perms::default()
+    };
+    // The bit beyond the three flags that the component sets is dropped.
+    let flipped = Perms {
+        read: false,
+        write: true,
+        read_only: true,
+    };
+    assert_eq!(flip.call(&mut store, (p,)).unwrap(), flipped);
+    assert_eq!(
+        i.call(&mut store, "flip", &[Val::Flags(vec!["read".into()])])
+            .unwrap(),
+        Some(Val::Flags(vec!["write".into(), "read-only".into()]))
+    );
+    let echo = i
+        .typed_func::<(Shape,), Shape>(&store, "echo-shape")
+        .unwrap();
+    for s in [
+        Shape::Circle(1.5),
+        Shape::Named("disc".into()),
+        Shape::Empty(()),
+    ] {
+        assert_eq!(echo.call(&mut store, (s.clone(),)).unwrap(), s);
+    }
+    assert_eq!(
+        i.call(
+            &mut store,
+            "echo-shape",
+            &[Val::Variant("circle".into(), Some(Box::new(Val::F32(1.5))))]
+        )
+        .unwrap(),
+        Some(Val::Variant("circle".into(), Some(Box::new(Val::F32(1.5)))))
+    );
+    // Names and payloads are checked before any call.
+    weld_runtime::component_enum! {
+        enum Hue { Red, Green, Blue }
+    }
+    weld_runtime::component_variant! {
+        enum Outline { Circle(f64), Named(String), Empty(()) }
+    }
+    assert!(i.typed_func::<(Hue,), Color>(&store, "next-color").is_err());
+    assert!(i
+        .typed_func::<(Outline,), Shape>(&store, "echo-shape")
+        .is_err());
+}
+
 #[test]
 fn record_layouts_of_typed_values_match_the_contract() {
     use weld_contract::component::abi::Types;
@@ -298,6 +395,14 @@ fn record_layouts_of_typed_values_match_the_contract() {
             ok: None,
             err: Some(3),
         },
+        TypeDef::F32,
+        TypeDef::Variant(vec![
+            ("circle".into(), Some(10)),
+            ("named".into(), Some(1)),
+            ("empty".into(), None),
+        ]),
+        TypeDef::Enum(vec!["red".into(), "dark-green".into(), "blue".into()]),
+        TypeDef::Flags(vec!["read".into(), "write".into(), "read-only".into()]),
     ];
     let t = Types::new(&defs);
     type T4 = (u8, String, u64, u16);
@@ -340,6 +445,19 @@ fn record_layouts_of_typed_values_match_the_contract() {
     }
     assert!(Option::<u64>::typecheck(&defs, 7) && Result::<(), u16>::typecheck(&defs, 9));
     assert!(!Result::<u16, ()>::typecheck(&defs, 9));
+    for (ty, layout) in [
+        (11, (Shape::SIZE, Shape::ALIGN, Shape::FLAT)),
+        (12, (Color::SIZE, Color::ALIGN, Color::FLAT)),
+        (13, (Perms::SIZE, Perms::ALIGN, Perms::FLAT)),
+    ] {
+        assert_eq!(
+            layout,
+            (t.size(ty), t.align(ty), t.flat_count(ty)),
+            "type {ty}"
+        );
+    }
+    assert!(Shape::typecheck(&defs, 11) && Color::typecheck(&defs, 12));
+    assert!(Perms::typecheck(&defs, 13) && !Perms::typecheck(&defs, 12));
 }
 
 #[test]

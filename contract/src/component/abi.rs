@@ -61,13 +61,13 @@ pub fn join(a: Flat, b: Flat) -> Flat {
 }
 
 /// Round `n` up to a multiple of `align` (a power of two), saturating.
-pub fn align_to(n: u32, align: u32) -> u32 {
-    let mask = align.max(1) - 1;
+pub const fn align_to(n: u32, align: u32) -> u32 {
+    let mask = if align == 0 { 0 } else { align - 1 };
     n.saturating_add(mask) & !mask
 }
 
 /// Size in bytes of a variant discriminant for `n` cases.
-pub fn discriminant_size(n: usize) -> u32 {
+pub const fn discriminant_size(n: usize) -> u32 {
     if n <= 1 << 8 {
         1
     } else if n <= 1 << 16 {

@@ -25,11 +25,11 @@ mod tests;
 pub use abi::CanonCx;
 pub use instance::borrowed::{Caller, WasmStr};
 pub use instance::typed::{TypedError, TypedFunc};
-pub use instance::typed_records;
 pub use instance::typed_values::{
     ComponentParams, ComponentResult, ComponentType, Lift, LiftParams, LiftResult, Lower,
     LowerParams, LowerResult,
 };
+pub use instance::{typed_cases, typed_records, typed_variants};
 pub use instance::{ComponentInstance, HostImports};
 pub use module::ComponentModule;
 pub use val::{ResourceHandle, Val};

@@ -23,6 +23,7 @@ mod handles;
 mod intrinsics;
 mod transcode;
 pub mod typed;
+pub mod typed_cases;
 mod typed_lists;
 pub mod typed_records;
 pub mod typed_values;

@@ -14,11 +14,8 @@ use weld_contract::component::TypeDef;
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::ValRaw;
 
-/// `align_to` of the Canonical ABI, usable in constants.
-pub const fn align_up(n: u32, align: u32) -> u32 {
-    let mask = if align == 0 { 0 } else { align - 1 };
-    (n + mask) & !mask
-}
+/// `align_to` of the Canonical ABI (the contract's), for constants.
+pub use weld_contract::component::abi::align_to as align_up;
 
 /// The size and alignment of a record with fields of these `(size, align)`s.
 pub const fn record_layout(fields: &[(u32, u32)]) -> (u32, u32) {

@@ -14,7 +14,9 @@ use weld_contract::vmctx::ValRaw;
 /// `bool`, the integers, `f32`, `f64`, `char`, `String`, `&str` (parameters the host passes
 /// only), and built from these: `Vec<T>` (and `&[T]` to pass) for `list<T>`, `[T; N]` for
 /// `list<T, N>` (`typed_lists.rs`), tuples and [`component_record!`](crate::component_record)
-/// structs (`typed_records.rs`), `Option<T>` and `Result<T, E>` (`typed_variants.rs`). [`Lower`] types can go into a component, [`Lift`] types come out of one.
+/// structs (`typed_records.rs`), `Option<T>` and `Result<T, E>` (`typed_variants.rs`), and
+/// the enums, variants and flags of `component_enum!`, `component_variant!` and
+/// `component_flags!` (`typed_cases.rs`). [`Lower`] types can go into a component, [`Lift`] types come out of one.
 pub trait ComponentType {
     /// Flat core values it takes.
     const FLAT: usize;

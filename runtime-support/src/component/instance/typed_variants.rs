@@ -7,12 +7,12 @@
 //! the same low bits as the spec's `wrap`/`extend` coercions) or in memory (a one-byte
 //! discriminant, the payload at the next multiple of the cases' largest alignment).
 
+use super::typed_cases::{bad_case, start_flat};
 use super::typed_records::{align_up, slots, slots_mut};
 use super::typed_values::{ComponentType, Lift, Lower};
 use crate::component::abi::CanonCx;
 use crate::trap::Trap;
 use weld_contract::component::TypeDef;
-use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::ValRaw;
 
 /// A case payload of a result: a [`ComponentType`], or `()` for none.
@@ -120,20 +120,6 @@ const fn max(a: usize, b: usize) -> usize {
     } else {
         b
     }
-}
-
-fn bad_case() -> Trap {
-    Trap::new(TrapCode::InvalidVariantDiscriminant)
-}
-
-/// Write the discriminant and zero the payload slots.
-fn start_flat(out: &mut [ValRaw], case: u32) -> Result<(), Trap> {
-    let first = out
-        .first_mut()
-        .ok_or_else(|| Trap::new(TrapCode::InvalidValue))?;
-    *first = ValRaw::i32(case as i32);
-    out[1..].fill(ValRaw::default());
-    Ok(())
 }
 
 fn write_case<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32, case: u8) -> Result<(), Trap> {
