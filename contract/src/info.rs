@@ -131,6 +131,9 @@ pub struct TableType {
     pub max: Option<u64>,
     /// Index type.
     pub index: IndexType,
+    /// The element type in full, for import matching (`None`: the nullable abstract type
+    /// `elem` stands for, as tables the host makes have).
+    pub ref_type: Option<RefType>,
 }
 
 /// A global type.
@@ -140,6 +143,55 @@ pub struct GlobalType {
     pub ty: ValType,
     /// Mutable?
     pub mutable: bool,
+    /// A reference `ty` in full, for import matching (`None`: not a reference, or the nullable
+    /// abstract type `ty` stands for, as globals the host makes have).
+    pub ref_type: Option<RefType>,
+}
+
+/// A reference type as a module declares it: code generation needs only the [`ValType`] it
+/// is represented as; linking checks imports against exports with the full type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub struct RefType {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// What it refers to.
+    pub heap: HeapType,
+}
+
+/// The heap type of a reference (without the GC proposal's `any`/`eq`/`struct`/`array`/`i31`
+/// hierarchy, which weld does not compile yet).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum HeapType {
+    /// `func`
+    Func,
+    /// `nofunc`, the bottom of the function hierarchy.
+    NoFunc,
+    /// `extern`
+    Extern,
+    /// `noextern`
+    NoExtern,
+    /// `exn`
+    Exn,
+    /// `noexn`
+    NoExn,
+    /// A function type of the module, by index into [`ModuleInfo::types`].
+    Concrete(u32),
+}
+
+impl RefType {
+    /// The nullable abstract type a reference [`ValType`] stands for (`funcref`, ...).
+    pub fn abstract_of(t: ValType) -> Option<RefType> {
+        let heap = match t {
+            ValType::FuncRef => HeapType::Func,
+            ValType::ExternRef => HeapType::Extern,
+            ValType::ExnRef => HeapType::Exn,
+            _ => return None,
+        };
+        Some(RefType {
+            nullable: true,
+            heap,
+        })
+    }
 }
 
 /// One instruction of a constant expression.
@@ -637,10 +689,31 @@ impl Writer {
         self.u(t.min);
         self.opt(t.max);
         self.byte(t.index.code());
+        self.reftype(t.ref_type);
     }
     pub(crate) fn globaltype(&mut self, g: &GlobalType) {
         self.byte(g.ty.code());
         self.byte(g.mutable as u8);
+        self.reftype(g.ref_type);
+    }
+    /// `0` for none; else the nullability (1 or 2) then the heap type's code (and index).
+    fn reftype(&mut self, r: Option<RefType>) {
+        let Some(r) = r else {
+            return self.byte(0);
+        };
+        self.byte(1 + u8::from(r.nullable));
+        match r.heap {
+            HeapType::Func => self.byte(0),
+            HeapType::NoFunc => self.byte(1),
+            HeapType::Extern => self.byte(2),
+            HeapType::NoExtern => self.byte(3),
+            HeapType::Exn => self.byte(4),
+            HeapType::NoExn => self.byte(5),
+            HeapType::Concrete(i) => {
+                self.byte(6);
+                self.u(u64::from(i));
+            }
+        }
     }
     pub(crate) fn mode(&mut self, m: &SegmentMode) {
         match m {
@@ -797,6 +870,7 @@ impl<'a> Reader<'a> {
             min: self.u()?,
             max: self.opt()?,
             index: IndexType::from_code(self.byte()?)?,
+            ref_type: self.reftype()?,
         })
     }
     pub(crate) fn globaltype(&mut self) -> Option<GlobalType> {
@@ -807,7 +881,27 @@ impl<'a> Reader<'a> {
                 1 => true,
                 _ => return None,
             },
+            ref_type: self.reftype()?,
         })
+    }
+    fn reftype(&mut self) -> Option<Option<RefType>> {
+        let nullable = match self.byte()? {
+            0 => return Some(None),
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let heap = match self.byte()? {
+            0 => HeapType::Func,
+            1 => HeapType::NoFunc,
+            2 => HeapType::Extern,
+            3 => HeapType::NoExtern,
+            4 => HeapType::Exn,
+            5 => HeapType::NoExn,
+            6 => HeapType::Concrete(self.u32()?),
+            _ => return None,
+        };
+        Some(Some(RefType { nullable, heap }))
     }
     pub(crate) fn mode(&mut self) -> Option<SegmentMode> {
         Some(match self.byte()? {
@@ -878,13 +972,18 @@ mod tests {
             }],
             imported_memories: 1,
             global_types: vec![GlobalType {
-                ty: ValType::I64,
-                mutable: true,
+                ty: ValType::FuncRef,
+                mutable: false,
+                ref_type: Some(RefType {
+                    nullable: false,
+                    heap: HeapType::Concrete(0),
+                }),
             }],
             globals: vec![Global {
                 ty: GlobalType {
                     ty: ValType::I64,
                     mutable: true,
+                    ref_type: None,
                 },
                 init: vec![ConstOp::I64(-5), ConstOp::I64(7), ConstOp::I64Mul],
             }],

@@ -142,6 +142,7 @@ mod tests {
             global_types: vec![GlobalType {
                 ty: ValType::I64,
                 mutable: false,
+                ref_type: None,
             }],
             ..Default::default()
         };

@@ -2,7 +2,7 @@
 //! host creates; importers point at it.
 
 use crate::store::{Store, VmPtr};
-use weld_contract::info::GlobalType;
+use weld_contract::info::{FuncType, GlobalType};
 use weld_contract::vmctx::{VMGlobal, ValRaw};
 
 /// A global's state.
@@ -10,6 +10,8 @@ use weld_contract::vmctx::{VMGlobal, ValRaw};
 pub(crate) struct GlobalData {
     vm: VmPtr<VMGlobal>,
     ty: GlobalType,
+    /// The function type a concrete reference type names, resolved in the defining module.
+    concrete: Option<FuncType>,
 }
 
 impl GlobalData {
@@ -29,7 +31,23 @@ impl GlobalData {
             }
             None => VmPtr::owned(value),
         };
-        GlobalData { vm, ty }
+        GlobalData {
+            vm,
+            ty,
+            concrete: None,
+        }
+    }
+
+    /// This global with the function type its concrete reference type names (from the module
+    /// that defines it, for import matching).
+    pub(crate) fn with_concrete(mut self, f: Option<FuncType>) -> Self {
+        self.concrete = f;
+        self
+    }
+
+    /// The function type a concrete reference type names.
+    pub(crate) fn concrete(&self) -> Option<&FuncType> {
+        self.concrete.as_ref()
     }
 
     /// The storage compiled code reads.

@@ -16,6 +16,7 @@ use crate::func::{Func, FuncData};
 use crate::global::{Global, GlobalData};
 use crate::memory::{Memory, MemoryData};
 use crate::module::Module;
+use crate::reftypes;
 use crate::store::Store;
 use crate::table::{Table, TableData};
 use crate::tag::{Tag, TagData};
@@ -25,7 +26,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::Layout;
-use weld_contract::info::{ExportKind, ImportKind, IndexType, ModuleInfo, SegmentMode};
+use weld_contract::info::{
+    ExportKind, FuncType, HeapType, ImportKind, IndexType, ModuleInfo, RefType, SegmentMode,
+};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{
     VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, ValRaw, VMCTX_INSTANCE, VMCTX_LIBCALLS,
@@ -145,12 +148,31 @@ fn check_imports(
                 ty.index == want.index && limits_fit(ty.min, ty.max, want.min, want.max)
             }
             (ImportKind::Table(want), Extern::Table(t)) => {
-                let ty = store.tables.get(t.0).ty();
-                ty.elem == want.elem
+                let data = store.tables.get(t.0);
+                let ty = data.ty();
+                let have = reftypes::resolve(ty.elem, ty.ref_type, |_| data.concrete());
+                let wanted =
+                    reftypes::resolve(want.elem, want.ref_type, |i| info.types.get(i as usize));
+                have.zip(wanted)
+                    .is_some_and(|(h, w)| reftypes::same(&h, &w))
                     && ty.index == want.index
                     && limits_fit(ty.min, ty.max, want.min, want.max)
             }
-            (ImportKind::Global(want), Extern::Global(g)) => store.globals.get(g.0).ty() == *want,
+            (ImportKind::Global(want), Extern::Global(g)) => {
+                let data = store.globals.get(g.0);
+                let ty = data.ty();
+                let have = reftypes::resolve(ty.ty, ty.ref_type, |_| data.concrete());
+                let wanted =
+                    reftypes::resolve(want.ty, want.ref_type, |i| info.types.get(i as usize));
+                // A constant global may be of a subtype; a mutable one must be of the type.
+                let fits = match (have, wanted) {
+                    (Some(h), Some(w)) if want.mutable => reftypes::same(&h, &w),
+                    (Some(h), Some(w)) => reftypes::is_subtype(&h, &w),
+                    (None, None) => ty.ty == want.ty,
+                    _ => false,
+                };
+                fits && ty.mutable == want.mutable
+            }
             (ImportKind::Tag(t), Extern::Tag(tag)) => {
                 Some(&store.tags.get(tag.0).ty) == info.types.get(*t as usize)
             }
@@ -164,6 +186,14 @@ fn check_imports(
         }
     }
     Ok(())
+}
+
+/// The function type a concrete reference type of module `info` names.
+fn concrete_type(info: &ModuleInfo, r: Option<RefType>) -> Option<FuncType> {
+    match r?.heap {
+        HeapType::Concrete(i) => info.types.get(i as usize).cloned(),
+        _ => None,
+    }
 }
 
 /// `vmctx + offset` as a `*mut T`.
@@ -323,14 +353,17 @@ unsafe fn build(
         for (i, g) in info.globals.iter().enumerate() {
             let value = eval_const(inst, &g.init)?;
             let ptr = at::<VMGlobal>(vmctx, o.defined_global(i as u32));
-            let (h, _) = store.globals.push(GlobalData::new(g.ty, value, Some(ptr)));
+            let concrete = concrete_type(info, g.ty.ref_type);
+            let data = GlobalData::new(g.ty, value, Some(ptr)).with_concrete(concrete);
+            let (h, _) = store.globals.push(data);
             inst.global_handles.push(Global(h));
         }
         for (i, t) in info.tables.iter().enumerate() {
             let init = eval_word(inst, &t.init)?;
             let ptr = at::<VMTable>(vmctx, o.defined_table(i as u32));
-            let data =
-                TableData::new(t.ty, init, Some(ptr)).ok_or_else(|| link("table too large"))?;
+            let data = TableData::new(t.ty, init, Some(ptr))
+                .ok_or_else(|| link("table too large"))?
+                .with_concrete(concrete_type(info, t.ty.ref_type));
             let (h, p) = store.tables.push(data);
             inst.tables.push(p);
             inst.table_handles.push(Table(h));

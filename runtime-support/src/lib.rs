@@ -74,6 +74,7 @@ pub mod musl;
 pub mod platform;
 #[cfg(feature = "std")]
 pub mod plugin;
+mod reftypes;
 pub mod registry;
 #[cfg(feature = "std")]
 mod signals;

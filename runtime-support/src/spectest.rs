@@ -49,7 +49,11 @@ pub fn exports(store: &mut Store) -> Vec<(String, Extern)> {
         ("global_f64", F64, ValRaw::f64(666.6f64.to_bits())),
     ];
     for (name, ty, value) in globals {
-        let ty = GlobalType { ty, mutable: false };
+        let ty = GlobalType {
+            ty,
+            mutable: false,
+            ref_type: None,
+        };
         out.push((name.into(), Extern::Global(Global::new(store, ty, value))));
     }
     for (name, index) in [("table", IndexType::I32), ("table64", IndexType::I64)] {
@@ -58,6 +62,7 @@ pub fn exports(store: &mut Store) -> Vec<(String, Extern)> {
             min: 10,
             max: Some(20),
             index,
+            ref_type: None,
         };
         if let Some(t) = Table::new(store, table_ty, 0) {
             out.push((name.into(), Extern::Table(t)));

@@ -5,7 +5,7 @@
 
 use crate::store::{Store, VmPtr};
 use alloc::vec::Vec;
-use weld_contract::info::{IndexType, TableType, ValType};
+use weld_contract::info::{FuncType, IndexType, RefType, TableType, ValType};
 use weld_contract::vmctx::VMTable;
 
 /// Most elements a table may have (an implementation limit, like other engines have).
@@ -19,6 +19,9 @@ pub(crate) struct TableData {
     elem: ValType,
     declared_max: Option<u64>,
     index: IndexType,
+    ref_type: Option<RefType>,
+    /// The function type a concrete `ref_type` names, resolved in the defining module.
+    concrete: Option<FuncType>,
 }
 
 impl TableData {
@@ -56,7 +59,21 @@ impl TableData {
             elem: ty.elem,
             declared_max: ty.max,
             index: ty.index,
+            ref_type: ty.ref_type,
+            concrete: None,
         })
+    }
+
+    /// This table with the function type its concrete element type names (from the module
+    /// that defines it, for import matching).
+    pub(crate) fn with_concrete(mut self, f: Option<FuncType>) -> Self {
+        self.concrete = f;
+        self
+    }
+
+    /// The function type a concrete element type names.
+    pub(crate) fn concrete(&self) -> Option<&FuncType> {
+        self.concrete.as_ref()
     }
 
     fn sync(&mut self) {
@@ -81,6 +98,7 @@ impl TableData {
             min: self.elements.len() as u64,
             max: self.declared_max,
             index: self.index,
+            ref_type: self.ref_type,
         }
     }
 
@@ -172,6 +190,7 @@ mod tests {
             min: 2,
             max: Some(5),
             index: IndexType::I32,
+            ref_type: None,
         };
         let t = Table::new(&mut store, ty, 0).expect("table");
         assert_eq!(t.grow(&mut store, 3, 7), Some(2));

@@ -103,6 +103,7 @@ fn info() -> ModuleInfo {
             min: 2,
             max: None,
             index: IndexType::I32,
+            ref_type: None,
         }],
         tables: vec![weld_contract::info::Table {
             ty: TableType {
@@ -110,6 +111,7 @@ fn info() -> ModuleInfo {
                 min: 2,
                 max: None,
                 index: IndexType::I32,
+                ref_type: None,
             },
             init: vec![ConstOp::RefNull],
         }],
@@ -396,6 +398,7 @@ fn an_out_of_bounds_active_segment_traps_after_earlier_segments_are_written() {
         min: 2,
         max: None,
         index: IndexType::I32,
+        ref_type: None,
     };
     let r = Instance::new(&mut store, &module(&info, 0), &[]);
     assert_eq!(

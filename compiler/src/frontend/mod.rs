@@ -438,7 +438,8 @@ pub fn val_type_at(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
 
 /// Function references of every kind (`funcref`, `(ref $t)`, `nullfuncref`, ...) share one
 /// representation, as do `externref` and `nullexternref`; the validator has already checked how
-/// they are used, so the distinction is not needed after the front end.
+/// they are used in code, so code generation does not need the distinction. Linking does: the
+/// full type of a table or global is [`full_ref_type`].
 fn ref_type(r: RefType, offset: u64) -> Result<ValType> {
     use wasmparser::{AbstractHeapType as A, HeapType as H};
     match r.heap_type() {
@@ -460,6 +461,46 @@ fn ref_type(r: RefType, offset: u64) -> Result<ValType> {
             offset,
         )),
     }
+}
+
+/// The full reference type (nullability, heap type) of a table's elements or a global, kept for
+/// matching imports against exports; `None` for non-reference types.
+fn full_ref_type(
+    t: wasmparser::ValType,
+    offset: u64,
+) -> Result<Option<weld_contract::info::RefType>> {
+    use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex};
+    use weld_contract::info::HeapType as W;
+    let wasmparser::ValType::Ref(r) = t else {
+        return Ok(None);
+    };
+    let heap = match r.heap_type() {
+        H::Abstract { shared: false, ty } => match ty {
+            A::Func => W::Func,
+            A::NoFunc => W::NoFunc,
+            A::Extern => W::Extern,
+            A::NoExtern => W::NoExtern,
+            A::Exn => W::Exn,
+            A::NoExn => W::NoExn,
+            _ => {
+                return Err(Error::unsupported(
+                    format!("reference type {r} (GC proposal)"),
+                    offset,
+                ))
+            }
+        },
+        H::Concrete(UnpackedIndex::Module(i)) => W::Concrete(i),
+        _ => {
+            return Err(Error::unsupported(
+                format!("reference type {r} (GC proposal)"),
+                offset,
+            ))
+        }
+    };
+    Ok(Some(weld_contract::info::RefType {
+        nullable: r.is_nullable(),
+        heap,
+    }))
 }
 
 fn index_type(is64: bool) -> IndexType {
@@ -496,6 +537,7 @@ fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
         min: t.initial,
         max: t.maximum,
         index: index_type(t.table64),
+        ref_type: full_ref_type(wasmparser::ValType::Ref(t.element_type), offset)?,
     })
 }
 
@@ -506,6 +548,7 @@ fn global_type(g: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
     Ok(GlobalType {
         ty: val_type_at(g.content_type, offset)?,
         mutable: g.mutable,
+        ref_type: full_ref_type(g.content_type, offset)?,
     })
 }
 

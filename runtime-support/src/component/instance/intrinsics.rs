@@ -48,6 +48,7 @@ impl Inner {
         let ty = GlobalType {
             ty: ValType::I32,
             mutable: true,
+            ref_type: None,
         };
         // SAFETY: the flag cell is 16 aligned bytes in a box of the instance state, which lives
         // as long as the (leaked) shared state, so as long as the store uses it.
