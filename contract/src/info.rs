@@ -179,6 +179,17 @@ pub enum HeapType {
 }
 
 impl RefType {
+    /// Whether values of this type are represented as `t`, its concrete type (if any) one of
+    /// `types` types.
+    pub fn fits(&self, t: ValType, types: usize) -> bool {
+        match self.heap {
+            HeapType::Func | HeapType::NoFunc => t == ValType::FuncRef,
+            HeapType::Concrete(i) => t == ValType::FuncRef && (i as usize) < types,
+            HeapType::Extern | HeapType::NoExtern => t == ValType::ExternRef,
+            HeapType::Exn | HeapType::NoExn => t == ValType::ExnRef,
+        }
+    }
+
     /// The nullable abstract type a reference [`ValType`] stands for (`funcref`, ...).
     pub fn abstract_of(t: ValType) -> Option<RefType> {
         let heap = match t {
@@ -380,6 +391,10 @@ pub struct ModuleInfo {
     pub tags: Vec<u32>,
     /// Number of imported tags.
     pub imported_tags: u32,
+    /// Imported functions (function indices, ascending) the code calls as wasm code, without
+    /// reading the funcref's convention: a component's graph binds them to functions other
+    /// core instances define. Instantiation refuses anything else for them.
+    pub wasm_imports: Vec<u32>,
     /// Names of functions from the name section (function index, name), sorted by index.
     pub func_names: Vec<(u32, String)>,
     /// The module's name: from the name section, or given by the compiler (a component's core
@@ -507,6 +522,7 @@ impl ModuleInfo {
         w.u32s(&self.funcref_funcs);
         w.u32s(&self.tags);
         w.u(self.imported_tags as u64);
+        w.u32s(&self.wasm_imports);
         w.u(self.func_names.len() as u64);
         for (i, n) in &self.func_names {
             w.u(*i as u64);
@@ -605,6 +621,7 @@ impl ModuleInfo {
             funcref_funcs: r.u32s()?,
             tags: r.u32s()?,
             imported_tags: r.u32()?,
+            wasm_imports: r.u32s()?,
             func_names: Vec::new(),
             module_name: None,
         };

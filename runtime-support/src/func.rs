@@ -23,6 +23,12 @@ pub(crate) struct FuncData {
 }
 
 impl FuncData {
+    /// Whether the function is wasm code (called in the wasm convention), not a host function.
+    pub(crate) fn is_wasm(&self) -> bool {
+        // SAFETY: `funcref` is valid for our whole life.
+        unsafe { (*self.funcref.ptr()).abi == FuncAbi::Wasm as u32 }
+    }
+
     /// An exported function of an instance.
     ///
     /// # Safety

@@ -429,6 +429,24 @@ pub(crate) fn validate(
     {
         return Err(bad("import counts disagree"));
     }
+    // Code calls these imports as wasm code without looking: instantiation checks each one, by
+    // binary search, so they must be sorted imported functions.
+    if !m.wasm_imports.windows(2).all(|w| w[0] < w[1])
+        || m.wasm_imports
+            .last()
+            .is_some_and(|i| *i >= m.imported_funcs)
+    {
+        return Err(bad("wasm-convention imports out of order or range"));
+    }
+    let refs_fit = m
+        .table_types
+        .iter()
+        .map(|t| (t.elem, t.ref_type))
+        .chain(m.global_types.iter().map(|g| (g.ty, g.ref_type)))
+        .all(|(t, r)| r.is_none_or(|r| r.fits(t, m.types.len())));
+    if !refs_fit {
+        return Err(bad("a reference type disagrees with its representation"));
+    }
     if m.tables.len() != m.table_types.len() - nt || m.globals.len() != m.global_types.len() - ng {
         return Err(bad("defined table/global counts disagree"));
     }
@@ -560,6 +578,63 @@ mod tests {
         let code = [0u8; 1];
         let f = [code.as_ptr()];
         assert_eq!(validate(&small(), 5, &f, &f, false), Ok(()));
+    }
+
+    #[test]
+    fn wasm_convention_imports_and_reference_types_must_fit_the_module() {
+        let code = [0u8; 1];
+        let f = [code.as_ptr()];
+        let import = weld_contract::info::Import {
+            module: "m".into(),
+            name: "g".into(),
+            kind: ImportKind::Func(0),
+        };
+        let with = |wasm_imports: alloc::vec::Vec<u32>| ModuleInfo {
+            imports: vec![import.clone()],
+            funcs: vec![0, 0],
+            imported_funcs: 1,
+            exports: Vec::new(),
+            funcref_funcs: vec![0, 1],
+            wasm_imports,
+            ..small()
+        };
+        assert_eq!(validate(&with(vec![0]), 5, &f, &[], false), Ok(()));
+        assert!(
+            validate(&with(vec![1]), 5, &f, &[], false).is_err(),
+            "a defined function"
+        );
+        assert!(
+            validate(&with(vec![0, 0]), 5, &f, &[], false).is_err(),
+            "not ascending"
+        );
+        let global = |ty, heap| weld_contract::info::GlobalType {
+            ty,
+            mutable: false,
+            ref_type: Some(weld_contract::info::RefType {
+                nullable: true,
+                heap,
+            }),
+        };
+        let imports_global = |g| ModuleInfo {
+            imports: vec![weld_contract::info::Import {
+                module: "m".into(),
+                name: "g".into(),
+                kind: ImportKind::Global(g),
+            }],
+            global_types: vec![g],
+            imported_globals: 1,
+            ..small()
+        };
+        use weld_contract::info::{HeapType, ValType};
+        let ok = imports_global(global(ValType::FuncRef, HeapType::Concrete(0)));
+        assert_eq!(validate(&ok, 5, &f, &f, false), Ok(()));
+        let far = imports_global(global(ValType::FuncRef, HeapType::Concrete(1)));
+        assert!(validate(&far, 5, &f, &f, false).is_err(), "no type 1");
+        let other = imports_global(global(ValType::FuncRef, HeapType::Extern));
+        assert!(
+            validate(&other, 5, &f, &f, false).is_err(),
+            "extern as funcref"
+        );
     }
 
     #[test]

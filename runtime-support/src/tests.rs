@@ -621,3 +621,41 @@ fn the_libcall_table_follows_the_contract_order() {
         unsafe { core::slice::from_raw_parts(t as *const _ as *const usize, Libcall::ALL.len()) };
     assert_eq!([words[0], words[1], words[10], words[11]], addrs);
 }
+
+#[test]
+fn an_import_compiled_as_wasm_code_refuses_a_host_function() {
+    let ty = i32_ty();
+    let info = |wasm_imports: Vec<u32>| ModuleInfo {
+        types: vec![ty.clone()],
+        imports: vec![Import {
+            module: "host".into(),
+            name: "add".into(),
+            kind: ImportKind::Func(0),
+        }],
+        funcs: vec![0, 0],
+        imported_funcs: 1,
+        funcref_funcs: vec![0, 1],
+        wasm_imports,
+        ..Default::default()
+    };
+    let mut store = Store::new();
+    // SAFETY: never called: instantiation is all this test does.
+    let add = unsafe {
+        crate::Func::host(
+            &mut store,
+            ty.clone(),
+            host_add as *const u8,
+            core::ptr::null_mut(),
+        )
+    };
+    let code = [weld_test_call_import as *const u8];
+    let plain = module_with(&info(Vec::new()), 0, &code);
+    assert!(Instance::new(&mut store, &plain, &[Extern::Func(add)]).is_ok());
+    let as_wasm = module_with(&info(vec![0]), 0, &code);
+    let r = Instance::new(&mut store, &as_wasm, &[Extern::Func(add)]);
+    assert!(
+        matches!(&r, Err(InstantiateError::Link(m)) if m.starts_with("incompatible import type")),
+        "{:?}",
+        r.err()
+    );
+}

@@ -23,7 +23,6 @@ pub fn clif_text(bytes: &[u8], options: &Options) -> Result<String> {
         offsets: VMOffsets::new(parsed.info.counts()),
         options,
         isa: &*isa,
-        wasm_imports: &[],
     };
     let mut fctx = FuncContext::default();
     let mut out = String::new();

@@ -729,7 +729,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         if index < self.env.info.imported_funcs {
             let slot = self.env.offsets.funcref(index);
             let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-            let wasm = self.env.wasm_imports.get(index as usize).copied() == Some(true);
+            let wasm = self.env.info.wasm_imports.binary_search(&index).is_ok();
             let at = FuncRefAt {
                 base: self.vmctx,
                 offset: slot as i32,

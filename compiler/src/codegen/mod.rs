@@ -130,9 +130,6 @@ pub struct ModuleEnv<'m> {
     pub options: &'m Options,
     /// Target.
     pub isa: &'m dyn TargetIsa,
-    /// Per imported function, whether it is known to be wasm code (see
-    /// `crate::component::conventions`); missing entries: unknown.
-    pub wasm_imports: &'m [bool],
 }
 
 impl ModuleEnv<'_> {
@@ -235,7 +232,6 @@ pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<
             offsets: VMOffsets::new(parsed.info.counts()),
             options,
             isa: &**isa,
-            wasm_imports: &parsed.wasm_imports,
         })
         .collect();
     let mut jobs: Vec<(usize, Job)> = Vec::new();
@@ -320,7 +316,6 @@ pub fn compile_exe_main(options: &Options, flags: u32) -> Result<CompiledFunctio
         offsets: VMOffsets::new(empty.counts()),
         options,
         isa: &*isa,
-        wasm_imports: &[],
     };
     entry::exe_main(&env, &mut func::FuncContext::default(), flags)
 }

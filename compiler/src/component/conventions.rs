@@ -2,21 +2,37 @@
 //! to be wasm code.
 //!
 //! In: the flattened graph and every core module (the component's and the generated adapters).
-//! Out: per module, per imported function, whether every instance of the module binds it to a
-//! function another core instance defines. Code generation calls such an import in the wasm
-//! calling convention straight away; any other import (a lowering trampoline, a runtime
-//! intrinsic, a function re-exported from an import, or a module with no instance) keeps the
-//! call that reads the convention from the funcref and branches on it.
+//! Out: per module, the imported functions (by function index) every instance of the module
+//! binds to a function another core instance defines, for the descriptor's
+//! `ModuleInfo::wasm_imports`. Code generation calls such an import in the wasm calling
+//! convention straight away; any other import (a lowering trampoline, a runtime intrinsic, a
+//! function re-exported from an import, or a module with no instance) keeps the call that
+//! reads the convention from the funcref and branches on it.
 //!
-//! The runtime binds imports exactly as the graph says (`weld_runtime::component`), so what
-//! holds here holds at run time.
+//! The component runtime binds imports exactly as the graph says, and the runtime refuses to
+//! instantiate a module with anything but wasm code for these imports (a host could load an
+//! inner module's descriptor on its own), so what holds here holds at run time.
 
 use crate::frontend::ParsedModule;
 use weld_contract::component::{ComponentInfo, CoreDef};
 use weld_contract::info::{ExportKind, ImportKind};
 
-/// For each module of `parsed`, one flag per imported function: known to be wasm code.
-pub fn wasm_imports(info: &ComponentInfo, parsed: &[ParsedModule<'_>]) -> Vec<Vec<bool>> {
+/// For each module of `parsed`, the function indices of its imports known to be wasm code.
+pub fn wasm_imports(info: &ComponentInfo, parsed: &[ParsedModule<'_>]) -> Vec<Vec<u32>> {
+    flags(info, parsed)
+        .into_iter()
+        .map(|known| {
+            (0u32..)
+                .zip(known)
+                .filter(|(_, k)| *k)
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
+}
+
+/// For each module, one flag per imported function: known to be wasm code.
+fn flags(info: &ComponentInfo, parsed: &[ParsedModule<'_>]) -> Vec<Vec<bool>> {
     let mut out: Vec<Option<Vec<bool>>> = vec![None; parsed.len()];
     for inst in &info.instances {
         let Some(m) = parsed.get(inst.module as usize) else {
@@ -87,10 +103,14 @@ mod tests {
         );
         let adapters = AdapterBytes::default();
         let c = compile(&bytes, &adapters, &Options::default()).expect("compiles");
-        let known: Vec<&[bool]> = c.modules.iter().map(|m| &m.0.wasm_imports[..]).collect();
+        let known: Vec<&[u32]> = c
+            .modules
+            .iter()
+            .map(|m| &m.0.info.wasm_imports[..])
+            .collect();
         // $lib's import is a lowering trampoline; $main's a defined function, one
         // re-exported import and a trampoline.
-        assert_eq!(known, [&[false][..], &[true, false, false][..]]);
+        assert_eq!(known, [&[][..], &[0][..]]);
     }
 
     #[test]
@@ -109,6 +129,6 @@ mod tests {
         );
         let adapters = AdapterBytes::default();
         let c = compile(&bytes, &adapters, &Options::default()).expect("compiles");
-        assert_eq!(c.modules[1].0.wasm_imports, [true, false]);
+        assert_eq!(c.modules[1].0.info.wasm_imports, [0]);
     }
 }

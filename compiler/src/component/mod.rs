@@ -126,7 +126,7 @@ fn compile_validated_lazily<'a>(
     }
     let known = conventions::wasm_imports(&info, &parsed);
     for (p, known) in parsed.iter_mut().zip(known) {
-        p.wasm_imports = known;
+        p.info.wasm_imports = known;
     }
     let module_options: Vec<Options> = (0..parsed.len())
         .map(|i| {
@@ -155,7 +155,6 @@ fn compile_validated_lazily<'a>(
         offsets: VMOffsets::new(empty.counts()),
         options,
         isa: &*isa,
-        wasm_imports: &[],
     };
     let lowerings = crate::timings::phase("lowering trampolines", || {
         (0..info.lowerings.len())

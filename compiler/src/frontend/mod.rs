@@ -56,9 +56,6 @@ pub struct ParsedModule<'a> {
     pub functions: Vec<FunctionInput<'a>>,
     /// The module's DWARF, for `weld compile -g`.
     pub debug: DebugInput<'a>,
-    /// Per imported function, whether it is known to be wasm code (set for a component's
-    /// modules from the flattened graph, `crate::component::conventions`; empty: unknown).
-    pub wasm_imports: Vec<bool>,
 }
 
 /// What `weld compile -g` translates: the module's DWARF custom sections (`.debug_info`,
@@ -133,7 +130,6 @@ pub fn parse_module_at(
         data: Vec::new(),
         functions: Vec::new(),
         debug: DebugInput::default(),
-        wasm_imports: Vec::new(),
     };
     let mut escaping = BTreeSet::new();
     let mut deferred = None;

@@ -64,7 +64,8 @@ fn load_elements<T: Lift, C: CanonCx + ?Sized>(
     if end > cx.memory()?.len() as u64 {
         return Err(Trap::new(TrapCode::ListOutOfBounds));
     }
-    let mut out = Vec::with_capacity(len as usize);
+    // Rust values may be larger than their guest form: reserve a bounded amount up front.
+    let mut out = Vec::with_capacity((len as usize).min(4096));
     for i in 0..len {
         out.push(T::load(cx, ptr + i * T::SIZE)?);
     }
