@@ -157,6 +157,9 @@ fn child(def: &TypeDef, i: usize) -> Option<u32> {
 }
 
 /// Types in range, resources in range, no cycles, no empty variants.
+/// The most nodes a type's tree may have (the component validator's `MAX_TYPE_SIZE`).
+const MAX_TYPE_NODES: u64 = 1_000_000;
+
 fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
     let n = info.types.len();
     for (i, def) in info.types.iter().enumerate() {
@@ -177,8 +180,9 @@ fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
             _ => {}
         }
     }
-    // Iterative DFS: 0 = unseen, 1 = on the stack, 2 = done.
+    // Iterative DFS: 0 = unseen, 1 = on the stack, 2 = done; children finish first.
     let mut state = alloc::vec![0u8; n];
+    let mut finished = Vec::with_capacity(n);
     for root in 0..n {
         if state[root] != 0 {
             continue;
@@ -202,7 +206,21 @@ fn check_types(info: &ComponentInfo) -> Result<(), LoadError> {
                 }
             } else {
                 state[t] = 2;
+                finished.push(t);
             }
+        }
+    }
+    // Every walk over a type (layout, flattening, lifting) visits its tree at most once per
+    // node: bound the tree as the component validator does, so none can take forever.
+    let mut nodes = alloc::vec![0u64; n];
+    for t in finished {
+        let def = &info.types[t];
+        let below = (0..child_slots(def))
+            .filter_map(|p| child(def, p))
+            .fold(0u64, |acc, c| acc.saturating_add(nodes[c as usize]));
+        nodes[t] = below.saturating_add(1);
+        if nodes[t] > MAX_TYPE_NODES {
+            return Err(bad(format!("type {t}: more than {MAX_TYPE_NODES} nodes")));
         }
     }
     // Sizes only now that the arena is known to be acyclic.
@@ -428,6 +446,18 @@ mod tests {
         });
         fine.push(TypeDef::String);
         assert!(validate(&with_types(fine), 0).is_ok());
+    }
+
+    #[test]
+    fn a_type_whose_tree_is_too_large_is_refused_at_load() {
+        // Each tuple holds the previous one twice: 2^30 nodes in 31 types.
+        let mut types = alloc::vec![TypeDef::U8];
+        for i in 0..30u32 {
+            types.push(TypeDef::Tuple(alloc::vec![i, i]));
+        }
+        assert!(validate(&with_types(types.clone()), 0).is_err());
+        types.truncate(15);
+        assert!(validate(&with_types(types), 0).is_ok());
     }
 
     #[test]
