@@ -302,7 +302,7 @@ weld_runtime::component_variant! {
     enum Shape {
         Circle(f32),
         Named(String),
-        Empty(()),
+        Empty,
     }
 }
 
@@ -347,7 +347,7 @@ fn typed_enums_flags_and_variants_cross_as_the_val_path_does() {
     for s in [
         Shape::Circle(1.5),
         Shape::Named("disc".into()),
-        Shape::Empty(()),
+        Shape::Empty,
     ] {
         assert_eq!(echo.call(&mut store, (s.clone(),)).unwrap(), s);
     }
@@ -365,7 +365,7 @@ fn typed_enums_flags_and_variants_cross_as_the_val_path_does() {
         enum Hue { Red, Green, Blue }
     }
     weld_runtime::component_variant! {
-        enum Outline { Circle(f64), Named(String), Empty(()) }
+        enum Outline { Circle(f64), Named(String), Empty }
     }
     assert!(i.typed_func::<(Hue,), Color>(&store, "next-color").is_err());
     assert!(i

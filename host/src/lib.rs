@@ -47,9 +47,17 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use types::{WitParams, WitResult};
 use weld_contract::component::world::type_text;
+/// The runtime's typed-call traits and helpers, for generated bindings.
+#[doc(hidden)]
+pub use weld_runtime::component as typed;
 pub use weld_runtime::component::TypedFunc;
 use weld_runtime::component::{LiftResult, LowerParams, TypedError};
 pub use weld_runtime::plugin::PluginError as LoadError;
+#[doc(hidden)]
+pub use weld_runtime::{
+    __component_enum_impl, __component_flags_impl, __component_record_impl,
+    __component_variant_impl,
+};
 use weld_runtime::{ComponentInstance, ComponentModule, Store};
 pub use weld_runtime::{HostImports, ResourceHandle, Trap, TrapCode, Val};
 

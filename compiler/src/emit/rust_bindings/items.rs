@@ -114,6 +114,8 @@ fn type_item(g: &Gen<'_>, t: u32, item: &Item) -> String {
     let mut out = String::new();
     let mut into = String::new();
     let mut from = String::new();
+    // The arguments of the runtime's typed-call impl macro for this type.
+    let mut typed = Vec::new();
     match g.def(t) {
         Some(TypeDef::Record(fs)) => {
             let _ = writeln!(out, "#[derive(Clone, Debug, PartialEq)]\npub struct {n} {{");
@@ -122,6 +124,7 @@ fn type_item(g: &Gen<'_>, t: u32, item: &Item) -> String {
             for (f, ft) in fs {
                 let fi = ident(&snake(f).unwrap_or_else(|| mangle(f)));
                 let _ = writeln!(out, "    pub {fi}: {},", g.ty(*ft, here));
+                typed.push(format!("{fi}: {} = {}", g.ty(*ft, here), lit(f)));
                 fields.push(format!(
                     "({}.into(), weld_host::types::WitType::into_val(self.{fi}))",
                     lit(f)
@@ -146,11 +149,13 @@ fn type_item(g: &Gen<'_>, t: u32, item: &Item) -> String {
                 match p {
                     Some(p) => {
                         let _ = writeln!(out, "    {cn}({}),", g.ty(*p, here));
+                        typed.push(format!("{cn}({}) = {}", g.ty(*p, here), lit(c)));
                         let _ = writeln!(arms_in, "            {n}::{cn}(x) => weld_host::Val::Variant({}.into(), Some(Box::new(weld_host::types::WitType::into_val(x)))),", lit(c));
                         let _ = writeln!(arms_out, "                ({}, Some(x)) => Some({n}::{cn}(weld_host::types::WitType::from_val(*x)?)),", lit(c));
                     }
                     None => {
                         let _ = writeln!(out, "    {cn},");
+                        typed.push(format!("{cn} = {}", lit(c)));
                         let _ = writeln!(
                             arms_in,
                             "            {n}::{cn} => weld_host::Val::Variant({}.into(), None),",
@@ -177,6 +182,7 @@ fn type_item(g: &Gen<'_>, t: u32, item: &Item) -> String {
             for c in cs {
                 let cn = camel(c);
                 let _ = writeln!(out, "    {cn},");
+                typed.push(format!("{cn} = {}", lit(c)));
                 let _ = writeln!(arms_in, "            {n}::{cn} => {},", lit(c));
                 let _ = writeln!(arms_out, "                {} => Some({n}::{cn}),", lit(c));
             }
@@ -196,6 +202,18 @@ fn type_item(g: &Gen<'_>, t: u32, item: &Item) -> String {
         out,
         "    fn into_val(self) -> weld_host::Val {{\n        {into}\n    }}\n    fn from_val(v: weld_host::Val) -> Option<Self> {{\n        {from}\n    }}\n}}\n\n"
     );
+    if g.typed(t, 0) {
+        let kind = match g.def(t) {
+            Some(TypeDef::Record(_)) => "record",
+            Some(TypeDef::Variant(_)) => "variant",
+            _ => "enum",
+        };
+        let _ = write!(
+            out,
+            "weld_host::__component_{kind}_impl!({n} {{ {} }});\n\n",
+            typed.join(", ")
+        );
+    }
     out
 }
 
@@ -218,6 +236,14 @@ fn flags_item(g: &Gen<'_>, t: u32, n: &str, fs: &[String]) -> String {
         "    /// No flag set.\n    pub const fn empty() -> {n} {{\n        {n} {{ bits: 0 }}\n    }}\n    /// Whether every flag of `other` is set.\n    pub const fn contains(self, other: {n}) -> bool {{\n        self.bits & other.bits == other.bits\n    }}\n}}\n\nimpl core::ops::BitOr for {n} {{\n    type Output = {n};\n    fn bitor(self, o: {n}) -> {n} {{\n        {n} {{ bits: self.bits | o.bits }}\n    }}\n}}\n\n"
     );
     let names: Vec<String> = fs.iter().map(|f| lit(f)).collect();
+    if g.typed(t, 0) {
+        let _ = write!(
+            out,
+            "impl weld_host::typed::typed_cases::FlagBits for {n} {{\n    const NAMES: &'static [&'static str] = &[{l}];\n    fn bits(&self) -> u32 {{\n        self.bits as u32\n    }}\n    fn from_bits(bits: u32) -> Self {{\n        {n} {{ bits: u64::from(bits) & ((1u64 << {k}) - 1) }}\n    }}\n}}\n\nweld_host::__component_flags_impl!({n});\n\n",
+            l = names.join(", "),
+            k = fs.len()
+        );
+    }
     let _ = writeln!(out, "impl weld_host::types::WitType for {n} {{");
     wit_fn(g.info, t, &mut out);
     let _ = write!(
@@ -253,6 +279,23 @@ fn export_method(
 ) -> String {
     let (decls, vals) = params(g, ft, here);
     let result = ft.result.map_or("()".into(), |r| g.ty(r, here));
+    if g.typed_call(ft) {
+        let names: Vec<String> = ft
+            .params
+            .iter()
+            .map(|(n, _)| ident(&snake(n).unwrap_or_else(|| mangle(n))))
+            .collect();
+        let types: Vec<String> = ft.params.iter().map(|(_, t)| g.ty(*t, here)).collect();
+        return format!(
+            "    /// `{full}`\n    pub fn {}(&mut self{}{}) -> Result<{result}, weld_host::CallError> {{\n        let f = {instance}.typed::<({}), {result}>({})?;\n        {instance}.call_typed(&f, ({}))\n    }}\n",
+            ident(&method_name(func)),
+            if decls.is_empty() { "" } else { ", " },
+            decls.join(", "),
+            types.iter().map(|t| format!("{t},")).collect::<String>(),
+            lit(full),
+            names.iter().map(|n| format!("{n},")).collect::<String>(),
+        );
+    }
     format!(
         "    /// `{full}`\n    pub fn {}(&mut self{}{}) -> Result<{result}, weld_host::CallError> {{\n        let out = {instance}.call_vals({}, &[{}])?;\n        weld_host::types::result_of(out)\n    }}\n",
         ident(&method_name(func)),

@@ -23,7 +23,7 @@
 use crate::component::wit_names::{snake, split, Keys, WitNames};
 use std::collections::HashSet;
 use std::fmt::Write;
-use weld_contract::component::abi::Types;
+use weld_contract::component::abi::{Types, MAX_FLAT_PARAMS};
 use weld_contract::component::world::type_text;
 use weld_contract::component::{ComponentInfo, FuncTy, TypeDef};
 use weld_contract::symbols::mangle;
@@ -135,6 +135,34 @@ impl<'a> Gen<'a> {
 
     fn def(&self, t: u32) -> Option<&'a TypeDef> {
         self.info.types.get(t as usize)
+    }
+
+    /// Whether values of `t` cross in typed calls (`weld_host::Instance::typed`): everything
+    /// but resources, maps, flags of more than 32 and tuples of more than six.
+    fn typed(&self, t: u32, depth: u32) -> bool {
+        let d = depth + 1;
+        let ok = |x: &u32| self.typed(*x, d);
+        depth <= 64
+            && match self.def(t) {
+                None | Some(TypeDef::Own(_) | TypeDef::Borrow(_) | TypeDef::Map { .. }) => false,
+                Some(TypeDef::Flags(names)) => names.len() <= 32,
+                Some(TypeDef::Tuple(ts)) => ts.len() <= 6 && ts.iter().all(ok),
+                Some(TypeDef::List(e) | TypeDef::Option(e)) => ok(e),
+                Some(TypeDef::FixedList { elem, .. }) => ok(elem),
+                Some(TypeDef::Record(fs)) => fs.iter().all(|(_, f)| ok(f)),
+                Some(TypeDef::Variant(cs)) => cs.iter().filter_map(|(_, p)| p.as_ref()).all(ok),
+                Some(TypeDef::Result { ok: o, err }) => o.iter().chain(err).all(ok),
+                Some(_) => true,
+            }
+    }
+
+    /// Whether a function of type `ft` is called through a typed function: all its types cross
+    /// typed, at most six parameters, flat in at most `MAX_FLAT_PARAMS` values.
+    fn typed_call(&self, ft: &FuncTy) -> bool {
+        let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
+        params.len() <= 6
+            && params.iter().chain(&ft.result).all(|t| self.typed(*t, 0))
+            && Types::new(&self.info.types).flatten_all(&params).len() <= MAX_FLAT_PARAMS
     }
 
     /// A free name in module `path`.

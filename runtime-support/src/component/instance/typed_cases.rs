@@ -138,34 +138,22 @@ pub fn bad_case() -> Trap {
 macro_rules! component_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($case:ident),+ $(,)? }) => {
         $(#[$meta])* $vis enum $name { $($case),+ }
+        $crate::__component_enum_impl!($name { $($case = stringify!($case)),+ });
+    };
+}
 
-        impl $name {
-            const CASES: &'static [&'static str] = &[$(stringify!($case)),+];
-            const TAG: u32 = $crate::component::typed_cases::tag_size(Self::CASES.len());
-            fn case_index(&self) -> u32 {
-                let mut i = 0;
-                $(
-                    if matches!(self, Self::$case) {
-                        return i;
-                    }
-                    i += 1;
-                )+
-                i
-            }
-            fn from_index(i: u32) -> Result<Self, $crate::trap::Trap> {
-                [$(Self::$case),+]
-                    .into_iter()
-                    .nth(i as usize)
-                    .ok_or_else($crate::component::typed_cases::bad_case)
-            }
-        }
-
+/// The typed-call traits of a fieldless enum `$name` whose cases are named `$wit` in WIT (or
+/// in Rust's spelling). For [`component_enum!`] and generated bindings.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __component_enum_impl {
+    ($name:ident { $($case:ident = $wit:expr),+ $(,)? }) => {
         impl $crate::component::ComponentType for $name {
             const FLAT: usize = 1;
-            const SIZE: u32 = Self::TAG;
-            const ALIGN: u32 = Self::TAG;
+            const SIZE: u32 = $crate::component::typed_cases::tag_size([$($wit),+].len());
+            const ALIGN: u32 = <Self as $crate::component::ComponentType>::SIZE;
             fn typecheck(types: &[$crate::component::TypeDef], ty: u32) -> bool {
-                $crate::component::typed_cases::enum_typecheck(types, ty, Self::CASES)
+                $crate::component::typed_cases::enum_typecheck(types, ty, &[$($wit),+])
             }
         }
 
@@ -175,14 +163,17 @@ macro_rules! component_enum {
                 cx: &mut X,
                 out: &mut [$crate::component::ValRaw],
             ) -> Result<(), $crate::trap::Trap> {
-                $crate::component::Lower::lower(&self.case_index(), cx, out)
+                let i: u32 = $crate::__case_index!(self, $name, $($case),+);
+                $crate::component::Lower::lower(&i, cx, out)
             }
             fn store<X: $crate::component::CanonCx + ?Sized>(
                 &self,
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<(), $crate::trap::Trap> {
-                $crate::component::typed_cases::store_tag(cx, ptr, Self::TAG, self.case_index())
+                let i: u32 = $crate::__case_index!(self, $name, $($case),+);
+                let size = <Self as $crate::component::ComponentType>::SIZE;
+                $crate::component::typed_cases::store_tag(cx, ptr, size, i)
             }
         }
 
@@ -191,16 +182,43 @@ macro_rules! component_enum {
                 cx: &mut X,
                 flat: &[$crate::component::ValRaw],
             ) -> Result<Self, $crate::trap::Trap> {
-                Self::from_index(<u32 as $crate::component::Lift>::lift(cx, flat)?)
+                let i = <u32 as $crate::component::Lift>::lift(cx, flat)?;
+                [$($name::$case),+]
+                    .into_iter()
+                    .nth(i as usize)
+                    .ok_or_else($crate::component::typed_cases::bad_case)
             }
             fn load<X: $crate::component::CanonCx + ?Sized>(
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<Self, $crate::trap::Trap> {
-                Self::from_index($crate::component::typed_cases::load_tag(cx, ptr, Self::TAG)?)
+                let size = <Self as $crate::component::ComponentType>::SIZE;
+                let i = $crate::component::typed_cases::load_tag(cx, ptr, size)?;
+                [$($name::$case),+]
+                    .into_iter()
+                    .nth(i as usize)
+                    .ok_or_else($crate::component::typed_cases::bad_case)
             }
         }
     };
+}
+
+/// The index of the case `$value` (of enum `$name`) is.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __case_index {
+    ($value:expr, $name:ident, $($case:ident),+) => {{
+        let mut i = 0u32;
+        let mut found = 0u32;
+        $(
+            if matches!($value, $name::$case { .. }) {
+                found = i;
+            }
+            i += 1;
+        )+
+        let _ = i;
+        found
+    }};
 }
 
 /// Declare a Rust struct of `bool` fields that stands for a component `flags` type (of at most
@@ -217,13 +235,8 @@ macro_rules! component_flags {
     ($(#[$meta:meta])* $vis:vis struct $name:ident { $($fvis:vis $flag:ident : bool),+ $(,)? }) => {
         $(#[$meta])* $vis struct $name { $($fvis $flag: bool),+ }
 
-        impl $name {
-            const FLAGS: &'static [&'static str] = &[$(stringify!($flag)),+];
-            const SIZE_: u32 = match Self::FLAGS.len() {
-                0..=8 => 1,
-                9..=16 => 2,
-                _ => 4,
-            };
+        impl $crate::component::typed_cases::FlagBits for $name {
+            const NAMES: &'static [&'static str] = &[$(stringify!($flag)),+];
             fn bits(&self) -> u32 {
                 let (mut bits, mut i) = (0u32, 0u32);
                 $(
@@ -242,14 +255,45 @@ macro_rules! component_flags {
                 }),+ }
             }
         }
+        $crate::__component_flags_impl!($name);
+    };
+}
 
+/// A flags type as bits: flag `i` is bit `i`.
+pub trait FlagBits: Sized {
+    /// The flags' names, WIT's or Rust's spelling.
+    const NAMES: &'static [&'static str];
+    /// The set flags as bits.
+    fn bits(&self) -> u32;
+    /// The flags set in `bits` (bits beyond the flags ignored, as lifting does).
+    fn from_bits(bits: u32) -> Self;
+}
+
+/// Bytes of a flags value of `n` flags (at most 32).
+pub const fn flags_size(n: usize) -> u32 {
+    match n {
+        0..=8 => 1,
+        9..=16 => 2,
+        _ => 4,
+    }
+}
+
+/// The typed-call traits of a [`FlagBits`] type of at most 32 flags. For
+/// [`component_flags!`] and generated bindings.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __component_flags_impl {
+    ($name:ident) => {
         impl $crate::component::ComponentType for $name {
             const FLAT: usize = 1;
-            const SIZE: u32 = Self::SIZE_;
-            const ALIGN: u32 = Self::SIZE_;
+            const SIZE: u32 = $crate::component::typed_cases::flags_size(
+                <Self as $crate::component::typed_cases::FlagBits>::NAMES.len(),
+            );
+            const ALIGN: u32 = <Self as $crate::component::ComponentType>::SIZE;
             fn typecheck(types: &[$crate::component::TypeDef], ty: u32) -> bool {
-                Self::FLAGS.len() <= 32
-                    && $crate::component::typed_cases::flags_typecheck(types, ty, Self::FLAGS)
+                let names = <Self as $crate::component::typed_cases::FlagBits>::NAMES;
+                names.len() <= 32
+                    && $crate::component::typed_cases::flags_typecheck(types, ty, names)
             }
         }
 
@@ -259,73 +303,99 @@ macro_rules! component_flags {
                 cx: &mut X,
                 out: &mut [$crate::component::ValRaw],
             ) -> Result<(), $crate::trap::Trap> {
-                $crate::component::Lower::lower(&self.bits(), cx, out)
+                let bits = $crate::component::typed_cases::FlagBits::bits(self);
+                $crate::component::Lower::lower(&bits, cx, out)
             }
             fn store<X: $crate::component::CanonCx + ?Sized>(
                 &self,
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<(), $crate::trap::Trap> {
-                $crate::component::typed_cases::store_tag(cx, ptr, Self::SIZE_, self.bits())
+                let bits = $crate::component::typed_cases::FlagBits::bits(self);
+                let size = <Self as $crate::component::ComponentType>::SIZE;
+                $crate::component::typed_cases::store_tag(cx, ptr, size, bits)
             }
         }
 
         impl $crate::component::Lift for $name {
-            // Bits beyond the flags are ignored, as the Canonical ABI's lifting does.
             fn lift<X: $crate::component::CanonCx + ?Sized>(
                 cx: &mut X,
                 flat: &[$crate::component::ValRaw],
             ) -> Result<Self, $crate::trap::Trap> {
-                Ok(Self::from_bits(<u32 as $crate::component::Lift>::lift(cx, flat)?))
+                let bits = <u32 as $crate::component::Lift>::lift(cx, flat)?;
+                Ok(<Self as $crate::component::typed_cases::FlagBits>::from_bits(bits))
             }
             fn load<X: $crate::component::CanonCx + ?Sized>(
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<Self, $crate::trap::Trap> {
-                let bits = $crate::component::typed_cases::load_tag(cx, ptr, Self::SIZE_)?;
-                Ok(Self::from_bits(bits))
+                let size = <Self as $crate::component::ComponentType>::SIZE;
+                let bits = $crate::component::typed_cases::load_tag(cx, ptr, size)?;
+                Ok(<Self as $crate::component::typed_cases::FlagBits>::from_bits(bits))
             }
         }
     };
 }
 
-/// Declare a Rust enum that stands for a component `variant` in typed calls. Every case holds
-/// one value: its payload type, or `()` for a case without one.
+/// Declare a Rust enum that stands for a component `variant` in typed calls: a case with a
+/// payload holds one value of its type, a case without is a unit case.
 ///
 /// ```ignore
 /// weld_runtime::component_variant! {
 ///     #[derive(Debug, Clone, PartialEq)]
-///     pub enum Shape { Circle(f32), Named(String), Empty(()) }   // variant shape { circle(f32), named(string), empty }
+///     pub enum Shape { Circle(f32), Named(String), Empty }   // variant shape { circle(f32), named(string), empty }
 /// }
 /// ```
 #[macro_export]
 macro_rules! component_variant {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($case:ident($ty:ty)),+ $(,)? }) => {
-        $(#[$meta])* $vis enum $name { $($case($ty)),+ }
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($case:ident $(($ty:ty))?),+ $(,)? }) => {
+        $(#[$meta])* $vis enum $name { $($case $(($ty))?),+ }
+        $crate::__component_variant_impl!($name { $($case $(($ty))? = stringify!($case)),+ });
+    };
+}
 
-        impl $name {
-            const CASES: &'static [&'static str] = &[$(stringify!($case)),+];
-            const TAG: u32 = $crate::component::typed_cases::tag_size(Self::CASES.len());
-            const PAYLOAD_ALIGN: u32 = $crate::component::typed_cases::max_of(
-                &[$(<$ty as $crate::component::typed_variants::Payload>::ALIGN),+]);
-            const PAYLOAD_AT: u32 =
-                $crate::component::typed_records::align_up(Self::TAG, Self::PAYLOAD_ALIGN);
-            const PAYLOAD_FLAT: usize = $crate::component::typed_cases::max_of(
-                &[$(<$ty as $crate::component::typed_variants::Payload>::FLAT as u32),+]) as usize;
-        }
+/// The payload type of a case: its type, or `()` for none.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __payload_ty {
+    () => {
+        ()
+    };
+    ($ty:ty) => {
+        $ty
+    };
+}
 
+/// The typed-call traits of an enum `$name` standing for a variant whose cases are named `$wit`
+/// in WIT (or in Rust's spelling). For [`component_variant!`] and generated bindings.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __component_variant_impl {
+    ($name:ident { $($case:ident $(($ty:ty))? = $wit:expr),+ $(,)? }) => {
         impl $crate::component::ComponentType for $name {
-            const FLAT: usize = 1 + Self::PAYLOAD_FLAT;
-            const ALIGN: u32 = $crate::component::typed_cases::larger(Self::TAG, Self::PAYLOAD_ALIGN);
+            const FLAT: usize = 1 + $crate::component::typed_cases::max_of(&[$(
+                <$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::FLAT
+                    as u32
+            ),+]) as usize;
+            const ALIGN: u32 = $crate::component::typed_cases::larger(
+                $crate::component::typed_cases::tag_size([$($wit),+].len()),
+                $crate::component::typed_cases::max_of(&[$(
+                    <$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::ALIGN
+                ),+]),
+            );
             const SIZE: u32 = $crate::component::typed_records::align_up(
-                Self::PAYLOAD_AT + $crate::component::typed_cases::max_of(
-                    &[$(<$ty as $crate::component::typed_variants::Payload>::SIZE),+]),
+                $crate::component::typed_cases::payload_at(
+                    [$($wit),+].len(),
+                    &[$(<$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::ALIGN),+],
+                ) + $crate::component::typed_cases::max_of(&[$(
+                    <$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::SIZE
+                ),+]),
                 <Self as $crate::component::ComponentType>::ALIGN,
             );
             fn typecheck(types: &[$crate::component::TypeDef], ty: u32) -> bool {
                 $crate::component::typed_cases::variant_typecheck(types, ty, &[$((
-                    stringify!($case),
-                    <$ty as $crate::component::typed_variants::Payload>::typecheck
+                    $wit,
+                    <$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::typecheck
                         as $crate::component::typed_cases::PayloadCheck,
                 )),+])
             }
@@ -340,13 +410,7 @@ macro_rules! component_variant {
             ) -> Result<(), $crate::trap::Trap> {
                 let mut i = 0u32;
                 $(
-                    if let Self::$case(v) = self {
-                        $crate::component::typed_cases::start_flat(out, i)?;
-                        let n = <$ty as $crate::component::typed_variants::Payload>::FLAT;
-                        let slots = $crate::component::typed_records::slots_mut(out, 1, n)?;
-                        return $crate::component::typed_variants::LowerPayload::lower_payload(
-                            v, cx, slots);
-                    }
+                    $crate::__variant_lower_case!(self, cx, out, i, $name::$case $(, $ty)?);
                     i += 1;
                 )+
                 Err($crate::component::typed_cases::bad_case())
@@ -357,13 +421,15 @@ macro_rules! component_variant {
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<(), $crate::trap::Trap> {
+                let n = [$($wit),+].len();
+                let tag = $crate::component::typed_cases::tag_size(n);
+                let at = ptr + $crate::component::typed_cases::payload_at(
+                    n,
+                    &[$(<$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::ALIGN),+],
+                );
                 let mut i = 0u32;
                 $(
-                    if let Self::$case(v) = self {
-                        $crate::component::typed_cases::store_tag(cx, ptr, Self::TAG, i)?;
-                        return $crate::component::typed_variants::LowerPayload::store_payload(
-                            v, cx, ptr + Self::PAYLOAD_AT);
-                    }
+                    $crate::__variant_store_case!(self, cx, ptr, tag, at, i, $name::$case $(, $ty)?);
                     i += 1;
                 )+
                 Err($crate::component::typed_cases::bad_case())
@@ -376,16 +442,14 @@ macro_rules! component_variant {
                 cx: &mut X,
                 flat: &[$crate::component::ValRaw],
             ) -> Result<Self, $crate::trap::Trap> {
-                let tag = <u32 as $crate::component::Lift>::lift(cx, flat)?;
+                let found = <u32 as $crate::component::Lift>::lift(cx, flat)?;
                 let mut i = 0u32;
                 $(
-                    if tag == i {
-                        let n = <$ty as $crate::component::typed_variants::Payload>::FLAT;
+                    if found == i {
+                        let n = <$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::FLAT;
                         let slots = $crate::component::typed_records::slots(flat, 1, n)?;
-                        return Ok(Self::$case(
-                            <$ty as $crate::component::typed_variants::LiftPayload>::lift_payload(
-                                cx, slots)?,
-                        ));
+                        let payload = <$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::LiftPayload>::lift_payload(cx, slots)?;
+                        return Ok($crate::__variant_make!($name::$case, payload $(, $ty)?));
                     }
                     i += 1;
                 )+
@@ -396,14 +460,18 @@ macro_rules! component_variant {
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<Self, $crate::trap::Trap> {
-                let tag = $crate::component::typed_cases::load_tag(cx, ptr, Self::TAG)?;
+                let n = [$($wit),+].len();
+                let tag = $crate::component::typed_cases::tag_size(n);
+                let at = ptr + $crate::component::typed_cases::payload_at(
+                    n,
+                    &[$(<$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::Payload>::ALIGN),+],
+                );
+                let found = $crate::component::typed_cases::load_tag(cx, ptr, tag)?;
                 let mut i = 0u32;
                 $(
-                    if tag == i {
-                        return Ok(Self::$case(
-                            <$ty as $crate::component::typed_variants::LiftPayload>::load_payload(
-                                cx, ptr + Self::PAYLOAD_AT)?,
-                        ));
+                    if found == i {
+                        let payload = <$crate::__payload_ty!($($ty)?) as $crate::component::typed_variants::LiftPayload>::load_payload(cx, at)?;
+                        return Ok($crate::__variant_make!($name::$case, payload $(, $ty)?));
                     }
                     i += 1;
                 )+
@@ -411,6 +479,61 @@ macro_rules! component_variant {
             }
         }
     };
+}
+
+/// Lower `$value` if it is case `$path` (number `$i`), and return.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __variant_lower_case {
+    ($value:expr, $cx:ident, $out:ident, $i:expr, $path:path) => {
+        if let $path = $value {
+            return $crate::component::typed_cases::start_flat($out, $i);
+        }
+    };
+    ($value:expr, $cx:ident, $out:ident, $i:expr, $path:path, $ty:ty) => {
+        if let $path(v) = $value {
+            $crate::component::typed_cases::start_flat($out, $i)?;
+            let n = <$ty as $crate::component::typed_variants::Payload>::FLAT;
+            let slots = $crate::component::typed_records::slots_mut($out, 1, n)?;
+            return $crate::component::typed_variants::LowerPayload::lower_payload(v, $cx, slots);
+        }
+    };
+}
+
+/// Store `$value` at `$ptr` (payload at `$at`) if it is case `$path` (number `$i`), and return.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __variant_store_case {
+    ($value:expr, $cx:ident, $ptr:ident, $tag:ident, $at:ident, $i:expr, $path:path) => {
+        if let $path = $value {
+            return $crate::component::typed_cases::store_tag($cx, $ptr, $tag, $i);
+        }
+    };
+    ($value:expr, $cx:ident, $ptr:ident, $tag:ident, $at:ident, $i:expr, $path:path, $ty:ty) => {
+        if let $path(v) = $value {
+            $crate::component::typed_cases::store_tag($cx, $ptr, $tag, $i)?;
+            return $crate::component::typed_variants::LowerPayload::store_payload(v, $cx, $at);
+        }
+    };
+}
+
+/// Case `$path` made from its lifted payload (`()` for a unit case).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __variant_make {
+    ($path:path, $payload:ident) => {{
+        let () = $payload;
+        $path
+    }};
+    ($path:path, $payload:ident, $ty:ty) => {
+        $path($payload)
+    };
+}
+
+/// Where a variant's payload starts: after the discriminant of `cases` cases, at the largest
+/// payload alignment.
+pub const fn payload_at(cases: usize, aligns: &[u32]) -> u32 {
+    super::typed_records::align_up(tag_size(cases), max_of(aligns))
 }
 
 #[cfg(test)]

@@ -144,21 +144,30 @@ tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 G);
 macro_rules! component_record {
     ($(#[$meta:meta])* $vis:vis struct $name:ident { $($fvis:vis $field:ident : $ty:ty),+ $(,)? }) => {
         $(#[$meta])* $vis struct $name { $($fvis $field: $ty),+ }
+        $crate::__component_record_impl!($name { $($field: $ty = stringify!($field)),+ });
+    };
+}
 
-        impl $name {
-            const FIELDS: &'static [(u32, u32)] = &[$((
-                <$ty as $crate::component::ComponentType>::SIZE,
-                <$ty as $crate::component::ComponentType>::ALIGN,
-            )),+];
-        }
-
+/// The typed-call traits of a record struct `$name` whose fields are `$field: $ty`, named
+/// `$wit` in WIT (or in Rust's spelling, `_` for `-`). For [`component_record!`] and generated
+/// bindings.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __component_record_impl {
+    ($name:ident { $($field:ident : $ty:ty = $wit:expr),+ $(,)? }) => {
         impl $crate::component::ComponentType for $name {
             const FLAT: usize = 0 $(+ <$ty as $crate::component::ComponentType>::FLAT)+;
-            const SIZE: u32 = $crate::component::typed_records::record_layout(Self::FIELDS).0;
-            const ALIGN: u32 = $crate::component::typed_records::record_layout(Self::FIELDS).1;
+            const SIZE: u32 = $crate::component::typed_records::record_layout(&[$((
+                <$ty as $crate::component::ComponentType>::SIZE,
+                <$ty as $crate::component::ComponentType>::ALIGN,
+            )),+]).0;
+            const ALIGN: u32 = $crate::component::typed_records::record_layout(&[$((
+                <$ty as $crate::component::ComponentType>::SIZE,
+                <$ty as $crate::component::ComponentType>::ALIGN,
+            )),+]).1;
             fn typecheck(types: &[$crate::component::TypeDef], ty: u32) -> bool {
                 $crate::component::typed_records::record_typecheck(types, ty, &[$((
-                    stringify!($field),
+                    $wit,
                     <$ty as $crate::component::ComponentType>::typecheck
                         as $crate::component::typed_records::FieldCheck,
                 )),+])
@@ -187,9 +196,13 @@ macro_rules! component_record {
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<(), $crate::trap::Trap> {
+                let fields = [$((
+                    <$ty as $crate::component::ComponentType>::SIZE,
+                    <$ty as $crate::component::ComponentType>::ALIGN,
+                )),+];
                 let mut k = 0;
                 $(
-                    let at = ptr + $crate::component::typed_records::field_offset(Self::FIELDS, k);
+                    let at = ptr + $crate::component::typed_records::field_offset(&fields, k);
                     $crate::component::Lower::store(&self.$field, cx, at)?;
                     k += 1;
                 )+
@@ -216,9 +229,13 @@ macro_rules! component_record {
                 cx: &mut X,
                 ptr: u32,
             ) -> Result<Self, $crate::trap::Trap> {
+                let fields = [$((
+                    <$ty as $crate::component::ComponentType>::SIZE,
+                    <$ty as $crate::component::ComponentType>::ALIGN,
+                )),+];
                 let mut k = 0;
                 Ok($name { $($field: {
-                    let at = ptr + $crate::component::typed_records::field_offset(Self::FIELDS, k);
+                    let at = ptr + $crate::component::typed_records::field_offset(&fields, k);
                     k += 1;
                     <$ty as $crate::component::Lift>::load(cx, at)?
                 }),+ })
