@@ -374,6 +374,38 @@ fn typed_enums_flags_and_variants_cross_as_the_val_path_does() {
 }
 
 #[test]
+fn typed_maps_cross_as_the_val_path_does() {
+    use std::collections::{BTreeMap, HashMap};
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let i = ComponentInstance::new(&mut store, &l.module, &val_imports()).unwrap();
+    let m = BTreeMap::from([("one".to_string(), 1u32), ("two".into(), 2)]);
+    let echo = i
+        .typed_func::<(&BTreeMap<String, u32>,), BTreeMap<String, u32>>(&store, "echo-map")
+        .unwrap();
+    assert_eq!(echo.call(&mut store, (&m,)).unwrap(), m);
+    let hashed = i
+        .typed_func::<(HashMap<String, u32>,), HashMap<String, u32>>(&store, "echo-map")
+        .unwrap();
+    let h: HashMap<String, u32> = m.clone().into_iter().collect();
+    assert_eq!(hashed.call(&mut store, (h.clone(),)).unwrap(), h);
+    let entry = |k: &str, v| Val::Tuple(vec![Val::String(k.into()), Val::U32(v)]);
+    let vals = Val::List(vec![entry("one", 1), entry("two", 2)]);
+    assert_eq!(
+        i.call(&mut store, "echo-map", std::slice::from_ref(&vals))
+            .unwrap(),
+        Some(vals)
+    );
+    // A list of pairs is not a map, nor a map of other types.
+    assert!(i
+        .typed_func::<(Vec<(String, u32)>,), BTreeMap<String, u32>>(&store, "echo-map")
+        .is_err());
+    assert!(i
+        .typed_func::<(BTreeMap<String, u64>,), BTreeMap<String, u32>>(&store, "echo-map")
+        .is_err());
+}
+
+#[test]
 fn record_layouts_of_typed_values_match_the_contract() {
     use weld_contract::component::abi::Types;
     use weld_contract::component::TypeDef;

@@ -123,6 +123,11 @@
       (i32.store (i32.const 132) (local.get $a))
       (i32.store (i32.const 136) (local.get $b))
       (i32.const 128))
+    ;; map<string, u32> back as it came
+    (func (export "echo-map") (param i32 i32) (result i32)
+      (i32.store (i32.const 144) (local.get 0))
+      (i32.store (i32.const 148) (local.get 1))
+      (i32.const 144))
     ;; list<u32> at an odd address
     (func (export "unaligned") (result i32)
       (i32.store (i32.const 48) (i32.const 1))
@@ -176,5 +181,7 @@
   (func (export "flip") (param "p" $perms) (result $perms) (canon lift (core func $m "flip")))
   (func (export "echo-shape") (param "s" $shape) (result $shape)
     (canon lift (core func $m "echo-shape") (memory $libc "mem") (realloc (func $libc "realloc"))))
+  (func (export "echo-map") (param "m" (map string u32)) (result (map string u32))
+    (canon lift (core func $m "echo-map") (memory $libc "mem") (realloc (func $libc "realloc"))))
   (func (export "unaligned") (result (list u32))
     (canon lift (core func $m "unaligned") (memory $libc "mem"))))

@@ -138,13 +138,16 @@ impl<'a> Gen<'a> {
     }
 
     /// Whether values of `t` cross in typed calls (`weld_host::Instance::typed`): everything
-    /// but resources, maps, flags of more than 32 and tuples of more than six.
+    /// but resources, flags of more than 32 and tuples of more than six.
     fn typed(&self, t: u32, depth: u32) -> bool {
         let d = depth + 1;
         let ok = |x: &u32| self.typed(*x, d);
         depth <= 64
             && match self.def(t) {
-                None | Some(TypeDef::Own(_) | TypeDef::Borrow(_) | TypeDef::Map { .. }) => false,
+                None | Some(TypeDef::Own(_) | TypeDef::Borrow(_)) => false,
+                Some(TypeDef::Map { .. }) => Types::new(&self.info.types)
+                    .map_key_value(t)
+                    .is_some_and(|(k, v)| ok(&k) && ok(&v)),
                 Some(TypeDef::Flags(names)) => names.len() <= 32,
                 Some(TypeDef::Tuple(ts)) => ts.len() <= 6 && ts.iter().all(ok),
                 Some(TypeDef::List(e) | TypeDef::Option(e)) => ok(e),

@@ -1,5 +1,6 @@
 //! Lists in typed calls: `Vec<T>` and `[T]` as `list<T>`, `[T; N]` as the fixed-length
-//! `list<T, N>`, for any element type `T` of the typed path.
+//! `list<T, N>`, `BTreeMap<K, V>` (and `HashMap` with `std`) as `map<K, V>`, for any element
+//! types of the typed path.
 //!
 //! In: Rust values and one side's memory ([`CanonCx`]). Out: flat values or bytes in that
 //! memory, laid out by the element's [`ComponentType`] constants. A `list<T>` lowers into a
@@ -10,7 +11,10 @@
 use super::typed_values::{out_slot, read, slot, ComponentType, Lift, Lower};
 use crate::component::abi::{alloc_checked, CanonCx};
 use crate::trap::Trap;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+#[cfg(feature = "std")]
+use std::collections::HashMap;
 use weld_contract::component::TypeDef;
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::ValRaw;
@@ -152,3 +156,47 @@ impl<T: Lift, const N: usize> Lift for [T; N] {
         out.try_into().map_err(|_| bad())
     }
 }
+
+/// Whether `ty` is a map whose entry tuple is `(K, V)`.
+fn map_typecheck<K: ComponentType, V: ComponentType>(types: &[TypeDef], ty: u32) -> bool {
+    matches!(types.get(ty as usize), Some(TypeDef::Map { entry }) if <(K, V)>::typecheck(types, *entry))
+}
+
+/// Maps: `map<K, V>` is `list<tuple<K, V>>` to the Canonical ABI; entries cross in the map's
+/// order, and a key a component sends twice keeps its last value.
+macro_rules! map_type {
+    ($map:ident, $($bound:tt)+) => {
+        impl<K: ComponentType + $($bound)+, V: ComponentType> ComponentType for $map<K, V> {
+            const FLAT: usize = 2;
+            const SIZE: u32 = 8;
+            const ALIGN: u32 = 4;
+            fn typecheck(types: &[TypeDef], ty: u32) -> bool {
+                map_typecheck::<K, V>(types, ty)
+            }
+        }
+
+        impl<K: Lower + $($bound)+, V: Lower> Lower for $map<K, V> {
+            fn lower<C: CanonCx + ?Sized>(&self, cx: &mut C, out: &mut [ValRaw]) -> Result<(), Trap> {
+                let entries: Vec<(&K, &V)> = self.iter().collect();
+                entries.as_slice().lower(cx, out)
+            }
+            fn store<C: CanonCx + ?Sized>(&self, cx: &mut C, ptr: u32) -> Result<(), Trap> {
+                let entries: Vec<(&K, &V)> = self.iter().collect();
+                entries.as_slice().store(cx, ptr)
+            }
+        }
+
+        impl<K: Lift + $($bound)+, V: Lift> Lift for $map<K, V> {
+            fn lift<C: CanonCx + ?Sized>(cx: &mut C, flat: &[ValRaw]) -> Result<Self, Trap> {
+                Ok(Vec::<(K, V)>::lift(cx, flat)?.into_iter().collect())
+            }
+            fn load<C: CanonCx + ?Sized>(cx: &mut C, ptr: u32) -> Result<Self, Trap> {
+                Ok(Vec::<(K, V)>::load(cx, ptr)?.into_iter().collect())
+            }
+        }
+    };
+}
+
+map_type!(BTreeMap, Ord);
+#[cfg(feature = "std")]
+map_type!(HashMap, Eq + core::hash::Hash);

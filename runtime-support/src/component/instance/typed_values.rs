@@ -13,7 +13,7 @@ use weld_contract::vmctx::ValRaw;
 /// ([`TypedFunc`](super::typed::TypedFunc), [`HostImports::func_wrap`](super::HostImports::func_wrap)):
 /// `bool`, the integers, `f32`, `f64`, `char`, `String`, `&str` (parameters the host passes
 /// only), and built from these: `Vec<T>` (and `&[T]` to pass) for `list<T>`, `[T; N]` for
-/// `list<T, N>` (`typed_lists.rs`), tuples and [`component_record!`](crate::component_record)
+/// `list<T, N>`, `BTreeMap`/`HashMap` for `map<K, V>` (`typed_lists.rs`), tuples and [`component_record!`](crate::component_record)
 /// structs (`typed_records.rs`), `Option<T>` and `Result<T, E>` (`typed_variants.rs`), and
 /// the enums, variants and flags of `component_enum!`, `component_variant!` and
 /// `component_flags!` (`typed_cases.rs`). [`Lower`] types can go into a component, [`Lift`] types come out of one.
