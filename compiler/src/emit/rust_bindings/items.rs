@@ -343,6 +343,22 @@ fn imports(g: &Gen<'_>, trait_name: &str) -> String {
                 .as_ref()
                 .map_or(String::new(), |r| format!(" -> {r}"))
         );
+        if g.typed_call(ft) {
+            // Typed: the arguments lifted straight into Rust values, no `Val`s.
+            let types: String = ft
+                .params
+                .iter()
+                .map(|(_, t)| format!("{},", g.ty(*t, &[])))
+                .collect();
+            let pattern: String = names.iter().map(|n| format!("{n},")).collect();
+            let _ = write!(
+                register,
+                "    {{\n        let host = host.clone();\n        imports.func_wrap({}, move |({pattern}): ({types})| Ok(host.borrow_mut().{m}({})));\n    }}\n",
+                lit(&imp.name),
+                names.join(", ")
+            );
+            continue;
+        }
         let ret = if result.is_some() {
             "Ok(Some(weld_host::types::WitType::into_val(r)))"
         } else {
