@@ -190,6 +190,21 @@ impl RefType {
         }
     }
 
+    /// The type as a host that has no module types can hold it: a concrete function type
+    /// widened to `func`; `None` when it does not fit `t` at all.
+    pub fn for_host(r: Option<RefType>, t: ValType) -> Option<RefType> {
+        let r = r?;
+        let heap = match r.heap {
+            HeapType::Concrete(_) => HeapType::Func,
+            h => h,
+        };
+        let r = RefType {
+            nullable: r.nullable,
+            heap,
+        };
+        r.fits(t, 0).then_some(r)
+    }
+
     /// The nullable abstract type a reference [`ValType`] stands for (`funcref`, ...).
     pub fn abstract_of(t: ValType) -> Option<RefType> {
         let heap = match t {

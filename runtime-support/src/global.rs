@@ -75,7 +75,9 @@ pub struct Global(pub(crate) usize);
 
 impl Global {
     /// A new global owned by `store`.
-    pub fn new(store: &mut Store, ty: GlobalType, value: ValRaw) -> Global {
+    pub fn new(store: &mut Store, mut ty: GlobalType, value: ValRaw) -> Global {
+        // The host has no module types: a concrete reference type is widened (see `for_host`).
+        ty.ref_type = weld_contract::info::RefType::for_host(ty.ref_type, ty.ty);
         // SAFETY: no vmctx storage is given; the global owns its VMGlobal.
         let data = unsafe { GlobalData::new(ty, value, None) };
         Global(store.globals.push(data).0)

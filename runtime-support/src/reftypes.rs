@@ -107,6 +107,10 @@ mod tests {
         assert!(is_subtype(&nofunc, &t0_null) && !is_subtype(&nofunc, &t0));
         assert!(!is_subtype(&extern_, &funcref) && !is_subtype(&funcref, &extern_));
         assert!(resolve(ValType::I32, None, at).is_none());
+        // What a host holds: concrete types widened, misfits dropped.
+        let widened = RefType::for_host(r(false, HeapType::Concrete(0)), f);
+        assert_eq!(widened, r(false, HeapType::Func));
+        assert_eq!(RefType::for_host(r(true, HeapType::Extern), f), None);
         assert!(resolve(f, r(true, HeapType::Concrete(9)), at).is_none());
     }
 }

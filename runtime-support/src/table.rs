@@ -136,7 +136,9 @@ pub struct Table(pub(crate) usize);
 impl Table {
     /// A new table owned by `store` with every element `init` (a `*const VMFuncRef` or host word;
     /// 0 for null). `None` if the type is invalid or too large.
-    pub fn new(store: &mut Store, ty: TableType, init: usize) -> Option<Table> {
+    pub fn new(store: &mut Store, mut ty: TableType, init: usize) -> Option<Table> {
+        // The host has no module types: a concrete reference type is widened (see `for_host`).
+        ty.ref_type = weld_contract::info::RefType::for_host(ty.ref_type, ty.elem);
         // SAFETY: no vmctx storage is given; the table owns its VMTable.
         let data = unsafe { TableData::new(ty, init, None)? };
         Some(Table(store.tables.push(data).0))

@@ -18,6 +18,12 @@ use weld_contract::vmctx::ValRaw;
 /// Whether WIT name `wit` is Rust name `rust`, written `CamelCase` (`DarkRed` for `dark-red`)
 /// or `snake_case` (`read_only` for `read-only`).
 pub fn same_name(wit: &str, rust: &str) -> bool {
+    // Generated bindings pass WIT's own spelling (which may have all-caps words, `get-URL`); a
+    // raw identifier (`r#type`) stands for the word itself.
+    let rust = rust.strip_prefix("r#").unwrap_or(rust);
+    if wit == rust {
+        return true;
+    }
     let mut w = wit.chars();
     for (i, r) in rust.chars().enumerate() {
         if r.is_ascii_uppercase() && i > 0 && w.next() != Some('-') {
@@ -548,5 +554,7 @@ mod tests {
         assert!(!same_name("dark-green", "Darkgreen"));
         assert!(!same_name("darkgreen", "DarkGreen"));
         assert!(!same_name("red", "Re") && !same_name("re", "Red"));
+        assert!(same_name("get-URL", "get-URL") && same_name("HTTP", "HTTP"));
+        assert!(same_name("type", "r#type"));
     }
 }

@@ -52,6 +52,7 @@ pub fn record_typecheck(types: &[TypeDef], ty: u32, fields: &[(&str, FieldCheck)
     };
     want.len() == fields.len()
         && want.iter().zip(fields).all(|((name, t), (rust, check))| {
+            let rust = rust.strip_prefix("r#").unwrap_or(rust);
             name.len() == rust.len()
                 && name
                     .bytes()
