@@ -200,6 +200,8 @@ const INVOCATIONS: &[(&str, Result<&str, &str>)] = &[
         Err("Multiple instances contained funcs named `count`, retry with a more specific name: `example:demo/api.count@0.1.0`, `example:demo/other.count`"),
     ),
     ("nope()", Err("No exported func named `nope` in component.")),
+    // A call that does not parse is the caller's mistake, with the position.
+    ("twice(21", Err("expected `)` at the end at position 8")),
 ];
 
 #[test]

@@ -248,11 +248,9 @@ pub fn run(bytes: &[u8], options: &Options, config: &RunConfig) -> Result<Outcom
     }
 }
 
+/// A call expression that does not parse: the user's input is wrong, not weld's support.
 fn bad_call(e: wave::WaveError) -> Error {
-    Error::Unsupported {
-        message: format!("--invoke: {e}"),
-        offset: None,
-    }
+    Error::Invoke(e.to_string())
 }
 
 fn invoke_component(store: &mut Store, inst: &ComponentInstance, expr: &str) -> Result<Outcome> {
