@@ -1,11 +1,14 @@
 //! Random interface types and values make a round trip host → caller component → callee
 //! component → host, across two linear memories with every pair of string encodings; what comes
-//! back must equal what went in. `WELD_ROUNDTRIP_CASES` and `WELD_ROUNDTRIP_SEED` widen the run.
+//! back must equal what went in. The same values cross the compiled C host entries (written and
+//! read in the generated header's C layout) and come back equal to what the generic path
+//! returns. `WELD_ROUNDTRIP_CASES` and `WELD_ROUNDTRIP_SEED` widen the run.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
+use weld_contract::component::StringEncoding;
 use weld_runtime::{ComponentInstance, HostImports, Library, Store};
-use weld_testgen::roundtrip::{component, gen_type, gen_value, pad_value, wat_type, ENCODINGS};
+use weld_testgen::roundtrip::{component, gen_type, gen_value, pad_value, wat_type, Ty, ENCODINGS};
 use weld_testgen::Rng;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -15,18 +18,21 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
-fn random_values_of_random_types_survive_fused_calls_between_memories() {
+/// One compiled round-trip case: its type, the two components' encodings, and the generator
+/// that made the type (values continue from it).
+type Case = (Ty, StringEncoding, StringEncoding, Rng);
+
+/// Compile `cases` random round-trip components from `seed` into one library; `None` (after
+/// printing SKIPPED) without a C compiler.
+fn compile_cases(cases: u64, seed: u64) -> Option<(tempfile::TempDir, Library, Vec<Case>)> {
     if std::process::Command::new("cc")
         .arg("--version")
         .output()
         .is_err()
     {
         println!("SKIPPED: no C compiler");
-        return;
+        return None;
     }
-    let cases = env_u64("WELD_ROUNDTRIP_CASES", 60);
-    let seed = env_u64("WELD_ROUNDTRIP_SEED", 1);
     let dir = tempfile::tempdir().unwrap();
     let mut objects = Vec::new();
     let mut types = Vec::new();
@@ -62,6 +68,16 @@ fn random_values_of_random_types_survive_fused_calls_between_memories() {
     )
     .unwrap();
     let lib = Library::open(&so).unwrap();
+    Some((dir, lib, types))
+}
+
+#[test]
+fn random_values_of_random_types_survive_fused_calls_between_memories() {
+    let cases = env_u64("WELD_ROUNDTRIP_CASES", 60);
+    let seed = env_u64("WELD_ROUNDTRIP_SEED", 1);
+    let Some((_dir, lib, types)) = compile_cases(cases, seed) else {
+        return;
+    };
     let mut checked = 0;
     for (case, (ty, caller, callee, mut rng)) in types.into_iter().enumerate() {
         let module = lib.component(&format!("c{case}")).unwrap();
@@ -83,4 +99,66 @@ fn random_values_of_random_types_survive_fused_calls_between_memories() {
         }
     }
     assert_eq!(checked, cases * 4 * 2);
+}
+
+#[test]
+fn random_values_cross_compiled_c_host_entries_as_they_cross_the_generic_path() {
+    let cases = env_u64("WELD_ROUNDTRIP_CASES", 60);
+    let seed = env_u64("WELD_ROUNDTRIP_SEED", 1) ^ 0x5eed;
+    let Some((_dir, lib, types)) = compile_cases(cases, seed) else {
+        return;
+    };
+    let mut checked = 0;
+    for (case, (ty, caller, callee, mut rng)) in types.into_iter().enumerate() {
+        let module = lib.component(&format!("c{case}")).unwrap();
+        let mut store = Store::new();
+        let inst = ComponentInstance::new(&mut store, &module, &HostImports::new()).unwrap();
+        let names: Vec<String> = inst.exports().iter().map(|(n, _)| n.to_string()).collect();
+        for (index, name) in names.iter().enumerate() {
+            // `echo` is lifted by the caller, `direct-echo` by the callee: in their encoding,
+            // which must be UTF-8 for a host entry when strings cross.
+            let lifted = if name == "direct-echo" {
+                callee
+            } else {
+                caller
+            };
+            assert_eq!(
+                inst.has_host_entry(index),
+                lifted == StringEncoding::Utf8 || !has_string(&ty),
+                "case {case} export {name} (lifted in {lifted:?}): type {}",
+                wat_type(&ty)
+            );
+            if !inst.has_host_entry(index) {
+                continue;
+            }
+            for round in 0..4 {
+                let v = gen_value(&mut rng, &ty);
+                let args = [v.clone(), pad_value()];
+                let generic = inst.call(&mut store, name, &args);
+                let compiled = inst.call_as_c_host(&mut store, index, &args);
+                match (&generic, &compiled) {
+                    (Ok(Some(a)), Ok(Some(b))) if a == b && *b == v => checked += 1,
+                    _ => panic!(
+                        "case {case} round {round} via {name} (caller {caller:?}, callee {callee:?}): type {}\n  sent     {v}\n  generic  {generic:?}\n  compiled {compiled:?}",
+                        wat_type(&ty)
+                    ),
+                }
+            }
+        }
+    }
+    println!("{checked} calls through host entries checked");
+    assert!(checked >= cases * 2, "{checked} calls checked");
+}
+
+/// Whether values of `ty` can hold a string.
+fn has_string(ty: &Ty) -> bool {
+    match ty {
+        Ty::String => true,
+        Ty::List(t) | Ty::Option(t) | Ty::FixedList(t, _) => has_string(t),
+        Ty::Map(k, v) => has_string(k) || has_string(v),
+        Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().any(has_string),
+        Ty::Variant(cs) => cs.iter().flatten().any(has_string),
+        Ty::Result(ok, err) => ok.iter().chain(err.iter()).any(|t| has_string(t)),
+        _ => false,
+    }
 }

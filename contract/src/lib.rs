@@ -22,7 +22,7 @@ pub mod vmctx;
 
 /// Version of the contract. Bumped whenever any layout, code or encoding here changes; the runtime
 /// refuses objects that carry another version.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// Size in bytes of one WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;

@@ -73,7 +73,7 @@ impl InstanceData {
         let (src, _) = bounds(src, len, slen).map_err(|_| MEM_OOB)?;
         // SAFETY: both ranges were checked against their memories' accessible lengths;
         // `ptr::copy` allows overlap.
-        unsafe { core::ptr::copy((*s).base().add(src), (*d).base().add(dst), len as usize) };
+        unsafe { core::ptr::copy((*s).address(src), (*d).address(dst), len as usize) };
         Ok(())
     }
 

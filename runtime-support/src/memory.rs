@@ -29,7 +29,8 @@ const _: () = assert!(GUARDED_RESERVATION == (MAX_PAGES * WASM_PAGE_SIZE) + GUAR
 #[derive(Debug)]
 pub(crate) struct MemoryData {
     vm: VmPtr<VMMemory>,
-    reservation: Reservation,
+    /// `None` for the host's address space ([`MemoryData::host_address_space`]).
+    reservation: Option<Reservation>,
     declared_max: Option<u64>,
     max_pages: u64,
     explicit_bounds: bool,
@@ -88,12 +89,31 @@ impl MemoryData {
         };
         Some(MemoryData {
             vm,
-            reservation,
+            reservation: Some(reservation),
             declared_max: ty.max,
             max_pages,
             explicit_bounds,
             index: ty.index,
         })
+    }
+
+    /// The host's whole address space as a 64-bit memory: base 0, a length no address
+    /// reaches. Generated host entries read and write the C values of a generated header
+    /// through it (`CoreDef::HostMemory`); it never grows, and the runtime's own accessors see
+    /// it as empty.
+    pub(crate) fn host_address_space() -> MemoryData {
+        let pages = u64::MAX / WASM_PAGE_SIZE;
+        MemoryData {
+            vm: VmPtr::owned(VMMemory {
+                base: core::ptr::null_mut(),
+                length: pages * WASM_PAGE_SIZE,
+            }),
+            reservation: None,
+            declared_max: Some(pages),
+            max_pages: pages,
+            explicit_bounds: true,
+            index: IndexType::I64,
+        }
     }
 
     /// The struct compiled code reads.
@@ -112,9 +132,23 @@ impl MemoryData {
         self.len() / WASM_PAGE_SIZE
     }
 
+    /// The address of byte `offset`.
+    ///
+    /// # Safety
+    /// `offset` must be at most [`Self::len`].
+    pub(crate) unsafe fn address(&self, offset: usize) -> *mut u8 {
+        match self.reservation {
+            // SAFETY: the caller keeps `offset` inside the reservation's accessible bytes.
+            Some(_) => unsafe { self.base().add(offset) },
+            None => core::ptr::with_exposed_provenance_mut(offset),
+        }
+    }
+
     /// First byte.
     pub(crate) fn base(&self) -> *mut u8 {
-        self.reservation.base()
+        self.reservation
+            .as_ref()
+            .map_or(core::ptr::null_mut(), Reservation::base)
     }
 
     /// The type as import matching sees it: current size as minimum.
@@ -139,10 +173,8 @@ impl MemoryData {
             return None;
         }
         let bytes = new * WASM_PAGE_SIZE;
-        if !self
-            .reservation
-            .make_accessible(usize::try_from(bytes).ok()?)
-        {
+        let reservation = self.reservation.as_mut()?;
+        if !reservation.make_accessible(usize::try_from(bytes).ok()?) {
             return None;
         }
         // SAFETY: `vm` is valid for our whole life.
@@ -155,6 +187,9 @@ impl MemoryData {
     /// # Safety
     /// No compiled code may write to the memory while the slice is alive.
     pub(crate) unsafe fn bytes(&self) -> &[u8] {
+        if self.reservation.is_none() {
+            return &[];
+        }
         let len = usize::try_from(self.len()).unwrap_or(0);
         // SAFETY: the first `len` bytes of the reservation are mapped read-write.
         unsafe { core::slice::from_raw_parts(self.base(), len) }
@@ -166,6 +201,9 @@ impl MemoryData {
     /// No compiled code may access the memory while the slice is alive.
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn bytes_mut(&self) -> &mut [u8] {
+        if self.reservation.is_none() {
+            return &mut [];
+        }
         let len = usize::try_from(self.len()).unwrap_or(0);
         // SAFETY: the first `len` bytes of the reservation are mapped read-write.
         unsafe { core::slice::from_raw_parts_mut(self.base(), len) }
@@ -184,6 +222,12 @@ impl Memory {
         // SAFETY: no vmctx storage is given; the memory owns its VMMemory.
         let data = unsafe { MemoryData::new(ty, explicit_bounds, None)? };
         Some(Memory(store.memories.push(data).0))
+    }
+
+    /// The host's address space as a 64-bit memory of `store`
+    /// ([`MemoryData::host_address_space`]), for generated host entries to import.
+    pub(crate) fn host_address_space(store: &mut Store) -> Memory {
+        Memory(store.memories.push(MemoryData::host_address_space()).0)
     }
 
     /// The memory's current bytes.
@@ -285,7 +329,7 @@ mod tests {
 
     impl MemoryData {
         fn reservation_size(&self) -> usize {
-            self.reservation.reserved()
+            self.reservation.as_ref().map_or(0, Reservation::reserved)
         }
     }
 }

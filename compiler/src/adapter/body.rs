@@ -72,18 +72,30 @@ impl Body {
         self.push(I::End);
     }
 
-    /// Push memory `mem`'s size in bytes, as an `i64`.
-    fn memory_bytes(&mut self, mem: u32) {
+    /// Push memory `mem`'s size in bytes, as an `i64` (`wide`: a 64-bit memory).
+    fn memory_bytes(&mut self, mem: u32, wide: bool) {
         self.push(I::MemorySize(mem));
-        self.push(I::I64ExtendI32U);
+        if !wide {
+            self.push(I::I64ExtendI32U);
+        }
         self.push(I::I64Const(16));
         self.push(I::I64Shl);
     }
 
-    /// Trap with `code` unless `ptr + len * size` (unsigned, no overflow) fits memory `mem`.
-    pub fn check_range(&mut self, mem: u32, ptr: u32, len: Option<u32>, size: u32, code: TrapCode) {
+    /// Trap with `code` unless `ptr + len * size` (unsigned, no overflow) fits memory `mem`
+    /// (`wide`: a 64-bit memory, and `ptr` an `i64` local; `len` is an `i32` local).
+    pub fn check_range(
+        &mut self,
+        (mem, wide): (u32, bool),
+        ptr: u32,
+        len: Option<u32>,
+        size: u32,
+        code: TrapCode,
+    ) {
         self.push(I::LocalGet(ptr));
-        self.push(I::I64ExtendI32U);
+        if !wide {
+            self.push(I::I64ExtendI32U);
+        }
         match len {
             Some(n) => {
                 self.push(I::LocalGet(n));
@@ -93,43 +105,109 @@ impl Body {
             }
             None => self.push(I::I64Const(i64::from(size))),
         }
+        // A 64-bit pointer near 2^64 could wrap: that is out of range too.
+        let end = self.local(ValType::I64);
         self.push(I::I64Add);
-        self.memory_bytes(mem);
+        self.push(I::LocalTee(end));
+        self.memory_bytes(mem, wide);
         self.push(I::I64GtU);
+        if wide {
+            self.push(I::LocalGet(end));
+            self.push(I::LocalGet(ptr));
+            self.push(I::I64LtU);
+            self.push(I::I32Or);
+        }
         self.trap_if(code);
     }
 
-    /// Trap with `code` unless local `ptr` is a multiple of `align`.
-    pub fn check_align(&mut self, ptr: u32, align: u32, code: TrapCode) {
-        if align > 1 {
-            self.push(I::LocalGet(ptr));
-            self.push(I::I32Const(align as i32 - 1));
-            self.push(I::I32And);
-            self.trap_if(code);
+    /// Trap with `code` unless local `ptr` (an `i64` when `wide`) is a multiple of `align`.
+    pub fn check_align(&mut self, ptr: u32, wide: bool, align: u32, code: TrapCode) {
+        if align <= 1 {
+            return;
         }
+        self.push(I::LocalGet(ptr));
+        if wide {
+            self.push(I::I32WrapI64);
+        }
+        self.push(I::I32Const(align as i32 - 1));
+        self.push(I::I32And);
+        self.trap_if(code);
     }
 
-    /// `realloc(0, 0, align, size)` of `side` into a new local, checked as the spec checks it:
-    /// alignment (`UnalignedPointer`), then that `size` bytes fit (`oob`). `size` is a local.
+    /// A new local holding `i32` local `n`, zero-extended to an `i64` when `wide` (else `n`).
+    pub fn widened(&mut self, n: u32, wide: bool) -> u32 {
+        if !wide {
+            return n;
+        }
+        let l = self.local(ValType::I64);
+        self.push(I::LocalGet(n));
+        self.push(I::I64ExtendI32U);
+        self.push(I::LocalSet(l));
+        l
+    }
+
+    /// A new local holding address local `addr` plus `offset` (both of `wide`'s address type).
+    pub fn address_plus(&mut self, addr: u32, offset: u32, wide: bool) -> u32 {
+        let l = self.local(if wide { ValType::I64 } else { ValType::I32 });
+        self.push(I::LocalGet(addr));
+        if wide {
+            self.push(I::I64Const(offset.into()));
+            self.push(I::I64Add);
+        } else {
+            self.push(I::I32Const(offset as i32));
+            self.push(I::I32Add);
+        }
+        self.push(I::LocalSet(l));
+        l
+    }
+
+    /// `realloc(0, 0, align, size)` of `side` into a new local (of the side's address type),
+    /// checked as the spec checks it: alignment (`UnalignedPointer`), then that `size` bytes
+    /// fit (`oob`). A `Size::Local` is of the side's address type too.
     pub fn allocate(&mut self, side: Side, align: u32, size: Size, oob: TrapCode) -> u32 {
+        let wide = side.wide;
+        let addr = if wide { ValType::I64 } else { ValType::I32 };
         let (Some(realloc), Some(mem)) = (side.realloc, side.memory) else {
             self.trap(TrapCode::InvalidValue);
-            return self.local(ValType::I32);
+            return self.local(addr);
         };
-        self.push(I::I32Const(0));
-        self.push(I::I32Const(0));
-        self.push(I::I32Const(align as i32));
+        let konst = |n: u32| {
+            if wide {
+                I::I64Const(n.into())
+            } else {
+                I::I32Const(n as i32)
+            }
+        };
+        self.push(konst(0));
+        self.push(konst(0));
+        self.push(konst(align));
         match size {
-            Size::Const(n) => self.push(I::I32Const(n as i32)),
+            Size::Const(n) => self.push(konst(n)),
             Size::Local(l) => self.push(I::LocalGet(l)),
         }
         self.push(I::Call(realloc));
-        let ptr = self.local(ValType::I32);
+        let ptr = self.local(addr);
         self.push(I::LocalSet(ptr));
-        self.check_align(ptr, align, TrapCode::UnalignedPointer);
+        self.check_align(ptr, wide, align, TrapCode::UnalignedPointer);
         match size {
-            Size::Const(n) => self.check_range(mem, ptr, None, n, oob),
-            Size::Local(l) => self.check_range(mem, ptr, Some(l), 1, oob),
+            Size::Const(n) => self.check_range((mem, wide), ptr, None, n, oob),
+            Size::Local(l) => {
+                // The byte count as an `i32` length of 1-byte units.
+                let n = if wide {
+                    let n = self.local(ValType::I32);
+                    self.push(I::LocalGet(l));
+                    self.push(I::I64Const(u32::MAX.into()));
+                    self.push(I::I64GtU);
+                    self.trap_if(oob);
+                    self.push(I::LocalGet(l));
+                    self.push(I::I32WrapI64);
+                    self.push(I::LocalSet(n));
+                    n
+                } else {
+                    l
+                };
+                self.check_range((mem, wide), ptr, Some(n), 1, oob)
+            }
         }
         ptr
     }

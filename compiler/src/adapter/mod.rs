@@ -16,6 +16,7 @@
 //! runtime per call).
 
 mod body;
+mod host_entry;
 mod module;
 mod values;
 
@@ -24,7 +25,8 @@ mod tests;
 
 use weld_contract::component::abi::Types;
 use weld_contract::component::{
-    ComponentInfo, CoreDef, CoreInstance, Lifted, Lowering, LoweringTarget, TypeDef,
+    ComponentExport, ComponentInfo, CoreDef, CoreInstance, Lifted, Lowering, LoweringTarget,
+    TypeDef,
 };
 
 pub use module::{build, AdapterModule, EXPORT};
@@ -111,8 +113,30 @@ pub fn adapted<'i>(
     ok.then_some(callee)
 }
 
-/// Generate the adapters of `info`'s lowerings and wire them in. Adapter modules get module
-/// indices from `first_module` on, in the order of the returned bytes.
+/// What an adapter crosses into a component from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum From {
+    /// The caller of lowering `i` (a fused call).
+    Lowering(u32),
+    /// A C host calling export `i` (its compiled host entry).
+    Host(u32),
+}
+
+/// Whether export `e`'s callee memory (if any) is 32-bit and its values are covered by a
+/// compiled host entry.
+fn host_entry_covers(
+    info: &ComponentInfo,
+    e: &ComponentExport,
+    memory32: &dyn Fn(&CoreDef) -> bool,
+) -> Option<usize> {
+    let ft = info.func_types.get(e.func.ty as usize)?;
+    let memory_ok = e.func.opts.memory.as_ref().is_none_or(memory32);
+    (memory_ok && host_entry::covers(Types::new(&info.types), e, ft)).then_some(e.func.ty as usize)
+}
+
+/// Generate the adapters of `info`'s lowerings and the host entries of its exports, and wire
+/// them in. Adapter modules get module indices from `first_module` on, in the order of the
+/// returned bytes.
 pub fn insert(
     info: &mut ComponentInfo,
     first_module: u32,
@@ -122,13 +146,20 @@ pub fn insert(
         return Vec::new();
     }
     let types = Types::new(&info.types);
-    let mut adapters: Vec<(u32, AdapterModule)> = Vec::new();
+    let mut adapters: Vec<(From, AdapterModule)> = Vec::new();
     for (i, l) in info.lowerings.iter().enumerate() {
         let Some(callee) = adapted(info, l, memory32) else {
             continue;
         };
         if let Some(ft) = info.func_types.get(l.ty as usize) {
-            adapters.push((i as u32, build(types, i as u32, l, callee, ft)));
+            let a = build(types, i as u32, l, callee, ft);
+            adapters.push((From::Lowering(i as u32), a));
+        }
+    }
+    for (i, e) in info.exports.iter().enumerate() {
+        if let Some(ft) = host_entry_covers(info, e, memory32) {
+            let a = host_entry::build(types, e, &info.func_types[ft]);
+            adapters.push((From::Host(i as u32), a));
         }
     }
     if adapters.is_empty() {
@@ -150,16 +181,16 @@ enum Placed {
 
 /// The new instance order: each adapter just before the first instance that imports it (after
 /// any adapter it calls), the rest at the end.
-fn placement(info: &ComponentInfo, adapters: &[(u32, AdapterModule)]) -> Vec<Placed> {
+fn placement(info: &ComponentInfo, adapters: &[(From, AdapterModule)]) -> Vec<Placed> {
     let of_lowering = |def: &CoreDef| match def {
-        CoreDef::Lowering(i) => adapters.iter().position(|(l, _)| l == i),
+        CoreDef::Lowering(i) => adapters.iter().position(|(l, _)| *l == From::Lowering(*i)),
         _ => None,
     };
     let mut placed = vec![false; adapters.len()];
     let mut order = Vec::with_capacity(info.instances.len() + adapters.len());
     fn place(
         k: usize,
-        adapters: &[(u32, AdapterModule)],
+        adapters: &[(From, AdapterModule)],
         of_lowering: &dyn Fn(&CoreDef) -> Option<usize>,
         placed: &mut [bool],
         order: &mut Vec<Placed>,
@@ -192,7 +223,7 @@ fn placement(info: &ComponentInfo, adapters: &[(u32, AdapterModule)]) -> Vec<Pla
 /// Install the new instance order and point every use of an adapted lowering at its adapter.
 fn rewire(
     info: &mut ComponentInfo,
-    adapters: &[(u32, AdapterModule)],
+    adapters: &[(From, AdapterModule)],
     order: &[Placed],
     first_module: u32,
 ) {
@@ -206,7 +237,7 @@ fn rewire(
     }
     let lowering_to_adapter: Vec<Option<u32>> = (0..info.lowerings.len() as u32)
         .map(|i| {
-            let k = adapters.iter().position(|(l, _)| *l == i)?;
+            let k = adapters.iter().position(|(l, _)| *l == From::Lowering(i))?;
             Some(adapter_index[k])
         })
         .collect();
@@ -243,6 +274,13 @@ fn rewire(
         })
         .collect();
     each_def(info, fix);
+    for (k, (from, _)) in adapters.iter().enumerate() {
+        if let (From::Host(e), Some(n)) = (from, adapter_index.get(k)) {
+            if let Some(e) = info.exports.get_mut(*e as usize) {
+                e.host_entry = Some(*n);
+            }
+        }
+    }
 }
 
 /// Call `f` on every core definition of the graph.

@@ -48,7 +48,7 @@ pub struct AdapterModule {
 
 /// Imports being declared: the section, the wiring, and index counters.
 #[derive(Default)]
-struct Imports {
+pub(super) struct Imports {
     section: ImportSection,
     types: TypeSection,
     args: Vec<CoreDef>,
@@ -58,7 +58,7 @@ struct Imports {
 }
 
 impl Imports {
-    fn func(&mut self, def: CoreDef, params: &[ValType], results: &[ValType]) -> u32 {
+    pub(super) fn func(&mut self, def: CoreDef, params: &[ValType], results: &[ValType]) -> u32 {
         let ty = self.types.len();
         self.types
             .ty()
@@ -70,11 +70,12 @@ impl Imports {
         self.funcs - 1
     }
 
-    fn memory(&mut self, def: CoreDef) -> u32 {
+    /// A memory import (`wide`: a 64-bit memory).
+    pub(super) fn memory(&mut self, def: CoreDef, wide: bool) -> u32 {
         let ty = MemoryType {
             minimum: 0,
             maximum: None,
-            memory64: false,
+            memory64: wide,
             shared: false,
             page_size_log2: None,
         };
@@ -85,7 +86,7 @@ impl Imports {
         self.memories - 1
     }
 
-    fn flag(&mut self, instance: u32, flag: ComponentFlag) -> u32 {
+    pub(super) fn flag(&mut self, instance: u32, flag: ComponentFlag) -> u32 {
         let ty = GlobalType {
             val_type: ValType::I32,
             mutable: true,
@@ -100,13 +101,16 @@ impl Imports {
 
     /// A side's memory and `realloc`, and for strings leaving it the UTF-8 check (UTF-8 on
     /// both sides) or `transcode`.
-    fn side(
+    pub(super) fn side(
         &mut self,
         opts: &weld_contract::component::CanonOpts,
         strings_out: bool,
         transcode: Option<CoreDef>,
     ) -> Side {
-        let memory = opts.memory.clone().map(|m| (self.memory(m.clone()), m));
+        let memory = opts
+            .memory
+            .clone()
+            .map(|m| (self.memory(m.clone(), false), m));
         let i32s = [ValType::I32; 4];
         let realloc = opts
             .realloc
@@ -127,6 +131,7 @@ impl Imports {
             _ => None,
         };
         Side {
+            wide: false,
             memory: memory.map(|(i, _)| i),
             realloc,
             validate_utf8,
@@ -135,12 +140,12 @@ impl Imports {
     }
 }
 
-fn valtypes(flats: &[Flat]) -> Vec<ValType> {
+pub(super) fn valtypes(flats: &[Flat]) -> Vec<ValType> {
     flats.iter().map(|f| valtype(*f)).collect()
 }
 
 /// Whether a value of `t` holds a type that `pred` picks (anything, past [`super::MAX_DEPTH`]).
-fn holds(types: Types<'_>, t: u32, depth: u32, pred: fn(&TypeDef) -> bool) -> bool {
+pub(super) fn holds(types: Types<'_>, t: u32, depth: u32, pred: fn(&TypeDef) -> bool) -> bool {
     depth > super::MAX_DEPTH
         || pred(types.get(t))
         || super::children(types, t)
@@ -149,12 +154,12 @@ fn holds(types: Types<'_>, t: u32, depth: u32, pred: fn(&TypeDef) -> bool) -> bo
 }
 
 /// A string: it crosses through the UTF-8 check or the transcoder.
-fn is_string(def: &TypeDef) -> bool {
+pub(super) fn is_string(def: &TypeDef) -> bool {
     matches!(def, TypeDef::String)
 }
 
 /// A string or a variable-length list (or map): moving it allocates on the receiving side.
-fn allocates(def: &TypeDef) -> bool {
+pub(super) fn allocates(def: &TypeDef) -> bool {
     matches!(
         def,
         TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. }
@@ -356,7 +361,7 @@ pub fn build(
     )
 }
 
-fn set(body: &mut Body, global: u32, v: i32) {
+pub(super) fn set(body: &mut Body, global: u32, v: i32) {
     body.push(I::I32Const(v));
     body.push(I::GlobalSet(global));
 }
@@ -396,8 +401,14 @@ fn lower_arguments(
         body.trap(TrapCode::InvalidValue);
         return vec![body.local(ValType::I32)];
     };
-    body.check_align(0, align, TrapCode::UnalignedPointer);
-    body.check_range(from_mem, 0, None, size, TrapCode::MemoryOutOfBounds);
+    body.check_align(0, false, align, TrapCode::UnalignedPointer);
+    body.check_range(
+        (from_mem, false),
+        0,
+        None,
+        size,
+        TrapCode::MemoryOutOfBounds,
+    );
     let q = body.allocate(to, align, Size::Const(size), TrapCode::MemoryOutOfBounds);
     let mut cx = Cx::new(body, types, (from, to), handles);
     let src = Loc::Mem {
@@ -445,10 +456,22 @@ fn lower_result(
         return None;
     };
     let (align, size) = (types.align(t), types.size(t));
-    body.check_align(*r, align, TrapCode::UnalignedPointer);
-    body.check_range(from_mem, *r, None, size, TrapCode::MemoryOutOfBounds);
-    body.check_align(retptr, align, TrapCode::UnalignedPointer);
-    body.check_range(to_mem, retptr, None, size, TrapCode::MemoryOutOfBounds);
+    body.check_align(*r, false, align, TrapCode::UnalignedPointer);
+    body.check_range(
+        (from_mem, false),
+        *r,
+        None,
+        size,
+        TrapCode::MemoryOutOfBounds,
+    );
+    body.check_align(retptr, false, align, TrapCode::UnalignedPointer);
+    body.check_range(
+        (to_mem, false),
+        retptr,
+        None,
+        size,
+        TrapCode::MemoryOutOfBounds,
+    );
     let mut cx = Cx::new(body, types, (from, to), handles);
     let src = Loc::Mem {
         mem: from_mem,
@@ -465,7 +488,12 @@ fn lower_result(
 }
 
 /// Assemble the module: imports, the adapter's type, body and export.
-fn finish(mut im: Imports, body: Body, params: &[ValType], results: &[ValType]) -> AdapterModule {
+pub(super) fn finish(
+    mut im: Imports,
+    body: Body,
+    params: &[ValType],
+    results: &[ValType],
+) -> AdapterModule {
     let ty = im.types.len();
     im.types
         .ty()

@@ -198,8 +198,8 @@ fn opts(instance: u32, with_post_return: bool, encoding: StringEncoding) -> Cano
 }
 
 #[test]
-fn every_adapter_of_ten_thousand_random_signatures_and_encoding_pairs_validates() {
-    let mut validated = 0;
+fn every_adapter_and_host_entry_of_ten_thousand_random_signatures_validates() {
+    let (mut validated, mut host_entries) = (0, 0);
     for case in 0..10_000u64 {
         let mut rng = Rng::new(0xada9_7e45 ^ case);
         let mut types = Vec::new();
@@ -254,8 +254,22 @@ fn every_adapter_of_ten_thousand_random_signatures_and_encoding_pairs_validates(
             panic!("case {case}: {ft:?} over {types:?}: {e}");
         }
         validated += 1;
+        let export = ComponentExport {
+            name: "f".into(),
+            func: callee,
+            host_entry: None,
+        };
+        if host_entry::covers(Types::new(&types), &export, &ft) {
+            let m = host_entry::build(Types::new(&types), &export, &ft);
+            let mut v = wasmparser::Validator::new_with_features(crate::frontend::features());
+            if let Err(e) = v.validate_all(&m.bytes) {
+                panic!("case {case}: host entry of {ft:?} over {types:?}: {e}");
+            }
+            host_entries += 1;
+        }
     }
     assert_eq!(validated, 10_000);
+    assert!(host_entries > 3_000, "{host_entries} host entries checked");
 }
 
 #[test]
@@ -316,5 +330,44 @@ fn the_round_trip_components_leave_no_fused_call_to_the_runtime() {
             .filter(|a| matches!(a, CoreDef::Lowering(_)))
             .collect();
         assert!(left.is_empty(), "case {case} ({ty:?}): {left:?}");
+    }
+}
+
+#[test]
+fn the_c_layout_is_the_canonical_abi_layout_over_a_64_bit_memory() {
+    use weld_contract::component::clayout::{CLayout, CLayouts};
+    // Host entries rest on this: the header's C values are Canonical ABI values in a memory
+    // with 8-byte pointers, so the adapter translator reads and writes them.
+    let mut rng = Rng::new(0xC1A7);
+    for case in 0..10_000 {
+        let mut types = Vec::new();
+        let t = intern(&mut types, &gen_type(&mut rng, 4));
+        let (c, abi) = (CLayouts::new(&types, 8), Types::memory64(&types));
+        for i in 0..=t {
+            let want = CLayout {
+                size: abi.size(i),
+                align: abi.align(i),
+            };
+            assert_eq!(c.get(i), want, "case {case}: type {i} of {types:?}");
+            if let TypeDef::Record(_) | TypeDef::Tuple(_) = &types[i as usize] {
+                let fields = fields_of(&types[i as usize]);
+                assert_eq!(
+                    c.field_offsets(i),
+                    abi.field_offsets(&fields),
+                    "case {case}"
+                );
+            }
+            if let (Some(v), Some(cases)) = (c.variant(i), abi.cases(i)) {
+                assert_eq!(v.payload_offset, abi.payload_offset(&cases), "case {case}");
+            }
+        }
+    }
+}
+
+fn fields_of(def: &TypeDef) -> Vec<u32> {
+    match def {
+        TypeDef::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
+        TypeDef::Tuple(ts) => ts.clone(),
+        _ => Vec::new(),
     }
 }

@@ -12,7 +12,7 @@
 //! tables through the runtime's handle operations. Traps go through the runtime's `Trap` intrinsic with
 //! the codes the runtime's own lifting uses, so both paths fail alike.
 
-use super::body::{memarg, Body, Size};
+use super::body::{memarg, valtype, Body, Size};
 use wasm_encoder::{BlockType, Ieee32, Ieee64, Instruction as I, MemArg, ValType};
 
 /// A load or store instruction for a memory argument.
@@ -43,9 +43,11 @@ pub(super) enum Loc<'s> {
 
 /// One side of a crossing: its memory (index in the adapter module), its `realloc` and, for
 /// strings leaving it, its UTF-8 check or the transcoder to the other side (function indices),
-/// when it has them.
+/// when it has them. A `wide` side's memory is 64-bit (the host's address space): its values
+/// are laid out with 8-byte pointers and lengths, and its addresses are `i64` locals.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Side {
+    pub wide: bool,
     pub memory: Option<u32>,
     pub realloc: Option<u32>,
     pub validate_utf8: Option<u32>,
@@ -215,13 +217,19 @@ impl Cx<'_, '_, '_> {
         self.write(dst, Flat::I32, I::I32Store);
     }
 
+    /// The arena laid out as `side`'s memory lays values out.
+    fn layout(&self, side: Side) -> Types<'_> {
+        self.types.with_memory64(side.wide)
+    }
+
     /// Translate the fields of a record or tuple (or a function's parameter list in memory).
     pub fn fields(&mut self, tys: &[u32], src: Loc<'_>, dst: Loc<'_>) {
-        let offsets = self.types.field_offsets(tys);
+        let from = self.layout(self.from).field_offsets(tys);
+        let to = self.layout(self.to).field_offsets(tys);
         let mut flat = 0;
-        for (t, off) in tys.iter().zip(offsets) {
+        for ((t, so), d) in tys.iter().zip(from).zip(to) {
             let n = self.types.flat_count(*t);
-            self.value(*t, part(src, flat, n, off), part(dst, flat, n, off));
+            self.value(*t, part(src, flat, n, so), part(dst, flat, n, d));
             flat += n;
         }
     }
@@ -347,24 +355,53 @@ impl Cx<'_, '_, '_> {
         }
     }
 
-    /// Read a pointer and a length (a string's or a list's) from `src` into two new locals.
-    fn pointer_pair(&mut self, src: Loc<'_>) -> (u32, u32) {
-        let p = self.body.local(ValType::I32);
+    /// Read a pointer and a length (a string's or a list's) from `src` into two new locals: the
+    /// pointer of the `from` side's address type, the length an `i32` (a wider length than
+    /// 2^32 - 1 raises `too_long`: no 32-bit memory could hold it).
+    fn pointer_pair(&mut self, src: Loc<'_>, too_long: TrapCode) -> (u32, u32) {
+        let wide = self.from.wide;
+        let (ptr, load): (Flat, MemOp) = if wide {
+            (Flat::I64, I::I64Load)
+        } else {
+            (Flat::I32, I::I32Load)
+        };
+        let p = self.body.local(valtype(ptr));
         let n = self.body.local(ValType::I32);
-        self.read(part(src, 0, 1, 0), Flat::I32, I::I32Load);
+        let width = self.layout(self.from).ptr_size();
+        self.read(part(src, 0, 1, 0), ptr, load);
         self.body.push(I::LocalSet(p));
-        self.read(part(src, 1, 1, 4), Flat::I32, I::I32Load);
+        self.read(part(src, 1, 1, width), ptr, load);
+        if wide {
+            let b = &mut *self.body;
+            let n64 = b.local(ValType::I64);
+            b.push(I::LocalTee(n64));
+            b.push(I::I64Const(u32::MAX.into()));
+            b.push(I::I64GtU);
+            b.trap_if(too_long);
+            b.push(I::LocalGet(n64));
+            b.push(I::I32WrapI64);
+        }
         self.body.push(I::LocalSet(n));
         (p, n)
     }
 
-    /// Write a pointer and a length to `dst`.
+    /// Write a pointer (a local of the `to` side's address type) and an `i32` length to `dst`.
     fn write_pair(&mut self, dst: Loc<'_>, p: u32, n: u32) {
+        let wide = self.to.wide;
+        let (ptr, store): (Flat, MemOp) = if wide {
+            (Flat::I64, I::I64Store)
+        } else {
+            (Flat::I32, I::I32Store)
+        };
+        let width = self.layout(self.to).ptr_size();
         for (i, l) in [(0, p), (1, n)] {
-            let at = part(dst, i, 1, 4 * i as u32);
+            let at = part(dst, i, 1, width * i as u32);
             self.store_addr(at);
             self.body.push(I::LocalGet(l));
-            self.write(at, Flat::I32, I::I32Store);
+            if wide && i == 1 {
+                self.body.push(I::I64ExtendI32U);
+            }
+            self.write(at, ptr, store);
         }
     }
 
@@ -372,8 +409,9 @@ impl Cx<'_, '_, '_> {
     /// whole into a buffer from the receiving side's `realloc`. Other encodings: the runtime's
     /// transcoder, which loads, checks and stores as the generic path does.
     fn string(&mut self, src: Loc<'_>, dst: Loc<'_>) {
-        let (p, n) = self.pointer_pair(src);
-        if let Some(transcode) = self.from.transcode {
+        let (p, n) = self.pointer_pair(src, TrapCode::StringOutOfBounds);
+        if let (Some(transcode), false, false) = (self.from.transcode, self.from.wide, self.to.wide)
+        {
             let b = &mut *self.body;
             let (q, m, both) = (
                 b.local(ValType::I32),
@@ -401,16 +439,23 @@ impl Cx<'_, '_, '_> {
         let b = &mut *self.body;
         b.push(I::LocalGet(p));
         b.push(I::LocalGet(n));
+        if self.from.wide {
+            b.push(I::I64ExtendI32U);
+        }
         b.push(I::Call(check));
         b.push(I::LocalGet(n));
         b.push(I::I32Const(MAX_STRING_BYTE_LENGTH as i32));
         b.push(I::I32GtU);
         b.trap_if(TrapCode::StringOutOfBounds);
-        let q = b.allocate(self.to, 1, Size::Local(n), TrapCode::StringOutOfBounds);
+        let size = b.widened(n, self.to.wide);
+        let q = b.allocate(self.to, 1, Size::Local(size), TrapCode::StringOutOfBounds);
         let b = &mut *self.body;
         b.push(I::LocalGet(q));
         b.push(I::LocalGet(p));
         b.push(I::LocalGet(n));
+        if self.from.wide && self.to.wide {
+            b.push(I::I64ExtendI32U);
+        }
         b.push(I::MemoryCopy {
             src_mem: from_mem,
             dst_mem: to_mem,
@@ -446,28 +491,47 @@ impl Cx<'_, '_, '_> {
     /// A list: checked where it is (alignment, bounds), copied into a buffer from the receiving
     /// side's `realloc`, whole when its elements are plain, else element by element.
     fn list(&mut self, elem: u32, src: Loc<'_>, dst: Loc<'_>) {
-        let (p, n) = self.pointer_pair(src);
-        let (size, align) = (self.types.size(elem), self.types.align(elem));
+        let (p, n) = self.pointer_pair(src, TrapCode::ListOutOfBounds);
+        let (from, to) = (self.layout(self.from), self.layout(self.to));
+        let (src_size, src_align) = (from.size(elem), from.align(elem));
+        let (size, align) = (to.size(elem), to.align(elem));
         let (Some(from_mem), Some(to_mem)) = (self.from.memory, self.to.memory) else {
             return self.body.trap(TrapCode::InvalidValue);
         };
+        let (from_wide, to_wide) = (self.from.wide, self.to.wide);
         let b = &mut *self.body;
-        b.check_align(p, align, TrapCode::UnalignedPointer);
-        b.check_range(from_mem, p, Some(n), size, TrapCode::ListOutOfBounds);
-        // It fits the source memory, so its byte length is at most 2^32: exactly 2^32 (a
-        // whole 4 GiB memory) is the one length the receiving side cannot be given.
-        let bytes = b.local(ValType::I32);
+        b.check_align(p, from_wide, src_align, TrapCode::UnalignedPointer);
+        b.check_range(
+            (from_mem, from_wide),
+            p,
+            Some(n),
+            src_size,
+            TrapCode::ListOutOfBounds,
+        );
+        // Its byte length on the receiving side: a 32-bit memory cannot be given 2^32 bytes
+        // or more (a whole 4 GiB memory, or elements wider there than here).
+        let bytes64 = b.local(ValType::I64);
         b.push(I::LocalGet(n));
         b.push(I::I64ExtendI32U);
         b.push(I::I64Const(i64::from(size)));
         b.push(I::I64Mul);
-        b.push(I::I64Const(1 << 32));
-        b.push(I::I64GeU);
-        b.trap_if(TrapCode::ListOutOfBounds);
-        b.push(I::LocalGet(n));
-        b.push(I::I32Const(size as i32));
-        b.push(I::I32Mul);
-        b.push(I::LocalSet(bytes));
+        b.push(I::LocalTee(bytes64));
+        if to_wide {
+            b.push(I::Drop);
+        } else {
+            b.push(I::I64Const(1 << 32));
+            b.push(I::I64GeU);
+            b.trap_if(TrapCode::ListOutOfBounds);
+        }
+        let bytes = if to_wide {
+            bytes64
+        } else {
+            let l = b.local(ValType::I32);
+            b.push(I::LocalGet(bytes64));
+            b.push(I::I32WrapI64);
+            b.push(I::LocalSet(l));
+            l
+        };
         let q = b.allocate(
             self.to,
             align,
@@ -475,16 +539,20 @@ impl Cx<'_, '_, '_> {
             TrapCode::ListOutOfBounds,
         );
         if self.plain(elem) {
+            // Plain elements have no pointers: the same size on both sides.
             let b = &mut *self.body;
             b.push(I::LocalGet(q));
             b.push(I::LocalGet(p));
-            b.push(I::LocalGet(bytes));
+            b.push(I::LocalGet(bytes64));
+            if !(from_wide && to_wide) {
+                b.push(I::I32WrapI64);
+            }
             b.push(I::MemoryCopy {
                 src_mem: from_mem,
                 dst_mem: to_mem,
             });
         } else {
-            self.each_element(elem, size, (p, from_mem), (q, to_mem), n);
+            self.each_element(elem, (p, from_mem), (q, to_mem), n);
         }
         self.write_pair(dst, q, n);
     }
@@ -493,7 +561,11 @@ impl Cx<'_, '_, '_> {
     /// `MAX_FLAT_PARAMS` values, so few elements) or short, element by element; in memory,
     /// copied whole when plain, else in a loop.
     fn fixed_list(&mut self, elem: u32, len: u32, src: Loc<'_>, dst: Loc<'_>) {
-        let (size, k) = (self.types.size(elem), self.types.flat_count(elem));
+        let k = self.types.flat_count(elem);
+        let (src_size, size) = (
+            self.layout(self.from).size(elem),
+            self.layout(self.to).size(elem),
+        );
         let (
             Loc::Mem {
                 mem: from_mem,
@@ -508,30 +580,39 @@ impl Cx<'_, '_, '_> {
         ) = (src, dst)
         else {
             for i in 0..len {
-                let (f, off) = (i as usize * k, i * size);
-                self.value(elem, part(src, f, k, off), part(dst, f, k, off));
+                let f = i as usize * k;
+                self.value(
+                    elem,
+                    part(src, f, k, i * src_size),
+                    part(dst, f, k, i * size),
+                );
             }
             return;
         };
         let plain = self.plain(elem);
         if !plain && len <= 4 {
             for i in 0..len {
-                self.value(elem, part(src, 0, k, i * size), part(dst, 0, k, i * size));
+                self.value(
+                    elem,
+                    part(src, 0, k, i * src_size),
+                    part(dst, 0, k, i * size),
+                );
             }
             return;
         }
+        let (from_wide, to_wide) = (self.from.wide, self.to.wide);
         let b = &mut *self.body;
-        let (p, q) = (b.local(ValType::I32), b.local(ValType::I32));
-        for (l, addr, off) in [(p, sa, so), (q, da, doff)] {
-            b.push(I::LocalGet(addr));
-            b.push(I::I32Const(off as i32));
-            b.push(I::I32Add);
-            b.push(I::LocalSet(l));
-        }
+        let p = b.address_plus(sa, so, from_wide);
+        let q = b.address_plus(da, doff, to_wide);
         if plain {
             b.push(I::LocalGet(q));
             b.push(I::LocalGet(p));
-            b.push(I::I32Const(size.saturating_mul(len) as i32));
+            let bytes = size.saturating_mul(len);
+            b.push(if from_wide && to_wide {
+                I::I64Const(bytes.into())
+            } else {
+                I::I32Const(bytes as i32)
+            });
             b.push(I::MemoryCopy {
                 src_mem: from_mem,
                 dst_mem: to_mem,
@@ -541,15 +622,22 @@ impl Cx<'_, '_, '_> {
         let n = b.local(ValType::I32);
         b.push(I::I32Const(len as i32));
         b.push(I::LocalSet(n));
-        self.each_element(elem, size, (p, from_mem), (q, to_mem), n);
+        self.each_element(elem, (p, from_mem), (q, to_mem), n);
     }
 
-    /// Translate `n` elements of `size` bytes from `src` to `dst` (address locals, memories).
-    fn each_element(&mut self, elem: u32, size: u32, src: (u32, u32), dst: (u32, u32), n: u32) {
+    /// Translate `n` elements from `src` to `dst` (address locals of each side's type,
+    /// memories), stepping by the element's size on each side.
+    fn each_element(&mut self, elem: u32, src: (u32, u32), dst: (u32, u32), n: u32) {
+        let (from_wide, to_wide) = (self.from.wide, self.to.wide);
+        let steps = [
+            (self.layout(self.from).size(elem), from_wide),
+            (self.layout(self.to).size(elem), to_wide),
+        ];
+        let addr = |wide: bool| if wide { ValType::I64 } else { ValType::I32 };
         let b = &mut *self.body;
         let (sp, dp, left) = (
-            b.local(ValType::I32),
-            b.local(ValType::I32),
+            b.local(addr(from_wide)),
+            b.local(addr(to_wide)),
             b.local(ValType::I32),
         );
         for (to, from) in [(sp, src.0), (dp, dst.0), (left, n)] {
@@ -573,12 +661,20 @@ impl Cx<'_, '_, '_> {
         };
         self.value(elem, s, d);
         let b = &mut *self.body;
-        for (l, step) in [(sp, size as i32), (dp, size as i32), (left, -1)] {
+        for (l, (step, wide)) in [sp, dp].into_iter().zip(steps) {
             b.push(I::LocalGet(l));
-            b.push(I::I32Const(step));
-            b.push(I::I32Add);
+            b.push(if wide {
+                I::I64Const(step.into())
+            } else {
+                I::I32Const(step as i32)
+            });
+            b.push(if wide { I::I64Add } else { I::I32Add });
             b.push(I::LocalSet(l));
         }
+        b.push(I::LocalGet(left));
+        b.push(I::I32Const(-1));
+        b.push(I::I32Add);
+        b.push(I::LocalSet(left));
         b.push(I::Br(0));
         b.push(I::End);
         b.push(I::End);
@@ -640,7 +736,8 @@ impl Cx<'_, '_, '_> {
         if cases.iter().all(Option::is_none) && flat_payload == 0 {
             return;
         }
-        let at = self.types.payload_offset(&cases);
+        let at = self.layout(self.from).payload_offset(&cases);
+        let to_at = self.layout(self.to).payload_offset(&cases);
         // block $end, one block per case, then the dispatch in the innermost.
         let n = cases.len() as u32;
         for _ in 0..=n {
@@ -653,7 +750,7 @@ impl Cx<'_, '_, '_> {
             self.body.push(I::End);
             let k = case.map_or(0, |p| self.types.flat_count(p));
             if let Some(p) = case {
-                self.value(*p, part(src, 1, k, at), part(dst, 1, k, at));
+                self.value(*p, part(src, 1, k, at), part(dst, 1, k, to_at));
             }
             if let Loc::Flat(slots) = dst {
                 for s in slots.iter().skip(1 + k) {

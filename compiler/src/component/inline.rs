@@ -240,6 +240,7 @@ impl<'a> Inliner<'a> {
                 Item::Func(FuncDef::Lifted(l)) => self.info.exports.push(ComponentExport {
                     name: full,
                     func: l.clone(),
+                    host_entry: None,
                 }),
                 Item::Func(FuncDef::Import(_)) => {
                     return Err(unsupported(format!(

@@ -27,6 +27,7 @@ fn def(d: &CoreDef) -> String {
             lowering,
             resource,
         } => format!("handle {op:?} of lowering {lowering} (resource {resource})"),
+        CoreDef::HostMemory => "the host's address space (64-bit memory)".into(),
         CoreDef::Intrinsic { op, memory } => match memory {
             Some((i, name)) => format!("intrinsic {op:?} on instance {i} memory {name:?}"),
             None => format!("intrinsic {op:?}"),
@@ -114,6 +115,9 @@ pub fn render(info: &ComponentInfo) -> String {
     for e in &info.exports {
         let _ = writeln!(s, "export {:?}: {}", e.name, fty(e.func.ty));
         let _ = writeln!(s, "  lifts {} ({})", def(&e.func.func), opts(&e.func.opts));
+        if let Some(k) = e.host_entry {
+            let _ = writeln!(s, "  C host entry: instance {k} export \"adapter\"");
+        }
     }
     s
 }

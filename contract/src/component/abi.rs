@@ -84,16 +84,46 @@ pub fn flag_words(n: usize) -> usize {
 
 static FALLBACK: TypeDef = TypeDef::Bool;
 
-/// A view of a type arena.
+/// A view of a type arena, laid out for one memory's pointer size: 4 bytes for a 32-bit
+/// memory, 8 for a 64-bit one (the Canonical ABI's `ptr_size`; strings and lists are a pointer
+/// and a length of that size, and flatten to two values of the memory's index type).
 #[derive(Clone, Copy, Debug)]
 pub struct Types<'a> {
     defs: &'a [TypeDef],
+    ptr: u32,
 }
 
 impl<'a> Types<'a> {
-    /// Wrap an arena.
+    /// Wrap an arena, for a 32-bit memory.
     pub fn new(defs: &'a [TypeDef]) -> Types<'a> {
-        Types { defs }
+        Types { defs, ptr: 4 }
+    }
+
+    /// Wrap an arena, for a 64-bit memory (memory64).
+    pub fn memory64(defs: &'a [TypeDef]) -> Types<'a> {
+        Types { defs, ptr: 8 }
+    }
+
+    /// The same arena laid out for a 64-bit memory when `wide`, else a 32-bit one.
+    pub fn with_memory64(self, wide: bool) -> Types<'a> {
+        Types {
+            defs: self.defs,
+            ptr: if wide { 8 } else { 4 },
+        }
+    }
+
+    /// `ptr_size`: 4 or 8.
+    pub fn ptr_size(&self) -> u32 {
+        self.ptr
+    }
+
+    /// The core type of a pointer or length: `ptr_type`.
+    pub fn ptr_flat(&self) -> Flat {
+        if self.ptr == 8 {
+            Flat::I64
+        } else {
+            Flat::I32
+        }
     }
 
     /// The definition of `t`.
@@ -196,11 +226,8 @@ impl<'a> Types<'a> {
             TypeDef::S16 | TypeDef::U16 => 2,
             TypeDef::S32 | TypeDef::U32 | TypeDef::F32 | TypeDef::Char => 4,
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
-            TypeDef::String
-            | TypeDef::List(_)
-            | TypeDef::Map { .. }
-            | TypeDef::Own(_)
-            | TypeDef::Borrow(_) => 4,
+            TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => self.ptr,
+            TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
             TypeDef::FixedList { elem, .. } => self.align(*elem),
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
                 let mut a = 1;
@@ -232,7 +259,7 @@ impl<'a> Types<'a> {
             TypeDef::S16 | TypeDef::U16 => 2,
             TypeDef::S32 | TypeDef::U32 | TypeDef::F32 | TypeDef::Char => 4,
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
-            TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => 8,
+            TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => 2 * self.ptr,
             TypeDef::FixedList { elem, len } => self.size(*elem).saturating_mul(*len),
             TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
@@ -320,7 +347,7 @@ impl<'a> Types<'a> {
             TypeDef::F32 => out.push(Flat::F32),
             TypeDef::F64 => out.push(Flat::F64),
             TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => {
-                out.extend([Flat::I32, Flat::I32])
+                out.extend([self.ptr_flat(); 2])
             }
             TypeDef::FixedList { elem, len } => {
                 for _ in 0..*len {
@@ -396,15 +423,15 @@ pub fn flatten_functype(
 ) -> (Vec<Flat>, Vec<Flat>) {
     let mut flat_params = types.flatten_all(params);
     if flat_params.len() > MAX_FLAT_PARAMS {
-        flat_params = vec![Flat::I32];
+        flat_params = vec![types.ptr_flat()];
     }
     let mut flat_results = types.flatten_all(result.as_slice());
     if flat_results.len() > MAX_FLAT_RESULTS {
         if lower {
-            flat_params.push(Flat::I32);
+            flat_params.push(types.ptr_flat());
             flat_results.clear();
         } else {
-            flat_results = vec![Flat::I32];
+            flat_results = vec![types.ptr_flat()];
         }
     }
     (flat_params, flat_results)

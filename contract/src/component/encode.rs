@@ -72,6 +72,7 @@ impl ComponentInfo {
         for e in &self.exports {
             w.str(&e.name);
             lifted(&mut w, &e.func);
+            w.opt(e.host_entry.map(u64::from));
         }
         w.out
     }
@@ -134,7 +135,12 @@ impl ComponentInfo {
         c.exports = r.list(|r| {
             let name = r.str()?;
             let func = read_lifted(r)?;
-            Some(ComponentExport { name, func })
+            let host_entry = opt_u32(r)?;
+            Some(ComponentExport {
+                name,
+                func,
+                host_entry,
+            })
         })?;
         if r.pos != bytes.len() {
             return None;
@@ -332,6 +338,7 @@ fn coredef(w: &mut Writer, d: &CoreDef) {
             w.u(*lowering as u64);
             w.u(*resource as u64);
         }
+        CoreDef::HostMemory => w.byte(9),
         CoreDef::Intrinsic { op, memory } => {
             w.byte(6);
             let code = Intrinsic::ALL.iter().position(|i| i == op).unwrap_or(0);
@@ -391,6 +398,7 @@ fn read_coredef(r: &mut Reader<'_>) -> Option<CoreDef> {
                 resource: r.u32()?,
             }
         }
+        9 => CoreDef::HostMemory,
         7 => CoreDef::Transcode {
             lowering: r.u32()?,
             results: match r.byte()? {
@@ -527,6 +535,11 @@ mod tests {
                         op: Intrinsic::ValidateUtf8,
                         memory: Some((0, "memory".into())),
                     },
+                    CoreDef::HostMemory,
+                    CoreDef::Intrinsic {
+                        op: Intrinsic::HostRealloc,
+                        memory: None,
+                    },
                     CoreDef::Intrinsic {
                         op: Intrinsic::Trap,
                         memory: None,
@@ -557,6 +570,7 @@ mod tests {
             exports: vec![ComponentExport {
                 name: "f".into(),
                 func: f,
+                host_entry: Some(1),
             }],
         }
     }

@@ -158,6 +158,9 @@ pub enum CoreDef {
         /// bracket operations).
         resource: u32,
     },
+    /// The host's address space as a 64-bit memory (base 0): C values of the generated header
+    /// are read and written through it by compiled host entries.
+    HostMemory,
     /// A function the runtime provides to generated adapters.
     Intrinsic {
         /// Which one.
@@ -224,18 +227,44 @@ pub enum Intrinsic {
     /// `len` bytes at `ptr` of the memory are UTF-8, and with `StringOutOfBounds` if they are
     /// not all inside it.
     ValidateUtf8,
+    /// `(ptr: i64, len: i64) -> ()`: [`Intrinsic::ValidateUtf8`] over host memory
+    /// ([`CoreDef::HostMemory`]): trap with `InvalidUtf8` or `IncompleteUtf8` unless the `len`
+    /// bytes at address `ptr` are UTF-8.
+    HostValidateUtf8,
+    /// `(old: i64, old_size: i64, align: i64, size: i64) -> i64`: the host's `realloc` in the
+    /// Canonical ABI's form, over the C allocator (`realloc`, or `malloc` of at least one byte
+    /// when `old` is 0), so the host frees what it receives with `free`. Out of memory traps.
+    HostRealloc,
 }
 
 impl Intrinsic {
     /// Every intrinsic, in encoding order.
-    pub const ALL: [Intrinsic; 2] = [Intrinsic::Trap, Intrinsic::ValidateUtf8];
+    pub const ALL: [Intrinsic; 4] = [
+        Intrinsic::Trap,
+        Intrinsic::ValidateUtf8,
+        Intrinsic::HostValidateUtf8,
+        Intrinsic::HostRealloc,
+    ];
 
-    /// Its core signature: parameter count (all `i32`) and result count (`i32`).
-    pub fn arity(self) -> (usize, usize) {
+    /// Its core signature: parameter types and result types.
+    pub fn signature(
+        self,
+    ) -> (
+        &'static [crate::info::ValType],
+        &'static [crate::info::ValType],
+    ) {
+        use crate::info::ValType::{I32, I64};
         match self {
-            Intrinsic::Trap => (1, 0),
-            Intrinsic::ValidateUtf8 => (2, 0),
+            Intrinsic::Trap => (&[I32], &[]),
+            Intrinsic::ValidateUtf8 => (&[I32, I32], &[]),
+            Intrinsic::HostValidateUtf8 => (&[I64, I64], &[]),
+            Intrinsic::HostRealloc => (&[I64, I64, I64, I64], &[I64]),
         }
+    }
+
+    /// Whether it reads a memory of the graph (named in its [`CoreDef::Intrinsic`]).
+    pub fn reads_memory(self) -> bool {
+        self == Intrinsic::ValidateUtf8
     }
 }
 
@@ -332,6 +361,14 @@ pub struct ComponentExport {
     pub name: String,
     /// The lifted function.
     pub func: Lifted,
+    /// The core instance (a generated adapter) whose export `adapter` calls this function from
+    /// a C host: `(args: i64, ret: i64) -> ()`, where `args` is the address of an array of one
+    /// pointer per parameter, each to the argument in the C layout of the generated header
+    /// (the Canonical ABI over a 64-bit memory), and `ret` the address the result is written
+    /// to in that layout, its strings and lists from [`Intrinsic::HostRealloc`]. `None` when
+    /// the function's values are not covered by compiled host entries (resources, task-local
+    /// context, strings of another encoding than UTF-8): then C calls take the generic path.
+    pub host_entry: Option<u32>,
 }
 
 /// The whole flattened component.

@@ -10,6 +10,8 @@
 //! - [`instance`]: [`ComponentInstance`]: instantiation, exports, lowering callbacks, builtins.
 
 pub mod abi;
+#[cfg(feature = "std")]
+pub mod c_values;
 pub mod instance;
 pub mod module;
 pub mod names;

@@ -11,9 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use weld_contract::component::abi::MAX_VALUE_BYTE_SIZE;
 use weld_contract::component::descriptor::{VMComponentDescriptor, COMPONENT_MAGIC};
-use weld_contract::component::{
-    CanonOpts, ComponentInfo, CoreDef, Intrinsic, LoweringTarget, TypeDef,
-};
+use weld_contract::component::{CanonOpts, ComponentInfo, CoreDef, LoweringTarget, TypeDef};
 use weld_contract::info::ValType;
 use weld_contract::ABI_VERSION;
 
@@ -277,12 +275,10 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
             .lowerings
             .get(*lowering as usize)
             .is_some_and(|l| matches!(l.target, LoweringTarget::Lifted(_))),
-        CoreDef::Intrinsic { op, memory } => match (op, memory) {
-            (Intrinsic::Trap, None) => true,
-            (Intrinsic::ValidateUtf8, Some((instance, _))) => {
-                (*instance as usize) < info.instances.len()
-            }
-            _ => false,
+        CoreDef::HostMemory => true,
+        CoreDef::Intrinsic { op, memory } => match memory {
+            Some((instance, _)) => op.reads_memory() && (*instance as usize) < info.instances.len(),
+            None => !op.reads_memory(),
         },
     };
     let opts_ok = |o: &CanonOpts| {
@@ -314,7 +310,10 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
         }
     }
     for (i, e) in info.exports.iter().enumerate() {
-        if !fty_ok(e.func.ty) || !opts_ok(&e.func.opts) || !def_ok(&e.func.func) {
+        let entry_ok = e
+            .host_entry
+            .is_none_or(|k| (k as usize) < info.instances.len());
+        if !fty_ok(e.func.ty) || !opts_ok(&e.func.opts) || !def_ok(&e.func.func) || !entry_ok {
             return Err(bad(format!("export {i}: bad function")));
         }
     }

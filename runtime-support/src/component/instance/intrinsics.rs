@@ -62,9 +62,9 @@ impl Inner {
         op: Intrinsic,
         memory: Option<&(u32, String)>,
     ) -> Result<Func, InstantiateError> {
-        let memory = match (op, memory) {
-            (Intrinsic::Trap, None) => core::ptr::null(),
-            (Intrinsic::ValidateUtf8, Some((instance, name))) => {
+        let memory = match (op.reads_memory(), memory) {
+            (false, None) => core::ptr::null(),
+            (true, Some((instance, name))) => {
                 let def = CoreDef::Export {
                     instance: *instance,
                     name: name.clone(),
@@ -79,16 +79,18 @@ impl Inner {
         let code = match op {
             Intrinsic::Trap => raise_trap as *const u8,
             Intrinsic::ValidateUtf8 => validate_utf8 as *const u8,
+            Intrinsic::HostValidateUtf8 => host_validate_utf8 as *const u8,
+            Intrinsic::HostRealloc => host_realloc as *const u8,
         };
         let mut ctx = Box::new(IntrinsicCtx { memory });
         let ptr = &mut *ctx as *mut IntrinsicCtx as *mut u8;
         self.intrinsic_ctxs.borrow_mut().push(ctx);
-        let (params, results) = op.arity();
+        let (params, results) = op.signature();
         let ty = FuncType {
-            params: alloc::vec![ValType::I32; params],
-            results: alloc::vec![ValType::I32; results],
+            params: params.to_vec(),
+            results: results.to_vec(),
         };
-        // SAFETY: `code` is an `extern "C" fn(ctx, i32...)` with `op.arity()`, matching `ty`,
+        // SAFETY: `code` is an `extern "C" fn(ctx, ...)` with `op.signature()`, matching `ty`,
         // and `ptr` is an `IntrinsicCtx` living as long as the (leaked) shared state.
         Ok(unsafe { Func::host(store, ty, code, ptr) })
     }
@@ -108,6 +110,83 @@ extern "C" fn validate_utf8(ctx: *mut u8, ptr: i32, len: i32) {
     // SAFETY: registered with an `IntrinsicCtx` whose memory is live (`intrinsic_func`).
     let mem = unsafe { &*(*(ctx as *const IntrinsicCtx)).memory };
     raise_on_err(check_utf8(mem, ptr as u32, len as u32))
+}
+
+/// `Intrinsic::HostValidateUtf8`.
+extern "C" fn host_validate_utf8(_ctx: *mut u8, ptr: i64, len: i64) {
+    let Ok(len) = usize::try_from(len) else {
+        return raise_on_err(Err(trap(TrapCode::StringOutOfBounds)));
+    };
+    if len == 0 {
+        return;
+    }
+    // SAFETY: a compiled host entry passes a string of the C host's arguments: the header's
+    // contract is that it points at `len` readable bytes, not written during the call.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(core::ptr::with_exposed_provenance::<u8>(ptr as usize), len)
+    };
+    raise_on_err(crate::component::string::utf8(bytes).map(|_| ()))
+}
+
+/// `Intrinsic::HostRealloc`: the C allocator in the Canonical ABI's `realloc` form.
+extern "C" fn host_realloc(_ctx: *mut u8, old: i64, old_size: i64, align: i64, size: i64) -> i64 {
+    let p = host_alloc::realloc(
+        old as usize,
+        old_size as usize,
+        align as usize,
+        size as usize,
+    );
+    if p == 0 {
+        return raise_on_err(Err(trap(TrapCode::InvalidValue)));
+    }
+    p as i64
+}
+
+/// The allocator a C host frees what it receives with: the C library's with `std` (`free`),
+/// else the platform's (`weld_platform_free(ptr, size, align)`).
+mod host_alloc {
+    /// `realloc(old, old_size, align, size)`: the new block's address, 0 when out of memory.
+    #[cfg(feature = "std")]
+    pub(super) fn realloc(old: usize, _old_size: usize, align: usize, size: usize) -> usize {
+        // malloc's blocks are aligned for every C type; the Canonical ABI asks at most 8.
+        if align > 16 {
+            return 0;
+        }
+        let old = core::ptr::with_exposed_provenance_mut::<libc::c_void>(old);
+        // SAFETY: `old` is 0 or a block this function returned (the Canonical ABI only
+        // reallocates what the same `realloc` gave); a size of at least 1 never frees.
+        let p = unsafe {
+            if old.is_null() {
+                libc::malloc(size.max(1))
+            } else {
+                libc::realloc(old, size.max(1))
+            }
+        };
+        p.expose_provenance()
+    }
+
+    /// `realloc(old, old_size, align, size)`: the new block's address, 0 when out of memory.
+    #[cfg(not(feature = "std"))]
+    pub(super) fn realloc(old: usize, old_size: usize, align: usize, size: usize) -> usize {
+        extern "C" {
+            fn weld_platform_alloc(size: usize, align: usize) -> *mut u8;
+            fn weld_platform_free(ptr: *mut u8, size: usize, align: usize);
+        }
+        if !align.is_power_of_two() {
+            return 0;
+        }
+        // SAFETY: the platform allocator's contract (weld_platform.h); `old` is 0 or a block
+        // of `old_size` bytes this function returned with the same alignment.
+        unsafe {
+            let p = weld_platform_alloc(size.max(1), align);
+            if !p.is_null() && old != 0 {
+                let old = core::ptr::with_exposed_provenance_mut::<u8>(old);
+                core::ptr::copy_nonoverlapping(old, p, old_size.min(size));
+                weld_platform_free(old, old_size.max(1), align);
+            }
+            p.expose_provenance()
+        }
+    }
 }
 
 fn check_utf8(mem: &VMMemory, ptr: u32, len: u32) -> Result<(), Trap> {

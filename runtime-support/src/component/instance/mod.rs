@@ -20,6 +20,7 @@
 
 pub mod borrowed;
 mod handles;
+mod host_entry;
 mod intrinsics;
 mod transcode;
 pub mod typed;
@@ -1035,6 +1036,7 @@ impl ComponentInstance {
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
         let _ = Rc::into_raw(inner.clone());
+        let mut host_memory = None;
         for (i, ci) in info.instances.iter().enumerate() {
             let mut externs = Vec::with_capacity(ci.args.len());
             for arg in &ci.args {
@@ -1057,6 +1059,9 @@ impl ComponentInstance {
                     CoreDef::Intrinsic { op, memory } => {
                         Extern::Func(inner.intrinsic_func(store, *op, memory.as_ref())?)
                     }
+                    CoreDef::HostMemory => Extern::Memory(
+                        *host_memory.get_or_insert_with(|| Memory::host_address_space(store)),
+                    ),
                     _ => Extern::Func(inner.builtin_func(store, arg)?),
                 };
                 externs.push(ext);
