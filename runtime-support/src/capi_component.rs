@@ -9,6 +9,10 @@
 //!                 C args read, lowered, called, result lifted straight into *ret (malloc)
 //!              or, for exports without one (resources, task-local context, non-UTF-8 strings):
 //!              read C args ─► Val ─► ComponentInstance::call ─► Val ─► write C result (malloc)
+//! wasm ─► the import's compiled host call: args lowered straight into C values (scratch arena)
+//!              ─► adapter(func, ctx, args, ret) ─► host's typed function
+//!              ─► result lifted straight into the guest, its malloc'd parts freed
+//!        or, for imports without one (resources, non-UTF-8 strings):
 //! wasm ─► lowering ─► HostImports closure ─► write C args ─► adapter(func, ctx, args, ret)
 //!              ─► host's typed function ─► read C result, free its malloc'd parts ─► Val
 //! ```
@@ -21,7 +25,7 @@
 
 use crate::capi::{c_str, set_error};
 use crate::component::c_values::CValues;
-use crate::component::{ComponentInstance, ComponentModule, HostImports, Val};
+use crate::component::{CHostFunc, ComponentInstance, ComponentModule, HostImports, Val};
 use crate::{Store, Trap, TrapCode};
 use alloc::boxed::Box;
 use alloc::format;
@@ -33,12 +37,7 @@ use weld_contract::component::descriptor::VMComponentDescriptor;
 use weld_contract::component::{FuncTy, TypeDef};
 
 /// `weld_component_adapter`: calls the typed host function `func`.
-pub type Adapter = unsafe extern "C" fn(
-    func: *const c_void,
-    ctx: *mut c_void,
-    args: *const *const c_void,
-    ret: *mut c_void,
-) -> u32;
+pub type Adapter = crate::component::CAdapter;
 
 /// `weld_component_import`: a host function offered for component import `name`.
 #[repr(C)]
@@ -217,7 +216,14 @@ unsafe fn instantiate(
             .cloned()
             .ok_or_else(|| format!("import {}: bad type index", imp.name))?;
         let f = host_func(info.types.clone(), ty, adapter, found.func, found.ctx);
-        host.insert(imp.name.clone(), f);
+        let c = CHostFunc {
+            adapter,
+            func: found.func,
+            ctx: found.ctx,
+        };
+        // SAFETY: the caller guarantees that the header's adapter calls the function with the
+        // import's C types, for as long as the instance lives.
+        unsafe { host.insert_c(&imp.name, c, Box::new(f)) };
     }
     let mut store = Store::new();
     let instance = ComponentInstance::new(&mut store, &module, &host).map_err(|e| match e {

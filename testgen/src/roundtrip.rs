@@ -445,6 +445,48 @@ pub fn component(t: &Ty, caller: StringEncoding, callee: StringEncoding) -> Stri
     )
 }
 
+/// A component that serves its export `echo: func(x: T, pad: P) -> T` by calling the host's
+/// import `echo` of the same type (lowered with `encoding`): the host sees the value cross out
+/// and back in.
+pub fn host_echo_component(t: &Ty, encoding: StringEncoding) -> String {
+    let mut table = TypeTable::default();
+    let ty = table.reference(t);
+    let pad_ty = Ty::Record(vec![Ty::U64; 16]);
+    let pad = table.reference(&pad_ty);
+    // Types the import names must be imported too.
+    let root_defs = table.inner_defs();
+    let (result, fwd_results, fwd_body, lowered_params) = match single_flat(t) {
+        None => (
+            "(result i32)".to_string(),
+            String::new(),
+            "(call $echo (local.get 0) (i32.const 1024)) (i32.const 1024)".to_string(),
+            "(param i32 i32)",
+        ),
+        Some(ft) => (
+            format!("(result {ft})"),
+            format!("(result {ft})"),
+            "(call $echo (local.get 0))".to_string(),
+            "(param i32)",
+        ),
+    };
+    let enc = encoding_opt(encoding);
+    format!(
+        r#"(component{root_defs}
+  (import "echo" (func $echo (param "x" {ty}) (param "pad" {pad}) (result {ty})))
+  (core module $libc
+    (memory (export "mem") 1)
+    {REALLOC})
+  (core instance $libc (instantiate $libc))
+  (core func $echo' (canon lower (func $echo) (memory $libc "mem") (realloc (func $libc "realloc")) {enc}))
+  (core module $main
+    (import "" "echo" (func $echo {lowered_params} {fwd_results}))
+    (func (export "echo") (param i32) {result} {fwd_body}))
+  (core instance $main (instantiate $main (with "" (instance (export "echo" (func $echo'))))))
+  (func (export "echo") (param "x" {ty}) (param "pad" {pad}) (result {ty})
+    (canon lift (core func $main "echo") (memory $libc "mem") (realloc (func $libc "realloc")) {enc})))"#
+    )
+}
+
 const CHARS: &[char] = &[
     'a', 'Z', '0', ' ', 'é', 'ÿ', 'ā', '☃', 'ツ', '𝄞', '\u{7f}', '\u{80}', '\u{ffff}',
 ];

@@ -70,6 +70,7 @@ pub fn build(types: Types<'_>, e: &ComponentExport, ft: &FuncTy) -> AdapterModul
             )
         }),
         transcode: None,
+        free: None,
     };
     let component = im.side(&callee.opts, strings_out, None);
     let (lift_params, lift_results) = flatten_functype(types, &params, ft.result, false);

@@ -16,6 +16,7 @@
 //! runtime per call).
 
 mod body;
+mod host_call;
 mod host_entry;
 mod module;
 mod values;
@@ -120,6 +121,19 @@ enum From {
     Lowering(u32),
     /// A C host calling export `i` (its compiled host entry).
     Host(u32),
+    /// The caller of lowering `i` of a host import, out to a C host function (its compiled
+    /// host call; the runtime picks it or the trampoline).
+    HostImport(u32),
+}
+
+impl From {
+    /// The lowering whose users import this adapter (or may, for a host call).
+    fn lowering(self) -> Option<u32> {
+        match self {
+            From::Lowering(i) | From::HostImport(i) => Some(i),
+            From::Host(_) => None,
+        }
+    }
 }
 
 /// Whether export `e`'s callee memory (if any) is 32-bit and its values are covered by a
@@ -156,6 +170,18 @@ pub fn insert(
             adapters.push((From::Lowering(i as u32), a));
         }
     }
+    for (i, l) in info.lowerings.iter().enumerate() {
+        let (LoweringTarget::Import(import), Some(ft)) =
+            (&l.target, info.func_types.get(l.ty as usize))
+        else {
+            continue;
+        };
+        let memory_ok = l.opts.memory.as_ref().is_none_or(memory32);
+        if memory_ok && host_call::covers(types, l, ft) {
+            let a = host_call::build(types, *import, l, ft);
+            adapters.push((From::HostImport(i as u32), a));
+        }
+    }
     for (i, e) in info.exports.iter().enumerate() {
         if let Some(ft) = host_entry_covers(info, e, memory32) {
             let a = host_entry::build(types, e, &info.func_types[ft]);
@@ -183,7 +209,7 @@ enum Placed {
 /// any adapter it calls), the rest at the end.
 fn placement(info: &ComponentInfo, adapters: &[(From, AdapterModule)]) -> Vec<Placed> {
     let of_lowering = |def: &CoreDef| match def {
-        CoreDef::Lowering(i) => adapters.iter().position(|(l, _)| *l == From::Lowering(*i)),
+        CoreDef::Lowering(i) => adapters.iter().position(|(l, _)| l.lowering() == Some(*i)),
         _ => None,
     };
     let mut placed = vec![false; adapters.len()];
@@ -275,10 +301,19 @@ fn rewire(
         .collect();
     each_def(info, fix);
     for (k, (from, _)) in adapters.iter().enumerate() {
-        if let (From::Host(e), Some(n)) = (from, adapter_index.get(k)) {
-            if let Some(e) = info.exports.get_mut(*e as usize) {
-                e.host_entry = Some(*n);
+        let n = adapter_index.get(k).copied();
+        match from {
+            From::Host(e) => {
+                if let Some(e) = info.exports.get_mut(*e as usize) {
+                    e.host_entry = n;
+                }
             }
+            From::HostImport(l) => {
+                if let Some(l) = info.lowerings.get_mut(*l as usize) {
+                    l.host_call = n;
+                }
+            }
+            From::Lowering(_) => {}
         }
     }
 }

@@ -136,6 +136,7 @@ impl Imports {
             realloc,
             validate_utf8,
             transcode,
+            free: None,
         }
     }
 }

@@ -57,7 +57,10 @@ fn a_fused_call_gets_an_adapter_instance_placed_before_its_caller() {
         "(param i32 i32 i32) (result i32)",
     );
     let (modules, info) = compiled(&bytes);
-    assert_eq!(modules, 4, "callee, libc, main and one adapter");
+    assert_eq!(
+        modules, 5,
+        "callee, libc, main, the fused call's adapter and the host import's host call"
+    );
     let adapter = info
         .instances
         .iter()
@@ -72,11 +75,14 @@ fn a_fused_call_gets_an_adapter_instance_placed_before_its_caller() {
         },
         "the caller imports the adapter's export"
     );
-    assert!(
-        matches!(main.args[1], CoreDef::Lowering(_)),
-        "the host import keeps its trampoline: {:?}",
-        main.args[1]
-    );
+    let CoreDef::Lowering(log) = main.args[1] else {
+        panic!("the host import keeps its lowering: {:?}", main.args[1]);
+    };
+    // The runtime binds it to the host call for a C host, else to the trampoline: the host
+    // call is instantiated before main, which may import it.
+    let host_call = info.lowerings[log as usize].host_call.expect("a host call");
+    assert_eq!(info.instances[host_call as usize].module, 4);
+    assert!((host_call as usize) < info.instances.len() - 1);
     let args = &info.instances[adapter].args;
     assert!(args.contains(&CoreDef::Intrinsic {
         op: weld_contract::component::Intrinsic::Trap,
@@ -96,7 +102,10 @@ fn strings_of_other_encodings_cross_through_the_runtime_transcoder() {
         "(param i32 i32) (result i32)",
     );
     let (modules, info) = compiled(&bytes);
-    assert_eq!(modules, 4, "the UTF-8 → UTF-16 call is adapted");
+    assert_eq!(
+        modules, 5,
+        "the UTF-8 → UTF-16 call is adapted (and the host import)"
+    );
     let adapter = info
         .instances
         .iter()
@@ -198,8 +207,8 @@ fn opts(instance: u32, with_post_return: bool, encoding: StringEncoding) -> Cano
 }
 
 #[test]
-fn every_adapter_and_host_entry_of_ten_thousand_random_signatures_validates() {
-    let (mut validated, mut host_entries) = (0, 0);
+fn every_adapter_host_entry_and_host_call_of_ten_thousand_random_signatures_validates() {
+    let (mut validated, mut host_entries, mut host_calls) = (0, 0, 0);
     for case in 0..10_000u64 {
         let mut rng = Rng::new(0xada9_7e45 ^ case);
         let mut types = Vec::new();
@@ -246,6 +255,7 @@ fn every_adapter_and_host_entry_of_ten_thousand_random_signatures_validates() {
             opts: opts(1, false, ENCODINGS[case as usize / 3 % 3]),
             core_params: Vec::new(),
             core_results: Vec::new(),
+            host_call: None,
         };
         let ft = FuncTy { params, result };
         let m = build(Types::new(&types), 0, &lowering, &callee, &ft);
@@ -267,9 +277,22 @@ fn every_adapter_and_host_entry_of_ten_thousand_random_signatures_validates() {
             }
             host_entries += 1;
         }
+        let import = Lowering {
+            target: LoweringTarget::Import(0),
+            ..lowering
+        };
+        if host_call::covers(Types::new(&types), &import, &ft) {
+            let m = host_call::build(Types::new(&types), 0, &import, &ft);
+            let mut v = wasmparser::Validator::new_with_features(crate::frontend::features());
+            if let Err(e) = v.validate_all(&m.bytes) {
+                panic!("case {case}: host call of {ft:?} over {types:?}: {e}");
+            }
+            host_calls += 1;
+        }
     }
     assert_eq!(validated, 10_000);
     assert!(host_entries > 3_000, "{host_entries} host entries checked");
+    assert!(host_calls > 3_000, "{host_calls} host calls checked");
 }
 
 #[test]

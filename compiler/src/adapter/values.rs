@@ -44,7 +44,9 @@ pub(super) enum Loc<'s> {
 /// One side of a crossing: its memory (index in the adapter module), its `realloc` and, for
 /// strings leaving it, its UTF-8 check or the transcoder to the other side (function indices),
 /// when it has them. A `wide` side's memory is 64-bit (the host's address space): its values
-/// are laid out with 8-byte pointers and lengths, and its addresses are `i64` locals.
+/// are laid out with 8-byte pointers and lengths, and its addresses are `i64` locals. A side
+/// with `free` (`(ptr: i64, size: i64, align: i64) -> ()`) hands over the strings and lists
+/// lifted from it: each buffer is freed once its bytes are copied out.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Side {
     pub wide: bool,
@@ -52,6 +54,7 @@ pub(super) struct Side {
     pub realloc: Option<u32>,
     pub validate_utf8: Option<u32>,
     pub transcode: Option<u32>,
+    pub free: Option<u32>,
 }
 
 /// The scalar kinds, by how they load, store and normalise.
@@ -460,7 +463,24 @@ impl Cx<'_, '_, '_> {
             src_mem: from_mem,
             dst_mem: to_mem,
         });
+        self.free_source(p, n, 1, 1);
         self.write_pair(dst, q, n);
+    }
+
+    /// Free the `from` side's buffer at local `p` of `n` elements of `size` bytes, if that side
+    /// hands its buffers over.
+    fn free_source(&mut self, p: u32, n: u32, size: u32, align: u32) {
+        let (Some(free), true) = (self.from.free, self.from.wide) else {
+            return;
+        };
+        let b = &mut *self.body;
+        b.push(I::LocalGet(p));
+        b.push(I::LocalGet(n));
+        b.push(I::I64ExtendI32U);
+        b.push(I::I64Const(size.into()));
+        b.push(I::I64Mul);
+        b.push(I::I64Const(align.into()));
+        b.push(I::Call(free));
     }
 
     /// Whether values of `t` are the same bytes on both sides: integers, and records and
@@ -554,6 +574,7 @@ impl Cx<'_, '_, '_> {
         } else {
             self.each_element(elem, (p, from_mem), (q, to_mem), n);
         }
+        self.free_source(p, n, src_size, src_align);
         self.write_pair(dst, q, n);
     }
 

@@ -732,6 +732,7 @@ impl<'a> Inliner<'a> {
                     opts,
                     core_params,
                     core_results,
+                    host_call: None,
                 });
                 f.core_funcs.push(CoreDef::Lowering(index));
             }
@@ -779,6 +780,7 @@ impl<'a> Inliner<'a> {
                     },
                     core_params,
                     core_results,
+                    host_call: None,
                 });
                 f.core_funcs.push(CoreDef::Lowering(index));
             }

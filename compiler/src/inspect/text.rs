@@ -28,6 +28,7 @@ fn def(d: &CoreDef) -> String {
             resource,
         } => format!("handle {op:?} of lowering {lowering} (resource {resource})"),
         CoreDef::HostMemory => "the host's address space (64-bit memory)".into(),
+        CoreDef::HostCall(i) => format!("the C host function of import {i}"),
         CoreDef::Intrinsic { op, memory } => match memory {
             Some((i, name)) => format!("intrinsic {op:?} on instance {i} memory {name:?}"),
             None => format!("intrinsic {op:?}"),

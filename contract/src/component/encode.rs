@@ -56,6 +56,7 @@ impl ComponentInfo {
             for p in &l.core_results {
                 w.byte(p.code());
             }
+            w.opt(l.host_call.map(u64::from));
         }
         w.u(self.resources.len() as u64);
         for r in &self.resources {
@@ -109,12 +110,14 @@ impl ComponentInfo {
             let opts = read_opts(r)?;
             let core_params = r.vals()?;
             let core_results = r.vals()?;
+            let host_call = opt_u32(r)?;
             Some(Lowering {
                 target,
                 ty,
                 opts,
                 core_params,
                 core_results,
+                host_call,
             })
         })?;
         c.resources = r.list(|r| {
@@ -339,6 +342,10 @@ fn coredef(w: &mut Writer, d: &CoreDef) {
             w.u(*resource as u64);
         }
         CoreDef::HostMemory => w.byte(9),
+        CoreDef::HostCall(i) => {
+            w.byte(10);
+            w.u(*i as u64);
+        }
         CoreDef::Intrinsic { op, memory } => {
             w.byte(6);
             let code = Intrinsic::ALL.iter().position(|i| i == op).unwrap_or(0);
@@ -399,6 +406,7 @@ fn read_coredef(r: &mut Reader<'_>) -> Option<CoreDef> {
             }
         }
         9 => CoreDef::HostMemory,
+        10 => CoreDef::HostCall(r.u32()?),
         7 => CoreDef::Transcode {
             lowering: r.u32()?,
             results: match r.byte()? {
@@ -536,6 +544,7 @@ mod tests {
                         memory: Some((0, "memory".into())),
                     },
                     CoreDef::HostMemory,
+                    CoreDef::HostCall(0),
                     CoreDef::Intrinsic {
                         op: Intrinsic::HostRealloc,
                         memory: None,
@@ -557,6 +566,7 @@ mod tests {
                 opts,
                 core_params: vec![ValType::I32, ValType::I32],
                 core_results: vec![ValType::I32],
+                host_call: Some(0),
             }],
             resources: vec![Resource {
                 name: "r".into(),

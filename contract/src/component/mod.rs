@@ -161,6 +161,11 @@ pub enum CoreDef {
     /// The host's address space as a 64-bit memory (base 0): C values of the generated header
     /// are read and written through it by compiled host entries.
     HostMemory,
+    /// The C host function serving host import `i` (index into [`ComponentInfo::imports`]):
+    /// `(args: i64, ret: i64) -> ()`, `args` the address of one pointer per parameter (each to
+    /// the argument in the header's C layout) and `ret` where the host writes the result; a
+    /// non-zero return of the host function raises the trap of that code.
+    HostCall(u32),
     /// A function the runtime provides to generated adapters.
     Intrinsic {
         /// Which one.
@@ -235,15 +240,30 @@ pub enum Intrinsic {
     /// Canonical ABI's form, over the C allocator (`realloc`, or `malloc` of at least one byte
     /// when `old` is 0), so the host frees what it receives with `free`. Out of memory traps.
     HostRealloc,
+    /// `(ptr: i64, size: i64, align: i64) -> ()`: free a block the C host allocated for a
+    /// result (its strings and lists), after it was copied out.
+    HostFree,
+    /// `(old: i64, old_size: i64, align: i64, size: i64) -> i64`: allocate in the component
+    /// instance's scratch arena, where a host call's C arguments live until it returns (`old`
+    /// is always 0). Out of memory traps.
+    ScratchAlloc,
+    /// `() -> i64`: the scratch arena's current position.
+    ScratchMark,
+    /// `(mark: i64) -> ()`: give back everything allocated in the scratch arena since `mark`.
+    ScratchRelease,
 }
 
 impl Intrinsic {
     /// Every intrinsic, in encoding order.
-    pub const ALL: [Intrinsic; 4] = [
+    pub const ALL: [Intrinsic; 8] = [
         Intrinsic::Trap,
         Intrinsic::ValidateUtf8,
         Intrinsic::HostValidateUtf8,
         Intrinsic::HostRealloc,
+        Intrinsic::HostFree,
+        Intrinsic::ScratchAlloc,
+        Intrinsic::ScratchMark,
+        Intrinsic::ScratchRelease,
     ];
 
     /// Its core signature: parameter types and result types.
@@ -258,7 +278,10 @@ impl Intrinsic {
             Intrinsic::Trap => (&[I32], &[]),
             Intrinsic::ValidateUtf8 => (&[I32, I32], &[]),
             Intrinsic::HostValidateUtf8 => (&[I64, I64], &[]),
-            Intrinsic::HostRealloc => (&[I64, I64, I64, I64], &[I64]),
+            Intrinsic::HostRealloc | Intrinsic::ScratchAlloc => (&[I64, I64, I64, I64], &[I64]),
+            Intrinsic::HostFree => (&[I64, I64, I64], &[]),
+            Intrinsic::ScratchMark => (&[], &[I64]),
+            Intrinsic::ScratchRelease => (&[I64], &[]),
         }
     }
 
@@ -322,6 +345,13 @@ pub struct Lowering {
     pub core_params: Vec<ValType>,
     /// Core result types.
     pub core_results: Vec<ValType>,
+    /// For a host import: the core instance (a generated adapter) whose export `adapter`, of
+    /// the lowered core signature, calls a C host function serving the import with its values
+    /// in the generated header's C layout ([`CoreDef::HostCall`]). The runtime binds the
+    /// lowering to it when the host gives a C function for the import, and to the lowering's
+    /// trampoline otherwise. `None` when the values are not covered (as for
+    /// [`ComponentExport::host_entry`]).
+    pub host_call: Option<u32>,
 }
 
 /// A core instance to create.

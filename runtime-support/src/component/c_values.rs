@@ -549,3 +549,79 @@ impl crate::component::ComponentInstance {
         got.map(Some)
     }
 }
+
+/// A `Val` host function served through the C layout ([`HostImports::insert_via_c_layout`]).
+struct CLayoutHost {
+    types: Vec<TypeDef>,
+    ty: weld_contract::component::FuncTy,
+    f: core::cell::RefCell<Box<crate::component::instance::HostFunc>>,
+}
+
+/// The `weld_component_adapter` of a [`CLayoutHost`]: C arguments read into `Val`s, the
+/// function called, its result written in C layout (`malloc`ed parts, which the caller frees).
+unsafe extern "C" fn c_layout_host(
+    _func: *const c_void,
+    ctx: *mut c_void,
+    args: *const *const c_void,
+    ret: *mut c_void,
+) -> u32 {
+    // SAFETY: registered with a `CLayoutHost` kept alive by the instance.
+    let host = unsafe { &*(ctx as *const CLayoutHost) };
+    let conv = CValues::new(&host.types);
+    let mut vals = Vec::with_capacity(host.ty.params.len());
+    for (k, (_, t)) in host.ty.params.iter().enumerate() {
+        // SAFETY: the compiled host call passes one C value per parameter.
+        match unsafe { conv.read(*t, *args.add(k) as *const u8) } {
+            Ok(v) => vals.push(v),
+            Err(c) => return c as u32,
+        }
+    }
+    let Ok(mut f) = host.f.try_borrow_mut() else {
+        return TrapCode::CannotEnterComponent as u32;
+    };
+    match (f(&vals), host.ty.result) {
+        // SAFETY: `ret` is the result's C value in scratch, writable for its size.
+        (Ok(Some(v)), Some(t)) => match unsafe { conv.write(t, &v, ret as *mut u8) } {
+            Ok(()) => 0,
+            Err(c) => c as u32,
+        },
+        (Ok(None), None) => 0,
+        (Err(t), _) => t.code as u32,
+        _ => TrapCode::InvalidValue as u32,
+    }
+}
+
+impl crate::component::HostImports {
+    /// Offer `f` as import `name` of type `ty` (over the component's arena `types`) the way a
+    /// C host serves it: where the compiler generated a host call for the import, the guest's
+    /// arguments arrive in the C layout and are read into `Val`s, and the result goes back in
+    /// the C layout; elsewhere `f` is called with `Val`s directly. For checking compiled host
+    /// calls against the generic path (tests, the differential fuzzer).
+    pub fn insert_via_c_layout(
+        &mut self,
+        name: &str,
+        types: &[TypeDef],
+        ty: &weld_contract::component::FuncTy,
+        f: impl FnMut(&[Val]) -> Result<Option<Val>, crate::Trap> + 'static,
+    ) {
+        let host = alloc::rc::Rc::new(CLayoutHost {
+            types: types.to_vec(),
+            ty: ty.clone(),
+            f: core::cell::RefCell::new(Box::new(f)),
+        });
+        let c = crate::component::CHostFunc {
+            adapter: c_layout_host,
+            func: core::ptr::null(),
+            ctx: alloc::rc::Rc::as_ptr(&host) as *mut c_void,
+        };
+        let shared = host.clone();
+        let by_val = move |args: &[Val]| match shared.f.try_borrow_mut() {
+            Ok(mut f) => f(args),
+            Err(_) => Err(crate::Trap::new(TrapCode::CannotEnterComponent)),
+        };
+        // SAFETY: `c_layout_host` reads and writes the import's C types over `types`; its
+        // context is kept alive by these imports and by every instance made with them.
+        unsafe { self.insert_c(name, c, Box::new(by_val)) };
+        self.keep_alive(host);
+    }
+}

@@ -276,6 +276,7 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
             .get(*lowering as usize)
             .is_some_and(|l| matches!(l.target, LoweringTarget::Lifted(_))),
         CoreDef::HostMemory => true,
+        CoreDef::HostCall(i) => (*i as usize) < info.imports.len(),
         CoreDef::Intrinsic { op, memory } => match memory {
             Some((instance, _)) => op.reads_memory() && (*instance as usize) < info.instances.len(),
             None => !op.reads_memory(),
@@ -321,7 +322,11 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
     for (i, l) in info.lowerings.iter().enumerate() {
         let target_ok = match &l.target {
             LoweringTarget::Lifted(f) => fty_ok(f.ty) && opts_ok(&f.opts) && def_ok(&f.func),
-            LoweringTarget::Import(k) => (*k as usize) < info.imports.len(),
+            LoweringTarget::Import(k) => {
+                (*k as usize) < info.imports.len()
+                    && l.host_call
+                        .is_none_or(|c| (c as usize) < info.instances.len())
+            }
             LoweringTarget::Builtin(_) => true,
         };
         if !target_ok || !opts_ok(&l.opts) {

@@ -22,10 +22,20 @@ use weld_contract::info::{FuncType, GlobalType, ValType};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{VMGlobal, VMMemory};
 
-/// The context of one intrinsic function: the memory it reads, if any.
+/// The context of one intrinsic function: the memory it reads, if any, and the instance.
 #[derive(Debug)]
 pub(super) struct IntrinsicCtx {
     memory: *const VMMemory,
+    inner: *const Inner,
+}
+
+/// The instance of an intrinsic's context.
+///
+/// # Safety
+/// `ctx` must be the context an intrinsic was registered with (`intrinsic_func`).
+pub(super) unsafe fn ctx_inner<'a>(ctx: *mut u8) -> &'a Inner {
+    // SAFETY: the context and its instance live as long as the (leaked) shared state.
+    unsafe { &*(*(ctx as *const IntrinsicCtx)).inner }
 }
 
 impl Inner {
@@ -81,8 +91,15 @@ impl Inner {
             Intrinsic::ValidateUtf8 => validate_utf8 as *const u8,
             Intrinsic::HostValidateUtf8 => host_validate_utf8 as *const u8,
             Intrinsic::HostRealloc => host_realloc as *const u8,
+            Intrinsic::HostFree => host_free as *const u8,
+            Intrinsic::ScratchAlloc => super::host_call::scratch_alloc as *const u8,
+            Intrinsic::ScratchMark => super::host_call::scratch_mark as *const u8,
+            Intrinsic::ScratchRelease => super::host_call::scratch_release as *const u8,
         };
-        let mut ctx = Box::new(IntrinsicCtx { memory });
+        let mut ctx = Box::new(IntrinsicCtx {
+            memory,
+            inner: self,
+        });
         let ptr = &mut *ctx as *mut IntrinsicCtx as *mut u8;
         self.intrinsic_ctxs.borrow_mut().push(ctx);
         let (params, results) = op.signature();
@@ -142,6 +159,11 @@ extern "C" fn host_realloc(_ctx: *mut u8, old: i64, old_size: i64, align: i64, s
     p as i64
 }
 
+/// `Intrinsic::HostFree`.
+extern "C" fn host_free(_ctx: *mut u8, ptr: i64, size: i64, align: i64) {
+    host_alloc::free(ptr as usize, size as usize, align as usize)
+}
+
 /// The allocator a C host frees what it receives with: the C library's with `std` (`free`),
 /// else the platform's (`weld_platform_free(ptr, size, align)`).
 mod host_alloc {
@@ -163,6 +185,33 @@ mod host_alloc {
             }
         };
         p.expose_provenance()
+    }
+
+    /// Free a block of the host's allocator (0 is ignored).
+    #[cfg(feature = "std")]
+    pub(super) fn free(ptr: usize, _size: usize, _align: usize) {
+        // SAFETY: a block the C host allocated with `malloc` for a result it handed over (the
+        // header's contract), freed once, after its bytes were copied out.
+        unsafe { libc::free(core::ptr::with_exposed_provenance_mut(ptr)) }
+    }
+
+    /// Free a block of the platform's allocator (0 is ignored).
+    #[cfg(not(feature = "std"))]
+    pub(super) fn free(ptr: usize, size: usize, align: usize) {
+        extern "C" {
+            fn weld_platform_free(ptr: *mut u8, size: usize, align: usize);
+        }
+        if ptr != 0 {
+            // SAFETY: a block the host allocated from the platform with this size and
+            // alignment for a result it handed over, freed once.
+            unsafe {
+                weld_platform_free(
+                    core::ptr::with_exposed_provenance_mut(ptr),
+                    size.max(1),
+                    align,
+                )
+            }
+        }
     }
 
     /// `realloc(old, old_size, align, size)`: the new block's address, 0 when out of memory.

@@ -20,6 +20,8 @@
 
 pub mod borrowed;
 mod handles;
+mod host_call;
+pub use host_call::{CAdapter, CHostFunc};
 mod host_entry;
 mod intrinsics;
 mod transcode;
@@ -83,6 +85,10 @@ pub struct HostImports {
     /// Functions with Rust types ([`HostImports::func_wrap`]).
     typed: BTreeMap<String, SharedTypedHost>,
     drops: BTreeMap<String, Rc<RefCell<Box<HostDrop>>>>,
+    /// C functions ([`HostImports::insert_c`]), beside their `Val` closures in `funcs`.
+    c_funcs: BTreeMap<String, host_call::CHostFunc>,
+    /// What the contexts of C functions point into, kept alive by every instance.
+    keep: Vec<Rc<dyn core::any::Any>>,
     trap_unknown: bool,
 }
 
@@ -119,6 +125,7 @@ impl HostImports {
     pub(crate) fn insert_normalized(&mut self, key: String, f: Box<HostFunc>) {
         debug_assert_eq!(normalize(&key), key.as_str());
         self.typed.remove(&key);
+        self.c_funcs.remove(&key);
         self.funcs.insert(key, Rc::new(RefCell::new(f)));
     }
 
@@ -136,6 +143,7 @@ impl HostImports {
     {
         let key = normalize(name.as_ref()).into_owned();
         self.funcs.remove(&key);
+        self.c_funcs.remove(&key);
         let wrapped: Box<dyn TypedHost> = Box::new(typed::Wrapped {
             f,
             _signature: core::marker::PhantomData,
@@ -155,6 +163,7 @@ impl HostImports {
     {
         let key = normalize(name.as_ref()).into_owned();
         self.funcs.remove(&key);
+        self.c_funcs.remove(&key);
         let wrapped: Box<dyn TypedHost> = Box::new(typed::WrappedWithCaller {
             f,
             _signature: core::marker::PhantomData,
@@ -248,6 +257,14 @@ struct Inner {
     /// Per import: the typed host function serving it, if it is one (then `imports` holds a
     /// placeholder that traps).
     typed_imports: Vec<Option<SharedTypedHost>>,
+    /// Per import: the C host function serving it, if it is one (`imports` holds its `Val`
+    /// closure too, for a lowering without a compiled host call).
+    c_imports: Vec<Option<host_call::CHostFunc>>,
+    /// C arguments of host calls in progress.
+    scratch: RefCell<host_call::Scratch>,
+    /// The host's `HostImports::keep`.
+    _keep: Vec<Rc<dyn core::any::Any>>,
+    host_call_ctxs: RefCell<host_call::HostCallCtxs>,
     /// Per lowering: its options' memory and realloc, once resolved (typed host calls).
     #[allow(clippy::type_complexity)]
     lowering_opts: RefCell<Vec<Option<(Option<Memory>, Option<Func>)>>>,
@@ -904,6 +921,12 @@ impl Inner {
         if let Some(Some(f)) = self.lowering_funcs.borrow().get(i as usize) {
             return Ok(*f);
         }
+        if let Some(f) = self.host_call_adapter(store, i) {
+            if let Some(slot) = self.lowering_funcs.borrow_mut().get_mut(i as usize) {
+                *slot = Some(f);
+            }
+            return Ok(f);
+        }
         let l = self
             .info()
             .lowerings
@@ -977,6 +1000,7 @@ impl ComponentInstance {
         let info = module.info();
         let mut imports = Vec::with_capacity(info.imports.len());
         let mut typed_imports = Vec::with_capacity(info.imports.len());
+        let mut c_imports = Vec::with_capacity(info.imports.len());
         for imp in &info.imports {
             // Normalised once for both lookups (it allocates for every `@0.2.x` name).
             let key = normalize(&imp.name);
@@ -996,6 +1020,7 @@ impl ComponentInstance {
                 }
             }
             typed_imports.push(t.cloned());
+            c_imports.push(host.c_funcs.get(key.as_ref()).copied());
             let f = match host.funcs.get(key.as_ref()) {
                 None if t.is_some() => {
                     let typed_only: Box<HostFunc> = Box::new(|_| Err(bad()));
@@ -1023,6 +1048,10 @@ impl ComponentInstance {
             state: RefCell::new(ResourceState::new(info.component_instances, defined_by)),
             imports,
             typed_imports,
+            c_imports,
+            scratch: RefCell::default(),
+            _keep: host.keep.clone(),
+            host_call_ctxs: RefCell::default(),
             lowering_opts: RefCell::new(alloc::vec![None; info.lowerings.len()]),
             host_drops,
             lowering_funcs: RefCell::new(alloc::vec![None; info.lowerings.len()]),
@@ -1058,6 +1087,9 @@ impl ComponentInstance {
                     }
                     CoreDef::Intrinsic { op, memory } => {
                         Extern::Func(inner.intrinsic_func(store, *op, memory.as_ref())?)
+                    }
+                    CoreDef::HostCall(import) => {
+                        Extern::Func(inner.host_call_func(store, *import)?)
                     }
                     CoreDef::HostMemory => Extern::Memory(
                         *host_memory.get_or_insert_with(|| Memory::host_address_space(store)),
