@@ -101,13 +101,37 @@ pub fn run_weld_component(
             Err(e) => return vec![Err(format!("instantiation: {e}"))],
         };
         for export in EXPORTS {
+            let args = [v.clone(), pad_value()];
+            let got = inst.call(&mut store, export, &args);
             out.push(
-                inst.call(&mut store, export, &[v.clone(), pad_value()])
-                    .map_err(|t| t.to_string()),
+                match c_host_disagrees(&mut store, &inst, export, &args, &got) {
+                    Some(why) => Err(why),
+                    None => got.map_err(|t| t.to_string()),
+                },
             );
         }
     }
     out
+}
+
+/// What the export's compiled C host entry (the generated header's path) returns for `args`
+/// when it differs from the generic path's `generic`; `None` when they agree or the export
+/// has no host entry.
+fn c_host_disagrees(
+    store: &mut Store,
+    inst: &ComponentInstance,
+    export: &str,
+    args: &[Val],
+    generic: &Result<Option<Val>, weld_runtime::Trap>,
+) -> Option<String> {
+    let index = inst.exports().iter().position(|(n, _)| *n == export)?;
+    let c = inst.call_as_c_host(store, index, args).transpose()?;
+    let same = match (&c, generic) {
+        (Ok(a), Ok(Some(b))) => a == b,
+        (Err(code), Err(t)) => *code == t.code,
+        _ => false,
+    };
+    (!same).then(|| format!("the C host entry gave {c:?}, the generic path {generic:?}"))
 }
 
 /// weld's value of type `ty` as Wasmtime's. weld's `Val` holds a fixed-length list as a list,

@@ -7,7 +7,9 @@
 //! symbol prefix. Out: C source that needs only `weld.h`, the component's object and
 //! `libweld_runtime.a`. The object is unchanged by the header: every entry point is a `static
 //! inline` wrapper around `weld_component_call(inst, export_index, args, ret)` (arguments and
-//! result in the C layout of [`weld_contract::component::clayout`], which the runtime uses too),
+//! result in the C layout of [`weld_contract::component::clayout`], which the compiled host
+//! entries and host calls of the adapter stage read and write directly, and the runtime's
+//! generic path too),
 //! and `<prefix>__instantiate` wraps `weld_component_instantiate(&<prefix>__component, ...)`.
 //!
 //! Names follow wit-bindgen's C generator, after the prefix (identifiers from
