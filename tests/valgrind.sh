@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runtime hygiene (issue 6): runtime-support's unit tests and compiled WASI programs under
-# valgrind's memcheck; any invalid access or use of uninitialised memory fails the run.
+# Runtime hygiene (issue 6): runtime-support's unit tests, compiled WASI programs and the C
+# component host example under valgrind's memcheck; any invalid access, invalid free or use of
+# uninitialised memory fails the run.
 #
 # - `--max-stackframe=16384`: a trap unwinds from the signal handler's alternate stack straight
 #   back to the thread's stack. On threads whose alternate stack lies close to their stack,
@@ -48,4 +49,9 @@ expect 0 "$tmp/bigout"
 expect 134 "$tmp/trap" oob
 expect 134 "$tmp/trap" abort
 expect 0 "$tmp/files" --dir "$tmp/data::/data" /data
+# The C component host: compiled host entries and host calls write and read C values in the
+# host's own memory, and free the host's results.
+make -s -C examples/component-host BUILD="$tmp/component-host" WELD="$(realpath "$weld")" \
+  "$tmp/component-host/host" >/dev/null
+expect 0 "$tmp/component-host/host"
 echo "valgrind: runtime unit tests and $programs program runs clean"

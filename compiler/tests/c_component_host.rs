@@ -32,7 +32,8 @@ fn expected_output() -> Vec<String> {
         .iter()
         .map(|(n, q)| format!("{{name: \"{n}\", qty: {}}}", q.wrapping_mul(10)))
         .collect();
-    let welcome = greet("component model");
+    // welcome(name) logs the host's stamp of the greeting and returns its length.
+    let welcome = format!("[#1] {}", greet("component model"));
     vec![
         format!("greet(\"weld\") = \"{}\"", greet("weld")),
         format!(

@@ -1,8 +1,10 @@
 ;; Two components composed in one: $lib (strings, lists of records, a record, a trap) and $app,
 ;; which imports $lib's `greet` (a fused component-to-component call: the string is copied
-;; from $app's memory into $lib's and the result back) and the host's `log`.
+;; from $app's memory into $lib's and the result back) and the host's `stamp` (a string out
+;; and a string back, which the host allocates and weld frees) and `log`.
 (component
   (import "log" (func $log (param "msg" string)))
+  (import "stamp" (func $stamp (param "msg" string) (result string)))
 
   (component $lib
     (core module $m
@@ -89,6 +91,7 @@
   (component $app
     (import "greet" (func $greet (param "name" string) (result string)))
     (import "log" (func $log (param "msg" string)))
+    (import "stamp" (func $stamp (param "msg" string) (result string)))
     (core module $libc
       (memory (export "mem") 1)
       (global $bump (mut i32) (i32.const 1024))
@@ -102,23 +105,28 @@
     (core instance $libc (instantiate $libc))
     (core func $greet_lowered (canon lower (func $greet) (memory $libc "mem") (realloc (func $libc "realloc"))))
     (core func $log_lowered (canon lower (func $log) (memory $libc "mem")))
+    (core func $stamp_lowered (canon lower (func $stamp) (memory $libc "mem") (realloc (func $libc "realloc"))))
     (core module $main
       (import "host" "greet" (func $greet (param i32 i32 i32)))
       (import "host" "log" (func $log (param i32 i32)))
+      (import "host" "stamp" (func $stamp (param i32 i32 i32)))
       (import "libc" "mem" (memory 1))
-      ;; welcome(name): log(greet(name)); returns the greeting's length
+      ;; welcome(name): log(stamp(greet(name))); returns the stamped greeting's length
       (func (export "welcome") (param $p i32) (param $n i32) (result i32)
         (call $greet (local.get $p) (local.get $n) (i32.const 8))
-        (call $log (i32.load (i32.const 8)) (i32.load (i32.const 12)))
-        (i32.load (i32.const 12))))
+        (call $stamp (i32.load (i32.const 8)) (i32.load (i32.const 12)) (i32.const 16))
+        (call $log (i32.load (i32.const 16)) (i32.load (i32.const 20)))
+        (i32.load (i32.const 20))))
     (core instance $main (instantiate $main
       (with "libc" (instance $libc))
-      (with "host" (instance (export "greet" (func $greet_lowered)) (export "log" (func $log_lowered))))))
+      (with "host" (instance (export "greet" (func $greet_lowered)) (export "log" (func $log_lowered))
+                             (export "stamp" (func $stamp_lowered))))))
     (func (export "welcome") (param "name" string) (result u32)
       (canon lift (core func $main "welcome") (memory $libc "mem") (realloc (func $libc "realloc")))))
 
   (instance $lib (instantiate $lib))
-  (instance $app (instantiate $app (with "greet" (func $lib "greet")) (with "log" (func $log))))
+  (instance $app (instantiate $app (with "greet" (func $lib "greet")) (with "log" (func $log))
+                                   (with "stamp" (func $stamp))))
 ;; What the host sees: one interface, `example:shop/inventory`, with its named types, as a
   ;; WIT toolchain would export it (the ascribed instance type names `item` and `summary`, which
   ;; become `demo_example_shop_inventory_item_t` and `..._summary_t` in the C header).

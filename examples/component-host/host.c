@@ -3,6 +3,7 @@
  * record and a list of records; implements the component's `log` import; and shows that a
  * trap comes back as a value while the process (and a fresh instance) carries on. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "demo.h"
@@ -17,6 +18,22 @@ static uint32_t host_log(void *ctx, const demo_string_t *msg) {
   int *calls = ctx;
   ++*calls;
   printf("[host log] %.*s\n", (int)msg->len, (const char *)msg->ptr);
+  return WELD_OK;
+}
+
+/* The host side of `stamp: func(msg: string) -> string`: "[#n] msg", n counting the calls in
+   `ctx`. The result is malloc'd: weld copies it into the component and frees it. */
+static uint32_t host_stamp(void *ctx, const demo_string_t *msg, demo_string_t *ret) {
+  int *calls = ctx;
+  char prefix[32];
+  int n = snprintf(prefix, sizeof prefix, "[#%d] ", ++*calls);
+  uint8_t *out = malloc((size_t)n + msg->len);
+  if (out == NULL)
+    return WELD_TRAP_INVALID_VALUE;
+  memcpy(out, prefix, (size_t)n);
+  memcpy(out + n, msg->ptr, msg->len);
+  ret->ptr = out;
+  ret->len = (size_t)n + msg->len;
   return WELD_OK;
 }
 
@@ -37,9 +54,10 @@ static void print_items(const char *what, const demo_list_item_t *items) {
 }
 
 int main(void) {
-  int log_calls = 0;
-  weld_component_import imports[] = {demo_import_log(host_log, &log_calls)};
-  weld_component *inst = demo__instantiate(imports, 1);
+  int log_calls = 0, stamps = 0;
+  weld_component_import imports[] = {demo_import_log(host_log, &log_calls),
+                                     demo_import_stamp(host_stamp, &stamps)};
+  weld_component *inst = demo__instantiate(imports, 2);
   if (inst == NULL) {
     fprintf(stderr, "cannot instantiate: %s\n", weld_last_error());
     return 1;
@@ -88,7 +106,7 @@ int main(void) {
   demo__free(inst);
 
   /* ...but a fresh instance works. */
-  inst = demo__instantiate(imports, 1);
+  inst = demo__instantiate(imports, 2);
   if (inst == NULL) {
     fprintf(stderr, "cannot instantiate: %s\n", weld_last_error());
     return 1;
