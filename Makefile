@@ -85,8 +85,8 @@ test: setup lint runtime-cross runtime-musl
 	$(CARGO) test --workspace
 	tests/valgrind.sh
 
-# runtime-support's unit tests, compiled WASI programs and the C component host under valgrind memcheck (see the
-# script for the two settings it needs and why).
+# runtime-support's unit tests, compiled WASI programs and the C component host under valgrind
+# memcheck (see the script for the two settings it needs and why).
 valgrind: build
 	tests/valgrind.sh
 
