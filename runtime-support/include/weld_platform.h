@@ -40,9 +40,12 @@ int weld_handle_fault(uintptr_t pc, uintptr_t sp, uintptr_t fp);
 /* Call export `name` of the linked component `component` (its <name>__component symbol) with
  * nargs scalar arguments as 64-bit words (integers, bool 0/1, char, floats by their bits),
  * storing a scalar result in *result (if result is not NULL). The component is instantiated
- * (without imports) on its first call. Returns 0, a weld_trap_code (1 = unreachable, 3 = integer
- * divide by zero, ... see weld.h), or -1 when the call is not possible (no such export,
- * non-scalar types, instantiation failed). After a trap the instance refuses further calls. */
+ * (without imports) on its first call. The export runs through its compiled host entry (the
+ * bare-metal runtime has no generic Canonical ABI path). Returns 0, a weld_trap_code (1 =
+ * unreachable, 3 = integer divide by zero, ... see weld.h), or -1 when the call is not possible
+ * (no such export, non-scalar types, an invalid char argument, no host entry, instantiation
+ * failed: e.g. a crossing that is not compiled). After a trap the instance refuses further
+ * calls. */
 int32_t weld_bare_call(const void *component, const char *name, const uint64_t *args,
                        size_t nargs, uint64_t *result);
 

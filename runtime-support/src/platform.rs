@@ -71,7 +71,9 @@ pub unsafe extern "C" fn weld_handle_fault(pc: usize, sp: usize, fp: usize) -> i
     }
 }
 
-use crate::component::{ComponentInstance, ComponentModule, HostImports, Val};
+#[cfg(feature = "generic-abi")]
+use crate::component::Val;
+use crate::component::{ComponentInstance, ComponentModule, HostImports};
 use crate::store::Store;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -80,6 +82,7 @@ use weld_contract::component::TypeDef;
 use weld_contract::trap::TrapCode;
 
 /// A scalar as a 64-bit word: integers zero- or sign-extended, bool 0/1, floats by bits.
+#[cfg(feature = "generic-abi")]
 fn to_word(v: &Val) -> Option<u64> {
     Some(match v {
         Val::Bool(b) => u64::from(*b),
@@ -99,6 +102,7 @@ fn to_word(v: &Val) -> Option<u64> {
 }
 
 /// The value of type `t` a word stands for, if `t` is a scalar.
+#[cfg(feature = "generic-abi")]
 fn from_word(t: &TypeDef, w: u64) -> Option<Val> {
     Some(match t {
         TypeDef::Bool => Val::Bool(w != 0),
@@ -200,12 +204,114 @@ unsafe fn call_in(
     let Some((_, store, inst)) = all.iter_mut().find(|(k, _, _)| *k == key) else {
         return -1;
     };
-    let Some(ty) = inst.func_type(name).cloned() else {
+    let Some(index) = inst.exports().iter().position(|(n, _)| *n == name) else {
         return -1;
     };
-    if ty.params.len() != words.len() {
+    let ty = inst.exports()[index].1.clone();
+    let scalar = |t: &u32| inst.types().get(*t as usize).is_some_and(is_scalar);
+    if ty.params.len() != words.len()
+        || !ty.params.iter().all(|(_, t)| scalar(t))
+        || !ty.result.iter().all(scalar)
+    {
         return -1;
     }
+    if inst.has_host_entry(index) {
+        return call_compiled(store, inst, index, &ty, words, result);
+    }
+    call_generic(store, inst, name, &ty, words, result)
+}
+
+/// Whether `t` is a scalar: a type `weld_bare_call` passes as one word.
+fn is_scalar(t: &TypeDef) -> bool {
+    matches!(
+        t,
+        TypeDef::Bool
+            | TypeDef::U8
+            | TypeDef::U16
+            | TypeDef::U32
+            | TypeDef::U64
+            | TypeDef::S8
+            | TypeDef::S16
+            | TypeDef::S32
+            | TypeDef::S64
+            | TypeDef::F32
+            | TypeDef::F64
+            | TypeDef::Char
+    )
+}
+
+// The low bytes of a little-endian word are its scalar's C value.
+const _: () = assert!(cfg!(target_endian = "little"));
+
+/// [`weld_bare_call`] through the export's compiled host entry: each word is its scalar's C
+/// value, and the result's C value lands in a word. No `Val` is made.
+fn call_compiled(
+    store: &mut Store,
+    inst: &ComponentInstance,
+    index: usize,
+    ty: &weld_contract::component::FuncTy,
+    words: &[u64],
+    result: *mut u64,
+) -> i32 {
+    let def = |t: u32| inst.types().get(t as usize);
+    let mut args = alloc::vec::Vec::with_capacity(words.len());
+    for ((_, t), w) in ty.params.iter().zip(words) {
+        args.push(match def(*t) {
+            Some(TypeDef::Bool) => u64::from(*w != 0),
+            Some(TypeDef::Char) if char::from_u32(*w as u32).is_none() => return -1,
+            _ => *w,
+        });
+    }
+    let ptrs: alloc::vec::Vec<*const u8> =
+        args.iter().map(|w| w as *const u64 as *const u8).collect();
+    let mut out = 0u64;
+    // SAFETY: every pointer addresses a word holding its scalar parameter's C value (low bytes,
+    // little-endian; bools 0/1, chars valid), and `out` has room for any scalar result.
+    let called = unsafe {
+        inst.call_host_entry(store, index, ptrs.as_ptr(), &mut out as *mut u64 as *mut u8)
+    };
+    match called {
+        Ok(true) => {
+            if let (Some(t), false) = (ty.result, result.is_null()) {
+                let w = match def(t) {
+                    Some(TypeDef::S8) => out as u8 as i8 as u64,
+                    Some(TypeDef::S16) => out as u16 as i16 as u64,
+                    Some(TypeDef::S32) => out as u32 as i32 as u64,
+                    _ => out,
+                };
+                // SAFETY: the caller guarantees `result` is writable when not null.
+                unsafe { *result = w };
+            }
+            0
+        }
+        Ok(false) => -1,
+        Err(t) => i32::from(t.code as u8),
+    }
+}
+
+/// [`weld_bare_call`] through the runtime's generic path, for an export without a host entry.
+#[cfg(not(feature = "generic-abi"))]
+fn call_generic(
+    _: &mut Store,
+    _: &ComponentInstance,
+    _: &str,
+    _: &weld_contract::component::FuncTy,
+    _: &[u64],
+    _: *mut u64,
+) -> i32 {
+    -1
+}
+
+/// [`weld_bare_call`] through the runtime's generic path, for an export without a host entry.
+#[cfg(feature = "generic-abi")]
+fn call_generic(
+    store: &mut Store,
+    inst: &ComponentInstance,
+    name: &str,
+    ty: &weld_contract::component::FuncTy,
+    words: &[u64],
+    result: *mut u64,
+) -> i32 {
     let mut vals = alloc::vec::Vec::with_capacity(words.len());
     for ((_, t), w) in ty.params.iter().zip(words) {
         match inst.types().get(*t as usize).and_then(|t| from_word(t, *w)) {

@@ -226,6 +226,7 @@ impl Display for Val {
 
 /// Drop `vals`, releasing each list of plain scalars (bytes read or written through WASI
 /// streams, say) in one step: dropping a `Vec<Val>` otherwise visits every element.
+#[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
 pub(crate) fn release(vals: Vec<Val>) {
     let mut stack = vals;
     while let Some(v) = stack.pop() {
@@ -251,6 +252,7 @@ pub(crate) fn release(vals: Vec<Val>) {
 
 impl Val {
     /// A number, bool or char: a variant that owns nothing.
+    #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     fn is_plain_scalar(&self) -> bool {
         matches!(
             self,

@@ -57,6 +57,7 @@ impl HostImports {
     }
 
     /// Keep `what` alive as long as these imports and every instance made with them.
+    #[cfg(feature = "std")]
     pub(crate) fn keep_alive(&mut self, what: alloc::rc::Rc<dyn core::any::Any>) {
         self.keep.push(what);
     }

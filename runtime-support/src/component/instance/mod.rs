@@ -253,6 +253,7 @@ struct Inner {
     store: Cell<*mut Store>,
     core: RefCell<Vec<Instance>>,
     state: RefCell<ResourceState>,
+    #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     imports: Vec<Rc<RefCell<Box<HostFunc>>>>,
     /// Per import: the typed host function serving it, if it is one (then `imports` holds a
     /// placeholder that traps).
@@ -665,6 +666,7 @@ impl Inner {
     /// Call host import `k` with `args`, checking its result against `ty`, the function type
     /// of the lowering (what the caller will lower the result at). Host resource handles the
     /// host returns take the types `ty` names: those are the caller's view of the resources.
+    #[cfg(feature = "generic-abi")]
     fn call_host(&self, k: u32, ty: u32, args: &[Val]) -> Result<Vec<Val>, Trap> {
         let info = self.info();
         let ft = info.func_types.get(ty as usize).ok_or_else(bad)?;
@@ -693,6 +695,18 @@ impl Inner {
     }
 
     /// The lowering callback's work: `flat_in` are the core arguments; returns core results.
+    /// A lowering without the generic path: only canonical built-ins run here
+    /// (`lowering_func` refuses the others at instantiation).
+    #[cfg(not(feature = "generic-abi"))]
+    fn run_lowering(&self, index: u32, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
+        let l = self.info().lowerings.get(index as usize).ok_or_else(bad)?;
+        match &l.target {
+            LoweringTarget::Builtin(name) => self.run_builtin(l, name, flat_in),
+            _ => Err(bad()),
+        }
+    }
+
+    #[cfg(feature = "generic-abi")]
     fn run_lowering(&self, index: u32, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
         let info = self.info();
         let l = info.lowerings.get(index as usize).ok_or_else(bad)?;
@@ -855,7 +869,13 @@ extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw)
     if let Some(host) = typed::typed_import(inner, index) {
         return raise_on_err(slice(slots).and_then(|s| inner.run_typed_host(index, host, s)));
     }
-    let result = (|| {
+    raise_on_err(generic_lowering(inner, index, slots))
+}
+
+/// The lowering's work in the runtime (`Inner::run_lowering`): the trampoline's slots in,
+/// results back into them.
+fn generic_lowering(inner: &Inner, index: u32, slots: *mut ValRaw) -> Result<(), Trap> {
+    {
         let l = inner.info().lowerings.get(index as usize).ok_or_else(bad)?;
         let flat_in: Vec<u64> = l
             .core_params
@@ -873,8 +893,7 @@ extern "C" fn lowering_callback(ctx: *mut VMLoweringContext, slots: *mut ValRaw)
             unsafe { *slots.add(i) = ValRaw::from_u128(u128::from(*v)) };
         }
         Ok(())
-    })();
-    raise_on_err(result)
+    }
 }
 
 /// # Safety
@@ -926,6 +945,17 @@ impl Inner {
                 *slot = Some(f);
             }
             return Ok(f);
+        }
+        let builtin = self
+            .info()
+            .lowerings
+            .get(i as usize)
+            .is_some_and(|l| matches!(l.target, LoweringTarget::Builtin(_)));
+        if !cfg!(feature = "generic-abi") && !builtin && typed::typed_import(self, i).is_none() {
+            return Err(link(format!(
+                "lowering {i} needs the runtime's generic Canonical ABI path, which this runtime \
+                 is built without (feature `generic-abi`)"
+            )));
         }
         let l = self
             .info()
