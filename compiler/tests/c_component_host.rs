@@ -37,6 +37,10 @@ fn expected_output() -> Vec<String> {
     vec![
         format!("greet(\"weld\") = \"{}\"", greet("weld")),
         format!(
+            "greet(<not UTF-8>): trap: {}",
+            TrapCode::InvalidUtf8.message()
+        ),
+        format!(
             "summarize(...) = {{count: {}, total: {total}, longest: \"{longest}\"}}",
             ITEMS.len()
         ),

@@ -70,6 +70,10 @@ int main(void) {
     printf("greet(\"weld\") = \"%.*s\"\n", (int)greeting.len, (const char *)greeting.ptr);
     demo_string_free(&greeting);
   }
+  /* A bad argument is the caller's error: the call is refused before it enters the component,
+     which stays usable (the calls below still work). */
+  demo_string_t not_utf8 = {(uint8_t *)"\xff", 1};
+  check("greet(<not UTF-8>)", demo_example_shop_inventory_greet(inst, &not_utf8, &greeting));
 
   /* A list of records in, a record out. */
   demo_example_shop_inventory_item_t items[] = {

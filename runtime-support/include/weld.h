@@ -185,7 +185,9 @@ weld_component *weld_component_instantiate(const weld_component_module *desc,
    layout (args may be NULL without parameters); the result is written to `ret` (malloc'd
    strings and lists, owned by the caller) when the call returns 0. On a trap `ret` holds
    nothing the caller owns (what a trapped result had allocated is not freed), and the
-   instance refuses further calls. Exports whose values the compiler covers (no resources,
+   instance refuses further calls; an invalid argument (not UTF-8, a bad char or tag, NULL
+   with a length) is refused with its trap code before the call enters, and the instance stays
+   usable. Exports whose values the compiler covers (no resources,
    UTF-8 strings) run a compiled host entry that reads the arguments and writes the result in
    place; the others convert through the runtime's generic path. */
 uint32_t weld_component_call(weld_component *inst, uint32_t export_index,

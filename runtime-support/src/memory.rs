@@ -116,6 +116,11 @@ impl MemoryData {
         }
     }
 
+    /// Whether this is [`MemoryData::host_address_space`].
+    pub(crate) fn is_host_address_space(&self) -> bool {
+        self.reservation.is_none()
+    }
+
     /// The struct compiled code reads.
     pub(crate) fn vm(&self) -> *mut VMMemory {
         self.vm.ptr()

@@ -178,6 +178,22 @@ impl Body {
                 I::I32Const(n as i32)
             }
         };
+        // A byte count of a 64-bit side past 2^32 - 1 is refused before anything is allocated.
+        let count = match (size, wide) {
+            (Size::Local(l), true) => {
+                let n = self.local(ValType::I32);
+                self.push(I::LocalGet(l));
+                self.push(I::I64Const(u32::MAX.into()));
+                self.push(I::I64GtU);
+                self.trap_if(oob);
+                self.push(I::LocalGet(l));
+                self.push(I::I32WrapI64);
+                self.push(I::LocalSet(n));
+                Some(n)
+            }
+            (Size::Local(l), false) => Some(l),
+            (Size::Const(_), _) => None,
+        };
         self.push(konst(0));
         self.push(konst(0));
         self.push(konst(align));
@@ -189,25 +205,10 @@ impl Body {
         let ptr = self.local(addr);
         self.push(I::LocalSet(ptr));
         self.check_align(ptr, wide, align, TrapCode::UnalignedPointer);
-        match size {
-            Size::Const(n) => self.check_range((mem, wide), ptr, None, n, oob),
-            Size::Local(l) => {
-                // The byte count as an `i32` length of 1-byte units.
-                let n = if wide {
-                    let n = self.local(ValType::I32);
-                    self.push(I::LocalGet(l));
-                    self.push(I::I64Const(u32::MAX.into()));
-                    self.push(I::I64GtU);
-                    self.trap_if(oob);
-                    self.push(I::LocalGet(l));
-                    self.push(I::I32WrapI64);
-                    self.push(I::LocalSet(n));
-                    n
-                } else {
-                    l
-                };
-                self.check_range((mem, wide), ptr, Some(n), 1, oob)
-            }
+        match (size, count) {
+            (_, Some(n)) => self.check_range((mem, wide), ptr, Some(n), 1, oob),
+            (Size::Const(n), None) => self.check_range((mem, wide), ptr, None, n, oob),
+            (Size::Local(_), None) => {}
         }
         ptr
     }

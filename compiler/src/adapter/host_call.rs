@@ -67,6 +67,7 @@ fn host_side(im: &mut Imports, strings_out: bool, results: bool) -> Side {
         validate_utf8,
         transcode: None,
         free,
+        checked: false,
     }
 }
 

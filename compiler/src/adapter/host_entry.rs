@@ -10,7 +10,8 @@
 //! lifts its result into C, with the host side `wide`:
 //!
 //! ```text
-//! adapter(args, ret): trap unless callee.may_enter; callee.may_enter = 0; [callee.may_leave = 0]
+//! adapter(args, ret): trap unless callee.may_enter; every argument checked (super::checks)
+//!                     callee.may_enter = 0; [callee.may_leave = 0]
 //!                     param k read from the C value at *(args + 8k), lowered into the callee
 //!                     (flat, or into a buffer from its realloc); [callee.may_leave = 1]
 //!                     r = callee(..)
@@ -19,9 +20,10 @@
 //!                     callee.may_enter = 1
 //! ```
 //!
-//! The host's strings are checked with `HostValidateUtf8`; the host's pointers are otherwise
-//! trusted (the header's contract), while everything read from the component is checked as in
-//! a fused call. Covered: every value type but resource handles, between UTF-8 sides
+//! The host's values are checked before the instance is entered, so that a bad argument leaves
+//! it usable (strings with `HostValidateUtf8`); the host's pointers are otherwise trusted (the
+//! header's contract), while everything read from the component is checked as in a fused
+//! call. Covered: every value type but resource handles, between UTF-8 sides
 //! ([`covers`]).
 
 use super::body::{valtype, Body, Size};
@@ -71,6 +73,7 @@ pub fn build(types: Types<'_>, e: &ComponentExport, ft: &FuncTy) -> AdapterModul
         }),
         transcode: None,
         free: None,
+        checked: false,
     };
     let component = im.side(&callee.opts, strings_out, None);
     let (lift_params, lift_results) = flatten_functype(types, &params, ft.result, false);
@@ -92,15 +95,30 @@ pub fn build(types: Types<'_>, e: &ComponentExport, ft: &FuncTy) -> AdapterModul
     body.push(I::GlobalGet(may_enter));
     body.push(I::I32Eqz);
     body.trap_if(TrapCode::CannotEnterComponent);
+    // The host's arguments are checked before the instance is entered: a bad one is the
+    // caller's error, which leaves the instance usable.
+    let no_handles = HandleFuncs::default();
+    let addrs = argument_addresses(&mut body, params.len() as u32, args, host);
+    {
+        let mut cx = Cx::new(&mut body, types, (host, component), &no_handles);
+        for (t, a) in params.iter().zip(&addrs) {
+            if super::checks::can_fail(&cx, *t, 0) {
+                cx.check(*t, host_loc(host, *a));
+            }
+        }
+    }
+    let host = Side {
+        checked: true,
+        ..host
+    };
     set(&mut body, may_enter, 0);
     let args_allocate = types.flatten_all(&params).len() > MAX_FLAT_PARAMS
         || params.iter().any(|t| holds(types, *t, 0, allocates));
     if args_allocate {
         set(&mut body, may_leave, 0);
     }
-    let no_handles = HandleFuncs::default();
     let sides = (host, component);
-    let callee_args = lower_arguments(&mut body, types, &params, args, sides, &no_handles);
+    let callee_args = lower_arguments(&mut body, types, &params, &addrs, sides, &no_handles);
     if args_allocate {
         set(&mut body, may_leave, 1);
     }
@@ -131,21 +149,10 @@ pub fn build(types: Types<'_>, e: &ComponentExport, ft: &FuncTy) -> AdapterModul
     finish(im, body, &[ValType::I64; 2], &[])
 }
 
-/// Lower each C argument (parameter `k` at the address stored at `args + 8k`) into the
-/// callee: flat, or into one buffer from its `realloc` when the parameters spill. Returns the
-/// callee's argument locals.
-fn lower_arguments(
-    body: &mut Body,
-    types: Types<'_>,
-    params: &[u32],
-    args: u32,
-    (host, to): (Side, Side),
-    handles: &HandleFuncs,
-) -> Vec<u32> {
-    let Some(host_mem) = host.memory else {
-        return Vec::new();
-    };
-    let addrs: Vec<u32> = (0..params.len() as u32)
+/// The address of each C argument (parameter `k`'s is stored at `args + 8k`), in new locals.
+fn argument_addresses(body: &mut Body, n: u32, args: u32, host: Side) -> Vec<u32> {
+    let host_mem = host.memory.unwrap_or(0);
+    (0..n)
         .map(|k| {
             let a = body.local(ValType::I64);
             body.push(I::LocalGet(args));
@@ -153,12 +160,30 @@ fn lower_arguments(
             body.push(I::LocalSet(a));
             a
         })
-        .collect();
-    let from = |a: u32| Loc::Mem {
-        mem: host_mem,
+        .collect()
+}
+
+/// The C value at address local `a` of the host's memory.
+fn host_loc(host: Side, a: u32) -> Loc<'static> {
+    Loc::Mem {
+        mem: host.memory.unwrap_or(0),
         addr: a,
         offset: 0,
-    };
+    }
+}
+
+/// Lower each C argument (at the addresses in locals `addrs`) into the callee: flat, or into
+/// one buffer from its `realloc` when the parameters spill. Returns the callee's argument
+/// locals.
+fn lower_arguments(
+    body: &mut Body,
+    types: Types<'_>,
+    params: &[u32],
+    addrs: &[u32],
+    (host, to): (Side, Side),
+    handles: &HandleFuncs,
+) -> Vec<u32> {
+    let from = |a: u32| host_loc(host, a);
     let flats = types.flatten_all(params);
     if flats.len() <= MAX_FLAT_PARAMS {
         let dst: Vec<Slot> = flats
@@ -170,7 +195,7 @@ fn lower_arguments(
             .collect();
         let mut cx = Cx::new(body, types, (host, to), handles);
         let mut at = 0;
-        for (t, a) in params.iter().zip(&addrs) {
+        for (t, a) in params.iter().zip(addrs) {
             let n = types.flat_count(*t);
             cx.value(*t, from(*a), Loc::Flat(dst.get(at..at + n).unwrap_or(&[])));
             at += n;
@@ -188,7 +213,7 @@ fn lower_arguments(
     let q = body.allocate(to, align, Size::Const(size), TrapCode::MemoryOutOfBounds);
     let offsets = types.field_offsets(params);
     let mut cx = Cx::new(body, types, (host, to), handles);
-    for ((t, a), off) in params.iter().zip(&addrs).zip(offsets) {
+    for ((t, a), off) in params.iter().zip(addrs).zip(offsets) {
         let dst = Loc::Mem {
             mem: to_mem,
             addr: q,

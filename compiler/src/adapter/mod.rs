@@ -16,6 +16,7 @@
 //! runtime per call).
 
 mod body;
+mod checks;
 mod host_call;
 mod host_entry;
 mod module;

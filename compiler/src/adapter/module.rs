@@ -137,6 +137,7 @@ impl Imports {
             validate_utf8,
             transcode,
             free: None,
+            checked: false,
         }
     }
 }

@@ -55,6 +55,8 @@ pub(super) struct Side {
     pub validate_utf8: Option<u32>,
     pub transcode: Option<u32>,
     pub free: Option<u32>,
+    /// Its strings were checked already (`super::checks`): no second UTF-8 pass.
+    pub checked: bool,
 }
 
 /// The scalar kinds, by how they load, store and normalise.
@@ -361,7 +363,7 @@ impl Cx<'_, '_, '_> {
     /// Read a pointer and a length (a string's or a list's) from `src` into two new locals: the
     /// pointer of the `from` side's address type, the length an `i32` (a wider length than
     /// 2^32 - 1 raises `too_long`: no 32-bit memory could hold it).
-    fn pointer_pair(&mut self, src: Loc<'_>, too_long: TrapCode) -> (u32, u32) {
+    pub(super) fn pointer_pair(&mut self, src: Loc<'_>, too_long: TrapCode) -> (u32, u32) {
         let wide = self.from.wide;
         let (ptr, load): (Flat, MemOp) = if wide {
             (Flat::I64, I::I64Load)
@@ -385,6 +387,17 @@ impl Cx<'_, '_, '_> {
             b.push(I::I32WrapI64);
         }
         self.body.push(I::LocalSet(n));
+        if wide {
+            // A host's NULL stands for no bytes only: NULL with a length is an invalid value.
+            let b = &mut *self.body;
+            b.push(I::LocalGet(p));
+            b.push(I::I64Eqz);
+            b.push(I::LocalGet(n));
+            b.push(I::I32Const(0));
+            b.push(I::I32Ne);
+            b.push(I::I32And);
+            b.trap_if(TrapCode::InvalidValue);
+        }
         (p, n)
     }
 
@@ -440,16 +453,18 @@ impl Cx<'_, '_, '_> {
             return self.body.trap(TrapCode::InvalidValue);
         };
         let b = &mut *self.body;
-        b.push(I::LocalGet(p));
-        b.push(I::LocalGet(n));
-        if self.from.wide {
-            b.push(I::I64ExtendI32U);
+        if !self.from.checked {
+            b.push(I::LocalGet(p));
+            b.push(I::LocalGet(n));
+            if self.from.wide {
+                b.push(I::I64ExtendI32U);
+            }
+            b.push(I::Call(check));
+            b.push(I::LocalGet(n));
+            b.push(I::I32Const(MAX_STRING_BYTE_LENGTH as i32));
+            b.push(I::I32GtU);
+            b.trap_if(TrapCode::StringOutOfBounds);
         }
-        b.push(I::Call(check));
-        b.push(I::LocalGet(n));
-        b.push(I::I32Const(MAX_STRING_BYTE_LENGTH as i32));
-        b.push(I::I32GtU);
-        b.trap_if(TrapCode::StringOutOfBounds);
         let size = b.widened(n, self.to.wide);
         let q = b.allocate(self.to, 1, Size::Local(size), TrapCode::StringOutOfBounds);
         let b = &mut *self.body;

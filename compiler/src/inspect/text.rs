@@ -116,9 +116,6 @@ pub fn render(info: &ComponentInfo) -> String {
     for e in &info.exports {
         let _ = writeln!(s, "export {:?}: {}", e.name, fty(e.func.ty));
         let _ = writeln!(s, "  lifts {} ({})", def(&e.func.func), opts(&e.func.opts));
-        if let Some(k) = e.host_entry {
-            let _ = writeln!(s, "  C host entry: instance {k} export \"adapter\"");
-        }
     }
     s
 }

@@ -113,6 +113,19 @@ impl<'a> CValues<'a> {
         }
     }
 
+    /// The `bool` tag of an option or result: 0 or 1, anything else an invalid discriminant.
+    ///
+    /// # Safety
+    /// `p` readable for one byte.
+    unsafe fn flag_tag(p: *const u8) -> R<bool> {
+        // SAFETY: forwarded.
+        match unsafe { rd::<u8>(p, 0) } {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(TrapCode::InvalidVariantDiscriminant),
+        }
+    }
+
     /// # Safety
     /// `p` writable for `size` bytes.
     unsafe fn set_tag(p: *mut u8, size: u32, v: u32) {
@@ -170,7 +183,7 @@ impl<'a> CValues<'a> {
                         _ if ptr.is_null() => return Err(TrapCode::InvalidValue),
                         _ => core::slice::from_raw_parts(ptr, len),
                     };
-                    let s = core::str::from_utf8(bytes).map_err(|_| TrapCode::InvalidUtf8)?;
+                    let s = crate::component::string::utf8(bytes).map_err(|t| t.code)?;
                     Val::String(String::from(s))
                 }
                 TypeDef::FixedList { elem, len } => {
@@ -185,6 +198,10 @@ impl<'a> CValues<'a> {
                     let (ptr, len) = self.slice(p);
                     if len > 0 && ptr.is_null() {
                         return Err(TrapCode::InvalidValue);
+                    }
+                    // As the compiled crossings check it.
+                    if !(ptr as usize).is_multiple_of(self.l.get(*e).align as usize) {
+                        return Err(TrapCode::UnalignedPointer);
                     }
                     let size = self.l.get(*e).size as usize;
                     let mut items = Vec::new();
@@ -226,12 +243,12 @@ impl<'a> CValues<'a> {
                     let tag = Self::tag(p, tag_size(cases.len()));
                     let n = cases
                         .get(tag as usize)
-                        .ok_or(TrapCode::InvalidDiscriminant)?;
+                        .ok_or(TrapCode::InvalidVariantDiscriminant)?;
                     Val::Enum(n.clone())
                 }
                 TypeDef::Option(e) => {
                     let vl = self.l.variant(t).ok_or(TrapCode::InvalidValue)?;
-                    if rd::<u8>(p, 0) != 0 {
+                    if Self::flag_tag(p)? {
                         let v = self.read_in(*e, p.add(vl.payload_offset as usize), d)?;
                         Val::Option(Some(Box::new(v)))
                     } else {
@@ -240,7 +257,7 @@ impl<'a> CValues<'a> {
                 }
                 TypeDef::Result { ok, err } => {
                     let vl = self.l.variant(t).ok_or(TrapCode::InvalidValue)?;
-                    let is_err = rd::<u8>(p, 0) != 0;
+                    let is_err = Self::flag_tag(p)?;
                     let at = p.add(vl.payload_offset as usize);
                     let pt = if is_err { err } else { ok };
                     let v = match pt {

@@ -245,6 +245,46 @@ fn valtype(f: Flat) -> ValType {
     }
 }
 
+/// Whether `d` reaches into the host: its address space, its functions, its allocators.
+fn host_only(d: &CoreDef) -> bool {
+    use weld_contract::component::Intrinsic as In;
+    match d {
+        CoreDef::HostMemory | CoreDef::HostCall(_) => true,
+        CoreDef::Intrinsic { op, .. } => matches!(
+            op,
+            In::HostValidateUtf8
+                | In::HostRealloc
+                | In::HostFree
+                | In::ScratchAlloc
+                | In::ScratchMark
+                | In::ScratchRelease
+        ),
+        _ => false,
+    }
+}
+
+/// The core instances that are host entries (with `None`) or host calls (with the import they
+/// call), each named once.
+fn host_adapters(info: &ComponentInfo) -> Result<Vec<(u32, Option<u32>)>, LoadError> {
+    let entries = info
+        .exports
+        .iter()
+        .filter_map(|e| Some((e.host_entry?, None)));
+    let calls = info.lowerings.iter().filter_map(|l| match l.target {
+        LoweringTarget::Import(k) => Some((l.host_call?, Some(k))),
+        _ => None,
+    });
+    let mut all: Vec<(u32, Option<u32>)> = entries.chain(calls).collect();
+    all.sort_unstable();
+    if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(bad(format!(
+            "core instance {}: more than one host adapter",
+            w[0].0
+        )));
+    }
+    Ok(all)
+}
+
 fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
     check_types(info)?;
     let ntypes = info.types.len() as u32;
@@ -287,15 +327,32 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
             && [&o.memory, &o.realloc, &o.post_return]
                 .into_iter()
                 .flatten()
-                .all(def_ok)
+                .all(|d| def_ok(d) && !host_only(d))
     };
     let fty_ok = |t: u32| (t as usize) < info.func_types.len();
+    let host_adapters = host_adapters(info)?;
     for (i, inst) in info.instances.iter().enumerate() {
         if inst.module as usize >= modules {
             return Err(bad(format!("core instance {i}: module out of range")));
         }
         if !inst.args.iter().all(def_ok) {
             return Err(bad(format!("core instance {i}: bad argument")));
+        }
+        // The host's memory and functions go only to the host entries and host calls.
+        let allowed = host_adapters
+            .binary_search_by_key(&(i as u32), |(k, _)| *k)
+            .ok()
+            .and_then(|n| host_adapters.get(n));
+        for a in &inst.args {
+            let ok = match (a, allowed) {
+                (CoreDef::HostCall(k), Some((_, Some(import)))) => k == import,
+                (CoreDef::HostCall(_), _) => false,
+                (a, None) => !host_only(a),
+                (_, Some(_)) => true,
+            };
+            if !ok {
+                return Err(bad(format!("core instance {i}: a host-only argument")));
+            }
         }
     }
     for (i, r) in info.resources.iter().enumerate() {
@@ -384,6 +441,59 @@ mod tests {
             }],
             ..ComponentInfo::default()
         }
+    }
+
+    #[test]
+    fn the_host_memory_and_host_calls_reach_only_the_host_adapters_named_for_them() {
+        use weld_contract::component::{
+            FuncTy, HostImport, Lowering, LoweringTarget, StringEncoding,
+        };
+        let instance = |args| weld_contract::component::CoreInstance { module: 0, args };
+        let lowering = |host_call| Lowering {
+            target: LoweringTarget::Import(0),
+            ty: 0,
+            opts: weld_contract::component::CanonOpts {
+                instance: 0,
+                memory: None,
+                realloc: None,
+                post_return: None,
+                encoding: StringEncoding::Utf8,
+            },
+            core_params: alloc::vec![],
+            core_results: alloc::vec![],
+            host_call,
+        };
+        let info = |args, host_call| ComponentInfo {
+            component_instances: 1,
+            func_types: alloc::vec![FuncTy {
+                params: alloc::vec![],
+                result: None,
+            }],
+            imports: alloc::vec![
+                HostImport {
+                    name: "f".into(),
+                    ty: 0
+                },
+                HostImport {
+                    name: "g".into(),
+                    ty: 0
+                }
+            ],
+            instances: alloc::vec![instance(args)],
+            lowerings: alloc::vec![lowering(host_call)],
+            ..ComponentInfo::default()
+        };
+        let good = alloc::vec![CoreDef::HostMemory, CoreDef::HostCall(0)];
+        assert!(validate(&info(good.clone(), Some(0)), 1).is_ok());
+        assert!(
+            validate(&info(good, None), 1).is_err(),
+            "not a host adapter"
+        );
+        let other = alloc::vec![CoreDef::HostCall(1)];
+        assert!(
+            validate(&info(other, Some(0)), 1).is_err(),
+            "another import's function"
+        );
     }
 
     #[test]

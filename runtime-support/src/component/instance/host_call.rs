@@ -13,6 +13,7 @@ use super::{link, raise_on_err, trap, HostFunc, HostImports, Inner};
 use crate::func::Func;
 use crate::instance::{Extern, InstantiateError};
 use crate::store::Store;
+use crate::trap::Trap;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -66,60 +67,97 @@ impl HostImports {
 /// Bytes per chunk of the scratch arena (a larger allocation gets a chunk of its own size).
 const CHUNK: usize = 64 * 1024;
 
+/// Largest scratch allocation: positions are kept in 32 bits.
+const MAX_ALLOC: usize = u32::MAX as usize / 2;
+
 /// The scratch arena of one component instance: the C arguments of host calls in progress,
-/// released when each call returns (stack order: a host function may call back in).
+/// released when each call returns (stack order: a host function may call back in), and after
+/// a trap by the entry that caught it. Chunks are raw blocks, so that no borrow of a chunk
+/// overlaps the pointers handed out into it.
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
-    chunks: Vec<Box<[u64]>>,
+    /// Start and size in bytes of each chunk (8-aligned, from the global allocator).
+    chunks: Vec<(core::ptr::NonNull<u8>, usize)>,
     /// The chunk allocations go to, and the bytes used in it.
     current: usize,
     used: usize,
 }
 
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for (p, size) in self.chunks.drain(..) {
+            if let Ok(layout) = core::alloc::Layout::from_size_align(size, 8) {
+                // SAFETY: allocated in `grow` with this layout, freed once.
+                unsafe { alloc::alloc::dealloc(p.as_ptr(), layout) };
+            }
+        }
+    }
+}
+
 impl Scratch {
     /// The position to release back to: chunk index and bytes used, as one word.
-    fn mark(&self) -> u64 {
+    pub(super) fn mark(&self) -> u64 {
         ((self.current as u64) << 32) | self.used as u64
     }
 
-    fn release(&mut self, mark: u64) {
+    /// Give back everything allocated since `mark`.
+    pub(super) fn release(&mut self, mark: u64) {
         let (chunk, used) = ((mark >> 32) as usize, (mark & 0xffff_ffff) as usize);
-        if chunk < self.chunks.len() || (chunk == 0 && self.chunks.is_empty()) {
+        if chunk < self.chunks.len() || (chunk == 0 && used == 0) {
             self.current = chunk;
             self.used = used;
         }
     }
 
-    /// `size` bytes aligned to `align` (at most 8); `None` for a larger alignment.
-    fn alloc(&mut self, size: usize, align: usize) -> Option<*mut u8> {
-        if align > 8 || !align.is_power_of_two() {
+    /// A new chunk of at least `size` bytes at index `self.current`, replacing a smaller one
+    /// there (chunks past the current one hold nothing live). `None` when out of memory.
+    fn grow(&mut self, size: usize) -> Option<()> {
+        let bytes = size.max(CHUNK).next_multiple_of(8);
+        let layout = core::alloc::Layout::from_size_align(bytes, 8).ok()?;
+        // SAFETY: the layout has a non-zero size.
+        let p = core::ptr::NonNull::new(unsafe { alloc::alloc::alloc(layout) })?;
+        match self.chunks.get_mut(self.current) {
+            Some(old) => {
+                let (q, n) = core::mem::replace(old, (p, bytes));
+                if let Ok(l) = core::alloc::Layout::from_size_align(n, 8) {
+                    // SAFETY: allocated here with this layout; nothing live points into it.
+                    unsafe { alloc::alloc::dealloc(q.as_ptr(), l) };
+                }
+            }
+            None => self.chunks.push((p, bytes)),
+        }
+        Some(())
+    }
+
+    /// `size` zeroed bytes aligned to `align` (at most 8); `None` for a larger alignment, a
+    /// size past [`MAX_ALLOC`], or when out of memory.
+    pub(super) fn alloc(&mut self, size: usize, align: usize) -> Option<*mut u8> {
+        if align > 8 || !align.is_power_of_two() || size > MAX_ALLOC {
             return None;
         }
+        if self.chunks.is_empty() {
+            self.current = 0;
+            self.used = 0;
+            self.grow(size)?;
+        }
         loop {
-            if let Some(c) = self.chunks.get_mut(self.current) {
-                let start = self.used.next_multiple_of(align);
-                let end = start.checked_add(size)?;
-                if end <= c.len() * 8 {
-                    self.used = end;
-                    // SAFETY: `start..end` lies inside the chunk.
-                    return Some(unsafe { (c.as_mut_ptr() as *mut u8).add(start) });
-                }
-                // Full: the next chunk, replaced when it is too small for this block.
-                self.current += 1;
-                self.used = 0;
-                let need = size.max(CHUNK).div_ceil(8);
-                match self.chunks.get(self.current) {
-                    Some(next) if next.len() >= need => {}
-                    Some(_) => {
-                        self.chunks[self.current] = vec![0u64; need].into_boxed_slice();
-                    }
-                    None => self.chunks.push(vec![0u64; need].into_boxed_slice()),
-                }
-            } else {
-                self.chunks
-                    .push(vec![0u64; size.max(CHUNK).div_ceil(8)].into_boxed_slice());
-                self.current = self.chunks.len() - 1;
-                self.used = 0;
+            let (base, cap) = *self.chunks.get(self.current)?;
+            let start = self.used.next_multiple_of(align);
+            let end = start + size;
+            if end <= cap {
+                self.used = end;
+                // SAFETY: `start..end` lies inside the chunk; nothing else refers to it.
+                return Some(unsafe {
+                    let p = base.as_ptr().add(start);
+                    core::ptr::write_bytes(p, 0, size);
+                    p
+                });
+            }
+            // Full: the next chunk, made (or replaced) when it is too small for this block.
+            self.current += 1;
+            self.used = 0;
+            if self.chunks.get(self.current).is_none_or(|c| c.1 < size) {
+                self.grow(size)?;
             }
         }
     }
@@ -180,6 +218,22 @@ impl Inner {
     /// The scratch arena's intrinsics: allocate, mark, release.
     pub(super) fn scratch(&self) -> &RefCell<Scratch> {
         &self.scratch
+    }
+
+    /// Run `f`, an entry from the host; if it traps, give back the scratch it left behind
+    /// (the host calls it interrupted never released theirs).
+    pub(super) fn with_scratch_reset<T>(
+        &self,
+        f: impl FnOnce() -> Result<T, Trap>,
+    ) -> Result<T, Trap> {
+        let mark = self.scratch.borrow().mark();
+        let result = f();
+        if result.is_err() {
+            if let Ok(mut s) = self.scratch.try_borrow_mut() {
+                s.release(mark);
+            }
+        }
+        result
     }
 }
 
@@ -250,10 +304,16 @@ mod tests {
         let b = s.alloc(100_000, 4).unwrap();
         assert_ne!(a, b);
         assert_eq!(b as usize % 4, 0);
+        // SAFETY: `b` has 100,000 bytes.
+        unsafe { b.write_bytes(0xAA, 100_000) };
         s.release(inner);
-        assert_eq!(s.alloc(100_000, 4), Some(b), "the big chunk is reused");
+        let again = s.alloc(100_000, 4).unwrap();
+        assert_eq!(again, b, "the big chunk is reused");
+        // SAFETY: as above.
+        assert_eq!(unsafe { *again.add(99_999) }, 0, "and handed out zeroed");
         s.release(outer);
         assert_eq!(s.alloc(10, 8), Some(a));
         assert_eq!(s.alloc(1, 16), None);
+        assert_eq!(s.alloc(usize::MAX / 2, 8), None);
     }
 }

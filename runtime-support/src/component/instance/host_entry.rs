@@ -65,7 +65,7 @@ impl ComponentInstance {
             ValRaw::i64(ret.expose_provenance() as i64),
         ];
         let saved = inner.store.replace(store);
-        let result = func.call_in_place(store, &mut slots);
+        let result = inner.with_scratch_reset(|| func.call_in_place(store, &mut slots));
         inner.store.set(saved);
         result.map(|()| true)
     }

@@ -80,7 +80,9 @@ impl Inner {
                     name: name.clone(),
                 };
                 match self.export(store, &def) {
-                    Ok(Extern::Memory(m)) => store.memories.get(m.0).vm() as *const VMMemory,
+                    Ok(Extern::Memory(m)) if !store.memories.get(m.0).is_host_address_space() => {
+                        store.memories.get(m.0).vm() as *const VMMemory
+                    }
                     _ => return Err(link(alloc::format!("intrinsic {op:?}: no memory {name}"))),
                 }
             }
@@ -136,6 +138,9 @@ extern "C" fn host_validate_utf8(_ctx: *mut u8, ptr: i64, len: i64) {
     };
     if len == 0 {
         return;
+    }
+    if ptr == 0 {
+        return raise_on_err(Err(trap(TrapCode::InvalidValue)));
     }
     // SAFETY: a compiled host entry passes a string of the C host's arguments: the header's
     // contract is that it points at `len` readable bytes, not written during the call.

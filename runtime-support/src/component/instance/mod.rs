@@ -1162,12 +1162,12 @@ impl ComponentInstance {
         }
         let saved = inner.store.replace(store);
         let depth = inner.depth();
-        let result = (|| {
+        let result = inner.with_scratch_reset(|| {
             let (results, flat) =
                 inner.call_lifted(store, &e.func, args, StringEncoding::Utf8, true)?;
             inner.finish_lifted(store, &e.func, &flat)?;
             Ok(results.into_iter().next())
-        })();
+        });
         inner.store.set(saved);
         // A trap leaves the tasks and loans it unwound on the stacks.
         inner.unwind_to(depth);

@@ -186,7 +186,7 @@ impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
         let inner = &*self.inner;
         let saved = inner.store.replace(store);
         let depth = inner.depth();
-        let result = self.enter(store, params);
+        let result = inner.with_scratch_reset(|| self.enter(store, params));
         inner.store.set(saved);
         // A trap leaves the tasks and loans it unwound on the stacks.
         inner.unwind_to(depth);
