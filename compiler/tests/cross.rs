@@ -497,6 +497,21 @@ fn bare_metal(t: Target, arch: &str, none_triple: &str) {
                 .all(|s| !s.name().unwrap_or("").starts_with(".rel")),
         "{arch}: the image has run-time relocations"
     );
+    // Every crossing compiled: the runtime's generic Canonical ABI path is not linked.
+    use object::ObjectSymbol;
+    let generic: Vec<String> = file
+        .symbols()
+        .filter_map(|s| s.name().ok().map(String::from))
+        .filter(|n| {
+            ["lift_values", "lower_values", "call_lifted"]
+                .iter()
+                .any(|g| n.contains(g))
+        })
+        .collect();
+    assert!(
+        generic.is_empty(),
+        "{arch}: generic path linked: {generic:?}"
+    );
     let elf = object::read::elf::ElfFile64::<object::Endianness>::parse(&*image).unwrap();
     for ph in elf.elf_program_headers() {
         let flags = ph.p_flags(elf.endian());
