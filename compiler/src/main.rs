@@ -388,6 +388,7 @@ fn compile(
     let emit = emit.unwrap_or_else(|| default_emit(bytes, output.as_deref()));
     let options = Options {
         quick_glue: adapted.is_some(),
+        c_host_adapters: emit != Emit::Exe,
         ..codegen.options(prefix)?
     };
     let at_input = |e: weld::Error| anyhow::anyhow!("{}: {e}", input.display());

@@ -179,6 +179,12 @@ pub struct Options {
     /// them from the `weld` binary with `-rdynamic` would work too, but would tie every Rust host
     /// of `Library` — test binaries included — to that link flag, for entry points nobody calls.)
     pub c_entry_points: bool,
+    /// For components: generate the C host boundaries, a host entry per export and a host
+    /// call per import whose values are covered (`adapter::host_entry`, `adapter::host_call`),
+    /// through which a C host (the generated header) calls without the runtime's generic path.
+    /// Off for outputs no C host uses: executables (their host is the runtime's WASI), `weld
+    /// run` and `weld wast`, where they would only add code and start-up work.
+    pub c_host_adapters: bool,
     /// WebAssembly features to validate with (`None`: [`crate::frontend::features`]).
     pub features: Option<wasmparser::WasmFeatures>,
     /// For components: also export the plugin descriptor `weld_plugin_v1` (target, world text
@@ -215,6 +221,7 @@ impl Default for Options {
             opt_level: OptLevel::Speed,
             threads: 0,
             c_entry_points: true,
+            c_host_adapters: true,
             features: None,
             plugin: false,
             cpu: Cpu::Baseline,

@@ -149,12 +149,13 @@ fn host_entry_covers(
     (memory_ok && host_entry::covers(Types::new(&info.types), e, ft)).then_some(e.func.ty as usize)
 }
 
-/// Generate the adapters of `info`'s lowerings and the host entries of its exports, and wire
-/// them in. Adapter modules get module indices from `first_module` on, in the order of the
+/// Generate the adapters of `info`'s lowerings and, with `c_host`, the host entries of its
+/// exports and the host calls of its imports, and wire them in. Adapter modules get module indices from `first_module` on, in the order of the
 /// returned bytes.
 pub fn insert(
     info: &mut ComponentInfo,
     first_module: u32,
+    c_host: bool,
     memory32: &dyn Fn(&CoreDef) -> bool,
 ) -> Vec<Vec<u8>> {
     if uses_context(info) {
@@ -171,7 +172,7 @@ pub fn insert(
             adapters.push((From::Lowering(i as u32), a));
         }
     }
-    for (i, l) in info.lowerings.iter().enumerate() {
+    for (i, l) in info.lowerings.iter().enumerate().filter(|_| c_host) {
         let (LoweringTarget::Import(import), Some(ft)) =
             (&l.target, info.func_types.get(l.ty as usize))
         else {
@@ -183,7 +184,7 @@ pub fn insert(
             adapters.push((From::HostImport(i as u32), a));
         }
     }
-    for (i, e) in info.exports.iter().enumerate() {
+    for (i, e) in info.exports.iter().enumerate().filter(|_| c_host) {
         if let Some(ft) = host_entry_covers(info, e, memory32) {
             let a = host_entry::build(types, e, &info.func_types[ft]);
             adapters.push((From::Host(i as u32), a));

@@ -118,7 +118,8 @@ fn compile_validated_lazily<'a>(
     let generated = crate::timings::phase("adapters", || {
         let modules: Vec<u32> = info.instances.iter().map(|i| i.module).collect();
         let first = parsed.len() as u32;
-        crate::adapter::insert(&mut info, first, &|d| memory32(&modules, &parsed, d))
+        let memory32 = |d: &CoreDef| memory32(&modules, &parsed, d);
+        crate::adapter::insert(&mut info, first, options.c_host_adapters, &memory32)
     });
     let generated = adapters.0.get_or_init(|| generated);
     for m in generated {

@@ -92,6 +92,7 @@ pub fn compile_cached(bytes: &[u8], options: &Options) -> Result<PathBuf> {
     let mut o = options.clone();
     o.prefix = PREFIX.to_string();
     o.c_entry_points = false;
+    o.c_host_adapters = false;
     let key = build_key(&[bytes, format!("{o:?}").as_bytes()]);
     let dir = cache_dir();
     let so = dir.join(format!("{key}.so"));

@@ -144,6 +144,7 @@ fn compile_all(
                 // Loaded with dlopen(RTLD_NOW) and driven through the Rust API: no C entry
                 // points, whose runtime references the loading process does not export.
                 o.c_entry_points = false;
+                o.c_host_adapters = false;
                 let component = crate::frontend::is_component(&bytes);
                 let result = crate::compile(&bytes, &o);
                 match result {
