@@ -27,20 +27,13 @@ use super::module::{finish, holds, is_string, set, valtypes, AdapterModule, Impo
 use super::values::{Cx, HandleFuncs, Loc, Side, Slot};
 use wasm_encoder::{Instruction as I, ValType};
 use weld_contract::component::abi::{flatten_functype, Types, MAX_FLAT_PARAMS};
-use weld_contract::component::{
-    ComponentFlag, CoreDef, FuncTy, Intrinsic, Lowering, StringEncoding, TypeDef,
-};
+use weld_contract::component::{ComponentFlag, CoreDef, FuncTy, Intrinsic, Lowering, TypeDef};
 use weld_contract::trap::TrapCode;
 
-/// Whether lowering `l` (of type `ft`) of a host import gets a compiled host call: no
-/// resource handle crosses, and its strings, if any, are UTF-8 in the component.
+/// Whether lowering `l` (of type `ft`) of a host import gets a compiled host call
+/// ([`super::host_covers`]).
 pub fn covers(types: Types<'_>, l: &Lowering, ft: &FuncTy) -> bool {
-    let all: Vec<u32> = ft.params.iter().map(|(_, t)| *t).chain(ft.result).collect();
-    let handle = |d: &TypeDef| matches!(d, TypeDef::Own(_) | TypeDef::Borrow(_));
-    all.iter()
-        .all(|t| super::covered(types, *t, 0) && !holds(types, *t, 0, handle))
-        && (l.opts.encoding == StringEncoding::Utf8
-            || !all.iter().any(|t| holds(types, *t, 0, is_string)))
+    super::host_covers(types, l.opts.encoding, ft)
 }
 
 /// The host side's imports: its memory, scratch allocator, result checks and `free`.

@@ -27,24 +27,19 @@
 //! ([`covers`]).
 
 use super::body::{valtype, Body, Size};
-use super::module::{allocates, finish, holds, is_string, set, valtypes, AdapterModule, Imports};
+use super::module::{
+    allocates, call_into_locals, call_post_return, finish, holds, is_string, set, AdapterModule,
+    Imports,
+};
 use super::values::{Cx, HandleFuncs, Loc, Side, Slot};
 use wasm_encoder::{Instruction as I, ValType};
 use weld_contract::component::abi::{flatten_functype, Types, MAX_FLAT_PARAMS};
-use weld_contract::component::{
-    ComponentExport, ComponentFlag, CoreDef, FuncTy, Intrinsic, StringEncoding, TypeDef,
-};
+use weld_contract::component::{ComponentExport, ComponentFlag, CoreDef, FuncTy, Intrinsic};
 use weld_contract::trap::TrapCode;
 
-/// Whether export `e` (of type `ft`) gets a compiled host entry: no resource handle crosses,
-/// and its strings, if any, are UTF-8 in the component (the C header's encoding).
+/// Whether export `e` (of type `ft`) gets a compiled host entry ([`super::host_covers`]).
 pub fn covers(types: Types<'_>, e: &ComponentExport, ft: &FuncTy) -> bool {
-    let all: Vec<u32> = ft.params.iter().map(|(_, t)| *t).chain(ft.result).collect();
-    let handle = |d: &TypeDef| matches!(d, TypeDef::Own(_) | TypeDef::Borrow(_));
-    all.iter()
-        .all(|t| super::covered(types, *t, 0) && !holds(types, *t, 0, handle))
-        && (e.func.opts.encoding == StringEncoding::Utf8
-            || !all.iter().any(|t| holds(types, *t, 0, is_string)))
+    super::host_covers(types, e.func.opts.encoding, ft)
 }
 
 /// Build the host entry of export `e` (function type `ft`).
@@ -77,16 +72,7 @@ pub fn build(types: Types<'_>, e: &ComponentExport, ft: &FuncTy) -> AdapterModul
     };
     let component = im.side(&callee.opts, strings_out, None);
     let (lift_params, lift_results) = flatten_functype(types, &params, ft.result, false);
-    let callee_func = im.func(
-        callee.func.clone(),
-        &valtypes(&lift_params),
-        &valtypes(&lift_results),
-    );
-    let post_return = callee
-        .opts
-        .post_return
-        .clone()
-        .map(|pr| im.func(pr, &valtypes(&lift_results), &[]));
+    let (callee_func, post_return) = im.lifted(callee, &lift_params, &lift_results);
     let may_enter = im.flag(callee.opts.instance, ComponentFlag::MayEnter);
     let may_leave = im.flag(callee.opts.instance, ComponentFlag::MayLeave);
 
@@ -122,28 +108,11 @@ pub fn build(types: Types<'_>, e: &ComponentExport, ft: &FuncTy) -> AdapterModul
     if args_allocate {
         set(&mut body, may_leave, 1);
     }
-    for a in &callee_args {
-        body.push(I::LocalGet(*a));
-    }
-    body.push(I::Call(callee_func));
-    let results: Vec<u32> = lift_results
-        .iter()
-        .map(|f| body.local(valtype(*f)))
-        .collect();
-    for r in results.iter().rev() {
-        body.push(I::LocalSet(*r));
-    }
+    let results = call_into_locals(&mut body, callee_func, &callee_args, &lift_results);
     if let Some(t) = ft.result {
         lift_result(&mut body, types, t, &results, ret, (component, host));
     }
-    if let Some(pr) = post_return {
-        set(&mut body, may_leave, 0);
-        for r in &results {
-            body.push(I::LocalGet(*r));
-        }
-        body.push(I::Call(pr));
-        set(&mut body, may_leave, 1);
-    }
+    call_post_return(&mut body, post_return, may_leave, &results);
     set(&mut body, may_enter, 1);
     body.push(I::End);
     finish(im, body, &[ValType::I64; 2], &[])

@@ -27,8 +27,8 @@ mod tests;
 
 use weld_contract::component::abi::Types;
 use weld_contract::component::{
-    ComponentExport, ComponentInfo, CoreDef, CoreInstance, Lifted, Lowering, LoweringTarget,
-    TypeDef,
+    ComponentExport, ComponentInfo, CoreDef, CoreInstance, FuncTy, Lifted, Lowering,
+    LoweringTarget, StringEncoding, TypeDef,
 };
 
 pub use module::{build, AdapterModule, EXPORT};
@@ -62,6 +62,19 @@ pub fn covered(types: Types<'_>, t: u32, depth: u32) -> bool {
         && children(types, t)
             .into_iter()
             .all(|c| covered(types, c, depth + 1))
+}
+
+/// Whether a function of type `ft` crosses to or from a C host compiled: every value covered,
+/// no resource handle (the host's handles are the runtime's), and strings, if any, UTF-8 in
+/// the component (`encoding`), as the C header's are.
+fn host_covers(types: Types<'_>, encoding: StringEncoding, ft: &FuncTy) -> bool {
+    let all: Vec<u32> = ft.params.iter().map(|(_, t)| *t).chain(ft.result).collect();
+    let handle = |d: &TypeDef| matches!(d, TypeDef::Own(_) | TypeDef::Borrow(_));
+    let string = |d: &TypeDef| matches!(d, TypeDef::String);
+    all.iter()
+        .all(|t| covered(types, *t, 0) && !module::holds(types, *t, 0, handle))
+        && (encoding == StringEncoding::Utf8
+            || !all.iter().any(|t| module::holds(types, *t, 0, string)))
 }
 
 /// The types a value of `t` directly contains: fields, elements, payloads.

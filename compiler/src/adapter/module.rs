@@ -70,6 +70,23 @@ impl Imports {
         self.funcs - 1
     }
 
+    /// The lifted function `f` (of core signature `params` → `results`) and its post-return
+    /// function, if it has one.
+    pub(super) fn lifted(
+        &mut self,
+        f: &Lifted,
+        params: &[Flat],
+        results: &[Flat],
+    ) -> (u32, Option<u32>) {
+        let func = self.func(f.func.clone(), &valtypes(params), &valtypes(results));
+        let post_return = f
+            .opts
+            .post_return
+            .clone()
+            .map(|pr| self.func(pr, &valtypes(results), &[]));
+        (func, post_return)
+    }
+
     /// A memory import (`wide`: a 64-bit memory).
     pub(super) fn memory(&mut self, def: CoreDef, wide: bool) -> u32 {
         let ty = MemoryType {
@@ -258,16 +275,7 @@ pub fn build(
     let caller = im.side(&l.opts, strings_in, transcode(false));
     let callee_side = im.side(&callee.opts, strings_out, transcode(true));
     let (lift_params, lift_results) = flatten_functype(types, &params, ft.result, false);
-    let callee_func = im.func(
-        callee.func.clone(),
-        &valtypes(&lift_params),
-        &valtypes(&lift_results),
-    );
-    let post_return = callee
-        .opts
-        .post_return
-        .clone()
-        .map(|pr| im.func(pr, &valtypes(&lift_results), &[]));
+    let (callee_func, post_return) = im.lifted(callee, &lift_params, &lift_results);
     let (param_handles, result_handles, bracket) =
         handle_funcs(&mut im, types, index, &params, ft.result);
     let caller_may_leave = im.flag(l.opts.instance, ComponentFlag::MayLeave);
@@ -306,17 +314,7 @@ pub fn build(
     if args_allocate {
         set(&mut body, callee_may_leave, 1);
     }
-    for a in &args {
-        body.push(I::LocalGet(*a));
-    }
-    body.push(I::Call(callee_func));
-    let results: Vec<u32> = lift_results
-        .iter()
-        .map(|f| body.local(valtype(*f)))
-        .collect();
-    for r in results.iter().rev() {
-        body.push(I::LocalSet(*r));
-    }
+    let results = call_into_locals(&mut body, callee_func, &args, &lift_results);
     if let Some([_, finish, _]) = bracket {
         body.push(I::Call(finish));
     }
@@ -339,14 +337,7 @@ pub fn build(
     if result_allocates {
         set(&mut body, caller_may_leave, 1);
     }
-    if let Some(pr) = post_return {
-        set(&mut body, callee_may_leave, 0);
-        for r in &results {
-            body.push(I::LocalGet(*r));
-        }
-        body.push(I::Call(pr));
-        set(&mut body, callee_may_leave, 1);
-    }
+    call_post_return(&mut body, post_return, callee_may_leave, &results);
     set(&mut body, callee_may_enter, 1);
     if let Some([.., end]) = bracket {
         body.push(I::Call(end));
@@ -361,6 +352,43 @@ pub fn build(
         &valtypes(&lower_params),
         &valtypes(&lower_results),
     )
+}
+
+/// Call function `func` with the argument locals `args`; its results (of types `flats`) go to
+/// new locals, which are returned.
+pub(super) fn call_into_locals(
+    body: &mut Body,
+    func: u32,
+    args: &[u32],
+    flats: &[Flat],
+) -> Vec<u32> {
+    for a in args {
+        body.push(I::LocalGet(*a));
+    }
+    body.push(I::Call(func));
+    let results: Vec<u32> = flats.iter().map(|f| body.local(valtype(*f))).collect();
+    for r in results.iter().rev() {
+        body.push(I::LocalSet(*r));
+    }
+    results
+}
+
+/// Call the callee's post-return function, if it has one, on its core results, with its
+/// `may_leave` flag cleared meanwhile.
+pub(super) fn call_post_return(
+    body: &mut Body,
+    post_return: Option<u32>,
+    may_leave: u32,
+    results: &[u32],
+) {
+    if let Some(pr) = post_return {
+        set(body, may_leave, 0);
+        for r in results {
+            body.push(I::LocalGet(*r));
+        }
+        body.push(I::Call(pr));
+        set(body, may_leave, 1);
+    }
 }
 
 pub(super) fn set(body: &mut Body, global: u32, v: i32) {
