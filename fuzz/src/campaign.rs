@@ -2,8 +2,8 @@
 //! compare; minimise and record each divergence in `fuzz/divergences/`.
 
 use crate::component::{
-    check, gen_component_case, run_wasmtime_component, run_weld_component, weld_compile_component,
-    ComponentCase,
+    check, gen_component_case, host_prefix, run_wasmtime_component, run_weld_component,
+    weld_compile_component, ComponentCase,
 };
 use crate::core::{
     compare, gen_case, plan, run_wasmtime, run_weld, weld_compile, Case, Plan, Value, Verdict,
@@ -337,7 +337,7 @@ pub fn run_component_batch(
             return;
         }
     };
-    let mut compiled: Vec<(ComponentCase, String, PathBuf)> = Vec::new();
+    let mut compiled: Vec<(ComponentCase, String, Vec<PathBuf>)> = Vec::new();
     for &seed in seeds {
         started(seed);
         let case = match gen_component_case(seed) {
@@ -350,14 +350,28 @@ pub fn run_component_batch(
         let prefix = format!("k{seed}");
         let name = format!("component-{seed}");
         let replay = format!("component {seed}");
+        let host = match weld_compile_component(&case.host_bytes, &host_prefix(&prefix)) {
+            WeldCompile::Object(obj) => obj,
+            WeldCompile::Unsupported(m) => {
+                each(seed, CaseResult::Unsupported(m));
+                continue;
+            }
+            WeldCompile::Failed(m) | WeldCompile::Panicked(m) => {
+                let msg = format!("{}: weld failed on the host echo: {m}", case.describe());
+                let r = write_report(&name, &case.host_bytes, None, &replay, &msg);
+                each(seed, CaseResult::Crash(r));
+                continue;
+            }
+        };
         match weld_compile_component(&case.bytes, &prefix) {
             WeldCompile::Object(obj) => {
                 let path = dir.path().join(format!("{prefix}.o"));
-                if let Err(e) = std::fs::write(&path, obj) {
+                let host_path = dir.path().join(format!("{}.o", host_prefix(&prefix)));
+                if let Err(e) = std::fs::write(&path, obj).and(std::fs::write(&host_path, host)) {
                     each(seed, CaseResult::Crash(format!("writing object: {e}")));
                     continue;
                 }
-                compiled.push((case, prefix, path));
+                compiled.push((case, prefix, vec![path, host_path]));
             }
             WeldCompile::Unsupported(m) => each(seed, CaseResult::Unsupported(m)),
             WeldCompile::Failed(m) => {
@@ -375,7 +389,7 @@ pub fn run_component_batch(
     if compiled.is_empty() {
         return;
     }
-    let objects: Vec<PathBuf> = compiled.iter().map(|(_, _, p)| p.clone()).collect();
+    let objects: Vec<PathBuf> = compiled.iter().flat_map(|(_, _, p)| p.clone()).collect();
     let lib = match crate::link_library(&objects, &dir.path().join("batch.so")) {
         Ok(l) => l,
         Err(e) => {

@@ -1,13 +1,17 @@
 //! Component differential testing: the round-trip components of `weld_testgen::roundtrip` (a
 //! value of a random interface type crosses host → caller → callee → host, between two memories
-//! with their own string encodings) run by weld and by Wasmtime's component model. The oracle:
-//! each engine gives back exactly what it was given, and so the two agree.
+//! with their own string encodings) run by weld and by Wasmtime's component model; and, of the
+//! same type, a component that echoes its argument through a host import (weld serves it as a C
+//! host does, through the compiled host call where there is one). The oracle: each engine gives
+//! back exactly what it was given, and so the two agree.
 
 use crate::Rng;
 use weld_contract::component::StringEncoding;
 use weld_runtime::component::Val;
 use weld_runtime::{ComponentInstance, HostImports, Library, Store};
-use weld_testgen::roundtrip::{component, gen_type, gen_value, pad_value, wat_type, Ty, ENCODINGS};
+use weld_testgen::roundtrip::{
+    component, gen_type, gen_value, host_echo_component, pad_value, wat_type, Ty, ENCODINGS,
+};
 
 /// Values sent through each generated component.
 pub const ROUNDS: usize = 3;
@@ -25,6 +29,8 @@ pub struct ComponentCase {
     pub callee: StringEncoding,
     /// The component.
     pub bytes: Vec<u8>,
+    /// The component echoing through a host import (lowered in the caller's encoding).
+    pub host_bytes: Vec<u8>,
     /// The values sent.
     pub values: Vec<Val>,
 }
@@ -35,10 +41,8 @@ pub fn gen_component_case(seed: u64) -> Result<ComponentCase, String> {
     let ty = gen_type(&mut rng, 3);
     let caller = ENCODINGS[rng.below(3) as usize];
     let callee = ENCODINGS[rng.below(3) as usize];
-    let text = component(&ty, caller, callee);
-    let buf = wast::parser::ParseBuffer::new(&text).map_err(|e| e.to_string())?;
-    let mut wat: wast::Wat = wast::parser::parse(&buf).map_err(|e| e.to_string())?;
-    let bytes = wat.encode().map_err(|e| e.to_string())?;
+    let bytes = encode(&component(&ty, caller, callee))?;
+    let host_bytes = encode(&host_echo_component(&ty, caller))?;
     let values = (0..ROUNDS).map(|_| gen_value(&mut rng, &ty)).collect();
     Ok(ComponentCase {
         seed,
@@ -46,8 +50,16 @@ pub fn gen_component_case(seed: u64) -> Result<ComponentCase, String> {
         caller,
         callee,
         bytes,
+        host_bytes,
         values,
     })
+}
+
+/// The binary of component text `text`.
+fn encode(text: &str) -> Result<Vec<u8>, String> {
+    let buf = wast::parser::ParseBuffer::new(text).map_err(|e| e.to_string())?;
+    let mut wat: wast::Wat = wast::parser::parse(&buf).map_err(|e| e.to_string())?;
+    wat.encode().map_err(|e| e.to_string())
 }
 
 impl ComponentCase {
@@ -83,6 +95,15 @@ pub fn weld_compile_component(bytes: &[u8], prefix: &str) -> crate::core::WeldCo
 /// The exports every round-trip component has.
 pub const EXPORTS: [&str; 2] = ["echo", "direct-echo"];
 
+/// The calls made with each value: the round-trip component's exports, then the host-echo
+/// component's `echo`.
+pub const CALLS: [&str; 3] = ["echo", "direct-echo", "echo through the host"];
+
+/// The symbol prefix of the host-echo component of a case compiled under `prefix`.
+pub fn host_prefix(prefix: &str) -> String {
+    format!("{prefix}_host")
+}
+
 /// What weld returned for each (value, export): `Ok(Some(v))` or the trap's text.
 pub fn run_weld_component(
     lib: &Library,
@@ -93,6 +114,18 @@ pub fn run_weld_component(
         Ok(m) => m,
         Err(e) => return vec![Err(format!("loading: {e}"))],
     };
+    let host_module = match lib.component(&host_prefix(prefix)) {
+        Ok(m) => m,
+        Err(e) => return vec![Err(format!("loading: {e}"))],
+    };
+    let echo = |args: &[Val]| Ok(args.first().cloned());
+    let mut host = HostImports::new();
+    if let Some(import) = host_module.info().imports.first() {
+        let info = host_module.info();
+        if let Some(ft) = info.func_types.get(import.ty as usize) {
+            host.insert_via_c_layout(&import.name, &info.types, ft, echo);
+        }
+    }
     let mut out = Vec::new();
     for v in &case.values {
         let mut store = Store::new();
@@ -110,6 +143,14 @@ pub fn run_weld_component(
                 },
             );
         }
+        let mut store = Store::new();
+        out.push(
+            match ComponentInstance::new(&mut store, &host_module, &host) {
+                Ok(inst) => inst.call(&mut store, "echo", &[v.clone(), pad_value()]),
+                Err(e) => return vec![Err(format!("instantiation: {e}"))],
+            }
+            .map_err(|t| t.to_string()),
+        );
     }
     out
 }
@@ -217,6 +258,10 @@ pub fn run_wasmtime_component(
         Ok(p) => p,
         Err(e) => return vec![Err(format!("wasmtime link: {e:#}"))],
     };
+    let host_pre = match host_echo_pre(engine, case) {
+        Ok(p) => p,
+        Err(e) => return vec![Err(e)],
+    };
     let mut out = Vec::new();
     for v in &case.values {
         let mut store = wasmtime::Store::new(engine, ());
@@ -240,8 +285,56 @@ pub fn run_wasmtime_component(
                 Err(e) => Err(format!("{e:#}")),
             });
         }
+        out.push(wasmtime_host_echo(engine, &host_pre, case, v));
     }
     out
+}
+
+/// The host-echo component of `case`, ready to instantiate, its import `echo` answering with
+/// its first argument.
+fn host_echo_pre(
+    engine: &wasmtime::Engine,
+    case: &ComponentCase,
+) -> Result<wasmtime::component::InstancePre<()>, String> {
+    let comp = wasmtime::component::Component::new(engine, &case.host_bytes)
+        .map_err(|e| format!("wasmtime rejected the host echo: {e:#}"))?;
+    let mut linker = wasmtime::component::Linker::<()>::new(engine);
+    linker
+        .root()
+        .func_new("echo", |_, _, args, results| {
+            if let (Some(r), Some(a)) = (results.first_mut(), args.first()) {
+                *r = a.clone();
+            }
+            Ok(())
+        })
+        .map_err(|e| format!("wasmtime host function: {e:#}"))?;
+    linker
+        .instantiate_pre(&comp)
+        .map_err(|e| format!("wasmtime link of the host echo: {e:#}"))
+}
+
+/// One call of the host-echo component's `echo` with `v`.
+fn wasmtime_host_echo(
+    engine: &wasmtime::Engine,
+    pre: &wasmtime::component::InstancePre<()>,
+    case: &ComponentCase,
+    v: &Val,
+) -> Result<Option<wasmtime::component::Val>, String> {
+    let mut store = wasmtime::Store::new(engine, ());
+    let inst = pre
+        .instantiate(&mut store)
+        .map_err(|e| format!("wasmtime instantiation: {e:#}"))?;
+    let f = inst
+        .get_func(&mut store, "echo")
+        .ok_or_else(|| "no export echo".to_string())?;
+    let mut results = vec![wasmtime::component::Val::Bool(false)];
+    let args = [
+        to_wasmtime(v, &case.ty),
+        to_wasmtime(&pad_value(), &pad_type()),
+    ];
+    f.call(&mut store, &args, &mut results)
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(results.pop())
 }
 
 /// Check both engines' answers against the values sent; `Err` says what differed.
@@ -253,7 +346,7 @@ pub fn check(
     let expected: Vec<&Val> = case
         .values
         .iter()
-        .flat_map(|v| EXPORTS.iter().map(move |_| v))
+        .flat_map(|v| CALLS.iter().map(move |_| v))
         .collect();
     if weld.len() != expected.len() || wt.len() != expected.len() {
         return Err(format!(
@@ -266,14 +359,14 @@ pub fn check(
         ));
     }
     for (i, ((v, w), t)) in expected.iter().zip(weld).zip(wt).enumerate() {
-        let export = EXPORTS[i % EXPORTS.len()];
+        let export = CALLS[i % CALLS.len()];
         let want = to_wasmtime(v, &case.ty);
         let weld_ok = matches!(w, Ok(Some(x)) if x == *v);
         let wt_ok = matches!(t, Ok(Some(x)) if *x == want);
         if !weld_ok || !wt_ok {
             return Err(format!(
                 "round {} via {export}: sent {v}; weld {}; wasmtime {}",
-                i / EXPORTS.len(),
+                i / CALLS.len(),
                 match w {
                     Ok(Some(x)) => x.to_string(),
                     other => format!("{other:?}"),
