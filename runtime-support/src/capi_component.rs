@@ -30,7 +30,6 @@ use crate::{Store, Trap, TrapCode};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_void};
 use weld_contract::component::descriptor::VMComponentDescriptor;
@@ -60,11 +59,6 @@ pub struct WeldComponent {
     instance: ComponentInstance,
 }
 
-/// An 8-byte-aligned zeroed buffer for one C value of `size` bytes.
-fn buffer(size: u32) -> Vec<u64> {
-    vec![0u64; (size as usize).div_ceil(8).max(1)]
-}
-
 /// The closure that runs host import `ty` through its C adapter.
 fn host_func(
     types: Vec<TypeDef>,
@@ -82,7 +76,7 @@ fn host_func(
         let mut bufs: Vec<Vec<u64>> = Vec::with_capacity(args.len());
         let mut failed = None;
         for ((_, t), v) in ty.params.iter().zip(args) {
-            let mut b = buffer(conv.layout(*t).size);
+            let mut b = conv.buffer(Some(*t));
             // SAFETY: `b` is aligned and large enough for a `t`.
             if let Err(c) = unsafe { conv.write(*t, v, b.as_mut_ptr() as *mut u8) } {
                 failed = Some(c);
@@ -90,7 +84,7 @@ fn host_func(
             }
             bufs.push(b);
         }
-        let mut ret = buffer(ty.result.map_or(0, |r| conv.layout(r).size));
+        let mut ret = conv.buffer(ty.result);
         let code = match failed {
             Some(c) => c as u32,
             None => {

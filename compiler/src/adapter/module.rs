@@ -38,7 +38,7 @@ use weld_contract::component::{
 use weld_contract::trap::TrapCode;
 
 /// Name of the adapter module's one export.
-pub const EXPORT: &str = "adapter";
+pub const EXPORT: &str = weld_contract::component::ADAPTER_EXPORT;
 
 /// A generated adapter: its bytes and the definition of each import, in order.
 pub struct AdapterModule {

@@ -384,6 +384,11 @@ pub struct HostImport {
     pub ty: u32,
 }
 
+/// The one function a generated adapter module exports (a fused call's adapter, a host entry
+/// or a host call): the compiler names it so, and the runtime finds host entries and host
+/// calls by it.
+pub const ADAPTER_EXPORT: &str = "adapter";
+
 /// An exported function of the root component.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ComponentExport {

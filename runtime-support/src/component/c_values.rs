@@ -63,6 +63,13 @@ impl<'a> CValues<'a> {
         }
     }
 
+    /// An 8-byte-aligned zeroed buffer for one C value of type `t` (at least one word; `None`:
+    /// no value).
+    pub fn buffer(&self, t: Option<u32>) -> Vec<u64> {
+        let size = t.map_or(0, |t| self.l.get(t).size);
+        vec![0u64; (size as usize).div_ceil(8).max(1)]
+    }
+
     /// The C size and alignment of type `t`.
     pub fn layout(&self, t: u32) -> CLayout {
         self.l.get(t)
@@ -526,11 +533,10 @@ impl crate::component::ComponentInstance {
             return Ok(None);
         }
         let conv = CValues::new(self.types());
-        let buffer = |t: u32| vec![0u64; (conv.layout(t).size as usize).div_ceil(8).max(1)];
         let mut bufs: Vec<(u32, Vec<u64>)> = Vec::with_capacity(args.len());
         let mut failed = None;
         for ((_, t), v) in params.iter().zip(args) {
-            let mut b = buffer(*t);
+            let mut b = conv.buffer(Some(*t));
             // SAFETY: `b` is 8-aligned and at least the C size of `t`.
             if let Err(c) = unsafe { conv.write(*t, v, b.as_mut_ptr() as *mut u8) } {
                 failed = Some(c);
@@ -538,7 +544,7 @@ impl crate::component::ComponentInstance {
             }
             bufs.push((*t, b));
         }
-        let mut ret = buffer(result.unwrap_or(0));
+        let mut ret = conv.buffer(result);
         let called = match failed {
             Some(c) => Err(c),
             None => {

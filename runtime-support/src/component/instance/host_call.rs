@@ -207,7 +207,7 @@ impl Inner {
         self.c_imports.get(i as usize)?.as_ref()?;
         let def = CoreDef::Export {
             instance: lowering.host_call?,
-            name: "adapter".into(),
+            name: weld_contract::component::ADAPTER_EXPORT.into(),
         };
         match self.export(store, &def) {
             Ok(Extern::Func(f)) => Some(f),

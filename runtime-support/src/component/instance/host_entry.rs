@@ -8,15 +8,13 @@
 //! checks, flags and post-return as a fused call. The runtime only finds the adapter and
 //! enters it; no [`super::Val`] is made.
 
-use super::{bad, ComponentInstance};
+use super::{bad, ComponentInstance, Inner};
+use crate::func::Func;
 use crate::store::Store;
 use crate::trap::Trap;
 use weld_contract::component::CoreDef;
 use weld_contract::info::{FuncType, ValType};
 use weld_contract::vmctx::ValRaw;
-
-/// Name of the function a host-entry adapter exports.
-const ENTRY: &str = "adapter";
 
 impl ComponentInstance {
     /// Whether export `index` has a compiled host entry ([`Self::call_host_entry`]).
@@ -45,21 +43,9 @@ impl ComponentInstance {
         ret: *mut u8,
     ) -> Result<bool, Trap> {
         let inner = &*self.inner;
-        let Some(instance) = inner.info().exports.get(index).and_then(|e| e.host_entry) else {
+        let Some(func) = inner.host_entry_func(store, index)? else {
             return Ok(false);
         };
-        let def = CoreDef::Export {
-            instance,
-            name: ENTRY.into(),
-        };
-        let func = inner.func(store, &def)?;
-        let want = FuncType {
-            params: alloc::vec![ValType::I64; 2],
-            results: alloc::vec![],
-        };
-        if core::mem::size_of::<usize>() != 8 || func.ty(store) != want {
-            return Err(bad());
-        }
         let mut slots = [
             ValRaw::i64(args.expose_provenance() as i64),
             ValRaw::i64(ret.expose_provenance() as i64),
@@ -68,5 +54,34 @@ impl ComponentInstance {
         let result = inner.with_scratch_reset(|| func.call_in_place(store, &mut slots));
         inner.store.set(saved);
         result.map(|()| true)
+    }
+}
+
+impl Inner {
+    /// Export `index`'s host entry, if it has one: found and type-checked on the first call,
+    /// then kept.
+    fn host_entry_func(&self, store: &Store, index: usize) -> Result<Option<Func>, Trap> {
+        if let Some(Some(f)) = self.host_entry_funcs.borrow().get(index) {
+            return Ok(Some(*f));
+        }
+        let Some(instance) = self.info().exports.get(index).and_then(|e| e.host_entry) else {
+            return Ok(None);
+        };
+        let def = CoreDef::Export {
+            instance,
+            name: weld_contract::component::ADAPTER_EXPORT.into(),
+        };
+        let func = self.func(store, &def)?;
+        let want = FuncType {
+            params: alloc::vec![ValType::I64; 2],
+            results: alloc::vec![],
+        };
+        if core::mem::size_of::<usize>() != 8 || func.ty(store) != want {
+            return Err(bad());
+        }
+        if let Some(slot) = self.host_entry_funcs.borrow_mut().get_mut(index) {
+            *slot = Some(func);
+        }
+        Ok(Some(func))
     }
 }

@@ -263,6 +263,8 @@ struct Inner {
     c_imports: Vec<Option<host_call::CHostFunc>>,
     /// C arguments of host calls in progress.
     scratch: RefCell<host_call::Scratch>,
+    /// Per export: its host entry, once a call has found it.
+    host_entry_funcs: RefCell<Vec<Option<Func>>>,
     /// The host's `HostImports::keep`.
     _keep: Vec<Rc<dyn core::any::Any>>,
     host_call_ctxs: RefCell<host_call::HostCallCtxs>,
@@ -1080,6 +1082,7 @@ impl ComponentInstance {
             typed_imports,
             c_imports,
             scratch: RefCell::default(),
+            host_entry_funcs: RefCell::new(alloc::vec![None; info.exports.len()]),
             _keep: host.keep.clone(),
             host_call_ctxs: RefCell::default(),
             lowering_opts: RefCell::new(alloc::vec![None; info.lowerings.len()]),
