@@ -263,9 +263,11 @@ fn host_only(d: &CoreDef) -> bool {
     }
 }
 
-/// The core instances that are host entries (with `None`) or host calls (with the import they
-/// call), each named once.
-fn host_adapters(info: &ComponentInfo) -> Result<Vec<(u32, Option<u32>)>, LoadError> {
+/// Per core instance: `None` unless it is a host entry (`Some(None)`) or a host call (`Some(k)`
+/// for import `k`); an instance named twice is refused.
+#[allow(clippy::type_complexity)]
+fn host_adapters(info: &ComponentInfo) -> Result<Vec<Option<Option<u32>>>, LoadError> {
+    let mut roles = alloc::vec![None; info.instances.len()];
     let entries = info
         .exports
         .iter()
@@ -274,15 +276,19 @@ fn host_adapters(info: &ComponentInfo) -> Result<Vec<(u32, Option<u32>)>, LoadEr
         LoweringTarget::Import(k) => Some((l.host_call?, Some(k))),
         _ => None,
     });
-    let mut all: Vec<(u32, Option<u32>)> = entries.chain(calls).collect();
-    all.sort_unstable();
-    if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(bad(format!(
-            "core instance {}: more than one host adapter",
-            w[0].0
-        )));
+    for (i, role) in entries.chain(calls) {
+        match roles.get_mut(i as usize) {
+            Some(slot @ None) => *slot = Some(role),
+            // Out of range is refused where the index is checked.
+            None => {}
+            Some(Some(_)) => {
+                return Err(bad(format!(
+                    "core instance {i}: more than one host adapter"
+                )))
+            }
+        }
     }
-    Ok(all)
+    Ok(roles)
 }
 
 fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
@@ -339,13 +345,10 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
             return Err(bad(format!("core instance {i}: bad argument")));
         }
         // The host's memory and functions go only to the host entries and host calls.
-        let allowed = host_adapters
-            .binary_search_by_key(&(i as u32), |(k, _)| *k)
-            .ok()
-            .and_then(|n| host_adapters.get(n));
+        let allowed = host_adapters.get(i).copied().flatten();
         for a in &inst.args {
             let ok = match (a, allowed) {
-                (CoreDef::HostCall(k), Some((_, Some(import)))) => k == import,
+                (CoreDef::HostCall(k), Some(Some(import))) => *k == import,
                 (CoreDef::HostCall(_), _) => false,
                 (a, None) => !host_only(a),
                 (_, Some(_)) => true,
