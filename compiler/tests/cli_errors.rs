@@ -210,10 +210,10 @@ fn a_component_is_compiled_to_one_object() {
 
 #[test]
 fn an_unsupported_feature_names_the_construct_and_offset() {
-    let case = Case::new("gc.wasm", &wat("(module (type (struct (field i32))))"));
-    let line = case.compile_fails("gc.o", &[], &[]);
+    let case = Case::new("shared.wasm", &wat("(module (memory 1 1 shared))"));
+    let line = case.compile_fails("shared.o", &[], &[]);
     assert!(line.contains("unsupported"), "{line}");
-    assert!(line.contains("GC proposal"), "{line}");
+    assert!(line.contains("threads proposal"), "{line}");
     assert_has_offset(&line);
 }
 

@@ -25,6 +25,10 @@ pub enum ValType {
     ExternRef,
     /// exnref (exception handling): a pointer to a runtime exception object, or null.
     ExnRef,
+    /// A reference of the GC proposal's `any` hierarchy (`anyref`, `eqref`, `i31ref`,
+    /// `structref`, `arrayref`, concrete struct and array types): a word as [`crate::gc`]
+    /// encodes it.
+    AnyRef,
 }
 
 impl ValType {
@@ -32,7 +36,7 @@ impl ValType {
     pub fn is_ref(self) -> bool {
         matches!(
             self,
-            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef | ValType::AnyRef
         )
     }
 
@@ -46,6 +50,7 @@ impl ValType {
             ValType::FuncRef => 5,
             ValType::ExternRef => 6,
             ValType::ExnRef => 7,
+            ValType::AnyRef => 8,
         }
     }
     pub(crate) fn from_code(c: u8) -> Option<ValType> {
@@ -58,6 +63,7 @@ impl ValType {
             5 => ValType::FuncRef,
             6 => ValType::ExternRef,
             7 => ValType::ExnRef,
+            8 => ValType::AnyRef,
             _ => return None,
         })
     }
@@ -150,7 +156,7 @@ pub struct GlobalType {
 
 /// A reference type as a module declares it: code generation needs only the [`ValType`] it
 /// is represented as; linking checks imports against exports with the full type.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
 pub struct RefType {
     /// Whether null is a value of the type.
     pub nullable: bool,
@@ -158,9 +164,8 @@ pub struct RefType {
     pub heap: HeapType,
 }
 
-/// The heap type of a reference (without the GC proposal's `any`/`eq`/`struct`/`array`/`i31`
-/// hierarchy, which weld does not compile yet).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+/// The heap type of a reference.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
 pub enum HeapType {
     /// `func`
     Func,
@@ -174,19 +179,29 @@ pub enum HeapType {
     Exn,
     /// `noexn`
     NoExn,
-    /// A function type of the module, by index into [`ModuleInfo::types`].
+    /// `any`, the top of the GC hierarchy.
+    Any,
+    /// `eq`: `i31` and every struct and array.
+    Eq,
+    /// `i31`
+    I31,
+    /// `struct`: every struct type.
+    Struct,
+    /// `array`: every array type.
+    Array,
+    /// `none`, the bottom of the `any` hierarchy.
+    None,
+    /// A defined type of the module, by index into [`ModuleInfo::types`].
     Concrete(u32),
 }
 
 impl RefType {
     /// Whether values of this type are represented as `t`, its concrete type (if any) one of
     /// `types` types.
-    pub fn fits(&self, t: ValType, types: usize) -> bool {
+    pub fn fits(&self, t: ValType, types: &crate::gc::TypeDefs) -> bool {
         match self.heap {
-            HeapType::Func | HeapType::NoFunc => t == ValType::FuncRef,
-            HeapType::Concrete(i) => t == ValType::FuncRef && (i as usize) < types,
-            HeapType::Extern | HeapType::NoExtern => t == ValType::ExternRef,
-            HeapType::Exn | HeapType::NoExn => t == ValType::ExnRef,
+            HeapType::Concrete(i) if (i as usize) >= types.types.len() => false,
+            h => types.repr_of(h) == t,
         }
     }
 
@@ -202,7 +217,7 @@ impl RefType {
             nullable: r.nullable,
             heap,
         };
-        r.fits(t, 0).then_some(r)
+        r.fits(t, &crate::gc::TypeDefs::default()).then_some(r)
     }
 
     /// The nullable abstract type a reference [`ValType`] stands for (`funcref`, ...).
@@ -211,6 +226,7 @@ impl RefType {
             ValType::FuncRef => HeapType::Func,
             ValType::ExternRef => HeapType::Extern,
             ValType::ExnRef => HeapType::Exn,
+            ValType::AnyRef => HeapType::Any,
             _ => return None,
         };
         Some(RefType {
@@ -251,6 +267,22 @@ pub enum ConstOp {
     I64Sub,
     /// i64.mul
     I64Mul,
+    /// ref.i31
+    RefI31,
+    /// struct.new of a type index: the fields from the stack.
+    StructNew(u32),
+    /// struct.new_default
+    StructNewDefault(u32),
+    /// array.new: (value, length) from the stack.
+    ArrayNew(u32),
+    /// array.new_default: the length from the stack.
+    ArrayNewDefault(u32),
+    /// array.new_fixed: a type index and that many values from the stack.
+    ArrayNewFixed(u32, u32),
+    /// any.convert_extern (the identity on words).
+    AnyConvertExtern,
+    /// extern.convert_any (the identity on words).
+    ExternConvertAny,
 }
 
 /// A constant expression.
@@ -367,8 +399,11 @@ pub struct DataSegment {
 /// Everything the runtime needs to instantiate a module.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct ModuleInfo {
-    /// Function types, by type index.
+    /// The signature of each function type by type index, as code generation represents its
+    /// values; struct and array types have an empty one. Derived from `type_defs`.
     pub types: Vec<FuncType>,
+    /// The type section in full (recursion groups, subtyping, struct and array types).
+    pub type_defs: crate::gc::TypeDefs,
     /// Imports in order.
     pub imports: Vec<Import>,
     /// Type index of every function, imported first.
@@ -448,10 +483,7 @@ impl ModuleInfo {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.bytes(b"WELDINFO");
-        w.u(self.types.len() as u64);
-        for t in &self.types {
-            w.functype(t);
-        }
+        w.type_defs(&self.type_defs);
         w.u(self.imports.len() as u64);
         for i in &self.imports {
             w.str(&i.module);
@@ -570,8 +602,10 @@ impl ModuleInfo {
         if r.take(8)? != b"WELDINFO" {
             return None;
         }
+        let type_defs = r.type_defs()?;
         let mut m = ModuleInfo {
-            types: r.list(Reader::functype)?,
+            types: type_defs.signatures(),
+            type_defs,
             imports: r.list(|r| {
                 let module = r.str()?;
                 let name = r.str()?;
@@ -729,7 +763,7 @@ impl Writer {
         self.reftype(g.ref_type);
     }
     /// `0` for none; else the nullability (1 or 2) then the heap type's code (and index).
-    fn reftype(&mut self, r: Option<RefType>) {
+    pub(crate) fn reftype(&mut self, r: Option<RefType>) {
         let Some(r) = r else {
             return self.byte(0);
         };
@@ -745,6 +779,12 @@ impl Writer {
                 self.byte(6);
                 self.u(u64::from(i));
             }
+            HeapType::Any => self.byte(7),
+            HeapType::Eq => self.byte(8),
+            HeapType::I31 => self.byte(9),
+            HeapType::Struct => self.byte(10),
+            HeapType::Array => self.byte(11),
+            HeapType::None => self.byte(12),
         }
     }
     pub(crate) fn mode(&mut self, m: &SegmentMode) {
@@ -797,6 +837,30 @@ impl Writer {
                 ConstOp::I64Add => self.byte(11),
                 ConstOp::I64Sub => self.byte(12),
                 ConstOp::I64Mul => self.byte(13),
+                ConstOp::RefI31 => self.byte(14),
+                ConstOp::StructNew(t) => {
+                    self.byte(15);
+                    self.u(u64::from(t));
+                }
+                ConstOp::StructNewDefault(t) => {
+                    self.byte(16);
+                    self.u(u64::from(t));
+                }
+                ConstOp::ArrayNew(t) => {
+                    self.byte(17);
+                    self.u(u64::from(t));
+                }
+                ConstOp::ArrayNewDefault(t) => {
+                    self.byte(18);
+                    self.u(u64::from(t));
+                }
+                ConstOp::ArrayNewFixed(t, n) => {
+                    self.byte(19);
+                    self.u(u64::from(t));
+                    self.u(u64::from(n));
+                }
+                ConstOp::AnyConvertExtern => self.byte(20),
+                ConstOp::ExternConvertAny => self.byte(21),
             }
         }
     }
@@ -817,6 +881,9 @@ impl<'a> Reader<'a> {
         let s = self.b.get(self.pos..end)?;
         self.pos = end;
         Some(s)
+    }
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
     }
     pub(crate) fn byte(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
@@ -884,11 +951,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn vals(&mut self) -> Option<Vec<ValType>> {
         self.list(|r| ValType::from_code(r.byte()?))
     }
-    pub(crate) fn functype(&mut self) -> Option<FuncType> {
-        let params = self.vals()?;
-        let results = self.vals()?;
-        Some(FuncType { params, results })
-    }
     pub(crate) fn memtype(&mut self) -> Option<MemoryType> {
         Some(MemoryType {
             min: self.u()?,
@@ -916,7 +978,7 @@ impl<'a> Reader<'a> {
             ref_type: self.reftype()?,
         })
     }
-    fn reftype(&mut self) -> Option<Option<RefType>> {
+    pub(crate) fn reftype(&mut self) -> Option<Option<RefType>> {
         let nullable = match self.byte()? {
             0 => return Some(None),
             1 => false,
@@ -931,6 +993,12 @@ impl<'a> Reader<'a> {
             4 => HeapType::Exn,
             5 => HeapType::NoExn,
             6 => HeapType::Concrete(self.u32()?),
+            7 => HeapType::Any,
+            8 => HeapType::Eq,
+            9 => HeapType::I31,
+            10 => HeapType::Struct,
+            11 => HeapType::Array,
+            12 => HeapType::None,
             _ => return None,
         };
         Some(Some(RefType { nullable, heap }))
@@ -968,6 +1036,14 @@ impl<'a> Reader<'a> {
                 11 => ConstOp::I64Add,
                 12 => ConstOp::I64Sub,
                 13 => ConstOp::I64Mul,
+                14 => ConstOp::RefI31,
+                15 => ConstOp::StructNew(self.u32()?),
+                16 => ConstOp::StructNewDefault(self.u32()?),
+                17 => ConstOp::ArrayNew(self.u32()?),
+                18 => ConstOp::ArrayNewDefault(self.u32()?),
+                19 => ConstOp::ArrayNewFixed(self.u32()?, self.u32()?),
+                20 => ConstOp::AnyConvertExtern,
+                21 => ConstOp::ExternConvertAny,
                 _ => return None,
             });
         }
@@ -981,11 +1057,46 @@ mod tests {
     use alloc::vec;
 
     fn sample() -> ModuleInfo {
+        use crate::gc::{Composite, FieldType, FullType, StorageType, SubType, TypeDefs};
+        let func = |nullable, heap| FullType::Ref(RefType { nullable, heap });
+        let type_defs = TypeDefs {
+            types: vec![
+                SubType {
+                    is_final: true,
+                    supertype: None,
+                    composite: Composite::Func {
+                        params: vec![FullType::Num(ValType::I32), FullType::Num(ValType::V128)],
+                        results: vec![func(true, HeapType::Func)],
+                    },
+                },
+                SubType {
+                    is_final: false,
+                    supertype: None,
+                    composite: Composite::Struct(vec![
+                        FieldType {
+                            storage: StorageType::I8,
+                            mutable: true,
+                        },
+                        FieldType {
+                            storage: StorageType::Val(func(false, HeapType::Concrete(2))),
+                            mutable: false,
+                        },
+                    ]),
+                },
+                SubType {
+                    is_final: true,
+                    supertype: Some(1),
+                    composite: Composite::Array(FieldType {
+                        storage: StorageType::Val(func(true, HeapType::Eq)),
+                        mutable: true,
+                    }),
+                },
+            ],
+            group_sizes: vec![1, 2],
+        };
         ModuleInfo {
-            types: vec![FuncType {
-                params: vec![ValType::I32, ValType::V128],
-                results: vec![ValType::FuncRef],
-            }],
+            types: type_defs.signatures(),
+            type_defs,
             imports: vec![Import {
                 module: "spectest".into(),
                 name: "memory".into(),

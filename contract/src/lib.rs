@@ -14,6 +14,7 @@ extern crate alloc;
 pub mod component;
 pub mod cpu;
 pub mod descriptor;
+pub mod gc;
 pub mod info;
 pub mod libcall;
 pub mod symbols;
@@ -22,7 +23,7 @@ pub mod vmctx;
 
 /// Version of the contract. Bumped whenever any layout, code or encoding here changes; the runtime
 /// refuses objects that carry another version.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 9;
 
 /// Size in bytes of one WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;

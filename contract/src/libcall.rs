@@ -80,4 +80,22 @@ libcalls! {
     Throw = "throw" (Ptr) -> ();
     /// A plain `catch` has read the exception's payload: free it unless it escaped as an exnref.
     ExnRelease = "exn_release" (Ptr) -> ();
+    /// A zeroed GC object of `size` bytes (a multiple of 8, at most
+    /// `gc::MAX_OBJECT_SIZE`) whose header is `header` (canonical type id, and an array's
+    /// length in the high half): (header, size) -> address. Traps when the heap is exhausted.
+    GcAlloc = "gc_alloc" (I64, I64) -> (Ptr);
+    /// Whether canonical type id `a` is a subtype of `b`: (a, b) -> 0 or 1.
+    GcIsSubtype = "gc_is_subtype" (I32, I32) -> (I32);
+    /// `array.new_data`: (type index, data segment, byte offset, length) -> array.
+    ArrayNewData = "array_new_data" (I32, I32, I32, I32) -> (Ptr);
+    /// `array.new_elem`: (type index, elem segment, offset, length) -> array.
+    ArrayNewElem = "array_new_elem" (I32, I32, I32, I32) -> (Ptr);
+    /// `array.init_data`: (array, type index, data segment, dst index, byte offset, length);
+    /// the array is not null.
+    ArrayInitData = "array_init_data" (Ptr, I32, I32, I32, I32, I32) -> ();
+    /// `array.init_elem`: (array, type index, elem segment, dst index, offset, length).
+    ArrayInitElem = "array_init_elem" (Ptr, I32, I32, I32, I32, I32) -> ();
+    /// `array.copy`: (dst array, dst index, src array, src index, length, element size);
+    /// neither array is null.
+    ArrayCopy = "array_copy" (Ptr, I32, Ptr, I32, I32, I32) -> ();
 }

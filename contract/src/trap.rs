@@ -87,6 +87,20 @@ pub enum TrapCode {
     UncaughtException = 39,
     /// `throw_ref` of a null `exnref`.
     NullExceptionReference = 40,
+    /// A struct instruction on a null reference.
+    NullStructReference = 41,
+    /// An array instruction on a null reference.
+    NullArrayReference = 42,
+    /// `i31.get_s`/`i31.get_u` of a null reference.
+    NullI31Reference = 43,
+    /// `ref.cast` of a value not of the target type.
+    CastFailure = 44,
+    /// An array element access or range outside the array.
+    ArrayOutOfBounds = 45,
+    /// An array whose size exceeds what one object may hold.
+    AllocationTooLarge = 46,
+    /// The GC heap reached its limit and a collection freed too little.
+    GcHeapExhausted = 47,
 }
 
 impl TrapCode {
@@ -132,6 +146,13 @@ impl TrapCode {
         TrapCode::Exit,
         TrapCode::UncaughtException,
         TrapCode::NullExceptionReference,
+        TrapCode::NullStructReference,
+        TrapCode::NullArrayReference,
+        TrapCode::NullI31Reference,
+        TrapCode::CastFailure,
+        TrapCode::ArrayOutOfBounds,
+        TrapCode::AllocationTooLarge,
+        TrapCode::GcHeapExhausted,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -182,6 +203,13 @@ impl TrapCode {
             TrapCode::Exit => "exit",
             TrapCode::UncaughtException => "uncaught exception",
             TrapCode::NullExceptionReference => "null exception reference",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::CastFailure => "cast failure",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::AllocationTooLarge => "allocation size too large",
+            TrapCode::GcHeapExhausted => "GC heap out of memory",
         }
     }
 }

@@ -6,7 +6,7 @@
 //! 0                      libcalls: *const [fn; Libcall::ALL]     8
 //! 8                      store: *mut VMStoreContext              8
 //! 16                     instance: runtime back-pointer          8
-//! 24                     reserved                                8
+//! 24                     gc_heap: *mut VMGcHeap (the store's)    8
 //! imported_memories      *mut VMMemory, one per imported memory  8 × n
 //! defined_memories       VMMemory, one per defined memory        16 × n
 //! imported_tables        *mut VMTable                            8 × n
@@ -44,6 +44,17 @@ pub struct VMStoreContext {
     pub exit_fp: usize,
     /// Function index (in its module) of that function.
     pub exit_func: u32,
+}
+
+/// The GC heap as compiled code sees it: where the next object may start and where the
+/// current allocation region ends. The runtime's heap starts with this struct.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMGcHeap {
+    /// Address of the next free byte (8-aligned).
+    pub next: usize,
+    /// End of the region `next` bumps through.
+    pub limit: usize,
 }
 
 /// A linear memory as compiled code sees it. The base never moves once the memory exists (the
@@ -225,6 +236,8 @@ pub const VMCTX_LIBCALLS: u32 = 0;
 pub const VMCTX_STORE: u32 = 8;
 /// Offset of the runtime's back-pointer.
 pub const VMCTX_INSTANCE: u32 = 16;
+/// Offset of the GC heap pointer ([`VMGcHeap`]).
+pub const VMCTX_GC_HEAP: u32 = 24;
 /// Size of the fixed header.
 pub const VMCTX_HEADER: u32 = 32;
 
@@ -234,6 +247,10 @@ pub const STORE_STACK_LIMIT: u32 = 0;
 pub const STORE_EXIT_FP: u32 = 8;
 /// Offset of `VMStoreContext::exit_func`.
 pub const STORE_EXIT_FUNC: u32 = 16;
+/// Offset of `VMGcHeap::next`.
+pub const GC_HEAP_NEXT: u32 = 0;
+/// Offset of `VMGcHeap::limit`.
+pub const GC_HEAP_LIMIT: u32 = 8;
 /// Offset of `VMMemory::base`.
 pub const MEMORY_BASE: u32 = 0;
 /// Offset of `VMMemory::length`.
@@ -383,6 +400,8 @@ mod tests {
             offset_of!(VMStoreContext, exit_func) as u32,
             STORE_EXIT_FUNC
         );
+        assert_eq!(offset_of!(VMGcHeap, next) as u32, GC_HEAP_NEXT);
+        assert_eq!(offset_of!(VMGcHeap, limit) as u32, GC_HEAP_LIMIT);
         assert_eq!(offset_of!(VMMemory, base) as u32, MEMORY_BASE);
         assert_eq!(offset_of!(VMMemory, length) as u32, MEMORY_LENGTH);
         assert_eq!(size_of::<VMMemory>() as u32, MEMORY_SIZE);

@@ -746,7 +746,7 @@ fn weld_ty(t: weld_runtime::ValType) -> Ty {
         V::V128 => Ty::V128,
         V::FuncRef => Ty::FuncRef,
         // Only null-ness is compared, as for externref.
-        V::ExternRef | V::ExnRef => Ty::ExternRef,
+        V::ExternRef | V::ExnRef | V::AnyRef => Ty::ExternRef,
     }
 }
 

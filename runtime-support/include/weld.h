@@ -109,6 +109,13 @@ typedef enum weld_trap_code {
   WELD_TRAP_EXIT = 38, /* exit */
   WELD_TRAP_UNCAUGHT_EXCEPTION = 39, /* uncaught exception */
   WELD_TRAP_NULL_EXCEPTION_REFERENCE = 40, /* null exception reference */
+  WELD_TRAP_NULL_STRUCT_REFERENCE = 41, /* null structure reference */
+  WELD_TRAP_NULL_ARRAY_REFERENCE = 42, /* null array reference */
+  WELD_TRAP_NULL_I31_REFERENCE = 43, /* null i31 reference */
+  WELD_TRAP_CAST_FAILURE = 44, /* cast failure */
+  WELD_TRAP_ARRAY_OUT_OF_BOUNDS = 45, /* out of bounds array access */
+  WELD_TRAP_ALLOCATION_TOO_LARGE = 46, /* allocation size too large */
+  WELD_TRAP_GC_HEAP_EXHAUSTED = 47, /* GC heap out of memory */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.

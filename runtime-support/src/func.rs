@@ -54,9 +54,9 @@ impl FuncData {
         unsafe { *self.funcref.ptr() }
     }
 
-    /// The type.
-    pub(crate) fn ty(&self) -> &FuncType {
-        &self.ty
+    /// The canonical id of the type.
+    pub(crate) fn type_id(&self) -> u32 {
+        self.funcref().type_id
     }
 }
 

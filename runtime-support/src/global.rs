@@ -2,7 +2,7 @@
 //! host creates; importers point at it.
 
 use crate::store::{Store, VmPtr};
-use weld_contract::info::{FuncType, GlobalType};
+use weld_contract::info::GlobalType;
 use weld_contract::vmctx::{VMGlobal, ValRaw};
 
 /// A global's state.
@@ -10,8 +10,8 @@ use weld_contract::vmctx::{VMGlobal, ValRaw};
 pub(crate) struct GlobalData {
     vm: VmPtr<VMGlobal>,
     ty: GlobalType,
-    /// The function type a concrete reference type names, resolved in the defining module.
-    concrete: Option<FuncType>,
+    /// The canonical id of the type a concrete reference type names (from the defining module).
+    concrete: Option<u32>,
 }
 
 impl GlobalData {
@@ -38,16 +38,16 @@ impl GlobalData {
         }
     }
 
-    /// This global with the function type its concrete reference type names (from the module
+    /// This global with the canonical type id its concrete reference type names (from the module
     /// that defines it, for import matching).
-    pub(crate) fn with_concrete(mut self, f: Option<FuncType>) -> Self {
+    pub(crate) fn with_concrete(mut self, f: Option<u32>) -> Self {
         self.concrete = f;
         self
     }
 
-    /// The function type a concrete reference type names.
-    pub(crate) fn concrete(&self) -> Option<&FuncType> {
-        self.concrete.as_ref()
+    /// The canonical id of the type a concrete reference type names.
+    pub(crate) fn concrete(&self) -> Option<u32> {
+        self.concrete
     }
 
     /// The storage compiled code reads.

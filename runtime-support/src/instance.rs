@@ -27,12 +27,12 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use weld_contract::info::{
-    ExportKind, FuncType, HeapType, ImportKind, IndexType, ModuleInfo, RefType, SegmentMode,
+    ExportKind, HeapType, ImportKind, IndexType, ModuleInfo, RefType, SegmentMode,
 };
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{
-    VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, ValRaw, VMCTX_INSTANCE, VMCTX_LIBCALLS,
-    VMCTX_STORE,
+    VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, ValRaw, VMCTX_GC_HEAP, VMCTX_INSTANCE,
+    VMCTX_LIBCALLS, VMCTX_STORE,
 };
 
 /// Something an instance imports or exports.
@@ -130,6 +130,7 @@ fn check_imports(
         )));
     }
     let mut func_index = 0u32;
+    let canon = |i: u32| module.inner.type_ids.get(i as usize).copied();
     for (import, ext) in info.imports.iter().zip(imports) {
         let ok = match (&import.kind, ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
@@ -137,7 +138,8 @@ fn check_imports(
                 // Code calls these as wasm code without looking (`ModuleInfo::wasm_imports`).
                 let as_wasm = info.wasm_imports.binary_search(&func_index).is_ok();
                 func_index += 1;
-                Some(data.ty()) == info.types.get(*t as usize) && (data.is_wasm() || !as_wasm)
+                canon(*t).is_some_and(|t| crate::types::is_subtype(data.type_id(), t))
+                    && (data.is_wasm() || !as_wasm)
             }
             (ImportKind::Memory(want), Extern::Memory(m)) => {
                 let mem = store.memories.get(m.0);
@@ -156,8 +158,7 @@ fn check_imports(
                 let data = store.tables.get(t.0);
                 let ty = data.ty();
                 let have = reftypes::resolve(ty.elem, ty.ref_type, |_| data.concrete());
-                let wanted =
-                    reftypes::resolve(want.elem, want.ref_type, |i| info.types.get(i as usize));
+                let wanted = reftypes::resolve(want.elem, want.ref_type, canon);
                 have.zip(wanted)
                     .is_some_and(|(h, w)| reftypes::same(&h, &w))
                     && ty.index == want.index
@@ -167,8 +168,7 @@ fn check_imports(
                 let data = store.globals.get(g.0);
                 let ty = data.ty();
                 let have = reftypes::resolve(ty.ty, ty.ref_type, |_| data.concrete());
-                let wanted =
-                    reftypes::resolve(want.ty, want.ref_type, |i| info.types.get(i as usize));
+                let wanted = reftypes::resolve(want.ty, want.ref_type, canon);
                 // A constant global may be of a subtype; a mutable one must be of the type.
                 let fits = match (have, wanted) {
                     (Some(h), Some(w)) if want.mutable => reftypes::same(&h, &w),
@@ -179,7 +179,7 @@ fn check_imports(
                 fits && ty.mutable == want.mutable
             }
             (ImportKind::Tag(t), Extern::Tag(tag)) => {
-                Some(&store.tags.get(tag.0).ty) == info.types.get(*t as usize)
+                canon(*t) == Some(store.tags.get(tag.0).type_id)
             }
             _ => false,
         };
@@ -193,10 +193,10 @@ fn check_imports(
     Ok(())
 }
 
-/// The function type a concrete reference type of module `info` names.
-fn concrete_type(info: &ModuleInfo, r: Option<RefType>) -> Option<FuncType> {
+/// The canonical id of the type a concrete reference type of a module with `type_ids` names.
+fn concrete_type(type_ids: &[u32], r: Option<RefType>) -> Option<u32> {
     match r?.heap {
-        HeapType::Concrete(i) => info.types.get(i as usize).cloned(),
+        HeapType::Concrete(i) => type_ids.get(i as usize).copied(),
         _ => None,
     }
 }
@@ -250,6 +250,7 @@ impl Instance {
             *at::<usize>(vmctx, VMCTX_LIBCALLS) = &crate::libcalls::LIBCALLS as *const _ as usize;
             *at::<usize>(vmctx, VMCTX_STORE) = store.ctx_ptr() as usize;
             *at::<usize>(vmctx, VMCTX_INSTANCE) = inst as usize;
+            *at::<usize>(vmctx, VMCTX_GC_HEAP) = &mut *store.gc as *mut _ as usize;
             build(store, &mut *inst, imports)?;
             initialize(&mut *inst)?;
         }
@@ -352,13 +353,14 @@ unsafe fn build(
             let (h, _) = store.tags.push(TagData {
                 identity: slot as *const u8,
                 ty,
+                type_id: m.type_ids[info.tags[i as usize] as usize],
             });
             inst.tag_handles.push(Tag(h));
         }
         for (i, g) in info.globals.iter().enumerate() {
             let value = eval_const(inst, &g.init)?;
             let ptr = at::<VMGlobal>(vmctx, o.defined_global(i as u32));
-            let concrete = concrete_type(info, g.ty.ref_type);
+            let concrete = concrete_type(&m.type_ids, g.ty.ref_type);
             let data = GlobalData::new(g.ty, value, Some(ptr)).with_concrete(concrete);
             let (h, _) = store.globals.push(data);
             inst.global_handles.push(Global(h));
@@ -368,7 +370,7 @@ unsafe fn build(
             let ptr = at::<VMTable>(vmctx, o.defined_table(i as u32));
             let data = TableData::new(t.ty, init, Some(ptr))
                 .ok_or_else(|| link("table too large"))?
-                .with_concrete(concrete_type(info, t.ty.ref_type));
+                .with_concrete(concrete_type(&m.type_ids, t.ty.ref_type));
             let (h, p) = store.tables.push(data);
             inst.tables.push(p);
             inst.table_handles.push(Table(h));
@@ -462,15 +464,14 @@ unsafe fn initialize(inst: &mut InstanceData) -> Result<(), InstantiateError> {
     Ok(())
 }
 
-/// Evaluate a (load-checked) constant expression, reading globals through the vmctx (so a
-/// defined global sees the ones defined before it).
-fn eval_const(
-    inst: &InstanceData,
-    expr: &[weld_contract::info::ConstOp],
-) -> Result<ValRaw, InstantiateError> {
-    let info = inst.module.info();
-    let o = inst.offsets;
-    let global = |g: u32| {
+/// What constant expressions of an instance read and allocate: its globals through the vmctx
+/// (so a defined global sees the ones defined before it), its funcref slots, the store's heap.
+struct InstanceEnv<'a>(&'a InstanceData);
+
+impl constexpr::ConstEnv for InstanceEnv<'_> {
+    fn global(&self, g: u32) -> Option<ValRaw> {
+        let (inst, info) = (self.0, self.0.module.info());
+        let o = inst.offsets;
         let ptr = if g < info.imported_globals {
             // SAFETY: the slot holds the imported global's address, set in `build`.
             unsafe { *at::<*const VMGlobal>(inst.vmctx, o.imported_global(g)) }
@@ -482,9 +483,52 @@ fn eval_const(
         Some(ValRaw {
             bytes: unsafe { (*ptr).bytes },
         })
-    };
-    let func_ref = |f: u32| Some(inst.vmctx as usize + o.funcref(info.funcref_slot(f)?) as usize);
-    constexpr::eval(expr, global, func_ref).ok_or_else(|| link("bad constant expression"))
+    }
+
+    fn func_ref(&self, f: u32) -> Option<usize> {
+        let slot = self.0.module.info().funcref_slot(f)?;
+        Some(self.0.vmctx as usize + self.0.offsets.funcref(slot) as usize)
+    }
+
+    fn new_struct(&mut self, t: u32, fields: &[ValRaw]) -> Result<u64, TrapCode> {
+        let id = *self
+            .0
+            .module
+            .inner
+            .type_ids
+            .get(t as usize)
+            .ok_or(TrapCode::InvalidValue)?;
+        // SAFETY: the vmctx's heap pointer was set in `Instance::new`; no wasm runs.
+        crate::gc::new_struct(unsafe { crate::gc::heap_of(self.0.vmctx) }, id, fields)
+    }
+
+    fn new_array(
+        &mut self,
+        t: u32,
+        len: u32,
+        elem: &dyn Fn(u32) -> ValRaw,
+    ) -> Result<u64, TrapCode> {
+        let id = *self
+            .0
+            .module
+            .inner
+            .type_ids
+            .get(t as usize)
+            .ok_or(TrapCode::InvalidValue)?;
+        // SAFETY: as in `new_struct`.
+        crate::gc::new_array(unsafe { crate::gc::heap_of(self.0.vmctx) }, id, len, elem)
+    }
+}
+
+/// Evaluate a (load-checked) constant expression.
+fn eval_const(
+    inst: &InstanceData,
+    expr: &[weld_contract::info::ConstOp],
+) -> Result<ValRaw, InstantiateError> {
+    constexpr::eval(expr, inst.module.info(), &mut InstanceEnv(inst)).map_err(|code| match code {
+        TrapCode::InvalidValue => link("bad constant expression"),
+        code => InstantiateError::Trap(Trap::new(code)),
+    })
 }
 
 /// Evaluate an offset, reference or table initialiser as a machine word (i32 values are

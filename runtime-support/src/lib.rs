@@ -56,6 +56,7 @@ pub mod constexpr;
 pub mod entry;
 pub mod exception;
 pub mod func;
+pub mod gc;
 pub mod global;
 #[cfg(feature = "std")]
 mod image;

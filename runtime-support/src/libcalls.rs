@@ -317,6 +317,20 @@ pub struct LibcallTable {
     pub throw: unsafe extern "C" fn(*mut u8, *mut VMException),
     /// `exn_release`
     pub exn_release: unsafe extern "C" fn(*mut u8, *mut VMException),
+    /// `gc_alloc`
+    pub gc_alloc: unsafe extern "C" fn(*mut u8, u64, u64) -> *mut u8,
+    /// `gc_is_subtype`
+    pub gc_is_subtype: unsafe extern "C" fn(*mut u8, u32, u32) -> u32,
+    /// `array_new_data`
+    pub array_new_data: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32) -> *mut u8,
+    /// `array_new_elem`
+    pub array_new_elem: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32) -> *mut u8,
+    /// `array_init_data`
+    pub array_init_data: unsafe extern "C" fn(*mut u8, *mut u8, u32, u32, u32, u32, u32),
+    /// `array_init_elem`
+    pub array_init_elem: unsafe extern "C" fn(*mut u8, *mut u8, u32, u32, u32, u32, u32),
+    /// `array_copy`
+    pub array_copy: unsafe extern "C" fn(*mut u8, *mut u8, u32, *mut u8, u32, u32, u32),
 }
 
 /// The table every vmctx points at.
@@ -335,4 +349,11 @@ pub static LIBCALLS: LibcallTable = LibcallTable {
     exn_new: crate::exception::exn_new,
     throw: crate::arch::weld_rt_throw,
     exn_release: crate::exception::exn_release,
+    gc_alloc: crate::gc::libcalls::gc_alloc,
+    gc_is_subtype: crate::gc::libcalls::gc_is_subtype,
+    array_new_data: crate::gc::libcalls::array_new_data,
+    array_new_elem: crate::gc::libcalls::array_new_elem,
+    array_init_data: crate::gc::libcalls::array_init_data,
+    array_init_elem: crate::gc::libcalls::array_init_elem,
+    array_copy: crate::gc::libcalls::array_copy,
 };

@@ -300,7 +300,7 @@ impl Module {
                 handlers,
             },
         );
-        let type_ids = info.types.iter().map(crate::types::canonical_id).collect();
+        let type_ids = crate::types::register(&info.type_defs);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 info,
@@ -443,7 +443,7 @@ pub(crate) fn validate(
         .iter()
         .map(|t| (t.elem, t.ref_type))
         .chain(m.global_types.iter().map(|g| (g.ty, g.ref_type)))
-        .all(|(t, r)| r.is_none_or(|r| r.fits(t, m.types.len())));
+        .all(|(t, r)| r.is_none_or(|r| r.fits(t, &m.type_defs)));
     if !refs_fit {
         return Err(bad("a reference type disagrees with its representation"));
     }
@@ -551,6 +551,7 @@ mod tests {
 
     fn small() -> ModuleInfo {
         ModuleInfo {
+            type_defs: weld_contract::gc::TypeDefs::from_signatures(&[FuncType::default()]),
             types: vec![FuncType::default()],
             funcs: vec![0],
             memories: vec![MemoryType {

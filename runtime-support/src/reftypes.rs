@@ -1,72 +1,42 @@
 //! Reference types at link time: whether a global or table another instance (or the host)
-//! exports fits what an import declares, with the subtyping of the typed function references
-//! proposal (`(ref $t)` ≤ `(ref func)` ≤ `(ref null func)`, `nofunc` below every function type,
-//! `noextern` below `extern`, `noexn` below `exn`).
+//! exports fits what an import declares, with the subtyping of typed function references and
+//! the GC proposal (`(ref $t)` ≤ `(ref func)` ≤ `(ref null func)`, `$sub` ≤ `$super` as
+//! declared, `none` below every `any` type, `nofunc` below every function type, `noextern`
+//! below `extern`, `noexn` below `exn`).
 //!
-//! In: each side's [`RefType`] as its module declared it, with concrete heap types resolved to
-//! function types through that module's type list. Out: yes or no. Concrete types are equal
-//! when their function types are (weld compiles no recursive type groups yet, so a function
-//! type is its structure).
+//! In: each side's [`RefType`] as its module declared it, concrete heap types resolved to
+//! canonical type ids (`crate::types`) through that module's ids. Out: yes or no. The rules
+//! themselves are the contract's (`weld_contract::gc::ref_subtype`).
 
-use weld_contract::info::{FuncType, HeapType, RefType, ValType};
-
-/// A reference type with its concrete heap type resolved.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Resolved<'a> {
-    nullable: bool,
-    heap: Heap<'a>,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Heap<'a> {
-    Func,
-    NoFunc,
-    Extern,
-    NoExtern,
-    Exn,
-    NoExn,
-    Concrete(&'a FuncType),
-}
+use weld_contract::gc::TypeKind;
+use weld_contract::info::{HeapType, RefType, ValType};
 
 /// The reference type of a value of type `ty` declared as `full` (`None`: the nullable abstract
-/// type, as the host's globals and tables have), its concrete heap type found by `lookup`.
-/// `None` when `ty` is no reference or the concrete type is unknown.
-pub(crate) fn resolve<'a>(
+/// type, as the host's globals and tables have), its concrete heap type mapped to a canonical
+/// id by `canon`. `None` when `ty` is no reference or the concrete type is unknown.
+pub(crate) fn resolve(
     ty: ValType,
     full: Option<RefType>,
-    lookup: impl Fn(u32) -> Option<&'a FuncType>,
-) -> Option<Resolved<'a>> {
+    canon: impl Fn(u32) -> Option<u32>,
+) -> Option<RefType> {
     let r = full.or_else(|| RefType::abstract_of(ty))?;
     let heap = match r.heap {
-        HeapType::Func => Heap::Func,
-        HeapType::NoFunc => Heap::NoFunc,
-        HeapType::Extern => Heap::Extern,
-        HeapType::NoExtern => Heap::NoExtern,
-        HeapType::Exn => Heap::Exn,
-        HeapType::NoExn => Heap::NoExn,
-        HeapType::Concrete(i) => Heap::Concrete(lookup(i)?),
+        HeapType::Concrete(i) => HeapType::Concrete(canon(i)?),
+        h => h,
     };
-    Some(Resolved {
+    Some(RefType {
         nullable: r.nullable,
         heap,
     })
 }
 
-/// Whether every value of `a` is a value of `b`.
-pub(crate) fn is_subtype(a: &Resolved<'_>, b: &Resolved<'_>) -> bool {
-    use Heap::*;
-    let heap = match (a.heap, b.heap) {
-        (Concrete(x), Concrete(y)) => x == y,
-        (Func | Concrete(_), Func) | (NoFunc, Func | NoFunc | Concrete(_)) => true,
-        (Extern, Extern) | (NoExtern, Extern | NoExtern) => true,
-        (Exn, Exn) | (NoExn, Exn | NoExn) => true,
-        _ => false,
-    };
-    heap && (b.nullable || !a.nullable)
+/// Whether every value of `a` is a value of `b` (both resolved).
+pub(crate) fn is_subtype(a: &RefType, b: &RefType) -> bool {
+    weld_contract::gc::ref_subtype(*a, *b, TypeKind::of_id, crate::types::is_subtype)
 }
 
 /// Whether `a` and `b` are the same type.
-pub(crate) fn same(a: &Resolved<'_>, b: &Resolved<'_>) -> bool {
+pub(crate) fn same(a: &RefType, b: &RefType) -> bool {
     is_subtype(a, b) && is_subtype(b, a)
 }
 
@@ -74,6 +44,7 @@ pub(crate) fn same(a: &Resolved<'_>, b: &Resolved<'_>) -> bool {
 mod tests {
     use super::*;
     use alloc::vec;
+    use weld_contract::info::FuncType;
 
     fn r(nullable: bool, heap: HeapType) -> Option<RefType> {
         Some(RefType { nullable, heap })
@@ -81,15 +52,15 @@ mod tests {
 
     #[test]
     fn typed_function_references_order_as_the_proposal_says() {
-        let types = [
-            FuncType::default(),
-            FuncType {
+        let ids = [
+            crate::types::canonical_id(&FuncType::default()),
+            crate::types::canonical_id(&FuncType {
                 params: vec![ValType::I32],
                 results: vec![],
-            },
-            FuncType::default(),
+            }),
+            crate::types::canonical_id(&FuncType::default()),
         ];
-        let at = |i: u32| types.get(i as usize);
+        let at = |i: u32| ids.get(i as usize).copied();
         let f = ValType::FuncRef;
         let t0 = resolve(f, r(false, HeapType::Concrete(0)), at).unwrap();
         let t0_null = resolve(f, r(true, HeapType::Concrete(0)), at).unwrap();
@@ -112,5 +83,24 @@ mod tests {
         assert_eq!(widened, r(false, HeapType::Func));
         assert_eq!(RefType::for_host(r(true, HeapType::Extern), f), None);
         assert!(resolve(f, r(true, HeapType::Concrete(9)), at).is_none());
+    }
+
+    #[test]
+    fn the_any_hierarchy_orders_as_the_gc_proposal_says() {
+        let a = ValType::AnyRef;
+        let any = resolve(a, None, |_| None).unwrap();
+        for h in [
+            HeapType::Eq,
+            HeapType::I31,
+            HeapType::Struct,
+            HeapType::Array,
+            HeapType::None,
+        ] {
+            let t = resolve(a, r(true, h), |_| None).unwrap();
+            assert!(is_subtype(&t, &any) && !is_subtype(&any, &t), "{h:?}");
+        }
+        let i31 = resolve(a, r(true, HeapType::I31), |_| None).unwrap();
+        let st = resolve(a, r(true, HeapType::Struct), |_| None).unwrap();
+        assert!(!is_subtype(&i31, &st) && !is_subtype(&st, &i31));
     }
 }

@@ -122,6 +122,8 @@ pub struct Store {
     pub(crate) globals: Arena<GlobalData>,
     pub(crate) memories: Arena<MemoryData>,
     pub(crate) tags: Arena<TagData>,
+    /// The GC heap every instance of the store allocates in (at a fixed address).
+    pub(crate) gc: Box<crate::gc::heap::GcHeap>,
     _not_send: PhantomData<*mut u8>,
 }
 
@@ -159,6 +161,9 @@ impl Store {
             globals: Arena::new(),
             memories: Arena::new(),
             tags: Arena::new(),
+            gc: Box::new(crate::gc::heap::GcHeap::new(
+                crate::gc::heap::DEFAULT_GC_HEAP_LIMIT,
+            )),
             _not_send: PhantomData,
         }
     }

@@ -5,7 +5,7 @@
 
 use crate::store::{Store, VmPtr};
 use alloc::vec::Vec;
-use weld_contract::info::{FuncType, IndexType, RefType, TableType, ValType};
+use weld_contract::info::{IndexType, RefType, TableType, ValType};
 use weld_contract::vmctx::VMTable;
 
 /// Most elements a table may have (an implementation limit, like other engines have).
@@ -20,8 +20,8 @@ pub(crate) struct TableData {
     declared_max: Option<u64>,
     index: IndexType,
     ref_type: Option<RefType>,
-    /// The function type a concrete `ref_type` names, resolved in the defining module.
-    concrete: Option<FuncType>,
+    /// The canonical id of the type a concrete `ref_type` names (from the defining module).
+    concrete: Option<u32>,
 }
 
 impl TableData {
@@ -64,16 +64,16 @@ impl TableData {
         })
     }
 
-    /// This table with the function type its concrete element type names (from the module
+    /// This table with the canonical type id its concrete element type names (from the module
     /// that defines it, for import matching).
-    pub(crate) fn with_concrete(mut self, f: Option<FuncType>) -> Self {
+    pub(crate) fn with_concrete(mut self, f: Option<u32>) -> Self {
         self.concrete = f;
         self
     }
 
-    /// The function type a concrete element type names.
-    pub(crate) fn concrete(&self) -> Option<&FuncType> {
-        self.concrete.as_ref()
+    /// The canonical id of the type a concrete element type names.
+    pub(crate) fn concrete(&self) -> Option<u32> {
+        self.concrete
     }
 
     fn sync(&mut self) {

@@ -11,6 +11,8 @@ use weld_contract::info::FuncType;
 pub(crate) struct TagData {
     pub(crate) identity: *const u8,
     pub(crate) ty: FuncType,
+    /// The canonical id of the type (`crate::types`): imports match on it.
+    pub(crate) type_id: u32,
 }
 
 /// A handle to a tag of a [`Store`].

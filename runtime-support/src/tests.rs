@@ -91,6 +91,7 @@ fn info() -> ModuleInfo {
         index,
     };
     ModuleInfo {
+        type_defs: weld_contract::gc::TypeDefs::from_signatures(&[i32_ty()]),
         types: vec![i32_ty()],
         funcs: vec![0, 0, 0],
         memories: vec![MemoryType {
@@ -521,6 +522,7 @@ extern "C" fn host_add(ctx: *mut u8, a: i32, b: i32) -> i32 {
 fn host_functions_can_reenter_wasm_and_inner_traps_stay_inner() {
     let ty = i32_ty();
     let info = ModuleInfo {
+        type_defs: weld_contract::gc::TypeDefs::from_signatures(core::slice::from_ref(&ty)),
         types: vec![ty.clone()],
         imports: vec![Import {
             module: "host".into(),
@@ -602,7 +604,14 @@ fn the_libcall_table_follows_the_contract_order() {
             "trap",
             "exn_new",
             "throw",
-            "exn_release"
+            "exn_release",
+            "gc_alloc",
+            "gc_is_subtype",
+            "array_new_data",
+            "array_new_elem",
+            "array_init_data",
+            "array_init_elem",
+            "array_copy"
         ]
     );
     assert_eq!(
@@ -615,17 +624,19 @@ fn the_libcall_table_follows_the_contract_order() {
         t.memory_fill as usize,
         t.trap as usize,
         t.exn_new as usize,
+        t.array_copy as usize,
     ];
     // SAFETY: the table is `repr(C)` with pointer-sized fields.
     let words =
         unsafe { core::slice::from_raw_parts(t as *const _ as *const usize, Libcall::ALL.len()) };
-    assert_eq!([words[0], words[1], words[10], words[11]], addrs);
+    assert_eq!([words[0], words[1], words[10], words[11], words[20]], addrs);
 }
 
 #[test]
 fn an_import_compiled_as_wasm_code_refuses_a_host_function() {
     let ty = i32_ty();
     let info = |wasm_imports: Vec<u32>| ModuleInfo {
+        type_defs: weld_contract::gc::TypeDefs::from_signatures(core::slice::from_ref(&ty)),
         types: vec![ty.clone()],
         imports: vec![Import {
             module: "host".into(),

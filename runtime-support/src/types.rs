@@ -1,65 +1,167 @@
-//! Canonical function-type ids: a process-wide interner from [`FuncType`]s to a `u32`, so that
-//! two ids are equal exactly when the types are equal, across every module loaded in the
-//! process. `call_indirect` compares these ids. Id 0 is never handed out. Types are looked up
-//! as they are (a copy is kept only of a type seen for the first time): encoding each into bytes
-//! first cost an allocation per lookup, a few hundred per start-up.
+//! Canonical type ids: a process-wide registry that gives every defined type of every loaded
+//! module a `u32`, equal for two types exactly when the GC proposal's iso-recursive type
+//! equality holds (their recursion groups are structurally equal, references inside a group
+//! compared by position, references outside it by canonical id, and they sit at the same
+//! position in the group). `call_indirect`, casts and import matching compare these ids, and a
+//! subtype check walks the declared supertype chain.
+//!
+//! In: a module's [`TypeDefs`] (or a host's function types). Out: one id per type index, and
+//! for each id its supertype and structure, which the heap reads.
+//! An id carries its [`TypeKind`] in its two low bits, so compiled code tells structs from
+//! arrays without a lookup. Id 0 is never handed out. Entries live as long as the process.
 
 use crate::sync::SpinLock;
 use alloc::collections::BTreeMap;
-use weld_contract::info::FuncType;
+use alloc::vec::Vec;
+use weld_contract::gc::{Composite, FieldType, FullType, StorageType, SubType, TypeDefs, TypeKind};
+use weld_contract::info::{FuncType, HeapType, RefType};
 
-struct Interner {
-    ids: BTreeMap<FuncType, u32>,
-    next: u32,
+/// Marks a reference to a member of the same recursion group in a group's key.
+const IN_GROUP: u32 = 1 << 31;
+
+/// One canonical type.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    /// Declared supertype, as a canonical id.
+    pub(crate) supertype: Option<u32>,
+    /// The type with every concrete reference as a canonical id.
+    pub(crate) sub: SubType,
 }
 
-static INTERNER: SpinLock<Interner> = SpinLock::new(Interner {
-    ids: BTreeMap::new(),
-    next: 1,
+struct Registry {
+    /// Each known group (concrete references rewritten, see [`IN_GROUP`]) and the index of its
+    /// first entry.
+    groups: BTreeMap<Vec<SubType>, u32>,
+    entries: Vec<Entry>,
+}
+
+static REGISTRY: SpinLock<Registry> = SpinLock::new(Registry {
+    groups: BTreeMap::new(),
+    entries: Vec::new(),
 });
 
-/// The canonical id of `ty` (assigning a fresh one the first time a type is seen).
-pub fn canonical_id(ty: &FuncType) -> u32 {
-    let mut interner = INTERNER.lock();
-    if let Some(id) = interner.ids.get(ty) {
-        return *id;
+fn id_of(index: usize, kind: TypeKind) -> u32 {
+    // Four billion / 4 types cannot fit in memory; ids cannot wrap in practice.
+    ((index as u32 + 1) << 2) | kind as u32
+}
+
+fn index_of(id: u32) -> usize {
+    ((id >> 2) as usize).wrapping_sub(1)
+}
+
+/// Rewrite every concrete reference of `t` with `map`.
+fn map_refs(t: &SubType, map: &impl Fn(u32) -> u32) -> SubType {
+    let full = |f: &FullType| match *f {
+        FullType::Ref(RefType {
+            nullable,
+            heap: HeapType::Concrete(i),
+        }) => FullType::Ref(RefType {
+            nullable,
+            heap: HeapType::Concrete(map(i)),
+        }),
+        other => other,
+    };
+    let field = |f: &FieldType| FieldType {
+        mutable: f.mutable,
+        storage: match &f.storage {
+            StorageType::Val(v) => StorageType::Val(full(v)),
+            s => *s,
+        },
+    };
+    SubType {
+        is_final: t.is_final,
+        supertype: t.supertype.map(map),
+        composite: match &t.composite {
+            Composite::Func { params, results } => Composite::Func {
+                params: params.iter().map(full).collect(),
+                results: results.iter().map(full).collect(),
+            },
+            Composite::Struct(fs) => Composite::Struct(fs.iter().map(field).collect()),
+            Composite::Array(f) => Composite::Array(field(f)),
+        },
     }
-    let id = interner.next;
-    // More than four billion distinct types cannot fit in memory; wrapping is unreachable.
-    interner.next = interner.next.wrapping_add(1).max(1);
-    interner.ids.insert(ty.clone(), id);
-    id
+}
+
+/// Register a module's types; returns the canonical id of each type index. `defs` must be
+/// well formed ([`TypeDefs::well_formed`]).
+pub fn register(defs: &TypeDefs) -> Vec<u32> {
+    let mut reg = REGISTRY.lock();
+    let mut ids: Vec<u32> = Vec::with_capacity(defs.types.len());
+    let mut start = 0usize;
+    for &size in &defs.group_sizes {
+        let end = start + size as usize;
+        let group = &defs.types[start..end];
+        let outer = |i: u32| match (i as usize).checked_sub(start) {
+            Some(rel) if (i as usize) < end => IN_GROUP | rel as u32,
+            _ => ids.get(i as usize).copied().unwrap_or(0),
+        };
+        let key: Vec<SubType> = group.iter().map(|t| map_refs(t, &outer)).collect();
+        let first = match reg.groups.get(&key) {
+            Some(first) => *first as usize,
+            None => {
+                let first = reg.entries.len();
+                let member =
+                    |rel: u32| id_of(first + rel as usize, key[rel as usize].composite.kind());
+                let resolve = |i: u32| {
+                    if i & IN_GROUP != 0 {
+                        member(i & !IN_GROUP)
+                    } else {
+                        i
+                    }
+                };
+                for t in &key {
+                    let sub = map_refs(t, &resolve);
+                    reg.entries.push(Entry {
+                        supertype: sub.supertype,
+                        sub,
+                    });
+                }
+                reg.groups.insert(key.clone(), first as u32);
+                first
+            }
+        };
+        ids.extend(
+            key.iter()
+                .enumerate()
+                .map(|(i, t)| id_of(first + i, t.composite.kind())),
+        );
+        start = end;
+    }
+    ids
+}
+
+/// The canonical id of a host function type (a final type in a group of its own, its
+/// references the abstract types their words stand for).
+pub fn canonical_id(ty: &FuncType) -> u32 {
+    register(&TypeDefs::from_signatures(core::slice::from_ref(ty)))[0]
+}
+
+/// Whether canonical type `a` is `b` or declares it, directly or not, as a supertype.
+pub fn is_subtype(a: u32, b: u32) -> bool {
+    if a == b {
+        return true;
+    }
+    let reg = REGISTRY.lock();
+    let mut at = a;
+    while let Some(e) = reg.entries.get(index_of(at)) {
+        match e.supertype {
+            Some(s) if s == b => return true,
+            Some(s) => at = s,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// The field types of canonical struct `id`, or the element of array `id`, with references
+/// as canonical ids.
+pub(crate) fn composite_of(id: u32) -> Option<Composite> {
+    REGISTRY
+        .lock()
+        .entries
+        .get(index_of(id))
+        .map(|e| e.sub.composite.clone())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use alloc::vec::Vec;
-    use weld_contract::info::ValType;
-
-    fn ty(params: &[ValType], results: &[ValType]) -> FuncType {
-        FuncType {
-            params: params.to_vec(),
-            results: results.to_vec(),
-        }
-    }
-
-    #[test]
-    fn equal_types_get_equal_ids_and_different_types_different_ids() {
-        let types = [
-            ty(&[], &[]),
-            ty(&[ValType::I32], &[]),
-            ty(&[], &[ValType::I32]),
-            ty(&[ValType::I32, ValType::I64], &[ValType::F32]),
-            ty(&[ValType::FuncRef], &[ValType::ExternRef]),
-        ];
-        let ids: Vec<u32> = types.iter().map(canonical_id).collect();
-        for (i, a) in types.iter().enumerate() {
-            assert_ne!(ids[i], 0);
-            assert_eq!(canonical_id(&a.clone()), ids[i]);
-            for (j, _) in types.iter().enumerate().skip(i + 1) {
-                assert_ne!(ids[i], ids[j], "{i} vs {j}");
-            }
-        }
-    }
-}
+mod tests;

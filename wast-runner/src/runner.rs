@@ -312,8 +312,10 @@ impl Runner {
                             actual.len()
                         ));
                     }
+                    let store = &self.store;
+                    let kind = |w: u64| store.ref_kind(w);
                     for (i, (e, (v, ty))) in results.iter().zip(actual).enumerate() {
-                        if !values::matches(e, v, ty)? {
+                        if !values::matches(e, v, ty, &kind)? {
                             return Err(format!(
                                 "result {i}: expected {}, got {}",
                                 values::show_expected(e),

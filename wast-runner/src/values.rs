@@ -1,13 +1,23 @@
 //! Conversions between `.wast` values and the runtime's raw value slots, and the matching rules
 //! of `assert_return` (NaN patterns, v128 lane patterns, reference patterns).
 //!
-//! References travel as 8-byte words: null is 0, `ref.extern N` is N + 1, a funcref is the
-//! address of its `VMFuncRef`.
+//! References travel as 8-byte words: null is 0, `ref.extern N` and `ref.host N` are the host
+//! value N as `weld_contract::gc` encodes it, a funcref is the address of its `VMFuncRef`, and
+//! other `any` references are looked at through the store ([`RefKind`]).
 
 use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
+use weld_contract::gc::{extern_from_host, RefWord};
 use weld_contract::info::ValType;
 use weld_contract::vmctx::ValRaw;
+use weld_runtime::gc::RefKind;
+
+/// What a reference word holds, as the store that made it says.
+pub type Classify<'a> = &'a dyn Fn(u64) -> Option<RefKind>;
+
+fn host_word(n: u32) -> i64 {
+    extern_from_host(u64::from(n)).unwrap_or(0) as i64
+}
 
 /// Convert an argument; `Err` names what is not supported.
 pub fn arg(a: &WastArg<'_>) -> Result<ValRaw, String> {
@@ -19,8 +29,7 @@ pub fn arg(a: &WastArg<'_>) -> Result<ValRaw, String> {
             WastArgCore::F64(f) => ValRaw::f64(f.bits),
             WastArgCore::V128(v) => ValRaw::from_u128(u128::from_le_bytes(v.to_le_bytes())),
             WastArgCore::RefNull(_) => ValRaw::i64(0),
-            WastArgCore::RefExtern(n) => ValRaw::i64(*n as i64 + 1),
-            WastArgCore::RefHost(_) => return Err("ref.host arguments".into()),
+            WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => ValRaw::i64(host_word(*n)),
         }),
         _ => Err("component values in a core invoke".into()),
     }
@@ -72,14 +81,28 @@ fn v128_matches(p: &V128Pattern, v: u128) -> bool {
 }
 
 /// Whether `actual` (of type `ty`) matches the expected result.
-pub fn matches(expected: &WastRet<'_>, actual: ValRaw, ty: ValType) -> Result<bool, String> {
+pub fn matches(
+    expected: &WastRet<'_>,
+    actual: ValRaw,
+    ty: ValType,
+    kind: Classify<'_>,
+) -> Result<bool, String> {
     let WastRet::Core(e) = expected else {
         return Err("component values in a core assertion".into());
     };
-    core_matches(e, actual, ty)
+    core_matches(e, actual, ty, kind)
 }
 
-fn core_matches(e: &WastRetCore<'_>, actual: ValRaw, ty: ValType) -> Result<bool, String> {
+fn core_matches(
+    e: &WastRetCore<'_>,
+    actual: ValRaw,
+    ty: ValType,
+    kind: Classify<'_>,
+) -> Result<bool, String> {
+    let word = actual.get_i64();
+    let any = |want: &dyn Fn(RefKind) -> bool| {
+        ty == ValType::AnyRef && kind(word as u64).is_some_and(want)
+    };
     Ok(match e {
         WastRetCore::I32(v) => ty == ValType::I32 && actual.get_i32() == *v,
         WastRetCore::I64(v) => ty == ValType::I64 && actual.get_i64() == *v,
@@ -87,14 +110,20 @@ fn core_matches(e: &WastRetCore<'_>, actual: ValRaw, ty: ValType) -> Result<bool
         WastRetCore::F64(p) => ty == ValType::F64 && f64_matches(p, actual.get_f64()),
         WastRetCore::V128(p) => ty == ValType::V128 && v128_matches(p, actual.get_u128()),
         WastRetCore::RefNull(_) => ty.is_ref() && actual.get_i64() == 0,
-        WastRetCore::RefExtern(None) => ty == ValType::ExternRef && actual.get_i64() != 0,
-        WastRetCore::RefExtern(Some(n)) => {
-            ty == ValType::ExternRef && actual.get_i64() == *n as i64 + 1
+        WastRetCore::RefExtern(None) => ty == ValType::ExternRef && word != 0,
+        WastRetCore::RefExtern(Some(n)) => ty == ValType::ExternRef && word == host_word(*n),
+        WastRetCore::RefHost(n) => ty == ValType::AnyRef && word == host_word(*n),
+        WastRetCore::RefFunc(_) => ty == ValType::FuncRef && word != 0,
+        WastRetCore::RefAny => any(&|k| k != RefKind::Null),
+        WastRetCore::RefEq => {
+            any(&|k| matches!(k, RefKind::I31(_) | RefKind::Struct | RefKind::Array(_)))
         }
-        WastRetCore::RefFunc(_) => ty == ValType::FuncRef && actual.get_i64() != 0,
+        WastRetCore::RefI31 => any(&|k| matches!(k, RefKind::I31(_))),
+        WastRetCore::RefStruct => any(&|k| k == RefKind::Struct),
+        WastRetCore::RefArray => any(&|k| matches!(k, RefKind::Array(_))),
         WastRetCore::Either(alts) => {
             for a in alts {
-                if core_matches(a, actual, ty)? {
+                if core_matches(a, actual, ty, kind)? {
                     return Ok(true);
                 }
             }
@@ -113,10 +142,8 @@ pub fn show(v: ValRaw, ty: ValType) -> String {
         ValType::F64 => format!("f64:{} ({:#x})", f64::from_bits(v.get_f64()), v.get_f64()),
         ValType::V128 => format!("v128:{:#034x}", v.get_u128()),
         ValType::FuncRef => format!("funcref:{:#x}", v.get_i64()),
-        ValType::ExternRef => match v.get_i64() {
-            0 => "externref:null".to_string(),
-            n => format!("externref:{}", n - 1),
-        },
+        ValType::ExternRef => format!("externref:{:?}", RefWord::classify(v.get_i64() as u64)),
+        ValType::AnyRef => format!("anyref:{:?}", RefWord::classify(v.get_i64() as u64)),
         ValType::ExnRef => format!("exnref:{:#x}", v.get_i64()),
     }
 }

@@ -211,7 +211,7 @@ pub(crate) fn translate_function(
             let offset = locals_reader.original_position();
             let (count, vt) = locals_reader.read()?;
             validator.define_locals(offset, count, vt)?;
-            let vt = crate::frontend::val_type_at(vt, offset)?;
+            let vt = crate::frontend::val_type_at(vt, &t.env.info.type_defs, offset)?;
             for _ in 0..count {
                 let var = t.b.declare_var(clif_type(vt));
                 let zero = t.zero(vt);
@@ -294,9 +294,11 @@ impl<'a, 'b> Translator<'a, 'b> {
     pub(crate) fn zero(&mut self, vt: ValType) -> Value {
         match vt {
             ValType::I32 => self.b.ins().iconst(types::I32, 0),
-            ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
-                self.b.ins().iconst(types::I64, 0)
-            }
+            ValType::I64
+            | ValType::FuncRef
+            | ValType::ExternRef
+            | ValType::ExnRef
+            | ValType::AnyRef => self.b.ins().iconst(types::I64, 0),
             ValType::F32 => self.b.ins().f32const(0.0),
             ValType::F64 => self.b.ins().f64const(0.0),
             ValType::V128 => {
@@ -348,7 +350,8 @@ impl<'a, 'b> Translator<'a, 'b> {
         match bt {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => {
-                let vt = crate::frontend::val_type_at(t, self.offset).unwrap_or(ValType::I32);
+                let vt = crate::frontend::val_type_at(t, &self.env.info.type_defs, self.offset)
+                    .unwrap_or(ValType::I32);
                 (vec![], vec![clif_type(vt)])
             }
             BlockType::FuncType(i) => {
@@ -546,7 +549,12 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
             }
             _ => {
-                if self.numeric(op)? || self.memory(op)? || self.table(op)? || self.simd(op)? {
+                if self.numeric(op)?
+                    || self.memory(op)?
+                    || self.table(op)?
+                    || self.simd(op)?
+                    || self.gc(op)?
+                {
                     return Ok(());
                 }
                 return Err(self.unsupported(format!("operator {op:?}")));
@@ -667,7 +675,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     }
 
     /// Branch to the frame at `relative_depth` when `cond` is non-zero, passing the top values.
-    fn br_if_with(&mut self, relative_depth: u32, cond: Value) {
+    pub(crate) fn br_if_with(&mut self, relative_depth: u32, cond: Value) {
         let (target, n) = self.branch_target(relative_depth);
         let vals = self.peekn(n);
         let vals = self.canonicalize_all(&vals);
@@ -846,15 +854,16 @@ impl<'a, 'b> Translator<'a, 'b> {
             funcref,
             vmctx::FUNCREF_TYPE_ID as i32,
         );
-        let expected_off = self.env.offsets.type_id(type_index);
-        let expected = self.b.ins().load(
-            types::I32,
-            MemFlagsData::trusted().with_readonly().with_can_move(),
-            self.vmctx,
-            expected_off as i32,
-        );
-        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.trapnz(mismatch, TrapCode::IndirectCallTypeMismatch);
+        // The function's type must be the expected one or (GC) declare it as a supertype,
+        // which only a type that is not final can be.
+        if self.is_final_type(type_index) {
+            let expected = self.canonical_type_id(type_index);
+            let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
+            self.trapnz(mismatch, TrapCode::IndirectCallTypeMismatch);
+        } else {
+            let fits = self.compare_ids(actual, type_index);
+            self.trapz(fits, TrapCode::IndirectCallTypeMismatch);
+        }
         self.call_funcref(type_index, funcref, tail);
         Ok(())
     }

@@ -9,11 +9,13 @@
 //! symbols. Functions are independent, so they compile in parallel; results are placed by index
 //! so the output does not depend on scheduling.
 
+mod casts;
 pub mod disas;
 pub mod entry;
 mod exceptions;
 mod func;
 pub(crate) mod funcref;
+mod gc;
 pub(crate) mod isa;
 mod memory;
 mod numeric;
@@ -159,7 +161,7 @@ pub fn clif_type(t: ValType) -> ir::Type {
         ValType::F32 => ir::types::F32,
         ValType::F64 => ir::types::F64,
         ValType::V128 => ir::types::I8X16,
-        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => ir::types::I64,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef | ValType::AnyRef => ir::types::I64,
     }
 }
 

@@ -762,7 +762,7 @@ impl<'a> Inliner<'a> {
                     wasmparser::CompositeInnerType::Func(ft) => {
                         let conv = |ts: &[wasmparser::ValType]| {
                             ts.iter()
-                                .map(|t| crate::frontend::val_type_at(*t, 0))
+                                .map(|t| crate::frontend::val_type_at(*t, &Default::default(), 0))
                                 .collect::<Result<Vec<_>>>()
                         };
                         (conv(ft.params())?, conv(ft.results())?)

@@ -30,6 +30,8 @@ fn c_type(t: ValType) -> Option<&'static str> {
         ValType::F32 => "float",
         ValType::F64 => "double",
         ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => "void *",
+        // A GC reference moves when the collector runs: a word, not a pointer to keep.
+        ValType::AnyRef => "uint64_t",
         ValType::V128 => return None,
     })
 }
@@ -44,6 +46,7 @@ fn wasm_name(t: ValType) -> &'static str {
         ValType::FuncRef => "funcref",
         ValType::ExternRef => "externref",
         ValType::ExnRef => "exnref",
+        ValType::AnyRef => "anyref",
     }
 }
 

@@ -9,16 +9,18 @@
 //! that invalid modules are reported as invalid even when they use proposals weld does not
 //! implement; those are then refused here as unsupported, naming the construct and offset.
 
+pub mod types;
+
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use wasmparser::{
-    CompositeInnerType, ElementItems, ElementKind, ExternalKind, FuncToValidate, FunctionBody,
-    Name, Operator, Parser, Payload, RefType, TableInit, TypeRef, Validator, ValidatorResources,
-    WasmFeatures,
+    ElementItems, ElementKind, ExternalKind, FuncToValidate, FunctionBody, Name, Operator, Parser,
+    Payload, RefType, TableInit, TypeRef, Validator, ValidatorResources, WasmFeatures,
 };
+use weld_contract::gc::TypeDefs;
 use weld_contract::info::{
-    ConstExpr, ConstOp, DataSegment, ElemSegment, Export, ExportKind, FuncType, Global, GlobalType,
-    Import, ImportKind, IndexType, MemoryType, ModuleInfo, SegmentMode, Table, TableType, ValType,
+    ConstExpr, ConstOp, DataSegment, ElemSegment, Export, ExportKind, Global, GlobalType, Import,
+    ImportKind, IndexType, MemoryType, ModuleInfo, SegmentMode, Table, TableType, ValType,
 };
 
 /// The bytes of `input` that a parser's `range` names, or an [`Error::Invalid`] at the range's
@@ -166,6 +168,7 @@ pub fn parse_module_at(
         }
         return Err(e);
     }
+    m.info.types = m.info.type_defs.signatures();
     m.info.func_names.sort_by_key(|(i, _)| *i);
     m.info.func_names.dedup_by_key(|(i, _)| *i);
     let imported = m.info.imported_funcs;
@@ -190,41 +193,7 @@ fn extract<'a>(
                 range.start,
             ));
         }
-        Payload::TypeSection(reader) => {
-            for group in reader.into_iter_with_offsets() {
-                let (offset, group) = group?;
-                if group.is_explicit_rec_group() {
-                    return Err(Error::unsupported(
-                        "recursive type groups (GC proposal)",
-                        offset,
-                    ));
-                }
-                for sub in group.into_types() {
-                    if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                        return Err(Error::unsupported("subtyping (GC proposal)", offset));
-                    }
-                    match &sub.composite_type.inner {
-                        CompositeInnerType::Func(f) if !sub.composite_type.shared => {
-                            let conv = |t: &[wasmparser::ValType]| {
-                                t.iter()
-                                    .map(|t| val_type_at(*t, offset))
-                                    .collect::<Result<Vec<_>>>()
-                            };
-                            m.info.types.push(FuncType {
-                                params: conv(f.params())?,
-                                results: conv(f.results())?,
-                            });
-                        }
-                        _ => {
-                            return Err(Error::unsupported(
-                                "struct, array and shared types (GC proposal)",
-                                offset,
-                            ))
-                        }
-                    }
-                }
-            }
-        }
+        Payload::TypeSection(reader) => types::type_section(reader, &mut m.info.type_defs)?,
         Payload::ImportSection(reader) => {
             for import in reader.into_imports_with_offsets() {
                 let (offset, import) = import?;
@@ -241,13 +210,13 @@ fn extract<'a>(
                         ImportKind::Memory(t)
                     }
                     TypeRef::Table(t) => {
-                        let t = table_type(&t, offset)?;
+                        let t = table_type(&t, &m.info.type_defs, offset)?;
                         m.info.table_types.push(t);
                         m.info.imported_tables += 1;
                         ImportKind::Table(t)
                     }
                     TypeRef::Global(g) => {
-                        let t = global_type(&g, offset)?;
+                        let t = global_type(&g, &m.info.type_defs, offset)?;
                         m.info.global_types.push(t);
                         m.info.imported_globals += 1;
                         ImportKind::Global(t)
@@ -279,7 +248,7 @@ fn extract<'a>(
         Payload::TableSection(reader) => {
             for t in reader.into_iter_with_offsets() {
                 let (offset, t) = t?;
-                let ty = table_type(&t.ty, offset)?;
+                let ty = table_type(&t.ty, &m.info.type_defs, offset)?;
                 let init = match t.init {
                     TableInit::RefNull => vec![ConstOp::RefNull],
                     TableInit::Expr(e) => const_expr(&e, escaping)?,
@@ -302,7 +271,7 @@ fn extract<'a>(
         Payload::GlobalSection(reader) => {
             for g in reader.into_iter_with_offsets() {
                 let (offset, g) = g?;
-                let ty = global_type(&g.ty, offset)?;
+                let ty = global_type(&g.ty, &m.info.type_defs, offset)?;
                 let init = const_expr(&g.init_expr, escaping)?;
                 m.info.global_types.push(ty);
                 m.info.globals.push(Global { ty, init });
@@ -357,7 +326,7 @@ fn extract<'a>(
                         (ValType::FuncRef, items)
                     }
                     ElementItems::Expressions(rt, r) => {
-                        let ty = ref_type(rt, offset)?;
+                        let ty = ref_repr(rt, &m.info.type_defs, offset)?;
                         let mut items = Vec::new();
                         for expr in r {
                             items.push(const_expr(&expr?, escaping)?);
@@ -420,83 +389,15 @@ fn extract<'a>(
     Ok(())
 }
 
-/// Convert a wasmparser value type, refusing reference types weld does not support.
-pub fn val_type_at(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
-    Ok(match t {
-        wasmparser::ValType::I32 => ValType::I32,
-        wasmparser::ValType::I64 => ValType::I64,
-        wasmparser::ValType::F32 => ValType::F32,
-        wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(r) => ref_type(r, offset)?,
-    })
+/// Convert a wasmparser value type to the word-level type code generation uses; concrete heap
+/// types are looked up in `defs`.
+pub fn val_type_at(t: wasmparser::ValType, defs: &TypeDefs, offset: u64) -> Result<ValType> {
+    types::val_type(t, defs, offset)
 }
 
-/// Function references of every kind (`funcref`, `(ref $t)`, `nullfuncref`, ...) share one
-/// representation, as do `externref` and `nullexternref`; the validator has already checked how
-/// they are used in code, so code generation does not need the distinction. Linking does: the
-/// full type of a table or global is [`full_ref_type`].
-fn ref_type(r: RefType, offset: u64) -> Result<ValType> {
-    use wasmparser::{AbstractHeapType as A, HeapType as H};
-    match r.heap_type() {
-        H::Abstract {
-            shared: false,
-            ty: A::Func | A::NoFunc,
-        }
-        | H::Concrete(_) => Ok(ValType::FuncRef),
-        H::Abstract {
-            shared: false,
-            ty: A::Extern | A::NoExtern,
-        } => Ok(ValType::ExternRef),
-        H::Abstract {
-            shared: false,
-            ty: A::Exn | A::NoExn,
-        } => Ok(ValType::ExnRef),
-        _ => Err(Error::unsupported(
-            format!("reference type {r} (GC proposal)"),
-            offset,
-        )),
-    }
-}
-
-/// The full reference type (nullability, heap type) of a table's elements or a global, kept for
-/// matching imports against exports; `None` for non-reference types.
-fn full_ref_type(
-    t: wasmparser::ValType,
-    offset: u64,
-) -> Result<Option<weld_contract::info::RefType>> {
-    use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex};
-    use weld_contract::info::HeapType as W;
-    let wasmparser::ValType::Ref(r) = t else {
-        return Ok(None);
-    };
-    let heap = match r.heap_type() {
-        H::Abstract { shared: false, ty } => match ty {
-            A::Func => W::Func,
-            A::NoFunc => W::NoFunc,
-            A::Extern => W::Extern,
-            A::NoExtern => W::NoExtern,
-            A::Exn => W::Exn,
-            A::NoExn => W::NoExn,
-            _ => {
-                return Err(Error::unsupported(
-                    format!("reference type {r} (GC proposal)"),
-                    offset,
-                ))
-            }
-        },
-        H::Concrete(UnpackedIndex::Module(i)) => W::Concrete(i),
-        _ => {
-            return Err(Error::unsupported(
-                format!("reference type {r} (GC proposal)"),
-                offset,
-            ))
-        }
-    };
-    Ok(Some(weld_contract::info::RefType {
-        nullable: r.is_nullable(),
-        heap,
-    }))
+/// The word-level type of a reference type.
+fn ref_repr(r: RefType, defs: &TypeDefs, offset: u64) -> Result<ValType> {
+    types::val_type(wasmparser::ValType::Ref(r), defs, offset)
 }
 
 fn index_type(is64: bool) -> IndexType {
@@ -524,27 +425,31 @@ fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
     })
 }
 
-fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
+fn table_type(t: &wasmparser::TableType, defs: &TypeDefs, offset: u64) -> Result<TableType> {
     if t.shared {
         return Err(Error::unsupported("shared tables", offset));
     }
     Ok(TableType {
-        elem: ref_type(t.element_type, offset)?,
+        elem: ref_repr(t.element_type, defs, offset)?,
         min: t.initial,
         max: t.maximum,
         index: index_type(t.table64),
-        ref_type: full_ref_type(wasmparser::ValType::Ref(t.element_type), offset)?,
+        ref_type: Some(types::ref_type(t.element_type, offset)?),
     })
 }
 
-fn global_type(g: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
+fn global_type(g: &wasmparser::GlobalType, defs: &TypeDefs, offset: u64) -> Result<GlobalType> {
     if g.shared {
         return Err(Error::unsupported("shared globals", offset));
     }
+    let ref_type = match g.content_type {
+        wasmparser::ValType::Ref(r) => Some(types::ref_type(r, offset)?),
+        _ => None,
+    };
     Ok(GlobalType {
-        ty: val_type_at(g.content_type, offset)?,
+        ty: val_type_at(g.content_type, defs, offset)?,
         mutable: g.mutable,
-        ref_type: full_ref_type(g.content_type, offset)?,
+        ref_type,
     })
 }
 
@@ -572,6 +477,21 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>, escaping: &mut BTreeSet<u32>) -> Re
             Operator::I64Add => ConstOp::I64Add,
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
+            Operator::RefI31 => ConstOp::RefI31,
+            Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            Operator::StructNewDefault { struct_type_index } => {
+                ConstOp::StructNewDefault(struct_type_index)
+            }
+            Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            Operator::ArrayNewDefault { array_type_index } => {
+                ConstOp::ArrayNewDefault(array_type_index)
+            }
+            Operator::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+            Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            Operator::ExternConvertAny => ConstOp::ExternConvertAny,
             Operator::End => continue,
             other => {
                 return Err(Error::unsupported(
@@ -638,6 +558,27 @@ mod tests {
                 assert!(r.is_err(), "cut at {cut}");
             }
         }
+    }
+
+    #[test]
+    fn the_type_section_keeps_recursion_groups_subtypes_and_struct_layouts() {
+        use weld_contract::gc::{Composite, TypeKind};
+        let bytes = wat(r#"(module
+            (rec (type $a (sub (struct (field (ref null $b)))))
+                 (type $b (sub final $a (struct (field (ref null $b)) (field i8)))))
+            (type $f (func (param anyref) (result (ref $a))))
+            (type $v (array (mut i16)))
+            (global (ref null $a) (ref.null none)))"#);
+        let m = parse_module(&bytes).expect("valid");
+        let d = &m.info.type_defs;
+        assert_eq!(d.group_sizes, vec![2, 1, 1]);
+        assert!(!d.types[0].is_final && d.types[1].is_final);
+        assert_eq!(d.types[1].supertype, Some(0));
+        assert_eq!(d.kind(2), Some(TypeKind::Func));
+        assert!(matches!(d.types[3].composite, Composite::Array(_)));
+        assert_eq!(m.info.types[2].params, vec![ValType::AnyRef]);
+        assert_eq!(m.info.types[2].results, vec![ValType::AnyRef]);
+        assert_eq!(m.info.global_types[0].ty, ValType::AnyRef);
     }
 
     #[test]

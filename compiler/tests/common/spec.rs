@@ -7,9 +7,10 @@ use weld::wast::{run_files, skips::SkipList, Exec, Summary};
 use weld::Options;
 
 /// The folders of `core/` every target with SIMD runs (`""` is `core/` itself).
-pub const FOLDERS: [&str; 7] = [
+pub const FOLDERS: [&str; 8] = [
     "",
     "bulk-memory",
+    "gc",
     "multi-memory",
     "simd",
     "relaxed-simd",
@@ -18,8 +19,14 @@ pub const FOLDERS: [&str; 7] = [
 ];
 
 /// The same without the SIMD folders, for riscv64 (no V extension).
-pub const FOLDERS_WITHOUT_SIMD: [&str; 5] =
-    ["", "bulk-memory", "multi-memory", "memory64", "exceptions"];
+pub const FOLDERS_WITHOUT_SIMD: [&str; 6] = [
+    "",
+    "bulk-memory",
+    "gc",
+    "multi-memory",
+    "memory64",
+    "exceptions",
+];
 
 /// The `.wast` files directly in `dir`, sorted.
 fn wast_files(dir: &Path) -> Vec<PathBuf> {

@@ -1,0 +1,126 @@
+//! Wasm GC objects in the runtime: the store's heap ([`heap`]), the libcalls behind the array
+//! built-ins that read segments ([`libcalls`]), and the object operations constant
+//! expressions and hosts need.
+//!
+//! In: canonical type ids (whose layouts `crate::types` keeps) and values as [`ValRaw`]. Out:
+//! objects laid out as `weld_contract::gc` defines, the same layout compiled code reads and
+//! writes inline. Hosts see reference words through [`RefKind`], which looks inside an object
+//! only after checking that the word points into the store's own heap.
+
+pub mod heap;
+pub(crate) mod libcalls;
+
+use crate::store::Store;
+use heap::GcHeap;
+use weld_contract::gc::{
+    array_size, struct_layout, Composite, RefWord, StorageType, ARRAY_LENGTH, OBJECT_HEADER,
+    OBJECT_TYPE_ID,
+};
+use weld_contract::trap::TrapCode;
+use weld_contract::vmctx::{ValRaw, VMCTX_GC_HEAP};
+
+/// The heap a vmctx points at.
+///
+/// # Safety
+/// `vmctx` must be the vmctx of a live instance, and no other reference to the heap in use.
+pub(crate) unsafe fn heap_of<'a>(vmctx: *mut u8) -> &'a mut GcHeap {
+    // SAFETY: instantiation stores the store's heap address at this offset; the heap lives as
+    // long as the store.
+    unsafe { &mut **(vmctx.add(VMCTX_GC_HEAP as usize) as *const *mut GcHeap) }
+}
+
+/// Write the first `size` bytes of `v` (a value in native order) at `at`.
+///
+/// # Safety
+/// `at..at + size` must be writable object memory.
+pub(crate) unsafe fn write_value(at: *mut u8, size: u32, v: ValRaw) {
+    // SAFETY: the caller guarantees the destination; `size` is at most 16.
+    unsafe { core::ptr::copy_nonoverlapping(v.bytes.as_ptr(), at, (size as usize).min(16)) };
+}
+
+/// A new struct of canonical type `id` with `fields` in declaration order.
+pub(crate) fn new_struct(heap: &mut GcHeap, id: u32, fields: &[ValRaw]) -> Result<u64, TrapCode> {
+    let Some(Composite::Struct(types)) = crate::types::composite_of(id) else {
+        return Err(TrapCode::CastFailure);
+    };
+    let layout = struct_layout(&types);
+    let obj = heap.alloc(u64::from(id), u64::from(layout.size))?;
+    for ((t, off), v) in types.iter().zip(&layout.offsets).zip(fields) {
+        // SAFETY: the field lies inside the object just allocated with this layout.
+        unsafe { write_value(obj.add(*off as usize), t.storage.size(), *v) };
+    }
+    Ok(obj as u64)
+}
+
+/// The element storage of canonical array type `id`.
+pub(crate) fn array_elem(id: u32) -> Result<StorageType, TrapCode> {
+    match crate::types::composite_of(id) {
+        Some(Composite::Array(f)) => Ok(f.storage),
+        _ => Err(TrapCode::CastFailure),
+    }
+}
+
+/// A new array of canonical type `id` with `len` elements, element `i` being `elem(i)`.
+pub(crate) fn new_array(
+    heap: &mut GcHeap,
+    id: u32,
+    len: u32,
+    elem: impl Fn(u32) -> ValRaw,
+) -> Result<u64, TrapCode> {
+    let storage = array_elem(id)?;
+    let size = array_size(storage, len).ok_or(TrapCode::AllocationTooLarge)?;
+    let obj = heap.alloc(u64::from(id) | (u64::from(len) << 32), size)?;
+    let esize = storage.size();
+    for i in 0..len {
+        let at = OBJECT_HEADER as usize + (i as usize) * esize as usize;
+        // SAFETY: element `i` lies inside the array just allocated for `len` elements.
+        unsafe { write_value(obj.add(at), esize, elem(i)) };
+    }
+    Ok(obj as u64)
+}
+
+/// What a reference word of the `any` or `extern` hierarchy holds, as a host sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefKind {
+    /// Null.
+    Null,
+    /// An `i31ref`'s 31 bits.
+    I31(u32),
+    /// A host value (`ref.extern n`, possibly internalized).
+    Host(u64),
+    /// A struct.
+    Struct,
+    /// An array of this length.
+    Array(u32),
+}
+
+impl Store {
+    /// What the reference word `word` (of the `any` or `extern` hierarchy) holds; `None` when
+    /// it points nowhere in this store's heap.
+    pub fn ref_kind(&self, word: u64) -> Option<RefKind> {
+        Some(match RefWord::classify(word) {
+            RefWord::Null => RefKind::Null,
+            RefWord::I31(v) => RefKind::I31(v),
+            RefWord::Host(n) => RefKind::Host(n),
+            RefWord::Object(addr) => {
+                if !self.gc.contains(addr, u64::from(OBJECT_HEADER)) {
+                    return None;
+                }
+                // SAFETY: the header lies inside a chunk of this store's heap, which only
+                // holds objects written by `GcHeap::alloc`.
+                let (id, len) = unsafe {
+                    let p = addr as *const u8;
+                    (
+                        (p.add(OBJECT_TYPE_ID as usize) as *const u32).read(),
+                        (p.add(ARRAY_LENGTH as usize) as *const u32).read(),
+                    )
+                };
+                match weld_contract::gc::TypeKind::of_id(id) {
+                    Some(weld_contract::gc::TypeKind::Struct) => RefKind::Struct,
+                    Some(weld_contract::gc::TypeKind::Array) => RefKind::Array(len),
+                    _ => return None,
+                }
+            }
+        })
+    }
+}
