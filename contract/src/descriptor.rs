@@ -12,6 +12,8 @@
 //!                        in function order; for backtraces)
 //!                    ──► exception table: call sites inside `try_table` (sorted by return
 //!                        address) → their handlers, innermost first
+//!                    ──► stack maps: call sites with live GC references (sorted by return
+//!                        address) → the frame slots that hold them
 //! ```
 
 use crate::trap::TrapCode;
@@ -84,6 +86,27 @@ pub struct VMHandler {
     pub target: u32,
 }
 
+/// The GC references live in a wasm frame while it waits at one call: the slots
+/// `slots[start..start + len]` of the module's slot table, each an offset from the frame
+/// pointer (negative: below it) of a spilled 8-byte reference word.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMStackMap {
+    /// Offset of the call's return address from `code`.
+    pub ret: u32,
+    /// First slot, an index into the slot table.
+    pub start: u32,
+    /// Number of slots.
+    pub len: u32,
+}
+
+/// The stack map whose return address is `ret` in a sorted stack-map table.
+pub fn stack_map_at(maps: &[VMStackMap], ret: usize) -> Option<&VMStackMap> {
+    let ret = u32::try_from(ret).ok()?;
+    let i = maps.binary_search_by_key(&ret, |m| m.ret).ok()?;
+    maps.get(i)
+}
+
 /// The call site whose return address is `ret` in a sorted call-site table.
 pub fn call_site_at(sites: &[VMCallSite], ret: usize) -> Option<&VMCallSite> {
     let ret = u32::try_from(ret).ok()?;
@@ -151,6 +174,14 @@ pub struct VMModuleDescriptor {
     pub handlers: *const VMHandler,
     /// Number of handlers.
     pub handlers_len: usize,
+    /// Stack maps, sorted by `ret`.
+    pub stack_maps: *const VMStackMap,
+    /// Number of stack maps.
+    pub stack_maps_len: usize,
+    /// Frame-pointer-relative slot offsets the stack maps point into.
+    pub stack_slots: *const i32,
+    /// Number of slots.
+    pub stack_slots_len: usize,
 }
 
 /// Byte offsets of the descriptor's fields, for the compiler writing it.
@@ -201,6 +232,14 @@ pub mod offsets {
     pub const HANDLERS: usize = offset_of!(VMModuleDescriptor, handlers);
     /// `handlers_len`
     pub const HANDLERS_LEN: usize = offset_of!(VMModuleDescriptor, handlers_len);
+    /// `stack_maps`
+    pub const STACK_MAPS: usize = offset_of!(VMModuleDescriptor, stack_maps);
+    /// `stack_maps_len`
+    pub const STACK_MAPS_LEN: usize = offset_of!(VMModuleDescriptor, stack_maps_len);
+    /// `stack_slots`
+    pub const STACK_SLOTS: usize = offset_of!(VMModuleDescriptor, stack_slots);
+    /// `stack_slots_len`
+    pub const STACK_SLOTS_LEN: usize = offset_of!(VMModuleDescriptor, stack_slots_len);
     /// Size of the whole descriptor.
     pub const SIZE: usize = core::mem::size_of::<VMModuleDescriptor>();
 }

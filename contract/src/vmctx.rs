@@ -44,6 +44,27 @@ pub struct VMStoreContext {
     pub exit_fp: usize,
     /// Function index (in its module) of that function.
     pub exit_func: u32,
+    /// Frame pointer of the innermost exit trampoline the running activation is inside (0 when
+    /// none): its frame record holds the return address into the wasm code that left and that
+    /// code's frame pointer, where the collector's walk over wasm frames starts.
+    pub exit_frame: usize,
+    /// The activations wasm is nested in (wasm → host → wasm), innermost first: each entry
+    /// into wasm from a host function links one ([`VMEntryRecord`]); null at the outermost.
+    pub entries: *const VMEntryRecord,
+}
+
+/// What an entry into wasm keeps of the activation it interrupts, on its own stack.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMEntryRecord {
+    /// The interrupted activation's `exit_frame` (0: it left wasm without an exit trampoline,
+    /// or no wasm ran in it).
+    pub exit_frame: usize,
+    /// Whether the interrupted activation ran wasm code whose frames the collector cannot
+    /// walk (it left without an exit trampoline): objects must not move then.
+    pub opaque: bool,
+    /// The next outer record, or null.
+    pub prev: *const VMEntryRecord,
 }
 
 /// The GC heap as compiled code sees it: where the next object may start and where the
@@ -247,6 +268,8 @@ pub const STORE_STACK_LIMIT: u32 = 0;
 pub const STORE_EXIT_FP: u32 = 8;
 /// Offset of `VMStoreContext::exit_func`.
 pub const STORE_EXIT_FUNC: u32 = 16;
+/// Offset of `VMStoreContext::exit_frame`.
+pub const STORE_EXIT_FRAME: u32 = 24;
 /// Offset of `VMGcHeap::next`.
 pub const GC_HEAP_NEXT: u32 = 0;
 /// Offset of `VMGcHeap::limit`.
@@ -370,6 +393,9 @@ pub struct VMException {
     pub escaped: u32,
     /// Number of payload slots.
     pub slots: u32,
+    /// Runtime bookkeeping: what the payload slots hold (the tag's function type), for the
+    /// collector.
+    pub payload: *const u8,
 }
 
 /// Offset of `VMException::escaped`.
@@ -399,6 +425,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, exit_func) as u32,
             STORE_EXIT_FUNC
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, exit_frame) as u32,
+            STORE_EXIT_FRAME
         );
         assert_eq!(offset_of!(VMGcHeap, next) as u32, GC_HEAP_NEXT);
         assert_eq!(offset_of!(VMGcHeap, limit) as u32, GC_HEAP_LIMIT);

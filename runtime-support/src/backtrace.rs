@@ -219,6 +219,8 @@ mod tests {
                 info: &[],
                 call_sites: &[],
                 handlers: &[],
+                stack_maps: &[],
+                stack_slots: &[],
             },
         );
         let mut stack = [0usize; 8];

@@ -10,7 +10,7 @@ use crate::arch::{weld_rt_enter, weld_rt_unwind, ArrayCall, JmpBuf};
 use core::cell::Cell;
 use core::ptr;
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::ValRaw;
+use weld_contract::vmctx::{VMEntryRecord, VMStoreContext, ValRaw, VMCTX_STORE};
 
 #[cfg(feature = "std")]
 std::thread_local! {
@@ -54,16 +54,50 @@ pub unsafe fn enter(f: ArrayCall, vmctx: *mut u8, vals: *mut ValRaw) -> Result<(
     if prev.is_null() {
         crate::backtrace::clear();
     }
+    // SAFETY: every vmctx wasm is entered with is an instance's, whose store context pointer
+    // lives at this offset for as long as the store.
+    let ctx = unsafe { *(vmctx.add(VMCTX_STORE as usize) as *const *mut VMStoreContext) };
+    // SAFETY: the store context is live.
+    let record = unsafe { interrupted(ctx) };
+    // SAFETY: as above; `record` stays in this frame, unmoved, until the links are restored.
+    unsafe {
+        (*ctx).entries = &record;
+        (*ctx).exit_frame = 0;
+    }
     set_current(&mut buf);
     // SAFETY: `buf` outlives the call; the caller vouches for `f`, `vmctx` and `vals`.
     let code = unsafe { weld_rt_enter(&mut buf, f, vmctx, vals) };
     set_current(prev);
+    // SAFETY: as above; a trap unwound to here, so nothing of the activation is left.
+    unsafe {
+        (*ctx).exit_frame = record.exit_frame;
+        (*ctx).entries = record.prev;
+    }
     match code {
         0 => Ok(()),
         c => Err(u8::try_from(c)
             .ok()
             .and_then(TrapCode::from_u8)
             .unwrap_or(TrapCode::InvalidValue)),
+    }
+}
+
+/// What [`enter`] keeps of the activation it interrupts (before it links the record from the
+/// store context, for the collector, while the new activation runs).
+///
+/// # Safety
+/// `ctx` must be a live store context.
+unsafe fn interrupted(ctx: *mut VMStoreContext) -> VMEntryRecord {
+    // SAFETY: the caller guarantees `ctx`.
+    unsafe {
+        // Inside an activation `entries` is never null: this entry is nested in it.
+        let nested = !(*ctx).entries.is_null();
+        VMEntryRecord {
+            exit_frame: (*ctx).exit_frame,
+            // Wasm ran below and left without an exit trampoline: its frames are unknown.
+            opaque: nested && (*ctx).exit_frame == 0,
+            prev: (*ctx).entries,
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use alloc::alloc::{alloc_zeroed, dealloc};
 use core::alloc::Layout;
 use core::ptr;
 use weld_contract::descriptor::{call_site_at, VMCallSite, VMHandler};
-use weld_contract::info::ModuleInfo;
+use weld_contract::info::{FuncType, ModuleInfo, ValType};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{exn_payload_slot, VMException, EXN_CATCH_ALL};
 
@@ -47,7 +47,8 @@ fn layout(slots: u32) -> Option<Layout> {
 impl ExnList {
     /// A new exception with `tag`'s identity and `slots` zeroed payload slots. Running out of
     /// memory ends the process, as every allocation of the runtime does.
-    fn alloc(&mut self, tag: *const u8, slots: u32) -> *mut VMException {
+    fn alloc(&mut self, tag: *const u8, ty: &FuncType) -> *mut VMException {
+        let slots = ty.params.len() as u32;
         let layout = layout(slots).expect("weld: exception payload too large");
         // SAFETY: the layout has a non-zero size (the header).
         let exn = unsafe { alloc_zeroed(layout) } as *mut VMException;
@@ -59,6 +60,7 @@ impl ExnList {
         unsafe {
             (*exn).tag = tag;
             (*exn).slots = slots;
+            (*exn).payload = ty as *const FuncType as *const u8;
             (*exn).owner = self as *mut ExnList as *mut u8;
             (*exn).next = self.head;
             if !self.head.is_null() {
@@ -92,6 +94,29 @@ impl ExnList {
     }
 }
 
+impl ExnList {
+    /// Every payload word of a live exception that holds a GC reference.
+    ///
+    /// # Safety
+    /// The list's objects must be live, their payload types those `exn_new` recorded.
+    pub(crate) unsafe fn visit_refs(&self, visit: &mut dyn FnMut(*mut u64)) {
+        let mut exn = self.head;
+        while !exn.is_null() {
+            // SAFETY: a live object of this list; its payload type outlives it.
+            unsafe {
+                let ty = &*((*exn).payload as *const FuncType);
+                for (i, t) in ty.params.iter().enumerate() {
+                    if matches!(t, ValType::AnyRef | ValType::ExternRef) {
+                        let at = (exn as *mut u8).add(exn_payload_slot(i as u32) as usize);
+                        visit(at as *mut u64);
+                    }
+                }
+                exn = (*exn).next;
+            }
+        }
+    }
+}
+
 impl Drop for ExnList {
     fn drop(&mut self) {
         while !self.head.is_null() {
@@ -118,10 +143,12 @@ pub unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32) -> *mut VMException {
         // SAFETY: called by wasm under an active entry; this frame owns nothing.
         unsafe { crate::libcalls::raise_from_wasm(vmctx, TrapCode::InvalidValue) }
     };
-    let slots = ty.params.len() as u32;
     // SAFETY: a tag slot inside the vmctx (checked above).
     let identity = unsafe { *(vmctx.add(inst.offsets.tag(tag) as usize) as *const *const u8) };
-    inst.exceptions.alloc(identity, slots)
+    // The type lives in the module, which lives as long as the instance that owns the list.
+    let ty: *const FuncType = ty;
+    // SAFETY: as just said.
+    inst.exceptions.alloc(identity, unsafe { &*ty })
 }
 
 /// The `exn_release` libcall: a plain `catch` has read `exn`'s payload; free it unless wasm

@@ -244,6 +244,7 @@ impl Instance {
             exports: Vec::new(),
         };
         let (index, inst) = store.instances.push(data);
+        store.gc.roots.instances.push(inst);
         // SAFETY: `inst` lives in the store's arena until the store is dropped; the vmctx
         // offsets below all come from `offsets`, the layout the vmctx was allocated with.
         unsafe {
@@ -362,6 +363,9 @@ unsafe fn build(
             let ptr = at::<VMGlobal>(vmctx, o.defined_global(i as u32));
             let concrete = concrete_type(&m.type_ids, g.ty.ref_type);
             let data = GlobalData::new(g.ty, value, Some(ptr)).with_concrete(concrete);
+            if crate::gc::roots::is_gc(g.ty.ty) {
+                store.gc.roots.globals.push(ptr as *mut u64);
+            }
             let (h, _) = store.globals.push(data);
             inst.global_handles.push(Global(h));
         }
@@ -372,6 +376,9 @@ unsafe fn build(
                 .ok_or_else(|| link("table too large"))?
                 .with_concrete(concrete_type(&m.type_ids, t.ty.ref_type));
             let (h, p) = store.tables.push(data);
+            if crate::gc::roots::is_gc(t.ty.elem) {
+                store.gc.roots.tables.push(p);
+            }
             inst.tables.push(p);
             inst.table_handles.push(Table(h));
         }
@@ -520,12 +527,19 @@ impl constexpr::ConstEnv for InstanceEnv<'_> {
     }
 }
 
-/// Evaluate a (load-checked) constant expression.
+/// Evaluate a (load-checked) constant expression. Objects do not move meanwhile: the
+/// evaluator's stack holds references the collector cannot see.
 fn eval_const(
     inst: &InstanceData,
     expr: &[weld_contract::info::ConstOp],
 ) -> Result<ValRaw, InstantiateError> {
-    constexpr::eval(expr, inst.module.info(), &mut InstanceEnv(inst)).map_err(|code| match code {
+    // SAFETY: the vmctx's heap pointer was set in `Instance::new`; no wasm runs.
+    let heap = unsafe { crate::gc::heap_of(inst.vmctx) };
+    heap.pinned += 1;
+    let r = constexpr::eval(expr, inst.module.info(), &mut InstanceEnv(inst));
+    // SAFETY: as above.
+    unsafe { crate::gc::heap_of(inst.vmctx) }.pinned -= 1;
+    r.map_err(|code| match code {
         TrapCode::InvalidValue => link("bad constant expression"),
         code => InstantiateError::Trap(Trap::new(code)),
     })

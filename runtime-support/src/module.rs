@@ -8,7 +8,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use weld_contract::descriptor::{
-    VMFuncRange, VMModuleDescriptor, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC,
+    VMFuncRange, VMModuleDescriptor, VMStackMap, VMTrapEntry, FLAG_EXPLICIT_BOUNDS, MAGIC,
 };
 use weld_contract::info::{ImportKind, ModuleInfo, SegmentMode};
 use weld_contract::ABI_VERSION;
@@ -252,10 +252,12 @@ impl Module {
             )
         };
         // SAFETY: as above.
-        let (call_sites, handlers) = unsafe {
+        let (call_sites, handlers, stack_maps, stack_slots) = unsafe {
             (
                 slice(desc.call_sites, desc.call_sites_len, "call_sites")?,
                 slice(desc.handlers, desc.handlers_len, "handlers")?,
+                slice(desc.stack_maps, desc.stack_maps_len, "stack_maps")?,
+                slice(desc.stack_slots, desc.stack_slots_len, "stack_slots")?,
             )
         };
         let info = ModuleInfo::decode_without_names(info_bytes)
@@ -272,6 +274,7 @@ impl Module {
             )?;
             crate::exception::check_table(call_sites, handlers, &info, desc.code_len)
                 .map_err(bad)?;
+            check_stack_maps(stack_maps, stack_slots, desc.code_len)?;
         }
         if desc.code_len > 0 && desc.code.is_null() {
             return Err(bad("code: null pointer"));
@@ -298,6 +301,8 @@ impl Module {
                 info: info_bytes,
                 call_sites,
                 handlers,
+                stack_maps,
+                stack_slots,
             },
         );
         let type_ids = crate::types::register(&info.type_defs);
@@ -325,6 +330,27 @@ impl Module {
     pub fn explicit_bounds(&self) -> bool {
         self.inner.explicit_bounds
     }
+}
+
+/// Stack maps sorted by return address inside the code, each naming slots of the table; every
+/// slot an 8-aligned offset below the frame pointer (the collector writes through them).
+fn check_stack_maps(maps: &[VMStackMap], slots: &[i32], code_len: usize) -> Result<(), LoadError> {
+    if maps.windows(2).any(|w| w[0].ret >= w[1].ret) {
+        return Err(bad("stack maps not sorted"));
+    }
+    let fits = |m: &VMStackMap| {
+        (m.ret as usize) < code_len
+            && (m.start as usize)
+                .checked_add(m.len as usize)
+                .is_some_and(|end| end <= slots.len())
+    };
+    if !maps.iter().all(fits) {
+        return Err(bad("a stack map outside its tables"));
+    }
+    if !slots.iter().all(|s| *s < 0 && s % 8 == 0) {
+        return Err(bad("a stack slot that is not an aligned frame slot"));
+    }
+    Ok(())
 }
 
 fn check_traps(traps: &[VMTrapEntry]) -> Result<(), LoadError> {
@@ -693,6 +719,10 @@ mod tests {
             call_sites_len: 0,
             handlers: core::ptr::null(),
             handlers_len: 0,
+            stack_maps: core::ptr::null(),
+            stack_maps_len: 0,
+            stack_slots: core::ptr::null(),
+            stack_slots_len: 0,
         }))
     }
 

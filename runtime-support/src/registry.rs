@@ -10,7 +10,7 @@
 use alloc::boxed::Box;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use weld_contract::descriptor::{VMCallSite, VMFuncRange, VMHandler, VMTrapEntry};
+use weld_contract::descriptor::{VMCallSite, VMFuncRange, VMHandler, VMStackMap, VMTrapEntry};
 use weld_contract::trap::TrapCode;
 
 /// What the registry knows of one module's code besides its address range.
@@ -26,6 +26,10 @@ pub struct CodeInfo {
     pub call_sites: &'static [VMCallSite],
     /// The handlers they point into.
     pub handlers: &'static [VMHandler],
+    /// Calls with live GC references, sorted by return address.
+    pub stack_maps: &'static [VMStackMap],
+    /// The frame slots the stack maps point into.
+    pub stack_slots: &'static [i32],
 }
 
 /// One registered range of code.
@@ -140,6 +144,8 @@ mod tests {
             info: &[],
             call_sites: &[],
             handlers: &[],
+            stack_maps: &[],
+            stack_slots: &[],
         };
         register(base, 16, code);
         register(base, 16, code);

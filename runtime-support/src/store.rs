@@ -147,11 +147,13 @@ impl Store {
     pub fn new() -> Store {
         #[cfg(feature = "std")]
         crate::signals::install_handlers();
-        Store {
+        let mut store = Store {
             ctx: VmPtr::owned(VMStoreContext {
                 stack_limit: 0,
                 exit_fp: 0,
                 exit_func: 0,
+                exit_frame: 0,
+                entries: core::ptr::null(),
             }),
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             depth: 0,
@@ -163,9 +165,33 @@ impl Store {
             tags: Arena::new(),
             gc: Box::new(crate::gc::heap::GcHeap::new(
                 crate::gc::heap::DEFAULT_GC_HEAP_LIMIT,
+                core::ptr::null_mut(),
             )),
             _not_send: PhantomData,
+        };
+        store.gc.ctx = store.ctx.ptr();
+        #[cfg(feature = "std")]
+        if let Some(limit) = crate::gc::heap::limit_from_env() {
+            store.gc.set_limit(limit);
         }
+        store
+    }
+
+    /// What the GC heap's collector has done so far (also printed when the store is dropped
+    /// if `WELD_GC_STATS=1`).
+    pub fn gc_stats(&self) -> crate::gc::heap::GcStats {
+        self.gc.stats()
+    }
+
+    /// The most bytes the GC heap may hold (default 1 GiB); allocation beyond traps.
+    pub fn set_gc_heap_limit(&mut self, bytes: usize) {
+        self.gc.set_limit(bytes);
+    }
+
+    /// Collect garbage now; whether a collection ran (it cannot while wasm whose frames the
+    /// collector cannot walk is running).
+    pub fn collect_garbage(&mut self) -> bool {
+        crate::gc::collect(&mut self.gc)
     }
 
     /// Bytes of native stack wasm may use below the outermost entry (default 512 KiB).

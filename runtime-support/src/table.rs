@@ -141,7 +141,11 @@ impl Table {
         ty.ref_type = weld_contract::info::RefType::for_host(ty.ref_type, ty.elem);
         // SAFETY: no vmctx storage is given; the table owns its VMTable.
         let data = unsafe { TableData::new(ty, init, None)? };
-        Some(Table(store.tables.push(data).0))
+        let (h, p) = store.tables.push(data);
+        if crate::gc::roots::is_gc(ty.elem) {
+            store.gc.roots.tables.push(p);
+        }
+        Some(Table(h))
     }
 
     /// Element `index`, or `None` if out of bounds.

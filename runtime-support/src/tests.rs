@@ -227,6 +227,10 @@ fn module_checked(
         call_sites_len: 0,
         handlers: core::ptr::null(),
         handlers_len: 0,
+        stack_maps: core::ptr::null(),
+        stack_maps_len: 0,
+        stack_slots: core::ptr::null(),
+        stack_slots_len: 0,
     }));
     // SAFETY: the descriptor is well formed and leaked.
     unsafe { Module::load(desc, checks) }.expect("module loads")

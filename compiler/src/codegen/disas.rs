@@ -23,6 +23,7 @@ pub fn clif_text(bytes: &[u8], options: &Options) -> Result<String> {
         offsets: VMOffsets::new(parsed.info.counts()),
         options,
         isa: &*isa,
+        exits: super::exit::ExitTrampolines::plan(&parsed.info),
     };
     let mut fctx = FuncContext::default();
     let mut out = String::new();

@@ -216,6 +216,7 @@ impl Translator<'_, '_> {
                     .b
                     .ins()
                     .load(clif_type(vt), MemFlagsData::trusted(), exn, off as i32);
+                self.declare_ref(v, vt);
                 vals.push(v);
             }
         }

@@ -202,6 +202,9 @@ pub(crate) fn translate_function(
         };
         for (p, vt) in params.iter().zip(&ty.params) {
             let var = t.b.declare_var(clif_type(*vt));
+            if super::gc::is_gc_ref(*vt) {
+                t.b.declare_var_needs_stack_map(var);
+            }
             t.b.def_var(var, *p);
             t.locals.push(var);
             t.local_types.push(*vt);
@@ -214,6 +217,9 @@ pub(crate) fn translate_function(
             let vt = crate::frontend::val_type_at(vt, &t.env.info.type_defs, offset)?;
             for _ in 0..count {
                 let var = t.b.declare_var(clif_type(vt));
+                if super::gc::is_gc_ref(vt) {
+                    t.b.declare_var_needs_stack_map(var);
+                }
                 let zero = t.zero(vt);
                 t.b.def_var(var, zero);
                 t.locals.push(var);
@@ -221,12 +227,14 @@ pub(crate) fn translate_function(
             }
         }
         // The function body is a block whose `end` returns.
-        let exit = t.b.create_block();
-        for r in &ty.results {
-            t.b.append_block_param(exit, clif_type(*r));
-        }
-        let results = ty.results.iter().map(|r| clif_type(*r)).collect();
-        t.push_frame(FrameKind::Block, exit, None, (vec![], results), vec![]);
+        let exit = t.new_block(&ty.results);
+        t.push_frame(
+            FrameKind::Block,
+            exit,
+            None,
+            (vec![], ty.results.clone()),
+            vec![],
+        );
         let mut reader = input.body.get_operators_reader()?;
         while !reader.eof() {
             let offset = reader.original_position();
@@ -346,28 +354,41 @@ impl<'a, 'b> Translator<'a, 'b> {
             .load(types::I64, flags, self.vmctx, offset as i32)
     }
 
-    fn block_types(&self, bt: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
+    fn block_types(&self, bt: BlockType) -> (Vec<ValType>, Vec<ValType>) {
         match bt {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => {
                 let vt = crate::frontend::val_type_at(t, &self.env.info.type_defs, self.offset)
                     .unwrap_or(ValType::I32);
-                (vec![], vec![clif_type(vt)])
+                (vec![], vec![vt])
             }
             BlockType::FuncType(i) => {
                 let ft = &self.env.info.types[i as usize];
-                (
-                    ft.params.iter().map(|t| clif_type(*t)).collect(),
-                    ft.results.iter().map(|t| clif_type(*t)).collect(),
-                )
+                (ft.params.clone(), ft.results.clone())
             }
         }
     }
 
-    fn new_block(&mut self, tys: &[ir::Type]) -> ir::Block {
+    /// Mark `v`, a value of wasm type `t`, as one the collector must find at every call it is
+    /// live across (GC references: see `gc::is_gc_ref`).
+    pub(crate) fn declare_ref(&mut self, v: Value, t: ValType) {
+        if super::gc::is_gc_ref(t) {
+            self.b.declare_value_needs_stack_map(v);
+        }
+    }
+
+    /// [`Self::declare_ref`] for each value, typed by `types`.
+    pub(crate) fn declare_refs(&mut self, vals: &[Value], types: &[ValType]) {
+        for (v, t) in vals.iter().zip(types) {
+            self.declare_ref(*v, *t);
+        }
+    }
+
+    fn new_block(&mut self, tys: &[ValType]) -> ir::Block {
         let block = self.b.create_block();
         for t in tys {
-            self.b.append_block_param(block, *t);
+            let p = self.b.append_block_param(block, clif_type(*t));
+            self.declare_ref(p, *t);
         }
         block
     }
@@ -515,6 +536,10 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let (a, b, c) = self.pop3();
                 let (a, b) = (self.canonicalize(a), self.canonicalize(b));
                 let v = self.b.ins().select(c, a, b);
+                if let TypedSelect { ty } = *op {
+                    let ty = crate::frontend::val_type_at(ty, &self.env.info.type_defs, 0)?;
+                    self.declare_ref(v, ty);
+                }
                 self.push(v);
             }
             TypedSelectMulti { .. } => return Err(self.unsupported("select with several results")),
@@ -540,6 +565,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                     .b
                     .ins()
                     .load(clif_type(ty), MemFlagsData::trusted(), addr, 0);
+                self.declare_ref(v, ty);
                 self.push(v);
             }
             GlobalSet { global_index } => {
@@ -657,10 +683,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         kind: FrameKind,
         next: ir::Block,
         header: Option<ir::Block>,
-        (params, results): (Vec<ir::Type>, Vec<ir::Type>),
+        (params, results): (Vec<ValType>, Vec<ValType>),
         if_params: Vec<Value>,
     ) {
         let height = self.stack.len() - params.len();
+        let params = params.iter().map(|t| clif_type(*t)).collect();
+        let results = results.iter().map(|t| clif_type(*t)).collect();
         self.control.push(Frame {
             kind,
             next,
@@ -777,6 +805,8 @@ impl<'a, 'b> Translator<'a, 'b> {
                 list: &self.handlers,
             };
             let results = exceptions::call(&mut self.b, fref, &all, Some(handlers));
+            let types = self.env.info.types[type_index as usize].results.clone();
+            self.declare_refs(&results, &types);
             self.stack.extend(results);
         }
         Ok(())
@@ -897,6 +927,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 vmctx: self.vmctx,
                 list: &self.handlers,
             }),
+            exit: Some((self.vmctx, &self.env.exits)),
         };
         if tail {
             if at.wasm {
@@ -911,13 +942,23 @@ impl<'a, 'b> Translator<'a, 'b> {
             } else {
                 call.call(&mut self.b, call_args)
             };
+            let types = ty.results.clone();
+            self.declare_refs(&results, &types);
             self.stack.extend(results);
         }
     }
 
-    /// Call a runtime libcall through the vmctx's libcall table.
+    /// Call a runtime libcall through the vmctx's libcall table (through an exit trampoline
+    /// when it may collect garbage and the module has them).
     pub(crate) fn libcall(&mut self, lc: Libcall, call_args: &[Value]) -> Vec<Value> {
         let (sig, code) = self.libcall_target(lc);
+        if super::exit::COLLECTING_LIBCALLS.contains(&lc) {
+            let key = super::exit::libcall_key(lc);
+            if let Some(index) = self.env.exits.get(&key) {
+                let ends = [self.vmctx, code, self.vmctx];
+                return super::exit::call_exit(&mut self.b, index, &key, ends, call_args);
+            }
+        }
         let mut all = vec![self.vmctx];
         all.extend_from_slice(call_args);
         let inst = self.b.ins().call_indirect(sig, code, &all);

@@ -10,6 +10,7 @@
 
 use super::clif_type;
 use super::exceptions::{self, Handlers};
+use super::exit::{self, ExitTrampolines};
 use cranelift_codegen::ir::{
     self, types, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Signature, Value,
 };
@@ -50,6 +51,9 @@ pub struct FuncRefCall<'a> {
     pub native: CallConv,
     /// Exception handlers in scope: a call of wasm code is a `try_call` when there are any.
     pub handlers: Option<Handlers<'a>>,
+    /// How a call of host code leaves wasm: through the caller module's exit trampoline (from
+    /// this vmctx) when it has them, else directly.
+    pub exit: Option<(Value, &'a ExitTrampolines)>,
 }
 
 impl FuncRefCall<'_> {
@@ -69,12 +73,11 @@ impl FuncRefCall<'_> {
             let sig = b.import_signature(signature(cc, self.params, self.results));
             let all = with_vmctx(vmctx, args);
             // Host code cannot throw a wasm exception: only the wasm call needs handlers.
-            let handlers = if cc == WASM_CALL_CONV {
-                self.handlers
+            let results = if cc == WASM_CALL_CONV {
+                exceptions::call_indirect(b, sig, code, &all, self.handlers)
             } else {
-                None
+                self.call_host(b, sig, code, vmctx, args)
             };
-            let results = exceptions::call_indirect(b, sig, code, &all, handlers);
             let results: Vec<ir::BlockArg> =
                 results.iter().map(|v| ir::BlockArg::Value(*v)).collect();
             b.ins().jump(join, &results);
@@ -114,9 +117,27 @@ impl FuncRefCall<'_> {
         b.switch_to_block(host);
         b.seal_block(host);
         let sig = b.import_signature(signature(self.native, self.params, self.results));
-        let call = b.ins().call_indirect(sig, code, &all);
-        let results = b.inst_results(call).to_vec();
+        let results = self.call_host(b, sig, code, vmctx, args);
         b.ins().return_(&results);
+    }
+
+    /// Call host code: through the exit trampoline of its signature when there is one.
+    fn call_host(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        sig: ir::SigRef,
+        code: Value,
+        vmctx: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let key = exit::key_of(self.params, self.results);
+        if let Some((caller, exits)) = self.exit {
+            if let Some(index) = exits.get(&key) {
+                return exit::call_exit(b, index, &key, [caller, code, vmctx], args);
+            }
+        }
+        let call = b.ins().call_indirect(sig, code, &with_vmctx(vmctx, args));
+        b.inst_results(call).to_vec()
     }
 
     fn load_code(&self, b: &mut FunctionBuilder<'_>) -> (Value, Value) {

@@ -16,6 +16,7 @@ use weld_contract::gc::{
     struct_layout, FieldType, StorageType, ARRAY_LENGTH, MAX_OBJECT_SIZE, OBJECT_ALIGN,
     OBJECT_HEADER,
 };
+use weld_contract::info::ValType;
 use weld_contract::libcall::Libcall;
 use weld_contract::trap::TrapCode;
 
@@ -170,6 +171,10 @@ impl Translator<'_, '_> {
     fn load_field(&mut self, s: StorageType, addr: Value, off: i32, ext: Extend) -> Value {
         let ty = self.storage_clif(s);
         let v = self.b.ins().load(ty, Self::object_flags(s), addr, off);
+        if let StorageType::Val(t) = s {
+            let t = self.env.info.type_defs.repr(t);
+            self.declare_ref(v, t);
+        }
         match (s, ext) {
             (StorageType::I8 | StorageType::I16, Some(true)) => self.b.ins().sextend(types::I32, v),
             (StorageType::I8 | StorageType::I16, _) => self.b.ins().uextend(types::I32, v),
@@ -189,7 +194,9 @@ impl Translator<'_, '_> {
 
     /// A zeroed object: `gc_alloc(header, size)`.
     fn alloc(&mut self, header: Value, size: Value) -> Value {
-        self.libcall(Libcall::GcAlloc, &[header, size])[0]
+        let obj = self.libcall(Libcall::GcAlloc, &[header, size])[0];
+        self.declare_ref(obj, ValType::AnyRef);
+        obj
     }
 
     fn struct_new(&mut self, t: u32, default: bool) {
@@ -292,6 +299,7 @@ impl Translator<'_, '_> {
         let t = self.b.ins().iconst(types::I32, i64::from(t));
         let seg = self.b.ins().iconst(types::I32, i64::from(seg));
         let obj = self.libcall(lc, &[t, seg, offset, len])[0];
+        self.declare_ref(obj, ValType::AnyRef);
         self.push(obj);
     }
 
@@ -398,4 +406,11 @@ impl Translator<'_, '_> {
         let seg = self.b.ins().iconst(types::I32, i64::from(seg));
         self.libcall(lc, &[a, t, seg, d, s, n]);
     }
+}
+
+/// Whether values of wasm type `t` may be GC references the collector moves: words of the
+/// `any` and `extern` hierarchies (function and exception references never point into the
+/// heap).
+pub(crate) fn is_gc_ref(t: ValType) -> bool {
+    matches!(t, ValType::AnyRef | ValType::ExternRef)
 }

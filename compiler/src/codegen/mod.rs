@@ -13,6 +13,7 @@ mod casts;
 pub mod disas;
 pub mod entry;
 mod exceptions;
+pub(crate) mod exit;
 mod func;
 pub(crate) mod funcref;
 mod gc;
@@ -41,6 +42,8 @@ pub use isa::build_isa;
 pub enum RelocTarget {
     /// A defined function, by function index.
     Func(u32),
+    /// One of the module's exit trampolines, by index (see `exit`).
+    Exit(u32),
     /// A C library or runtime symbol (Cranelift libcalls, the runtime's C API).
     Symbol(String),
     /// The module's own descriptor (`<prefix>__module`).
@@ -78,6 +81,8 @@ pub struct CompiledFunction {
     pub small_loops: Vec<(u32, u32)>,
     /// Calls with exception handlers (inside a `try_table`).
     pub call_sites: Vec<CallSite>,
+    /// Calls at which GC references are live, and where they are spilled.
+    pub stack_maps: Vec<StackMap>,
     /// With [`Options::debug_info`]: which wasm instruction each stretch of code came from,
     /// sorted by code offset.
     pub srclocs: Vec<SrcLoc>,
@@ -109,6 +114,16 @@ pub struct CallSite {
     pub handlers: Vec<(u32, u32)>,
 }
 
+/// The GC references live in a frame at one call (see
+/// `weld_contract::descriptor::VMStackMap`), offsets relative to the function's code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackMap {
+    /// Offset of the call's return address.
+    pub ret: u32,
+    /// Offsets of the spilled reference words from the frame pointer.
+    pub slots: Vec<i32>,
+}
+
 /// The code of a whole module.
 #[derive(Debug, Default)]
 pub struct CompiledModule {
@@ -120,6 +135,8 @@ pub struct CompiledModule {
     pub start: Option<CompiledFunction>,
     /// C entry points (empty unless [`Options::c_entry_points`]).
     pub entries: Vec<entry::EntryPoint>,
+    /// Exit trampolines, by index (see `exit`).
+    pub exits: Vec<CompiledFunction>,
 }
 
 /// What every function of a module shares during translation.
@@ -132,6 +149,8 @@ pub struct ModuleEnv<'m> {
     pub options: &'m Options,
     /// Target.
     pub isa: &'m dyn TargetIsa,
+    /// How its code leaves for native code when it may hold GC references.
+    pub exits: exit::ExitTrampolines,
 }
 
 impl ModuleEnv<'_> {
@@ -209,6 +228,8 @@ enum Job {
     Start(u32),
     /// The C entry points.
     Entries,
+    /// Exit trampoline `i`.
+    Exit(u32),
 }
 
 /// What a [`Job`] produced.
@@ -234,6 +255,7 @@ pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<
             offsets: VMOffsets::new(parsed.info.counts()),
             options,
             isa: &**isa,
+            exits: exit::ExitTrampolines::plan(&parsed.info),
         })
         .collect();
     let mut jobs: Vec<(usize, Job)> = Vec::new();
@@ -258,6 +280,10 @@ pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<
             jobs.push((m, Job::Entries));
             costs.push(0);
         }
+        for i in 0..envs[m].exits.len() {
+            jobs.push((m, Job::Exit(i as u32)));
+            costs.push(0);
+        }
     }
     let threads = modules.first().map_or(1, |(_, o)| o.threads);
     let done = pool::run(&costs, threads, |ctx, k| {
@@ -280,6 +306,10 @@ pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<
             }
             Job::Start(f) => Done::Code(trampoline::compile_trampoline(env, ctx, *f)?),
             Job::Entries => Done::Entries(entry::compile_entry_points(env, ctx)?),
+            Job::Exit(i) => {
+                let key = env.exits.keys().swap_remove(*i as usize);
+                Done::Code(exit::compile_exit(env, ctx, *i, &key)?)
+            }
         })
     })?;
     let mut out: Vec<CompiledModule> = modules
@@ -289,6 +319,7 @@ pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<
             trampolines: vec![None; parsed.info.exports.len()],
             start: None,
             entries: Vec::new(),
+            exits: Vec::new(),
         })
         .collect();
     for ((m, job), d) in jobs.into_iter().zip(done) {
@@ -298,6 +329,7 @@ pub fn compile_modules(modules: &[(&ParsedModule<'_>, &Options)]) -> Result<Vec<
             (Job::Trampoline(i), Done::Code(c)) => module.trampolines[i] = Some(c),
             (Job::Start(_), Done::Code(c)) => module.start = Some(c),
             (Job::Entries, Done::Entries(e)) => module.entries = e,
+            (Job::Exit(_), Done::Code(c)) => module.exits.push(c),
             _ => {
                 return Err(Error::Codegen {
                     func: 0,
@@ -318,6 +350,7 @@ pub fn compile_exe_main(options: &Options, flags: u32) -> Result<CompiledFunctio
         offsets: VMOffsets::new(empty.counts()),
         options,
         isa: &*isa,
+        exits: exit::ExitTrampolines::default(),
     };
     entry::exe_main(&env, &mut func::FuncContext::default(), flags)
 }
@@ -352,6 +385,7 @@ pub(crate) fn finish(
         .map(|t| (t.offset, trap_from_clif(t.code)))
         .collect();
     let call_sites = call_sites(&compiled.buffer, func)?;
+    let stack_maps = stack_maps(&compiled.buffer);
     let srclocs = if env.options.debug_info {
         compiled
             .buffer
@@ -378,6 +412,7 @@ pub(crate) fn finish(
                         RelocTarget::Symbol(symbol.copied().unwrap_or("").to_string())
                     }
                     entry::DESCRIPTOR_NAMESPACE => RelocTarget::Descriptor,
+                    exit::EXIT_NAMESPACE => RelocTarget::Exit(name.index),
                     _ => RelocTarget::Func(name.index),
                 }
             }
@@ -406,8 +441,29 @@ pub(crate) fn finish(
         traps,
         small_loops,
         call_sites,
+        stack_maps,
         srclocs,
     })
+}
+
+/// Where a compiled function keeps its live GC references at each call: Cranelift gives
+/// offsets from the stack pointer at the call, which is the frame pointer minus the frame's
+/// size (`span`), so the runtime finds them from the frame pointer alone.
+fn stack_maps(
+    buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen::Final>,
+) -> Vec<StackMap> {
+    buffer
+        .user_stack_maps()
+        .iter()
+        .map(|(ret, span, map)| StackMap {
+            ret: *ret,
+            slots: map
+                .entries()
+                .map(|(_, off)| off as i32 - *span as i32)
+                .collect(),
+        })
+        .filter(|m| !m.slots.is_empty())
+        .collect()
 }
 
 /// The call sites of a compiled function that have exception handlers.

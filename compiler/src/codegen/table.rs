@@ -92,6 +92,8 @@ impl Translator<'_, '_> {
                 let index = self.pop();
                 let addr = self.table_elem_addr(table, index);
                 let v = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
+                let elem = self.env.info.table_types[table as usize].elem;
+                self.declare_ref(v, elem);
                 self.push(v);
             }
             TableSet { table } => {

@@ -56,6 +56,8 @@ pub fn compile_trampoline(
                 results: &ty.results,
                 native: env.native_call_conv(),
                 handlers: None,
+                // Called from the host: no wasm frame below to find.
+                exit: None,
             };
             call.call(&mut b, &args)
         } else {

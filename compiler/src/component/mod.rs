@@ -156,6 +156,7 @@ fn compile_validated_lazily<'a>(
         offsets: VMOffsets::new(empty.counts()),
         options,
         isa: &*isa,
+        exits: crate::codegen::exit::ExitTrampolines::default(),
     };
     let lowerings = crate::timings::phase("lowering trampolines", || {
         (0..info.lowerings.len())

@@ -146,7 +146,7 @@ pub fn write_component_with_main(
                     let name = format!(".L{}__main_pcrel_hi{i}", options.prefix);
                     label_reloc(&mut obj, text, site, r.kind, at + u64::from(*off), &name)?;
                 }
-                RelocTarget::Func(_) => {
+                RelocTarget::Func(_) | RelocTarget::Exit(_) => {
                     return Err(Error::Codegen {
                         func: 0,
                         message: "main calls a wasm function directly".into(),

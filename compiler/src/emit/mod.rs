@@ -26,6 +26,7 @@ pub mod exceptions;
 pub mod header;
 pub mod layout;
 pub mod rust_bindings;
+pub mod stack_maps;
 
 use crate::codegen::{CompiledFunction, CompiledModule, RelocTarget};
 use crate::error::{Error, Result};
@@ -68,6 +69,7 @@ struct TextLayout {
     trampolines: Vec<Option<u64>>,
     start: Option<u64>,
     entries: Vec<u64>,
+    exits: Vec<u64>,
 }
 
 /// A new, empty object for the target of `options`.
@@ -143,11 +145,13 @@ pub(crate) fn add_module(
         .iter()
         .map(|e| place(&mut text, &e.code))
         .collect();
+    let exits: Vec<u64> = compiled.exits.iter().map(|f| place(&mut text, f)).collect();
     let layout = TextLayout {
         funcs,
         trampolines,
         start,
         entries,
+        exits,
     };
     let text_id = obj.section_id(StandardSection::Text);
     let mut external: Vec<(u64, Reloc, String, i64)> = Vec::new();
@@ -171,7 +175,8 @@ pub(crate) fn add_module(
                 .iter()
                 .map(|e| &e.code)
                 .zip(layout.entries.iter().copied()),
-        );
+        )
+        .chain(compiled.exits.iter().zip(layout.exits.iter().copied()));
     let mut traps = Vec::new();
     for (f, at) in pieces {
         for r in &f.relocs {
@@ -195,6 +200,19 @@ pub(crate) fn add_module(
                             })?;
                     patch(&mut text, site, r.kind, target, r.addend)?;
                 }
+                RelocTarget::Exit(index) => {
+                    let target =
+                        *layout
+                            .exits
+                            .get(*index as usize)
+                            .ok_or_else(|| Error::Codegen {
+                                func: 0,
+                                message: format!(
+                                    "call to exit trampoline {index}, which is missing"
+                                ),
+                            })?;
+                    patch(&mut text, site, r.kind, target, r.addend)?;
+                }
                 RelocTarget::Symbol(name) => external.push((site, r.kind, name.clone(), r.addend)),
                 RelocTarget::Descriptor => to_descriptor.push((site, r.kind, r.addend)),
                 RelocTarget::Label(offset) => to_label.push((site, r.kind, at + *offset as u64)),
@@ -206,6 +224,7 @@ pub(crate) fn add_module(
     }
     traps.sort_unstable();
     let exn_table = exceptions::build(&compiled.funcs, &layout.funcs)?;
+    let map_table = stack_maps::build(&compiled.funcs, &layout.funcs)?;
     let code_len = text.len() as u64;
     // Everything above is relative to this module's code; place it after earlier modules.
     // 64: function placement (`layout`) counts on where 64-byte lines fall.
@@ -277,6 +296,8 @@ pub(crate) fn add_module(
     let ranges_off = obj.append_section_data(rodata, &range_bytes, 8);
     let sites_off = obj.append_section_data(rodata, &exn_table.sites, 8);
     let handlers_off = obj.append_section_data(rodata, &exn_table.handlers, 8);
+    let maps_off = obj.append_section_data(rodata, &map_table.maps, 8);
+    let slots_off = obj.append_section_data(rodata, &map_table.slots, 8);
     let rodata_sym = obj.section_symbol(rodata);
 
     // .data.rel.ro: descriptor and pointer arrays.
@@ -320,6 +341,8 @@ pub(crate) fn add_module(
     put(d::FUNC_RANGES_LEN, compiled.funcs.len() as u64);
     put(d::CALL_SITES_LEN, exn_table.sites_len as u64);
     put(d::HANDLERS_LEN, exn_table.handlers_len as u64);
+    put(d::STACK_MAPS_LEN, map_table.maps_len as u64);
+    put(d::STACK_SLOTS_LEN, map_table.slots_len as u64);
     w.bytes(&desc);
     let relro_sym = w.section_symbol;
     let ptrs = [
@@ -332,6 +355,8 @@ pub(crate) fn add_module(
         (d::FUNC_RANGES, rodata_sym, ranges_off as i64),
         (d::CALL_SITES, rodata_sym, sites_off as i64),
         (d::HANDLERS, rodata_sym, handlers_off as i64),
+        (d::STACK_MAPS, rodata_sym, maps_off as i64),
+        (d::STACK_SLOTS, rodata_sym, slots_off as i64),
     ];
     for (field, sym, addend) in ptrs {
         w.reloc_at(desc_at + field as u64, sym, addend)?;
@@ -380,6 +405,7 @@ impl TextLayout {
                 .collect(),
             start: self.start.map(|a| a + base),
             entries: self.entries.iter().map(|a| a + base).collect(),
+            exits: self.exits.iter().map(|a| a + base).collect(),
         }
     }
 }
@@ -438,6 +464,10 @@ fn add_function_symbols(
     if let (Some(f), Some(at)) = (&compiled.start, layout.start) {
         let name = format!("{module_name}!<call start>");
         add(name, at, f.code.len() as u64, SymbolKind::Text);
+    }
+    for (i, (f, at)) in compiled.exits.iter().zip(&layout.exits).enumerate() {
+        let name = format!("{module_name}!<exit {i}>");
+        add(name, *at, f.code.len() as u64, SymbolKind::Text);
     }
     readable_symbols
 }

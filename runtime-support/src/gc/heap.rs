@@ -2,21 +2,113 @@
 //!
 //! In: allocation requests (a header word and a size) from the `gc_alloc` libcall, constant
 //! expressions and the array built-ins. Out: zeroed, 8-aligned objects with their header
-//! written. Memory comes in chunks from the global allocator (on bare metal, the platform's
-//! hooks) and is returned when the store is dropped. The heap's [`VMGcHeap`] (next free byte,
-//! end of the current chunk) leads the struct, so compiled code can bump-allocate inline.
-//! Allocation beyond the heap's limit traps (`GcHeapExhausted`); nothing here panics.
+//! written. Objects are bumped through regions taken from the global allocator (on bare
+//! metal, the platform's hooks); when the bytes allocated since the last collection pass a
+//! threshold, the copying collector (`collect.rs`) moves the live objects into one fresh
+//! region and frees the rest. The heap's [`VMGcHeap`] (next free byte, end of the current
+//! region) leads the struct, so compiled code could bump-allocate inline. Allocation that
+//! the limit or the system cannot serve traps (`GcHeapExhausted`); nothing here panics.
 
+use super::roots::Roots;
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use alloc::vec::Vec;
 use weld_contract::gc::{MAX_OBJECT_SIZE, OBJECT_ALIGN};
 use weld_contract::trap::TrapCode;
-use weld_contract::vmctx::VMGcHeap;
+use weld_contract::vmctx::{VMGcHeap, VMStoreContext};
 
-/// Bytes of one ordinary chunk; larger objects get a chunk of their own.
-const CHUNK: usize = 256 * 1024;
+/// Bytes of one ordinary region.
+pub(crate) const REGION: usize = 1 << 20;
+/// Objects larger than this get a region of their own, which the collector keeps in place
+/// instead of copying it.
+pub(crate) const LARGE: usize = REGION / 4;
 /// Default limit of a store's GC heap.
 pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
+/// Bytes allocated between collections at least (more when much survives).
+const MIN_THRESHOLD: usize = 32 << 20;
+
+/// The heap limit `WELD_GC_HEAP_LIMIT` asks for: bytes, or with a `K`, `M` or `G` suffix.
+#[cfg(feature = "std")]
+pub(crate) fn limit_from_env() -> Option<usize> {
+    parse_size(&std::env::var("WELD_GC_HEAP_LIMIT").ok()?)
+}
+
+/// `123`, `64K`, `512M`, `2G` as bytes.
+pub(crate) fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (digits, shift) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    digits.parse::<usize>().ok()?.checked_mul(1 << shift)
+}
+
+/// One region of memory objects are bumped through.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Region {
+    pub(crate) start: usize,
+    pub(crate) len: usize,
+    /// Bytes in use (the current region's is `vm.next - start` until it is left).
+    pub(crate) used: usize,
+}
+
+impl Region {
+    /// A zeroed region of `len` bytes; `None` when the system has no memory for it.
+    pub(crate) fn new(len: usize) -> Option<Region> {
+        Self::with(len, true)
+    }
+
+    /// A region of `len` bytes, zeroed or not.
+    pub(crate) fn with(len: usize, zeroed: bool) -> Option<Region> {
+        let layout = Layout::from_size_align(len.max(8), OBJECT_ALIGN as usize).ok()?;
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe {
+            if zeroed {
+                alloc_zeroed(layout)
+            } else {
+                alloc::alloc::alloc(layout)
+            }
+        };
+        (!ptr.is_null()).then_some(Region {
+            start: ptr as usize,
+            len: layout.size(),
+            used: 0,
+        })
+    }
+
+    /// Give the memory back.
+    pub(crate) fn free(self) {
+        // SAFETY: allocated in `new` with this size and alignment.
+        unsafe {
+            dealloc(
+                self.start as *mut u8,
+                Layout::from_size_align_unchecked(self.len, OBJECT_ALIGN as usize),
+            )
+        };
+    }
+}
+
+/// What the collector has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcStats {
+    /// Collections run.
+    pub collections: u64,
+    /// Objects allocated.
+    pub objects: u64,
+    /// Bytes allocated.
+    pub allocated: u64,
+    /// Bytes the collections copied (live data), in all.
+    pub copied: u64,
+    /// Live bytes after the last collection.
+    pub live: u64,
+    /// Largest size the heap reached, in bytes.
+    pub peak: u64,
+    /// Time spent collecting, in nanoseconds (0 where the platform has no clock).
+    pub pause_total_ns: u64,
+    /// Longest single collection, in nanoseconds.
+    pub pause_max_ns: u64,
+}
 
 /// A store's GC heap.
 #[repr(C)]
@@ -24,90 +116,211 @@ pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
 pub struct GcHeap {
     /// What compiled code reads; must stay the first field.
     pub(crate) vm: VMGcHeap,
-    /// Every chunk: start and size.
-    chunks: Vec<(usize, usize)>,
-    /// Bytes in chunks.
-    bytes: usize,
+    /// The regions of small objects; the last is the one `vm` bumps through.
+    pub(crate) regions: Vec<Region>,
+    /// Regions of one large object each.
+    pub(crate) large: Vec<Region>,
+    /// Bytes in regions.
+    pub(crate) bytes: usize,
     /// Most bytes the heap may hold.
     limit: usize,
-    /// Objects allocated so far.
-    pub(crate) objects: u64,
+    /// `stats.allocated` at the last collection.
+    allocated_before: u64,
+    /// Collect when the bytes allocated since the last collection pass this.
+    threshold: usize,
+    /// While non-zero, objects must not move (the runtime holds references in its locals).
+    pub(crate) pinned: u32,
+    /// Everything outside the heap that holds references into it.
+    pub(crate) roots: Roots,
+    /// The store's context: where wasm left off, and the activations it is nested in.
+    pub(crate) ctx: *mut VMStoreContext,
+    /// Statistics.
+    pub(crate) stats: GcStats,
+    /// Object layouts by type, for the collector.
+    pub(crate) layouts: super::collect::Layouts,
 }
 
 impl GcHeap {
-    /// An empty heap that may grow to `limit` bytes.
-    pub(crate) fn new(limit: usize) -> GcHeap {
+    /// An empty heap of the store whose context is `ctx`, that may grow to `limit` bytes.
+    pub(crate) fn new(limit: usize, ctx: *mut VMStoreContext) -> GcHeap {
         GcHeap {
             vm: VMGcHeap::default(),
-            chunks: Vec::new(),
+            regions: Vec::new(),
+            large: Vec::new(),
             bytes: 0,
             limit,
-            objects: 0,
+            allocated_before: 0,
+            threshold: MIN_THRESHOLD,
+            pinned: 0,
+            roots: Roots::default(),
+            ctx,
+            stats: GcStats::default(),
+            layouts: Default::default(),
         }
     }
 
-    /// A zeroed object of `size` bytes with `header` written at its start.
+    /// A zeroed object of `size` bytes with `header` written at its start. May collect
+    /// garbage first unless the heap is pinned.
     pub(crate) fn alloc(&mut self, header: u64, size: u64) -> Result<*mut u8, TrapCode> {
         if size > MAX_OBJECT_SIZE || !size.is_multiple_of(u64::from(OBJECT_ALIGN)) || size < 8 {
             return Err(TrapCode::AllocationTooLarge);
         }
         let size = size as usize;
+        if size > LARGE {
+            return self.alloc_large(header, size);
+        }
         if self.vm.limit - self.vm.next < size {
-            self.new_chunk(size)?;
+            self.refill(size)?;
         }
         let at = self.vm.next;
         self.vm.next += size;
-        self.objects += 1;
-        // SAFETY: `at..at + size` lies in a chunk this heap owns (zeroed when it was made,
+        self.stats.objects += 1;
+        self.stats.allocated += size as u64;
+        // SAFETY: `at..at + size` lies in a region this heap owns (zeroed when it was made,
         // handed out once), 8-aligned.
         unsafe { (at as *mut u64).write(header) };
         Ok(at as *mut u8)
     }
 
-    /// Start a new chunk with room for `size` bytes.
-    fn new_chunk(&mut self, size: usize) -> Result<(), TrapCode> {
-        let len = size.max(CHUNK);
-        if self.bytes.saturating_add(len) > self.limit {
+    /// An object of more than [`LARGE`] bytes, in a region of its own.
+    fn alloc_large(&mut self, header: u64, size: usize) -> Result<*mut u8, TrapCode> {
+        let collected = self.collect_if_due(size);
+        if !self.fits(size) && !collected {
+            self.collect_now();
+        }
+        if !self.fits(size) {
             return Err(TrapCode::GcHeapExhausted);
         }
-        let layout = Layout::from_size_align(len, OBJECT_ALIGN as usize)
-            .map_err(|_| TrapCode::AllocationTooLarge)?;
-        // SAFETY: `len` is at least 8.
-        let ptr = unsafe { alloc_zeroed(layout) };
-        if ptr.is_null() {
+        let mut r = Region::new(size).ok_or(TrapCode::GcHeapExhausted)?;
+        r.used = r.len;
+        self.bytes += r.len;
+        self.stats.peak = self.stats.peak.max(self.bytes as u64);
+        self.large.push(r);
+        self.stats.objects += 1;
+        self.stats.allocated += size as u64;
+        // SAFETY: a fresh zeroed region of at least `size` bytes, 8-aligned.
+        unsafe { (r.start as *mut u64).write(header) };
+        Ok(r.start as *mut u8)
+    }
+
+    /// Whether `size` more bytes stay within the limit.
+    fn fits(&self, size: usize) -> bool {
+        self.bytes.saturating_add(size) <= self.limit
+    }
+
+    /// Collect if enough was allocated since the last time; whether it did.
+    fn collect_if_due(&mut self, size: usize) -> bool {
+        let since = self.stats.allocated - self.allocated_before + size as u64;
+        since >= self.threshold as u64 && self.collect_now()
+    }
+
+    /// Collect unless objects are pinned; whether it did.
+    fn collect_now(&mut self) -> bool {
+        self.pinned == 0 && super::collect::collect(self)
+    }
+
+    /// Make room for `size` bytes in the current region: collect when due, else (or then, if
+    /// still short) start a new region.
+    fn refill(&mut self, size: usize) -> Result<(), TrapCode> {
+        let collected = self.collect_if_due(size);
+        if self.vm.limit - self.vm.next >= size {
+            return Ok(());
+        }
+        if !self.fits(REGION) && !collected {
+            self.collect_now();
+            if self.vm.limit - self.vm.next >= size {
+                return Ok(());
+            }
+        }
+        if !self.fits(REGION) {
             return Err(TrapCode::GcHeapExhausted);
         }
-        self.chunks.push((ptr as usize, len));
-        self.bytes += len;
-        self.vm.next = ptr as usize;
-        self.vm.limit = ptr as usize + len;
+        let region = Region::new(REGION).ok_or(TrapCode::GcHeapExhausted)?;
+        self.start_region(region);
         Ok(())
     }
 
-    /// Whether `size` bytes at `addr` lie inside one of the heap's chunks.
+    /// Bump through `region` from its `used` mark on.
+    pub(crate) fn start_region(&mut self, region: Region) {
+        self.close_region();
+        self.bytes += region.len;
+        self.stats.peak = self.stats.peak.max(self.bytes as u64);
+        self.vm.next = region.start + region.used;
+        self.vm.limit = region.start + region.len;
+        self.regions.push(region);
+    }
+
+    /// Record how much of the current region is used.
+    pub(crate) fn close_region(&mut self) {
+        if let Some(r) = self.regions.last_mut() {
+            r.used = self.vm.next - r.start;
+        }
+    }
+
+    /// After a collection that left `live` bytes: when to collect next.
+    pub(crate) fn collected(&mut self, live: usize) {
+        self.allocated_before = self.stats.allocated;
+        self.threshold = MIN_THRESHOLD.max(live.saturating_mul(3));
+        self.stats.collections += 1;
+        self.stats.copied += live as u64;
+        self.stats.live = live as u64;
+    }
+
+    /// Whether `size` bytes at `addr` lie inside one of the heap's regions.
     pub(crate) fn contains(&self, addr: u64, size: u64) -> bool {
-        self.chunks.iter().any(|&(start, len)| {
-            let (start, len) = (start as u64, len as u64);
+        self.regions.iter().chain(&self.large).any(|r| {
+            let (start, len) = (r.start as u64, r.len as u64);
             addr >= start && addr.checked_add(size).is_some_and(|e| e <= start + len)
         })
+    }
+
+    /// Change the limit.
+    pub(crate) fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
     }
 
     /// Bytes the heap holds.
     pub fn size(&self) -> usize {
         self.bytes
     }
+
+    /// What the collector has done so far.
+    pub fn stats(&self) -> GcStats {
+        self.stats
+    }
+}
+
+impl GcHeap {
+    /// Print the statistics to standard error if `WELD_GC_STATS=1` and anything was allocated.
+    pub(crate) fn report(&self) {
+        #[cfg(feature = "std")]
+        if std::env::var_os("WELD_GC_STATS").is_some_and(|v| v == "1") && self.stats.objects > 0 {
+            super::print_stats(&self.stats);
+        }
+    }
 }
 
 impl Drop for GcHeap {
     fn drop(&mut self) {
-        for &(start, len) in &self.chunks {
-            // SAFETY: allocated in `new_chunk` with this size and alignment.
-            unsafe {
-                dealloc(
-                    start as *mut u8,
-                    Layout::from_size_align_unchecked(len, OBJECT_ALIGN as usize),
-                )
-            };
+        self.report();
+        for r in self.regions.drain(..).chain(self.large.drain(..)) {
+            r.free();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_with_or_without_a_unit() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("64K"), Some(64 << 10));
+        assert_eq!(parse_size("3m"), Some(3 << 20));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("99999999999999999999G"), None);
     }
 }

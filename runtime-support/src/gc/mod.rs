@@ -7,8 +7,11 @@
 //! writes inline. Hosts see reference words through [`RefKind`], which looks inside an object
 //! only after checking that the word points into the store's own heap.
 
+mod collect;
+pub(crate) use collect::collect;
 pub mod heap;
 pub(crate) mod libcalls;
+pub(crate) mod roots;
 
 use crate::store::Store;
 use heap::GcHeap;
@@ -18,6 +21,50 @@ use weld_contract::gc::{
 };
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{ValRaw, VMCTX_GC_HEAP};
+
+/// Times a collection where the platform has a clock.
+pub(crate) struct Clock {
+    #[cfg(feature = "std")]
+    start: std::time::Instant,
+}
+
+impl Clock {
+    pub(crate) fn start() -> Clock {
+        Clock {
+            #[cfg(feature = "std")]
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// Add the time since `start` to `stats` as one pause.
+    pub(crate) fn stop(self, stats: &mut heap::GcStats) {
+        #[cfg(feature = "std")]
+        {
+            let ns = self.start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+            stats.pause_total_ns += ns;
+            stats.pause_max_ns = stats.pause_max_ns.max(ns);
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = stats;
+    }
+}
+
+/// Print `stats` to standard error (`WELD_GC_STATS=1`).
+#[cfg(feature = "std")]
+pub(crate) fn print_stats(s: &heap::GcStats) {
+    std::eprintln!(
+        "weld gc: {} collections, {} objects / {} MiB allocated, {} MiB copied, {} KiB live, \
+         peak heap {} MiB, pauses {:.3} ms total, {:.3} ms max",
+        s.collections,
+        s.objects,
+        s.allocated >> 20,
+        s.copied >> 20,
+        s.live >> 10,
+        s.peak >> 20,
+        s.pause_total_ns as f64 / 1e6,
+        s.pause_max_ns as f64 / 1e6,
+    );
+}
 
 /// The heap a vmctx points at.
 ///

@@ -112,6 +112,7 @@ pub fn main_with_args(
     ctx.trap_unknown_imports = flags & MAIN_TRAP_UNKNOWN_IMPORTS != 0;
     let mut store = Store::new();
     let result = run_command(&mut store, module, ctx);
+    store.gc.report();
     // The process exits right after (only an executable's `main` comes here): returning the
     // store's memories and instances to the allocator one by one would only cost time.
     core::mem::forget(store);

@@ -1,0 +1,105 @@
+//! Wasm GC programs run through the whole pipeline with a heap far smaller than what they
+//! allocate, so that the collector must run, move objects and find every root.
+//!
+//! `tests/gc/collector.wast`: references held in globals, deep frames, tables, arrays, struct
+//! fields, exception payloads and element segments, next to `i31` and host values, checked
+//! after collections (in-process `weld wast`, 4 MiB heap).
+//!
+//! `tests/programs/kotlin/gcdemo`: a Kotlin/Wasm program (GC structs and arrays, exceptions,
+//! collections, strings; see its README) that allocates about 5.5 GB through a live set of a
+//! few MiB. As an executable with a 64 MiB heap, and under `weld run`, its output must be
+//! Wasmtime 48's, recorded in `gcdemo.expected`.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn weld() -> &'static str {
+    env!("CARGO_BIN_EXE_weld")
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// The number of collections `WELD_GC_STATS=1` reported on standard error.
+fn collections(out: &Output) -> u64 {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("weld gc: "))
+        .unwrap_or_else(|| panic!("no GC statistics on stderr:\n{err}"));
+    line["weld gc: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unreadable statistics: {line}"))
+}
+
+fn assert_ok(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what}: {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn references_everywhere_survive_collections_in_a_small_heap() {
+    let out = Command::new(weld())
+        .arg("wast")
+        .arg(repo("tests/gc/collector.wast"))
+        .env("WELD_GC_HEAP_LIMIT", "4M")
+        .env("WELD_GC_STATS", "1")
+        .output()
+        .unwrap();
+    assert_ok("weld wast collector.wast", &out);
+    let n = collections(&out);
+    assert!(
+        n >= 3,
+        "only {n} collections: the test no longer exercises the collector"
+    );
+}
+
+#[test]
+fn the_kotlin_program_runs_as_an_executable_in_a_heap_far_below_what_it_allocates() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("gcdemo");
+    let out = Command::new(weld())
+        .arg("compile")
+        .arg(repo("tests/programs/kotlin/gcdemo.component.wasm"))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert_ok("weld compile gcdemo", &out);
+    let out = Command::new(&exe)
+        .env("WELD_GC_HEAP_LIMIT", "64M")
+        .env("WELD_GC_STATS", "1")
+        .output()
+        .unwrap();
+    assert_ok("gcdemo", &out);
+    let expected = std::fs::read_to_string(repo("tests/programs/kotlin/gcdemo.expected")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    assert!(
+        collections(&out) >= 10,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_kotlin_program_runs_under_weld_run() {
+    let out = Command::new(weld())
+        .arg("run")
+        .arg(repo("tests/programs/kotlin/gcdemo.component.wasm"))
+        .env("WELD_GC_HEAP_LIMIT", "64M")
+        .output()
+        .unwrap();
+    assert_ok("weld run gcdemo", &out);
+    let expected = std::fs::read_to_string(repo("tests/programs/kotlin/gcdemo.expected")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}

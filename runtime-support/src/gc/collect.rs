@@ -1,0 +1,309 @@
+//! The copying collector: Cheney's algorithm over the store's heap.
+//!
+//! In: the heap (its small-object regions are from-space; its large objects have a region
+//! each), the roots (`roots.rs`: wasm frames through the stack maps, globals, tables, element
+//! segments, exceptions). Out: every small object reachable from a root copied, breadth first,
+//! into fresh regions; every large one reached kept where it is; every root and every
+//! reference inside a surviving object rewritten to the copy; the old regions and unreached
+//! large objects freed. A copied object's header becomes its forwarding address with both low
+//! bits set, which no real header has (a type id's kind bits are 01 or 10).
+//!
+//! To-space is reserved before anything moves, for the worst case (everything survives), so
+//! a collection never fails half-way; if it cannot be reserved, or the store runs wasm whose
+//! frames cannot be walked, nothing is collected and the heap grows instead. Words that are
+//! not references into the heap (null, `i31`, host values, addresses a host put into an
+//! `externref`) are left alone.
+
+use super::heap::{GcHeap, Region, LARGE, REGION};
+use super::roots::frames_walkable;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use weld_contract::gc::{
+    array_size, struct_layout, Composite, FieldType, FullType, StorageType, TypeKind,
+    OBJECT_HEADER, TAG_MASK,
+};
+use weld_contract::info::HeapType;
+
+/// The header bits that mark a forwarded object.
+const FORWARDED: u64 = 3;
+
+/// What the collector needs of a type's objects.
+#[derive(Debug)]
+pub(crate) enum ObjLayout {
+    /// A struct: its size and the offsets of its reference fields.
+    Struct { size: u32, refs: Vec<u32> },
+    /// An array: its element and whether elements are references.
+    Array { elem: StorageType, refs: bool },
+}
+
+/// Layouts by canonical type id, computed once per type.
+#[derive(Debug, Default)]
+pub(crate) struct Layouts(Vec<Option<Rc<ObjLayout>>>);
+
+/// Whether a field of a canonical type (concrete references as canonical ids) is a GC
+/// reference.
+fn is_ref_field(f: &FieldType) -> bool {
+    match f.storage {
+        StorageType::Val(FullType::Ref(r)) => match r.heap {
+            HeapType::Concrete(id) => TypeKind::of_id(id) != Some(TypeKind::Func),
+            HeapType::Func | HeapType::NoFunc | HeapType::Exn | HeapType::NoExn => false,
+            _ => true,
+        },
+        _ => false,
+    }
+}
+
+impl Layouts {
+    /// The layout of canonical type `id`; `None` for an id that names no struct or array.
+    fn get(&mut self, id: u32) -> Option<Rc<ObjLayout>> {
+        let i = ((id >> 2) as usize).checked_sub(1)?;
+        if let Some(Some(l)) = self.0.get(i) {
+            return Some(l.clone());
+        }
+        let layout = Rc::new(match crate::types::composite_of(id)? {
+            Composite::Struct(fields) => {
+                let l = struct_layout(&fields);
+                let refs = l.offsets.iter().zip(&fields);
+                ObjLayout::Struct {
+                    size: l.size,
+                    refs: refs
+                        .filter(|(_, f)| is_ref_field(f))
+                        .map(|(o, _)| *o)
+                        .collect(),
+                }
+            }
+            Composite::Array(f) => ObjLayout::Array {
+                elem: f.storage,
+                refs: is_ref_field(&f),
+            },
+            Composite::Func { .. } => return None,
+        });
+        if self.0.len() <= i {
+            self.0.resize(i + 1, None);
+        }
+        self.0[i] = Some(layout.clone());
+        Some(layout)
+    }
+
+    /// The size of the object whose header is `header`.
+    fn size(&mut self, header: u64) -> usize {
+        match self.get(header as u32).as_deref() {
+            Some(ObjLayout::Struct { size, .. }) => *size as usize,
+            Some(ObjLayout::Array { elem, .. }) => {
+                array_size(*elem, (header >> 32) as u32).unwrap_or(8) as usize
+            }
+            None => 8,
+        }
+    }
+}
+
+/// The copying state.
+struct Copier<'a> {
+    /// Small-object regions being evacuated, sorted by address.
+    from: &'a [Region],
+    /// Large-object regions, sorted by address, and whether each was reached.
+    large: &'a [Region],
+    reached: Vec<bool>,
+    /// Large objects reached but not yet scanned.
+    pending: Vec<usize>,
+    /// To-space: reserved regions, the one being filled, and where the next copy goes.
+    to: Vec<Region>,
+    current: usize,
+    next: usize,
+    layouts: &'a mut Layouts,
+}
+
+/// The index of the region of sorted `regions` that holds `addr` within its first `len(r)`
+/// bytes.
+fn find(regions: &[Region], addr: usize, len: impl Fn(&Region) -> usize) -> Option<usize> {
+    let i = regions
+        .partition_point(|r| r.start <= addr)
+        .checked_sub(1)?;
+    (addr - regions[i].start < len(&regions[i])).then_some(i)
+}
+
+impl Copier<'_> {
+    /// Where a copy of `size` bytes goes: the current to-space region, or the next one.
+    fn reserve(&mut self, size: usize) -> usize {
+        let r = self.to[self.current];
+        if self.next + size > r.start + r.len {
+            self.to[self.current].used = self.next - r.start;
+            self.current += 1;
+            self.next = self.to[self.current].start;
+        }
+        let at = self.next;
+        self.next += size;
+        at
+    }
+
+    /// Rewrite the reference at `slot` to its object's copy, copying it first if needed (a
+    /// large object is marked reached instead).
+    ///
+    /// # Safety
+    /// `slot` must be a live word; references into the heap must point at objects.
+    unsafe fn update(&mut self, slot: *mut u64) {
+        // SAFETY: the caller guarantees the slot and what heap words point at; to-space was
+        // reserved for everything in from-space.
+        unsafe {
+            let w = *slot;
+            if w == 0 || w & TAG_MASK != 0 {
+                return;
+            }
+            let addr = w as usize;
+            if find(self.from, addr, |r| r.used).is_none() {
+                if let Some(i) = find(self.large, addr, |r| r.len) {
+                    if !self.reached[i] {
+                        self.reached[i] = true;
+                        self.pending.push(addr);
+                    }
+                }
+                return;
+            }
+            let header = *(w as *const u64);
+            if header & FORWARDED == FORWARDED {
+                *slot = header & !FORWARDED;
+                return;
+            }
+            let size = self.layouts.size(header);
+            let to = self.reserve(size);
+            core::ptr::copy_nonoverlapping(w as *const u8, to as *mut u8, size);
+            *(w as *mut u64) = to as u64 | FORWARDED;
+            *slot = to as u64;
+        }
+    }
+
+    /// Update the references inside the object at `at`; its size.
+    ///
+    /// # Safety
+    /// `at` must be a surviving object.
+    unsafe fn scan_object(&mut self, at: usize) -> usize {
+        // SAFETY: the caller guarantees the object.
+        let header = unsafe { *(at as *const u64) };
+        let Some(layout) = self.layouts.get(header as u32) else {
+            return 8;
+        };
+        match &*layout {
+            ObjLayout::Struct { size, refs } => {
+                for off in refs {
+                    // SAFETY: a reference field inside the object.
+                    unsafe { self.update((at + *off as usize) as *mut u64) };
+                }
+                *size as usize
+            }
+            ObjLayout::Array { elem, refs } => {
+                let len = (header >> 32) as u32;
+                if *refs {
+                    for i in 0..len as usize {
+                        let e = at + OBJECT_HEADER as usize + 8 * i;
+                        // SAFETY: element `i` of the array.
+                        unsafe { self.update(e as *mut u64) };
+                    }
+                }
+                array_size(*elem, len).unwrap_or(8) as usize
+            }
+        }
+    }
+
+    /// Scan every copied object and reached large object until nothing new is reached.
+    ///
+    /// # Safety
+    /// To-space up to `next` must hold copied objects end to end, region by region.
+    unsafe fn scan(&mut self) {
+        let (mut region, mut at) = (0, self.to[0].start);
+        loop {
+            while region < self.current || at < self.next {
+                let end = if region < self.current {
+                    self.to[region].start + self.to[region].used
+                } else {
+                    self.next
+                };
+                if at >= end {
+                    region += 1;
+                    at = self.to[region].start;
+                    continue;
+                }
+                // SAFETY: objects lie end to end in each region's used part.
+                at += unsafe { self.scan_object(at) };
+            }
+            match self.pending.pop() {
+                // SAFETY: a reached large object.
+                Some(obj) => unsafe {
+                    self.scan_object(obj);
+                },
+                None => break,
+            }
+        }
+    }
+}
+
+/// Collect `heap`'s garbage; whether a collection ran.
+pub(crate) fn collect(heap: &mut GcHeap) -> bool {
+    // SAFETY: the heap's context pointer is its store's, live as long as the heap.
+    if heap.ctx.is_null() || !unsafe { frames_walkable(heap.ctx) } {
+        return false;
+    }
+    heap.close_region();
+    let used: usize = heap.regions.iter().map(|r| r.used).sum();
+    // Objects of at most `LARGE` bytes: a region wastes less than that at its end.
+    let worst = used.div_ceil(REGION - LARGE) + 1;
+    let mut to = Vec::with_capacity(worst);
+    for _ in 0..worst {
+        match Region::with(REGION, false) {
+            Some(r) => to.push(r),
+            None => {
+                to.into_iter().for_each(Region::free);
+                return false;
+            }
+        }
+    }
+    let clock = super::Clock::start();
+    let mut from = core::mem::take(&mut heap.regions);
+    from.sort_unstable_by_key(|r| r.start);
+    let mut large = core::mem::take(&mut heap.large);
+    large.sort_unstable_by_key(|r| r.start);
+    let mut layouts = core::mem::take(&mut heap.layouts);
+    let mut c = Copier {
+        from: &from,
+        large: &large,
+        reached: alloc::vec![false; large.len()],
+        pending: Vec::new(),
+        next: to[0].start,
+        to,
+        current: 0,
+        layouts: &mut layouts,
+    };
+    // SAFETY: every registered holder is live (registered by the store, freed with it), the
+    // frames are walkable (checked above), and wasm is paused in this call.
+    unsafe {
+        heap.roots.visit(heap.ctx, &mut |slot| c.update(slot));
+        c.scan();
+    }
+    let (mut to, current, next, reached) = (c.to, c.current, c.next, c.reached);
+    heap.layouts = layouts;
+    from.into_iter().for_each(Region::free);
+    heap.bytes = 0;
+    let mut live = 0;
+    for (r, keep) in large.into_iter().zip(reached) {
+        if keep {
+            live += r.len;
+            heap.bytes += r.len;
+            heap.large.push(r);
+        } else {
+            r.free();
+        }
+    }
+    for r in to.drain(current + 1..) {
+        r.free();
+    }
+    to[current].used = next - to[current].start;
+    // The last region is bumped through next: the rest of it must read as zeros.
+    // SAFETY: the tail lies inside the region, which this heap owns.
+    unsafe { core::ptr::write_bytes(next as *mut u8, 0, to[current].start + REGION - next) };
+    for r in to {
+        live += r.used;
+        heap.start_region(r);
+    }
+    heap.collected(live);
+    clock.stop(&mut heap.stats);
+    true
+}

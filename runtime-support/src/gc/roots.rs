@@ -1,0 +1,132 @@
+//! Where the references into a store's GC heap are: the frames of running wasm code (through
+//! the stack maps the compiler wrote), and everything the store keeps outside the heap —
+//! globals, tables, passive element segments and live exceptions.
+//!
+//! In: the store context (`exit_frame`, the chain of interrupted activations) and the holders
+//! registered as the store made them. Out: the address of every word that may hold a
+//! reference, for the collector to read and rewrite. A wasm frame is found from the frame
+//! record of the exit trampoline it left through: the return address there is its pc, whose
+//! stack map (looked up in the process-wide code registry) lists the frame-pointer-relative
+//! slots holding its live references; each frame's own record leads to its caller, until a
+//! pc outside every compiled function (the entry trampoline) ends the activation.
+
+use crate::instance::InstanceData;
+use crate::table::TableData;
+use alloc::vec::Vec;
+use weld_contract::descriptor::{func_at, stack_map_at};
+use weld_contract::info::ValType;
+use weld_contract::vmctx::VMStoreContext;
+
+/// Whether values of `t` may point into the heap.
+pub(crate) fn is_gc(t: ValType) -> bool {
+    matches!(t, ValType::AnyRef | ValType::ExternRef)
+}
+
+/// The holders of references a store registered with its heap.
+#[derive(Debug, Default)]
+pub(crate) struct Roots {
+    /// The first word of each global of a GC type.
+    pub(crate) globals: Vec<*mut u64>,
+    /// Tables of a GC element type.
+    pub(crate) tables: Vec<*mut TableData>,
+    /// Every instance (passive element segments, exceptions).
+    pub(crate) instances: Vec<*mut InstanceData>,
+}
+
+/// Whether the collector can find every wasm frame of `ctx`'s activations.
+///
+/// # Safety
+/// `ctx` must be a live store context whose entry records are live.
+pub(crate) unsafe fn frames_walkable(ctx: *const VMStoreContext) -> bool {
+    // SAFETY: the caller guarantees the chain.
+    unsafe {
+        let mut rec = (*ctx).entries;
+        while !rec.is_null() {
+            if (*rec).opaque {
+                return false;
+            }
+            rec = (*rec).prev;
+        }
+    }
+    true
+}
+
+impl Roots {
+    /// Call `visit` with the address of every word outside the heap that may hold a reference
+    /// into it.
+    ///
+    /// # Safety
+    /// Every registered holder must be live, `ctx` live with a walkable chain
+    /// ([`frames_walkable`]), and no wasm code running on this store but the frames it records.
+    pub(crate) unsafe fn visit(&self, ctx: *const VMStoreContext, visit: &mut dyn FnMut(*mut u64)) {
+        // SAFETY: the caller guarantees every pointer followed here.
+        unsafe {
+            walk_activation((*ctx).exit_frame, visit);
+            let mut rec = (*ctx).entries;
+            while !rec.is_null() {
+                walk_activation((*rec).exit_frame, visit);
+                rec = (*rec).prev;
+            }
+            for g in &self.globals {
+                visit(*g);
+            }
+            for t in &self.tables {
+                for e in (**t).elements_mut() {
+                    visit(e as *mut usize as *mut u64);
+                }
+            }
+            for inst in &self.instances {
+                let inst = &mut **inst;
+                let elems = &inst.module.inner.info.elems;
+                for (seg, items) in elems.iter().zip(inst.elems.iter_mut()) {
+                    if is_gc(seg.ty) {
+                        items
+                            .iter_mut()
+                            .for_each(|e| visit(e as *mut usize as *mut u64));
+                    }
+                }
+                inst.exceptions.visit_refs(visit);
+            }
+        }
+    }
+}
+
+/// Visit the reference slots of the wasm frames of one activation, starting at the frame
+/// record of the exit trampoline at `exit_frame` (nothing when 0).
+///
+/// # Safety
+/// `exit_frame` must be the frame pointer of a live exit trampoline whose callers up to the
+/// activation's entry are compiled wasm functions with frame records.
+unsafe fn walk_activation(exit_frame: usize, visit: &mut dyn FnMut(*mut u64)) {
+    if exit_frame == 0 {
+        return;
+    }
+    // SAFETY: a frame record is two words: the caller's frame pointer, the return address.
+    let (mut fp, mut pc) = unsafe { record(exit_frame) };
+    while let Some((start, code)) = crate::registry::code_at(pc) {
+        let offset = pc - start;
+        if func_at(code.funcs, offset).is_none() {
+            break;
+        }
+        if let Some(m) = stack_map_at(code.stack_maps, offset) {
+            let slots = code
+                .stack_slots
+                .get(m.start as usize..(m.start + m.len) as usize)
+                .unwrap_or(&[]);
+            for s in slots {
+                visit(fp.wrapping_add_signed(*s as isize) as *mut u64);
+            }
+        }
+        // SAFETY: `fp` is the frame pointer of a live compiled wasm frame.
+        (fp, pc) = unsafe { record(fp) };
+    }
+}
+
+/// The caller's frame pointer and the return address a frame record at `fp` holds.
+///
+/// # Safety
+/// `fp` must point at a live frame record.
+unsafe fn record(fp: usize) -> (usize, usize) {
+    // SAFETY: the caller guarantees the two words.
+    unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) }
+}
