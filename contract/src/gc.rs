@@ -424,6 +424,9 @@ pub const ARRAY_LENGTH: u32 = 4;
 pub const OBJECT_ALIGN: u32 = 8;
 /// The largest object, in bytes: larger allocations trap.
 pub const MAX_OBJECT_SIZE: u64 = 1 << 31;
+/// Objects larger than this are allocated by the runtime in a region of their own (and never
+/// moved); compiled code bump-allocates only objects up to this size.
+pub const LARGE_OBJECT: u32 = 256 * 1024;
 
 impl StorageType {
     /// Bytes one value occupies in an object.

@@ -80,9 +80,10 @@ libcalls! {
     Throw = "throw" (Ptr) -> ();
     /// A plain `catch` has read the exception's payload: free it unless it escaped as an exnref.
     ExnRelease = "exn_release" (Ptr) -> ();
-    /// A zeroed GC object of `size` bytes (a multiple of 8, at most
-    /// `gc::MAX_OBJECT_SIZE`) whose header is `header` (canonical type id, and an array's
-    /// length in the high half): (header, size) -> address. Traps when the heap is exhausted.
+    /// A GC object of `size` bytes (a multiple of 8, at most `gc::MAX_OBJECT_SIZE`) whose
+    /// header is `header` (canonical type id, and an array's length in the high half), the
+    /// rest for the caller to initialise: (header, size) -> address. Traps when the heap is
+    /// exhausted.
     GcAlloc = "gc_alloc" (I64, I64) -> (Ptr);
     /// Whether canonical type id `a` is a subtype of `b`: (a, b) -> 0 or 1.
     GcIsSubtype = "gc_is_subtype" (I32, I32) -> (I32);

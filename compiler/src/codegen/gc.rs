@@ -13,12 +13,13 @@ use crate::error::Result;
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use wasmparser::Operator;
 use weld_contract::gc::{
-    struct_layout, FieldType, StorageType, ARRAY_LENGTH, MAX_OBJECT_SIZE, OBJECT_ALIGN,
-    OBJECT_HEADER,
+    struct_layout, FieldType, StorageType, ARRAY_LENGTH, LARGE_OBJECT, MAX_OBJECT_SIZE,
+    OBJECT_ALIGN, OBJECT_HEADER,
 };
 use weld_contract::info::ValType;
 use weld_contract::libcall::Libcall;
 use weld_contract::trap::TrapCode;
+use weld_contract::vmctx;
 
 /// How a packed field is read: sign- or zero-extended (`None` for unpacked fields).
 type Extend = Option<bool>;
@@ -192,10 +193,50 @@ impl Translator<'_, '_> {
         self.b.ins().store(Self::object_flags(s), v, addr, off);
     }
 
-    /// A zeroed object: `gc_alloc(header, size)`.
+    /// An object of `size` bytes (a multiple of 8) with `header` and nothing else written
+    /// (callers initialise every field or element): bumped inline through
+    /// the heap's current region when it fits and is not large, else `gc_alloc` (which may
+    /// collect, or gives a large object a region of its own).
     fn alloc(&mut self, header: Value, size: Value) -> Value {
-        let obj = self.libcall(Libcall::GcAlloc, &[header, size])[0];
+        let flags = MemFlagsData::trusted();
+        let heap = self.load_vmctx_ro(vmctx::VMCTX_GC_HEAP);
+        let next = self
+            .b
+            .ins()
+            .load(types::I64, flags, heap, vmctx::GC_HEAP_NEXT as i32);
+        let limit = self
+            .b
+            .ins()
+            .load(types::I64, flags, heap, vmctx::GC_HEAP_LIMIT as i32);
+        let end = self.b.ins().iadd(next, size);
+        let room = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, limit);
+        let small = self.b.ins().icmp_imm_s(
+            IntCC::UnsignedLessThanOrEqual,
+            size,
+            i64::from(LARGE_OBJECT),
+        );
+        let fast_ok = self.b.ins().band(room, small);
+        let (fast, slow) = (self.b.create_block(), self.b.create_block());
+        let done = self.b.create_block();
+        let obj = self.b.append_block_param(done, types::I64);
         self.declare_ref(obj, ValType::AnyRef);
+        self.b.ins().brif(fast_ok, fast, &[], slow, &[]);
+        self.b.seal_block(fast);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(fast);
+        self.b
+            .ins()
+            .store(flags, end, heap, vmctx::GC_HEAP_NEXT as i32);
+        self.b.ins().store(flags, header, next, 0);
+        self.b.ins().jump(done, &[next.into()]);
+        self.b.switch_to_block(slow);
+        let r = self.libcall(Libcall::GcAlloc, &[header, size])[0];
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
         obj
     }
 
@@ -212,10 +253,28 @@ impl Translator<'_, '_> {
         let header = self.b.ins().uextend(types::I64, id);
         let size = self.b.ins().iconst(types::I64, i64::from(layout.size));
         let obj = self.alloc(header, size);
+        if default {
+            // Objects arrive uninitialised: the defaults are zeros.
+            for (f, off) in fields.iter().zip(&layout.offsets) {
+                let zero = self.zero_of(f.storage);
+                self.store_field(f.storage, obj, *off as i32, zero);
+            }
+        }
         for ((f, off), v) in fields.iter().zip(&layout.offsets).zip(vals) {
             self.store_field(f.storage, obj, *off as i32, v);
         }
         self.push(obj);
+    }
+
+    /// The zero a field of storage `s` defaults to, as an operand.
+    fn zero_of(&mut self, s: StorageType) -> Value {
+        match s {
+            StorageType::I8 | StorageType::I16 => self.b.ins().iconst(types::I32, 0),
+            StorageType::Val(t) => {
+                let t = self.env.info.type_defs.repr(t);
+                self.zero(t)
+            }
+        }
     }
 
     fn struct_get(&mut self, t: u32, field: u32, ext: Extend) {
@@ -268,9 +327,21 @@ impl Translator<'_, '_> {
         let len = self.pop();
         let value = with_value.then(|| self.pop());
         let obj = self.alloc_array(t, len);
-        if let Some(v) = value {
-            let start = self.b.ins().iconst(types::I32, 0);
-            self.fill(t, obj, start, len, v);
+        match value {
+            Some(v) => {
+                let start = self.b.ins().iconst(types::I32, 0);
+                self.fill(t, obj, start, len, v);
+            }
+            None => {
+                // Objects arrive uninitialised: the elements are zeroed here.
+                let esize = i64::from(self.array_field(t).storage.size());
+                let len = self.b.ins().uextend(types::I64, len);
+                let bytes = self.b.ins().imul_imm_s(len, esize);
+                let first = self.b.ins().iadd_imm_s(obj, i64::from(OBJECT_HEADER));
+                let zero = self.b.ins().iconst(types::I8, 0);
+                let config = self.env.isa.frontend_config();
+                self.b.call_memset(config, first, zero, bytes);
+            }
         }
         self.push(obj);
     }

@@ -166,7 +166,14 @@ impl Copier<'_> {
             }
             let size = self.layouts.size(header);
             let to = self.reserve(size);
-            core::ptr::copy_nonoverlapping(w as *const u8, to as *mut u8, size);
+            if size <= 64 {
+                // Most objects are a few words: no call into `memcpy`.
+                for i in (0..size).step_by(8) {
+                    *((to + i) as *mut u64) = *((addr + i) as *const u64);
+                }
+            } else {
+                core::ptr::copy_nonoverlapping(w as *const u8, to as *mut u8, size);
+            }
             *(w as *mut u64) = to as u64 | FORWARDED;
             *slot = to as u64;
         }
@@ -248,10 +255,10 @@ pub(crate) fn collect(heap: &mut GcHeap) -> bool {
     let worst = used.div_ceil(REGION - LARGE) + 1;
     let mut to = Vec::with_capacity(worst);
     for _ in 0..worst {
-        match Region::with(REGION, false) {
+        match heap.take_region() {
             Some(r) => to.push(r),
             None => {
-                to.into_iter().for_each(Region::free);
+                to.into_iter().for_each(|r| heap.give_back(r));
                 return false;
             }
         }
@@ -280,7 +287,7 @@ pub(crate) fn collect(heap: &mut GcHeap) -> bool {
     }
     let (mut to, current, next, reached) = (c.to, c.current, c.next, c.reached);
     heap.layouts = layouts;
-    from.into_iter().for_each(Region::free);
+    from.into_iter().for_each(|r| heap.give_back(r));
     heap.bytes = 0;
     let mut live = 0;
     for (r, keep) in large.into_iter().zip(reached) {
@@ -293,12 +300,9 @@ pub(crate) fn collect(heap: &mut GcHeap) -> bool {
         }
     }
     for r in to.drain(current + 1..) {
-        r.free();
+        heap.give_back(r);
     }
     to[current].used = next - to[current].start;
-    // The last region is bumped through next: the rest of it must read as zeros.
-    // SAFETY: the tail lies inside the region, which this heap owns.
-    unsafe { core::ptr::write_bytes(next as *mut u8, 0, to[current].start + REGION - next) };
     for r in to {
         live += r.used;
         heap.start_region(r);

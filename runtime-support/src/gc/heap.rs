@@ -1,16 +1,17 @@
 //! The GC heap of a store: where compiled code and the runtime allocate structs and arrays.
 //!
 //! In: allocation requests (a header word and a size) from the `gc_alloc` libcall, constant
-//! expressions and the array built-ins. Out: zeroed, 8-aligned objects with their header
-//! written. Objects are bumped through regions taken from the global allocator (on bare
-//! metal, the platform's hooks); when the bytes allocated since the last collection pass a
-//! threshold, the copying collector (`collect.rs`) moves the live objects into one fresh
-//! region and frees the rest. The heap's [`VMGcHeap`] (next free byte, end of the current
+//! expressions and the array built-ins. Out: 8-aligned objects with their header written and
+//! the rest left for the caller to initialise (every allocation site writes every field or
+//! element, so the heap never zeroes memory). Objects are bumped through regions taken from
+//! the global allocator (on bare metal, the platform's hooks) or from the regions the last
+//! collection emptied; when the bytes allocated since the last collection pass a threshold,
+//! the copying collector (`collect.rs`) moves the live objects into other regions. The heap's [`VMGcHeap`] (next free byte, end of the current
 //! region) leads the struct, so compiled code could bump-allocate inline. Allocation that
 //! the limit or the system cannot serve traps (`GcHeapExhausted`); nothing here panics.
 
 use super::roots::Roots;
-use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use alloc::alloc::{alloc, dealloc, Layout};
 use alloc::vec::Vec;
 use weld_contract::gc::{MAX_OBJECT_SIZE, OBJECT_ALIGN};
 use weld_contract::trap::TrapCode;
@@ -19,8 +20,12 @@ use weld_contract::vmctx::{VMGcHeap, VMStoreContext};
 /// Bytes of one ordinary region.
 pub(crate) const REGION: usize = 1 << 20;
 /// Objects larger than this get a region of their own, which the collector keeps in place
-/// instead of copying it.
-pub(crate) const LARGE: usize = REGION / 4;
+/// instead of copying it (compiled code leaves them to `gc_alloc`).
+pub(crate) const LARGE: usize = weld_contract::gc::LARGE_OBJECT as usize;
+const _: () = assert!(
+    LARGE <= REGION / 4,
+    "a region wastes less than a large object"
+);
 /// Default limit of a store's GC heap.
 pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
 /// Bytes allocated between collections at least (more when much survives).
@@ -54,22 +59,11 @@ pub(crate) struct Region {
 }
 
 impl Region {
-    /// A zeroed region of `len` bytes; `None` when the system has no memory for it.
+    /// A region of `len` bytes (not initialised); `None` when the system has no memory.
     pub(crate) fn new(len: usize) -> Option<Region> {
-        Self::with(len, true)
-    }
-
-    /// A region of `len` bytes, zeroed or not.
-    pub(crate) fn with(len: usize, zeroed: bool) -> Option<Region> {
         let layout = Layout::from_size_align(len.max(8), OBJECT_ALIGN as usize).ok()?;
         // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe {
-            if zeroed {
-                alloc_zeroed(layout)
-            } else {
-                alloc::alloc::alloc(layout)
-            }
-        };
+        let ptr = unsafe { alloc(layout) };
         (!ptr.is_null()).then_some(Region {
             start: ptr as usize,
             len: layout.size(),
@@ -94,9 +88,7 @@ impl Region {
 pub struct GcStats {
     /// Collections run.
     pub collections: u64,
-    /// Objects allocated.
-    pub objects: u64,
-    /// Bytes allocated.
+    /// Bytes allocated (counted when a region is left, or at a collection).
     pub allocated: u64,
     /// Bytes the collections copied (live data), in all.
     pub copied: u64,
@@ -120,6 +112,8 @@ pub struct GcHeap {
     pub(crate) regions: Vec<Region>,
     /// Regions of one large object each.
     pub(crate) large: Vec<Region>,
+    /// Empty small-object regions kept for reuse.
+    pub(crate) spare: Vec<Region>,
     /// Bytes in regions.
     pub(crate) bytes: usize,
     /// Most bytes the heap may hold.
@@ -134,6 +128,9 @@ pub struct GcHeap {
     pub(crate) roots: Roots,
     /// The store's context: where wasm left off, and the activations it is nested in.
     pub(crate) ctx: *mut VMStoreContext,
+    /// Where bumping started in the current region (what lies between it and `vm.next` is
+    /// not yet counted in `stats.allocated`).
+    bump_start: usize,
     /// Statistics.
     pub(crate) stats: GcStats,
     /// Object layouts by type, for the collector.
@@ -147,6 +144,7 @@ impl GcHeap {
             vm: VMGcHeap::default(),
             regions: Vec::new(),
             large: Vec::new(),
+            spare: Vec::new(),
             bytes: 0,
             limit,
             allocated_before: 0,
@@ -154,13 +152,14 @@ impl GcHeap {
             pinned: 0,
             roots: Roots::default(),
             ctx,
+            bump_start: 0,
             stats: GcStats::default(),
             layouts: Default::default(),
         }
     }
 
-    /// A zeroed object of `size` bytes with `header` written at its start. May collect
-    /// garbage first unless the heap is pinned.
+    /// An object of `size` bytes with `header` written at its start (the rest for the caller
+    /// to initialise). May collect garbage first unless the heap is pinned.
     pub(crate) fn alloc(&mut self, header: u64, size: u64) -> Result<*mut u8, TrapCode> {
         if size > MAX_OBJECT_SIZE || !size.is_multiple_of(u64::from(OBJECT_ALIGN)) || size < 8 {
             return Err(TrapCode::AllocationTooLarge);
@@ -174,10 +173,7 @@ impl GcHeap {
         }
         let at = self.vm.next;
         self.vm.next += size;
-        self.stats.objects += 1;
-        self.stats.allocated += size as u64;
-        // SAFETY: `at..at + size` lies in a region this heap owns (zeroed when it was made,
-        // handed out once), 8-aligned.
+        // SAFETY: `at..at + size` lies in a region this heap owns, handed out once, 8-aligned.
         unsafe { (at as *mut u64).write(header) };
         Ok(at as *mut u8)
     }
@@ -196,9 +192,8 @@ impl GcHeap {
         self.bytes += r.len;
         self.stats.peak = self.stats.peak.max(self.bytes as u64);
         self.large.push(r);
-        self.stats.objects += 1;
         self.stats.allocated += size as u64;
-        // SAFETY: a fresh zeroed region of at least `size` bytes, 8-aligned.
+        // SAFETY: a fresh region of at least `size` bytes, 8-aligned.
         unsafe { (r.start as *mut u64).write(header) };
         Ok(r.start as *mut u8)
     }
@@ -208,8 +203,15 @@ impl GcHeap {
         self.bytes.saturating_add(size) <= self.limit
     }
 
+    /// Count what was bumped in the current region since it was last counted.
+    pub(crate) fn count_bumped(&mut self) {
+        self.stats.allocated += (self.vm.next - self.bump_start) as u64;
+        self.bump_start = self.vm.next;
+    }
+
     /// Collect if enough was allocated since the last time; whether it did.
     fn collect_if_due(&mut self, size: usize) -> bool {
+        self.count_bumped();
         let since = self.stats.allocated - self.allocated_before + size as u64;
         since >= self.threshold as u64 && self.collect_now()
     }
@@ -235,9 +237,25 @@ impl GcHeap {
         if !self.fits(REGION) {
             return Err(TrapCode::GcHeapExhausted);
         }
-        let region = Region::new(REGION).ok_or(TrapCode::GcHeapExhausted)?;
+        let region = self.take_region().ok_or(TrapCode::GcHeapExhausted)?;
         self.start_region(region);
         Ok(())
+    }
+
+    /// An empty small-object region: a spare one, else a new one.
+    pub(crate) fn take_region(&mut self) -> Option<Region> {
+        self.spare.pop().or_else(|| Region::new(REGION))
+    }
+
+    /// Keep `r` for reuse while the spares stay below what is allocated between collections;
+    /// else free it.
+    pub(crate) fn give_back(&mut self, mut r: Region) {
+        if self.spare.len() * REGION < self.threshold {
+            r.used = 0;
+            self.spare.push(r);
+        } else {
+            r.free();
+        }
     }
 
     /// Bump through `region` from its `used` mark on.
@@ -247,11 +265,13 @@ impl GcHeap {
         self.stats.peak = self.stats.peak.max(self.bytes as u64);
         self.vm.next = region.start + region.used;
         self.vm.limit = region.start + region.len;
+        self.bump_start = self.vm.next;
         self.regions.push(region);
     }
 
     /// Record how much of the current region is used.
     pub(crate) fn close_region(&mut self) {
+        self.count_bumped();
         if let Some(r) = self.regions.last_mut() {
             r.used = self.vm.next - r.start;
         }
@@ -286,7 +306,9 @@ impl GcHeap {
 
     /// What the collector has done so far.
     pub fn stats(&self) -> GcStats {
-        self.stats
+        let mut s = self.stats;
+        s.allocated += (self.vm.next - self.bump_start) as u64;
+        s
     }
 }
 
@@ -294,8 +316,11 @@ impl GcHeap {
     /// Print the statistics to standard error if `WELD_GC_STATS=1` and anything was allocated.
     pub(crate) fn report(&self) {
         #[cfg(feature = "std")]
-        if std::env::var_os("WELD_GC_STATS").is_some_and(|v| v == "1") && self.stats.objects > 0 {
-            super::print_stats(&self.stats);
+        {
+            let stats = self.stats();
+            if std::env::var_os("WELD_GC_STATS").is_some_and(|v| v == "1") && stats.allocated > 0 {
+                super::print_stats(&stats);
+            }
         }
     }
 }
@@ -303,7 +328,8 @@ impl GcHeap {
 impl Drop for GcHeap {
     fn drop(&mut self) {
         self.report();
-        for r in self.regions.drain(..).chain(self.large.drain(..)) {
+        let all = self.regions.drain(..).chain(self.large.drain(..));
+        for r in all.chain(self.spare.drain(..)) {
             r.free();
         }
     }

@@ -53,10 +53,9 @@ impl Clock {
 #[cfg(feature = "std")]
 pub(crate) fn print_stats(s: &heap::GcStats) {
     std::eprintln!(
-        "weld gc: {} collections, {} objects / {} MiB allocated, {} MiB copied, {} KiB live, \
+        "weld gc: {} collections, {} MiB allocated, {} MiB copied, {} KiB live, \
          peak heap {} MiB, pauses {:.3} ms total, {:.3} ms max",
         s.collections,
-        s.objects,
         s.allocated >> 20,
         s.copied >> 20,
         s.live >> 10,
