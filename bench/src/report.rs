@@ -58,6 +58,27 @@ pub const RATIOS: &[(&str, f64, &str)] = &[
         "a million throw → catch round trips across ten frames (bench/wasm3/throw-catch), \
          run time, weld/Wasmtime",
     ),
+    (
+        "gc_binary_trees",
+        1.0,
+        "Kotlin/Wasm binary trees of depth 18, 68 million GC allocations \
+         (bench/wasm3/binary-trees), run time, weld/Wasmtime",
+    ),
+    (
+        "gc_binary_trees_rss",
+        1.0,
+        "the same, peak RSS, weld/Wasmtime",
+    ),
+    (
+        "gc_splay_rss",
+        1.0,
+        "Sightglass splay (Wasm GC), peak RSS, weld/Wasmtime",
+    ),
+    (
+        "gc_kotlin_richards_rss",
+        1.0,
+        "Sightglass kotlin-richards (Wasm GC component), peak RSS, weld/Wasmtime",
+    ),
 ];
 
 /// A compiled program that is not a Sightglass benchmark (the componentize-py component).
@@ -113,6 +134,11 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
             .and_then(|b| b.ratio())
             .map(|x| x.0)
     };
+    // Peak RSS of a program's runs, weld over Wasmtime (medians).
+    let rss = |name: &str| {
+        let b = r.runtime.iter().find(|b| b.bench.name == name)?;
+        ratio(med(&b.weld.rss_kib)?, med(&b.wasmtime.rss_kib)?)
+    };
     let st = r.startup.as_ref();
     let startup_wall = st.and_then(|s| ratio(med(&s.weld.wall_ns)?, med(&s.wasmtime.wall_ns)?));
     let startup_rss = st.and_then(|s| med(&s.weld.rss_kib)).map(|k| k / 1024.0);
@@ -149,6 +175,10 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
         ("compile_rss", comp(|c| &c.rss_kib)),
         ("tail_call_interpreter", program("tail-interp")),
         ("throw_catch", program("throw-catch")),
+        ("gc_binary_trees", program("binary-trees")),
+        ("gc_binary_trees_rss", rss("binary-trees")),
+        ("gc_splay_rss", rss("splay")),
+        ("gc_kotlin_richards_rss", rss("kotlin-richards")),
     ]
 }
 

@@ -9,12 +9,6 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Benchmarks the harness leaves out although the README calls them runnable, and why.
-const NOT_YET: &[(&str, &str)] = &[(
-    "kotlin-richards/kotlin-richards.wasm",
-    "needs Wasm GC and exception handling, which weld does not compile yet (issue 5: include it once GC exists)",
-)];
-
 /// Which collection a benchmark program belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suite {
@@ -67,8 +61,7 @@ pub type Skipped = Vec<(String, String)>;
 /// Every `.wasm` in the corpus, and those skipped with the reason.
 pub fn discover(root: &Path, suite: Suite) -> Result<(Vec<Bench>, Skipped)> {
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
-    let mut skip = readme_not_runnable(&readme);
-    skip.extend(NOT_YET.iter().map(|(f, r)| (f.to_string(), r.to_string())));
+    let skip = readme_not_runnable(&readme);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .with_context(|| format!("reading {}", root.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -425,7 +418,32 @@ pub fn wide_spread_pairs(spread: f64, pair_ns: f64, left_ns: f64) -> usize {
     ((left_ns / pair_ns).floor() as usize).min(MAX_PAIRS_WIDE - MAX_PAIRS)
 }
 
+/// Whether the component in `bytes` imports the `bench` instance (at its top level).
+fn imports_bench(bytes: &[u8]) -> bool {
+    let mut depth = 0u32;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(wasmparser::Payload::Version { .. }) => depth += 1,
+            Ok(wasmparser::Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(wasmparser::Payload::ComponentImportSection(r))
+                if depth == 1 && r.into_iter().flatten().any(|i| i.name.name == "bench") =>
+            {
+                return true;
+            }
+            Err(_) => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The component Wasmtime runs: `b`'s with the `bench` instance plugged in when it imports
+/// one, else `b`'s own.
 fn compose(tools: &Tools, aux: &WasmtimeAux, b: &Bench) -> Result<PathBuf> {
+    let bytes = std::fs::read(&b.wasm).with_context(|| format!("reading {}", b.wasm.display()))?;
+    if !imports_bench(&bytes) {
+        return Ok(b.wasm.clone());
+    }
     let (Some(wt), Some(bc)) = (&tools.wasm_tools, &aux.bench_component) else {
         bail!("wasm-tools is not installed: cannot plug the bench instance into the component for Wasmtime (cargo install wasm-tools --locked)");
     };

@@ -414,8 +414,41 @@ impl Reader<'_> {
 // ---- Object layout ----
 
 /// Bytes before an object's fields or elements: the canonical type id (`u32`, offset 0) and,
-/// for arrays, the length (`u32`, offset 4).
+/// for arrays, the length (`u32`, offset 4), for structs the object's size in bytes.
 pub const OBJECT_HEADER: u32 = 8;
+/// Where an array type's canonical id keeps the log2 of its element size (bits 2 to 4),
+/// so that an object's size follows from its header alone.
+pub const ID_ELEM_SHIFT: u32 = 2;
+/// Bits of a canonical id below its registry index (kind and element size).
+pub const ID_INDEX_SHIFT: u32 = 5;
+
+/// The header word of a struct of canonical type `id`, `size` bytes large.
+pub fn struct_header(id: u32, size: u32) -> u64 {
+    u64::from(id) | (u64::from(size) << 32)
+}
+
+/// The header word of an array of canonical type `id` with `len` elements.
+pub fn array_header(id: u32, len: u32) -> u64 {
+    u64::from(id) | (u64::from(len) << 32)
+}
+
+/// The size in bytes of the object whose header word is `header`.
+pub fn object_size(header: u64) -> u64 {
+    let (id, high) = (header as u32, header >> 32);
+    match TypeKind::of_id(id) {
+        Some(TypeKind::Array) => {
+            let log2 = (id >> ID_ELEM_SHIFT) & 7;
+            let bytes = u64::from(OBJECT_HEADER) + (high << log2);
+            bytes.div_ceil(u64::from(OBJECT_ALIGN)) * u64::from(OBJECT_ALIGN)
+        }
+        _ => high,
+    }
+}
+
+/// The bits an array of `elem` adds to its type's canonical id.
+pub fn id_elem_bits(elem: StorageType) -> u32 {
+    elem.size().trailing_zeros() << ID_ELEM_SHIFT
+}
 /// Offset of the canonical type id in an object.
 pub const OBJECT_TYPE_ID: u32 = 0;
 /// Offset of an array's length.
@@ -587,6 +620,17 @@ mod tests {
         }
         assert_eq!(RefWord::Host(MAX_HOST_VALUE + 1).encode(), None);
         assert_eq!(RefWord::Object(12).encode(), None);
+    }
+
+    #[test]
+    fn an_objects_size_follows_from_its_header() {
+        assert_eq!(object_size(struct_header(1 | 32, 24)), 24);
+        let i16_array = 2 | id_elem_bits(StorageType::I16) | 64;
+        assert_eq!(object_size(array_header(i16_array, 5)), 24);
+        let v128 = StorageType::Val(FullType::Num(ValType::V128));
+        let id = 2 | id_elem_bits(v128) | 64;
+        assert_eq!(object_size(array_header(id, 3)), 56);
+        assert_eq!(array_size(v128, 3), Some(56));
     }
 
     #[test]

@@ -39,9 +39,9 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         memory64_enabled: true,
         max_memories: 1 + rng.below(3) as usize,
         max_tables: 1 + rng.below(3) as usize,
-        // Off: what weld does not implement.
         exceptions_enabled: true,
-        gc_enabled: false,
+        gc_enabled: rng.chance(1, 2),
+        // Off: what weld does not implement.
         threads_enabled: false,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
@@ -108,11 +108,24 @@ pub enum Value {
     F64(u64),
     /// v128 bits
     V128(u128),
-    /// A funcref or externref: only its nullness is comparable.
-    Ref {
-        /// Whether it is null.
-        null: bool,
-    },
+    /// A reference, as far as both engines can tell what it is.
+    Ref(RefSeen),
+}
+
+/// What is comparable about a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefSeen {
+    /// Null.
+    Null,
+    /// Not null, nothing more comparable (a function, extern or exception reference, or a host
+    /// value inside `anyref`).
+    Opaque,
+    /// An `i31ref` and its bits.
+    I31(u32),
+    /// A struct.
+    Struct,
+    /// An array and its length.
+    Array(u32),
 }
 
 impl fmt::Display for Value {
@@ -123,8 +136,7 @@ impl fmt::Display for Value {
             Value::F32(v) => write!(f, "f32:{v:#x}({})", f32::from_bits(*v)),
             Value::F64(v) => write!(f, "f64:{v:#x}({})", f64::from_bits(*v)),
             Value::V128(v) => write!(f, "v128:{v:#034x}"),
-            Value::Ref { null: true } => f.write_str("ref.null"),
-            Value::Ref { null: false } => f.write_str("ref"),
+            Value::Ref(r) => write!(f, "ref:{r:?}"),
         }
     }
 }
@@ -246,23 +258,39 @@ pub enum Ty {
     F64,
     /// v128
     V128,
-    /// funcref
+    /// A function reference (only its nullness is comparable).
     FuncRef,
-    /// externref
+    /// An extern or exception reference (only its nullness is comparable).
     ExternRef,
+    /// A reference of the `any` hierarchy: its kind, an `i31`'s value, an array's length are
+    /// compared.
+    AnyRef,
 }
 
-fn ty_of(v: wasmparser::ValType) -> Option<Ty> {
-    use wasmparser::ValType as V;
+/// The type of an export's parameter (`param`: only nullable references, which the plan
+/// passes as null) or result; `func_types[i]` says whether type `i` is a function type.
+fn ty_of(v: wasmparser::ValType, param: bool, func_types: &[bool]) -> Option<Ty> {
+    use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex as U, ValType as V};
     Some(match v {
         V::I32 => Ty::I32,
         V::I64 => Ty::I64,
         V::F32 => Ty::F32,
         V::F64 => Ty::F64,
         V::V128 => Ty::V128,
-        V::Ref(r) if r.is_func_ref() => Ty::FuncRef,
-        V::Ref(r) if r.is_extern_ref() => Ty::ExternRef,
-        V::Ref(_) => return None,
+        V::Ref(r) if param && !r.is_nullable() => return None,
+        V::Ref(r) => match r.heap_type() {
+            H::Abstract { shared: false, ty } => match ty {
+                A::Func | A::NoFunc => Ty::FuncRef,
+                A::Extern | A::NoExtern | A::Exn | A::NoExn => Ty::ExternRef,
+                A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => Ty::AnyRef,
+                _ => return None,
+            },
+            H::Concrete(U::Module(i)) => match func_types.get(i as usize)? {
+                true => Ty::FuncRef,
+                false => Ty::AnyRef,
+            },
+            _ => return None,
+        },
     })
 }
 
@@ -337,7 +365,7 @@ fn arg_text(v: Value) -> String {
         Value::F32(x) => format!("f32:{x:x}"),
         Value::F64(x) => format!("f64:{x:x}"),
         Value::V128(x) => format!("v128:{x:x}"),
-        Value::Ref { .. } => "ref:null".into(),
+        Value::Ref(_) => "ref:null".into(),
     }
 }
 
@@ -352,7 +380,7 @@ fn parse_arg(w: &str) -> Result<Value, String> {
         "f32" => Value::F32(n(hex)? as u32),
         "f64" => Value::F64(n(hex)? as u64),
         "v128" => Value::V128(n(hex)?),
-        "ref" => Value::Ref { null: true },
+        "ref" => Value::Ref(RefSeen::Null),
         _ => return Err(format!("bad argument type {w:?}")),
     })
 }
@@ -362,22 +390,16 @@ type Signature = (Vec<Ty>, Vec<Ty>);
 /// Exported functions with their signatures, in export order.
 pub fn export_signatures(bytes: &[u8]) -> Result<Vec<(String, Signature)>, String> {
     use wasmparser::{Payload, TypeRef};
-    let mut types: Vec<Option<Signature>> = Vec::new();
+    let mut raw: Vec<Option<wasmparser::FuncType>> = Vec::new();
     let mut funcs: Vec<u32> = Vec::new();
-    let mut out = Vec::new();
+    let mut exports = Vec::new();
     for p in wasmparser::Parser::new(0).parse_all(bytes) {
         match p.map_err(|e| e.to_string())? {
             Payload::TypeSection(r) => {
                 for rg in r.into_iter() {
                     for st in rg.map_err(|e| e.to_string())?.into_types() {
-                        types.push(match st.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => {
-                                let p: Option<Vec<Ty>> =
-                                    f.params().iter().map(|t| ty_of(*t)).collect();
-                                let r: Option<Vec<Ty>> =
-                                    f.results().iter().map(|t| ty_of(*t)).collect();
-                                p.zip(r)
-                            }
+                        raw.push(match st.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => Some(f),
                             _ => None,
                         });
                     }
@@ -399,19 +421,35 @@ pub fn export_signatures(bytes: &[u8]) -> Result<Vec<(String, Signature)>, Strin
                 for e in r {
                     let e = e.map_err(|e| e.to_string())?;
                     if e.kind == wasmparser::ExternalKind::Func {
-                        let sig = funcs
-                            .get(e.index as usize)
-                            .and_then(|t| types.get(*t as usize).cloned().flatten());
-                        if let Some(sig) = sig {
-                            out.push((e.name.to_string(), sig));
-                        }
+                        exports.push((e.name.to_string(), e.index));
                     }
                 }
             }
             _ => {}
         }
     }
-    Ok(out)
+    let func_types: Vec<bool> = raw.iter().map(Option::is_some).collect();
+    let sig = |f: &wasmparser::FuncType| -> Option<Signature> {
+        let p: Option<Vec<Ty>> = f
+            .params()
+            .iter()
+            .map(|t| ty_of(*t, true, &func_types))
+            .collect();
+        let r: Option<Vec<Ty>> = f
+            .results()
+            .iter()
+            .map(|t| ty_of(*t, false, &func_types))
+            .collect();
+        p.zip(r)
+    };
+    Ok(exports
+        .into_iter()
+        .filter_map(|(name, index)| {
+            let t = funcs.get(index as usize)?;
+            let f = raw.get(*t as usize)?.as_ref()?;
+            Some((name, sig(f)?))
+        })
+        .collect())
 }
 
 const I32S: &[u32] = &[
@@ -494,7 +532,7 @@ fn gen_arg(rng: &mut Rng, t: Ty) -> Value {
             _ => rng.next_u64(),
         }),
         Ty::V128 => Value::V128(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())),
-        Ty::FuncRef | Ty::ExternRef => Value::Ref { null: true },
+        Ty::FuncRef | Ty::ExternRef | Ty::AnyRef => Value::Ref(RefSeen::Null),
     }
 }
 
@@ -718,11 +756,12 @@ fn raw(v: Value) -> ValRaw {
         Value::F32(x) => ValRaw::f32(x),
         Value::F64(x) => ValRaw::f64(x),
         Value::V128(x) => ValRaw::from_u128(x),
-        Value::Ref { .. } => ValRaw::default(),
+        Value::Ref(_) => ValRaw::default(),
     }
 }
 
-fn from_raw(r: ValRaw, t: Ty) -> Value {
+fn from_raw(store: &Store, r: ValRaw, t: Ty) -> Value {
+    use weld_runtime::gc::RefKind;
     let v = r.get_u128();
     match t {
         Ty::I32 => Value::I32(v as u32),
@@ -730,9 +769,20 @@ fn from_raw(r: ValRaw, t: Ty) -> Value {
         Ty::F32 => Value::F32(v as u32),
         Ty::F64 => Value::F64(v as u64),
         Ty::V128 => Value::V128(v),
-        Ty::FuncRef | Ty::ExternRef => Value::Ref {
-            null: v as u64 == 0,
-        },
+        Ty::FuncRef | Ty::ExternRef => Value::Ref(match v as u64 {
+            0 => RefSeen::Null,
+            _ => RefSeen::Opaque,
+        }),
+        Ty::AnyRef => Value::Ref(match store.ref_kind(v as u64) {
+            Some(RefKind::Null) => RefSeen::Null,
+            Some(RefKind::I31(x)) => RefSeen::I31(x),
+            Some(RefKind::Struct) => RefSeen::Struct,
+            Some(RefKind::Array(n)) => RefSeen::Array(n),
+            // A host value, or a word that points nowhere in the heap (which no engine
+            // would show: it cannot equal Wasmtime's view).
+            Some(RefKind::Host(_)) => RefSeen::Opaque,
+            None => RefSeen::Array(u32::MAX),
+        }),
     }
 }
 
@@ -745,8 +795,9 @@ fn weld_ty(t: weld_runtime::ValType) -> Ty {
         V::F64 => Ty::F64,
         V::V128 => Ty::V128,
         V::FuncRef => Ty::FuncRef,
-        // Only null-ness is compared, as for externref.
-        V::ExternRef | V::ExnRef | V::AnyRef => Ty::ExternRef,
+        V::AnyRef => Ty::AnyRef,
+        // Only null-ness is compared.
+        V::ExternRef | V::ExnRef => Ty::ExternRef,
     }
 }
 
@@ -789,7 +840,7 @@ fn run_weld_calls(store: &mut Store, inst: Instance, plan: &Plan, obs: &mut Obse
             Ok(rs) => Outcome::Returned(
                 rs.into_iter()
                     .zip(&call.results)
-                    .map(|(r, t)| from_raw(r, *t))
+                    .map(|(r, t)| from_raw(store, r, *t))
                     .collect(),
             ),
             Err(t) => Outcome::Trapped(t.code),
@@ -800,7 +851,7 @@ fn run_weld_calls(store: &mut Store, inst: Instance, plan: &Plan, obs: &mut Obse
         match ext {
             Extern::Global(g) => {
                 let ty = weld_ty(g.ty(store).ty);
-                obs.globals.push((name, from_raw(g.get(store), ty)));
+                obs.globals.push((name, from_raw(store, g.get(store), ty)));
             }
             Extern::Memory(m) => obs.memories.push((name, m.data(store).to_vec())),
             Extern::Table(t) => obs.tables.push((name, t.size(store))),
@@ -825,15 +876,15 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
         .wasm_extended_const(true)
         .wasm_tail_call(true)
         .wasm_exceptions(true)
-        .wasm_function_references(false)
-        .wasm_gc(false)
+        .wasm_function_references(true)
+        .wasm_gc(true)
         .wasm_memory64(true)
         .wasm_component_model(true)
         .wasm_component_model_fixed_length_lists(true)
         .wasm_component_model_map(true)
         .max_wasm_stack(512 * 1024)
         .cranelift_opt_level(wasmtime::OptLevel::Speed)
-        .collector(wasmtime::Collector::Null);
+        .collector(wasmtime::Collector::Copying);
     #[allow(clippy::expect_used)]
     wasmtime::Engine::new(&c).expect("the Wasmtime configuration is valid")
 }
@@ -858,11 +909,19 @@ fn wt_val(v: Value) -> wasmtime::Val {
         Value::F32(x) => wasmtime::Val::F32(x),
         Value::F64(x) => wasmtime::Val::F64(x),
         Value::V128(x) => wasmtime::Val::V128(x.into()),
-        Value::Ref { .. } => wasmtime::Val::I32(0),
+        Value::Ref(_) => wasmtime::Val::I32(0),
     }
 }
 
-fn from_wt(v: &wasmtime::Val) -> Value {
+fn opaque(present: bool) -> Value {
+    Value::Ref(if present {
+        RefSeen::Opaque
+    } else {
+        RefSeen::Null
+    })
+}
+
+fn from_wt(store: &mut wasmtime::Store<wasmtime::StoreLimits>, v: &wasmtime::Val) -> Value {
     use wasmtime::Val as V;
     match v {
         V::I32(x) => Value::I32(*x as u32),
@@ -870,11 +929,29 @@ fn from_wt(v: &wasmtime::Val) -> Value {
         V::F32(x) => Value::F32(*x),
         V::F64(x) => Value::F64(*x),
         V::V128(x) => Value::V128(x.as_u128()),
-        V::FuncRef(f) => Value::Ref { null: f.is_none() },
-        V::ExternRef(r) => Value::Ref { null: r.is_none() },
-        V::AnyRef(r) => Value::Ref { null: r.is_none() },
-        V::ExnRef(r) => Value::Ref { null: r.is_none() },
-        V::ContRef(r) => Value::Ref { null: r.is_none() },
+        V::FuncRef(f) => opaque(f.is_some()),
+        V::ExternRef(r) => opaque(r.is_some()),
+        V::ExnRef(r) => opaque(r.is_some()),
+        V::ContRef(r) => opaque(r.is_some()),
+        V::AnyRef(None) => Value::Ref(RefSeen::Null),
+        V::AnyRef(Some(r)) => Value::Ref(any_seen(store, r)),
+    }
+}
+
+/// What Wasmtime shows of a non-null `anyref`.
+fn any_seen(
+    store: &mut wasmtime::Store<wasmtime::StoreLimits>,
+    r: &wasmtime::Rooted<wasmtime::AnyRef>,
+) -> RefSeen {
+    if let Ok(Some(i)) = r.as_i31(&*store) {
+        return RefSeen::I31(i.get_u32());
+    }
+    if r.is_struct(&*store).unwrap_or(false) {
+        return RefSeen::Struct;
+    }
+    match r.as_array(&*store) {
+        Ok(Some(a)) => RefSeen::Array(a.len(&*store).unwrap_or(u32::MAX - 1)),
+        _ => RefSeen::Opaque,
     }
 }
 
@@ -917,7 +994,7 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, bytes: &[u8], plan: &Plan) -> Obs
             .iter()
             .zip(ty.params())
             .map(|(a, t)| match (a, t) {
-                (Value::Ref { .. }, wasmtime::ValType::Ref(r)) => {
+                (Value::Ref(_), wasmtime::ValType::Ref(r)) => {
                     wasmtime::Val::null_ref(r.heap_type())
                 }
                 _ => wt_val(*a),
@@ -925,7 +1002,7 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, bytes: &[u8], plan: &Plan) -> Obs
             .collect();
         let mut results: Vec<wasmtime::Val> = ty.results().map(|_| wasmtime::Val::I32(0)).collect();
         let out = match f.call(&mut store, &args, &mut results) {
-            Ok(()) => Outcome::Returned(results.iter().map(from_wt).collect()),
+            Ok(()) => Outcome::Returned(results.iter().map(|r| from_wt(&mut store, r)).collect()),
             Err(e) => wasmtime_error(&e),
         };
         obs.calls.push(out);
@@ -938,7 +1015,7 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, bytes: &[u8], plan: &Plan) -> Obs
         match ext {
             wasmtime::Extern::Global(g) => {
                 let v = g.get(&mut store);
-                obs.globals.push((name, from_wt(&v)));
+                obs.globals.push((name, from_wt(&mut store, &v)));
             }
             wasmtime::Extern::Memory(m) => obs.memories.push((name, m.data(&store).to_vec())),
             wasmtime::Extern::Table(t) => obs.tables.push((name, t.size(&store))),

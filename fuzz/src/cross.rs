@@ -12,7 +12,7 @@
 //! before a call that ran out of stack on x86_64 (its later state is not comparable), as it does
 //! before a memory the host could not grow.
 
-use crate::core::{Case, Observation, Outcome, Plan, Ty, Value};
+use crate::core::{Case, Observation, Outcome, Plan, RefSeen, Ty, Value};
 use std::fmt::Write;
 use weld_contract::trap::TrapCode;
 
@@ -100,7 +100,7 @@ fn arg(v: Value) -> String {
             (x >> 64) as u64 as i64
         ),
         // Plans pass null references only.
-        Value::Ref { .. } => "(ref.null extern)".into(),
+        Value::Ref(_) => "(ref.null extern)".into(),
     }
 }
 
@@ -109,11 +109,16 @@ fn result(v: Value, t: Ty) -> String {
         Value::F32(b) if f32_quiet_nan(b) => "(f32.const nan:arithmetic)".into(),
         Value::F64(b) if f64_quiet_nan(b) => "(f64.const nan:arithmetic)".into(),
         Value::V128(x) => v128_pattern(x),
-        Value::Ref { null } => match (t, null) {
-            (Ty::FuncRef, true) => "(ref.null func)".into(),
-            (Ty::FuncRef, false) => "(ref.func)".into(),
-            (_, true) => "(ref.null extern)".into(),
-            (_, false) => "(ref.extern)".into(),
+        Value::Ref(seen) => match (t, seen) {
+            (Ty::FuncRef, RefSeen::Null) => "(ref.null func)".into(),
+            (Ty::FuncRef, _) => "(ref.func)".into(),
+            (Ty::AnyRef, RefSeen::Null) => "(ref.null any)".into(),
+            (Ty::AnyRef, RefSeen::I31(_)) => "(ref.i31)".into(),
+            (Ty::AnyRef, RefSeen::Struct) => "(ref.struct)".into(),
+            (Ty::AnyRef, RefSeen::Array(_)) => "(ref.array)".into(),
+            (Ty::AnyRef, RefSeen::Opaque) => "(ref.any)".into(),
+            (_, RefSeen::Null) => "(ref.null extern)".into(),
+            (_, _) => "(ref.extern)".into(),
         },
         other => arg(other),
     }

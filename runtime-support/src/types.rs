@@ -7,13 +7,16 @@
 //!
 //! In: a module's [`TypeDefs`] (or a host's function types). Out: one id per type index, and
 //! for each id its supertype and structure, which the heap reads.
-//! An id carries its [`TypeKind`] in its two low bits, so compiled code tells structs from
-//! arrays without a lookup. Id 0 is never handed out. Entries live as long as the process.
+//! An id carries its `TypeKind` in its two low bits, so compiled code tells structs from
+//! arrays without a lookup, and an array type's id the log2 of its element size in the next
+//! three, so the collector sizes any object from its header alone. Id 0 is never handed out. Entries live as long as the process.
 
 use crate::sync::SpinLock;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use weld_contract::gc::{Composite, FieldType, FullType, StorageType, SubType, TypeDefs, TypeKind};
+use weld_contract::gc::{
+    Composite, FieldType, FullType, StorageType, SubType, TypeDefs, ID_INDEX_SHIFT,
+};
 use weld_contract::info::{FuncType, HeapType, RefType};
 
 /// Marks a reference to a member of the same recursion group in a group's key.
@@ -40,13 +43,20 @@ static REGISTRY: SpinLock<Registry> = SpinLock::new(Registry {
     entries: Vec::new(),
 });
 
-fn id_of(index: usize, kind: TypeKind) -> u32 {
-    // Four billion / 4 types cannot fit in memory; ids cannot wrap in practice.
-    ((index as u32 + 1) << 2) | kind as u32
+/// The canonical id of registry entry `index`: its kind and, for arrays, the log2 of the
+/// element size in the low bits (see `weld_contract::gc::ID_INDEX_SHIFT`).
+fn id_of(index: usize, c: &Composite) -> u32 {
+    // Over a hundred million types cannot fit in memory; ids cannot wrap in practice.
+    let elem = match c {
+        Composite::Array(f) => weld_contract::gc::id_elem_bits(f.storage),
+        _ => 0,
+    };
+    ((index as u32 + 1) << ID_INDEX_SHIFT) | elem | c.kind() as u32
 }
 
-fn index_of(id: u32) -> usize {
-    ((id >> 2) as usize).wrapping_sub(1)
+/// The registry entry of canonical id `id` (`usize::MAX` for 0).
+pub(crate) fn index_of(id: u32) -> usize {
+    ((id >> ID_INDEX_SHIFT) as usize).wrapping_sub(1)
 }
 
 /// Rewrite every concrete reference of `t` with `map`.
@@ -100,8 +110,7 @@ pub fn register(defs: &TypeDefs) -> Vec<u32> {
             Some(first) => *first as usize,
             None => {
                 let first = reg.entries.len();
-                let member =
-                    |rel: u32| id_of(first + rel as usize, key[rel as usize].composite.kind());
+                let member = |rel: u32| id_of(first + rel as usize, &key[rel as usize].composite);
                 let resolve = |i: u32| {
                     if i & IN_GROUP != 0 {
                         member(i & !IN_GROUP)
@@ -123,7 +132,7 @@ pub fn register(defs: &TypeDefs) -> Vec<u32> {
         ids.extend(
             key.iter()
                 .enumerate()
-                .map(|(i, t)| id_of(first + i, t.composite.kind())),
+                .map(|(i, t)| id_of(first + i, &t.composite)),
         );
         start = end;
     }

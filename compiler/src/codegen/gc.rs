@@ -13,8 +13,8 @@ use crate::error::Result;
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use wasmparser::Operator;
 use weld_contract::gc::{
-    struct_layout, FieldType, StorageType, ARRAY_LENGTH, LARGE_OBJECT, MAX_OBJECT_SIZE,
-    OBJECT_ALIGN, OBJECT_HEADER,
+    struct_header, struct_layout, FieldType, StorageType, ARRAY_LENGTH, LARGE_OBJECT,
+    MAX_OBJECT_SIZE, OBJECT_ALIGN, OBJECT_HEADER,
 };
 use weld_contract::info::ValType;
 use weld_contract::libcall::Libcall;
@@ -250,7 +250,10 @@ impl Translator<'_, '_> {
             self.stack.split_off(at)
         };
         let id = self.canonical_type_id(t);
-        let header = self.b.ins().uextend(types::I64, id);
+        let id = self.b.ins().uextend(types::I64, id);
+        // The header's high half holds a struct's size (`weld_contract::gc::struct_header`).
+        let high = (struct_header(0, layout.size)) as i64;
+        let header = self.b.ins().bor_imm_s(id, high);
         let size = self.b.ins().iconst(types::I64, i64::from(layout.size));
         let obj = self.alloc(header, size);
         if default {

@@ -16,10 +16,9 @@
 
 use super::heap::{GcHeap, Region, LARGE, REGION};
 use super::roots::frames_walkable;
-use alloc::rc::Rc;
 use alloc::vec::Vec;
 use weld_contract::gc::{
-    array_size, struct_layout, Composite, FieldType, FullType, StorageType, TypeKind,
+    object_size, struct_layout, Composite, FieldType, FullType, StorageType, TypeKind,
     OBJECT_HEADER, TAG_MASK,
 };
 use weld_contract::info::HeapType;
@@ -27,18 +26,19 @@ use weld_contract::info::HeapType;
 /// The header bits that mark a forwarded object.
 const FORWARDED: u64 = 3;
 
-/// What the collector needs of a type's objects.
+/// What the collector needs of a type's objects besides their size (which their header
+/// gives): where their references are.
 #[derive(Debug)]
 pub(crate) enum ObjLayout {
-    /// A struct: its size and the offsets of its reference fields.
-    Struct { size: u32, refs: Vec<u32> },
-    /// An array: its element and whether elements are references.
-    Array { elem: StorageType, refs: bool },
+    /// A struct: the offsets of its reference fields.
+    Struct { refs: Vec<u32> },
+    /// An array: whether its elements are references.
+    Array { refs: bool },
 }
 
 /// Layouts by canonical type id, computed once per type.
 #[derive(Debug, Default)]
-pub(crate) struct Layouts(Vec<Option<Rc<ObjLayout>>>);
+pub(crate) struct Layouts(Vec<Option<ObjLayout>>);
 
 /// Whether a field of a canonical type (concrete references as canonical ids) is a GC
 /// reference.
@@ -55,17 +55,16 @@ fn is_ref_field(f: &FieldType) -> bool {
 
 impl Layouts {
     /// The layout of canonical type `id`; `None` for an id that names no struct or array.
-    fn get(&mut self, id: u32) -> Option<Rc<ObjLayout>> {
-        let i = ((id >> 2) as usize).checked_sub(1)?;
-        if let Some(Some(l)) = self.0.get(i) {
-            return Some(l.clone());
+    fn get(&mut self, id: u32) -> Option<&ObjLayout> {
+        let i = crate::types::index_of(id);
+        if self.0.get(i).is_some_and(Option::is_some) {
+            return self.0[i].as_ref();
         }
-        let layout = Rc::new(match crate::types::composite_of(id)? {
+        let layout = match crate::types::composite_of(id)? {
             Composite::Struct(fields) => {
                 let l = struct_layout(&fields);
                 let refs = l.offsets.iter().zip(&fields);
                 ObjLayout::Struct {
-                    size: l.size,
                     refs: refs
                         .filter(|(_, f)| is_ref_field(f))
                         .map(|(o, _)| *o)
@@ -73,34 +72,67 @@ impl Layouts {
                 }
             }
             Composite::Array(f) => ObjLayout::Array {
-                elem: f.storage,
                 refs: is_ref_field(&f),
             },
             Composite::Func { .. } => return None,
-        });
+        };
         if self.0.len() <= i {
-            self.0.resize(i + 1, None);
+            self.0.resize_with(i + 1, || None);
         }
-        self.0[i] = Some(layout.clone());
-        Some(layout)
+        self.0[i] = Some(layout);
+        self.0[i].as_ref()
+    }
+}
+
+/// A set of region start addresses (small-object regions, aligned to [`REGION`]): open
+/// addressing, one or two probes per lookup.
+struct RegionSet {
+    slots: Vec<usize>,
+    shift: u32,
+}
+
+impl RegionSet {
+    fn new(regions: &[Region]) -> RegionSet {
+        let bits = (regions.len() * 2)
+            .next_power_of_two()
+            .max(16)
+            .trailing_zeros();
+        let mut set = RegionSet {
+            slots: alloc::vec![0; 1 << bits],
+            shift: 64 - bits,
+        };
+        for r in regions {
+            let mut i = set.hash(r.start);
+            while set.slots[i] != 0 {
+                i = (i + 1) & (set.slots.len() - 1);
+            }
+            set.slots[i] = r.start;
+        }
+        set
     }
 
-    /// The size of the object whose header is `header`.
-    fn size(&mut self, header: u64) -> usize {
-        match self.get(header as u32).as_deref() {
-            Some(ObjLayout::Struct { size, .. }) => *size as usize,
-            Some(ObjLayout::Array { elem, .. }) => {
-                array_size(*elem, (header >> 32) as u32).unwrap_or(8) as usize
+    fn hash(&self, base: usize) -> usize {
+        ((base as u64 >> REGION.trailing_zeros()).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift)
+            as usize
+    }
+
+    fn contains(&self, addr: usize) -> bool {
+        let base = addr & !(REGION - 1);
+        let mut i = self.hash(base);
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                s if s == base => return true,
+                _ => i = (i + 1) & (self.slots.len() - 1),
             }
-            None => 8,
         }
     }
 }
 
 /// The copying state.
 struct Copier<'a> {
-    /// Small-object regions being evacuated, sorted by address.
-    from: &'a [Region],
+    /// Small-object regions being evacuated.
+    from: RegionSet,
     /// Large-object regions, sorted by address, and whether each was reached.
     large: &'a [Region],
     reached: Vec<bool>,
@@ -110,16 +142,14 @@ struct Copier<'a> {
     to: Vec<Region>,
     current: usize,
     next: usize,
-    layouts: &'a mut Layouts,
 }
 
-/// The index of the region of sorted `regions` that holds `addr` within its first `len(r)`
-/// bytes.
-fn find(regions: &[Region], addr: usize, len: impl Fn(&Region) -> usize) -> Option<usize> {
+/// The index of the large-object region holding `addr`.
+fn find_large(regions: &[Region], addr: usize) -> Option<usize> {
     let i = regions
         .partition_point(|r| r.start <= addr)
         .checked_sub(1)?;
-    (addr - regions[i].start < len(&regions[i])).then_some(i)
+    (addr - regions[i].start < regions[i].len).then_some(i)
 }
 
 impl Copier<'_> {
@@ -141,6 +171,7 @@ impl Copier<'_> {
     ///
     /// # Safety
     /// `slot` must be a live word; references into the heap must point at objects.
+    #[inline]
     unsafe fn update(&mut self, slot: *mut u64) {
         // SAFETY: the caller guarantees the slot and what heap words point at; to-space was
         // reserved for everything in from-space.
@@ -150,13 +181,8 @@ impl Copier<'_> {
                 return;
             }
             let addr = w as usize;
-            if find(self.from, addr, |r| r.used).is_none() {
-                if let Some(i) = find(self.large, addr, |r| r.len) {
-                    if !self.reached[i] {
-                        self.reached[i] = true;
-                        self.pending.push(addr);
-                    }
-                }
+            if !self.from.contains(addr) {
+                self.reach_large(addr);
                 return;
             }
             let header = *(w as *const u64);
@@ -164,7 +190,7 @@ impl Copier<'_> {
                 *slot = header & !FORWARDED;
                 return;
             }
-            let size = self.layouts.size(header);
+            let size = object_size(header) as usize;
             let to = self.reserve(size);
             if size <= 64 {
                 // Most objects are a few words: no call into `memcpy`.
@@ -179,66 +205,71 @@ impl Copier<'_> {
         }
     }
 
-    /// Update the references inside the object at `at`; its size.
-    ///
-    /// # Safety
-    /// `at` must be a surviving object.
-    unsafe fn scan_object(&mut self, at: usize) -> usize {
-        // SAFETY: the caller guarantees the object.
-        let header = unsafe { *(at as *const u64) };
-        let Some(layout) = self.layouts.get(header as u32) else {
-            return 8;
-        };
-        match &*layout {
-            ObjLayout::Struct { size, refs } => {
-                for off in refs {
-                    // SAFETY: a reference field inside the object.
-                    unsafe { self.update((at + *off as usize) as *mut u64) };
-                }
-                *size as usize
-            }
-            ObjLayout::Array { elem, refs } => {
-                let len = (header >> 32) as u32;
-                if *refs {
-                    for i in 0..len as usize {
-                        let e = at + OBJECT_HEADER as usize + 8 * i;
-                        // SAFETY: element `i` of the array.
-                        unsafe { self.update(e as *mut u64) };
-                    }
-                }
-                array_size(*elem, len).unwrap_or(8) as usize
+    /// Mark the large object at `addr` reached, if it is one.
+    fn reach_large(&mut self, addr: usize) {
+        if let Some(i) = find_large(self.large, addr) {
+            if !self.reached[i] {
+                self.reached[i] = true;
+                self.pending.push(addr);
             }
         }
     }
+}
 
-    /// Scan every copied object and reached large object until nothing new is reached.
-    ///
-    /// # Safety
-    /// To-space up to `next` must hold copied objects end to end, region by region.
-    unsafe fn scan(&mut self) {
-        let (mut region, mut at) = (0, self.to[0].start);
-        loop {
-            while region < self.current || at < self.next {
-                let end = if region < self.current {
-                    self.to[region].start + self.to[region].used
-                } else {
-                    self.next
-                };
-                if at >= end {
-                    region += 1;
-                    at = self.to[region].start;
-                    continue;
-                }
-                // SAFETY: objects lie end to end in each region's used part.
-                at += unsafe { self.scan_object(at) };
+/// Update the references inside the object at `at`; its size.
+///
+/// # Safety
+/// `at` must be a surviving object.
+unsafe fn scan_object(c: &mut Copier<'_>, layouts: &mut Layouts, at: usize) -> usize {
+    // SAFETY: the caller guarantees the object.
+    let header = unsafe { *(at as *const u64) };
+    let size = object_size(header) as usize;
+    match layouts.get(header as u32) {
+        Some(ObjLayout::Struct { refs }) => {
+            for off in refs {
+                // SAFETY: a reference field inside the object.
+                unsafe { c.update((at + *off as usize) as *mut u64) };
             }
-            match self.pending.pop() {
-                // SAFETY: a reached large object.
-                Some(obj) => unsafe {
-                    self.scan_object(obj);
-                },
-                None => break,
+        }
+        Some(ObjLayout::Array { refs: true }) => {
+            for i in 0..(header >> 32) as usize {
+                let e = at + OBJECT_HEADER as usize + 8 * i;
+                // SAFETY: element `i` of the array.
+                unsafe { c.update(e as *mut u64) };
             }
+        }
+        _ => {}
+    }
+    size.max(8)
+}
+
+/// Scan every copied object and reached large object until nothing new is reached.
+///
+/// # Safety
+/// To-space up to `c.next` must hold copied objects end to end, region by region.
+unsafe fn scan(c: &mut Copier<'_>, layouts: &mut Layouts) {
+    let (mut region, mut at) = (0, c.to[0].start);
+    loop {
+        while region < c.current || at < c.next {
+            let end = if region < c.current {
+                c.to[region].start + c.to[region].used
+            } else {
+                c.next
+            };
+            if at >= end {
+                region += 1;
+                at = c.to[region].start;
+                continue;
+            }
+            // SAFETY: objects lie end to end in each region's used part.
+            at += unsafe { scan_object(c, layouts, at) };
+        }
+        match c.pending.pop() {
+            // SAFETY: a reached large object.
+            Some(obj) => unsafe {
+                scan_object(c, layouts, obj);
+            },
+            None => break,
         }
     }
 }
@@ -270,20 +301,19 @@ pub(crate) fn collect(heap: &mut GcHeap) -> bool {
     large.sort_unstable_by_key(|r| r.start);
     let mut layouts = core::mem::take(&mut heap.layouts);
     let mut c = Copier {
-        from: &from,
+        from: RegionSet::new(&from),
         large: &large,
         reached: alloc::vec![false; large.len()],
         pending: Vec::new(),
         next: to[0].start,
         to,
         current: 0,
-        layouts: &mut layouts,
     };
     // SAFETY: every registered holder is live (registered by the store, freed with it), the
     // frames are walkable (checked above), and wasm is paused in this call.
     unsafe {
         heap.roots.visit(heap.ctx, &mut |slot| c.update(slot));
-        c.scan();
+        scan(&mut c, &mut layouts);
     }
     let (mut to, current, next, reached) = (c.to, c.current, c.next, c.reached);
     heap.layouts = layouts;

@@ -28,8 +28,11 @@ const _: () = assert!(
 );
 /// Default limit of a store's GC heap.
 pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
-/// Bytes allocated between collections at least (more when much survives).
-const MIN_THRESHOLD: usize = 32 << 20;
+/// Bytes allocated between collections at least. Between collections the heap holds what
+/// survived plus what was allocated since, and a collection adds a copy of the survivors: a
+/// threshold of three quarters of the survivors (at least this) keeps the peak near two and
+/// three quarters times them, while the copying per allocated byte stays bounded.
+const MIN_THRESHOLD: usize = 16 << 20;
 
 /// The heap limit `WELD_GC_HEAP_LIMIT` asks for: bytes, or with a `K`, `M` or `G` suffix.
 #[cfg(feature = "std")]
@@ -59,9 +62,20 @@ pub(crate) struct Region {
 }
 
 impl Region {
+    /// How a region of `len` bytes is allocated: small-object regions aligned to their size,
+    /// so that the collector finds an address's region by masking it.
+    fn layout(len: usize) -> Option<Layout> {
+        let align = if len == REGION {
+            REGION
+        } else {
+            OBJECT_ALIGN as usize
+        };
+        Layout::from_size_align(len.max(8), align).ok()
+    }
+
     /// A region of `len` bytes (not initialised); `None` when the system has no memory.
     pub(crate) fn new(len: usize) -> Option<Region> {
-        let layout = Layout::from_size_align(len.max(8), OBJECT_ALIGN as usize).ok()?;
+        let layout = Self::layout(len)?;
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe { alloc(layout) };
         (!ptr.is_null()).then_some(Region {
@@ -73,13 +87,10 @@ impl Region {
 
     /// Give the memory back.
     pub(crate) fn free(self) {
-        // SAFETY: allocated in `new` with this size and alignment.
-        unsafe {
-            dealloc(
-                self.start as *mut u8,
-                Layout::from_size_align_unchecked(self.len, OBJECT_ALIGN as usize),
-            )
-        };
+        if let Some(layout) = Self::layout(self.len) {
+            // SAFETY: allocated in `new` with this layout (`len` is the layout's size).
+            unsafe { dealloc(self.start as *mut u8, layout) };
+        }
     }
 }
 
@@ -247,10 +258,12 @@ impl GcHeap {
         self.spare.pop().or_else(|| Region::new(REGION))
     }
 
-    /// Keep `r` for reuse while the spares stay below what is allocated between collections;
-    /// else free it.
+    /// Keep `r` for reuse while the spares stay below what the next cycle needs (the bytes
+    /// allocated between collections, and a copy of the survivors); else free it. Regions
+    /// given back to the system come back as fresh pages, whose faults cost more than the
+    /// copying they hold.
     pub(crate) fn give_back(&mut self, mut r: Region) {
-        if self.spare.len() * REGION < self.threshold {
+        if self.spare.len() * REGION < self.threshold + self.stats.live as usize {
             r.used = 0;
             self.spare.push(r);
         } else {
@@ -280,7 +293,7 @@ impl GcHeap {
     /// After a collection that left `live` bytes: when to collect next.
     pub(crate) fn collected(&mut self, live: usize) {
         self.allocated_before = self.stats.allocated;
-        self.threshold = MIN_THRESHOLD.max(live.saturating_mul(3));
+        self.threshold = MIN_THRESHOLD.max(live / 4 * 3);
         self.stats.collections += 1;
         self.stats.copied += live as u64;
         self.stats.live = live as u64;

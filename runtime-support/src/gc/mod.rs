@@ -16,8 +16,8 @@ pub(crate) mod roots;
 use crate::store::Store;
 use heap::GcHeap;
 use weld_contract::gc::{
-    array_size, struct_layout, Composite, RefWord, StorageType, ARRAY_LENGTH, OBJECT_HEADER,
-    OBJECT_TYPE_ID,
+    array_header, array_size, struct_header, struct_layout, Composite, RefWord, StorageType,
+    ARRAY_LENGTH, OBJECT_HEADER, OBJECT_TYPE_ID,
 };
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{ValRaw, VMCTX_GC_HEAP};
@@ -90,7 +90,7 @@ pub(crate) fn new_struct(heap: &mut GcHeap, id: u32, fields: &[ValRaw]) -> Resul
         return Err(TrapCode::CastFailure);
     };
     let layout = struct_layout(&types);
-    let obj = heap.alloc(u64::from(id), u64::from(layout.size))?;
+    let obj = heap.alloc(struct_header(id, layout.size), u64::from(layout.size))?;
     for ((t, off), v) in types.iter().zip(&layout.offsets).zip(fields) {
         // SAFETY: the field lies inside the object just allocated with this layout.
         unsafe { write_value(obj.add(*off as usize), t.storage.size(), *v) };
@@ -115,7 +115,7 @@ pub(crate) fn new_array(
 ) -> Result<u64, TrapCode> {
     let storage = array_elem(id)?;
     let size = array_size(storage, len).ok_or(TrapCode::AllocationTooLarge)?;
-    let obj = heap.alloc(u64::from(id) | (u64::from(len) << 32), size)?;
+    let obj = heap.alloc(array_header(id, len), size)?;
     let esize = storage.size();
     for i in 0..len {
         let at = OBJECT_HEADER as usize + (i as usize) * esize as usize;

@@ -1,6 +1,6 @@
 use super::*;
 use alloc::vec;
-use weld_contract::gc::FieldType;
+use weld_contract::gc::{FieldType, TypeKind};
 use weld_contract::info::ValType;
 
 fn sub(is_final: bool, supertype: Option<u32>, composite: Composite) -> SubType {
