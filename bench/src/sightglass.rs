@@ -426,7 +426,11 @@ fn imports_bench(bytes: &[u8]) -> bool {
             Ok(wasmparser::Payload::Version { .. }) => depth += 1,
             Ok(wasmparser::Payload::End(_)) => depth = depth.saturating_sub(1),
             Ok(wasmparser::Payload::ComponentImportSection(r))
-                if depth == 1 && r.into_iter().flatten().any(|i| i.name.name == "bench") =>
+                if depth == 1
+                    && r.clone()
+                        .into_iter()
+                        .flatten()
+                        .any(|i| i.name.name == "bench") =>
             {
                 return true;
             }
