@@ -202,3 +202,32 @@ fn a_policy_on_a_core_module_is_refused() {
     );
     assert!(refused(&o).contains("applies to components"));
 }
+
+#[test]
+fn a_policy_can_forbid_a_gc_heap_or_linear_memory_and_names_the_instance_that_has_one() {
+    let kotlin = root()
+        .join("tests/programs/kotlin/gcdemo.component.wasm")
+        .to_string_lossy()
+        .into_owned();
+    let e = refused(&check_with(
+        &kotlin,
+        "[[rule]]\ncomponent = \"*\"\ngc-heap = false\n",
+    ));
+    assert!(e.contains("forbids a GC heap") && e.contains("(root)"), "{e}");
+    let e = refused(&check_with(
+        &kotlin,
+        "[[rule]]\ncomponent = \"*\"\nlinear-memory = false\n",
+    ));
+    assert!(e.contains("forbids linear memory"), "{e}");
+    // The example's components keep their data in linear memory only.
+    let o = check_with(
+        &example("app.wat"),
+        "[[rule]]\ncomponent = \"*\"\ngc-heap = false\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = refused(&check_with(
+        &example("app.wat"),
+        "[[rule]]\ncomponent = \"*\"\ngc-heap = true\n",
+    ));
+    assert!(e.contains("constrains nothing"), "{e}");
+}

@@ -48,9 +48,21 @@ pub fn flatten(bytes: &[u8]) -> Result<ComponentInfo> {
 /// Parse, validate and flatten a component, and build its named graph (for `weld inspect`,
 /// `weld check` and policies).
 pub fn graph(bytes: &[u8]) -> Result<(ComponentInfo, crate::inspect::graph::Graph)> {
+    use crate::inspect::graph::{Graph, Storage};
     let t = translate::translate(bytes, crate::frontend::features())?;
     let (info, _, names) = inline::Inliner::run_with_names(&t)?;
-    let g = crate::inspect::graph::Graph::new(&info, &names);
+    // A module weld cannot compile still shows in the graph, without storage.
+    let storage: Vec<Storage> = t
+        .modules
+        .iter()
+        .zip(&t.module_offsets)
+        .map(|(m, at)| {
+            crate::frontend::parse_module_at(m, *at, crate::frontend::features())
+                .map(|p| Storage::of(&p.info))
+                .unwrap_or_default()
+        })
+        .collect();
+    let g = Graph::new(&info, &names, &storage);
     Ok((info, g))
 }
 

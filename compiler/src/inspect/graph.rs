@@ -51,6 +51,37 @@ pub struct Edge {
     pub calls: Vec<Call>,
 }
 
+/// What a core module keeps its data in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Storage {
+    /// Linear memories it defines.
+    pub linear_memories: u32,
+    /// Whether it defines struct or array types, so its instance allocates in a GC heap.
+    pub gc_heap: bool,
+}
+
+impl Storage {
+    /// What a module's metadata says.
+    pub fn of(info: &weld_contract::info::ModuleInfo) -> Storage {
+        use weld_contract::gc::Composite;
+        Storage {
+            linear_memories: (info.memories.len() as u32).saturating_sub(info.imported_memories),
+            gc_heap: info
+                .type_defs
+                .types
+                .iter()
+                .any(|t| !matches!(t.composite, Composite::Func { .. })),
+        }
+    }
+
+    fn add(self, o: Storage) -> Storage {
+        Storage {
+            linear_memories: self.linear_memories + o.linear_memories,
+            gc_heap: self.gc_heap || o.gc_heap,
+        }
+    }
+}
+
 /// A named component instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instance {
@@ -58,6 +89,9 @@ pub struct Instance {
     pub names: InstanceNames,
     /// Names from the root down, joined with `/` (`app/inner`); `(root)` for the root.
     pub path: String,
+    /// What its own core instances keep their data in (linear memories they define, a GC
+    /// heap).
+    pub storage: Storage,
 }
 
 /// One step of a reachability path.
@@ -96,10 +130,17 @@ pub fn interface_of(name: &str) -> &str {
 }
 
 impl Graph {
-    /// Build the graph of a flattened component.
-    pub fn new(info: &ComponentInfo, names: &GraphNames) -> Graph {
+    /// Build the graph of a flattened component whose core modules keep their data as
+    /// `modules` says (by module index).
+    pub fn new(info: &ComponentInfo, names: &GraphNames, modules: &[Storage]) -> Graph {
         let mut instances: Vec<Instance> = Vec::new();
         for (i, n) in names.instances.iter().enumerate() {
+            let storage = n
+                .core_instances
+                .iter()
+                .filter_map(|c| info.instances.get(*c as usize))
+                .filter_map(|c| modules.get(c.module as usize))
+                .fold(Storage::default(), |a, m| a.add(*m));
             let path = match n.parent.and_then(|p| instances.get(p as usize)) {
                 Some(p) if p.names.parent.is_some() => format!("{}/{}", p.path, n.name),
                 Some(_) => n.name.clone(),
@@ -109,6 +150,7 @@ impl Graph {
             instances.push(Instance {
                 names: n.clone(),
                 path,
+                storage,
             });
         }
         let mut hosts: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -13,6 +13,8 @@
 //!       "definition": "app" | null,          // $id of the component definition
 //!       "parent": null | 0,
 //!       "core_instances": [0, 1],            // indices of the flattened core instances
+//!       "linear_memories": 1,                // linear memories its core instances define
+//!       "gc_heap": false,                    // whether they allocate GC structs/arrays
 //!       "imports": ["example:logic/api"],    // import names, in order
 //!       "exports": ["run"] }                 // export names, sorted
 //!   ],
@@ -99,13 +101,16 @@ pub fn json(g: &Graph, info: &ComponentInfo) -> String {
         let _ = write!(
             s,
             "{}\n    {{\"index\": {i}, \"path\": {}, \"name\": {}, \"definition\": {}, \
-             \"parent\": {}, \"core_instances\": {}, \"imports\": {}, \"exports\": {}}}",
+             \"parent\": {}, \"core_instances\": {}, \"linear_memories\": {}, \
+             \"gc_heap\": {}, \"imports\": {}, \"exports\": {}}}",
             if i == 0 { "" } else { "," },
             js(&n.path),
             js(&m.name),
             m.definition.as_deref().map_or("null".into(), js),
             m.parent.map_or("null".into(), |p| p.to_string()),
             js_list(&m.core_instances, |c| c.to_string()),
+            n.storage.linear_memories,
+            n.storage.gc_heap,
             js_list(&m.imports, |x| js(x)),
             js_list(&m.exports, |x| js(x)),
         );
@@ -308,6 +313,14 @@ pub fn instances_text(g: &Graph) -> String {
                 .join(", ")
         };
         let _ = writeln!(s, "\n  core instances: [{}]", list(&m.core_instances));
+        let st = n.storage;
+        let _ = writeln!(
+            s,
+            "  storage: {} linear memor{}{}",
+            st.linear_memories,
+            if st.linear_memories == 1 { "y" } else { "ies" },
+            if st.gc_heap { ", GC heap" } else { "" }
+        );
         let _ = writeln!(s, "  imports: {:?}", m.imports);
         let _ = writeln!(s, "  exports: {:?}", m.exports);
     }

@@ -86,6 +86,19 @@ fn check_rule(g: &Graph, n: usize, rule: &Rule) -> Result<()> {
         if !within(g, i, &subjects) {
             continue;
         }
+        let inst = &g.instances[i as usize];
+        if rule.linear_memory == Some(false) && inst.storage.linear_memories > 0 {
+            return Err(Error::Policy(format!(
+                "{head} forbids linear memory, but {} defines {}",
+                inst.path, inst.storage.linear_memories
+            )));
+        }
+        if rule.gc_heap == Some(false) && inst.storage.gc_heap {
+            return Err(Error::Policy(format!(
+                "{head} forbids a GC heap, but {} allocates GC objects",
+                inst.path
+            )));
+        }
         for (target, hops) in &g.reach(i).targets {
             let path = g.describe(hops);
             match target {

@@ -17,6 +17,11 @@
 //! component = "app"
 //! allow-reach = ["logic"]                  # may reach only these instances (deny wins)
 //! allow-host = ["wasi:cli/*"]              # and only these host interfaces
+//!
+//! [[rule]]
+//! component = "kotlin-*"
+//! linear-memory = false                    # its core instances define no linear memory
+//! gc-heap = false                          # nor allocate GC structs or arrays
 //! ```
 //!
 //! A *selector* is a glob (`*` any run of characters, `?` one) matched against an instance's
@@ -47,6 +52,10 @@ pub struct Rule {
     pub deny_host: Vec<String>,
     /// If set, the only host interfaces it may reach (globs).
     pub allow_host: Option<Vec<String>>,
+    /// `Some(false)`: the selected instances must define no linear memory.
+    pub linear_memory: Option<bool>,
+    /// `Some(false)`: the selected instances must not allocate in a GC heap.
+    pub gc_heap: Option<bool>,
 }
 
 /// A parsed policy file.
@@ -107,10 +116,12 @@ impl Policy {
                 "allow-reach" => rule.allow_reach = Some(strings(value, &what)?),
                 "deny-host" => rule.deny_host = strings(value, &what)?,
                 "allow-host" => rule.allow_host = Some(strings(value, &what)?),
+                "linear-memory" => rule.linear_memory = Some(flag(value, &what)?),
+                "gc-heap" => rule.gc_heap = Some(flag(value, &what)?),
                 _ => {
                     return Err(Error::Policy(format!(
                         "rule {n}: unknown key {key:?} (expected component, deny-reach, \
-                         allow-reach, deny-host, allow-host)"
+                         allow-reach, deny-host, allow-host, linear-memory, gc-heap)"
                     )))
                 }
             }
@@ -121,10 +132,22 @@ impl Policy {
         }
         if !has_constraint {
             return Err(Error::Policy(format!(
-                "rule {n}: no constraint (give deny-reach, allow-reach, deny-host or allow-host)"
+                "rule {n}: no constraint (give deny-reach, allow-reach, deny-host, allow-host, \
+                 linear-memory or gc-heap)"
             )));
         }
         Ok(rule)
+    }
+}
+
+/// A storage constraint: only `false` (must not have it) means anything.
+fn flag(v: &toml::Value, what: &str) -> Result<bool> {
+    match v.as_bool() {
+        Some(false) => Ok(false),
+        Some(true) => Err(Error::Policy(format!(
+            "{what} = true constrains nothing (write false to forbid it)"
+        ))),
+        None => Err(Error::Policy(format!("{what} must be false"))),
     }
 }
 
