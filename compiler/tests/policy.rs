@@ -213,7 +213,10 @@ fn a_policy_can_forbid_a_gc_heap_or_linear_memory_and_names_the_instance_that_ha
         &kotlin,
         "[[rule]]\ncomponent = \"*\"\ngc-heap = false\n",
     ));
-    assert!(e.contains("forbids a GC heap") && e.contains("(root)"), "{e}");
+    assert!(
+        e.contains("forbids a GC heap") && e.contains("(root)"),
+        "{e}"
+    );
     let e = refused(&check_with(
         &kotlin,
         "[[rule]]\ncomponent = \"*\"\nlinear-memory = false\n",

@@ -188,6 +188,20 @@ impl Store {
         self.gc.set_limit(bytes);
     }
 
+    /// Collect garbage whenever `bytes` have been allocated since the last collection (or
+    /// three quarters of what survived it, if more; default 16 MiB). Small values trade
+    /// speed for memory (and exercise the collector in tests).
+    pub fn set_gc_interval(&mut self, bytes: usize) {
+        self.gc.set_interval(bytes);
+    }
+
+    /// Whether each collection overwrites the memory it frees, so that a reference the
+    /// collector failed to update reads garbage at once instead of stale data (for testing the
+    /// collector; slow).
+    pub fn set_gc_poison(&mut self, on: bool) {
+        self.gc.poison = on;
+    }
+
     /// Collect garbage now; whether a collection ran (it cannot while wasm whose frames the
     /// collector cannot walk is running).
     pub fn collect_garbage(&mut self) -> bool {

@@ -317,7 +317,13 @@ pub(crate) fn collect(heap: &mut GcHeap) -> bool {
     }
     let (mut to, current, next, reached) = (c.to, c.current, c.next, c.reached);
     heap.layouts = layouts;
-    from.into_iter().for_each(|r| heap.give_back(r));
+    for r in from {
+        if heap.poison {
+            // SAFETY: the region is this heap's and holds nothing live any more.
+            unsafe { core::ptr::write_bytes(r.start as *mut u8, 0xa5, r.used) };
+        }
+        heap.give_back(r);
+    }
     heap.bytes = 0;
     let mut live = 0;
     for (r, keep) in large.into_iter().zip(reached) {

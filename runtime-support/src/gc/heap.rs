@@ -28,11 +28,11 @@ const _: () = assert!(
 );
 /// Default limit of a store's GC heap.
 pub const DEFAULT_GC_HEAP_LIMIT: usize = 1 << 30;
-/// Bytes allocated between collections at least. Between collections the heap holds what
+/// Bytes allocated between collections at least, by default. Between collections the heap holds what
 /// survived plus what was allocated since, and a collection adds a copy of the survivors: a
 /// threshold of three quarters of the survivors (at least this) keeps the peak near two and
 /// three quarters times them, while the copying per allocated byte stays bounded.
-const MIN_THRESHOLD: usize = 16 << 20;
+pub const DEFAULT_GC_INTERVAL: usize = 16 << 20;
 
 /// The heap limit `WELD_GC_HEAP_LIMIT` asks for: bytes, or with a `K`, `M` or `G` suffix.
 #[cfg(feature = "std")]
@@ -133,6 +133,10 @@ pub struct GcHeap {
     allocated_before: u64,
     /// Collect when the bytes allocated since the last collection pass this.
     threshold: usize,
+    /// The least `threshold` can be.
+    interval: usize,
+    /// Overwrite what a collection frees (tests: a stale reference then reads garbage).
+    pub(crate) poison: bool,
     /// While non-zero, objects must not move (the runtime holds references in its locals).
     pub(crate) pinned: u32,
     /// Everything outside the heap that holds references into it.
@@ -159,7 +163,9 @@ impl GcHeap {
             bytes: 0,
             limit,
             allocated_before: 0,
-            threshold: MIN_THRESHOLD,
+            threshold: DEFAULT_GC_INTERVAL,
+            interval: DEFAULT_GC_INTERVAL,
+            poison: false,
             pinned: 0,
             roots: Roots::default(),
             ctx,
@@ -236,12 +242,12 @@ impl GcHeap {
     /// still short) start a new region.
     fn refill(&mut self, size: usize) -> Result<(), TrapCode> {
         let collected = self.collect_if_due(size);
-        if self.vm.limit - self.vm.next >= size {
+        if self.extend_bump(size) {
             return Ok(());
         }
         if !self.fits(REGION) && !collected {
             self.collect_now();
-            if self.vm.limit - self.vm.next >= size {
+            if self.extend_bump(size) {
                 return Ok(());
             }
         }
@@ -277,9 +283,28 @@ impl GcHeap {
         self.bytes += region.len;
         self.stats.peak = self.stats.peak.max(self.bytes as u64);
         self.vm.next = region.start + region.used;
-        self.vm.limit = region.start + region.len;
+        self.vm.limit = self.vm.next;
         self.bump_start = self.vm.next;
         self.regions.push(region);
+        self.extend_bump(0);
+    }
+
+    /// Let compiled code bump `size` bytes or more through the current region, but no further
+    /// than the next collection is due (so that a short interval is kept even inside a
+    /// region); whether the region has room for `size`.
+    fn extend_bump(&mut self, size: usize) -> bool {
+        let Some(r) = self.regions.last() else {
+            return false;
+        };
+        let end = r.start + r.len;
+        if end - self.vm.next < size {
+            return false;
+        }
+        let since = (self.stats.allocated - self.allocated_before) as usize
+            + (self.vm.next - self.bump_start);
+        let budget = self.threshold.saturating_sub(since).max(size);
+        self.vm.limit = end.min(self.vm.next.saturating_add(budget));
+        true
     }
 
     /// Record how much of the current region is used.
@@ -293,7 +318,7 @@ impl GcHeap {
     /// After a collection that left `live` bytes: when to collect next.
     pub(crate) fn collected(&mut self, live: usize) {
         self.allocated_before = self.stats.allocated;
-        self.threshold = MIN_THRESHOLD.max(live / 4 * 3);
+        self.threshold = self.interval.max(live / 4 * 3);
         self.stats.collections += 1;
         self.stats.copied += live as u64;
         self.stats.live = live as u64;
@@ -310,6 +335,12 @@ impl GcHeap {
     /// Change the limit.
     pub(crate) fn set_limit(&mut self, bytes: usize) {
         self.limit = bytes;
+    }
+
+    /// Change the least number of bytes allocated between collections.
+    pub(crate) fn set_interval(&mut self, bytes: usize) {
+        self.interval = bytes.max(1);
+        self.threshold = self.interval.max(self.stats.live as usize / 4 * 3);
     }
 
     /// Bytes the heap holds.
