@@ -353,3 +353,87 @@ fn host_functions_are_imported_by_name_and_can_trap_and_an_uncaught_exception_is
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
+
+const GC_WAT: &str = r#"(module
+  (type $box (struct (field i64)))
+  (func (export "make") (param i64) (result anyref) (struct.new $box (local.get 0)))
+  (func (export "get") (param anyref) (result i64)
+    (struct.get $box 0 (ref.cast (ref $box) (local.get 0))))
+  (func (export "churn") (param $n i32) (local $i i32)
+    (loop $l
+      (drop (struct.new $box (i64.extend_i32_u (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func (export "host") (param externref) (result externref) (local.get 0)))
+"#;
+
+const GC_HOST: &str = r#"#include <inttypes.h>
+#include <stdio.h>
+#include "weld.h"
+#include "gc.h"
+
+int main(void) {
+  weld_instance *inst = gc__instantiate(NULL, 0);
+  if (!inst) { printf("instantiate: %s\n", weld_last_error()); return 1; }
+  uint64_t made = 0, now = 0;
+  int64_t v = 0;
+  gc_make(inst, 41, &made);
+  uint64_t root = weld_root(inst, made);
+  /* 48 MB of garbage: the collector runs and moves the rooted box. */
+  gc_churn(inst, 3000000);
+  int held = weld_root_get(inst, root, &now);
+  gc_get(inst, now, &v);
+  printf("held: %d moved: %d value: %" PRId64 "\n", held, now != made, v);
+  weld_unroot(inst, root);
+  weld_unroot(inst, root);
+  printf("given back: %d\n", weld_root_get(inst, root, &now));
+  uint64_t back = 0, value = 0;
+  void *out = NULL;
+  gc_host(inst, (void *)(uintptr_t)weld_externref(1234), &out);
+  back = (uint64_t)(uintptr_t)out;
+  int is_host = weld_externref_value(back, &value);
+  printf("host value: %d %" PRIu64 "\n", is_host, value);
+  gc__free(inst);
+  return 0;
+}
+"#;
+
+#[test]
+fn a_c_host_keeps_gc_references_across_collections_with_roots() {
+    if !have_cc() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(p("gc.wat"), GC_WAT).unwrap();
+    std::fs::write(p("h.c"), GC_HOST).unwrap();
+    for (emit, out) in [("header", p("gc.h")), ("obj", p("gc.o"))] {
+        let o = weld(&[
+            "compile",
+            &p("gc.wat"),
+            "--emit",
+            emit,
+            "--name",
+            "gc",
+            "-o",
+            &out,
+        ]);
+        check_ok(&format!("weld compile --emit {emit}"), &o);
+    }
+    let build = run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Werror"])
+        .arg("-I")
+        .arg(repo().join("runtime-support/include"))
+        .arg("-I")
+        .arg(dir.path())
+        .args([p("h.c"), p("gc.o")])
+        .arg(runtime_archive())
+        .args(["-lpthread", "-ldl", "-lm", "-o", &p("h")]));
+    check_ok("building the host", &build);
+    let out = run(Command::new(p("h")).env("WELD_GC_STATS", "1"));
+    check_ok("running the host", &out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "held: 1 moved: 1 value: 41\ngiven back: 0\nhost value: 1 1234\n"
+    );
+}

@@ -146,6 +146,23 @@ const char *weld_last_error(void);
    memory (memory64) may be longer than 4 GiB; its addresses are offsets from the base too. */
 uint8_t *weld_memory_data(weld_instance *inst, const char *name, size_t *len);
 
+/* ---- GC references ----------------------------------------------------------------------
+ * anyref values (structs, arrays, i31) are 64-bit words (uint64_t), and so are externrefs that
+ * wasm made from them. Objects move when the collector runs, which any call into the instance
+ * may do: a word a call returned is valid only until the next call. To keep one, root it:
+ * the collector updates the word a root holds. A handle that was given back reads nothing. */
+
+/* Root `ref`: a handle, never 0. */
+uint64_t weld_root(weld_instance *inst, uint64_t ref);
+/* The word root `root` holds now into *ref; 0 if it was given back (or is no root). */
+int weld_root_get(weld_instance *inst, uint64_t root, uint64_t *ref);
+/* Give a root back (a handle that was already given back is ignored). */
+void weld_unroot(weld_instance *inst, uint64_t root);
+/* The externref word of host value `value` (below 2^62); 0 (null) if it is larger. */
+uint64_t weld_externref(uint64_t value);
+/* 1 and the host value in *value if `ref` is an externref a host made; else 0. */
+int weld_externref_value(uint64_t ref, uint64_t *value);
+
 /* From inside a host function called by wasm: abandon the call and make the weld_call that
    entered wasm return `code`. Skips the C frames in between without clean-up. */
 #if defined(__GNUC__) || defined(__clang__)

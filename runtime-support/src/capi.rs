@@ -311,6 +311,80 @@ pub unsafe extern "C" fn weld_memory_data(
     }
 }
 
+/// `weld_root`: a handle (`generation << 32 | index + 1`, never 0) rooting `word`.
+///
+/// # Safety
+/// `inst` must be a live instance from `weld_instantiate`, not running.
+#[no_mangle]
+pub unsafe extern "C" fn weld_root(inst: *mut WeldInstance, word: u64) -> u64 {
+    // SAFETY: the caller guarantees a live instance nothing else uses now.
+    let store = unsafe { &mut (*inst).store };
+    root_handle(store.root(word))
+}
+
+fn root_handle(r: crate::gc::GcRoot) -> u64 {
+    let (index, generation) = r.parts();
+    (u64::from(generation) << 32) | (u64::from(index) + 1)
+}
+
+fn root_of(handle: u64) -> Option<crate::gc::GcRoot> {
+    let index = (handle as u32).checked_sub(1)?;
+    Some(crate::gc::GcRoot::from_parts(index, (handle >> 32) as u32))
+}
+
+/// `weld_root_get`: 1 and the word in `*out`, or 0 for a handle given back.
+///
+/// # Safety
+/// `inst` must be a live instance; `out` a writable `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn weld_root_get(inst: *mut WeldInstance, root: u64, out: *mut u64) -> i32 {
+    // SAFETY: the caller guarantees a live instance.
+    let store = unsafe { &(*inst).store };
+    match root_of(root).and_then(|r| store.root_get(r)) {
+        Some(w) if !out.is_null() => {
+            // SAFETY: the caller guarantees `out`.
+            unsafe { out.write(w) };
+            1
+        }
+        _ => 0,
+    }
+}
+
+/// `weld_unroot`.
+///
+/// # Safety
+/// `inst` must be a live instance, not running.
+#[no_mangle]
+pub unsafe extern "C" fn weld_unroot(inst: *mut WeldInstance, root: u64) {
+    // SAFETY: the caller guarantees a live instance nothing else uses now.
+    let store = unsafe { &mut (*inst).store };
+    if let Some(r) = root_of(root) {
+        store.unroot(r);
+    }
+}
+
+/// `weld_externref`.
+#[no_mangle]
+pub extern "C" fn weld_externref(value: u64) -> u64 {
+    crate::gc::externref(value).unwrap_or(0)
+}
+
+/// `weld_externref_value`.
+///
+/// # Safety
+/// `out` must be a writable `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn weld_externref_value(word: u64, out: *mut u64) -> i32 {
+    match crate::gc::host_value(word) {
+        Some(v) if !out.is_null() => {
+            // SAFETY: the caller guarantees `out`.
+            unsafe { out.write(v) };
+            1
+        }
+        _ => 0,
+    }
+}
+
 /// Raise trap `code` from inside a host function that wasm called: unwinds to the `weld_call`
 /// that entered wasm, which returns `code`. Codes that name no trap raise
 /// `WELD_TRAP_INVALID_VALUE`.

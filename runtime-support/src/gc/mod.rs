@@ -125,6 +125,92 @@ pub(crate) fn new_array(
     Ok(obj as u64)
 }
 
+/// A reference the host keeps across calls into wasm: the collector updates the word it
+/// holds when the object moves. Get it with [`Store::root`], read it with
+/// [`Store::root_get`], give it back with [`Store::unroot`]; a handle that was given back
+/// reads nothing, so no stale word can be read through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcRoot {
+    index: u32,
+    generation: u32,
+}
+
+impl GcRoot {
+    /// Its slot index and generation (for handles that cross a C API).
+    pub fn parts(self) -> (u32, u32) {
+        (self.index, self.generation)
+    }
+
+    /// A root from [`Self::parts`] (a made-up one reads nothing).
+    pub fn from_parts(index: u32, generation: u32) -> GcRoot {
+        GcRoot { index, generation }
+    }
+}
+
+/// The `externref` word of host value `n` (at most `weld_contract::gc::MAX_HOST_VALUE`).
+pub fn externref(n: u64) -> Option<u64> {
+    weld_contract::gc::extern_from_host(n)
+}
+
+/// The host value an `externref` (or internalized `anyref`) word carries, if it is one.
+pub fn host_value(word: u64) -> Option<u64> {
+    match RefWord::classify(word) {
+        RefWord::Host(n) => Some(n),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Keep the reference `word` (an `anyref` or `externref` a call returned, or a global or
+    /// table element read) valid across calls into wasm, which may move the object it names.
+    /// Words a call returns are valid only until the next call: root those to keep.
+    pub fn root(&mut self, word: u64) -> GcRoot {
+        let roots = &mut self.gc.roots;
+        match roots.free.pop() {
+            Some(i) => {
+                let slot = &mut roots.host[i as usize];
+                slot.word = Some(word);
+                GcRoot {
+                    index: i,
+                    generation: slot.generation,
+                }
+            }
+            None => {
+                roots.host.push(roots::HostSlot {
+                    word: Some(word),
+                    generation: 0,
+                });
+                GcRoot {
+                    index: roots.host.len() as u32 - 1,
+                    generation: 0,
+                }
+            }
+        }
+    }
+
+    /// The word `root` holds now; `None` once it was given back.
+    pub fn root_get(&self, root: GcRoot) -> Option<u64> {
+        let slot = self.gc.roots.host.get(root.index as usize)?;
+        (slot.generation == root.generation)
+            .then_some(slot.word)
+            .flatten()
+    }
+
+    /// Give `root` back; whether it was held.
+    pub fn unroot(&mut self, root: GcRoot) -> bool {
+        let roots = &mut self.gc.roots;
+        match roots.host.get_mut(root.index as usize) {
+            Some(slot) if slot.generation == root.generation && slot.word.is_some() => {
+                slot.word = None;
+                slot.generation = slot.generation.wrapping_add(1);
+                roots.free.push(root.index);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// What a reference word of the `any` or `extern` hierarchy holds, as a host sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefKind {
@@ -170,3 +256,6 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

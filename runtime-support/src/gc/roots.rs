@@ -31,6 +31,19 @@ pub(crate) struct Roots {
     pub(crate) tables: Vec<*mut TableData>,
     /// Every instance (passive element segments, exceptions).
     pub(crate) instances: Vec<*mut InstanceData>,
+    /// The host's roots ([`crate::gc::GcRoot`]): a word each, `None` once released.
+    pub(crate) host: Vec<HostSlot>,
+    /// Released host slots, for reuse.
+    pub(crate) free: Vec<u32>,
+}
+
+/// One host root slot.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HostSlot {
+    /// The reference word while the root is held.
+    pub(crate) word: Option<u64>,
+    /// Bumped at each release, so a stale handle finds nothing.
+    pub(crate) generation: u32,
 }
 
 /// Whether the collector can find every wasm frame of `ctx`'s activations.
@@ -58,7 +71,11 @@ impl Roots {
     /// # Safety
     /// Every registered holder must be live, `ctx` live with a walkable chain
     /// ([`frames_walkable`]), and no wasm code running on this store but the frames it records.
-    pub(crate) unsafe fn visit(&self, ctx: *const VMStoreContext, visit: &mut dyn FnMut(*mut u64)) {
+    pub(crate) unsafe fn visit(
+        &mut self,
+        ctx: *const VMStoreContext,
+        visit: &mut dyn FnMut(*mut u64),
+    ) {
         // SAFETY: the caller guarantees every pointer followed here.
         unsafe {
             walk_activation((*ctx).exit_frame, visit);
@@ -86,6 +103,11 @@ impl Roots {
                     }
                 }
                 inst.exceptions.visit_refs(visit);
+            }
+        }
+        for slot in &mut self.host {
+            if let Some(w) = slot.word.as_mut() {
+                visit(w);
             }
         }
     }
