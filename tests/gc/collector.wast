@@ -101,6 +101,12 @@
       (unreachable))
     (struct.get $node $val))
 
+  ;; Beyond the heap's limit (4 MiB in the test), and beyond what one object may be.
+  (func (export "huge") (result i32)
+    (array.len (array.new_default $big (i32.const 1000000))))
+  (func (export "enormous") (result i32)
+    (array.len (array.new_default $big (i32.const 0x7fffffff))))
+
   ;; An array made from the passive segment after collections.
   (func (export "segment") (result i32)
     (call $churn (i32.const 100000))
@@ -109,6 +115,9 @@
 )
 
 (invoke "build" (i32.const 1000))
+(assert_return (invoke "sum") (i32.const 499500))
+(assert_trap (invoke "huge") "GC heap out of memory")
+(assert_trap (invoke "enormous") "allocation size too large")
 (assert_return (invoke "sum") (i32.const 499500))
 (assert_return (invoke "deep" (i32.const 300)) (i32.const 45150))
 (invoke "fill" (ref.extern 42))
