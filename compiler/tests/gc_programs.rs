@@ -9,6 +9,11 @@
 //! collections, strings; see its README) that allocates about 5.5 GB through a live set of a
 //! few MiB. As an executable with a 64 MiB heap, and under `weld run`, its output must be
 //! Wasmtime 48's, recorded in `gcdemo.expected`.
+//!
+//! `tests/programs/kotlin-c/app.wasm`: a Kotlin/Wasm component (GC) composed with a C component
+//! (linear memory) that it calls with strings and lists, and that calls back into a second
+//! Kotlin component, which builds GC trees (see its README). One executable, Wasmtime's
+//! output.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
 
@@ -102,4 +107,35 @@ fn the_kotlin_program_runs_under_weld_run() {
     assert_ok("weld run gcdemo", &out);
     let expected = std::fs::read_to_string(repo("tests/programs/kotlin/gcdemo.expected")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}
+
+#[test]
+fn a_kotlin_component_and_a_c_component_call_each_other_in_one_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("app");
+    let app = repo("tests/programs/kotlin-c/app.wasm");
+    let out = Command::new(weld())
+        .arg("compile")
+        .arg(&app)
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert_ok("weld compile kotlin-c/app.wasm", &out);
+    let expected = std::fs::read_to_string(repo("tests/programs/kotlin-c/app.expected")).unwrap();
+    let out = Command::new(&exe)
+        .env("WELD_GC_HEAP_LIMIT", "32M")
+        .output()
+        .unwrap();
+    assert_ok("kotlin-c app", &out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    // The graph: the C instance keeps its data in linear memory, the Kotlin ones in GC heaps.
+    let out = Command::new(weld())
+        .args(["inspect", "--format", "json"])
+        .arg(&app)
+        .output()
+        .unwrap();
+    assert_ok("weld inspect", &out);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(json.matches("\"gc_heap\": true").count(), 2, "{json}");
 }
