@@ -139,3 +139,46 @@ fn a_kotlin_component_and_a_c_component_call_each_other_in_one_executable() {
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(json.matches("\"gc_heap\": true").count(), 2, "{json}");
 }
+
+/// `collector.wast` on another architecture under qemu-user (the frame records the collector
+/// walks are laid out per target), through `weld wast --runner`.
+fn collector_under_qemu(triple: &str, qemu: &str, sysroot: &str) {
+    let target_dir = Path::new(weld()).parent().unwrap().parent().unwrap();
+    let runner = target_dir.join(triple).join("release/weld-wast-run");
+    let have_qemu = Command::new(qemu).arg("--version").output().is_ok();
+    if !runner.is_file() || !have_qemu {
+        println!(
+            "SKIPPED: no {} or no {qemu} (run make runtime-cross)",
+            runner.display()
+        );
+        return;
+    }
+    let words = format!(
+        "{qemu} -L {sysroot} -E WELD_GC_HEAP_LIMIT=4M {}",
+        runner.display()
+    );
+    let out = Command::new(weld())
+        .args(["wast", "--target", triple, "--runner", &words])
+        .arg(repo("tests/gc/collector.wast"))
+        .output()
+        .unwrap();
+    assert_ok(&format!("collector.wast on {triple}"), &out);
+}
+
+#[test]
+fn references_survive_collections_on_aarch64_under_qemu() {
+    collector_under_qemu(
+        "aarch64-unknown-linux-gnu",
+        "qemu-aarch64",
+        "/usr/aarch64-linux-gnu",
+    );
+}
+
+#[test]
+fn references_survive_collections_on_riscv64_under_qemu() {
+    collector_under_qemu(
+        "riscv64gc-unknown-linux-gnu",
+        "qemu-riscv64",
+        "/usr/riscv64-linux-gnu",
+    );
+}

@@ -336,14 +336,16 @@ impl Translator<'_, '_> {
                 self.fill(t, obj, start, len, v);
             }
             None => {
-                // Objects arrive uninitialised: the elements are zeroed here.
+                // Objects arrive uninitialised: the elements are zeroed here, a word at a
+                // time up to the object's end (its size is a multiple of 8).
                 let esize = i64::from(self.array_field(t).storage.size());
                 let len = self.b.ins().uextend(types::I64, len);
                 let bytes = self.b.ins().imul_imm_s(len, esize);
+                let padded = self.b.ins().iadd_imm_s(bytes, i64::from(OBJECT_ALIGN) - 1);
+                let words = self.b.ins().band_imm_s(padded, -i64::from(OBJECT_ALIGN));
                 let first = self.b.ins().iadd_imm_s(obj, i64::from(OBJECT_HEADER));
-                let zero = self.b.ins().iconst(types::I8, 0);
-                let config = self.env.isa.frontend_config();
-                self.b.call_memset(config, first, zero, bytes);
+                let end = self.b.ins().iadd(first, words);
+                self.zero_words(first, end);
             }
         }
         self.push(obj);
@@ -434,6 +436,27 @@ impl Translator<'_, '_> {
         let (a, start, v) = self.pop3();
         self.check_range(a, start, n);
         self.fill(t, a, start, n, v);
+    }
+
+    /// Store zero words from `first` up to `end` (both 8-aligned).
+    fn zero_words(&mut self, first: Value, end: Value) {
+        let header = self.b.create_block();
+        let body = self.b.create_block();
+        let exit = self.b.create_block();
+        let p = self.b.append_block_param(header, types::I64);
+        self.b.ins().jump(header, &[first.into()]);
+        self.b.switch_to_block(header);
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, p, end);
+        self.b.ins().brif(more, body, &[], exit, &[]);
+        self.b.switch_to_block(body);
+        self.b.seal_block(body);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().store(MemFlagsData::trusted(), zero, p, 0);
+        let next = self.b.ins().iadd_imm_s(p, 8);
+        self.b.ins().jump(header, &[next.into()]);
+        self.b.seal_block(header);
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
     }
 
     /// Store `v` into elements `start..start + n` of array `a` (already checked).
