@@ -121,16 +121,28 @@ pub struct TypeDefs {
 }
 
 impl TypeDefs {
-    /// Whether the groups cover the types exactly and every index inside is in range.
+    /// Whether the groups cover the types exactly and every type names only types of its own
+    /// recursion group or of earlier ones (its supertype an earlier type), as the binary
+    /// format allows.
     pub fn well_formed(&self) -> bool {
         let total: u64 = self.group_sizes.iter().map(|&s| u64::from(s)).sum();
         let n = self.types.len();
-        total == n as u64
-            && self.group_sizes.len() <= n
-            && self.group_sizes.iter().all(|&s| s > 0)
-            && self.types.iter().enumerate().all(|(i, t)| {
-                t.supertype.is_none_or(|s| (s as usize) < i) && t.references().all(|r| r < n)
-            })
+        if total != n as u64 || self.group_sizes.len() > n || self.group_sizes.contains(&0) {
+            return false;
+        }
+        let mut start = 0usize;
+        for &size in &self.group_sizes {
+            let end = start + size as usize;
+            let ok = (start..end).all(|i| {
+                let t = &self.types[i];
+                t.supertype.is_none_or(|s| (s as usize) < i) && t.references().all(|r| r < end)
+            });
+            if !ok {
+                return false;
+            }
+            start = end;
+        }
+        true
     }
 
     /// The kind of type `index`.
@@ -631,6 +643,26 @@ mod tests {
         let id = 2 | id_elem_bits(v128) | 64;
         assert_eq!(object_size(array_header(id, 3)), 56);
         assert_eq!(array_size(v128, 3), Some(56));
+    }
+
+    #[test]
+    fn a_type_may_name_its_own_group_and_earlier_ones_only() {
+        let refers_to = |i: u32| SubType {
+            is_final: true,
+            supertype: None,
+            composite: Composite::Array(FieldType {
+                storage: StorageType::Val(FullType::Ref(RefType {
+                    nullable: true,
+                    heap: HeapType::Concrete(i),
+                })),
+                mutable: false,
+            }),
+        };
+        let defs = |types: alloc::vec::Vec<SubType>, group_sizes| TypeDefs { types, group_sizes };
+        assert!(defs(vec![refers_to(0), refers_to(1)], vec![1, 1]).well_formed());
+        assert!(defs(vec![refers_to(1), refers_to(0)], vec![2]).well_formed());
+        assert!(!defs(vec![refers_to(1), refers_to(0)], vec![1, 1]).well_formed());
+        assert!(!defs(vec![refers_to(0)], vec![0, 1]).well_formed());
     }
 
     #[test]

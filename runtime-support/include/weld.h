@@ -16,7 +16,9 @@
  * `-lpthread -ldl -lm`:   cc host.c p.o libweld_runtime.a -lpthread -ldl -lm -o host
  *
  * Value types in C: i32 -> int32_t, i64 -> int64_t, f32 -> float, f64 -> double,
- * funcref/externref -> void *. Exports with v128 parameters or results get no C entry point.
+ * funcref/externref -> void *, anyref -> uint64_t. An externref the host makes must come from
+ * weld_externref (or from wasm): a module may turn it into an anyref and look inside.
+ * Exports with v128 parameters or results get no C entry point.
  *
  * Traps are values: every entry point returns 0 or a weld_trap_code, and a trap never ends the
  * process. A core instance stays usable after a trap (its memory as the trap left it).

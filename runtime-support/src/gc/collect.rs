@@ -193,9 +193,11 @@ impl Copier<'_> {
             let size = object_size(header) as usize;
             let to = self.reserve(size);
             if size <= 64 {
-                // Most objects are a few words: no call into `memcpy`.
+                // Most objects are a few words: no call into `memcpy`. Copied as possibly
+                // uninitialised words (padding is never written).
                 for i in (0..size).step_by(8) {
-                    *((to + i) as *mut u64) = *((addr + i) as *const u64);
+                    let w = ((addr + i) as *const core::mem::MaybeUninit<u64>).read();
+                    ((to + i) as *mut core::mem::MaybeUninit<u64>).write(w);
                 }
             } else {
                 core::ptr::copy_nonoverlapping(w as *const u8, to as *mut u8, size);
@@ -339,11 +341,12 @@ pub(crate) fn collect(heap: &mut GcHeap) -> bool {
         heap.give_back(r);
     }
     to[current].used = next - to[current].start;
+    live += to.iter().map(|r| r.used).sum::<usize>();
+    heap.collected(live);
     for r in to {
-        live += r.used;
         heap.start_region(r);
     }
-    heap.collected(live);
+    heap.extend_bump(0);
     clock.stop(&mut heap.stats);
     true
 }

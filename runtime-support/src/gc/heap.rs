@@ -127,7 +127,8 @@ pub struct GcHeap {
     pub(crate) spare: Vec<Region>,
     /// Bytes in regions.
     pub(crate) bytes: usize,
-    /// Most bytes the heap may hold.
+    /// Most bytes the heap may hold between collections (a collection briefly needs room for
+    /// a copy of what survives on top, as every copying collector does).
     limit: usize,
     /// `stats.allocated` at the last collection.
     allocated_before: u64,
@@ -185,9 +186,10 @@ impl GcHeap {
         if size > LARGE {
             return self.alloc_large(header, size);
         }
-        if self.vm.limit - self.vm.next < size {
+        if self.vm.limit.saturating_sub(self.vm.next) < size {
             self.refill(size)?;
         }
+        debug_assert!(self.vm.next + size <= self.vm.limit);
         let at = self.vm.next;
         self.vm.next += size;
         // SAFETY: `at..at + size` lies in a region this heap owns, handed out once, 8-aligned.
@@ -233,9 +235,15 @@ impl GcHeap {
         since >= self.threshold as u64 && self.collect_now()
     }
 
-    /// Collect unless objects are pinned; whether it did.
+    /// Collect unless objects are pinned; whether it did. When it cannot, the next attempt
+    /// waits for another threshold's worth of allocation (rather than every allocation).
     fn collect_now(&mut self) -> bool {
-        self.pinned == 0 && super::collect::collect(self)
+        if self.pinned == 0 && super::collect::collect(self) {
+            return true;
+        }
+        self.count_bumped();
+        self.allocated_before = self.stats.allocated;
+        false
     }
 
     /// Make room for `size` bytes in the current region: collect when due, else (or then, if
@@ -256,7 +264,12 @@ impl GcHeap {
         }
         let region = self.take_region().ok_or(TrapCode::GcHeapExhausted)?;
         self.start_region(region);
-        Ok(())
+        // A fresh region has room for any small object, whatever the budget says.
+        if self.extend_bump(size) {
+            Ok(())
+        } else {
+            Err(TrapCode::GcHeapExhausted)
+        }
     }
 
     /// An empty small-object region: a spare one, else a new one.
@@ -286,13 +299,12 @@ impl GcHeap {
         self.vm.limit = self.vm.next;
         self.bump_start = self.vm.next;
         self.regions.push(region);
-        self.extend_bump(0);
     }
 
     /// Let compiled code bump `size` bytes or more through the current region, but no further
     /// than the next collection is due (so that a short interval is kept even inside a
-    /// region); whether the region has room for `size`.
-    fn extend_bump(&mut self, size: usize) -> bool {
+    /// region); whether the region has room for `size` (then `vm.limit - vm.next >= size`).
+    pub(crate) fn extend_bump(&mut self, size: usize) -> bool {
         let Some(r) = self.regions.last() else {
             return false;
         };

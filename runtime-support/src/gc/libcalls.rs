@@ -132,8 +132,12 @@ pub unsafe extern "C" fn array_new_elem(
         let items = inst.elem_items(seg);
         let (start, _) = bounds(u64::from(offset), u64::from(len), items.len())
             .map_err(|_| TrapCode::TableOutOfBounds)?;
+        // The allocation may collect, which rewrites the segment's words in place: read them
+        // through a raw pointer, after it (the segment's storage itself does not move).
+        let items = items.as_ptr();
         new_array(heap, id, len, |i| {
-            ValRaw::i64(items[start + i as usize] as i64)
+            // SAFETY: `start + len` was checked against the segment's length above.
+            ValRaw::i64(unsafe { items.add(start + i as usize).read() } as i64)
         })
     })();
     // SAFETY: `r` owns nothing.

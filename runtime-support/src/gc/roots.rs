@@ -53,6 +53,11 @@ pub(crate) struct HostSlot {
 pub(crate) unsafe fn frames_walkable(ctx: *const VMStoreContext) -> bool {
     // SAFETY: the caller guarantees the chain.
     unsafe {
+        // Wasm runs (an entry is open) but left without an exit trampoline: its frames are
+        // unknown.
+        if !(*ctx).entries.is_null() && (*ctx).exit_frame == 0 {
+            return false;
+        }
         let mut rec = (*ctx).entries;
         while !rec.is_null() {
             if (*rec).opaque {
