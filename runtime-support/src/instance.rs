@@ -498,15 +498,8 @@ impl constexpr::ConstEnv for InstanceEnv<'_> {
     }
 
     fn new_struct(&mut self, t: u32, fields: &[ValRaw]) -> Result<u64, TrapCode> {
-        let id = *self
-            .0
-            .module
-            .inner
-            .type_ids
-            .get(t as usize)
-            .ok_or(TrapCode::InvalidValue)?;
-        // SAFETY: the vmctx's heap pointer was set in `Instance::new`; no wasm runs.
-        crate::gc::new_struct(unsafe { crate::gc::heap_of(self.0.vmctx) }, id, fields)
+        let (heap, id) = self.heap_and_id(t)?;
+        crate::gc::new_struct(heap, id, fields)
     }
 
     fn new_array(
@@ -515,15 +508,19 @@ impl constexpr::ConstEnv for InstanceEnv<'_> {
         len: u32,
         elem: &dyn Fn(u32) -> ValRaw,
     ) -> Result<u64, TrapCode> {
-        let id = *self
-            .0
-            .module
-            .inner
-            .type_ids
-            .get(t as usize)
-            .ok_or(TrapCode::InvalidValue)?;
-        // SAFETY: as in `new_struct`.
-        crate::gc::new_array(unsafe { crate::gc::heap_of(self.0.vmctx) }, id, len, elem)
+        let (heap, id) = self.heap_and_id(t)?;
+        crate::gc::new_array(heap, id, len, elem)
+    }
+}
+
+impl InstanceEnv<'_> {
+    /// The store's heap and the canonical id of type index `t`.
+    fn heap_and_id(&mut self, t: u32) -> Result<(&mut crate::gc::heap::GcHeap, u32), TrapCode> {
+        let ids = &self.0.module.inner.type_ids;
+        let id = *ids.get(t as usize).ok_or(TrapCode::InvalidValue)?;
+        // SAFETY: the vmctx's heap pointer was set in `Instance::new`; no wasm runs, and
+        // nothing else uses the heap while a constant expression is evaluated.
+        Ok((unsafe { crate::gc::heap_of(self.0.vmctx) }, id))
     }
 }
 

@@ -440,23 +440,10 @@ impl Translator<'_, '_> {
 
     /// Store zero words from `first` up to `end` (both 8-aligned).
     fn zero_words(&mut self, first: Value, end: Value) {
-        let header = self.b.create_block();
-        let body = self.b.create_block();
-        let exit = self.b.create_block();
-        let p = self.b.append_block_param(header, types::I64);
-        self.b.ins().jump(header, &[first.into()]);
-        self.b.switch_to_block(header);
-        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, p, end);
-        self.b.ins().brif(more, body, &[], exit, &[]);
-        self.b.switch_to_block(body);
-        self.b.seal_block(body);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().store(MemFlagsData::trusted(), zero, p, 0);
-        let next = self.b.ins().iadd_imm_s(p, 8);
-        self.b.ins().jump(header, &[next.into()]);
-        self.b.seal_block(header);
-        self.b.switch_to_block(exit);
-        self.b.seal_block(exit);
+        self.store_loop(first, end, 8, |me, p| {
+            let zero = me.b.ins().iconst(types::I64, 0);
+            me.b.ins().store(MemFlagsData::trusted(), zero, p, 0);
+        });
     }
 
     /// Store `v` into elements `start..start + n` of array `a` (already checked).
@@ -467,6 +454,18 @@ impl Translator<'_, '_> {
         let n = self.b.ins().uextend(types::I64, n);
         let bytes = self.b.ins().imul_imm_s(n, esize);
         let end = self.b.ins().iadd(first, bytes);
+        self.store_loop(first, end, esize, |me, p| me.store_field(s, p, 0, v));
+    }
+
+    /// A loop over the addresses `first, first + step, ...` below `end`, `store` at each: no
+    /// call inside, so the addresses may be derived from an object.
+    fn store_loop(
+        &mut self,
+        first: Value,
+        end: Value,
+        step: i64,
+        store: impl Fn(&mut Self, Value),
+    ) {
         let header = self.b.create_block();
         let body = self.b.create_block();
         let exit = self.b.create_block();
@@ -477,8 +476,8 @@ impl Translator<'_, '_> {
         self.b.ins().brif(more, body, &[], exit, &[]);
         self.b.switch_to_block(body);
         self.b.seal_block(body);
-        self.store_field(s, p, 0, v);
-        let next = self.b.ins().iadd_imm_s(p, esize);
+        store(self, p);
+        let next = self.b.ins().iadd_imm_s(p, step);
         self.b.ins().jump(header, &[next.into()]);
         self.b.seal_block(header);
         self.b.switch_to_block(exit);
