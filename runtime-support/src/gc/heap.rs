@@ -41,6 +41,7 @@ pub(crate) fn limit_from_env() -> Option<usize> {
 }
 
 /// `123`, `64K`, `512M`, `2G` as bytes.
+#[cfg(any(feature = "std", test))]
 pub(crate) fn parse_size(s: &str) -> Option<usize> {
     let s = s.trim();
     let (digits, shift) = match s.as_bytes().last()? {
