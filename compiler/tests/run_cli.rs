@@ -84,6 +84,40 @@ fn core_exports_run_and_traps_exit_with_134() {
 }
 
 #[test]
+fn gc_references_print_as_what_they_hold_and_null_can_be_passed() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("gc.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (type $s (struct (field i32)))
+            (type $a (array i8))
+            (func (export "s") (result anyref) (struct.new $s (i32.const 5)))
+            (func (export "a") (result arrayref) (array.new_default $a (i32.const 3)))
+            (func (export "i") (result i31ref) (ref.i31 (i32.const 9)))
+            (func (export "n") (result anyref) (ref.null any))
+            (func (export "is_null") (param anyref) (result i32) (ref.is_null (local.get 0))))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    for (call, want) in [
+        ("s()", "(ref.struct)"),
+        ("a()", "(ref.array 3)"),
+        ("i()", "(ref.i31 9)"),
+        ("n()", "null"),
+        ("is_null(null)", "1"),
+    ] {
+        let (code, out, err) = weld(cache.path(), &["run", "--invoke", call, &wat]);
+        assert_eq!((code, out.trim()), (0, want), "{call}: {err}");
+    }
+}
+
+#[test]
 fn a_malformed_wave_argument_is_one_error_line() {
     let cache = tempfile::tempdir().unwrap();
     let (code, out, err) = weld(

@@ -322,9 +322,11 @@ fn invoke_core(store: &mut Store, inst: &Instance, expr: &str) -> Result<Outcome
             ),
             ValType::F32 => ValRaw::f32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
             ValType::F64 => ValRaw::f64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
+            // A reference can only be null from the command line.
+            t if t.is_ref() && text == "null" => ValRaw::default(),
             other => {
                 return Err(runtime_err(format!(
-                    "--invoke cannot pass {other:?} values"
+                    "--invoke cannot pass {other:?} values (other than null)"
                 )))
             }
         });
@@ -340,6 +342,7 @@ fn invoke_core(store: &mut Store, inst: &Instance, expr: &str) -> Result<Outcome
                     ValType::F32 => f32::from_bits(v.get_f32()).to_string(),
                     ValType::F64 => f64::from_bits(v.get_f64()).to_string(),
                     ValType::V128 => format!("{:#034x}", v.get_u128()),
+                    ValType::AnyRef | ValType::ExternRef => show_gc_ref(store, v.get_i64() as u64),
                     _ => format!("{:#x}", v.get_i64()),
                 })
                 .collect();
@@ -352,6 +355,20 @@ fn invoke_core(store: &mut Store, inst: &Instance, expr: &str) -> Result<Outcome
             report_trap(t);
             Ok(Outcome::Trapped)
         }
+    }
+}
+
+/// A GC reference as the text format writes what it holds (`null`, `(ref.i31 9)`,
+/// `(ref.struct)`, `(ref.array 3)`, `(ref.host 5)`): an address would mean nothing.
+fn show_gc_ref(store: &Store, word: u64) -> String {
+    use weld_runtime::gc::RefKind;
+    match store.ref_kind(word) {
+        Some(RefKind::Null) => "null".into(),
+        Some(RefKind::I31(v)) => format!("(ref.i31 {v})"),
+        Some(RefKind::Struct) => "(ref.struct)".into(),
+        Some(RefKind::Array(n)) => format!("(ref.array {n})"),
+        Some(RefKind::Host(n)) => format!("(ref.host {n})"),
+        None => format!("(ref {word:#x})"),
     }
 }
 
