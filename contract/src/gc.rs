@@ -168,21 +168,7 @@ impl TypeDefs {
 
     /// The word-level [`ValType`] a reference to `heap` is represented as.
     pub fn repr_of(&self, heap: HeapType) -> ValType {
-        match heap {
-            HeapType::Func | HeapType::NoFunc => ValType::FuncRef,
-            HeapType::Extern | HeapType::NoExtern => ValType::ExternRef,
-            HeapType::Exn | HeapType::NoExn => ValType::ExnRef,
-            HeapType::Any
-            | HeapType::Eq
-            | HeapType::I31
-            | HeapType::Struct
-            | HeapType::Array
-            | HeapType::None => ValType::AnyRef,
-            HeapType::Concrete(i) => match self.kind(i) {
-                Some(TypeKind::Func) | None => ValType::FuncRef,
-                _ => ValType::AnyRef,
-            },
-        }
+        repr_with(heap, |i| self.kind(i))
     }
 
     /// The representation of a full type.
@@ -191,6 +177,26 @@ impl TypeDefs {
             FullType::Num(v) => v,
             FullType::Ref(r) => self.repr_of(r.heap),
         }
+    }
+}
+
+/// The word-level [`ValType`] a reference to `heap` is represented as, concrete types' kinds
+/// given by `kind` (module type indices or canonical ids: the rule is the same).
+pub fn repr_with(heap: HeapType, kind: impl Fn(u32) -> Option<TypeKind>) -> ValType {
+    match heap {
+        HeapType::Func | HeapType::NoFunc => ValType::FuncRef,
+        HeapType::Extern | HeapType::NoExtern => ValType::ExternRef,
+        HeapType::Exn | HeapType::NoExn => ValType::ExnRef,
+        HeapType::Any
+        | HeapType::Eq
+        | HeapType::I31
+        | HeapType::Struct
+        | HeapType::Array
+        | HeapType::None => ValType::AnyRef,
+        HeapType::Concrete(i) => match kind(i) {
+            Some(TypeKind::Func) | None => ValType::FuncRef,
+            _ => ValType::AnyRef,
+        },
     }
 }
 
@@ -494,7 +500,7 @@ impl StorageType {
     /// function references point to instances, which live as long as the store).
     pub fn is_gc_ref(self, defs: &TypeDefs) -> bool {
         match self {
-            StorageType::Val(t) => matches!(defs.repr(t), ValType::AnyRef | ValType::ExternRef),
+            StorageType::Val(t) => defs.repr(t).is_gc_ref(),
             _ => false,
         }
     }

@@ -40,6 +40,13 @@ impl ValType {
         )
     }
 
+    /// Whether values of this type may point into a GC heap, so that the collector must find
+    /// and update them: words of the `any` and `extern` hierarchies (function and exception
+    /// references never point into the heap).
+    pub fn is_gc_ref(self) -> bool {
+        matches!(self, ValType::AnyRef | ValType::ExternRef)
+    }
+
     pub(crate) fn code(self) -> u8 {
         match self {
             ValType::I32 => 0,

@@ -19,7 +19,7 @@ use alloc::alloc::{alloc_zeroed, dealloc};
 use core::alloc::Layout;
 use core::ptr;
 use weld_contract::descriptor::{call_site_at, VMCallSite, VMHandler};
-use weld_contract::info::{FuncType, ModuleInfo, ValType};
+use weld_contract::info::{FuncType, ModuleInfo};
 use weld_contract::trap::TrapCode;
 use weld_contract::vmctx::{exn_payload_slot, VMException, EXN_CATCH_ALL};
 
@@ -106,7 +106,7 @@ impl ExnList {
             unsafe {
                 let ty = &*((*exn).payload as *const FuncType);
                 for (i, t) in ty.params.iter().enumerate() {
-                    if matches!(t, ValType::AnyRef | ValType::ExternRef) {
+                    if t.is_gc_ref() {
                         let at = (exn as *mut u8).add(exn_payload_slot(i as u32) as usize);
                         visit(at as *mut u64);
                     }

@@ -80,7 +80,7 @@ impl Global {
         ty.ref_type = weld_contract::info::RefType::for_host(ty.ref_type, ty.ty);
         // SAFETY: no vmctx storage is given; the global owns its VMGlobal.
         let data = unsafe { GlobalData::new(ty, value, None) };
-        if crate::gc::roots::is_gc(ty.ty) {
+        if ty.ty.is_gc_ref() {
             store.gc.roots.globals.push(data.vm() as *mut u64);
         }
         Global(store.globals.push(data).0)

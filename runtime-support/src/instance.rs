@@ -363,7 +363,7 @@ unsafe fn build(
             let ptr = at::<VMGlobal>(vmctx, o.defined_global(i as u32));
             let concrete = concrete_type(&m.type_ids, g.ty.ref_type);
             let data = GlobalData::new(g.ty, value, Some(ptr)).with_concrete(concrete);
-            if crate::gc::roots::is_gc(g.ty.ty) {
+            if g.ty.ty.is_gc_ref() {
                 store.gc.roots.globals.push(ptr as *mut u64);
             }
             let (h, _) = store.globals.push(data);
@@ -376,7 +376,7 @@ unsafe fn build(
                 .ok_or_else(|| link("table too large"))?
                 .with_concrete(concrete_type(&m.type_ids, t.ty.ref_type));
             let (h, p) = store.tables.push(data);
-            if crate::gc::roots::is_gc(t.ty.elem) {
+            if t.ty.elem.is_gc_ref() {
                 store.gc.roots.tables.push(p);
             }
             inst.tables.push(p);

@@ -142,7 +142,7 @@ impl Table {
         // SAFETY: no vmctx storage is given; the table owns its VMTable.
         let data = unsafe { TableData::new(ty, init, None)? };
         let (h, p) = store.tables.push(data);
-        if crate::gc::roots::is_gc(ty.elem) {
+        if ty.elem.is_gc_ref() {
             store.gc.roots.tables.push(p);
         }
         Some(Table(h))

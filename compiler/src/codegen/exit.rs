@@ -76,7 +76,7 @@ pub fn libcall_key(lc: Libcall) -> NativeKey {
 /// Whether values of the module can be GC references (an `any` or `extern` reference anywhere
 /// in its types, globals or tables).
 pub fn may_hold_gc_refs(info: &ModuleInfo) -> bool {
-    let gc = |t: ValType| matches!(t, ValType::AnyRef | ValType::ExternRef);
+    let gc = ValType::is_gc_ref;
     let defs = &info.type_defs;
     let in_types = defs.types.iter().any(|t| match &t.composite {
         Composite::Func { params, results } => {

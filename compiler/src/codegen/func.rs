@@ -202,7 +202,7 @@ pub(crate) fn translate_function(
         };
         for (p, vt) in params.iter().zip(&ty.params) {
             let var = t.b.declare_var(clif_type(*vt));
-            if super::gc::is_gc_ref(*vt) {
+            if vt.is_gc_ref() {
                 t.b.declare_var_needs_stack_map(var);
             }
             t.b.def_var(var, *p);
@@ -217,7 +217,7 @@ pub(crate) fn translate_function(
             let vt = crate::frontend::val_type_at(vt, &t.env.info.type_defs, offset)?;
             for _ in 0..count {
                 let var = t.b.declare_var(clif_type(vt));
-                if super::gc::is_gc_ref(vt) {
+                if vt.is_gc_ref() {
                     t.b.declare_var_needs_stack_map(var);
                 }
                 let zero = t.zero(vt);
@@ -370,9 +370,9 @@ impl<'a, 'b> Translator<'a, 'b> {
     }
 
     /// Mark `v`, a value of wasm type `t`, as one the collector must find at every call it is
-    /// live across (GC references: see `gc::is_gc_ref`).
+    /// live across (`ValType::is_gc_ref`).
     pub(crate) fn declare_ref(&mut self, v: Value, t: ValType) {
-        if super::gc::is_gc_ref(t) {
+        if t.is_gc_ref() {
             self.b.declare_value_needs_stack_map(v);
         }
     }

@@ -503,10 +503,3 @@ impl Translator<'_, '_> {
         self.libcall(lc, &[a, t, seg, d, s, n]);
     }
 }
-
-/// Whether values of wasm type `t` may be GC references the collector moves: words of the
-/// `any` and `extern` hierarchies (function and exception references never point into the
-/// heap).
-pub(crate) fn is_gc_ref(t: ValType) -> bool {
-    matches!(t, ValType::AnyRef | ValType::ExternRef)
-}

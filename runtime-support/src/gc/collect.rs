@@ -18,10 +18,9 @@ use super::heap::{GcHeap, Region, LARGE, REGION};
 use super::roots::frames_walkable;
 use alloc::vec::Vec;
 use weld_contract::gc::{
-    object_size, struct_layout, Composite, FieldType, FullType, StorageType, TypeKind,
+    object_size, repr_with, struct_layout, Composite, FieldType, FullType, StorageType, TypeKind,
     OBJECT_HEADER, TAG_MASK,
 };
-use weld_contract::info::HeapType;
 
 /// The header bits that mark a forwarded object.
 const FORWARDED: u64 = 3;
@@ -44,11 +43,7 @@ pub(crate) struct Layouts(Vec<Option<ObjLayout>>);
 /// reference.
 fn is_ref_field(f: &FieldType) -> bool {
     match f.storage {
-        StorageType::Val(FullType::Ref(r)) => match r.heap {
-            HeapType::Concrete(id) => TypeKind::of_id(id) != Some(TypeKind::Func),
-            HeapType::Func | HeapType::NoFunc | HeapType::Exn | HeapType::NoExn => false,
-            _ => true,
-        },
+        StorageType::Val(FullType::Ref(r)) => repr_with(r.heap, TypeKind::of_id).is_gc_ref(),
         _ => false,
     }
 }

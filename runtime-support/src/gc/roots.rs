@@ -14,13 +14,7 @@ use crate::instance::InstanceData;
 use crate::table::TableData;
 use alloc::vec::Vec;
 use weld_contract::descriptor::{func_at, stack_map_at};
-use weld_contract::info::ValType;
 use weld_contract::vmctx::VMStoreContext;
-
-/// Whether values of `t` may point into the heap.
-pub(crate) fn is_gc(t: ValType) -> bool {
-    matches!(t, ValType::AnyRef | ValType::ExternRef)
-}
 
 /// The holders of references a store registered with its heap.
 #[derive(Debug, Default)]
@@ -101,7 +95,7 @@ impl Roots {
                 let inst = &mut **inst;
                 let elems = &inst.module.inner.info.elems;
                 for (seg, items) in elems.iter().zip(inst.elems.iter_mut()) {
-                    if is_gc(seg.ty) {
+                    if seg.ty.is_gc_ref() {
                         items
                             .iter_mut()
                             .for_each(|e| visit(e as *mut usize as *mut u64));
