@@ -4,7 +4,8 @@
 //!   0), then `FUZZ_COMPONENT_CASES` component cases (default a tenth of that), in batches of
 //!   `FUZZ_BATCH` (default 100); each batch runs in a child process, so a crash is counted (and
 //!   the batch resumes after the case that died) instead of ending the run. Prints progress and
-//!   ends with `N cases, N divergences, N crashes`.
+//!   ends with `N cases, N divergences, N crashes`. Half the core cases may use Wasm GC;
+//!   with `FUZZ_GC=1` every one may (set it for `replay`, `gen` and `cross` of such seeds too).
 //! - `weld-fuzz hostile`: `FUZZ_HOSTILE` hostile-input cases (default 1000) from case
 //!   `FUZZ_SEED`, each a damaged input fed to one entry point of the `weld` command beside this
 //!   executable (see `weld_fuzz::hostile`); ends with a table of cases and findings per entry

@@ -4,6 +4,7 @@
 //! the GC proposal's `ref.i31`, `struct.new*`, `array.new*` and conversions between `any` and
 //! `extern`.
 
+use crate::gc::ArrayInit;
 use alloc::vec::Vec;
 use weld_contract::gc::{FieldType, StorageType};
 use weld_contract::info::{ConstOp, ModuleInfo, ValType};
@@ -18,13 +19,8 @@ pub trait ConstEnv {
     fn func_ref(&self, f: u32) -> Option<usize>;
     /// A new struct of type index `t` with `fields`.
     fn new_struct(&mut self, t: u32, fields: &[ValRaw]) -> Result<u64, TrapCode>;
-    /// A new array of type index `t` with `len` elements, element `i` being `elem(i)`.
-    fn new_array(
-        &mut self,
-        t: u32,
-        len: u32,
-        elem: &dyn Fn(u32) -> ValRaw,
-    ) -> Result<u64, TrapCode>;
+    /// A new array of type index `t` with `len` elements initialised by `init`.
+    fn new_array(&mut self, t: u32, len: u32, init: ArrayInit<'_>) -> Result<u64, TrapCode>;
 }
 
 /// The type a field's value has on the operand stack.
@@ -220,15 +216,15 @@ fn eval_alloc(
         ConstOp::ArrayNew(t) => {
             let v = take(2)?;
             let len = v[1].get_i32() as u32;
-            env.new_array(t, len, &|_| v[0])?
+            env.new_array(t, len, ArrayInit::Fill(v[0]))?
         }
         ConstOp::ArrayNewDefault(t) => {
             let len = take(1)?[0].get_i32() as u32;
-            env.new_array(t, len, &|_| ValRaw::default())?
+            env.new_array(t, len, ArrayInit::Fill(ValRaw::default()))?
         }
         ConstOp::ArrayNewFixed(t, n) => {
             let v = take(n as usize)?;
-            env.new_array(t, n, &|i| v[i as usize])?
+            env.new_array(t, n, ArrayInit::Each(&|i| v[i as usize]))?
         }
         _ => return Err(BAD),
     };
@@ -252,12 +248,7 @@ mod tests {
         fn new_struct(&mut self, _: u32, _: &[ValRaw]) -> Result<u64, TrapCode> {
             Err(TrapCode::GcHeapExhausted)
         }
-        fn new_array(
-            &mut self,
-            _: u32,
-            _: u32,
-            _: &dyn Fn(u32) -> ValRaw,
-        ) -> Result<u64, TrapCode> {
+        fn new_array(&mut self, _: u32, _: u32, _: ArrayInit<'_>) -> Result<u64, TrapCode> {
             Err(TrapCode::GcHeapExhausted)
         }
     }

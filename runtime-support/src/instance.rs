@@ -506,10 +506,10 @@ impl constexpr::ConstEnv for InstanceEnv<'_> {
         &mut self,
         t: u32,
         len: u32,
-        elem: &dyn Fn(u32) -> ValRaw,
+        init: crate::gc::ArrayInit<'_>,
     ) -> Result<u64, TrapCode> {
         let (heap, id) = self.heap_and_id(t)?;
-        crate::gc::new_array(heap, id, len, elem)
+        crate::gc::new_array(heap, id, len, init)
     }
 }
 

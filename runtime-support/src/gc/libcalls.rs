@@ -6,7 +6,7 @@
 //! instance's module) and object addresses compiled code has already null-checked. Out:
 //! objects, or a trap with the spec's text raised into the caller.
 
-use super::{array_elem, heap_of, new_array, write_value};
+use super::{array_elem, heap_of, new_array, write_value, ArrayInit};
 use crate::instance::InstanceData;
 use crate::libcalls::{bounds, instance, raise_from_wasm};
 use weld_contract::gc::{ARRAY_LENGTH, OBJECT_HEADER};
@@ -102,13 +102,10 @@ pub unsafe extern "C" fn array_new_data(
         let n = u64::from(len) * esize;
         let (start, _) =
             bounds(u64::from(offset), n, bytes.len()).map_err(|_| TrapCode::MemoryOutOfBounds)?;
-        let elem = |i: u32| {
-            let at = start + (i as usize) * esize as usize;
-            let mut v = [0u8; 16];
-            v[..esize as usize].copy_from_slice(&bytes[at..at + esize as usize]);
-            ValRaw { bytes: v }
-        };
-        new_array(heap, id, len, elem)
+        let elems = bytes
+            .get(start..start + n as usize)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        new_array(heap, id, len, ArrayInit::Bytes(elems))
     })();
     // SAFETY: `r` owns nothing.
     unsafe { done(vmctx, r) as *mut u8 }
@@ -135,10 +132,11 @@ pub unsafe extern "C" fn array_new_elem(
         // The allocation may collect, which rewrites the segment's words in place: read them
         // through a raw pointer, after it (the segment's storage itself does not move).
         let items = items.as_ptr();
-        new_array(heap, id, len, |i| {
+        let elem = |i: u32| {
             // SAFETY: `start + len` was checked against the segment's length above.
             ValRaw::i64(unsafe { items.add(start + i as usize).read() } as i64)
-        })
+        };
+        new_array(heap, id, len, ArrayInit::Each(&elem))
     })();
     // SAFETY: `r` owns nothing.
     unsafe { done(vmctx, r) as *mut u8 }

@@ -80,8 +80,18 @@ pub(crate) unsafe fn heap_of<'a>(vmctx: *mut u8) -> &'a mut GcHeap {
 /// # Safety
 /// `at..at + size` must be writable object memory.
 pub(crate) unsafe fn write_value(at: *mut u8, size: u32, v: ValRaw) {
-    // SAFETY: the caller guarantees the destination; `size` is at most 16.
-    unsafe { core::ptr::copy_nonoverlapping(v.bytes.as_ptr(), at, (size as usize).min(16)) };
+    let src = v.bytes.as_ptr();
+    // SAFETY: the caller guarantees the destination. Fixed sizes compile to single stores
+    // rather than a call to `memcpy` per element.
+    unsafe {
+        match size {
+            1 => at.write(v.bytes[0]),
+            2 => core::ptr::copy_nonoverlapping(src, at, 2),
+            4 => core::ptr::copy_nonoverlapping(src, at, 4),
+            8 => core::ptr::copy_nonoverlapping(src, at, 8),
+            _ => core::ptr::copy_nonoverlapping(src, at, (size as usize).min(16)),
+        }
+    }
 }
 
 /// A new struct of canonical type `id` with `fields` in declaration order.
@@ -106,21 +116,61 @@ pub(crate) fn array_elem(id: u32) -> Result<StorageType, TrapCode> {
     }
 }
 
-/// A new array of canonical type `id` with `len` elements, element `i` being `elem(i)`.
+/// What a new array's elements are.
+pub enum ArrayInit<'a> {
+    /// Every element the same value (`array.new`, `array.new_default`).
+    Fill(ValRaw),
+    /// The elements' bytes, already in the array's storage layout (`array.new_data`).
+    Bytes(&'a [u8]),
+    /// Element `i` is `f(i)`.
+    Each(&'a dyn Fn(u32) -> ValRaw),
+}
+
+/// A new array of canonical type `id` with `len` elements initialised by `init`.
 pub(crate) fn new_array(
     heap: &mut GcHeap,
     id: u32,
     len: u32,
-    elem: impl Fn(u32) -> ValRaw,
+    init: ArrayInit<'_>,
 ) -> Result<u64, TrapCode> {
     let storage = array_elem(id)?;
     let size = array_size(storage, len).ok_or(TrapCode::AllocationTooLarge)?;
     let obj = heap.alloc(array_header(id, len), size)?;
-    let esize = storage.size();
-    for i in 0..len {
-        let at = OBJECT_HEADER as usize + (i as usize) * esize as usize;
-        // SAFETY: element `i` lies inside the array just allocated for `len` elements.
-        unsafe { write_value(obj.add(at), esize, elem(i)) };
+    let esize = storage.size() as usize;
+    let total = len as usize * esize;
+    // SAFETY: `obj + OBJECT_HEADER .. + total` is the element storage just allocated.
+    let elems = unsafe { obj.add(OBJECT_HEADER as usize) };
+    match init {
+        ArrayInit::Fill(v) if v.bytes[..esize.min(16)].iter().all(|b| *b == 0) => {
+            // SAFETY: as above.
+            unsafe { elems.write_bytes(0, total) };
+        }
+        ArrayInit::Fill(v) if total > 0 => {
+            // SAFETY: as above; each copy doubles the initialised prefix, never past `total`.
+            unsafe {
+                write_value(elems, esize as u32, v);
+                let mut done = esize;
+                while done < total {
+                    let n = done.min(total - done);
+                    core::ptr::copy_nonoverlapping(elems, elems.add(done), n);
+                    done += n;
+                }
+            }
+        }
+        ArrayInit::Fill(_) => {}
+        ArrayInit::Bytes(b) => {
+            if b.len() != total {
+                return Err(TrapCode::InvalidValue);
+            }
+            // SAFETY: as above, and `b` has exactly `total` bytes.
+            unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), elems, total) };
+        }
+        ArrayInit::Each(f) => {
+            for i in 0..len {
+                // SAFETY: element `i` lies inside the array just allocated for `len` elements.
+                unsafe { write_value(elems.add(i as usize * esize), esize as u32, f(i)) };
+            }
+        }
     }
     Ok(obj as u64)
 }
