@@ -21,6 +21,7 @@ mod report;
 mod sightglass;
 mod startup;
 mod stats;
+mod timer_component;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};

@@ -70,6 +70,16 @@ pub const RATIOS: &[(&str, f64, &str)] = &[
         "the same, peak RSS, weld/Wasmtime",
     ),
     (
+        "gc_splay",
+        1.0,
+        "Sightglass splay (Wasm GC), run time, weld/Wasmtime",
+    ),
+    (
+        "gc_kotlin_richards",
+        1.0,
+        "Sightglass kotlin-richards (Wasm GC component), run time, weld/Wasmtime",
+    ),
+    (
         "gc_splay_rss",
         1.0,
         "Sightglass splay (Wasm GC), peak RSS, weld/Wasmtime",
@@ -127,13 +137,14 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
         .iter()
         .copied()
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
-    let program = |name: &str| {
+    let in_suite = |suite: Suite, name: &str| {
         r.runtime
             .iter()
-            .find(|b| b.bench.suite == Suite::Wasm3 && b.bench.name == name)
+            .find(|b| b.bench.suite == suite && b.bench.name == name)
             .and_then(|b| b.ratio())
             .map(|x| x.0)
     };
+    let program = |name: &str| in_suite(Suite::Wasm3, name);
     // Peak RSS of a program's runs, weld over Wasmtime (medians).
     let rss = |name: &str| {
         let b = r.runtime.iter().find(|b| b.bench.name == name)?;
@@ -177,6 +188,11 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
         ("throw_catch", program("throw-catch")),
         ("gc_binary_trees", program("binary-trees")),
         ("gc_binary_trees_rss", rss("binary-trees")),
+        ("gc_splay", in_suite(Suite::Sightglass, "splay")),
+        (
+            "gc_kotlin_richards",
+            in_suite(Suite::Sightglass, "kotlin-richards"),
+        ),
         ("gc_splay_rss", rss("splay")),
         ("gc_kotlin_richards_rss", rss("kotlin-richards")),
     ]
@@ -423,7 +439,7 @@ weld/native: {} (target ≤ 2); native/Wasmtime: {} (for calibration: the start-
         }
     }
     if !r.runtime.is_empty() {
-        md.push_str("\n## Run time (Sightglass, and weld's Wasm 3.0 programs from `bench/wasm3/`, marked, which count only toward their own ratios)\n\nBoth engines compile for this machine's CPU (`weld compile --cpu native`; `wasmtime compile` does so by default). region = between `bench.start` and `bench.end`; process = the whole process. The ratio uses regions when both engines report one, else processes; regions under 1 ms (Wasmtime's timer costs several µs) and processes under 50 ms are too short to time and do not count; nor do programs whose slowest run took over 4× their fastest on both engines (their work varies run to run: some libsodium tests size it with `randombytes`).\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("\n## Run time (Sightglass, and weld's Wasm 3.0 programs from `bench/wasm3/`, marked, which count only toward their own ratios)\n\nBoth engines compile for this machine's CPU (`weld compile --cpu native`; `wasmtime compile` does so by default). region = between `bench.start` and `bench.end` (Wasmtime's timer is the harness's `bench-timer.wat`, preloaded into core modules and, made a component, composed into components); process = the whole process. The ratio uses regions when both engines report one, else processes; regions under 1 ms (Wasmtime's timer costs several µs) and processes under 50 ms are too short to time and do not count; nor do programs whose slowest run took over 4× their fastest on both engines (their work varies run to run: some libsodium tests size it with `randombytes`).\n\n| program | weld region | Wasmtime region | weld process | Wasmtime process | weld/Wasmtime |\n|---|---:|---:|---:|---:|---:|\n");
         for b in &r.runtime {
             let ratio = match (&b.weld.error, &b.wasmtime.error, b.ratio()) {
                 (Some(e), _, _) => format!("weld failed: {}", cell(e)),

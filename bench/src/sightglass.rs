@@ -226,7 +226,8 @@ pub const MAX_SPREAD: f64 = 4.0;
 pub struct WasmtimeAux {
     /// `bench-timer.wat` precompiled (the `--preload bench=` of core modules).
     pub timer: PathBuf,
-    /// `bench-component.wat` as a binary (plugged into components with `wasm-tools compose`).
+    /// The timer as a component exporting `bench` (see [`crate::timer_component`]), plugged
+    /// into component benchmarks with `wasm-tools compose`.
     pub bench_component: Option<PathBuf>,
 }
 
@@ -246,20 +247,13 @@ pub fn prepare_wasmtime(tools: &Tools, harness: &Path) -> Result<WasmtimeAux> {
     if run.usage.status != 0 {
         bail!("wasmtime compile bench-timer.wat: {}", tail(&run.stderr));
     }
+    // Composing needs wasm-tools; without it component benchmarks have no Wasmtime side.
     let bench_component = match &tools.wasm_tools {
-        Some(wt) => {
-            let out = tools.work.join("bench-component.wasm");
-            let run = tools.measure(
-                &tools.work,
-                wt,
-                &[
-                    "parse",
-                    &path_str(&harness.join("bench-component.wat"))?,
-                    "-o",
-                    &path_str(&out)?,
-                ],
-            )?;
-            (run.usage.status == 0).then_some(out)
+        Some(_) => {
+            let out = tools.work.join("bench-timer-component.wasm");
+            let bytes = crate::timer_component::timer_component(&harness.join("bench-timer.wat"))?;
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+            Some(out)
         }
         None => None,
     };
