@@ -427,6 +427,10 @@ unsafe fn initialize(inst: &mut InstanceData) -> Result<(), InstantiateError> {
     let m = &module.inner;
     let trap = |code| InstantiateError::Trap(Trap::new(code));
     for (i, seg) in m.info.elems.iter().enumerate() {
+        // The items made so far are held here, where the collector cannot see them, until
+        // they are in a table or the passive segment: nothing moves until then (each item's
+        // own evaluation pins the heap too; this keeps it pinned between them).
+        let _pinned = PinnedHeap::new(inst.vmctx);
         let mut items = Vec::with_capacity(seg.items.len());
         for item in &seg.items {
             items.push(eval_word(inst, item)?);
@@ -524,18 +528,35 @@ impl InstanceEnv<'_> {
     }
 }
 
+/// While it lives, the GC heap of an instance being made does not collect (a collection due
+/// is postponed and the heap grows instead), so references held outside the roots stay valid.
+struct PinnedHeap(*mut u8);
+
+impl PinnedHeap {
+    fn new(vmctx: *mut u8) -> PinnedHeap {
+        // SAFETY: the vmctx's heap pointer was set in `Instance::new`; no wasm runs, and no
+        // other reference to the heap is in use.
+        unsafe { crate::gc::heap_of(vmctx) }.pinned += 1;
+        PinnedHeap(vmctx)
+    }
+}
+
+impl Drop for PinnedHeap {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { crate::gc::heap_of(self.0) }.pinned -= 1;
+    }
+}
+
 /// Evaluate a (load-checked) constant expression. Objects do not move meanwhile: the
 /// evaluator's stack holds references the collector cannot see.
 fn eval_const(
     inst: &InstanceData,
     expr: &[weld_contract::info::ConstOp],
 ) -> Result<ValRaw, InstantiateError> {
-    // SAFETY: the vmctx's heap pointer was set in `Instance::new`; no wasm runs.
-    let heap = unsafe { crate::gc::heap_of(inst.vmctx) };
-    heap.pinned += 1;
+    let pinned = PinnedHeap::new(inst.vmctx);
     let r = constexpr::eval(expr, inst.module.info(), &mut InstanceEnv(inst));
-    // SAFETY: as above.
-    unsafe { crate::gc::heap_of(inst.vmctx) }.pinned -= 1;
+    drop(pinned);
     r.map_err(|code| match code {
         TrapCode::InvalidValue => link("bad constant expression"),
         code => InstantiateError::Trap(Trap::new(code)),

@@ -122,21 +122,36 @@ pub unsafe extern "C" fn array_new_elem(
     offset: u32,
     len: u32,
 ) -> *mut u8 {
-    // SAFETY: compiled code passes its own vmctx.
-    let (inst, heap) = unsafe { (instance(vmctx), heap_of(vmctx)) };
     let r = (|| {
+        // SAFETY: compiled code passes its own vmctx.
+        let inst = unsafe { instance(vmctx) };
         let id = inst.canonical(type_index)?;
-        let items = inst.elem_items(seg);
-        let (start, _) = bounds(u64::from(offset), u64::from(len), items.len())
-            .map_err(|_| TrapCode::TableOutOfBounds)?;
-        // The allocation may collect, which rewrites the segment's words in place: read them
-        // through a raw pointer, after it (the segment's storage itself does not move).
-        let items = items.as_ptr();
-        let elem = |i: u32| {
-            // SAFETY: `start + len` was checked against the segment's length above.
-            ValRaw::i64(unsafe { items.add(start + i as usize).read() } as i64)
-        };
-        new_array(heap, id, len, ArrayInit::Each(&elem))
+        if array_elem(id)?.size() != 8 {
+            return Err(TrapCode::InvalidValue);
+        }
+        let (start, _) = bounds(
+            u64::from(offset),
+            u64::from(len),
+            inst.elem_items(seg).len(),
+        )
+        .map_err(|_| TrapCode::TableOutOfBounds)?;
+        // The allocation may collect, which rewrites the segment's words: read them after
+        // it, through a fresh borrow of the instance.
+        // SAFETY: as above; `inst` is not used past this point.
+        let array = new_array(
+            unsafe { heap_of(vmctx) },
+            id,
+            len,
+            ArrayInit::Fill(ValRaw::default()),
+        )?;
+        // SAFETY: as above; nothing else borrows the instance now.
+        let items = unsafe { instance(vmctx) }.elem_items(seg);
+        let elems = (array as usize + OBJECT_HEADER as usize) as *mut u64;
+        for (i, item) in items[start..start + len as usize].iter().enumerate() {
+            // SAFETY: the array was just allocated with `len` 8-byte reference elements.
+            unsafe { elems.add(i).write(*item as u64) };
+        }
+        Ok(array)
     })();
     // SAFETY: `r` owns nothing.
     unsafe { done(vmctx, r) as *mut u8 }
