@@ -23,6 +23,8 @@ use alloc::vec::Vec;
 pub const MAX_FLAT_PARAMS: usize = 16;
 /// Flat results beyond this many are returned through memory.
 pub const MAX_FLAT_RESULTS: usize = 1;
+/// Most flat parameters an async lower passes directly (more go through one pointer).
+pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;
 /// The longest string, in bytes, the Canonical ABI moves (`MAX_STRING_BYTE_LENGTH`).
 pub const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
 /// The canonical NaN of f32 (`CANONICAL_FLOAT32_NAN`): what lifting makes of every f32 NaN.

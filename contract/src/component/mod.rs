@@ -429,6 +429,7 @@ pub struct ComponentInfo {
 
 pub mod abi;
 pub mod clayout;
+pub mod concurrency;
 pub mod descriptor;
 mod encode;
 pub mod world;

@@ -14,6 +14,7 @@
 use crate::trap::Trap;
 use alloc::vec;
 use alloc::vec::Vec;
+use weld_contract::component::concurrency::BACKPRESSURE_LIMIT;
 use weld_contract::trap::TrapCode;
 
 /// Most handles a table may hold (the spec's `MAX_LENGTH`).
@@ -340,11 +341,14 @@ impl ResourceState {
         }
     }
 
-    /// `canon backpressure.inc` (`up`) or `.dec`: the counter stays within `0..2^16`.
+    /// `canon backpressure.inc` (`up`) or `.dec`: the counter stays below
+    /// [`BACKPRESSURE_LIMIT`] and at or above 0.
     pub fn backpressure(&mut self, inst: u32, up: bool) -> Result<(), Trap> {
         let st = self.inst(inst)?;
         let n = if up {
-            st.backpressure.checked_add(1).filter(|n| *n < 1 << 16)
+            st.backpressure
+                .checked_add(1)
+                .filter(|n| *n < BACKPRESSURE_LIMIT)
         } else {
             st.backpressure.checked_sub(1)
         };

@@ -52,6 +52,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use typed::TypedHost;
+use weld_contract::component::concurrency::CONTEXT_SLOTS;
 use weld_contract::component::descriptor::VMLoweringContext;
 use weld_contract::component::{
     CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget, StringEncoding,
@@ -288,9 +289,6 @@ struct Inner {
     /// per lifted call (including its post-return), one for instantiation.
     tasks: RefCell<Vec<[u64; CONTEXT_SLOTS]>>,
 }
-
-/// Slots of task-local storage.
-const CONTEXT_SLOTS: usize = 2;
 
 /// The canonical built-ins weld implements among those the compiler hands over by name
 /// ([`LoweringTarget::Builtin`]); the rest trap.
