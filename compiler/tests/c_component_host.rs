@@ -156,6 +156,7 @@ fn all_shapes() -> ComponentInfo {
         func_types: vec![FuncTy {
             params,
             result: Some(20),
+            async_: false,
         }],
         imports: vec![HostImport {
             name: s("wasi:test/shapes@0.1.0#take-all"),

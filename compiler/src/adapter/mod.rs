@@ -92,12 +92,27 @@ fn children(types: Types<'_>, t: u32) -> Vec<u32> {
     }
 }
 
-/// Whether the graph uses task-local context (`context.get`/`set`), which the runtime keeps per
-/// call: then no call of it is adapted.
-fn uses_context(info: &ComponentInfo) -> bool {
+/// Whether the graph uses anything of the async ABI — a built-in (task-local context, tasks,
+/// waitables, streams, futures, error contexts), an async function type or option, or a
+/// stream, future or error-context value — which the runtime keeps per task: then no call of
+/// it is adapted, and every crossing takes the runtime's path (see `docs/async-plan.md`,
+/// stage 3, for compiled async crossings).
+fn uses_tasks(info: &ComponentInfo) -> bool {
+    let async_value = |d: &TypeDef| {
+        matches!(
+            d,
+            TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext
+        )
+    };
+    let async_opts = |l: &Lowering| {
+        l.opts.async_ || matches!(&l.target, LoweringTarget::Lifted(f) if f.opts.async_)
+    };
     info.lowerings
         .iter()
-        .any(|x| matches!(&x.target, LoweringTarget::Builtin(n) if n.starts_with("Context")))
+        .any(|l| matches!(l.target, LoweringTarget::Builtin(_)) || async_opts(l))
+        || info.exports.iter().any(|e| e.func.opts.async_)
+        || info.func_types.iter().any(|f| f.async_)
+        || info.types.iter().any(async_value)
 }
 
 /// The callee of lowering `l` if this stage generates its adapter, in a graph that does not use
@@ -171,7 +186,7 @@ pub fn insert(
     c_host: bool,
     memory32: &dyn Fn(&CoreDef) -> bool,
 ) -> Vec<Vec<u8>> {
-    if uses_context(info) {
+    if uses_tasks(info) {
         return Vec::new();
     }
     let types = Types::new(&info.types);

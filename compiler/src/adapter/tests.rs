@@ -203,6 +203,7 @@ fn opts(instance: u32, with_post_return: bool, encoding: StringEncoding) -> Cano
         realloc: Some(export("realloc")),
         post_return: with_post_return.then(|| export("post")),
         encoding,
+        ..CanonOpts::default()
     }
 }
 
@@ -257,7 +258,11 @@ fn every_adapter_host_entry_and_host_call_of_ten_thousand_random_signatures_vali
             core_results: Vec::new(),
             host_call: None,
         };
-        let ft = FuncTy { params, result };
+        let ft = FuncTy {
+            params,
+            result,
+            async_: false,
+        };
         let m = build(Types::new(&types), 0, &lowering, &callee, &ft);
         let mut v = wasmparser::Validator::new_with_features(crate::frontend::features());
         if let Err(e) = v.validate_all(&m.bytes) {

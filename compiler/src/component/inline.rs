@@ -34,8 +34,8 @@ use wasmparser::{
     ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance,
 };
 use weld_contract::component::{
-    CanonOpts, ComponentExport, ComponentInfo, CoreDef, CoreInstance, HostImport, Lifted, Lowering,
-    LoweringTarget, Resource, StringEncoding,
+    Builtin, CanonOpts, ChannelOp, ComponentExport, ComponentInfo, CoreDef, CoreInstance, FuncTy,
+    HostImport, Lifted, Lowering, LoweringTarget, Resource, StringEncoding,
 };
 
 /// A core instance in the index space of a frame.
@@ -50,7 +50,7 @@ enum CoreInst {
 /// A component function.
 #[derive(Clone, Debug)]
 enum FuncDef {
-    Lifted(Lifted),
+    Lifted(Box<Lifted>),
     Import(u32),
 }
 
@@ -239,7 +239,7 @@ impl<'a> Inliner<'a> {
             match item {
                 Item::Func(FuncDef::Lifted(l)) => self.info.exports.push(ComponentExport {
                     name: full,
-                    func: l.clone(),
+                    func: (**l).clone(),
                     host_entry: None,
                 }),
                 Item::Func(FuncDef::Import(_)) => {
@@ -452,6 +452,10 @@ impl<'a> Inliner<'a> {
                 CanonicalOption::Realloc(r) => o.realloc = Some(get(&f.core_funcs, *r, "realloc")?),
                 CanonicalOption::PostReturn(p) => {
                     o.post_return = Some(get(&f.core_funcs, *p, "post-return")?)
+                }
+                CanonicalOption::Async => o.async_ = true,
+                CanonicalOption::Callback(c) => {
+                    o.callback = Some(get(&f.core_funcs, *c, "callback")?)
                 }
                 other => return Err(unsupported(format!("canonical option {other:?}"))),
             }
@@ -695,11 +699,11 @@ impl<'a> Inliner<'a> {
                 };
                 self.arena = arena;
                 f.func_names.push(format!("func{}", f.funcs.len()));
-                f.funcs.push(FuncDef::Lifted(Lifted {
+                f.funcs.push(FuncDef::Lifted(Box::new(Lifted {
                     func,
                     ty: ty?,
                     opts,
-                }));
+                })));
             }
             CanonicalFunction::Lower {
                 func_index,
@@ -716,9 +720,9 @@ impl<'a> Inliner<'a> {
                 };
                 self.arena = arena;
                 let ty = ty?;
-                let (core_params, core_results) = self.arena.lowered_signature(ty);
+                let (core_params, core_results) = self.arena.lowered_signature(ty, &opts);
                 let target = match target {
-                    FuncDef::Lifted(l) => LoweringTarget::Lifted(l),
+                    FuncDef::Lifted(l) => LoweringTarget::Lifted(*l),
                     FuncDef::Import(i) => LoweringTarget::Import(i),
                 };
                 let name = f.func_names.get(*func_index as usize).cloned();
@@ -752,40 +756,167 @@ impl<'a> Inliner<'a> {
                     _ => CoreDef::ResourceRep(r),
                 });
             }
-            other => {
-                // A built-in weld does not implement (async, threads, error-context): it still
-                // links, and calling it traps (see `LoweringTarget::Builtin`).
-                let types = self.types(f.def)?;
-                let core_index = f.core_funcs.len() as u32;
-                let id = types.core_function_at(core_index);
-                let (core_params, core_results) = match &types[id].composite_type.inner {
-                    wasmparser::CompositeInnerType::Func(ft) => {
-                        let conv = |ts: &[wasmparser::ValType]| {
-                            ts.iter()
-                                .map(|t| crate::frontend::val_type_at(*t, &Default::default(), 0))
-                                .collect::<Result<Vec<_>>>()
-                        };
-                        (conv(ft.params())?, conv(ft.results())?)
-                    }
-                    _ => return Err(bad("built-in without a function type")),
-                };
-                let index = self.info.lowerings.len() as u32;
-                self.names.lowerings.push(canon_name(other));
-                self.info.lowerings.push(Lowering {
-                    target: LoweringTarget::Builtin(canon_name(other)),
-                    ty: 0,
-                    opts: CanonOpts {
-                        instance: f.instance,
-                        ..CanonOpts::default()
-                    },
-                    core_params,
-                    core_results,
-                    host_call: None,
-                });
-                f.core_funcs.push(CoreDef::Lowering(index));
-            }
+            other => self.builtin(f, other)?,
         }
         Ok(())
+    }
+
+    /// A canonical built-in other than the resource ones: a lowering the runtime serves
+    /// ([`LoweringTarget::Builtin`]), with its options and immediates.
+    fn builtin(&mut self, f: &mut Frame<'_>, c: &CanonicalFunction) -> Result<()> {
+        let types = self.types(f.def)?;
+        let core_index = f.core_funcs.len() as u32;
+        let id = types.core_function_at(core_index);
+        let (core_params, core_results) = match &types[id].composite_type.inner {
+            wasmparser::CompositeInnerType::Func(ft) => {
+                let conv = |ts: &[wasmparser::ValType]| {
+                    ts.iter()
+                        .map(|t| crate::frontend::val_type_at(*t, &Default::default(), 0))
+                        .collect::<Result<Vec<_>>>()
+                };
+                (conv(ft.params())?, conv(ft.results())?)
+            }
+            _ => return Err(bad("built-in without a function type")),
+        };
+        let mut opts = CanonOpts {
+            instance: f.instance,
+            ..CanonOpts::default()
+        };
+        let mut ty = 0;
+        let builtin = match c {
+            CanonicalFunction::ContextGet { slot, .. } => Builtin::ContextGet { slot: *slot },
+            CanonicalFunction::ContextSet { slot, .. } => Builtin::ContextSet { slot: *slot },
+            CanonicalFunction::BackpressureInc => Builtin::BackpressureInc,
+            CanonicalFunction::BackpressureDec => Builtin::BackpressureDec,
+            CanonicalFunction::TaskReturn { result, options } => {
+                opts = self.opts(f, options)?;
+                ty = self.task_return_type(f, types, result)?;
+                Builtin::TaskReturn
+            }
+            CanonicalFunction::TaskCancel => Builtin::TaskCancel,
+            CanonicalFunction::ThreadYield => Builtin::ThreadYield,
+            CanonicalFunction::SubtaskDrop => Builtin::SubtaskDrop,
+            CanonicalFunction::SubtaskCancel { async_ } => {
+                opts.async_ = *async_;
+                Builtin::SubtaskCancel
+            }
+            CanonicalFunction::WaitableSetNew => Builtin::WaitableSetNew,
+            CanonicalFunction::WaitableSetWait { memory }
+            | CanonicalFunction::WaitableSetPoll { memory } => {
+                opts.memory = Some(get(&f.core_memories, *memory, "memory")?);
+                match c {
+                    CanonicalFunction::WaitableSetWait { .. } => Builtin::WaitableSetWait,
+                    _ => Builtin::WaitableSetPoll,
+                }
+            }
+            CanonicalFunction::WaitableSetDrop => Builtin::WaitableSetDrop,
+            CanonicalFunction::WaitableJoin => Builtin::WaitableJoin,
+            CanonicalFunction::ErrorContextNew { options } => {
+                opts = self.opts(f, options)?;
+                Builtin::ErrorContextNew
+            }
+            CanonicalFunction::ErrorContextDebugMessage { options } => {
+                opts = self.opts(f, options)?;
+                Builtin::ErrorContextDebugMessage
+            }
+            CanonicalFunction::ErrorContextDrop => Builtin::ErrorContextDrop,
+            other => match self.channel_builtin(f, types, other, &mut opts)? {
+                Some(b) => b,
+                None => Builtin::Unsupported(canon_name(other)),
+            },
+        };
+        let index = self.info.lowerings.len() as u32;
+        self.names.lowerings.push(builtin.name());
+        self.info.lowerings.push(Lowering {
+            target: LoweringTarget::Builtin(builtin),
+            ty,
+            opts,
+            core_params,
+            core_results,
+            host_call: None,
+        });
+        f.core_funcs.push(CoreDef::Lowering(index));
+        Ok(())
+    }
+
+    /// A stream or future built-in: its operation on the type it names (options into `opts`).
+    fn channel_builtin(
+        &mut self,
+        f: &mut Frame<'_>,
+        types: TypesRef<'a>,
+        c: &CanonicalFunction,
+        opts: &mut CanonOpts,
+    ) -> Result<Option<Builtin>> {
+        use CanonicalFunction as C;
+        let (ty, op) = match c {
+            C::StreamNew { ty } | C::FutureNew { ty } => (*ty, ChannelOp::New),
+            C::StreamRead { ty, options } | C::FutureRead { ty, options } => {
+                *opts = self.opts(f, options)?;
+                (*ty, ChannelOp::Read)
+            }
+            C::StreamWrite { ty, options } | C::FutureWrite { ty, options } => {
+                *opts = self.opts(f, options)?;
+                (*ty, ChannelOp::Write)
+            }
+            C::StreamCancelRead { ty, async_ } | C::FutureCancelRead { ty, async_ } => {
+                opts.async_ = *async_;
+                (*ty, ChannelOp::CancelRead)
+            }
+            C::StreamCancelWrite { ty, async_ } | C::FutureCancelWrite { ty, async_ } => {
+                opts.async_ = *async_;
+                (*ty, ChannelOp::CancelWrite)
+            }
+            C::StreamDropReadable { ty } | C::FutureDropReadable { ty } => {
+                (*ty, ChannelOp::DropReadable)
+            }
+            C::StreamDropWritable { ty } | C::FutureDropWritable { ty } => {
+                (*ty, ChannelOp::DropWritable)
+            }
+            _ => return Ok(None),
+        };
+        let id = types.component_defined_type_at(ty);
+        let vt = wasmparser::component_types::ComponentValType::Type(id);
+        let mut arena = std::mem::take(&mut self.arena);
+        let t = {
+            let mut res = Self::resource_of(&mut self.info, f);
+            arena.val(types, &vt, &mut res)
+        };
+        self.arena = arena;
+        Ok(Some(Builtin::Channel { ty: t?, op }))
+    }
+
+    /// `task.return`'s type as a function type whose parameters are the returned values.
+    fn task_return_type(
+        &mut self,
+        f: &mut Frame<'_>,
+        types: TypesRef<'a>,
+        result: &Option<wasmparser::ComponentValType>,
+    ) -> Result<u32> {
+        let mut params = Vec::new();
+        if let Some(r) = result {
+            let vt = match r {
+                wasmparser::ComponentValType::Primitive(p) => {
+                    wasmparser::component_types::ComponentValType::Primitive(*p)
+                }
+                wasmparser::ComponentValType::Type(i) => {
+                    wasmparser::component_types::ComponentValType::Type(
+                        types.component_defined_type_at(*i),
+                    )
+                }
+            };
+            let mut arena = std::mem::take(&mut self.arena);
+            let t = {
+                let mut res = Self::resource_of(&mut self.info, f);
+                arena.val(types, &vt, &mut res)
+            };
+            self.arena = arena;
+            params.push(("result".to_string(), t?));
+        }
+        Ok(self.arena.intern_func(FuncTy {
+            params,
+            result: None,
+            async_: false,
+        }))
     }
 
     /// The names of a component instance `f` is about to create from its component

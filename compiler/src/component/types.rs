@@ -1,13 +1,13 @@
 //! Interface types: conversion from wasmparser's component types into the contract's type arena,
 //! and the Canonical ABI's flattening of function types into core signatures.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::collections::HashMap;
 use wasmparser::component_types::{ComponentDefinedType, ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 use wasmparser::PrimitiveValType;
-use weld_contract::component::abi::{flatten_functype, Flat, Types};
-use weld_contract::component::{FuncTy, TypeDef};
+use weld_contract::component::abi::{canon_signature, Flat, Types};
+use weld_contract::component::{CanonOpts, FuncTy, TypeDef};
 use weld_contract::info::ValType;
 
 /// Interns interface types into one arena.
@@ -34,6 +34,16 @@ impl TypeArena {
         i
     }
 
+    /// Convert an optional value type (a payload).
+    fn opt_val(
+        &mut self,
+        types: TypesRef<'_>,
+        t: &Option<ComponentValType>,
+        resource: &mut dyn FnMut(ResourceId) -> u32,
+    ) -> Result<Option<u32>> {
+        t.as_ref().map(|t| self.val(types, t, resource)).transpose()
+    }
+
     /// Convert a value type. `resource` maps a resource id to its runtime index.
     pub fn val(
         &mut self,
@@ -42,9 +52,9 @@ impl TypeArena {
         resource: &mut dyn FnMut(ResourceId) -> u32,
     ) -> Result<u32> {
         let def = match t {
-            ComponentValType::Primitive(p) => prim(*p)?,
+            ComponentValType::Primitive(p) => prim(*p),
             ComponentValType::Type(id) => match &types[*id] {
-                ComponentDefinedType::Primitive(p) => prim(*p)?,
+                ComponentDefinedType::Primitive(p) => prim(*p),
                 ComponentDefinedType::Record(r) => {
                     let mut fields = Vec::new();
                     for (n, t) in r.fields.iter() {
@@ -109,14 +119,11 @@ impl TypeArena {
                 }
                 ComponentDefinedType::Own(r) => TypeDef::Own(resource(r.resource())),
                 ComponentDefinedType::Borrow(r) => TypeDef::Borrow(resource(r.resource())),
-                other => {
-                    return Err(Error::Unsupported {
-                        message: format!(
-                            "interface type {} (the async proposal)",
-                            kind_name(other)
-                        ),
-                        offset: None,
-                    })
+                ComponentDefinedType::Stream { ty, .. } => {
+                    TypeDef::Stream(self.opt_val(types, ty, resource)?)
+                }
+                ComponentDefinedType::Future { ty, .. } => {
+                    TypeDef::Future(self.opt_val(types, ty, resource)?)
                 }
             },
         };
@@ -131,12 +138,6 @@ impl TypeArena {
         resource: &mut dyn FnMut(ResourceId) -> u32,
     ) -> Result<u32> {
         let ft = &types[id];
-        if ft.async_ {
-            return Err(Error::Unsupported {
-                message: "async component functions".into(),
-                offset: None,
-            });
-        }
         let mut params = Vec::new();
         for (n, t) in ft.params.iter() {
             params.push((n.to_string(), self.val(types, t, resource)?));
@@ -145,12 +146,20 @@ impl TypeArena {
             Some(t) => Some(self.val(types, t, resource)?),
             None => None,
         };
-        let f = FuncTy { params, result };
+        Ok(self.intern_func(FuncTy {
+            params,
+            result,
+            async_: ft.async_,
+        }))
+    }
+
+    /// The index of function type `f`, added if new.
+    pub fn intern_func(&mut self, f: FuncTy) -> u32 {
         if let Some(i) = self.funcs.iter().position(|x| *x == f) {
-            return Ok(i as u32);
+            return i as u32;
         }
         self.funcs.push(f);
-        Ok(self.funcs.len() as u32 - 1)
+        self.funcs.len() as u32 - 1
     }
 
     /// Core types of a value of type `t`, flattened per the Canonical ABI
@@ -161,11 +170,10 @@ impl TypeArena {
         out.extend(flat.into_iter().map(core_type));
     }
 
-    /// Core signature of a lowered function of type `f` (`canon lower`).
-    pub fn lowered_signature(&self, f: u32) -> (Vec<ValType>, Vec<ValType>) {
+    /// Core signature of a lowered function of type `f` (`canon lower`, with `opts`).
+    pub fn lowered_signature(&self, f: u32, opts: &CanonOpts) -> (Vec<ValType>, Vec<ValType>) {
         let ft = &self.funcs[f as usize];
-        let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
-        let (p, r) = flatten_functype(Types::new(&self.defs), &params, ft.result, true);
+        let (p, r) = canon_signature(Types::new(&self.defs), ft, opts, false);
         (
             p.into_iter().map(core_type).collect(),
             r.into_iter().map(core_type).collect(),
@@ -183,8 +191,8 @@ fn core_type(f: Flat) -> ValType {
     }
 }
 
-fn prim(p: PrimitiveValType) -> Result<TypeDef> {
-    Ok(match p {
+fn prim(p: PrimitiveValType) -> TypeDef {
+    match p {
         PrimitiveValType::Bool => TypeDef::Bool,
         PrimitiveValType::S8 => TypeDef::S8,
         PrimitiveValType::U8 => TypeDef::U8,
@@ -198,20 +206,7 @@ fn prim(p: PrimitiveValType) -> Result<TypeDef> {
         PrimitiveValType::F64 => TypeDef::F64,
         PrimitiveValType::Char => TypeDef::Char,
         PrimitiveValType::String => TypeDef::String,
-        PrimitiveValType::ErrorContext => {
-            return Err(Error::Unsupported {
-                message: "error-context values".into(),
-                offset: None,
-            })
-        }
-    })
-}
-
-fn kind_name(t: &ComponentDefinedType) -> &'static str {
-    match t {
-        ComponentDefinedType::Future { .. } => "future",
-        ComponentDefinedType::Stream { .. } => "stream",
-        _ => "this",
+        PrimitiveValType::ErrorContext => TypeDef::ErrorContext,
     }
 }
 
@@ -266,8 +261,9 @@ mod tests {
         a.funcs.push(FuncTy {
             params: (0..9).map(|i| (format!("p{i}"), 0)).collect(),
             result: Some(0),
+            async_: false,
         });
-        let (p, r) = a.lowered_signature(0);
+        let (p, r) = a.lowered_signature(0, &CanonOpts::default());
         // 18 flat params > 16 → one pointer; a string result (2 values) > 1 → a return pointer.
         assert_eq!(p, vec![ValType::I32, ValType::I32]);
         assert!(r.is_empty());

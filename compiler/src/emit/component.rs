@@ -25,7 +25,7 @@ fn lowering_name(c: &CompiledComponent<'_>, prefix: &str, i: usize) -> String {
             None => format!("{prefix}!<lowering {i}>"),
         },
         Some(LoweringTarget::Lifted(_)) => format!("{prefix}!<fused call {i}>"),
-        Some(LoweringTarget::Builtin(name)) => format!("{prefix}!<{name}>"),
+        Some(LoweringTarget::Builtin(b)) => format!("{prefix}!<{}>", b.name()),
         None => format!("{prefix}!<lowering {i}>"),
     }
 }

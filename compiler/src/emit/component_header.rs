@@ -924,6 +924,7 @@ mod tests {
             func_types: vec![FuncTy {
                 params,
                 result: None,
+                async_: false,
             }],
             imports: imports
                 .iter()

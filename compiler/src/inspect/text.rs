@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 use weld_contract::component::{
-    CanonOpts, ComponentInfo, CoreDef, FuncTy, LoweringTarget, StringEncoding,
+    Builtin, CanonOpts, ComponentInfo, CoreDef, FuncTy, LoweringTarget, StringEncoding,
 };
 
 fn def(d: &CoreDef) -> String {
@@ -55,6 +55,12 @@ fn opts(o: &CanonOpts) -> String {
     if let Some(p) = &o.post_return {
         let _ = write!(s, ", post-return = {}", def(p));
     }
+    if o.async_ {
+        s.push_str(", async");
+    }
+    if let Some(c) = &o.callback {
+        let _ = write!(s, ", callback = {}", def(c));
+    }
     s
 }
 
@@ -101,7 +107,10 @@ pub fn render(info: &ComponentInfo) -> String {
     for (i, l) in info.lowerings.iter().enumerate() {
         let target = match &l.target {
             LoweringTarget::Lifted(f) => format!("lifted {} ({})", def(&f.func), opts(&f.opts)),
-            LoweringTarget::Builtin(name) => format!("unsupported built-in {name} (traps)"),
+            LoweringTarget::Builtin(Builtin::Unsupported(name)) => {
+                format!("unsupported built-in {name} (traps)")
+            }
+            LoweringTarget::Builtin(b) => format!("built-in {} ({})", b.name(), opts(&l.opts)),
             LoweringTarget::Import(h) => format!(
                 "host import {h} ({:?})",
                 info.imports

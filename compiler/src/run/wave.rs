@@ -373,6 +373,11 @@ impl Parser<'_> {
             TypeDef::Own(_) | TypeDef::Borrow(_) => {
                 return Err(self.err("resources cannot be written in WAVE"))
             }
+            TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext => {
+                return Err(
+                    self.err("streams, futures and error contexts cannot be written in WAVE")
+                )
+            }
         })
     }
 }

@@ -229,7 +229,11 @@ impl<'a> Types<'a> {
             TypeDef::S32 | TypeDef::U32 | TypeDef::F32 | TypeDef::Char => 4,
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
             TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => self.ptr,
-            TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
+            TypeDef::Own(_)
+            | TypeDef::Borrow(_)
+            | TypeDef::Stream(_)
+            | TypeDef::Future(_)
+            | TypeDef::ErrorContext => 4,
             TypeDef::FixedList { elem, .. } => self.align(*elem),
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
                 let mut a = 1;
@@ -263,7 +267,11 @@ impl<'a> Types<'a> {
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => 8,
             TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => 2 * self.ptr,
             TypeDef::FixedList { elem, len } => self.size(*elem).saturating_mul(*len),
-            TypeDef::Own(_) | TypeDef::Borrow(_) => 4,
+            TypeDef::Own(_)
+            | TypeDef::Borrow(_)
+            | TypeDef::Stream(_)
+            | TypeDef::Future(_)
+            | TypeDef::ErrorContext => 4,
             TypeDef::Record(_) | TypeDef::Tuple(_) => {
                 let (mut s, mut a) = (0u32, 1);
                 self.each_field(t, |f| {
@@ -344,7 +352,10 @@ impl<'a> Types<'a> {
             | TypeDef::U32
             | TypeDef::Char
             | TypeDef::Own(_)
-            | TypeDef::Borrow(_) => out.push(Flat::I32),
+            | TypeDef::Borrow(_)
+            | TypeDef::Stream(_)
+            | TypeDef::Future(_)
+            | TypeDef::ErrorContext => out.push(Flat::I32),
             TypeDef::S64 | TypeDef::U64 => out.push(Flat::I64),
             TypeDef::F32 => out.push(Flat::F32),
             TypeDef::F64 => out.push(Flat::F64),
@@ -437,4 +448,98 @@ pub fn flatten_functype(
         }
     }
     (flat_params, flat_results)
+}
+
+/// Where an `async` canonical function is flattened (the spec's `flatten_functype` with the
+/// `async` option).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsyncContext {
+    /// `canon lift async` with a `callback`: the core function returns the packed callback
+    /// code.
+    LiftCallback,
+    /// `canon lift async` without one (stackful): the core function returns nothing; it
+    /// hands its results to `task.return`.
+    LiftStackful,
+    /// `canon lower async`: more than [`MAX_FLAT_ASYNC_PARAMS`] parameters go through one
+    /// pointer, a result always through one more, and the core function returns the packed
+    /// subtask state.
+    Lower,
+}
+
+/// The core signature of `canon lift` (`lift`) or `canon lower` of `ft` with options `opts`:
+/// [`flatten_functype`], or [`flatten_async_functype`] under the `async` option.
+pub fn canon_signature(
+    types: Types<'_>,
+    ft: &super::FuncTy,
+    opts: &super::CanonOpts,
+    lift: bool,
+) -> (Vec<Flat>, Vec<Flat>) {
+    let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
+    if !opts.async_ {
+        return flatten_functype(types, &params, ft.result, !lift);
+    }
+    let context = match (lift, opts.callback.is_some()) {
+        (true, true) => AsyncContext::LiftCallback,
+        (true, false) => AsyncContext::LiftStackful,
+        (false, _) => AsyncContext::Lower,
+    };
+    flatten_async_functype(types, &params, ft.result, context)
+}
+
+/// Flattened core signature of an `async` lift or lower.
+pub fn flatten_async_functype(
+    types: Types<'_>,
+    params: &[u32],
+    result: Option<u32>,
+    context: AsyncContext,
+) -> (Vec<Flat>, Vec<Flat>) {
+    let mut flat_params = types.flatten_all(params);
+    let limit = match context {
+        AsyncContext::Lower => MAX_FLAT_ASYNC_PARAMS,
+        AsyncContext::LiftCallback | AsyncContext::LiftStackful => MAX_FLAT_PARAMS,
+    };
+    if flat_params.len() > limit {
+        flat_params = vec![types.ptr_flat()];
+    }
+    let flat_results = match context {
+        AsyncContext::LiftCallback => vec![Flat::I32],
+        AsyncContext::LiftStackful => Vec::new(),
+        AsyncContext::Lower => {
+            if result.is_some() {
+                flat_params.push(types.ptr_flat());
+            }
+            vec![Flat::I32]
+        }
+    };
+    (flat_params, flat_results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn async_lowers_spill_past_four_params_and_return_a_status_word() {
+        let defs = [TypeDef::U32, TypeDef::String];
+        let t = Types::new(&defs);
+        let (p, r) = flatten_async_functype(t, &[0; 4], Some(1), AsyncContext::Lower);
+        assert_eq!(
+            p,
+            vec![Flat::I32; 5],
+            "four params stay flat, the result pointer follows"
+        );
+        assert_eq!(r, vec![Flat::I32]);
+        let (p, r) = flatten_async_functype(t, &[0; 5], None, AsyncContext::Lower);
+        assert_eq!((p, r), (vec![Flat::I32], vec![Flat::I32]));
+    }
+
+    #[test]
+    fn async_lifts_return_a_callback_code_or_nothing() {
+        let defs = [TypeDef::U32];
+        let t = Types::new(&defs);
+        let (p, r) = flatten_async_functype(t, &[0; 16], Some(0), AsyncContext::LiftCallback);
+        assert_eq!((p.len(), r), (16, vec![Flat::I32]));
+        let (p, r) = flatten_async_functype(t, &[0; 17], Some(0), AsyncContext::LiftStackful);
+        assert_eq!((p.len(), r.len()), (1, 0));
+    }
 }

@@ -210,7 +210,10 @@ impl<'a> CLayouts<'a> {
             | TypeDef::F32
             | TypeDef::Char
             | TypeDef::Own(_)
-            | TypeDef::Borrow(_) => scalar(4),
+            | TypeDef::Borrow(_)
+            | TypeDef::Stream(_)
+            | TypeDef::Future(_)
+            | TypeDef::ErrorContext => scalar(4),
             TypeDef::S64 | TypeDef::U64 | TypeDef::F64 => scalar(8),
             TypeDef::String | TypeDef::List(_) | TypeDef::Map { .. } => CLayout {
                 size: 2 * self.ptr,

@@ -20,6 +20,7 @@ impl ComponentInfo {
                 w.u(*t as u64);
             }
             w.opt(f.result.map(u64::from));
+            w.byte(u8::from(f.async_));
         }
         w.u(self.component_instances as u64);
         w.u(self.instances.len() as u64);
@@ -41,9 +42,9 @@ impl ComponentInfo {
                     w.byte(1);
                     w.u(*i as u64);
                 }
-                LoweringTarget::Builtin(name) => {
+                LoweringTarget::Builtin(b) => {
                     w.byte(2);
-                    w.str(name);
+                    builtin(&mut w, b);
                 }
             }
             w.u(l.ty as u64);
@@ -89,7 +90,12 @@ impl ComponentInfo {
             func_types: r.list(|r| {
                 let params = r.list(|r| Some((r.str()?, r.u32()?)))?;
                 let result = opt_u32(r)?;
-                Some(FuncTy { params, result })
+                let async_ = read_bool(r)?;
+                Some(FuncTy {
+                    params,
+                    result,
+                    async_,
+                })
             })?,
             component_instances: r.u32()?,
             ..ComponentInfo::default()
@@ -103,7 +109,7 @@ impl ComponentInfo {
             let target = match r.byte()? {
                 0 => LoweringTarget::Lifted(read_lifted(r)?),
                 1 => LoweringTarget::Import(r.u32()?),
-                2 => LoweringTarget::Builtin(r.str()?),
+                2 => LoweringTarget::Builtin(read_builtin(r)?),
                 _ => return None,
             };
             let ty = r.u32()?;
@@ -237,6 +243,15 @@ fn typedef(w: &mut Writer, t: &TypeDef) {
             w.byte(21);
             w.u(*r as u64);
         }
+        TypeDef::Stream(t) => {
+            w.byte(25);
+            w.opt(t.map(u64::from));
+        }
+        TypeDef::Future(t) => {
+            w.byte(26);
+            w.opt(t.map(u64::from));
+        }
+        TypeDef::ErrorContext => w.byte(27),
         TypeDef::Borrow(r) => {
             w.byte(22);
             w.u(*r as u64);
@@ -289,6 +304,9 @@ fn read_typedef(r: &mut Reader<'_>) -> Option<TypeDef> {
             len: r.u32()?,
         },
         24 => TypeDef::Map { entry: r.u32()? },
+        25 => TypeDef::Stream(opt_u32(r)?),
+        26 => TypeDef::Future(opt_u32(r)?),
+        27 => TypeDef::ErrorContext,
         _ => return None,
     })
 }
@@ -447,6 +465,45 @@ fn opts(w: &mut Writer, o: &CanonOpts) {
         StringEncoding::Utf16 => 1,
         StringEncoding::CompactUtf16 => 2,
     });
+    w.byte(u8::from(o.async_));
+    optdef(w, &o.callback);
+}
+
+fn read_bool(r: &mut Reader<'_>) -> Option<bool> {
+    match r.byte()? {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
+}
+
+fn builtin(w: &mut Writer, b: &Builtin) {
+    w.byte(b.tag());
+    match b {
+        Builtin::ContextGet { slot } | Builtin::ContextSet { slot } => w.u(*slot as u64),
+        Builtin::Channel { ty, op } => {
+            w.u(*ty as u64);
+            let code = ChannelOp::ALL.iter().position(|o| o == op).unwrap_or(0);
+            w.byte(code as u8);
+        }
+        Builtin::Unsupported(name) => w.str(name),
+        _ => {}
+    }
+}
+
+fn read_builtin(r: &mut Reader<'_>) -> Option<Builtin> {
+    let tag = r.byte()?;
+    Some(match tag {
+        0 => Builtin::ContextGet { slot: r.u32()? },
+        1 => Builtin::ContextSet { slot: r.u32()? },
+        14 => {
+            let ty = r.u32()?;
+            let op = *ChannelOp::ALL.get(r.byte()? as usize)?;
+            Builtin::Channel { ty, op }
+        }
+        18 => Builtin::Unsupported(r.str()?),
+        t => Builtin::plain(t)?,
+    })
 }
 
 fn read_opts(r: &mut Reader<'_>) -> Option<CanonOpts> {
@@ -461,6 +518,8 @@ fn read_opts(r: &mut Reader<'_>) -> Option<CanonOpts> {
             2 => StringEncoding::CompactUtf16,
             _ => return None,
         },
+        async_: read_bool(r)?,
+        callback: read_optdef(r)?,
     })
 }
 
@@ -496,6 +555,11 @@ mod tests {
             }),
             post_return: None,
             encoding: StringEncoding::CompactUtf16,
+            async_: true,
+            callback: Some(CoreDef::Export {
+                instance: 0,
+                name: "cb".into(),
+            }),
         };
         let f = Lifted {
             func: CoreDef::Export {
@@ -520,11 +584,24 @@ mod tests {
                 TypeDef::FixedList { elem: 0, len: 3 },
                 TypeDef::Tuple(vec![0, 1]),
                 TypeDef::Map { entry: 9 },
+                TypeDef::Stream(Some(2)),
+                TypeDef::Stream(None),
+                TypeDef::Future(Some(0)),
+                TypeDef::Future(None),
+                TypeDef::ErrorContext,
             ],
-            func_types: vec![FuncTy {
-                params: vec![("s".into(), 0)],
-                result: Some(2),
-            }],
+            func_types: vec![
+                FuncTy {
+                    params: vec![("s".into(), 0)],
+                    result: Some(2),
+                    async_: false,
+                },
+                FuncTy {
+                    params: vec![],
+                    result: None,
+                    async_: true,
+                },
+            ],
             component_instances: 2,
             instances: vec![CoreInstance {
                 module: 0,
@@ -560,14 +637,26 @@ mod tests {
                     },
                 ],
             }],
-            lowerings: vec![Lowering {
-                target: LoweringTarget::Lifted(f.clone()),
+            lowerings: [
+                LoweringTarget::Lifted(f.clone()),
+                LoweringTarget::Builtin(Builtin::ContextSet { slot: 1 }),
+                LoweringTarget::Builtin(Builtin::Channel {
+                    ty: 11,
+                    op: ChannelOp::CancelWrite,
+                }),
+                LoweringTarget::Builtin(Builtin::WaitableSetPoll),
+                LoweringTarget::Builtin(Builtin::Unsupported("thread.spawn-ref".into())),
+            ]
+            .into_iter()
+            .map(|target| Lowering {
+                target,
                 ty: 0,
-                opts,
+                opts: opts.clone(),
                 core_params: vec![ValType::I32, ValType::I32],
                 core_results: vec![ValType::I32],
                 host_call: Some(0),
-            }],
+            })
+            .collect(),
             resources: vec![Resource {
                 name: "r".into(),
                 instance: 1,

@@ -13,6 +13,7 @@
 use crate::info::ValType;
 use alloc::string::String;
 use alloc::vec::Vec;
+pub use builtin::{Builtin, ChannelOp};
 
 /// A component value type definition; children are indices into [`ComponentInfo::types`].
 #[derive(Clone, PartialEq, Eq, Debug, Hash)]
@@ -82,6 +83,12 @@ pub enum TypeDef {
     Own(u32),
     /// borrow<R>.
     Borrow(u32),
+    /// stream<T> (`None`: a stream of no values, only counts): a handle to one end.
+    Stream(Option<u32>),
+    /// future<T> (`None`: a future of no value): a handle to one end.
+    Future(Option<u32>),
+    /// error-context: a handle to an immutable error value.
+    ErrorContext,
 }
 
 /// A component function type.
@@ -91,6 +98,8 @@ pub struct FuncTy {
     pub params: Vec<(String, u32)>,
     /// Result type, if any.
     pub result: Option<u32>,
+    /// An `async` function type (its callers may continue while it runs).
+    pub async_: bool,
 }
 
 /// String encodings of `canon` options.
@@ -304,6 +313,11 @@ pub struct CanonOpts {
     pub post_return: Option<CoreDef>,
     /// String encoding.
     pub encoding: StringEncoding,
+    /// The `async` option: an async lift or lower, or a built-in that returns `BLOCKED` rather
+    /// than waiting.
+    pub async_: bool,
+    /// The `callback` of an async lift (`(event, p1, p2) -> i32`); `None` for a stackful one.
+    pub callback: Option<CoreDef>,
 }
 
 /// A lifted function: a core function plus its component type and options.
@@ -324,12 +338,10 @@ pub enum LoweringTarget {
     Lifted(Lifted),
     /// Host import `i` ([`ComponentInfo::imports`]).
     Import(u32),
-    /// A canonical built-in weld does not implement (async, threads, ...), by name. Calling it
-    /// traps: with "cannot leave component instance" where the caller may not leave (e.g. in a
-    /// post-return function), as the Canonical ABI requires, else with `UnsupportedBuiltin`.
-    /// The lowering's `ty` is meaningless for it; `core_params`/`core_results` give its
-    /// signature.
-    Builtin(String),
+    /// A canonical built-in the runtime serves ([`Builtin`]); its options are the lowering's,
+    /// `core_params`/`core_results` its signature, and `ty` means something only for
+    /// `task.return` (see [`Builtin::TaskReturn`]).
+    Builtin(Builtin),
 }
 
 /// One `canon lower`: the core function core instances import.
@@ -428,6 +440,7 @@ pub struct ComponentInfo {
 }
 
 pub mod abi;
+mod builtin;
 pub mod clayout;
 pub mod concurrency;
 pub mod descriptor;

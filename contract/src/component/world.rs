@@ -133,6 +133,9 @@ pub fn type_text(info: &ComponentInfo, t: u32) -> String {
             TypeDef::Flags(f) => format!("flags {{ {} }}", f.join(", ")),
             TypeDef::Own(r) => format!("own<resource {r}>"),
             TypeDef::Borrow(r) => format!("borrow<resource {r}>"),
+            TypeDef::Stream(t) => t.map_or("stream".into(), |t| format!("stream<{}>", n(&t))),
+            TypeDef::Future(t) => t.map_or("future".into(), |t| format!("future<{}>", n(&t))),
+            TypeDef::ErrorContext => "error-context".into(),
         },
     }
 }
@@ -144,9 +147,10 @@ pub fn func_text(info: &ComponentInfo, f: &FuncTy) -> String {
         .iter()
         .map(|(n, t)| format!("{n}: {}", type_text(info, *t)))
         .collect();
+    let kw = if f.async_ { "async func" } else { "func" };
     match f.result {
-        Some(r) => format!("func({}) -> {}", params.join(", "), type_text(info, r)),
-        None => format!("func({})", params.join(", ")),
+        Some(r) => format!("{kw}({}) -> {}", params.join(", "), type_text(info, r)),
+        None => format!("{kw}({})", params.join(", ")),
     }
 }
 
@@ -207,6 +211,7 @@ mod tests {
         let f = FuncTy {
             params: alloc::vec![("x".into(), 0), ("r".into(), 4)],
             result: Some(2),
+            async_: false,
         };
         assert_eq!(
             func_text(&info, &f),

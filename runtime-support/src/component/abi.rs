@@ -9,7 +9,7 @@
 
 use super::string::{load_string, store_string};
 use super::types::{discriminant_size, flag_words, Flat, Types};
-use super::val::{ResourceHandle, Val};
+use super::val::{ChannelRef, ResourceHandle, Val};
 use crate::trap::Trap;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -45,6 +45,28 @@ pub trait CanonCx {
     fn lower_own(&mut self, resource: u32, rep: u32) -> Result<u32, Trap>;
     /// `lower_borrow`: a borrow handle for `rep` (or `rep` itself in the defining instance).
     fn lower_borrow(&mut self, resource: u32, rep: u32) -> Result<u32, Trap>;
+    /// `lift_stream`/`lift_future`: take the readable end `index` of stream or future type `ty`
+    /// out of the side's table; the channel it reads.
+    fn lift_channel(&mut self, ty: u32, index: u32) -> Result<u32, Trap> {
+        let _ = (ty, index);
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
+    /// Lower a readable end of channel `id` (of type `ty`) into the side's table; its index.
+    fn lower_channel(&mut self, ty: u32, id: u32) -> Result<u32, Trap> {
+        let _ = (ty, id);
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
+    /// `lift_error_context`: the error context at `index` of the side's table (it stays
+    /// there: error contexts are copied, not moved).
+    fn lift_error_context(&mut self, index: u32) -> Result<u32, Trap> {
+        let _ = index;
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
+    /// Lower error context `id` into the side's table; its index.
+    fn lower_error_context(&mut self, id: u32) -> Result<u32, Trap> {
+        let _ = id;
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
     /// The host call this side's values are lifted for, when the host function may borrow
     /// them from its memory (see `WasmStr`); 0 otherwise.
     fn host_call(&self) -> u64 {
@@ -58,6 +80,35 @@ fn trap(code: TrapCode) -> Trap {
 
 fn bad_value() -> Trap {
     trap(TrapCode::InvalidValue)
+}
+
+/// Lift handle `i` of a stream, future or error-context type `t` (`def`) from `cx`'s table.
+fn lift_async_value<C: CanonCx + ?Sized>(
+    cx: &mut C,
+    def: &TypeDef,
+    t: u32,
+    i: u32,
+) -> Result<Val, Trap> {
+    Ok(match def {
+        TypeDef::Stream(_) => Val::Stream(ChannelRef {
+            ty: t,
+            id: cx.lift_channel(t, i)?,
+        }),
+        TypeDef::Future(_) => Val::Future(ChannelRef {
+            ty: t,
+            id: cx.lift_channel(t, i)?,
+        }),
+        _ => Val::ErrorContext(cx.lift_error_context(i)?),
+    })
+}
+
+/// Lower a stream, future or error context `v` of type `t` into `cx`'s table: its index.
+fn lower_async_value<C: CanonCx + ?Sized>(cx: &mut C, t: u32, v: &Val) -> Result<u32, Trap> {
+    match v {
+        Val::Stream(c) | Val::Future(c) if c.ty == t => cx.lower_channel(t, c.id),
+        Val::ErrorContext(e) => cx.lower_error_context(*e),
+        _ => Err(bad_value()),
+    }
 }
 
 /// Call `realloc` and check its result as the spec does: alignment first, then that
@@ -343,6 +394,10 @@ impl Abi<'_> {
                 let rep = cx.lift_borrow(*r, read_uint(cx, ptr, 4)? as u32)?;
                 Val::Borrow(ResourceHandle { resource: *r, rep })
             }
+            TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext => {
+                let i = read_uint(cx, ptr, 4)? as u32;
+                lift_async_value(cx, def, t, i)?
+            }
         })
     }
 
@@ -477,6 +532,10 @@ impl Abi<'_> {
             }
             (TypeDef::Borrow(r), Val::Borrow(h) | Val::Own(h)) if h.resource == *r => {
                 let i = cx.lower_borrow(*r, h.rep)?;
+                write_uint(cx, ptr, 4, u64::from(i))
+            }
+            (TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext, v) => {
+                let i = lower_async_value(cx, t, v)?;
                 write_uint(cx, ptr, 4, u64::from(i))
             }
             _ => Err(bad_value()),
@@ -622,6 +681,9 @@ impl Abi<'_> {
                 let rep = cx.lift_borrow(*r, it.next32()?)?;
                 Val::Borrow(ResourceHandle { resource: *r, rep })
             }
+            TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext => {
+                lift_async_value(cx, def, t, it.next32()?)?
+            }
         })
     }
 
@@ -692,6 +754,9 @@ impl Abi<'_> {
             }
             (TypeDef::Borrow(r), Val::Borrow(h) | Val::Own(h)) if h.resource == *r => {
                 out.push(u64::from(cx.lower_borrow(*r, h.rep)?));
+            }
+            (TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext, v) => {
+                out.push(u64::from(lower_async_value(cx, t, v)?));
             }
             _ => return Err(bad_value()),
         }

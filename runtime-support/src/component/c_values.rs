@@ -293,6 +293,10 @@ impl<'a> CValues<'a> {
                     resource: *r,
                     rep: rd(p, 0),
                 }),
+                // Streams, futures and error contexts do not cross the C boundary yet.
+                TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext => {
+                    return Err(TrapCode::UnsupportedBuiltin)
+                }
             })
         }
     }

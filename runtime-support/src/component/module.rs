@@ -4,14 +4,17 @@
 //! lowering's core signature is checked against the flattening of its function type, so the
 //! runtime can index without panicking and read exactly the slots the trampoline wrote.
 
-use super::types::{flatten_functype, Flat, Types};
+use super::types::{Flat, Types};
 use crate::module::{LoadError, Module};
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use weld_contract::component::abi::MAX_VALUE_BYTE_SIZE;
+use weld_contract::component::abi::{canon_signature, MAX_VALUE_BYTE_SIZE};
+use weld_contract::component::concurrency::CONTEXT_SLOTS;
 use weld_contract::component::descriptor::{VMComponentDescriptor, COMPONENT_MAGIC};
-use weld_contract::component::{CanonOpts, ComponentInfo, CoreDef, LoweringTarget, TypeDef};
+use weld_contract::component::{
+    Builtin, CanonOpts, ComponentInfo, CoreDef, Lifted, LoweringTarget, TypeDef,
+};
 use weld_contract::info::ValType;
 use weld_contract::ABI_VERSION;
 
@@ -127,9 +130,12 @@ impl ComponentModule {
 /// [`child`], its children without allocating (this runs over every type at every load).
 fn child_slots(def: &TypeDef) -> usize {
     match def {
-        TypeDef::List(_) | TypeDef::FixedList { .. } | TypeDef::Map { .. } | TypeDef::Option(_) => {
-            1
-        }
+        TypeDef::List(_)
+        | TypeDef::FixedList { .. }
+        | TypeDef::Map { .. }
+        | TypeDef::Option(_)
+        | TypeDef::Stream(_)
+        | TypeDef::Future(_) => 1,
         TypeDef::Record(fs) => fs.len(),
         TypeDef::Tuple(ts) => ts.len(),
         TypeDef::Variant(cs) => cs.len(),
@@ -146,6 +152,7 @@ fn child(def: &TypeDef, i: usize) -> Option<u32> {
         | TypeDef::FixedList { elem: t, .. }
         | TypeDef::Map { entry: t }
         | TypeDef::Option(t) => (i == 0).then_some(*t),
+        TypeDef::Stream(t) | TypeDef::Future(t) => t.filter(|_| i == 0),
         TypeDef::Record(fs) => fs.get(i).map(|(_, t)| *t),
         TypeDef::Tuple(ts) => ts.get(i).copied(),
         TypeDef::Variant(cs) => cs.get(i).and_then(|(_, t)| *t),
@@ -330,7 +337,7 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
     };
     let opts_ok = |o: &CanonOpts| {
         o.instance < info.component_instances
-            && [&o.memory, &o.realloc, &o.post_return]
+            && [&o.memory, &o.realloc, &o.post_return, &o.callback]
                 .into_iter()
                 .flatten()
                 .all(|d| def_ok(d) && !host_only(d))
@@ -387,21 +394,20 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
                     && l.host_call
                         .is_none_or(|c| (c as usize) < info.instances.len())
             }
-            LoweringTarget::Builtin(_) => true,
+            LoweringTarget::Builtin(b) => builtin_ok(info, b, l.ty),
         };
         if !target_ok || !opts_ok(&l.opts) {
             return Err(bad(format!("lowering {i}: bad target or options")));
         }
         if matches!(l.target, LoweringTarget::Builtin(_)) {
-            // A built-in's signature is its own; it only ever traps.
+            // A built-in's signature is its own: the runtime checks the values it is given.
             continue;
         }
         if !fty_ok(l.ty) {
             return Err(bad(format!("lowering {i}: bad function type")));
         }
         let ft = &info.func_types[l.ty as usize];
-        let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
-        let (p, r) = flatten_functype(types, &params, ft.result, true);
+        let (p, r) = canon_signature(types, ft, &l.opts, false);
         let p: Vec<ValType> = p.into_iter().map(valtype).collect();
         let r: Vec<ValType> = r.into_iter().map(valtype).collect();
         if p != l.core_params || r != l.core_results {
@@ -413,16 +419,31 @@ fn validate(info: &ComponentInfo, modules: usize) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// The core signature a lifted function of type `ty` must have.
-pub(crate) fn lifted_core_type(info: &ComponentInfo, ty: u32) -> weld_contract::info::FuncType {
+/// Whether a built-in's immediates are in range: a context slot, the type of a stream or future
+/// operation, `task.return`'s function type.
+fn builtin_ok(info: &ComponentInfo, b: &Builtin, ty: u32) -> bool {
+    match b {
+        Builtin::ContextGet { slot } | Builtin::ContextSet { slot } => {
+            (*slot as usize) < CONTEXT_SLOTS
+        }
+        Builtin::Channel { ty, .. } => matches!(
+            info.types.get(*ty as usize),
+            Some(TypeDef::Stream(_) | TypeDef::Future(_))
+        ),
+        Builtin::TaskReturn => (ty as usize) < info.func_types.len(),
+        _ => true,
+    }
+}
+
+/// The core signature lifted function `f` must have.
+pub(crate) fn lifted_core_type(info: &ComponentInfo, f: &Lifted) -> weld_contract::info::FuncType {
     let types = Types::new(&info.types);
     let ft = info
         .func_types
-        .get(ty as usize)
+        .get(f.ty as usize)
         .cloned()
         .unwrap_or_default();
-    let params: Vec<u32> = ft.params.iter().map(|(_, t)| *t).collect();
-    let (p, r) = flatten_functype(types, &params, ft.result, false);
+    let (p, r) = canon_signature(types, &ft, &f.opts, true);
     weld_contract::info::FuncType {
         params: p.into_iter().map(valtype).collect(),
         results: r.into_iter().map(valtype).collect(),
@@ -447,6 +468,33 @@ mod tests {
     }
 
     #[test]
+    fn built_ins_with_a_bad_slot_or_a_channel_op_on_a_non_channel_type_are_refused() {
+        use weld_contract::component::{Builtin, ChannelOp, Lowering, LoweringTarget};
+        let with = |b: Builtin| ComponentInfo {
+            component_instances: 1,
+            types: alloc::vec![TypeDef::U8, TypeDef::Stream(Some(0))],
+            lowerings: alloc::vec![Lowering {
+                target: LoweringTarget::Builtin(b),
+                ty: 0,
+                opts: Default::default(),
+                core_params: alloc::vec![],
+                core_results: alloc::vec![],
+                host_call: None,
+            }],
+            ..ComponentInfo::default()
+        };
+        let channel = |ty| Builtin::Channel {
+            ty,
+            op: ChannelOp::Read,
+        };
+        assert!(validate(&with(channel(1)), 0).is_ok());
+        assert!(validate(&with(channel(0)), 0).is_err());
+        assert!(validate(&with(channel(9)), 0).is_err());
+        assert!(validate(&with(Builtin::ContextGet { slot: 1 }), 0).is_ok());
+        assert!(validate(&with(Builtin::ContextGet { slot: 2 }), 0).is_err());
+    }
+
+    #[test]
     fn the_host_memory_and_host_calls_reach_only_the_host_adapters_named_for_them() {
         use weld_contract::component::{
             FuncTy, HostImport, Lowering, LoweringTarget, StringEncoding,
@@ -461,6 +509,7 @@ mod tests {
                 realloc: None,
                 post_return: None,
                 encoding: StringEncoding::Utf8,
+                ..Default::default()
             },
             core_params: alloc::vec![],
             core_results: alloc::vec![],
@@ -471,6 +520,7 @@ mod tests {
             func_types: alloc::vec![FuncTy {
                 params: alloc::vec![],
                 result: None,
+                async_: false,
             }],
             imports: alloc::vec![
                 HostImport {

@@ -2,7 +2,7 @@
 //! recording bump `realloc` ([`VecCx`]), and of the handle-table rules.
 
 use super::abi::{Abi, CanonCx, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
-use super::instance::{builtin_table, Builtin};
+use super::instance::builtin_table;
 use super::resources::{Loan, ResourceState};
 use super::string::UTF16_TAG;
 use super::types::{align_to, flatten_functype, Flat, Types};
@@ -641,24 +641,6 @@ fn resource_drop_uses_the_callers_handle_table_not_the_defining_instances() {
     let mut st = ResourceState::new(2, vec![0]);
     let h = st.lower_own(1, 0, 42).unwrap();
     assert_eq!(st.resource_drop(1, 0, h), Ok(Some(42)));
-}
-
-#[test]
-fn context_and_backpressure_built_ins_are_recognised_by_name() {
-    assert_eq!(Builtin::parse("ContextGet"), Builtin::ContextGet(0));
-    assert_eq!(Builtin::parse("ContextSet"), Builtin::ContextSet(0));
-    assert_eq!(
-        Builtin::parse("ContextGet { ty: I32, slot: 1 }"),
-        Builtin::ContextGet(1)
-    );
-    assert_eq!(
-        Builtin::parse("ContextSet { ty: I32, slot: 9 }"),
-        Builtin::Unsupported
-    );
-    assert_eq!(Builtin::parse("BackpressureInc"), Builtin::BackpressureInc);
-    assert_eq!(Builtin::parse("BackpressureDec"), Builtin::BackpressureDec);
-    assert_eq!(Builtin::parse("Yield"), Builtin::Unsupported);
-    assert_eq!(Builtin::parse("ContextGetX"), Builtin::Unsupported);
 }
 
 #[test]

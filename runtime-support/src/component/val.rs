@@ -83,6 +83,22 @@ pub enum Val {
     Own(ResourceHandle),
     /// borrow<R>
     Borrow(ResourceHandle),
+    /// The readable end of a stream, in transit between two tables.
+    Stream(ChannelRef),
+    /// The readable end of a future, in transit.
+    Future(ChannelRef),
+    /// An error context, in transit (the store's id of the immutable value).
+    ErrorContext(u32),
+}
+
+/// A stream or future in transit: its type (the `stream<T>`/`future<T>` type, an index into
+/// `ComponentInfo::types`) and the store's id of the shared channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChannelRef {
+    /// The stream or future type.
+    pub ty: u32,
+    /// The channel.
+    pub id: u32,
 }
 
 /// WAVE keywords that must be written with a `%` prefix when used as a variant or enum case
@@ -220,6 +236,9 @@ impl Display for Val {
             }
             Val::Own(h) => write!(f, "own<{}>({})", h.resource, h.rep),
             Val::Borrow(h) => write!(f, "borrow<{}>({})", h.resource, h.rep),
+            Val::Stream(c) => write!(f, "stream<{}>({})", c.ty, c.id),
+            Val::Future(c) => write!(f, "future<{}>({})", c.ty, c.id),
+            Val::ErrorContext(e) => write!(f, "error-context({e})"),
         }
     }
 }
@@ -428,6 +447,10 @@ impl Val {
             }
             // A host may lend a resource it owns.
             (Val::Own(h), TypeDef::Borrow(r)) => h.resource == *r,
+            (Val::Stream(c), TypeDef::Stream(_)) | (Val::Future(c), TypeDef::Future(_)) => {
+                c.ty == ty
+            }
+            (Val::ErrorContext(_), TypeDef::ErrorContext) => true,
             _ => false,
         };
         if ok {

@@ -55,8 +55,8 @@ use typed::TypedHost;
 use weld_contract::component::concurrency::CONTEXT_SLOTS;
 use weld_contract::component::descriptor::VMLoweringContext;
 use weld_contract::component::{
-    CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget, StringEncoding,
-    TypeDef,
+    Builtin, CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget,
+    StringEncoding, TypeDef,
 };
 use weld_contract::info::{FuncType, ValType};
 use weld_contract::trap::TrapCode;
@@ -288,53 +288,6 @@ struct Inner {
     /// Task-local storage (`context.get/set`) of every task on the stack, innermost last: one
     /// per lifted call (including its post-return), one for instantiation.
     tasks: RefCell<Vec<[u64; CONTEXT_SLOTS]>>,
-}
-
-/// The canonical built-ins weld implements among those the compiler hands over by name
-/// ([`LoweringTarget::Builtin`]); the rest trap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Builtin {
-    /// `context.get` of a slot.
-    ContextGet(usize),
-    /// `context.set` of a slot.
-    ContextSet(usize),
-    /// `backpressure.inc`.
-    BackpressureInc,
-    /// `backpressure.dec`.
-    BackpressureDec,
-    /// Anything else: traps.
-    Unsupported,
-}
-
-impl Builtin {
-    /// Parse a built-in's name: the `CanonicalFunction` variant name, optionally followed by its
-    /// fields (`ContextGet { ty: I32, slot: 1 }`); a context built-in without a slot is slot 0.
-    pub(crate) fn parse(name: &str) -> Builtin {
-        let slot = |rest: &str| -> Option<usize> {
-            let rest = rest.trim();
-            if rest.is_empty() {
-                return Some(0);
-            }
-            let after = &rest[rest.find("slot:")? + "slot:".len()..];
-            let digits: String = after
-                .trim_start()
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok().filter(|i| *i < CONTEXT_SLOTS)
-        };
-        if let Some(rest) = name.strip_prefix("ContextGet") {
-            slot(rest).map_or(Builtin::Unsupported, Builtin::ContextGet)
-        } else if let Some(rest) = name.strip_prefix("ContextSet") {
-            slot(rest).map_or(Builtin::Unsupported, Builtin::ContextSet)
-        } else if name == "BackpressureInc" {
-            Builtin::BackpressureInc
-        } else if name == "BackpressureDec" {
-            Builtin::BackpressureDec
-        } else {
-            Builtin::Unsupported
-        }
-    }
 }
 
 /// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
@@ -569,7 +522,7 @@ impl Inner {
         };
         self.set_flags(callee, None, Some(true))?;
         let func = self.func(store, &f.func)?;
-        let core_ty = lifted_core_type(info, f.ty);
+        let core_ty = lifted_core_type(info, f);
         if func.ty(store) != core_ty {
             return Err(bad());
         }
@@ -628,10 +581,11 @@ impl Inner {
 
     /// A built-in the runtime implements (`l.opts.instance` is the caller); other built-ins trap
     /// with "cannot leave" where the caller may not leave, else as unsupported.
-    fn run_builtin(&self, l: &Lowering, name: &str, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
+    fn run_builtin(&self, l: &Lowering, b: &Builtin, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
         let caller = l.opts.instance;
-        match (Builtin::parse(name), flat_in, l.core_results.as_slice()) {
-            (Builtin::ContextGet(i), [], [t]) => {
+        match (b, flat_in, l.core_results.as_slice()) {
+            (Builtin::ContextGet { slot }, [], [t]) => {
+                let i = *slot as usize;
                 let tasks = self.tasks.borrow();
                 let v = *tasks.last().and_then(|c| c.get(i)).ok_or_else(bad)?;
                 Ok(alloc::vec![if *t == ValType::I64 {
@@ -640,7 +594,8 @@ impl Inner {
                     v & 0xffff_ffff
                 }])
             }
-            (Builtin::ContextSet(i), [v], []) => {
+            (Builtin::ContextSet { slot }, [v], []) => {
+                let i = *slot as usize;
                 let mut tasks = self.tasks.borrow_mut();
                 *tasks
                     .last_mut()
@@ -701,7 +656,7 @@ impl Inner {
     fn run_lowering(&self, index: u32, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
         let l = self.info().lowerings.get(index as usize).ok_or_else(bad)?;
         match &l.target {
-            LoweringTarget::Builtin(name) => self.run_builtin(l, name, flat_in),
+            LoweringTarget::Builtin(b) => self.run_builtin(l, b, flat_in),
             _ => Err(bad()),
         }
     }
@@ -711,8 +666,8 @@ impl Inner {
         let info = self.info();
         let l = info.lowerings.get(index as usize).ok_or_else(bad)?;
         let caller = l.opts.instance;
-        if let LoweringTarget::Builtin(name) = &l.target {
-            return self.run_builtin(l, name, flat_in);
+        if let LoweringTarget::Builtin(b) = &l.target {
+            return self.run_builtin(l, b, flat_in);
         }
         if !self.state()?.inst(caller)?.may_leave() {
             return Err(trap(TrapCode::CannotLeaveComponent));

@@ -121,7 +121,7 @@ impl ComponentInstance {
         let func = inner
             .func(store, &e.func.func)
             .map_err(|_| broken("its core function is missing"))?;
-        let core_ty = lifted_core_type(info, e.func.ty);
+        let core_ty = lifted_core_type(info, &e.func);
         let want_results = if R::FLAT > MAX_FLAT_RESULTS {
             1
         } else {

@@ -1,0 +1,209 @@
+//! The canonical built-ins a lowering may stand for ([`super::LoweringTarget::Builtin`]): the
+//! task, waitable, stream, future and error-context functions of the Component Model's async
+//! ABI, and the few others the runtime serves through a lowering trampoline.
+//!
+//! In: what `canon` definitions the compiler read. Out: one typed value per built-in, with the
+//! immediates the runtime needs (a slot, a stream or future type); the options a built-in takes
+//! (memory, realloc, string encoding, `async`) are the lowering's own [`super::CanonOpts`], and
+//! `task.return`'s result type is the lowering's function type (its parameters are the values
+//! `task.return` lifts). The runtime dispatches on this enum; it never parses names.
+
+use alloc::string::String;
+
+/// One canonical built-in.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Builtin {
+    /// `context.get` of slot `slot` (`< CONTEXT_SLOTS`); `() -> i32` (or `i64`).
+    ContextGet {
+        /// The slot.
+        slot: u32,
+    },
+    /// `context.set` of slot `slot`; `(i32) -> ()` (or `i64`).
+    ContextSet {
+        /// The slot.
+        slot: u32,
+    },
+    /// `backpressure.inc`: `() -> ()`.
+    BackpressureInc,
+    /// `backpressure.dec`: `() -> ()`.
+    BackpressureDec,
+    /// `task.return`: the current task's result, as the lowering's function type's
+    /// parameters, lifted from flat values (more than 16 go through one pointer).
+    TaskReturn,
+    /// `task.cancel`: `() -> ()`.
+    TaskCancel,
+    /// `thread.yield`: `() -> i32` (cancelled).
+    ThreadYield,
+    /// `subtask.drop`: `(i32) -> ()`.
+    SubtaskDrop,
+    /// `subtask.cancel` (`async` in the options): `(i32) -> i32`.
+    SubtaskCancel,
+    /// `waitable-set.new`: `() -> i32`.
+    WaitableSetNew,
+    /// `waitable-set.wait` (event payload into the options' memory): `(i32, i32) -> i32`.
+    WaitableSetWait,
+    /// `waitable-set.poll`: as `wait`, returning `NONE` when nothing is pending.
+    WaitableSetPoll,
+    /// `waitable-set.drop`: `(i32) -> ()`.
+    WaitableSetDrop,
+    /// `waitable.join`: `(i32, i32) -> ()`.
+    WaitableJoin,
+    /// A stream or future operation; `ty` is the `stream<T>` or `future<T>` type (an index
+    /// into [`super::ComponentInfo::types`]).
+    Channel {
+        /// The stream or future type.
+        ty: u32,
+        /// Which operation.
+        op: ChannelOp,
+    },
+    /// `error-context.new` (the message read with the options): `(i32, i32) -> i32`.
+    ErrorContextNew,
+    /// `error-context.debug-message` (stored with the options' `realloc`): `(i32, i32) -> ()`.
+    ErrorContextDebugMessage,
+    /// `error-context.drop`: `(i32) -> ()`.
+    ErrorContextDrop,
+    /// A built-in weld does not implement, by name: calling it traps (with "cannot leave
+    /// component instance" where the caller may not leave, else as unsupported).
+    Unsupported(String),
+}
+
+/// The operations of a stream or future type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChannelOp {
+    /// `new`: `() -> i64` (`readable | writable << 32`).
+    New,
+    /// `read` (`async` in the options): stream `(end, ptr, n) -> i32`, future `(end, ptr)`.
+    Read,
+    /// `write`: as `read`.
+    Write,
+    /// `cancel-read` (`async` in the options): `(end) -> i32`.
+    CancelRead,
+    /// `cancel-write`: as `cancel-read`.
+    CancelWrite,
+    /// `drop-readable`: `(end) -> ()`.
+    DropReadable,
+    /// `drop-writable`: `(end) -> ()`.
+    DropWritable,
+}
+
+impl ChannelOp {
+    /// Every operation, in encoding order.
+    pub const ALL: [ChannelOp; 7] = [
+        ChannelOp::New,
+        ChannelOp::Read,
+        ChannelOp::Write,
+        ChannelOp::CancelRead,
+        ChannelOp::CancelWrite,
+        ChannelOp::DropReadable,
+        ChannelOp::DropWritable,
+    ];
+
+    /// Whether it works on the readable end (else the writable one; `New` makes both).
+    pub fn on_readable(self) -> bool {
+        matches!(
+            self,
+            ChannelOp::Read | ChannelOp::CancelRead | ChannelOp::DropReadable
+        )
+    }
+}
+
+impl Builtin {
+    /// Its name in the text format (`stream.read`, `context.get`), for diagnostics.
+    pub fn name(&self) -> String {
+        use alloc::format;
+        let s = match self {
+            Builtin::ContextGet { slot } => return format!("context.get {slot}"),
+            Builtin::ContextSet { slot } => return format!("context.set {slot}"),
+            Builtin::BackpressureInc => "backpressure.inc",
+            Builtin::BackpressureDec => "backpressure.dec",
+            Builtin::TaskReturn => "task.return",
+            Builtin::TaskCancel => "task.cancel",
+            Builtin::ThreadYield => "thread.yield",
+            Builtin::SubtaskDrop => "subtask.drop",
+            Builtin::SubtaskCancel => "subtask.cancel",
+            Builtin::WaitableSetNew => "waitable-set.new",
+            Builtin::WaitableSetWait => "waitable-set.wait",
+            Builtin::WaitableSetPoll => "waitable-set.poll",
+            Builtin::WaitableSetDrop => "waitable-set.drop",
+            Builtin::WaitableJoin => "waitable.join",
+            Builtin::Channel { op, .. } => {
+                let op = match op {
+                    ChannelOp::New => "new",
+                    ChannelOp::Read => "read",
+                    ChannelOp::Write => "write",
+                    ChannelOp::CancelRead => "cancel-read",
+                    ChannelOp::CancelWrite => "cancel-write",
+                    ChannelOp::DropReadable => "drop-readable",
+                    ChannelOp::DropWritable => "drop-writable",
+                };
+                return format!("channel.{op}");
+            }
+            Builtin::ErrorContextNew => "error-context.new",
+            Builtin::ErrorContextDebugMessage => "error-context.debug-message",
+            Builtin::ErrorContextDrop => "error-context.drop",
+            Builtin::Unsupported(name) => return name.clone(),
+        };
+        String::from(s)
+    }
+
+    /// Encoding tag (see `encode.rs`); `Channel` and the context built-ins carry immediates.
+    pub(crate) fn tag(&self) -> u8 {
+        match self {
+            Builtin::ContextGet { .. } => 0,
+            Builtin::ContextSet { .. } => 1,
+            Builtin::BackpressureInc => 2,
+            Builtin::BackpressureDec => 3,
+            Builtin::TaskReturn => 4,
+            Builtin::TaskCancel => 5,
+            Builtin::ThreadYield => 6,
+            Builtin::SubtaskDrop => 7,
+            Builtin::SubtaskCancel => 8,
+            Builtin::WaitableSetNew => 9,
+            Builtin::WaitableSetWait => 10,
+            Builtin::WaitableSetPoll => 11,
+            Builtin::WaitableSetDrop => 12,
+            Builtin::WaitableJoin => 13,
+            Builtin::Channel { .. } => 14,
+            Builtin::ErrorContextNew => 15,
+            Builtin::ErrorContextDebugMessage => 16,
+            Builtin::ErrorContextDrop => 17,
+            Builtin::Unsupported(_) => 18,
+        }
+    }
+
+    /// The built-in of tag `t` without immediates (`None` for those that carry some).
+    pub(crate) fn plain(t: u8) -> Option<Builtin> {
+        Some(match t {
+            2 => Builtin::BackpressureInc,
+            3 => Builtin::BackpressureDec,
+            4 => Builtin::TaskReturn,
+            5 => Builtin::TaskCancel,
+            6 => Builtin::ThreadYield,
+            7 => Builtin::SubtaskDrop,
+            8 => Builtin::SubtaskCancel,
+            9 => Builtin::WaitableSetNew,
+            10 => Builtin::WaitableSetWait,
+            11 => Builtin::WaitableSetPoll,
+            12 => Builtin::WaitableSetDrop,
+            13 => Builtin::WaitableJoin,
+            15 => Builtin::ErrorContextNew,
+            16 => Builtin::ErrorContextDebugMessage,
+            17 => Builtin::ErrorContextDrop,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Builtin;
+
+    #[test]
+    fn every_plain_tag_decodes_to_the_builtin_that_has_it() {
+        for t in 0..=u8::MAX {
+            if let Some(b) = Builtin::plain(t) {
+                assert_eq!(b.tag(), t, "{b:?}");
+            }
+        }
+    }
+}
