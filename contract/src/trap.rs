@@ -101,6 +101,56 @@ pub enum TrapCode {
     AllocationTooLarge = 46,
     /// The GC heap reached its limit and a collection freed too little.
     GcHeapExhausted = 47,
+    /// A synchronous task would block (wait, a synchronous copy or call that cannot finish) before it returned.
+    SyncTaskBlocked = 48,
+    /// A synchronous built-in on a waitable that is in a waitable set.
+    WaitableInSet = 49,
+    /// A callback returned a code other than EXIT, YIELD or WAIT.
+    UnsupportedCallbackCode = 50,
+    /// No task can make progress and the call has not returned.
+    AsyncDeadlock = 51,
+    /// A write to a stream whose readable end was seen to drop.
+    StreamWriteAfterDrop = 52,
+    /// A read from a stream whose writable end was seen to drop.
+    StreamReadAfterDrop = 53,
+    /// Passing a stream whose writable end was seen to drop.
+    StreamLiftAfterDrop = 54,
+    /// A second write to a future, or one after its reader dropped.
+    FutureWriteAfterDone = 55,
+    /// A second read of a future.
+    FutureReadAfterDone = 56,
+    /// Passing a future whose value was read.
+    FutureLiftAfterDone = 57,
+    /// Both ends of a stream or future of non-numeric values used in one component instance.
+    IntraComponentCopy = 58,
+    /// A read, write or cancel on a stream or future end that is busy (or one not busy, for cancel).
+    ConcurrentCopy = 59,
+    /// Dropping the writable end of a stream or future while a copy is in progress.
+    DropBusyStream = 60,
+    /// Dropping or passing the readable end of a stream or future while a copy is in progress.
+    RemoveBusyStream = 61,
+    /// Dropping a future's writable end before it wrote a value or saw the reader drop.
+    FutureDroppedUnwritten = 62,
+    /// Passing a stream end that is in a waitable set.
+    LiftStreamInSet = 63,
+    /// Passing a future end that is in a waitable set.
+    LiftFutureInSet = 64,
+    /// Dropping a waitable set that has members or waiters.
+    WaitableSetBusy = 65,
+    /// Dropping a subtask before its resolution was delivered.
+    SubtaskNotResolved = 66,
+    /// task.return or task.cancel of a task that already returned, or of the wrong kind.
+    TaskAlreadyReturned = 67,
+    /// task.return with another result type or other options than the task's function.
+    TaskReturnMismatch = 68,
+    /// An async task ended without calling task.return.
+    TaskNotReturned = 69,
+    /// A stream or future buffer beyond the end of memory, or longer than 2^28 - 1 elements.
+    CopyBufferOutOfBounds = 70,
+    /// A handle of another kind (a resource, stream, future, subtask, set) than the built-in works on.
+    WrongHandleKind = 71,
+    /// A task must block while its caller continues, which needs a stack of its own (not supported yet).
+    NeedsStackSwitching = 72,
 }
 
 impl TrapCode {
@@ -153,6 +203,31 @@ impl TrapCode {
         TrapCode::ArrayOutOfBounds,
         TrapCode::AllocationTooLarge,
         TrapCode::GcHeapExhausted,
+        TrapCode::SyncTaskBlocked,
+        TrapCode::WaitableInSet,
+        TrapCode::UnsupportedCallbackCode,
+        TrapCode::AsyncDeadlock,
+        TrapCode::StreamWriteAfterDrop,
+        TrapCode::StreamReadAfterDrop,
+        TrapCode::StreamLiftAfterDrop,
+        TrapCode::FutureWriteAfterDone,
+        TrapCode::FutureReadAfterDone,
+        TrapCode::FutureLiftAfterDone,
+        TrapCode::IntraComponentCopy,
+        TrapCode::ConcurrentCopy,
+        TrapCode::DropBusyStream,
+        TrapCode::RemoveBusyStream,
+        TrapCode::FutureDroppedUnwritten,
+        TrapCode::LiftStreamInSet,
+        TrapCode::LiftFutureInSet,
+        TrapCode::WaitableSetBusy,
+        TrapCode::SubtaskNotResolved,
+        TrapCode::TaskAlreadyReturned,
+        TrapCode::TaskReturnMismatch,
+        TrapCode::TaskNotReturned,
+        TrapCode::CopyBufferOutOfBounds,
+        TrapCode::WrongHandleKind,
+        TrapCode::NeedsStackSwitching,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -210,6 +285,51 @@ impl TrapCode {
             TrapCode::ArrayOutOfBounds => "out of bounds array access",
             TrapCode::AllocationTooLarge => "allocation size too large",
             TrapCode::GcHeapExhausted => "GC heap out of memory",
+            TrapCode::SyncTaskBlocked => "cannot block a synchronous task before returning",
+            TrapCode::WaitableInSet => {
+                "waitable cannot be used synchronously while added to a waitable set"
+            }
+            TrapCode::UnsupportedCallbackCode => "unsupported callback code",
+            TrapCode::AsyncDeadlock => "deadlock detected: event loop cannot make further progress",
+            TrapCode::StreamWriteAfterDrop => {
+                "cannot write to stream after being notified that the readable end dropped"
+            }
+            TrapCode::StreamReadAfterDrop => {
+                "cannot read from stream after being notified that the writable end dropped"
+            }
+            TrapCode::StreamLiftAfterDrop => {
+                "cannot lift stream after being notified that the writable end dropped"
+            }
+            TrapCode::FutureWriteAfterDone => {
+                "cannot write to future after previous write succeeded or readable end dropped"
+            }
+            TrapCode::FutureReadAfterDone => {
+                "cannot read from future after previous read succeeded"
+            }
+            TrapCode::FutureLiftAfterDone => "cannot lift future after previous read succeeded",
+            TrapCode::IntraComponentCopy => "cannot read from and write to intra-component future",
+            TrapCode::ConcurrentCopy => {
+                "cannot have concurrent operations active on a future/stream"
+            }
+            TrapCode::DropBusyStream => "cannot drop busy stream",
+            TrapCode::RemoveBusyStream => "cannot remove busy stream",
+            TrapCode::FutureDroppedUnwritten => {
+                "cannot drop future write end without first writing a value"
+            }
+            TrapCode::LiftStreamInSet => "cannot lift stream while it's in a waitable set",
+            TrapCode::LiftFutureInSet => "cannot lift future while it's in a waitable set",
+            TrapCode::WaitableSetBusy => "cannot drop waitable set with waiters",
+            TrapCode::SubtaskNotResolved => "cannot drop a subtask which has not yet resolved",
+            TrapCode::TaskAlreadyReturned => "task already returned",
+            TrapCode::TaskReturnMismatch => {
+                "invalid `task.return` signature and/or options for current task"
+            }
+            TrapCode::TaskNotReturned => "async-lifted export failed to produce a result",
+            TrapCode::CopyBufferOutOfBounds => "stream or future buffer out of bounds",
+            TrapCode::WrongHandleKind => "handle index used with the wrong type",
+            TrapCode::NeedsStackSwitching => {
+                "async task needs stack switching, not supported by weld yet"
+            }
         }
     }
 }

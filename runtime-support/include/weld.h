@@ -118,6 +118,31 @@ typedef enum weld_trap_code {
   WELD_TRAP_ARRAY_OUT_OF_BOUNDS = 45, /* out of bounds array access */
   WELD_TRAP_ALLOCATION_TOO_LARGE = 46, /* allocation size too large */
   WELD_TRAP_GC_HEAP_EXHAUSTED = 47, /* GC heap out of memory */
+  WELD_TRAP_SYNC_TASK_BLOCKED = 48, /* cannot block a synchronous task before returning */
+  WELD_TRAP_WAITABLE_IN_SET = 49, /* waitable cannot be used synchronously while added to a waitable set */
+  WELD_TRAP_UNSUPPORTED_CALLBACK_CODE = 50, /* unsupported callback code */
+  WELD_TRAP_ASYNC_DEADLOCK = 51, /* deadlock detected: event loop cannot make further progress */
+  WELD_TRAP_STREAM_WRITE_AFTER_DROP = 52, /* cannot write to stream after being notified that the readable end dropped */
+  WELD_TRAP_STREAM_READ_AFTER_DROP = 53, /* cannot read from stream after being notified that the writable end dropped */
+  WELD_TRAP_STREAM_LIFT_AFTER_DROP = 54, /* cannot lift stream after being notified that the writable end dropped */
+  WELD_TRAP_FUTURE_WRITE_AFTER_DONE = 55, /* cannot write to future after previous write succeeded or readable end dropped */
+  WELD_TRAP_FUTURE_READ_AFTER_DONE = 56, /* cannot read from future after previous read succeeded */
+  WELD_TRAP_FUTURE_LIFT_AFTER_DONE = 57, /* cannot lift future after previous read succeeded */
+  WELD_TRAP_INTRA_COMPONENT_COPY = 58, /* cannot read from and write to intra-component future */
+  WELD_TRAP_CONCURRENT_COPY = 59, /* cannot have concurrent operations active on a future/stream */
+  WELD_TRAP_DROP_BUSY_STREAM = 60, /* cannot drop busy stream */
+  WELD_TRAP_REMOVE_BUSY_STREAM = 61, /* cannot remove busy stream */
+  WELD_TRAP_FUTURE_DROPPED_UNWRITTEN = 62, /* cannot drop future write end without first writing a value */
+  WELD_TRAP_LIFT_STREAM_IN_SET = 63, /* cannot lift stream while it's in a waitable set */
+  WELD_TRAP_LIFT_FUTURE_IN_SET = 64, /* cannot lift future while it's in a waitable set */
+  WELD_TRAP_WAITABLE_SET_BUSY = 65, /* cannot drop waitable set with waiters */
+  WELD_TRAP_SUBTASK_NOT_RESOLVED = 66, /* cannot drop a subtask which has not yet resolved */
+  WELD_TRAP_TASK_ALREADY_RETURNED = 67, /* task already returned */
+  WELD_TRAP_TASK_RETURN_MISMATCH = 68, /* invalid `task.return` signature and/or options for current task */
+  WELD_TRAP_TASK_NOT_RETURNED = 69, /* async-lifted export failed to produce a result */
+  WELD_TRAP_COPY_BUFFER_OUT_OF_BOUNDS = 70, /* stream or future buffer out of bounds */
+  WELD_TRAP_WRONG_HANDLE_KIND = 71, /* handle index used with the wrong type */
+  WELD_TRAP_NEEDS_STACK_SWITCHING = 72, /* async task needs stack switching, not supported by weld yet */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.

@@ -81,6 +81,18 @@ pub enum SubtaskState {
     CancelledBeforeReturned = 4,
 }
 
+impl SubtaskState {
+    /// Whether the subtask is over (returned or cancelled).
+    pub fn resolved(self) -> bool {
+        matches!(
+            self,
+            SubtaskState::Returned
+                | SubtaskState::CancelledBeforeStarted
+                | SubtaskState::CancelledBeforeReturned
+        )
+    }
+}
+
 /// What an async lower returns: [`SubtaskState::Returned`] alone when the callee finished at
 /// once (no handle is made), else the state with the new subtask's index above it.
 pub fn pack_subtask(state: SubtaskState, index: Option<u32>) -> u32 {

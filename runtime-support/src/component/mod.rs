@@ -12,11 +12,13 @@
 pub mod abi;
 #[cfg(feature = "std")]
 pub mod c_values;
+pub mod concurrency;
 pub mod instance;
 pub mod module;
 pub mod names;
 pub mod resources;
 mod string;
+pub mod table;
 /// The Canonical ABI's layout rules, from the contract (defined once, shared with the compiler).
 pub use weld_contract::component::abi as types;
 pub mod val;

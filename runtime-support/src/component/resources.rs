@@ -1,4 +1,5 @@
-//! Resource handles: one handle table per component instance, with the Canonical ABI's rules
+//! Resource handles in each component instance's handle table ([`super::table`]), with the
+//! Canonical ABI's rules
 //! (`HandleTable`, `lift_own`/`lift_borrow`/`lower_own`/`lower_borrow`, `resource.new/rep/drop`):
 //!
 //! - index 0 is never a valid handle; freed slots are reused last-freed first;
@@ -17,93 +18,11 @@ use alloc::vec::Vec;
 use weld_contract::component::concurrency::BACKPRESSURE_LIMIT;
 use weld_contract::trap::TrapCode;
 
-/// Most handles a table may hold (the spec's `MAX_LENGTH`).
-pub const MAX_HANDLES: usize = (1 << 28) - 1;
-
-/// One live handle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Handle {
-    /// Resource type.
-    pub resource: u32,
-    /// Representation.
-    pub rep: u32,
-    /// Own (true) or borrow.
-    pub own: bool,
-    /// Outstanding loans of an own handle.
-    pub lends: u32,
-}
-
-/// One component instance's handles.
-#[derive(Clone, Debug, Default)]
-pub struct HandleTable {
-    slots: Vec<Option<Handle>>,
-    free: Vec<u32>,
-}
+use super::table::Entry;
+pub use super::table::{Handle, HandleTable};
 
 fn trap(code: TrapCode) -> Trap {
     Trap::new(code)
-}
-
-impl HandleTable {
-    /// Insert `h`; its index (never 0).
-    pub fn insert(&mut self, h: Handle) -> Result<u32, Trap> {
-        if self.slots.is_empty() {
-            self.slots.push(None);
-        }
-        if let Some(i) = self.free.pop() {
-            if let Some(slot) = self.slots.get_mut(i as usize) {
-                *slot = Some(h);
-                return Ok(i);
-            }
-        }
-        if self.slots.len() > MAX_HANDLES {
-            return Err(trap(TrapCode::UnknownHandle));
-        }
-        self.slots.push(Some(h));
-        Ok((self.slots.len() - 1) as u32)
-    }
-
-    /// The handle at `i` of `resource`.
-    pub fn get(&self, i: u32, resource: u32) -> Result<Handle, Trap> {
-        let h = self
-            .slots
-            .get(i as usize)
-            .copied()
-            .flatten()
-            .ok_or(trap(TrapCode::UnknownHandle))?;
-        if h.resource != resource {
-            return Err(trap(TrapCode::HandleWrongType));
-        }
-        Ok(h)
-    }
-
-    fn slot_mut(&mut self, i: u32) -> Result<&mut Handle, Trap> {
-        self.slots
-            .get_mut(i as usize)
-            .and_then(Option::as_mut)
-            .ok_or(trap(TrapCode::UnknownHandle))
-    }
-
-    /// Remove handle `i` of `resource` (checking type and loans, not own/borrow).
-    pub fn remove(&mut self, i: u32, resource: u32) -> Result<Handle, Trap> {
-        let h = self.get(i, resource)?;
-        if h.lends != 0 {
-            return Err(trap(TrapCode::OwnedResourceBorrowed));
-        }
-        self.slots[i as usize] = None;
-        self.free.push(i);
-        Ok(h)
-    }
-
-    /// Live handles.
-    pub fn len(&self) -> usize {
-        self.slots.iter().flatten().count()
-    }
-
-    /// Whether no handle is live.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// One flag in a cell shaped like a `VMGlobal` (the value at offset 0 of 16 bytes), so that
@@ -212,6 +131,8 @@ pub struct ResourceState {
     pub instances: Vec<InstanceState>,
     /// Defining instance per resource type.
     pub defined_by: Vec<u32>,
+    /// Streams, futures and error contexts (what table entries of several instances share).
+    pub async_: super::concurrency::AsyncState,
 }
 
 /// An own handle lent for the duration of a call: `(instance, handle index)`.
@@ -223,6 +144,7 @@ impl ResourceState {
         ResourceState {
             instances: vec![InstanceState::default(); instances as usize],
             defined_by,
+            async_: Default::default(),
         }
     }
 
@@ -249,18 +171,18 @@ impl ResourceState {
             own: true,
             lends: 0,
         };
-        self.check_leave(inst)?.table.insert(h)
+        self.check_leave(inst)?.table.add(Entry::Resource(h))
     }
 
     /// `canon resource.rep`.
     pub fn resource_rep(&mut self, inst: u32, resource: u32, i: u32) -> Result<u32, Trap> {
-        Ok(self.inst(inst)?.table.get(i, resource)?.rep)
+        Ok(self.inst(inst)?.table.resource(i, resource)?.rep)
     }
 
     /// `canon resource.drop`: the rep whose destructor must run (for an own handle), if any.
     pub fn resource_drop(&mut self, inst: u32, resource: u32, i: u32) -> Result<Option<u32>, Trap> {
         let st = self.check_leave(inst)?;
-        let h = st.table.remove(i, resource)?;
+        let h = st.table.remove_resource(i, resource)?;
         if h.own {
             Ok(Some(h.rep))
         } else {
@@ -272,14 +194,14 @@ impl ResourceState {
     /// `lift_own`: move own handle `i` out of `inst`'s table.
     pub fn lift_own(&mut self, inst: u32, resource: u32, i: u32) -> Result<u32, Trap> {
         let table = &mut self.inst(inst)?.table;
-        let h = table.get(i, resource)?;
+        let h = table.resource(i, resource)?;
         if h.lends != 0 {
             return Err(trap(TrapCode::OwnedResourceBorrowed));
         }
         if !h.own {
             return Err(trap(TrapCode::UnknownHandle));
         }
-        table.remove(i, resource)?;
+        table.remove_resource(i, resource)?;
         Ok(h.rep)
     }
 
@@ -292,9 +214,9 @@ impl ResourceState {
         loans: &mut Vec<Loan>,
     ) -> Result<u32, Trap> {
         let table = &mut self.inst(inst)?.table;
-        let h = table.get(i, resource)?;
+        let h = table.resource(i, resource)?;
         if h.own {
-            table.slot_mut(i)?.lends += 1;
+            table.resource_mut(i)?.lends += 1;
             loans.push((inst, i));
         }
         Ok(h.rep)
@@ -308,7 +230,7 @@ impl ResourceState {
             own: true,
             lends: 0,
         };
-        self.inst(inst)?.table.insert(h)
+        self.inst(inst)?.table.add(Entry::Resource(h))
     }
 
     /// `lower_borrow`: the rep itself in the defining instance, else a borrow handle scoped to
@@ -318,12 +240,12 @@ impl ResourceState {
             return Ok(rep);
         }
         let st = self.inst(inst)?;
-        let i = st.table.insert(Handle {
+        let i = st.table.add(Entry::Resource(Handle {
             resource,
             rep,
             own: false,
             lends: 0,
-        })?;
+        }))?;
         st.borrows += 1;
         Ok(i)
     }
@@ -334,7 +256,7 @@ impl ResourceState {
             if let Some(h) = self
                 .instances
                 .get_mut(*inst as usize)
-                .and_then(|st| st.table.slot_mut(*i).ok())
+                .and_then(|st| st.table.resource_mut(*i).ok())
             {
                 h.lends = h.lends.saturating_sub(1);
             }

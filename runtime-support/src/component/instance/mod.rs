@@ -18,6 +18,7 @@
 //! hook to free them with it, so the shared state of every instance is deliberately leaked
 //! (one strong count that is never released).
 
+mod async_builtins;
 pub mod borrowed;
 mod handles;
 mod host_call;
@@ -50,9 +51,9 @@ use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+use async_builtins::TaskFrame;
 use core::cell::{Cell, RefCell};
 use typed::TypedHost;
-use weld_contract::component::concurrency::CONTEXT_SLOTS;
 use weld_contract::component::descriptor::VMLoweringContext;
 use weld_contract::component::{
     Builtin, CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget,
@@ -287,7 +288,7 @@ struct Inner {
     loan_frames: RefCell<handles::LoanFrames>,
     /// Task-local storage (`context.get/set`) of every task on the stack, innermost last: one
     /// per lifted call (including its post-return), one for instantiation.
-    tasks: RefCell<Vec<[u64; CONTEXT_SLOTS]>>,
+    tasks: RefCell<Vec<TaskFrame>>,
 }
 
 /// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
@@ -380,6 +381,22 @@ impl CanonCx for StoreCx<'_> {
     }
     fn lower_borrow(&mut self, resource: u32, rep: u32) -> Result<u32, Trap> {
         self.inner.state()?.lower_borrow(self.inst, resource, rep)
+    }
+    fn lift_channel(&mut self, ty: u32, index: u32) -> Result<u32, Trap> {
+        self.inner.state()?.lift_end(self.inst, index, ty)
+    }
+    fn lower_channel(&mut self, ty: u32, id: u32) -> Result<u32, Trap> {
+        self.inner.state()?.lower_end(self.inst, id, ty)
+    }
+    fn lift_error_context(&mut self, index: u32) -> Result<u32, Trap> {
+        let mut st = self.inner.state()?;
+        let id = st.error_context(self.inst, index)?;
+        st.async_.errors.retain(id);
+        Ok(id)
+    }
+    fn lower_error_context(&mut self, id: u32) -> Result<u32, Trap> {
+        let entry = crate::component::table::Entry::ErrorContext(id);
+        self.inner.state()?.inst(self.inst)?.table.add(entry)
     }
 }
 
@@ -508,7 +525,7 @@ impl Inner {
         let ft = info.func_types.get(f.ty as usize).ok_or_else(bad)?;
         let types = Types::new(&info.types);
         let callee = f.opts.instance;
-        self.enter_lifted(callee)?;
+        self.enter_lifted(callee, ft.async_)?;
         let mut no_loans = Vec::new();
         let flat_args = {
             let mut cx = self.cx(store, &f.opts, host, &mut no_loans)?;
@@ -547,7 +564,7 @@ impl Inner {
 
     /// Enter component instance `callee` for a lifted call: it must be enterable; it may
     /// neither be entered again nor call out until the call lets it, and a new task begins.
-    fn enter_lifted(&self, callee: u32) -> Result<(), Trap> {
+    fn enter_lifted(&self, callee: u32, may_block: bool) -> Result<(), Trap> {
         {
             let mut st = self.state()?;
             let s = st.inst(callee)?;
@@ -557,7 +574,10 @@ impl Inner {
             s.set_may_enter(false);
             s.set_may_leave(false);
         }
-        self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
+        self.tasks.borrow_mut().push(TaskFrame {
+            may_block,
+            ..TaskFrame::default()
+        });
         Ok(())
     }
 
@@ -587,7 +607,10 @@ impl Inner {
             (Builtin::ContextGet { slot }, [], [t]) => {
                 let i = *slot as usize;
                 let tasks = self.tasks.borrow();
-                let v = *tasks.last().and_then(|c| c.get(i)).ok_or_else(bad)?;
+                let v = *tasks
+                    .last()
+                    .and_then(|c| c.context.get(i))
+                    .ok_or_else(bad)?;
                 Ok(alloc::vec![if *t == ValType::I64 {
                     v
                 } else {
@@ -599,7 +622,7 @@ impl Inner {
                 let mut tasks = self.tasks.borrow_mut();
                 *tasks
                     .last_mut()
-                    .and_then(|c| c.get_mut(i))
+                    .and_then(|c| c.context.get_mut(i))
                     .ok_or_else(bad)? = *v;
                 Ok(Vec::new())
             }
@@ -611,10 +634,14 @@ impl Inner {
                 self.state()?.backpressure(caller, false)?;
                 Ok(Vec::new())
             }
-            _ if !self.state()?.inst(caller)?.may_leave() => {
+            (Builtin::Unsupported(_), _, _)
+            | (Builtin::ContextGet { .. }, _, _)
+            | (Builtin::ContextSet { .. }, _, _)
+                if !self.state()?.inst(caller)?.may_leave() =>
+            {
                 Err(trap(TrapCode::CannotLeaveComponent))
             }
-            _ => Err(trap(TrapCode::UnsupportedBuiltin)),
+            _ => self.run_async_builtin(l, b, flat_in),
         }
     }
 
@@ -768,7 +795,7 @@ impl Inner {
         if cross {
             // As if the defining instance exported the destructor: a call into it, a new task.
             self.set_flags(def, Some(false), None)?;
-            self.tasks.borrow_mut().push([0; CONTEXT_SLOTS]);
+            self.tasks.borrow_mut().push(TaskFrame::default());
         }
         f.call(store, &[ValRaw::i32(rep as i32)])?;
         if cross {
@@ -1047,7 +1074,7 @@ impl ComponentInstance {
             transcode_ctxs: RefCell::new(Vec::new()),
             handle_ctxs: RefCell::new(Vec::new()),
             loan_frames: RefCell::new(Vec::new()),
-            tasks: RefCell::new(alloc::vec![[0; CONTEXT_SLOTS]]),
+            tasks: RefCell::new(alloc::vec![TaskFrame::default()]),
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
         let _ = Rc::into_raw(inner.clone());

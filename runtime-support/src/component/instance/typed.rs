@@ -196,7 +196,12 @@ impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
     fn enter(&self, store: &mut Store, params: P) -> Result<R, Trap> {
         let inner = &*self.inner;
         let callee = self.lifted.opts.instance;
-        inner.enter_lifted(callee)?;
+        let async_ty = inner
+            .info()
+            .func_types
+            .get(self.lifted.ty as usize)
+            .is_some_and(|f| f.async_);
+        inner.enter_lifted(callee, async_ty)?;
         let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
         let mut loans = Vec::new();
         params.lower_all(&mut self.cx(store, &mut loans), &mut slots[..P::FLAT])?;

@@ -1,0 +1,323 @@
+//! The async ABI's built-ins as a lowering trampoline reaches them: waitable sets, streams,
+//! futures and error contexts (`concurrency/` keeps their state and rules; this file decodes
+//! the core arguments, reads memory lengths, moves elements between memories and writes
+//! events back).
+//!
+//! In: a built-in lowering and its flat core arguments. Out: its flat results, or the trap.
+//! Every built-in checks `may_leave` first; the synchronous variants of those that can block
+//! then apply the may-block rule (a task of a synchronous function type may not block before
+//! it returns: "cannot block a synchronous task before returning"), checked eagerly as the
+//! shared test suite expects. A wait that could only be served by another task's progress
+//! reports a deadlock: with no other task able to run on this stack (callback tasks and
+//! stack switching come later, see `docs/async-plan.md`), none would ever come.
+
+use super::{bad, trap, Inner, StoreCx};
+use crate::component::abi::Abi;
+use crate::component::concurrency::channel::{Buffer, CopyCall};
+use crate::component::concurrency::{Copied, Transfer};
+use crate::component::string::{load_string, store_string};
+use crate::component::types::Types;
+use crate::instance::Extern;
+use crate::trap::Trap;
+use alloc::vec;
+use alloc::vec::Vec;
+use weld_contract::component::concurrency::{Event, BLOCKED};
+use weld_contract::component::{Builtin, ChannelOp, Lowering, TypeDef};
+use weld_contract::trap::TrapCode;
+
+/// What one task on the stack may do: its context slots and whether it may block (its
+/// function type is async, or it already returned).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TaskFrame {
+    /// `context.get/set` slots.
+    pub context: [u64; weld_contract::component::concurrency::CONTEXT_SLOTS],
+    /// Whether the task may block.
+    pub may_block: bool,
+}
+
+impl Inner {
+    /// Whether the innermost task may block.
+    fn may_block(&self) -> bool {
+        self.tasks.borrow().last().is_some_and(|t| t.may_block)
+    }
+
+    /// The eager may-block check of a synchronous built-in that can block.
+    fn check_may_block(&self, sync: bool) -> Result<(), Trap> {
+        if sync && !self.may_block() {
+            return Err(trap(TrapCode::SyncTaskBlocked));
+        }
+        Ok(())
+    }
+
+    /// A wait nothing can end: no other task can run while this one holds the stack.
+    fn blocked_forever(&self) -> Trap {
+        trap(TrapCode::AsyncDeadlock)
+    }
+
+    /// A built-in of the async ABI (`l.opts.instance` is the caller).
+    pub(super) fn run_async_builtin(
+        &self,
+        l: &Lowering,
+        b: &Builtin,
+        args: &[u64],
+    ) -> Result<Vec<u64>, Trap> {
+        let inst = l.opts.instance;
+        if !self.state()?.inst(inst)?.may_leave() {
+            return Err(trap(TrapCode::CannotLeaveComponent));
+        }
+        let a = |i: usize| args.get(i).map(|v| *v as u32).ok_or_else(bad);
+        match b {
+            Builtin::WaitableSetNew => Ok(vec![u64::from(self.state()?.set_new(inst)?)]),
+            Builtin::WaitableSetWait | Builtin::WaitableSetPoll => {
+                let wait = *b == Builtin::WaitableSetWait;
+                self.check_may_block(wait)?;
+                let si = a(0)?;
+                let ev = {
+                    let mut st = self.state()?;
+                    match st.set_ready(inst, si)? {
+                        Some(w) => st.deliver(inst, w)?,
+                        None if wait => return Err(self.blocked_forever()),
+                        None => Event::NONE,
+                    }
+                };
+                self.write_event(l, a(1)?, ev)?;
+                Ok(vec![ev.code as u64])
+            }
+            Builtin::WaitableSetDrop => {
+                self.state()?.set_drop(inst, a(0)?)?;
+                Ok(Vec::new())
+            }
+            Builtin::WaitableJoin => {
+                self.state()?.join(inst, a(0)?, a(1)?)?;
+                Ok(Vec::new())
+            }
+            Builtin::Channel { ty, op } => self.channel_op(l, *ty, *op, args),
+            Builtin::ErrorContextNew => {
+                let msg = {
+                    // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
+                    let store = unsafe { self.store() };
+                    let mut loans = Vec::new();
+                    let cx = self.cx(store, &l.opts, false, &mut loans)?;
+                    load_string(&cx, a(0)?, a(1)?)?
+                };
+                let mut st = self.state()?;
+                let id = st.async_.errors.new_context(msg);
+                let i = st
+                    .inst(inst)?
+                    .table
+                    .add(crate::component::table::Entry::ErrorContext(id));
+                Ok(vec![u64::from(i?)])
+            }
+            Builtin::ErrorContextDebugMessage => {
+                let msg = {
+                    let mut st = self.state()?;
+                    let id = st.error_context(inst, a(0)?)?;
+                    alloc::string::String::from(st.async_.errors.message(id).ok_or_else(bad)?)
+                };
+                // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
+                let store = unsafe { self.store() };
+                let mut loans = Vec::new();
+                let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
+                let (ptr, units) = store_string(&mut cx, &msg, l.opts.encoding)?;
+                let at = a(1)?;
+                write_u32(&mut cx, at, ptr)?;
+                write_u32(&mut cx, at.wrapping_add(4), units)?;
+                Ok(Vec::new())
+            }
+            Builtin::ErrorContextDrop => {
+                let mut st = self.state()?;
+                let id = st.error_context(inst, a(0)?)?;
+                st.inst(inst)?.table.remove(a(0)?)?;
+                st.async_.errors.release(id);
+                Ok(Vec::new())
+            }
+            _ => Err(trap(TrapCode::UnsupportedBuiltin)),
+        }
+    }
+
+    /// `p1`, `p2` of an event into the built-in's memory at `ptr`.
+    fn write_event(&self, l: &Lowering, ptr: u32, ev: Event) -> Result<(), Trap> {
+        // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        let mut loans = Vec::new();
+        let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
+        write_u32(&mut cx, ptr, ev.p1)?;
+        write_u32(&mut cx, ptr.wrapping_add(4), ev.p2)
+    }
+
+    /// A stream or future built-in.
+    fn channel_op(
+        &self,
+        l: &Lowering,
+        ty: u32,
+        op: ChannelOp,
+        args: &[u64],
+    ) -> Result<Vec<u64>, Trap> {
+        let inst = l.opts.instance;
+        let info = self.info();
+        let types = Types::new(&info.types);
+        let (elem, future) = match types.get(ty) {
+            TypeDef::Stream(e) => (*e, false),
+            TypeDef::Future(e) => (*e, true),
+            _ => return Err(bad()),
+        };
+        let a = |i: usize| args.get(i).map(|v| *v as u32).ok_or_else(bad);
+        let sync = !l.opts.async_;
+        match op {
+            ChannelOp::New => {
+                let shape = (
+                    elem,
+                    elem.map_or(0, |e| types.size(e)),
+                    elem.is_none_or(|e| plain(types.get(e))),
+                );
+                Ok(vec![self.state()?.channel_new(inst, ty, shape, future)?])
+            }
+            ChannelOp::Read | ChannelOp::Write => {
+                self.check_may_block(sync)?;
+                let call = CopyCall {
+                    inst,
+                    end: a(0)?,
+                    ty,
+                    read: op == ChannelOp::Read,
+                    buf: Buffer {
+                        lowering: self.lowering_index(l)?,
+                        ptr: a(1)?,
+                        len: if future { 1 } else { a(2)? },
+                    },
+                    async_: !sync,
+                    mem_len: self.memory_len(l)?,
+                    align: elem.map_or(1, |e| types.align(e)),
+                };
+                let (copied, transfer) = self.state()?.copy(call)?;
+                if let Some(t) = transfer {
+                    self.transfer(t)?;
+                }
+                self.copied(copied, sync)
+            }
+            ChannelOp::CancelRead | ChannelOp::CancelWrite => {
+                self.check_may_block(sync)?;
+                let read = op == ChannelOp::CancelRead;
+                let copied = self.state()?.cancel_copy(inst, a(0)?, ty, read, !sync)?;
+                self.copied(copied, sync)
+            }
+            ChannelOp::DropReadable | ChannelOp::DropWritable => {
+                let readable = op == ChannelOp::DropReadable;
+                self.state()?.drop_end(inst, a(0)?, ty, readable)?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// The result of a copy or cancel: the payload, `BLOCKED`, or (sync) a wait.
+    fn copied(&self, c: Copied, sync: bool) -> Result<Vec<u64>, Trap> {
+        match c {
+            Copied::Done(p) => Ok(vec![u64::from(p)]),
+            Copied::Blocked if sync => Err(self.blocked_forever()),
+            Copied::Blocked => Ok(vec![u64::from(BLOCKED)]),
+        }
+    }
+
+    /// The index of lowering `l` in the graph (it is one of ours).
+    fn lowering_index(&self, l: &Lowering) -> Result<u32, Trap> {
+        let all = &self.info().lowerings;
+        all.iter()
+            .position(|x| core::ptr::eq(x, l))
+            .map(|i| i as u32)
+            .ok_or_else(bad)
+    }
+
+    /// The byte length of a built-in's memory (0 without one).
+    fn memory_len(&self, l: &Lowering) -> Result<u64, Trap> {
+        let Some(def) = &l.opts.memory else {
+            return Ok(0);
+        };
+        // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        match self.export(store, def)? {
+            Extern::Memory(m) => Ok(m.data(store).len() as u64),
+            _ => Err(bad()),
+        }
+    }
+
+    /// Move a transfer's elements from the writer's memory to the reader's: bytes for plain
+    /// element types, else each value lifted with the writer's options and lowered with the
+    /// reader's (strings and lists re-allocated, handles moved).
+    fn transfer(&self, t: Transfer) -> Result<(), Trap> {
+        let ch = self.state()?.channel(t.channel)?.clone();
+        let Some(elem) = ch.elem else {
+            return Ok(());
+        };
+        let info = self.info();
+        let opts = |k: u32| {
+            info.lowerings
+                .get(k as usize)
+                .map(|l| &l.opts)
+                .ok_or_else(bad)
+        };
+        let (from, to) = (opts(t.from.0)?, opts(t.to.0)?);
+        // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        let mut loans = Vec::new();
+        if ch.plain {
+            let bytes = t.n as usize * ch.elem_size as usize;
+            let data: Vec<u8> = {
+                let cx = self.cx(store, from, false, &mut loans)?;
+                let mem = crate::component::abi::CanonCx::memory(&cx)?;
+                let at = t.from.1 as usize;
+                mem.get(at..at + bytes).ok_or_else(bad)?.to_vec()
+            };
+            let mut cx = self.cx(store, to, false, &mut loans)?;
+            let mem = crate::component::abi::CanonCx::memory_mut(&mut cx)?;
+            let at = t.to.1 as usize;
+            mem.get_mut(at..at + bytes)
+                .ok_or_else(bad)?
+                .copy_from_slice(&data);
+            return Ok(());
+        }
+        let types = Types::new(&info.types);
+        let size = ch.elem_size;
+        for k in 0..t.n {
+            let v = {
+                let mut cx = self.cx(store, from, false, &mut loans)?;
+                Abi {
+                    types,
+                    src: from.encoding,
+                }
+                .load(&mut cx, t.from.1 + k * size, elem)?
+            };
+            let mut cx: StoreCx<'_> = self.cx(store, to, false, &mut loans)?;
+            Abi {
+                types,
+                src: from.encoding,
+            }
+            .store(&mut cx, &v, elem, t.to.1 + k * size)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether values of `d` are plain bytes to copy (the spec's `none_or_number_type`).
+fn plain(d: &TypeDef) -> bool {
+    matches!(
+        d,
+        TypeDef::U8
+            | TypeDef::U16
+            | TypeDef::U32
+            | TypeDef::U64
+            | TypeDef::S8
+            | TypeDef::S16
+            | TypeDef::S32
+            | TypeDef::S64
+            | TypeDef::F32
+            | TypeDef::F64
+    )
+}
+
+fn write_u32(cx: &mut StoreCx<'_>, ptr: u32, v: u32) -> Result<(), Trap> {
+    let mem = crate::component::abi::CanonCx::memory_mut(cx)?;
+    let at = ptr as usize;
+    mem.get_mut(at..at + 4)
+        .ok_or(trap(TrapCode::MemoryOutOfBounds))?
+        .copy_from_slice(&v.to_le_bytes());
+    Ok(())
+}
