@@ -14,6 +14,7 @@
 use super::{bad, trap, Inner, StoreCx};
 use crate::component::abi::Abi;
 use crate::component::concurrency::channel::{Buffer, CopyCall};
+use crate::component::concurrency::waitable::waitable_mut;
 use crate::component::concurrency::{Copied, Transfer};
 use crate::component::string::{load_string, store_string};
 use crate::component::types::Types;
@@ -33,11 +34,13 @@ pub(super) struct TaskFrame {
     pub context: [u64; weld_contract::component::concurrency::CONTEXT_SLOTS],
     /// Whether the task may block.
     pub may_block: bool,
+    /// The async task it runs a quantum of (`tasks.rs`), if any.
+    pub task: Option<u32>,
 }
 
 impl Inner {
     /// Whether the innermost task may block.
-    fn may_block(&self) -> bool {
+    pub(super) fn may_block(&self) -> bool {
         self.tasks.borrow().last().is_some_and(|t| t.may_block)
     }
 
@@ -47,11 +50,6 @@ impl Inner {
             return Err(trap(TrapCode::SyncTaskBlocked));
         }
         Ok(())
-    }
-
-    /// A wait nothing can end: no other task can run while this one holds the stack.
-    fn blocked_forever(&self) -> Trap {
-        trap(TrapCode::AsyncDeadlock)
     }
 
     /// A built-in of the async ABI (`l.opts.instance` is the caller).
@@ -72,13 +70,11 @@ impl Inner {
                 let wait = *b == Builtin::WaitableSetWait;
                 self.check_may_block(wait)?;
                 let si = a(0)?;
-                let ev = {
-                    let mut st = self.state()?;
-                    match st.set_ready(inst, si)? {
-                        Some(w) => st.deliver(inst, w)?,
-                        None if wait => return Err(self.blocked_forever()),
-                        None => Event::NONE,
-                    }
+                let ready = self.state()?.set_ready(inst, si)?;
+                let ev = match ready {
+                    Some(w) => self.state()?.deliver(inst, w)?,
+                    None if wait => self.wait_on_set(inst, si)?,
+                    None => Event::NONE,
                 };
                 self.write_event(l, a(1)?, ev)?;
                 Ok(vec![ev.code as u64])
@@ -123,6 +119,20 @@ impl Inner {
                 write_u32(&mut cx, at, ptr)?;
                 write_u32(&mut cx, at.wrapping_add(4), units)?;
                 Ok(Vec::new())
+            }
+            Builtin::TaskReturn => {
+                self.task_return(l, args)?;
+                Ok(Vec::new())
+            }
+            Builtin::SubtaskDrop => {
+                self.subtask_drop(inst, a(0)?)?;
+                Ok(Vec::new())
+            }
+            Builtin::ThreadYield => {
+                // Without stack switching other tasks cannot run in the middle of this one's
+                // quantum; a yield lets the caller go on (never cancelled).
+                self.check_may_block(false)?;
+                Ok(vec![0])
             }
             Builtin::ErrorContextDrop => {
                 let mut st = self.state()?;
@@ -192,13 +202,13 @@ impl Inner {
                 if let Some(t) = transfer {
                     self.transfer(t)?;
                 }
-                self.copied(copied, sync)
+                self.copied(copied, sync, inst, call.end)
             }
             ChannelOp::CancelRead | ChannelOp::CancelWrite => {
                 self.check_may_block(sync)?;
                 let read = op == ChannelOp::CancelRead;
                 let copied = self.state()?.cancel_copy(inst, a(0)?, ty, read, !sync)?;
-                self.copied(copied, sync)
+                self.copied(copied, sync, inst, a(0)?)
             }
             ChannelOp::DropReadable | ChannelOp::DropWritable => {
                 let readable = op == ChannelOp::DropReadable;
@@ -208,13 +218,44 @@ impl Inner {
         }
     }
 
-    /// The result of a copy or cancel: the payload, `BLOCKED`, or (sync) a wait.
-    fn copied(&self, c: Copied, sync: bool) -> Result<Vec<u64>, Trap> {
+    /// The result of a copy or cancel: the payload, `BLOCKED`, or (sync) a wait for end `i`
+    /// of `inst` to get its event.
+    fn copied(&self, c: Copied, sync: bool, inst: u32, i: u32) -> Result<Vec<u64>, Trap> {
         match c {
             Copied::Done(p) => Ok(vec![u64::from(p)]),
-            Copied::Blocked if sync => Err(self.blocked_forever()),
+            Copied::Blocked if sync => {
+                self.set_sync_waiter(inst, i, true)?;
+                let r = self.run_until(&|inner| inner.has_pending(inst, i));
+                self.set_sync_waiter(inst, i, false)?;
+                r?;
+                Ok(vec![u64::from(self.state()?.deliver(inst, i)?.p2)])
+            }
             Copied::Blocked => Ok(vec![u64::from(BLOCKED)]),
         }
+    }
+
+    /// Whether waitable `i` of `inst` has a pending event.
+    fn has_pending(&self, inst: u32, i: u32) -> bool {
+        let Ok(mut st) = self.state() else {
+            return false;
+        };
+        let Ok(s) = st.inst(inst) else {
+            return false;
+        };
+        s.table
+            .get_mut(i)
+            .ok()
+            .and_then(waitable_mut)
+            .is_some_and(|w| w.pending.is_some())
+    }
+
+    fn set_sync_waiter(&self, inst: u32, i: u32, on: bool) -> Result<(), Trap> {
+        let mut st = self.state()?;
+        let e = st.inst(inst)?.table.get_mut(i)?;
+        if let Some(w) = waitable_mut(e) {
+            w.sync_waiter = on;
+        }
+        Ok(())
     }
 
     /// The index of lowering `l` in the graph (it is one of ours).

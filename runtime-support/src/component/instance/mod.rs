@@ -22,6 +22,7 @@ mod async_builtins;
 pub mod borrowed;
 mod handles;
 mod host_call;
+mod tasks;
 pub use host_call::{CAdapter, CHostFunc};
 mod host_entry;
 mod intrinsics;
@@ -54,6 +55,10 @@ use alloc::vec::Vec;
 use async_builtins::TaskFrame;
 use core::cell::{Cell, RefCell};
 use typed::TypedHost;
+#[cfg(feature = "generic-abi")]
+use weld_contract::component::abi::MAX_FLAT_ASYNC_PARAMS;
+#[cfg(feature = "generic-abi")]
+use weld_contract::component::concurrency::{pack_subtask, SubtaskState};
 use weld_contract::component::descriptor::VMLoweringContext;
 use weld_contract::component::{
     Builtin, CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget,
@@ -289,6 +294,12 @@ struct Inner {
     /// Task-local storage (`context.get/set`) of every task on the stack, innermost last: one
     /// per lifted call (including its post-return), one for instantiation.
     tasks: RefCell<Vec<TaskFrame>>,
+    /// Calls of callback-lifted functions in progress (`tasks.rs`).
+    async_tasks: RefCell<Vec<Option<tasks::Task>>>,
+    /// The event loop's clock (`tasks.rs`).
+    async_clock: Cell<u64>,
+    /// Sync-lifted callees of async lowers on the stack: they may not block (`tasks.rs`).
+    async_lowered_sync: Cell<u32>,
 }
 
 /// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
@@ -701,6 +712,21 @@ impl Inner {
         }
         let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
         let types = Types::new(&info.types);
+        let async_lower = l.opts.async_;
+        if !async_lower && ft.async_ && !self.may_block() {
+            return Err(trap(TrapCode::SyncTaskBlocked));
+        }
+        // An async lower's result pointer is its last core parameter.
+        let (flat_args, async_retptr) = match (async_lower, ft.result, flat_in.split_last()) {
+            (true, Some(_), Some((p, rest))) => (rest, Some(*p as u32)),
+            _ => (flat_in, None),
+        };
+        if let (true, LoweringTarget::Lifted(f)) = (async_lower, &l.target) {
+            if f.opts.async_ {
+                let packed = self.async_call(index, f, flat_args.to_vec(), async_retptr)?;
+                return Ok(alloc::vec![u64::from(packed)]);
+            }
+        }
         // SAFETY: called from a lowering trampoline, i.e. while wasm of this instance runs.
         let store = unsafe { self.store() };
         let host = matches!(l.target, LoweringTarget::Import(_));
@@ -711,36 +737,47 @@ impl Inner {
                 types,
                 src: l.opts.encoding,
             };
-            abi.lift_values(&mut cx, MAX_FLAT_PARAMS, flat_in, &param_types(ft))?
+            let max = if async_lower {
+                MAX_FLAT_ASYNC_PARAMS
+            } else {
+                MAX_FLAT_PARAMS
+            };
+            abi.lift_values(&mut cx, max, flat_args, &param_types(ft))?
         };
         let (results, src, pending) = match &l.target {
+            LoweringTarget::Lifted(f) if f.opts.async_ => {
+                let results = self.call_and_wait(f, tasks::Args::Vals(args))?;
+                (results, f.opts.encoding, None)
+            }
             LoweringTarget::Lifted(f) => {
-                let (results, flat) = self.call_lifted(store, f, &args, l.opts.encoding, false)?;
+                let nesting = &self.async_lowered_sync;
+                nesting.set(nesting.get() + u32::from(async_lower));
+                let called = self.call_lifted(store, f, &args, l.opts.encoding, false);
+                nesting.set(nesting.get() - u32::from(async_lower));
+                let (results, flat) = called?;
+                crate::component::val::release(args);
                 (results, f.opts.encoding, Some((f, flat)))
             }
             LoweringTarget::Import(k) => {
                 let results = self.call_host(*k, l.ty, &args)?;
+                crate::component::val::release(args);
                 (results, StringEncoding::Utf8, None)
             }
             LoweringTarget::Builtin(_) => return Err(trap(TrapCode::UnsupportedBuiltin)),
         };
-        crate::component::val::release(args);
         let result_tys = ft.result.as_slice();
-        let retptr = if types.flatten_all(result_tys).len() > MAX_FLAT_RESULTS {
-            Some(flat_in.last().copied().ok_or_else(bad)? as u32)
+        let (max_results, retptr) = if async_lower {
+            (0, async_retptr)
+        } else if types.flatten_all(result_tys).len() > MAX_FLAT_RESULTS {
+            let p = flat_in.last().copied().ok_or_else(bad)? as u32;
+            (MAX_FLAT_RESULTS, Some(p))
         } else {
-            None
+            (MAX_FLAT_RESULTS, None)
         };
         self.set_flags(caller, None, Some(false))?;
-        let flat_out = {
+        let mut flat_out = {
             let mut cx = self.cx(store, &l.opts, host, &mut loans)?;
-            Abi { types, src }.lower_values(
-                &mut cx,
-                MAX_FLAT_RESULTS,
-                &results,
-                result_tys,
-                retptr,
-            )?
+            Abi { types, src }.lower_values(&mut cx, max_results, &results, result_tys, retptr)?
         };
         self.set_flags(caller, None, Some(true))?;
         crate::component::val::release(results);
@@ -748,6 +785,9 @@ impl Inner {
             self.finish_lifted(store, f, &flat)?;
         }
         self.state()?.end_loans(&loans);
+        if async_lower {
+            flat_out = alloc::vec![u64::from(pack_subtask(SubtaskState::Returned, None))];
+        }
         Ok(flat_out)
     }
 
@@ -1075,6 +1115,9 @@ impl ComponentInstance {
             handle_ctxs: RefCell::new(Vec::new()),
             loan_frames: RefCell::new(Vec::new()),
             tasks: RefCell::new(alloc::vec![TaskFrame::default()]),
+            async_tasks: RefCell::new(Vec::new()),
+            async_clock: Cell::new(0),
+            async_lowered_sync: Cell::new(0),
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
         let _ = Rc::into_raw(inner.clone());
@@ -1146,6 +1189,10 @@ impl ComponentInstance {
         let saved = inner.store.replace(store);
         let depth = inner.depth();
         let result = inner.with_scratch_reset(|| {
+            if e.func.opts.async_ {
+                let results = inner.call_and_wait(&e.func, tasks::Args::Vals(args.to_vec()))?;
+                return Ok(results.into_iter().next());
+            }
             let (results, flat) =
                 inner.call_lifted(store, &e.func, args, StringEncoding::Utf8, true)?;
             inner.finish_lifted(store, &e.func, &flat)?;

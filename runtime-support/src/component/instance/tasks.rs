@@ -1,0 +1,535 @@
+//! Async tasks on one stack: calls of `async`-lifted functions with a `callback`, started by an
+//! async or sync lower or by the host, and the event loop that calls them back.
+//!
+//! In: a lifted function, where its arguments come from and where its results go. Out: the
+//! task's first quantum run at once (its core function, up to the packed callback code), then
+//! its callbacks run by [`Inner::run_until`] whenever it is ready — its waitable set has an
+//! event, or it yielded — and its instance can be entered. A task resolves when it calls
+//! `task.return` (or a sync-lifted callee returns); its caller learns it from its result sink.
+//! Order is deterministic: the oldest ready task first.
+//!
+//! Without stack switching, a task that must block while its own caller continues (a
+//! stackful lift, a sync-lifted callee that blocks under an async lower) cannot be served and
+//! traps with `NeedsStackSwitching`; waits whose callers are waiting for them anyway (a sync
+//! lower, a host call, `waitable-set.wait`) run the event loop nested on top of them.
+
+use super::async_builtins::TaskFrame;
+use super::{bad, param_types, to_raw, trap, Inner};
+use crate::component::abi::{Abi, MAX_FLAT_PARAMS};
+use crate::component::concurrency::{Pending, Subtask, Waitable};
+use crate::component::module::lifted_core_type;
+use crate::component::table::Entry;
+use crate::component::types::Types;
+use crate::component::val::Val;
+use crate::store::Store;
+use crate::trap::Trap;
+use alloc::vec::Vec;
+use weld_contract::component::abi::MAX_FLAT_ASYNC_PARAMS;
+use weld_contract::component::concurrency::{
+    pack_subtask, unpack_callback_result, CallbackCode, Event, SubtaskState,
+};
+use weld_contract::component::{Lifted, StringEncoding};
+use weld_contract::trap::TrapCode;
+
+/// Where a task's arguments come from.
+#[derive(Clone, Debug)]
+pub(super) enum Args {
+    /// Values from the host (or already lifted).
+    Vals(Vec<Val>),
+    /// The flat core arguments of lowering `lowering` (lifted when the task starts).
+    Flat {
+        /// The lowering.
+        lowering: u32,
+        /// Its core arguments (without an async lower's result pointer).
+        flat: Vec<u64>,
+        /// Its async variant (at most 4 flat values).
+        async_: bool,
+    },
+}
+
+/// Where a task's results go.
+#[derive(Clone, Debug)]
+pub(super) enum Sink {
+    /// Kept for a waiting caller (the host, or a sync lower) to take.
+    Keep(Option<Vec<Val>>),
+    /// An async lower's caller: results stored at `retptr` of its memory, its subtask (a
+    /// handle in its table once it has one) told.
+    Subtask {
+        /// The lowering.
+        lowering: u32,
+        /// Where results go.
+        retptr: Option<u32>,
+        /// The subtask's handle in the caller's table.
+        handle: Option<u32>,
+    },
+}
+
+/// What a task does between quanta.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Not started: waiting for backpressure to let it in.
+    Starting,
+    /// Running a quantum (its code is on the stack).
+    Running,
+    /// Waiting to be called back: after `YIELD` (`None`) or for an event of a set.
+    Waiting(Option<u32>),
+    /// Its core function exited.
+    Exited,
+}
+
+/// One call of an async-lifted function.
+#[derive(Clone, Debug)]
+pub(super) struct Task {
+    /// The function.
+    pub f: Lifted,
+    /// Its arguments, until it starts.
+    pub args: Option<Args>,
+    /// Its results' destination.
+    pub sink: Sink,
+    /// Phase.
+    pub phase: Phase,
+    /// Whether it returned (or was cancelled).
+    pub resolved: bool,
+    /// Its `context.get/set` slots, kept between quanta.
+    pub context: [u64; weld_contract::component::concurrency::CONTEXT_SLOTS],
+    /// When it began to wait (a tick of [`Inner::async_clock`]): the event loop serves the
+    /// longest-waiting ready task first, so a task that keeps yielding cannot starve others.
+    pub since: u64,
+}
+
+impl Inner {
+    /// Whether task `id` resolved.
+    pub(super) fn task_resolved(&self, id: u32) -> bool {
+        self.async_tasks
+            .borrow()
+            .get(id as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|t| t.resolved)
+    }
+
+    /// Make a task for `f` and start it if its instance lets it in now.
+    pub(super) fn spawn(&self, f: &Lifted, args: Args, sink: Sink) -> Result<u32, Trap> {
+        if f.opts.callback.is_none() {
+            return Err(trap(TrapCode::NeedsStackSwitching));
+        }
+        let task = Task {
+            f: f.clone(),
+            args: Some(args),
+            sink,
+            phase: Phase::Starting,
+            resolved: false,
+            context: Default::default(),
+            since: self.tick(),
+        };
+        let id = {
+            let mut tasks = self.async_tasks.borrow_mut();
+            tasks.push(Some(task));
+            (tasks.len() - 1) as u32
+        };
+        if self.may_start(id)? {
+            self.start(id)?;
+        }
+        Ok(id)
+    }
+
+    fn with_task<T>(&self, id: u32, f: impl FnOnce(&mut Task) -> T) -> Result<T, Trap> {
+        let mut tasks = self.async_tasks.borrow_mut();
+        let t = tasks
+            .get_mut(id as usize)
+            .and_then(Option::as_mut)
+            .ok_or_else(bad)?;
+        Ok(f(t))
+    }
+
+    /// Whether a starting task may enter its instance: no backpressure, nothing of it on the
+    /// stack.
+    fn may_start(&self, id: u32) -> Result<bool, Trap> {
+        let inst = self.with_task(id, |t| t.f.opts.instance)?;
+        let mut st = self.state()?;
+        let s = st.inst(inst)?;
+        Ok(s.backpressure == 0 && s.may_enter())
+    }
+
+    /// Start task `id`: lift its arguments from the caller, lower them into the callee, run
+    /// its first quantum.
+    fn start(&self, id: u32) -> Result<(), Trap> {
+        let (f, args) = self.with_task(id, |t| (t.f.clone(), t.args.take()))?;
+        let info = self.info();
+        let types = Types::new(&info.types);
+        let ft = info.func_types.get(f.ty as usize).ok_or_else(bad)?;
+        // SAFETY: called while wasm of this instance runs or from a host entry.
+        let store = unsafe { self.store() };
+        let (vals, src) = match args.ok_or_else(bad)? {
+            Args::Vals(v) => (v, StringEncoding::Utf8),
+            Args::Flat {
+                lowering,
+                flat,
+                async_,
+            } => {
+                let l = info.lowerings.get(lowering as usize).ok_or_else(bad)?;
+                let mut loans = Vec::new();
+                let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
+                let max = if async_ {
+                    MAX_FLAT_ASYNC_PARAMS
+                } else {
+                    MAX_FLAT_PARAMS
+                };
+                let abi = Abi {
+                    types,
+                    src: l.opts.encoding,
+                };
+                let v = abi.lift_values(&mut cx, max, &flat, &param_types(ft))?;
+                (v, l.opts.encoding)
+            }
+        };
+        self.subtask_progress(id, SubtaskState::Started)?;
+        let callee = f.opts.instance;
+        let flat = {
+            let mut loans = Vec::new();
+            let mut cx = self.cx(store, &f.opts, false, &mut loans)?;
+            Abi { types, src }.lower_values(
+                &mut cx,
+                MAX_FLAT_PARAMS,
+                &vals,
+                &param_types(ft),
+                None,
+            )?
+        };
+        let func = self.func(store, &f.func)?;
+        if func.ty(store) != lifted_core_type(info, &f) {
+            return Err(bad());
+        }
+        let packed = self.quantum(store, id, callee, |store| {
+            let raw = func.call(store, &to_raw(&flat))?;
+            raw.first().map(|v| v.get_i32() as u32).ok_or_else(bad)
+        })?;
+        self.after_quantum(id, packed)
+    }
+
+    /// Run one quantum of task `id` in `callee`: the instance entered, the task current.
+    fn quantum(
+        &self,
+        store: &mut Store,
+        id: u32,
+        callee: u32,
+        run: impl FnOnce(&mut Store) -> Result<u32, Trap>,
+    ) -> Result<u32, Trap> {
+        {
+            let mut st = self.state()?;
+            let s = st.inst(callee)?;
+            if !s.may_enter() {
+                return Err(trap(TrapCode::CannotEnterComponent));
+            }
+            s.set_may_enter(false);
+        }
+        let context = self.with_task(id, |t| {
+            t.phase = Phase::Running;
+            t.context
+        })?;
+        self.tasks.borrow_mut().push(TaskFrame {
+            context,
+            may_block: true,
+            task: Some(id),
+        });
+        let packed = run(store)?;
+        let frame = self.tasks.borrow_mut().pop().ok_or_else(bad)?;
+        self.with_task(id, |t| t.context = frame.context)?;
+        self.state()?.inst(callee)?.set_may_enter(true);
+        Ok(packed)
+    }
+
+    /// What a callback code asks for.
+    fn after_quantum(&self, id: u32, packed: u32) -> Result<(), Trap> {
+        let code = unpack_callback_result(packed).ok_or(trap(TrapCode::UnsupportedCallbackCode))?;
+        let phase = match code {
+            CallbackCode::Exit => {
+                if !self.task_resolved(id) {
+                    return Err(trap(TrapCode::TaskNotReturned));
+                }
+                Phase::Exited
+            }
+            CallbackCode::Yield => Phase::Waiting(None),
+            CallbackCode::Wait(si) => {
+                let inst = self.with_task(id, |t| t.f.opts.instance)?;
+                // The set must exist (`set_ready` checks it is one).
+                self.state()?.set_ready(inst, si)?;
+                Phase::Waiting(Some(si))
+            }
+        };
+        let now = self.tick();
+        self.with_task(id, |t| {
+            t.phase = phase;
+            t.since = now;
+        })?;
+        if phase == Phase::Exited {
+            self.async_tasks.borrow_mut()[id as usize] = None;
+        }
+        Ok(())
+    }
+
+    /// The next tick of the event loop's clock.
+    fn tick(&self) -> u64 {
+        let t = self.async_clock.get();
+        self.async_clock.set(t + 1);
+        t
+    }
+
+    /// The task that has waited longest among those that can run now, and the event to call
+    /// it back with.
+    fn next_ready(&self) -> Result<Option<(u32, Option<Event>)>, Trap> {
+        let mut order: Vec<(u64, u32)> = self
+            .async_tasks
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.as_ref().map(|t| (t.since, i as u32)))
+            .collect();
+        order.sort_unstable();
+        for (_, id) in order {
+            let Some((inst, phase)) = self
+                .async_tasks
+                .borrow()
+                .get(id as usize)
+                .and_then(Option::as_ref)
+                .map(|t| (t.f.opts.instance, t.phase))
+            else {
+                continue;
+            };
+            let enterable = self.state()?.inst(inst)?.may_enter();
+            match phase {
+                Phase::Starting if self.may_start(id)? => return Ok(Some((id, None))),
+                Phase::Waiting(None) if enterable => return Ok(Some((id, Some(Event::NONE)))),
+                Phase::Waiting(Some(si)) if enterable => {
+                    let mut st = self.state()?;
+                    if let Some(w) = st.set_ready(inst, si)? {
+                        return Ok(Some((id, Some(st.deliver(inst, w)?))));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Run ready tasks until `done` holds; a deadlock if nothing can run before then.
+    pub(super) fn run_until(&self, done: &dyn Fn(&Inner) -> bool) -> Result<(), Trap> {
+        if !done(self) && self.async_lowered_sync.get() > 0 {
+            // A sync-lifted callee of an async lower would block: its caller should go on
+            // meanwhile, which needs a stack of the callee's own.
+            return Err(trap(TrapCode::NeedsStackSwitching));
+        }
+        while !done(self) {
+            let Some((id, event)) = self.next_ready()? else {
+                return Err(trap(TrapCode::AsyncDeadlock));
+            };
+            match event {
+                None => self.start(id)?,
+                Some(ev) => self.call_back(id, ev)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Call task `id`'s callback with `ev`.
+    fn call_back(&self, id: u32, ev: Event) -> Result<(), Trap> {
+        let f = self.with_task(id, |t| t.f.clone())?;
+        // SAFETY: called while wasm of this instance runs or from a host entry.
+        let store = unsafe { self.store() };
+        let cb = self.func(store, f.opts.callback.as_ref().ok_or_else(bad)?)?;
+        let args = [ev.code as u64, u64::from(ev.p1), u64::from(ev.p2)];
+        let packed = self.quantum(store, id, f.opts.instance, |store| {
+            let raw = cb.call(store, &to_raw(&args))?;
+            raw.first().map(|v| v.get_i32() as u32).ok_or_else(bad)
+        })?;
+        self.after_quantum(id, packed)
+    }
+
+    /// `task.return` of the current task with its flat arguments (lowering `l`).
+    pub(super) fn task_return(
+        &self,
+        l: &weld_contract::component::Lowering,
+        flat: &[u64],
+    ) -> Result<(), Trap> {
+        let id = self
+            .tasks
+            .borrow()
+            .last()
+            .and_then(|t| t.task)
+            .ok_or(trap(TrapCode::TaskAlreadyReturned))?;
+        let (f, resolved) = self.with_task(id, |t| (t.f.clone(), t.resolved))?;
+        if resolved {
+            return Err(trap(TrapCode::TaskAlreadyReturned));
+        }
+        let info = self.info();
+        let ft = info.func_types.get(f.ty as usize).ok_or_else(bad)?;
+        let ret = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
+        let expected: Vec<u32> = ft.result.into_iter().collect();
+        let same_opts = l.opts.memory == f.opts.memory && l.opts.encoding == f.opts.encoding;
+        if param_types(ret) != expected || !same_opts {
+            return Err(trap(TrapCode::TaskReturnMismatch));
+        }
+        let types = Types::new(&info.types);
+        // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        let vals = {
+            let mut loans = Vec::new();
+            let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
+            let abi = Abi {
+                types,
+                src: l.opts.encoding,
+            };
+            abi.lift_values(&mut cx, MAX_FLAT_PARAMS, flat, &expected)?
+        };
+        self.state()?.finish_call(f.opts.instance)?;
+        self.resolve(id, vals, f.opts.encoding)
+    }
+
+    /// Task `id` returned `vals`: hand them to its sink.
+    fn resolve(&self, id: u32, vals: Vec<Val>, src: StringEncoding) -> Result<(), Trap> {
+        let sink = self.with_task(id, |t| {
+            t.resolved = true;
+            t.sink.clone()
+        })?;
+        match sink {
+            Sink::Keep(_) => self.with_task(id, |t| t.sink = Sink::Keep(Some(vals))),
+            Sink::Subtask {
+                lowering, retptr, ..
+            } => {
+                let info = self.info();
+                let l = info.lowerings.get(lowering as usize).ok_or_else(bad)?;
+                let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
+                if let Some(ptr) = retptr {
+                    // SAFETY: called while wasm of this instance runs.
+                    let store = unsafe { self.store() };
+                    let mut loans = Vec::new();
+                    let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
+                    let abi = Abi {
+                        types: Types::new(&info.types),
+                        src,
+                    };
+                    abi.lower_values(&mut cx, 0, &vals, ft.result.as_slice(), Some(ptr))?;
+                }
+                self.subtask_progress(id, SubtaskState::Returned)
+            }
+        }
+    }
+
+    /// Tell an async lower's caller that task `id` reached `state`.
+    fn subtask_progress(&self, id: u32, state: SubtaskState) -> Result<(), Trap> {
+        let Sink::Subtask {
+            lowering,
+            handle: Some(h),
+            ..
+        } = self.with_task(id, |t| t.sink.clone())?
+        else {
+            return Ok(());
+        };
+        let caller = self
+            .info()
+            .lowerings
+            .get(lowering as usize)
+            .ok_or_else(bad)?
+            .opts
+            .instance;
+        let mut st = self.state()?;
+        if let Entry::Subtask(s) = st.inst(caller)?.table.get_mut(h)? {
+            s.state = state;
+            s.waitable.pending = Some(Pending::Subtask);
+        }
+        Ok(())
+    }
+
+    /// An async lower of callback-lifted `f`: start it; the packed state core wasm gets.
+    pub(super) fn async_call(
+        &self,
+        lowering: u32,
+        f: &Lifted,
+        flat: Vec<u64>,
+        retptr: Option<u32>,
+    ) -> Result<u32, Trap> {
+        let args = Args::Flat {
+            lowering,
+            flat,
+            async_: true,
+        };
+        let sink = Sink::Subtask {
+            lowering,
+            retptr,
+            handle: None,
+        };
+        let id = self.spawn(f, args, sink)?;
+        if self.task_resolved(id) {
+            return Ok(pack_subtask(SubtaskState::Returned, None));
+        }
+        let started = self.with_task(id, |t| t.phase != Phase::Starting)?;
+        let state = if started {
+            SubtaskState::Started
+        } else {
+            SubtaskState::Starting
+        };
+        let caller = self
+            .info()
+            .lowerings
+            .get(lowering as usize)
+            .ok_or_else(bad)?
+            .opts
+            .instance;
+        let h = self
+            .state()?
+            .inst(caller)?
+            .table
+            .add(Entry::Subtask(Subtask {
+                state,
+                delivered: false,
+                waitable: Waitable::default(),
+            }))?;
+        self.with_task(id, |t| {
+            if let Sink::Subtask { handle, .. } = &mut t.sink {
+                *handle = Some(h);
+            }
+        })?;
+        Ok(pack_subtask(state, Some(h)))
+    }
+
+    /// A sync call of callback-lifted `f` (a sync lower, or the host): run it, and the event
+    /// loop until it returns; its results.
+    pub(super) fn call_and_wait(&self, f: &Lifted, args: Args) -> Result<Vec<Val>, Trap> {
+        let id = self.spawn(f, args, Sink::Keep(None))?;
+        self.run_until(&|inner| inner.task_resolved(id))?;
+        let results = self.with_task(id, |t| match &mut t.sink {
+            Sink::Keep(v) => v.take(),
+            Sink::Subtask { .. } => None,
+        })?;
+        results.ok_or_else(bad)
+    }
+
+    /// `subtask.drop`.
+    pub(super) fn subtask_drop(&self, inst: u32, i: u32) -> Result<(), Trap> {
+        let mut st = self.state()?;
+        let set = match st.inst(inst)?.table.get(i)? {
+            Entry::Subtask(s) if s.delivered => s.waitable.set,
+            Entry::Subtask(_) => return Err(trap(TrapCode::SubtaskNotResolved)),
+            _ => return Err(trap(TrapCode::WrongHandleKind)),
+        };
+        st.inst(inst)?.table.remove(i)?;
+        st.leave_set(inst, i, set);
+        Ok(())
+    }
+
+    /// A nested wait of the current task for an event of set `si` of `inst`.
+    pub(super) fn wait_on_set(&self, inst: u32, si: u32) -> Result<Event, Trap> {
+        self.state()?.set_waiting(inst, si, true)?;
+        let r = self.run_until(&|inner| {
+            inner
+                .state()
+                .ok()
+                .and_then(|mut st| st.set_ready(inst, si).ok().flatten())
+                .is_some()
+        });
+        self.state()?.set_waiting(inst, si, false)?;
+        r?;
+        let mut st = self.state()?;
+        let w = st.set_ready(inst, si)?.ok_or_else(bad)?;
+        st.deliver(inst, w)
+    }
+}
