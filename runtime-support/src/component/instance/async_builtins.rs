@@ -128,6 +128,10 @@ impl Inner {
                 self.subtask_drop(inst, a(0)?)?;
                 Ok(Vec::new())
             }
+            Builtin::SubtaskCancel => {
+                self.check_may_block(!l.opts.async_)?;
+                Err(trap(TrapCode::UnsupportedBuiltin))
+            }
             Builtin::ThreadYield => {
                 // Without stack switching other tasks cannot run in the middle of this one's
                 // quantum; a yield lets the caller go on (never cancelled).
