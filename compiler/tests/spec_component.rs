@@ -1,6 +1,6 @@
-//! The Component Model's own test suite (`component-model/`, all but `async/`) and wasm-tools'
-//! component validation suite (`component-model-validation/`), end to end through `weld wast`
-//! (compile, link, load, instantiate, call). Directives that cannot pass yet are on the reviewed
+//! The Component Model's own test suite (`component-model/`; its `async/` folder on its own)
+//! and wasm-tools' component validation suite (`component-model-validation/`), end to end
+//! through `weld wast` (compile, link, load, instantiate, call). Directives that cannot pass yet are on the reviewed
 //! list `tests/wast-skips.txt`; a listed directive that starts passing fails this test.
 
 #![allow(clippy::panic, clippy::unwrap_used)]
@@ -17,12 +17,14 @@ fn testsuite() -> PathBuf {
 }
 
 fn wast_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let skip_async = !dir.ends_with("async");
     let entries = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read {} ({e}); set WELD_TESTSUITE", dir.display()));
     for e in entries {
         let p = e.unwrap().path();
         if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == "async")
+            if skip_async
+                && p.file_name().is_some_and(|n| n == "async")
                 && p.parent().is_some_and(|d| d.ends_with("component-model"))
             {
                 continue;
@@ -60,6 +62,17 @@ fn the_component_model_suite_passes_apart_from_async() {
     assert_eq!(s.failed, 0, "component-model failures (see above)");
     let total = s.passed + s.skipped;
     assert!(s.passed * 100 >= total * 95, "fewer than 95% pass: {s:?}");
+}
+
+#[test]
+fn the_component_model_async_suite_passes_apart_from_the_reviewed_skips() {
+    let s = run("component-model/async");
+    assert_eq!(s.failed, 0, "component-model/async failures (see above)");
+    // Stage 1 of docs/async-plan.md (no stack switching yet): the floor only rises.
+    assert!(
+        s.passed >= 247,
+        "fewer async commands pass than before: {s:?}"
+    );
 }
 
 #[test]

@@ -129,7 +129,20 @@ impl Inner {
                 Ok(Vec::new())
             }
             Builtin::SubtaskCancel => {
-                self.check_may_block(!l.opts.async_)?;
+                // The spec's checks; cancelling a running task is not implemented yet.
+                let sync = !l.opts.async_;
+                self.check_may_block(sync)?;
+                let mut st = self.state()?;
+                let s = match st.inst(inst)?.table.get(a(0)?)? {
+                    crate::component::table::Entry::Subtask(s) => s,
+                    _ => return Err(trap(TrapCode::WrongHandleKind)),
+                };
+                if s.delivered {
+                    return Err(trap(TrapCode::TaskAlreadyReturned));
+                }
+                if s.waitable.set.is_some() && sync {
+                    return Err(trap(TrapCode::WaitableInSet));
+                }
                 Err(trap(TrapCode::UnsupportedBuiltin))
             }
             Builtin::ThreadYield => {

@@ -37,6 +37,7 @@ pub(super) enum Args {
     /// Values from the host (or already lifted).
     Vals(Vec<Val>),
     /// The flat core arguments of lowering `lowering` (lifted when the task starts).
+    #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     Flat {
         /// The lowering.
         lowering: u32,
@@ -54,6 +55,7 @@ pub(super) enum Sink {
     Keep(Option<Vec<Val>>),
     /// An async lower's caller: results stored at `retptr` of its memory, its subtask (a
     /// handle in its table once it has one) told.
+    #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     Subtask {
         /// The lowering.
         lowering: u32,
@@ -451,6 +453,7 @@ impl Inner {
     }
 
     /// An async lower of callback-lifted `f`: start it; the packed state core wasm gets.
+    #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     pub(super) fn async_call(
         &self,
         lowering: u32,
