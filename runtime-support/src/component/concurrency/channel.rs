@@ -470,3 +470,174 @@ pub(super) fn deliver_copy(
     };
     Ok(Event { code, p1: wi, p2 })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weld_contract::component::concurrency::BLOCKED;
+
+    const STREAM: u32 = 7;
+
+    fn state() -> ResourceState {
+        ResourceState::new(2, alloc::vec::Vec::new())
+    }
+
+    /// A `stream<u8>` (plain bytes) or a stream of non-numeric values.
+    fn new(st: &mut ResourceState, inst: u32, plain: bool, future: bool) -> (u32, u32) {
+        let packed = st
+            .channel_new(inst, STREAM, (Some(0), 1, plain), future)
+            .unwrap();
+        (packed as u32, (packed >> 32) as u32)
+    }
+
+    fn call(inst: u32, end: u32, read: bool, ptr: u32, len: u32) -> CopyCall {
+        CopyCall {
+            inst,
+            end,
+            ty: STREAM,
+            read,
+            buf: Buffer {
+                lowering: inst,
+                ptr,
+                len,
+            },
+            async_: true,
+            mem_len: 1 << 16,
+            align: 1,
+        }
+    }
+
+    fn payload(c: Copied) -> u32 {
+        match c {
+            Copied::Done(p) => p,
+            Copied::Blocked => BLOCKED,
+        }
+    }
+
+    #[test]
+    fn several_writes_fill_one_parked_read_before_its_owner_looks() {
+        let mut st = state();
+        let (r, w) = new(&mut st, 0, true, false);
+        let w = st.lift_end(0, r, STREAM).map(|id| (id, w)).unwrap();
+        let r = st.lower_end(1, w.0, STREAM).unwrap();
+        let w = w.1;
+        assert_eq!(
+            payload(st.copy(call(1, r, true, 100, 10)).unwrap().0),
+            BLOCKED
+        );
+        let (c, t) = st.copy(call(0, w, false, 0, 4)).unwrap();
+        assert_eq!(
+            payload(c),
+            0x40,
+            "the writer completes at once with 4 moved"
+        );
+        assert_eq!(t.map(|t| (t.from.1, t.to.1, t.n)), Some((0, 100, 4)));
+        let (c, t) = st.copy(call(0, w, false, 50, 3)).unwrap();
+        assert_eq!(payload(c), 0x30);
+        assert_eq!(
+            t.map(|t| (t.from.1, t.to.1, t.n)),
+            Some((50, 104, 3)),
+            "the second write continues where the first stopped"
+        );
+        let ev = st.deliver(1, r).unwrap();
+        assert_eq!((ev.code, ev.p2), (EventCode::StreamRead, 0x70));
+        assert_eq!(
+            payload(st.copy(call(0, w, false, 0, 1)).unwrap().0),
+            BLOCKED,
+            "after delivery the read's buffer is gone: the next write parks"
+        );
+    }
+
+    #[test]
+    fn cancelling_a_partly_filled_read_reports_cancelled_with_its_progress() {
+        let mut st = state();
+        let (r, w) = new(&mut st, 0, true, false);
+        let id = st.lift_end(0, r, STREAM).unwrap();
+        let r = st.lower_end(1, id, STREAM).unwrap();
+        st.copy(call(1, r, true, 0, 100)).unwrap();
+        st.copy(call(0, w, false, 0, 4)).unwrap();
+        let c = st.cancel_copy(1, r, STREAM, true, true).unwrap();
+        assert_eq!(payload(c), 0x42);
+    }
+
+    #[test]
+    fn a_zero_length_write_to_a_zero_length_read_completes_only_the_write() {
+        let mut st = state();
+        let (r, w) = new(&mut st, 0, true, false);
+        assert_eq!(payload(st.copy(call(0, r, true, 0, 0)).unwrap().0), BLOCKED);
+        assert_eq!(payload(st.copy(call(0, w, false, 0, 0)).unwrap().0), 0);
+        let c = st.cancel_copy(0, r, STREAM, true, true).unwrap();
+        assert_eq!(payload(c), 2, "the read was still parked");
+    }
+
+    #[test]
+    fn after_the_writer_drops_a_parked_read_sees_dropped_and_then_may_not_read_again() {
+        let mut st = state();
+        let (r, w) = new(&mut st, 0, true, false);
+        st.copy(call(0, r, true, 0, 8)).unwrap();
+        st.drop_end(0, w, STREAM, false).unwrap();
+        let ev = st.deliver(0, r).unwrap();
+        assert_eq!(ev.p2, 1, "DROPPED with nothing moved");
+        let err = st.copy(call(0, r, true, 0, 8)).unwrap_err();
+        assert_eq!(err.code, TrapCode::StreamReadAfterDrop);
+    }
+
+    #[test]
+    fn a_busy_end_cannot_be_dropped_passed_or_used_again() {
+        let mut st = state();
+        let (r, w) = new(&mut st, 0, true, false);
+        st.copy(call(0, w, false, 0, 8)).unwrap();
+        let code = |r: Result<(), Trap>| r.unwrap_err().code;
+        assert_eq!(
+            code(st.drop_end(0, w, STREAM, false)),
+            TrapCode::DropBusyStream
+        );
+        let again = st.copy(call(0, w, false, 0, 8)).map(|_| ());
+        assert_eq!(code(again), TrapCode::ConcurrentCopy);
+        let (r, _) = new(&mut st, 0, true, false);
+        st.copy(call(0, r, true, 0, 8)).unwrap();
+        assert_eq!(
+            code(st.copy(call(0, r, true, 0, 8)).map(|_| ())),
+            TrapCode::ConcurrentCopy
+        );
+        assert_eq!(
+            code(st.lift_end(0, r, STREAM).map(|_| ())),
+            TrapCode::RemoveBusyStream
+        );
+    }
+
+    #[test]
+    fn non_numeric_values_may_not_cross_within_one_instance() {
+        let mut st = state();
+        let (r, w) = new(&mut st, 0, false, false);
+        st.copy(call(0, r, true, 0, 1)).unwrap();
+        let err = st.copy(call(0, w, false, 0, 1)).unwrap_err();
+        assert_eq!(err.code, TrapCode::IntraComponentCopy);
+    }
+
+    #[test]
+    fn a_future_moves_one_value_and_its_writer_must_write_before_dropping() {
+        let mut st = state();
+        let (r, w) = new(&mut st, 0, true, true);
+        let err = st.drop_end(0, w, STREAM, false).unwrap_err();
+        assert_eq!(err.code, TrapCode::FutureDroppedUnwritten);
+        st.copy(call(0, r, true, 0, 1)).unwrap();
+        let (c, t) = st.copy(call(0, w, false, 8, 1)).unwrap();
+        assert_eq!((payload(c), t.map(|t| t.n)), (0, Some(1)));
+        let err = st.copy(call(0, w, false, 8, 1)).unwrap_err();
+        assert_eq!(err.code, TrapCode::FutureWriteAfterDone);
+        st.drop_end(0, w, STREAM, false).unwrap();
+    }
+
+    #[test]
+    fn a_buffer_past_the_end_of_memory_traps() {
+        let mut st = state();
+        let (r, _) = new(&mut st, 0, true, false);
+        let mut c = call(0, r, true, 0xfff0, 0x20);
+        c.mem_len = 0x10000;
+        assert_eq!(
+            st.copy(c).unwrap_err().code,
+            TrapCode::CopyBufferOutOfBounds
+        );
+    }
+}

@@ -206,3 +206,52 @@ impl ResourceState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_delivers_each_pending_event_once_and_cannot_be_dropped_with_members() {
+        let mut st = ResourceState::new(1, Vec::new());
+        let packed = st.channel_new(0, 3, (None, 0, true), false).unwrap();
+        let (r, w) = (packed as u32, (packed >> 32) as u32);
+        let set = st.set_new(0).unwrap();
+        assert_eq!(set, 3, "the set takes the next index after both ends");
+        st.join(0, r, set).unwrap();
+        assert_eq!(st.set_poll(0, set).unwrap(), Event::NONE);
+        // A read parks; a write of nothing completes it (a stream of no values counts).
+        let call = |end, read| super::super::channel::CopyCall {
+            inst: 0,
+            end,
+            ty: 3,
+            read,
+            buf: super::super::channel::Buffer {
+                lowering: 0,
+                ptr: 0,
+                len: 2,
+            },
+            async_: true,
+            mem_len: 0,
+            align: 1,
+        };
+        st.copy(call(r, true)).unwrap();
+        st.copy(call(w, false)).unwrap();
+        let ev = st.set_poll(0, set).unwrap();
+        assert_eq!((ev.code, ev.p1, ev.p2), (EventCode::StreamRead, r, 0x20));
+        assert_eq!(st.set_poll(0, set).unwrap(), Event::NONE, "delivered once");
+        assert_eq!(
+            st.set_drop(0, set).unwrap_err().code,
+            TrapCode::WaitableSetBusy
+        );
+        st.join(0, r, 0).unwrap();
+        st.set_waiting(0, set, true).unwrap();
+        assert_eq!(
+            st.set_drop(0, set).unwrap_err().code,
+            TrapCode::WaitableSetBusy,
+            "a waiter keeps it too"
+        );
+        st.set_waiting(0, set, false).unwrap();
+        st.set_drop(0, set).unwrap();
+    }
+}
