@@ -585,7 +585,7 @@ mod tests {
     #[test]
     fn a_busy_end_cannot_be_dropped_passed_or_used_again() {
         let mut st = state();
-        let (r, w) = new(&mut st, 0, true, false);
+        let (_, w) = new(&mut st, 0, true, false);
         st.copy(call(0, w, false, 0, 8)).unwrap();
         let code = |r: Result<(), Trap>| r.unwrap_err().code;
         assert_eq!(
