@@ -133,6 +133,8 @@ pub struct ResourceState {
     pub defined_by: Vec<u32>,
     /// Streams, futures and error contexts (what table entries of several instances share).
     pub async_: super::concurrency::AsyncState,
+    /// Live borrow handles per async task scope (`Handle::scope`).
+    pub scoped_borrows: alloc::collections::BTreeMap<u32, u32>,
 }
 
 /// An own handle lent for the duration of a call: `(instance, handle index)`.
@@ -145,6 +147,7 @@ impl ResourceState {
             instances: vec![InstanceState::default(); instances as usize],
             defined_by,
             async_: Default::default(),
+            scoped_borrows: Default::default(),
         }
     }
 
@@ -170,6 +173,7 @@ impl ResourceState {
             rep,
             own: true,
             lends: 0,
+            scope: 0,
         };
         self.check_leave(inst)?.table.add(Entry::Resource(h))
     }
@@ -184,11 +188,14 @@ impl ResourceState {
         let st = self.check_leave(inst)?;
         let h = st.table.remove_resource(i, resource)?;
         if h.own {
-            Ok(Some(h.rep))
-        } else {
-            st.borrows = st.borrows.saturating_sub(1);
-            Ok(None)
+            return Ok(Some(h.rep));
         }
+        if h.scope == 0 {
+            st.borrows = st.borrows.saturating_sub(1);
+        } else if let Some(n) = self.scoped_borrows.get_mut(&h.scope) {
+            *n = n.saturating_sub(1);
+        }
+        Ok(None)
     }
 
     /// `lift_own`: move own handle `i` out of `inst`'s table.
@@ -229,13 +236,26 @@ impl ResourceState {
             rep,
             own: true,
             lends: 0,
+            scope: 0,
         };
         self.inst(inst)?.table.add(Entry::Resource(h))
     }
 
     /// `lower_borrow`: the rep itself in the defining instance, else a borrow handle scoped to
-    /// `inst`'s current call.
+    /// `inst`'s current synchronous call.
     pub fn lower_borrow(&mut self, inst: u32, resource: u32, rep: u32) -> Result<u32, Trap> {
+        self.lower_borrow_in(inst, resource, rep, 0)
+    }
+
+    /// `lower_borrow` for the call `scope` (0: `inst`'s current synchronous call; else an
+    /// async task's, see [`ResourceState::finish_scope`]).
+    pub fn lower_borrow_in(
+        &mut self,
+        inst: u32,
+        resource: u32,
+        rep: u32,
+        scope: u32,
+    ) -> Result<u32, Trap> {
         if self.defined_by.get(resource as usize) == Some(&inst) {
             return Ok(rep);
         }
@@ -245,9 +265,23 @@ impl ResourceState {
             rep,
             own: false,
             lends: 0,
+            scope,
         }))?;
-        st.borrows += 1;
+        if scope == 0 {
+            st.borrows += 1;
+        } else {
+            *self.scoped_borrows.entry(scope).or_insert(0) += 1;
+        }
         Ok(i)
+    }
+
+    /// At the end of an async task's call `scope`: every borrow it received must have been
+    /// dropped.
+    pub fn finish_scope(&mut self, scope: u32) -> Result<(), Trap> {
+        match self.scoped_borrows.remove(&scope) {
+            Some(n) if n > 0 => Err(trap(TrapCode::BorrowsRemain)),
+            _ => Ok(()),
+        }
     }
 
     /// End the loans of a finished call.

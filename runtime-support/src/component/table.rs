@@ -24,6 +24,9 @@ pub struct Handle {
     pub own: bool,
     /// Outstanding loans of an own handle.
     pub lends: u32,
+    /// For a borrow: the call that received it and must drop it before it returns (0: the
+    /// instance's synchronous calls, counted per instance; else an async task's scope).
+    pub scope: u32,
 }
 
 /// What a table slot holds.
@@ -145,6 +148,7 @@ mod tests {
             rep,
             own: true,
             lends: 0,
+            scope: 0,
         })
     }
 

@@ -644,6 +644,28 @@ fn resource_drop_uses_the_callers_handle_table_not_the_defining_instances() {
 }
 
 #[test]
+fn borrows_held_by_async_tasks_are_counted_per_task_not_per_instance() {
+    let mut st = ResourceState::new(2, vec![0]);
+    // Two tasks of instance 1 and a synchronous call of it each receive a borrow.
+    let a = st.lower_borrow_in(1, 0, 7, 1).unwrap();
+    let b = st.lower_borrow_in(1, 0, 8, 2).unwrap();
+    let c = st.lower_borrow(1, 0, 9).unwrap();
+    assert_eq!(st.resource_drop(1, 0, c), Ok(None));
+    assert_eq!(
+        st.finish_call(1),
+        Ok(()),
+        "the tasks' borrows are not the sync call's"
+    );
+    assert_eq!(st.resource_drop(1, 0, a), Ok(None), "any task may drop it");
+    assert_eq!(st.finish_scope(1), Ok(()));
+    assert_eq!(
+        st.finish_scope(2).unwrap_err().code,
+        TrapCode::BorrowsRemain
+    );
+    let _ = b;
+}
+
+#[test]
 fn the_backpressure_counter_traps_below_zero_and_at_two_to_the_sixteen() {
     let mut st = ResourceState::new(1, vec![]);
     assert_eq!(

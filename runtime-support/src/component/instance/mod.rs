@@ -296,6 +296,8 @@ struct Inner {
     tasks: RefCell<Vec<TaskFrame>>,
     /// Calls of callback-lifted functions in progress (`tasks.rs`).
     async_tasks: RefCell<Vec<Option<tasks::Task>>>,
+    /// Free slots of `async_tasks`.
+    async_free: RefCell<Vec<u32>>,
     /// The event loop's clock (`tasks.rs`).
     async_clock: Cell<u64>,
     /// Sync-lifted callees of async lowers on the stack: they may not block (`tasks.rs`).
@@ -345,6 +347,9 @@ struct StoreCx<'a> {
     loans: &'a mut Vec<Loan>,
     /// The host call lifting for a [`HostImports::func_wrap_with_caller`] function, else 0.
     call: u64,
+    /// The call borrows lowered into this side belong to (0: the instance's synchronous call;
+    /// else an async task's scope, `tasks.rs`).
+    scope: u32,
 }
 
 impl CanonCx for StoreCx<'_> {
@@ -391,7 +396,10 @@ impl CanonCx for StoreCx<'_> {
         self.inner.state()?.lower_own(self.inst, resource, rep)
     }
     fn lower_borrow(&mut self, resource: u32, rep: u32) -> Result<u32, Trap> {
-        self.inner.state()?.lower_borrow(self.inst, resource, rep)
+        let scope = self.scope;
+        self.inner
+            .state()?
+            .lower_borrow_in(self.inst, resource, rep, scope)
     }
     fn lift_channel(&mut self, ty: u32, index: u32) -> Result<u32, Trap> {
         self.inner.state()?.lift_end(self.inst, index, ty)
@@ -465,6 +473,44 @@ impl Inner {
         inst.and_then(|i| i.export(store, name)).ok_or_else(bad)
     }
 
+    /// Call the core function a lift names with `args`: an export or a lowering through
+    /// its function, a resource built-in lifted as it is (`(canon lift (core func
+    /// $resource.new))`) directly, as its trampoline would.
+    fn call_core(
+        &self,
+        store: &mut Store,
+        def: &CoreDef,
+        core_ty: &FuncType,
+        args: &[u64],
+    ) -> Result<Vec<ValRaw>, Trap> {
+        let arg = || args.first().map(|v| *v as u32).ok_or_else(bad);
+        let one = |v: u32| Ok(alloc::vec![ValRaw::i32(v as i32)]);
+        match def {
+            CoreDef::ResourceNew(r) => {
+                let inst = self.resource_instance(*r)?;
+                one(self.state()?.resource_new(inst, *r, arg()?)?)
+            }
+            CoreDef::ResourceRep(r) => {
+                let inst = self.resource_instance(*r)?;
+                one(self.state()?.resource_rep(inst, *r, arg()?)?)
+            }
+            CoreDef::ResourceDrop { resource, instance } => {
+                self.resource_drop(*resource, *instance, arg()?)?;
+                Ok(Vec::new())
+            }
+            _ => {
+                let func = match def {
+                    CoreDef::Lowering(i) => self.lowering_func(store, *i).map_err(|_| bad())?,
+                    _ => self.func(store, def)?,
+                };
+                if func.ty(store) != *core_ty {
+                    return Err(bad());
+                }
+                func.call(store, &to_raw(args))
+            }
+        }
+    }
+
     fn func(&self, store: &Store, def: &CoreDef) -> Result<Func, Trap> {
         match self.export(store, def)? {
             Extern::Func(f) => Ok(f),
@@ -501,6 +547,7 @@ impl Inner {
             host,
             loans,
             call: 0,
+            scope: 0,
         })
     }
 
@@ -549,12 +596,8 @@ impl Inner {
             )?
         };
         self.set_flags(callee, None, Some(true))?;
-        let func = self.func(store, &f.func)?;
         let core_ty = lifted_core_type(info, f);
-        if func.ty(store) != core_ty {
-            return Err(bad());
-        }
-        let raw = func.call(store, &to_raw(&flat_args))?;
+        let raw = self.call_core(store, &f.func, &core_ty, &flat_args)?;
         self.state()?.finish_call(callee)?;
         let flat_results = from_raw(&raw, &core_ty.results);
         let results = {
@@ -1116,6 +1159,7 @@ impl ComponentInstance {
             loan_frames: RefCell::new(Vec::new()),
             tasks: RefCell::new(alloc::vec![TaskFrame::default()]),
             async_tasks: RefCell::new(Vec::new()),
+            async_free: RefCell::new(Vec::new()),
             async_clock: Cell::new(0),
             async_lowered_sync: Cell::new(0),
         });

@@ -31,6 +31,11 @@ use weld_contract::component::concurrency::{
 use weld_contract::component::{Lifted, StringEncoding};
 use weld_contract::trap::TrapCode;
 
+/// The borrow scope of task `id` (`Handle::scope`; 0 is the synchronous calls').
+fn scope(id: u32) -> u32 {
+    id.wrapping_add(1)
+}
+
 /// Where a task's arguments come from.
 #[derive(Clone, Debug)]
 pub(super) enum Args {
@@ -96,6 +101,8 @@ pub(super) struct Task {
     pub resolved: bool,
     /// Its `context.get/set` slots, kept between quanta.
     pub context: [u64; weld_contract::component::concurrency::CONTEXT_SLOTS],
+    /// The caller's handles lent to it (`borrow` arguments), until it resolves.
+    pub loans: Vec<super::Loan>,
     /// When it began to wait (a tick of [`Inner::async_clock`]): the event loop serves the
     /// longest-waiting ready task first, so a task that keeps yielding cannot starve others.
     pub since: u64,
@@ -124,16 +131,33 @@ impl Inner {
             resolved: false,
             context: Default::default(),
             since: self.tick(),
+            loans: Vec::new(),
         };
         let id = {
             let mut tasks = self.async_tasks.borrow_mut();
-            tasks.push(Some(task));
-            (tasks.len() - 1) as u32
+            match self.async_free.borrow_mut().pop() {
+                Some(id) => {
+                    tasks[id as usize] = Some(task);
+                    id
+                }
+                None => {
+                    tasks.push(Some(task));
+                    (tasks.len() - 1) as u32
+                }
+            }
         };
         if self.may_start(id)? {
             self.start(id)?;
         }
         Ok(id)
+    }
+
+    /// Forget task `id`'s record; its slot serves the next task.
+    fn free_task(&self, id: u32) {
+        if let Some(slot) = self.async_tasks.borrow_mut().get_mut(id as usize) {
+            *slot = None;
+            self.async_free.borrow_mut().push(id);
+        }
     }
 
     fn with_task<T>(&self, id: u32, f: impl FnOnce(&mut Task) -> T) -> Result<T, Trap> {
@@ -172,7 +196,6 @@ impl Inner {
             } => {
                 let l = info.lowerings.get(lowering as usize).ok_or_else(bad)?;
                 let mut loans = Vec::new();
-                let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
                 let max = if async_ {
                     MAX_FLAT_ASYNC_PARAMS
                 } else {
@@ -182,7 +205,11 @@ impl Inner {
                     types,
                     src: l.opts.encoding,
                 };
-                let v = abi.lift_values(&mut cx, max, &flat, &param_types(ft))?;
+                let v = {
+                    let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
+                    abi.lift_values(&mut cx, max, &flat, &param_types(ft))?
+                };
+                self.with_task(id, |t| t.loans = loans)?;
                 (v, l.opts.encoding)
             }
         };
@@ -191,6 +218,7 @@ impl Inner {
         let flat = {
             let mut loans = Vec::new();
             let mut cx = self.cx(store, &f.opts, false, &mut loans)?;
+            cx.scope = scope(id);
             Abi { types, src }.lower_values(
                 &mut cx,
                 MAX_FLAT_PARAMS,
@@ -268,7 +296,7 @@ impl Inner {
         // An exited task's record goes, unless a waiting caller has yet to take its results.
         let kept = self.with_task(id, |t| matches!(t.sink, Sink::Keep(_)))?;
         if phase == Phase::Exited && !kept {
-            self.async_tasks.borrow_mut()[id as usize] = None;
+            self.free_task(id);
         }
         Ok(())
     }
@@ -392,16 +420,17 @@ impl Inner {
             };
             abi.lift_values(&mut cx, MAX_FLAT_PARAMS, flat, &expected)?
         };
-        self.state()?.finish_call(f.opts.instance)?;
+        self.state()?.finish_scope(scope(id))?;
         self.resolve(id, vals, f.opts.encoding)
     }
 
     /// Task `id` returned `vals`: hand them to its sink.
     fn resolve(&self, id: u32, vals: Vec<Val>, src: StringEncoding) -> Result<(), Trap> {
-        let sink = self.with_task(id, |t| {
+        let (sink, loans) = self.with_task(id, |t| {
             t.resolved = true;
-            t.sink.clone()
+            (t.sink.clone(), core::mem::take(&mut t.loans))
         })?;
+        self.state()?.end_loans(&loans);
         match sink {
             Sink::Keep(_) => self.with_task(id, |t| t.sink = Sink::Keep(Some(vals))),
             Sink::Taken => Err(trap(TrapCode::TaskAlreadyReturned)),
@@ -518,7 +547,7 @@ impl Inner {
             (r, t.phase == Phase::Exited)
         })?;
         if exited {
-            self.async_tasks.borrow_mut()[id as usize] = None;
+            self.free_task(id);
         } else {
             // It goes on after returning; nobody waits for its results any more.
             self.with_task(id, |t| t.sink = Sink::Taken)?;

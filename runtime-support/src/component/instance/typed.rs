@@ -238,6 +238,7 @@ impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
             host: true,
             loans,
             call: 0,
+            scope: 0,
         }
     }
 }
@@ -373,6 +374,7 @@ impl Inner {
             host: true,
             loans: &mut loans,
             call: super::borrowed::next_host_call(),
+            scope: 0,
         };
         f.call(&mut cx, slots)
     }
