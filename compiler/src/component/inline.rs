@@ -722,6 +722,9 @@ impl<'a> Inliner<'a> {
                 let ty = ty?;
                 let (core_params, core_results) = self.arena.lowered_signature(ty, &opts);
                 let target = match target {
+                    FuncDef::Lifted(l) if self.might_recurse(f.instance, l.opts.instance) => {
+                        LoweringTarget::Builtin(Builtin::Recursive)
+                    }
                     FuncDef::Lifted(l) => LoweringTarget::Lifted(*l),
                     FuncDef::Import(i) => LoweringTarget::Import(i),
                 };
@@ -759,6 +762,21 @@ impl<'a> Inliner<'a> {
             other => self.builtin(f, other)?,
         }
         Ok(())
+    }
+
+    /// Whether a call from component instance `caller` into `callee` might be recursive, which
+    /// the Canonical ABI forbids: one is the other or an ancestor of it.
+    fn might_recurse(&self, caller: u32, callee: u32) -> bool {
+        let ancestor = |a: u32, mut b: Option<u32>| {
+            while let Some(i) = b {
+                if i == a {
+                    return true;
+                }
+                b = self.names.instances.get(i as usize).and_then(|m| m.parent);
+            }
+            false
+        };
+        ancestor(caller, Some(callee)) || ancestor(callee, Some(caller))
     }
 
     /// A canonical built-in other than the resource ones: a lowering the runtime serves
@@ -1172,6 +1190,33 @@ mod tests {
         );
         assert_eq!(info.exports.len(), 1);
         assert_eq!(info.exports[0].name, "run");
+    }
+
+    #[test]
+    fn a_lowering_of_a_function_a_child_lifted_is_a_recursive_call_that_traps() {
+        let bytes = wat(r#"(component
+          (component $child
+            (core module $m (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func (export "f") (canon lift (core func $i "f"))))
+          (instance $c (instantiate $child))
+          (core func $f (canon lower (func $c "f")))
+          (core module $outer (import "" "f" (func)))
+          (core instance (instantiate $outer (with "" (instance (export "f" (func $f)))))))"#);
+        let t = translate(&bytes, crate::frontend::features()).expect("valid");
+        let (info, _) = Inliner::run(&t).expect("flattens");
+        assert_eq!(
+            info.lowerings[0].target,
+            LoweringTarget::Builtin(Builtin::Recursive)
+        );
+        // Siblings call each other as usual (COMPOSED: caller and callee are both children).
+        let composed = wat(COMPOSED);
+        let t = translate(&composed, crate::frontend::features()).expect("valid");
+        let (info, _) = Inliner::run(&t).expect("flattens");
+        assert!(matches!(
+            info.lowerings[0].target,
+            LoweringTarget::Lifted(_)
+        ));
     }
 
     #[test]

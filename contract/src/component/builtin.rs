@@ -65,6 +65,12 @@ pub enum Builtin {
     /// A built-in weld does not implement, by name: calling it traps (with "cannot leave
     /// component instance" where the caller may not leave, else as unsupported).
     Unsupported(String),
+    /// Not a built-in: a `canon lower` of a function lifted by the lowering component instance
+    /// itself, one of its ancestors or one of its descendants, a call the Canonical ABI
+    /// forbids as possibly recursive (`call_might_be_recursive`; the shared suite's
+    /// `trap-on-reenter.wast`): calling it traps with "cannot enter component instance" (after
+    /// the caller's `may_leave` check). The lowering keeps its function type and signature.
+    Recursive,
 }
 
 /// The operations of a stream or future type.
@@ -142,6 +148,7 @@ impl Builtin {
             Builtin::ErrorContextDebugMessage => "error-context.debug-message",
             Builtin::ErrorContextDrop => "error-context.drop",
             Builtin::Unsupported(name) => return name.clone(),
+            Builtin::Recursive => "recursive call",
         };
         String::from(s)
     }
@@ -168,6 +175,7 @@ impl Builtin {
             Builtin::ErrorContextDebugMessage => 16,
             Builtin::ErrorContextDrop => 17,
             Builtin::Unsupported(_) => 18,
+            Builtin::Recursive => 19,
         }
     }
 
@@ -189,6 +197,7 @@ impl Builtin {
             15 => Builtin::ErrorContextNew,
             16 => Builtin::ErrorContextDebugMessage,
             17 => Builtin::ErrorContextDrop,
+            19 => Builtin::Recursive,
             _ => return None,
         })
     }

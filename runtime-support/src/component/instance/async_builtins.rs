@@ -145,6 +145,7 @@ impl Inner {
                 }
                 Err(trap(TrapCode::UnsupportedBuiltin))
             }
+            Builtin::Recursive => Err(trap(TrapCode::CannotEnterComponent)),
             Builtin::ThreadYield => {
                 // Without stack switching other tasks cannot run in the middle of this one's
                 // quantum; a yield lets the caller go on (never cancelled).
