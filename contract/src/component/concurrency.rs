@@ -143,6 +143,19 @@ pub fn pack_ends(readable: u32, writable: u32) -> u64 {
     u64::from(readable) | u64::from(writable) << 32
 }
 
+/// Whether a stream or future of element type `elem` carries plain numbers (or nothing): the
+/// spec's `none_or_number_type`. Such elements are copied as bytes, and only such a stream or
+/// future may have both ends used inside one component instance.
+pub fn none_or_number_type(elem: Option<&super::TypeDef>) -> bool {
+    use super::TypeDef as T;
+    matches!(
+        elem,
+        None | Some(
+            T::U8 | T::U16 | T::U32 | T::U64 | T::S8 | T::S16 | T::S32 | T::S64 | T::F32 | T::F64
+        )
+    )
+}
+
 /// What a callback (or a callback lift's core function) asks for next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackCode {

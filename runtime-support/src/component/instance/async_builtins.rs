@@ -22,7 +22,7 @@ use crate::instance::Extern;
 use crate::trap::Trap;
 use alloc::vec;
 use alloc::vec::Vec;
-use weld_contract::component::concurrency::{Event, BLOCKED};
+use weld_contract::component::concurrency::{none_or_number_type, Event, BLOCKED};
 use weld_contract::component::{Builtin, ChannelOp, Lowering, TypeDef};
 use weld_contract::trap::TrapCode;
 
@@ -196,7 +196,7 @@ impl Inner {
                 let shape = (
                     elem,
                     elem.map_or(0, |e| types.size(e)),
-                    elem.is_none_or(|e| plain(types.get(e))),
+                    none_or_number_type(elem.map(|e| types.get(e))),
                 );
                 Ok(vec![self.state()?.channel_new(inst, ty, shape, future)?])
             }
@@ -353,23 +353,6 @@ impl Inner {
         }
         Ok(())
     }
-}
-
-/// Whether values of `d` are plain bytes to copy (the spec's `none_or_number_type`).
-fn plain(d: &TypeDef) -> bool {
-    matches!(
-        d,
-        TypeDef::U8
-            | TypeDef::U16
-            | TypeDef::U32
-            | TypeDef::U64
-            | TypeDef::S8
-            | TypeDef::S16
-            | TypeDef::S32
-            | TypeDef::S64
-            | TypeDef::F32
-            | TypeDef::F64
-    )
 }
 
 fn write_u32(cx: &mut StoreCx<'_>, ptr: u32, v: u32) -> Result<(), Trap> {

@@ -456,6 +456,16 @@ impl Inner {
         }
     }
 
+    /// The component instance that makes the calls of lowering `lowering`.
+    fn caller_of(&self, lowering: u32) -> Result<u32, Trap> {
+        let l = self
+            .info()
+            .lowerings
+            .get(lowering as usize)
+            .ok_or_else(bad)?;
+        Ok(l.opts.instance)
+    }
+
     /// Tell an async lower's caller that task `id` reached `state`.
     fn subtask_progress(&self, id: u32, state: SubtaskState) -> Result<(), Trap> {
         let Sink::Subtask {
@@ -466,13 +476,7 @@ impl Inner {
         else {
             return Ok(());
         };
-        let caller = self
-            .info()
-            .lowerings
-            .get(lowering as usize)
-            .ok_or_else(bad)?
-            .opts
-            .instance;
+        let caller = self.caller_of(lowering)?;
         let mut st = self.state()?;
         if let Entry::Subtask(s) = st.inst(caller)?.table.get_mut(h)? {
             s.state = state;
@@ -510,13 +514,7 @@ impl Inner {
         } else {
             SubtaskState::Starting
         };
-        let caller = self
-            .info()
-            .lowerings
-            .get(lowering as usize)
-            .ok_or_else(bad)?
-            .opts
-            .instance;
+        let caller = self.caller_of(lowering)?;
         let h = self
             .state()?
             .inst(caller)?
