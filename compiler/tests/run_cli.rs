@@ -312,3 +312,42 @@ fn invoke_prints_what_wasmtime_prints_for_the_same_calls() {
         }
     }
 }
+
+/// `weld run --invoke` of async exports (callback lifts) against `tests/run/async.wat`: the
+/// call returns once the task returned, after its callbacks ran; and, where Wasmtime is
+/// installed, the same output as `wasmtime run --invoke`.
+const ASYNC_INVOCATIONS: &[(&str, &str)] = &[
+    ("add(40, 2)", "42\n"),
+    // The callback's event code: FUTURE_READ (4), the future it wrote itself.
+    ("signal()", "4\n"),
+];
+
+#[test]
+fn invoke_runs_async_exports_until_they_return() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    for (expr, expected) in ASYNC_INVOCATIONS {
+        let (code, out, err) = weld(
+            cache.path(),
+            &["run", "--invoke", expr, &fixture("async.wat")],
+        );
+        assert_eq!((code, out.as_str()), (0, *expected), "{expr}: {err}");
+    }
+    let wasmtime = Command::new("wasmtime").arg("--version").output();
+    if !wasmtime.is_ok_and(|o| o.status.success()) {
+        println!("SKIPPED (the comparison): wasmtime is not installed (make bench installs it)");
+        return;
+    }
+    for (expr, expected) in ASYNC_INVOCATIONS {
+        let theirs = Command::new("wasmtime")
+            .args(["run", "--invoke", expr, &fixture("async.wat")])
+            .output()
+            .unwrap();
+        let their_err = String::from_utf8_lossy(&theirs.stderr);
+        assert!(theirs.status.success(), "wasmtime {expr}: {their_err}");
+        assert_eq!(String::from_utf8_lossy(&theirs.stdout), *expected, "{expr}");
+    }
+}
