@@ -110,6 +110,15 @@ pub fn render(info: &ComponentInfo) -> String {
             LoweringTarget::Builtin(Builtin::Unsupported(name)) => {
                 format!("unsupported built-in {name} (traps)")
             }
+            LoweringTarget::Builtin(Builtin::Channel { ty, .. }) => {
+                let b = match &l.target {
+                    LoweringTarget::Builtin(b) => b.name(),
+                    _ => String::new(),
+                };
+                let kind = type_name(info, *ty);
+                let op = b.strip_prefix("channel").unwrap_or(&b);
+                format!("built-in {kind}{op} ({})", opts(&l.opts))
+            }
             LoweringTarget::Builtin(b) => format!("built-in {} ({})", b.name(), opts(&l.opts)),
             LoweringTarget::Import(h) => format!(
                 "host import {h} ({:?})",
@@ -118,7 +127,19 @@ pub fn render(info: &ComponentInfo) -> String {
                     .map_or("?", |i| i.name.as_str())
             ),
         };
-        let _ = writeln!(s, "lowering {i}: {}", fty(l.ty));
+        // A built-in's function type means something only for `task.return`.
+        match &l.target {
+            LoweringTarget::Builtin(b) if *b != Builtin::TaskReturn => {
+                let _ = writeln!(
+                    s,
+                    "lowering {i}: core {:?} -> {:?}",
+                    l.core_params, l.core_results
+                );
+            }
+            _ => {
+                let _ = writeln!(s, "lowering {i}: {}", fty(l.ty));
+            }
+        }
         let _ = writeln!(s, "  caller: {}", opts(&l.opts));
         let _ = writeln!(s, "  calls: {target}");
     }
