@@ -12,6 +12,7 @@
 //! stack switching come later, see `docs/async-plan.md`), none would ever come.
 
 use super::{bad, trap, Inner, StoreCx};
+#[cfg(feature = "generic-abi")]
 use crate::component::abi::Abi;
 use crate::component::concurrency::channel::{Buffer, CopyCall};
 use crate::component::concurrency::waitable::waitable_mut;
@@ -23,7 +24,7 @@ use crate::trap::Trap;
 use alloc::vec;
 use alloc::vec::Vec;
 use weld_contract::component::concurrency::{none_or_number_type, Event, BLOCKED};
-use weld_contract::component::{Builtin, ChannelOp, Lowering, TypeDef};
+use weld_contract::component::{Builtin, CanonOpts, ChannelOp, Lowering, TypeDef};
 use weld_contract::trap::TrapCode;
 
 /// What one task on the stack may do: its context slots and whether it may block (its
@@ -35,6 +36,7 @@ pub(super) struct TaskFrame {
     /// Whether the task may block.
     pub may_block: bool,
     /// The async task it runs a quantum of (`tasks.rs`), if any.
+    #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     pub task: Option<u32>,
 }
 
@@ -333,8 +335,38 @@ impl Inner {
                 .copy_from_slice(&data);
             return Ok(());
         }
+        self.transfer_values(t, elem, from, to, ch.elem_size)
+    }
+
+    /// Without the generic path (the bare-metal runtime), only plain elements move.
+    #[cfg(not(feature = "generic-abi"))]
+    fn transfer_values(
+        &self,
+        _t: Transfer,
+        _elem: u32,
+        _from: &CanonOpts,
+        _to: &CanonOpts,
+        _size: u32,
+    ) -> Result<(), Trap> {
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
+
+    /// Elements that are not plain bytes: each lifted with the writer's options and lowered
+    /// with the reader's.
+    #[cfg(feature = "generic-abi")]
+    fn transfer_values(
+        &self,
+        t: Transfer,
+        elem: u32,
+        from: &CanonOpts,
+        to: &CanonOpts,
+        size: u32,
+    ) -> Result<(), Trap> {
+        let info = self.info();
         let types = Types::new(&info.types);
-        let size = ch.elem_size;
+        // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
+        let store = unsafe { self.store() };
+        let mut loans = Vec::new();
         for k in 0..t.n {
             let v = {
                 let mut cx = self.cx(store, from, false, &mut loans)?;

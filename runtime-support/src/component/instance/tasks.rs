@@ -13,6 +13,10 @@
 //! traps with `NeedsStackSwitching`; waits whose callers are waiting for them anyway (a sync
 //! lower, a host call, `waitable-set.wait`) run the event loop nested on top of them.
 
+// Without the generic Canonical ABI path (the bare-metal runtime) no task starts (`start`), so
+// the bookkeeping below compiles but is never used there.
+#![cfg_attr(not(feature = "generic-abi"), allow(unused_imports, dead_code))]
+
 use super::async_builtins::TaskFrame;
 use super::{bad, param_types, to_raw, trap, Inner};
 use crate::component::abi::{Abi, MAX_FLAT_PARAMS};
@@ -178,8 +182,17 @@ impl Inner {
         Ok(s.backpressure == 0 && s.may_enter())
     }
 
+    /// Without the generic Canonical ABI path (the bare-metal runtime) no task can start:
+    /// lifting its arguments needs that path until async crossings are compiled (stage 3 of
+    /// `docs/async-plan.md`).
+    #[cfg(not(feature = "generic-abi"))]
+    fn start(&self, _id: u32) -> Result<(), Trap> {
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
+
     /// Start task `id`: lift its arguments from the caller, lower them into the callee, run
     /// its first quantum.
+    #[cfg(feature = "generic-abi")]
     fn start(&self, id: u32) -> Result<(), Trap> {
         let (f, args) = self.with_task(id, |t| (t.f.clone(), t.args.take()))?;
         let info = self.info();
@@ -381,7 +394,18 @@ impl Inner {
         self.after_quantum(id, packed)
     }
 
+    /// `task.return` without the generic path: there is no task (see `start`).
+    #[cfg(not(feature = "generic-abi"))]
+    pub(super) fn task_return(
+        &self,
+        _l: &weld_contract::component::Lowering,
+        _flat: &[u64],
+    ) -> Result<(), Trap> {
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
+
     /// `task.return` of the current task with its flat arguments (lowering `l`).
+    #[cfg(feature = "generic-abi")]
     pub(super) fn task_return(
         &self,
         l: &weld_contract::component::Lowering,
@@ -425,6 +449,7 @@ impl Inner {
     }
 
     /// Task `id` returned `vals`: hand them to its sink.
+    #[cfg(feature = "generic-abi")]
     fn resolve(&self, id: u32, vals: Vec<Val>, src: StringEncoding) -> Result<(), Trap> {
         let (sink, loans) = self.with_task(id, |t| {
             t.resolved = true;
