@@ -54,9 +54,10 @@ impl Inner {
         Ok(())
     }
 
-    /// A built-in of the async ABI (`l.opts.instance` is the caller).
+    /// A built-in of the async ABI: lowering `index`, `l` (`l.opts.instance` is the caller).
     pub(super) fn run_async_builtin(
         &self,
+        index: u32,
         l: &Lowering,
         b: &Builtin,
         args: &[u64],
@@ -89,7 +90,7 @@ impl Inner {
                 self.state()?.join(inst, a(0)?, a(1)?)?;
                 Ok(Vec::new())
             }
-            Builtin::Channel { ty, op } => self.channel_op(l, *ty, *op, args),
+            Builtin::Channel { ty, op } => self.channel_op(index, l, *ty, *op, args),
             Builtin::ErrorContextNew => {
                 let msg = {
                     // SAFETY: called from a lowering trampoline, while wasm of this instance runs.
@@ -178,6 +179,7 @@ impl Inner {
     /// A stream or future built-in.
     fn channel_op(
         &self,
+        index: u32,
         l: &Lowering,
         ty: u32,
         op: ChannelOp,
@@ -210,7 +212,7 @@ impl Inner {
                     ty,
                     read: op == ChannelOp::Read,
                     buf: Buffer {
-                        lowering: self.lowering_index(l)?,
+                        lowering: index,
                         ptr: a(1)?,
                         len: if future { 1 } else { a(2)? },
                     },
@@ -276,15 +278,6 @@ impl Inner {
             w.sync_waiter = on;
         }
         Ok(())
-    }
-
-    /// The index of lowering `l` in the graph (it is one of ours).
-    fn lowering_index(&self, l: &Lowering) -> Result<u32, Trap> {
-        let all = &self.info().lowerings;
-        all.iter()
-            .position(|x| core::ptr::eq(x, l))
-            .map(|i| i as u32)
-            .ok_or_else(bad)
     }
 
     /// The byte length of a built-in's memory (0 without one).

@@ -655,7 +655,13 @@ impl Inner {
 
     /// A built-in the runtime implements (`l.opts.instance` is the caller); other built-ins trap
     /// with "cannot leave" where the caller may not leave, else as unsupported.
-    fn run_builtin(&self, l: &Lowering, b: &Builtin, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
+    fn run_builtin(
+        &self,
+        index: u32,
+        l: &Lowering,
+        b: &Builtin,
+        flat_in: &[u64],
+    ) -> Result<Vec<u64>, Trap> {
         let caller = l.opts.instance;
         match (b, flat_in, l.core_results.as_slice()) {
             (Builtin::ContextGet { slot }, [], [t]) => {
@@ -695,7 +701,7 @@ impl Inner {
             {
                 Err(trap(TrapCode::CannotLeaveComponent))
             }
-            _ => self.run_async_builtin(l, b, flat_in),
+            _ => self.run_async_builtin(index, l, b, flat_in),
         }
     }
 
@@ -737,7 +743,7 @@ impl Inner {
     fn run_lowering(&self, index: u32, flat_in: &[u64]) -> Result<Vec<u64>, Trap> {
         let l = self.info().lowerings.get(index as usize).ok_or_else(bad)?;
         match &l.target {
-            LoweringTarget::Builtin(b) => self.run_builtin(l, b, flat_in),
+            LoweringTarget::Builtin(b) => self.run_builtin(index, l, b, flat_in),
             _ => Err(bad()),
         }
     }
@@ -748,7 +754,7 @@ impl Inner {
         let l = info.lowerings.get(index as usize).ok_or_else(bad)?;
         let caller = l.opts.instance;
         if let LoweringTarget::Builtin(b) = &l.target {
-            return self.run_builtin(l, b, flat_in);
+            return self.run_builtin(index, l, b, flat_in);
         }
         if !self.state()?.inst(caller)?.may_leave() {
             return Err(trap(TrapCode::CannotLeaveComponent));
