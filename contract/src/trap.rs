@@ -149,8 +149,8 @@ pub enum TrapCode {
     CopyBufferOutOfBounds = 70,
     /// A handle of another kind (a resource, stream, future, subtask, set) than the built-in works on.
     WrongHandleKind = 71,
-    /// A task must block while its caller continues, which needs a stack of its own (not supported yet).
-    NeedsStackSwitching = 72,
+    /// No memory was left for the stack an async task runs on.
+    NoStackForTask = 72,
 }
 
 impl TrapCode {
@@ -227,7 +227,7 @@ impl TrapCode {
         TrapCode::TaskNotReturned,
         TrapCode::CopyBufferOutOfBounds,
         TrapCode::WrongHandleKind,
-        TrapCode::NeedsStackSwitching,
+        TrapCode::NoStackForTask,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -327,9 +327,7 @@ impl TrapCode {
             TrapCode::TaskNotReturned => "async-lifted export failed to produce a result",
             TrapCode::CopyBufferOutOfBounds => "stream or future buffer out of bounds",
             TrapCode::WrongHandleKind => "handle index used with the wrong type",
-            TrapCode::NeedsStackSwitching => {
-                "async task needs stack switching, not supported by weld yet"
-            }
+            TrapCode::NoStackForTask => "out of memory for an async task's stack",
         }
     }
 }

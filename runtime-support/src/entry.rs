@@ -34,7 +34,7 @@ pub(crate) fn current() -> *mut JmpBuf {
     }
 }
 
-fn set_current(buf: *mut JmpBuf) {
+pub(crate) fn set_current(buf: *mut JmpBuf) {
     #[cfg(feature = "std")]
     CURRENT.with(|c| c.set(buf));
     #[cfg(not(feature = "std"))]

@@ -55,6 +55,7 @@ pub mod component;
 pub mod constexpr;
 pub mod entry;
 pub mod exception;
+mod fiber;
 pub mod func;
 pub mod gc;
 pub mod global;

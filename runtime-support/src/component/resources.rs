@@ -64,6 +64,10 @@ pub struct InstanceState {
     pub borrows: u32,
     /// The `backpressure.inc/dec` counter (no effect on synchronous calls).
     pub backpressure: u32,
+    /// The async task holding the instance's exclusive lock (`exclusive_thread` in the spec):
+    /// a sync-lifted or callback-lifted task of an async type from its start to its exit,
+    /// except while a callback task waits between callbacks.
+    pub exclusive: Option<u32>,
 }
 
 impl InstanceState {
@@ -101,6 +105,7 @@ impl Clone for InstanceState {
             table: self.table.clone(),
             borrows: self.borrows,
             backpressure: self.backpressure,
+            exclusive: self.exclusive,
             ..InstanceState::default()
         };
         s.set_may_enter(self.may_enter());
@@ -119,6 +124,7 @@ impl Default for InstanceState {
             table: HandleTable::default(),
             borrows: 0,
             backpressure: 0,
+            exclusive: None,
         }
     }
 }

@@ -274,7 +274,7 @@ unsafe fn scan(c: &mut Copier<'_>, layouts: &mut Layouts) {
 /// Collect `heap`'s garbage; whether a collection ran.
 pub(crate) fn collect(heap: &mut GcHeap) -> bool {
     // SAFETY: the heap's context pointer is its store's, live as long as the heap.
-    if heap.ctx.is_null() || !unsafe { frames_walkable(heap.ctx) } {
+    if heap.ctx.is_null() || !unsafe { frames_walkable(heap.ctx, &heap.roots.parked) } {
         return false;
     }
     heap.close_region();

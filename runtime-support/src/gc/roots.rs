@@ -14,7 +14,7 @@ use crate::instance::InstanceData;
 use crate::table::TableData;
 use alloc::vec::Vec;
 use weld_contract::descriptor::{func_at, stack_map_at};
-use weld_contract::vmctx::VMStoreContext;
+use weld_contract::vmctx::{VMEntryRecord, VMStoreContext};
 
 /// The holders of references a store registered with its heap.
 #[derive(Debug, Default)]
@@ -29,7 +29,13 @@ pub(crate) struct Roots {
     pub(crate) host: Vec<HostSlot>,
     /// Released host slots, for reuse.
     pub(crate) free: Vec<u32>,
+    /// Activations on stacks that do not run now (`fiber`): a suspended fiber's, and the
+    /// resumer's of a running fiber, as `(exit_frame, entries)`.
+    pub(crate) parked: Vec<Parked>,
 }
+
+/// A parked activation: `(exit_frame, entries)` of a stack that does not run.
+pub(crate) type Parked = (usize, *const VMEntryRecord);
 
 /// One host root slot.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,16 +50,28 @@ pub(crate) struct HostSlot {
 ///
 /// # Safety
 /// `ctx` must be a live store context whose entry records are live.
-pub(crate) unsafe fn frames_walkable(ctx: *const VMStoreContext) -> bool {
-    // SAFETY: the caller guarantees the chain.
+pub(crate) unsafe fn frames_walkable(ctx: *const VMStoreContext, parked: &[Parked]) -> bool {
+    // SAFETY: the caller guarantees the chains.
     unsafe {
-        // Wasm runs (an entry is open) but left without an exit trampoline: its frames are
-        // unknown.
-        if !(*ctx).entries.is_null() && (*ctx).exit_frame == 0 {
-            return false;
-        }
-        let mut rec = (*ctx).entries;
-        while !rec.is_null() {
+        chain_walkable(((*ctx).exit_frame, (*ctx).entries))
+            && parked.iter().all(|p| chain_walkable(*p))
+    }
+}
+
+/// Whether every wasm frame of one stack's activations can be found.
+///
+/// # Safety
+/// The entry records must be live.
+unsafe fn chain_walkable((exit_frame, entries): Parked) -> bool {
+    // Wasm runs (an entry is open) but left without an exit trampoline: its frames are
+    // unknown.
+    if !entries.is_null() && exit_frame == 0 {
+        return false;
+    }
+    let mut rec = entries;
+    while !rec.is_null() {
+        // SAFETY: the caller guarantees the chain.
+        unsafe {
             if (*rec).opaque {
                 return false;
             }
@@ -63,7 +81,35 @@ pub(crate) unsafe fn frames_walkable(ctx: *const VMStoreContext) -> bool {
     true
 }
 
+/// Visit the reference slots of every wasm frame of one stack's activations.
+///
+/// # Safety
+/// As for [`Roots::visit`].
+unsafe fn visit_chain((exit_frame, entries): Parked, visit: &mut dyn FnMut(*mut u64)) {
+    // SAFETY: the caller guarantees every pointer followed here.
+    unsafe {
+        walk_activation(exit_frame, visit);
+        let mut rec = entries;
+        while !rec.is_null() {
+            walk_activation((*rec).exit_frame, visit);
+            rec = (*rec).prev;
+        }
+    }
+}
+
 impl Roots {
+    /// Add the activations of a stack that stops running (a fiber's, or its resumer's).
+    pub(crate) fn park(&mut self, p: Parked) {
+        self.parked.push(p);
+    }
+
+    /// Remove them again when that stack runs.
+    pub(crate) fn unpark(&mut self, p: Parked) {
+        if let Some(i) = self.parked.iter().rposition(|q| *q == p) {
+            self.parked.remove(i);
+        }
+    }
+
     /// Call `visit` with the address of every word outside the heap that may hold a reference
     /// into it.
     ///
@@ -77,11 +123,9 @@ impl Roots {
     ) {
         // SAFETY: the caller guarantees every pointer followed here.
         unsafe {
-            walk_activation((*ctx).exit_frame, visit);
-            let mut rec = (*ctx).entries;
-            while !rec.is_null() {
-                walk_activation((*rec).exit_frame, visit);
-                rec = (*rec).prev;
+            visit_chain(((*ctx).exit_frame, (*ctx).entries), visit);
+            for p in &self.parked {
+                visit_chain(*p, visit);
             }
             for g in &self.globals {
                 visit(*g);

@@ -35,9 +35,12 @@ pub(super) struct TaskFrame {
     pub context: [u64; weld_contract::component::concurrency::CONTEXT_SLOTS],
     /// Whether the task may block.
     pub may_block: bool,
-    /// The async task it runs a quantum of (`tasks.rs`), if any.
+    /// The async task it runs code of (`tasks.rs`), if any.
     #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     pub task: Option<u32>,
+    /// The component instance it entered (cleared `may_enter` of), if any: left while the
+    /// fiber it runs on is blocked (`threads.rs`).
+    pub entered: Option<u32>,
 }
 
 impl Inner {
@@ -76,7 +79,7 @@ impl Inner {
                 let ready = self.state()?.set_ready(inst, si)?;
                 let ev = match ready {
                     Some(w) => self.state()?.deliver(inst, w)?,
-                    None if wait => self.wait_on_set(inst, si)?,
+                    None if wait => self.wait_on_set(inst, si, false)?,
                     None => Event::NONE,
                 };
                 self.write_event(l, a(1)?, ev)?;
@@ -150,9 +153,12 @@ impl Inner {
             }
             Builtin::Recursive => Err(trap(TrapCode::CannotEnterComponent)),
             Builtin::ThreadYield => {
-                // Without stack switching other tasks cannot run in the middle of this one's
-                // quantum; a yield lets the caller go on (never cancelled).
+                // On a fiber, others waiting run first; on a host call's stack there is no one
+                // to let go first (never cancelled).
                 self.check_may_block(false)?;
+                if self.current_fiber.get().is_some() {
+                    self.block_until(alloc::rc::Rc::new(|_: &Inner| true))?;
+                }
                 Ok(vec![0])
             }
             Builtin::ErrorContextDrop => {
@@ -247,7 +253,9 @@ impl Inner {
             Copied::Done(p) => Ok(vec![u64::from(p)]),
             Copied::Blocked if sync => {
                 self.set_sync_waiter(inst, i, true)?;
-                let r = self.run_until(&|inner| inner.has_pending(inst, i));
+                let r = self.block_until(alloc::rc::Rc::new(move |inner: &Inner| {
+                    inner.has_pending(inst, i)
+                }));
                 self.set_sync_waiter(inst, i, false)?;
                 r?;
                 Ok(vec![u64::from(self.state()?.deliver(inst, i)?.p2)])

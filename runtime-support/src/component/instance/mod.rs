@@ -23,6 +23,7 @@ pub mod borrowed;
 mod handles;
 mod host_call;
 mod tasks;
+mod threads;
 pub use host_call::{CAdapter, CHostFunc};
 mod host_entry;
 mod intrinsics;
@@ -300,8 +301,12 @@ struct Inner {
     async_free: RefCell<Vec<u32>>,
     /// The event loop's clock (`tasks.rs`).
     async_clock: Cell<u64>,
-    /// Sync-lifted callees of async lowers on the stack: they may not block (`tasks.rs`).
-    async_lowered_sync: Cell<u32>,
+    /// The fibers tasks run on (`threads.rs`).
+    fibers: RefCell<threads::Fibers>,
+    /// The fiber running now (none on a host call's stack).
+    current_fiber: Cell<Option<u32>>,
+    /// How many entries of `tasks` lie below the running fiber's.
+    fiber_base: Cell<usize>,
 }
 
 /// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
@@ -630,6 +635,7 @@ impl Inner {
         }
         self.tasks.borrow_mut().push(TaskFrame {
             may_block,
+            entered: Some(callee),
             ..TaskFrame::default()
         });
         Ok(())
@@ -771,7 +777,8 @@ impl Inner {
             _ => (flat_in, None),
         };
         if let (true, LoweringTarget::Lifted(f)) = (async_lower, &l.target) {
-            if f.opts.async_ {
+            // An async lower of a function that may block gets a task (a fiber) of its own.
+            if f.opts.async_ || ft.async_ {
                 let packed = self.async_call(index, f, flat_args.to_vec(), async_retptr)?;
                 return Ok(alloc::vec![u64::from(packed)]);
             }
@@ -795,15 +802,12 @@ impl Inner {
         };
         let (results, src, pending) = match &l.target {
             LoweringTarget::Lifted(f) if f.opts.async_ => {
-                let results = self.call_and_wait(f, tasks::Args::Vals(args))?;
+                let args = tasks::Args::Vals(args, l.opts.encoding);
+                let results = self.call_and_wait(f, args)?;
                 (results, f.opts.encoding, None)
             }
             LoweringTarget::Lifted(f) => {
-                let nesting = &self.async_lowered_sync;
-                nesting.set(nesting.get() + u32::from(async_lower));
-                let called = self.call_lifted(store, f, &args, l.opts.encoding, false);
-                nesting.set(nesting.get() - u32::from(async_lower));
-                let (results, flat) = called?;
+                let (results, flat) = self.call_lifted(store, f, &args, l.opts.encoding, false)?;
                 crate::component::val::release(args);
                 (results, f.opts.encoding, Some((f, flat)))
             }
@@ -884,7 +888,10 @@ impl Inner {
         if cross {
             // As if the defining instance exported the destructor: a call into it, a new task.
             self.set_flags(def, Some(false), None)?;
-            self.tasks.borrow_mut().push(TaskFrame::default());
+            self.tasks.borrow_mut().push(TaskFrame {
+                entered: Some(def),
+                ..TaskFrame::default()
+            });
         }
         f.call(store, &[ValRaw::i32(rep as i32)])?;
         if cross {
@@ -1167,7 +1174,9 @@ impl ComponentInstance {
             async_tasks: RefCell::new(Vec::new()),
             async_free: RefCell::new(Vec::new()),
             async_clock: Cell::new(0),
-            async_lowered_sync: Cell::new(0),
+            fibers: RefCell::new(threads::Fibers::default()),
+            current_fiber: Cell::new(None),
+            fiber_base: Cell::new(0),
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
         let _ = Rc::into_raw(inner.clone());
@@ -1240,7 +1249,10 @@ impl ComponentInstance {
         let depth = inner.depth();
         let result = inner.with_scratch_reset(|| {
             if e.func.opts.async_ {
-                let results = inner.call_and_wait(&e.func, tasks::Args::Vals(args.to_vec()))?;
+                let results = inner.call_and_wait(
+                    &e.func,
+                    tasks::Args::Vals(args.to_vec(), StringEncoding::Utf8),
+                )?;
                 return Ok(results.into_iter().next());
             }
             let (results, flat) =

@@ -1,23 +1,21 @@
-//! Async tasks on one stack: calls of `async`-lifted functions with a `callback`, started by an
-//! async or sync lower or by the host, and the event loop that calls them back.
+//! Async tasks: calls of `async`-lifted functions (callback or stackful), and of sync-lifted
+//! functions of an async type under an async lower, each running on a fiber of its own
+//! (`threads.rs`), and the event loop that starts and resumes them.
 //!
 //! In: a lifted function, where its arguments come from and where its results go. Out: the
-//! task's first quantum run at once (its core function, up to the packed callback code), then
-//! its callbacks run by [`Inner::run_until`] whenever it is ready — its waitable set has an
-//! event, or it yielded — and its instance can be entered. A task resolves when it calls
-//! `task.return` (or a sync-lifted callee returns); its caller learns it from its result sink.
-//! Order is deterministic: the oldest ready task first.
-//!
-//! Without stack switching, a task that must block while its own caller continues (a
-//! stackful lift, a sync-lifted callee that blocks under an async lower) cannot be served and
-//! traps with `NeedsStackSwitching`; waits whose callers are waiting for them anyway (a sync
-//! lower, a host call, `waitable-set.wait`) run the event loop nested on top of them.
+//! task started at once when its instance lets it in (else once backpressure allows), its code
+//! run on its fiber until it blocks. A callback task's fiber runs the spec's callback loop:
+//! wait for an event of its set (or a yield), call back, until `EXIT`. The event loop
+//! ([`Inner::run_until`]) serves the longest-waiting runnable task or fiber first, so order is
+//! deterministic. A task resolves when it calls `task.return` (or a sync-lifted callee
+//! returns); its caller learns it from its result sink.
 
 // Without the generic Canonical ABI path (the bare-metal runtime) no task starts (`start`), so
 // the bookkeeping below compiles but is never used there.
 #![cfg_attr(not(feature = "generic-abi"), allow(unused_imports, dead_code))]
 
 use super::async_builtins::TaskFrame;
+use super::threads::Wake;
 use super::{bad, param_types, to_raw, trap, Inner};
 use crate::component::abi::{Abi, MAX_FLAT_PARAMS};
 use crate::component::concurrency::{Pending, Subtask, Waitable};
@@ -27,6 +25,8 @@ use crate::component::types::Types;
 use crate::component::val::Val;
 use crate::store::Store;
 use crate::trap::Trap;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::vec::Vec;
 use weld_contract::component::abi::MAX_FLAT_ASYNC_PARAMS;
 use weld_contract::component::concurrency::{
@@ -43,8 +43,8 @@ fn scope(id: u32) -> u32 {
 /// Where a task's arguments come from.
 #[derive(Clone, Debug)]
 pub(super) enum Args {
-    /// Values from the host (or already lifted).
-    Vals(Vec<Val>),
+    /// Values already lifted, from a side using this string encoding.
+    Vals(Vec<Val>, StringEncoding),
     /// The flat core arguments of lowering `lowering` (lifted when the task starts).
     #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     Flat {
@@ -77,21 +77,19 @@ pub(super) enum Sink {
     Taken,
 }
 
-/// What a task does between quanta.
+/// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
     /// Not started: waiting for backpressure to let it in.
     Starting,
-    /// Running a quantum (its code is on the stack).
+    /// Started: its fiber runs it (or is blocked in it).
     Running,
-    /// Waiting to be called back: after `YIELD` (`None`) or for an event of a set.
-    Waiting(Option<u32>),
-    /// Its core function exited.
+    /// Its code exited.
     Exited,
 }
 
-/// One call of an async-lifted function.
-#[derive(Clone, Debug)]
+/// One async task.
+#[derive(Debug)]
 pub(super) struct Task {
     /// The function.
     pub f: Lifted,
@@ -103,13 +101,21 @@ pub(super) struct Task {
     pub phase: Phase,
     /// Whether it returned (or was cancelled).
     pub resolved: bool,
-    /// Its `context.get/set` slots, kept between quanta.
+    /// Its `context.get/set` slots, kept between callbacks.
     pub context: [u64; weld_contract::component::concurrency::CONTEXT_SLOTS],
     /// The caller's handles lent to it (`borrow` arguments), until it resolves.
     pub loans: Vec<super::Loan>,
-    /// When it began to wait (a tick of [`Inner::async_clock`]): the event loop serves the
-    /// longest-waiting ready task first, so a task that keeps yielding cannot starve others.
+    /// When it began to wait to start (a tick of [`Inner::async_clock`]).
     pub since: u64,
+}
+
+/// What the event loop runs next.
+#[derive(Clone, Copy, Debug)]
+enum Next {
+    /// Start a task backpressure held back.
+    Start(u32),
+    /// Resume a blocked fiber.
+    Resume(u32),
 }
 
 impl Inner {
@@ -124,9 +130,6 @@ impl Inner {
 
     /// Make a task for `f` and start it if its instance lets it in now.
     pub(super) fn spawn(&self, f: &Lifted, args: Args, sink: Sink) -> Result<u32, Trap> {
-        if f.opts.callback.is_none() {
-            return Err(trap(TrapCode::NeedsStackSwitching));
-        }
         let task = Task {
             f: f.clone(),
             args: Some(args),
@@ -150,10 +153,88 @@ impl Inner {
                 }
             }
         };
-        if self.may_start(id)? {
-            self.start(id)?;
+        // Others already waiting to enter go first (the spec's residual backpressure).
+        if self.may_start(id)? && !self.others_queued(id)? {
+            self.launch(id)?;
         }
         Ok(id)
+    }
+
+    /// Whether tasks other than `id` wait at its instance's backpressure gate.
+    fn others_queued(&self, id: u32) -> Result<bool, Trap> {
+        let (inst, gated, _) = self.gate(id)?;
+        let tasks = self.async_tasks.borrow();
+        Ok(gated
+            && tasks.iter().enumerate().any(|(i, t)| {
+                t.as_ref().is_some_and(|t| {
+                    i as u32 != id && t.phase == Phase::Starting && t.f.opts.instance == inst
+                })
+            }))
+    }
+
+    /// Run task `id` on a fiber until it blocks or exits.
+    fn launch(&self, id: u32) -> Result<(), Trap> {
+        self.with_task(id, |t| t.phase = Phase::Running)?;
+        let (inst, _, exclusive) = self.gate(id)?;
+        if exclusive {
+            self.hold_exclusive(inst, id, true)?;
+        }
+        let me: *const Inner = self;
+        self.run_new_fiber(Box::new(move || {
+            // SAFETY: `Inner` owns its fibers, so it outlives every job they run.
+            let inner = unsafe { &*me };
+            inner.task_main(id)
+        }))
+    }
+
+    /// A task's life on its fiber.
+    fn task_main(&self, id: u32) -> Result<(), Trap> {
+        let f = self.with_task(id, |t| t.f.clone())?;
+        if !f.opts.async_ {
+            return self.run_sync_lifted(id, &f);
+        }
+        if let Some(mut packed) = self.start(id)? {
+            let inst = f.opts.instance;
+            loop {
+                let code = unpack_callback_result(packed)
+                    .ok_or(trap(TrapCode::UnsupportedCallbackCode))?;
+                if code == CallbackCode::Exit {
+                    break;
+                }
+                // The lock is free while the task waits to be called back.
+                self.hold_exclusive(inst, id, false)?;
+                let ev = match code {
+                    CallbackCode::Wait(si) => self.wait_on_set(inst, si, true)?,
+                    _ => {
+                        self.block_until(Rc::new(move |i: &Inner| i.may_call_back(inst)))?;
+                        Event::NONE
+                    }
+                };
+                if !self.task_resolved(id) {
+                    self.hold_exclusive(inst, id, true)?;
+                }
+                packed = self.call_back(id, &f, ev)?;
+            }
+        }
+        self.exit(id)
+    }
+
+    /// Task `id`'s code exited: it must have resolved.
+    fn exit(&self, id: u32) -> Result<(), Trap> {
+        if !self.task_resolved(id) {
+            return Err(trap(TrapCode::TaskNotReturned));
+        }
+        let inst = self.with_task(id, |t| t.f.opts.instance)?;
+        self.hold_exclusive(inst, id, false)?;
+        // An exited task's record goes, unless a waiting caller has yet to take its results.
+        let kept = self.with_task(id, |t| {
+            t.phase = Phase::Exited;
+            matches!(t.sink, Sink::Keep(_))
+        })?;
+        if !kept {
+            self.free_task(id);
+        }
+        Ok(())
     }
 
     /// Forget task `id`'s record; its slot serves the next task.
@@ -173,59 +254,90 @@ impl Inner {
         Ok(f(t))
     }
 
-    /// Whether a starting task may enter its instance: no backpressure, nothing of it on the
-    /// stack.
+    /// Whether component instance `inst` may be entered now (nothing of it runs).
+    pub(super) fn enterable(&self, inst: u32) -> bool {
+        self.state()
+            .ok()
+            .and_then(|mut st| st.inst(inst).ok().map(|s| s.may_enter()))
+            .unwrap_or(false)
+    }
+
+    /// Whether a starting task may enter its instance: nothing of it runs and, for an async
+    /// function type, no backpressure and (unless it is stackful) nobody holds the exclusive
+    /// lock (the spec's `enter_implicit_thread`; sync types barge in).
     fn may_start(&self, id: u32) -> Result<bool, Trap> {
-        let inst = self.with_task(id, |t| t.f.opts.instance)?;
+        let (inst, gated, exclusive) = self.gate(id)?;
         let mut st = self.state()?;
         let s = st.inst(inst)?;
-        Ok(s.backpressure == 0 && s.may_enter())
+        let held = exclusive && s.exclusive.is_some();
+        Ok(s.may_enter() && !(gated && (s.backpressure > 0 || held)))
+    }
+
+    /// Task `id`'s instance, whether its function type is async (it passes the backpressure
+    /// gate), and whether it takes the exclusive lock (sync and callback lifts of an async
+    /// type do).
+    ///
+    /// A task gives the lock back when it resolves, not only when it exits or (a callback
+    /// task) waits between callbacks: a callback task blocked in the middle of a callback
+    /// after `task.return` (a synchronous `stream.write`) does not keep new tasks out, as
+    /// `sync-streams.wast` expects, where the spec would hold `exclusive_thread` until the
+    /// callback returns.
+    fn gate(&self, id: u32) -> Result<(u32, bool, bool), Trap> {
+        let f = self.with_task(id, |t| t.f.clone())?;
+        let ft = self.info().func_types.get(f.ty as usize).ok_or_else(bad)?;
+        let exclusive = ft.async_ && (!f.opts.async_ || f.opts.callback.is_some());
+        Ok((f.opts.instance, ft.async_, exclusive))
+    }
+
+    /// Take (or give back) `inst`'s exclusive lock for task `id`.
+    fn hold_exclusive(&self, inst: u32, id: u32, hold: bool) -> Result<(), Trap> {
+        let mut st = self.state()?;
+        let s = st.inst(inst)?;
+        if hold {
+            s.exclusive = Some(id);
+        } else if s.exclusive == Some(id) {
+            s.exclusive = None;
+        }
+        Ok(())
+    }
+
+    /// Whether `inst` may run a callback of a task now: enterable, nobody holds the lock.
+    fn may_call_back(&self, inst: u32) -> bool {
+        self.state()
+            .ok()
+            .and_then(|mut st| {
+                st.inst(inst)
+                    .ok()
+                    .map(|s| s.may_enter() && s.exclusive.is_none())
+            })
+            .unwrap_or(false)
     }
 
     /// Without the generic Canonical ABI path (the bare-metal runtime) no task can start:
     /// lifting its arguments needs that path until async crossings are compiled (stage 3 of
     /// `docs/async-plan.md`).
     #[cfg(not(feature = "generic-abi"))]
-    fn start(&self, _id: u32) -> Result<(), Trap> {
+    fn start(&self, _id: u32) -> Result<Option<u32>, Trap> {
         Err(trap(TrapCode::UnsupportedBuiltin))
     }
 
-    /// Start task `id`: lift its arguments from the caller, lower them into the callee, run
-    /// its first quantum.
+    #[cfg(not(feature = "generic-abi"))]
+    fn run_sync_lifted(&self, _id: u32, _f: &Lifted) -> Result<(), Trap> {
+        Err(trap(TrapCode::UnsupportedBuiltin))
+    }
+
+    /// Start async-lifted task `id`: lift its arguments from the caller, lower them into the
+    /// callee, run its core function; the packed callback code it returned (none when it is
+    /// stackful: then it has run to its end).
     #[cfg(feature = "generic-abi")]
-    fn start(&self, id: u32) -> Result<(), Trap> {
+    fn start(&self, id: u32) -> Result<Option<u32>, Trap> {
         let (f, args) = self.with_task(id, |t| (t.f.clone(), t.args.take()))?;
         let info = self.info();
         let types = Types::new(&info.types);
         let ft = info.func_types.get(f.ty as usize).ok_or_else(bad)?;
         // SAFETY: called while wasm of this instance runs or from a host entry.
         let store = unsafe { self.store() };
-        let (vals, src) = match args.ok_or_else(bad)? {
-            Args::Vals(v) => (v, StringEncoding::Utf8),
-            Args::Flat {
-                lowering,
-                flat,
-                async_,
-            } => {
-                let l = info.lowerings.get(lowering as usize).ok_or_else(bad)?;
-                let mut loans = Vec::new();
-                let max = if async_ {
-                    MAX_FLAT_ASYNC_PARAMS
-                } else {
-                    MAX_FLAT_PARAMS
-                };
-                let abi = Abi {
-                    types,
-                    src: l.opts.encoding,
-                };
-                let v = {
-                    let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
-                    abi.lift_values(&mut cx, max, &flat, &param_types(ft))?
-                };
-                self.with_task(id, |t| t.loans = loans)?;
-                (v, l.opts.encoding)
-            }
-        };
+        let (vals, src) = self.take_args(id, args.ok_or_else(bad)?)?;
         self.subtask_progress(id, SubtaskState::Started)?;
         let callee = f.opts.instance;
         let flat = {
@@ -244,14 +356,72 @@ impl Inner {
         if func.ty(store) != lifted_core_type(info, &f) {
             return Err(bad());
         }
+        let stackful = f.opts.callback.is_none();
         let packed = self.quantum(store, id, callee, |store| {
             let raw = func.call(store, &to_raw(&flat))?;
+            if stackful {
+                return Ok(0);
+            }
             raw.first().map(|v| v.get_i32() as u32).ok_or_else(bad)
         })?;
-        self.after_quantum(id, packed)
+        Ok((!stackful).then_some(packed))
     }
 
-    /// Run one quantum of task `id` in `callee`: the instance entered, the task current.
+    /// A task's arguments as values: lifted from the caller's memory now if they are flat.
+    #[cfg(feature = "generic-abi")]
+    fn take_args(&self, id: u32, args: Args) -> Result<(Vec<Val>, StringEncoding), Trap> {
+        let Args::Flat {
+            lowering,
+            flat,
+            async_,
+        } = args
+        else {
+            let Args::Vals(v, src) = args else {
+                return Err(bad());
+            };
+            return Ok((v, src));
+        };
+        let info = self.info();
+        let l = info.lowerings.get(lowering as usize).ok_or_else(bad)?;
+        let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
+        // SAFETY: called while wasm of this instance runs or from a host entry.
+        let store = unsafe { self.store() };
+        let mut loans = Vec::new();
+        let max = if async_ {
+            MAX_FLAT_ASYNC_PARAMS
+        } else {
+            MAX_FLAT_PARAMS
+        };
+        let abi = Abi {
+            types: Types::new(&info.types),
+            src: l.opts.encoding,
+        };
+        let v = {
+            let mut cx = self.cx(store, &l.opts, false, &mut loans)?;
+            abi.lift_values(&mut cx, max, &flat, &param_types(ft))?
+        };
+        self.with_task(id, |t| t.loans = loans)?;
+        Ok((v, l.opts.encoding))
+    }
+
+    /// A sync-lifted function of an async type called by an async lower: call it on the task's
+    /// fiber (it may block), then hand its results to the caller and run its post-return.
+    #[cfg(feature = "generic-abi")]
+    fn run_sync_lifted(&self, id: u32, f: &Lifted) -> Result<(), Trap> {
+        let args = self.with_task(id, |t| t.args.take())?.ok_or_else(bad)?;
+        let (vals, src) = self.take_args(id, args)?;
+        self.subtask_progress(id, SubtaskState::Started)?;
+        // SAFETY: called on the task's fiber, while the host entry that resumed it is live.
+        let store = unsafe { self.store() };
+        let (results, flat) = self.call_lifted(store, f, &vals, src, false)?;
+        crate::component::val::release(vals);
+        self.state()?.finish_scope(scope(id))?;
+        self.resolve(id, results, f.opts.encoding)?;
+        self.finish_lifted(store, f, &flat)?;
+        self.exit(id)
+    }
+
+    /// Run code of task `id` in `callee`: the instance entered, the task current.
     fn quantum(
         &self,
         store: &mut Store,
@@ -267,14 +437,12 @@ impl Inner {
             }
             s.set_may_enter(false);
         }
-        let context = self.with_task(id, |t| {
-            t.phase = Phase::Running;
-            t.context
-        })?;
+        let context = self.with_task(id, |t| t.context)?;
         self.tasks.borrow_mut().push(TaskFrame {
             context,
             may_block: true,
             task: Some(id),
+            entered: Some(callee),
         });
         let packed = run(store)?;
         let frame = self.tasks.borrow_mut().pop().ok_or_else(bad)?;
@@ -283,115 +451,66 @@ impl Inner {
         Ok(packed)
     }
 
-    /// What a callback code asks for.
-    fn after_quantum(&self, id: u32, packed: u32) -> Result<(), Trap> {
-        let code = unpack_callback_result(packed).ok_or(trap(TrapCode::UnsupportedCallbackCode))?;
-        let phase = match code {
-            CallbackCode::Exit => {
-                if !self.task_resolved(id) {
-                    return Err(trap(TrapCode::TaskNotReturned));
-                }
-                Phase::Exited
-            }
-            CallbackCode::Yield => Phase::Waiting(None),
-            CallbackCode::Wait(si) => {
-                let inst = self.with_task(id, |t| t.f.opts.instance)?;
-                // A waiter of the set until called back (dropping the set meanwhile traps).
-                self.state()?.set_waiting(inst, si, true)?;
-                Phase::Waiting(Some(si))
-            }
-        };
-        let now = self.tick();
-        self.with_task(id, |t| {
-            t.phase = phase;
-            t.since = now;
-        })?;
-        // An exited task's record goes, unless a waiting caller has yet to take its results.
-        let kept = self.with_task(id, |t| matches!(t.sink, Sink::Keep(_)))?;
-        if phase == Phase::Exited && !kept {
-            self.free_task(id);
-        }
-        Ok(())
-    }
-
     /// The next tick of the event loop's clock.
-    fn tick(&self) -> u64 {
+    pub(super) fn tick(&self) -> u64 {
         let t = self.async_clock.get();
         self.async_clock.set(t + 1);
         t
     }
 
-    /// The task that has waited longest among those that can run now, and the event to call
-    /// it back with.
-    fn next_ready(&self) -> Result<Option<(u32, Option<Event>)>, Trap> {
-        let mut order: Vec<(u64, u32)> = self
+    /// What has waited longest among the tasks that can start now and the fibers that can go
+    /// on now.
+    fn next_ready(&self) -> Result<Option<Next>, Trap> {
+        let mut order: Vec<(u64, Next)> = self
             .async_tasks
             .borrow()
             .iter()
             .enumerate()
-            .filter_map(|(i, t)| t.as_ref().map(|t| (t.since, i as u32)))
+            .filter_map(|(i, t)| {
+                let t = t.as_ref()?;
+                (t.phase == Phase::Starting).then_some((t.since, Next::Start(i as u32)))
+            })
             .collect();
-        order.sort_unstable();
-        for (_, id) in order {
-            let Some((inst, phase)) = self
-                .async_tasks
-                .borrow()
-                .get(id as usize)
-                .and_then(Option::as_ref)
-                .map(|t| (t.f.opts.instance, t.phase))
-            else {
-                continue;
+        order.extend(
+            self.blocked_fibers()
+                .into_iter()
+                .map(|(since, k)| (since, Next::Resume(k))),
+        );
+        order.sort_unstable_by_key(|(since, _)| *since);
+        for (_, next) in order {
+            let ready = match next {
+                Next::Start(id) => self.may_start(id)?,
+                Next::Resume(k) => self.fiber_ready(k),
             };
-            let enterable = self.state()?.inst(inst)?.may_enter();
-            match phase {
-                Phase::Starting if self.may_start(id)? => return Ok(Some((id, None))),
-                Phase::Waiting(None) if enterable => return Ok(Some((id, Some(Event::NONE)))),
-                Phase::Waiting(Some(si)) if enterable => {
-                    let mut st = self.state()?;
-                    if let Some(w) = st.set_ready(inst, si)? {
-                        return Ok(Some((id, Some(st.deliver(inst, w)?))));
-                    }
-                }
-                _ => {}
+            if ready {
+                return Ok(Some(next));
             }
         }
         Ok(None)
     }
 
-    /// Run ready tasks until `done` holds; a deadlock if nothing can run before then.
+    /// Run ready tasks and fibers until `done` holds; a deadlock if nothing can run before.
     pub(super) fn run_until(&self, done: &dyn Fn(&Inner) -> bool) -> Result<(), Trap> {
-        if !done(self) && self.async_lowered_sync.get() > 0 {
-            // A sync-lifted callee of an async lower would block: its caller should go on
-            // meanwhile, which needs a stack of the callee's own.
-            return Err(trap(TrapCode::NeedsStackSwitching));
-        }
         while !done(self) {
-            let Some((id, event)) = self.next_ready()? else {
-                return Err(trap(TrapCode::AsyncDeadlock));
-            };
-            match event {
-                None => self.start(id)?,
-                Some(ev) => self.call_back(id, ev)?,
+            match self.next_ready()? {
+                None => return Err(trap(TrapCode::AsyncDeadlock)),
+                Some(Next::Start(id)) => self.launch(id)?,
+                Some(Next::Resume(k)) => self.resume_fiber(k)?,
             }
         }
         Ok(())
     }
 
-    /// Call task `id`'s callback with `ev`.
-    fn call_back(&self, id: u32, ev: Event) -> Result<(), Trap> {
-        let (f, phase) = self.with_task(id, |t| (t.f.clone(), t.phase))?;
-        if let Phase::Waiting(Some(si)) = phase {
-            self.state()?.set_waiting(f.opts.instance, si, false)?;
-        }
-        // SAFETY: called while wasm of this instance runs or from a host entry.
+    /// Call task `id`'s callback with `ev`; the packed code it returns.
+    fn call_back(&self, id: u32, f: &Lifted, ev: Event) -> Result<u32, Trap> {
+        // SAFETY: called on the task's fiber, while the host entry that resumed it is live.
         let store = unsafe { self.store() };
         let cb = self.func(store, f.opts.callback.as_ref().ok_or_else(bad)?)?;
         let args = [ev.code as u64, u64::from(ev.p1), u64::from(ev.p2)];
-        let packed = self.quantum(store, id, f.opts.instance, |store| {
+        self.quantum(store, id, f.opts.instance, |store| {
             let raw = cb.call(store, &to_raw(&args))?;
             raw.first().map(|v| v.get_i32() as u32).ok_or_else(bad)
-        })?;
-        self.after_quantum(id, packed)
+        })
     }
 
     /// `task.return` without the generic path: there is no task (see `start`).
@@ -451,10 +570,15 @@ impl Inner {
     /// Task `id` returned `vals`: hand them to its sink.
     #[cfg(feature = "generic-abi")]
     fn resolve(&self, id: u32, vals: Vec<Val>, src: StringEncoding) -> Result<(), Trap> {
-        let (sink, loans) = self.with_task(id, |t| {
+        let (sink, loans, inst) = self.with_task(id, |t| {
             t.resolved = true;
-            (t.sink.clone(), core::mem::take(&mut t.loans))
+            (
+                t.sink.clone(),
+                core::mem::take(&mut t.loans),
+                t.f.opts.instance,
+            )
         })?;
+        self.hold_exclusive(inst, id, false)?;
         self.state()?.end_loans(&loans);
         match sink {
             Sink::Keep(_) => self.with_task(id, |t| t.sink = Sink::Keep(Some(vals))),
@@ -510,7 +634,8 @@ impl Inner {
         Ok(())
     }
 
-    /// An async lower of callback-lifted `f`: start it; the packed state core wasm gets.
+    /// An async lower of `f` (async-lifted, or sync-lifted of an async type): start it; the
+    /// packed state core wasm gets.
     #[cfg_attr(not(feature = "generic-abi"), allow(dead_code))]
     pub(super) fn async_call(
         &self,
@@ -557,11 +682,11 @@ impl Inner {
         Ok(pack_subtask(state, Some(h)))
     }
 
-    /// A sync call of callback-lifted `f` (a sync lower, or the host): run it, and the event
-    /// loop until it returns; its results.
+    /// A sync call of async-lifted `f` (a sync lower, or the host): start it, and wait until
+    /// it returns; its results.
     pub(super) fn call_and_wait(&self, f: &Lifted, args: Args) -> Result<Vec<Val>, Trap> {
         let id = self.spawn(f, args, Sink::Keep(None))?;
-        self.run_until(&|inner| inner.task_resolved(id))?;
+        self.block_until(Rc::new(move |inner: &Inner| inner.task_resolved(id)))?;
         let (results, exited) = self.with_task(id, |t| {
             let r = match &mut t.sink {
                 Sink::Keep(v) => v.take(),
@@ -591,16 +716,19 @@ impl Inner {
         Ok(())
     }
 
-    /// A nested wait of the current task for an event of set `si` of `inst`.
-    pub(super) fn wait_on_set(&self, inst: u32, si: u32) -> Result<Event, Trap> {
+    /// Wait for an event of set `si` of `inst` and take it; with `enter`, also until the
+    /// instance may run a callback (a callback task's wait, outside its instance).
+    pub(super) fn wait_on_set(&self, inst: u32, si: u32, enter: bool) -> Result<Event, Trap> {
         self.state()?.set_waiting(inst, si, true)?;
-        let r = self.run_until(&|inner| {
-            inner
-                .state()
-                .ok()
-                .and_then(|mut st| st.set_ready(inst, si).ok().flatten())
-                .is_some()
+        let wake: Wake = Rc::new(move |inner: &Inner| {
+            (!enter || inner.may_call_back(inst))
+                && inner
+                    .state()
+                    .ok()
+                    .and_then(|mut st| st.set_ready(inst, si).ok().flatten())
+                    .is_some()
         });
+        let r = self.block_until(wake);
         self.state()?.set_waiting(inst, si, false)?;
         r?;
         let mut st = self.state()?;

@@ -1,0 +1,185 @@
+//! The fibers async tasks run on: a pool per component instance, starting a job on one,
+//! blocking the current fiber until a condition holds and resuming it (`crate::fiber` does the
+//! switching).
+//!
+//! In: a task's job (`tasks.rs`), or a condition the running code must wait for. Out: on a
+//! fiber, [`Inner::block_until`] suspends it, taking along the task frames it pushed since it
+//! was resumed and leaving the component instances those frames entered (the spec leaves an
+//! instance whenever its thread blocks); the event loop resumes it once the condition holds and
+//! those instances may be entered again. On the stack of a host call, where nothing else could
+//! go on meanwhile, it runs the event loop right there until the condition holds.
+
+use super::async_builtins::TaskFrame;
+use super::{bad, trap, Inner};
+use crate::fiber::{Fiber, Job, Resumed, RUNTIME_MARGIN};
+use crate::trap::Trap;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use weld_contract::trap::TrapCode;
+
+/// A condition a blocked fiber waits for.
+pub(super) type Wake = Rc<dyn Fn(&Inner) -> bool>;
+
+/// One fiber of the pool and, while it is blocked, what it waits for.
+pub(super) struct FiberSlot {
+    fiber: Box<Fiber>,
+    /// Set while blocked.
+    wake: Option<Wake>,
+    /// The task frames it took along when it blocked.
+    frames: Vec<TaskFrame>,
+    /// When it blocked (a tick of the event loop's clock).
+    since: u64,
+}
+
+/// The pool, the fiber running now and where its task frames begin.
+#[derive(Default)]
+pub(super) struct Fibers {
+    slots: Vec<FiberSlot>,
+    idle: Vec<u32>,
+}
+
+impl core::fmt::Debug for Fibers {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Fibers")
+            .field("slots", &self.slots.len())
+            .field("idle", &self.idle)
+            .finish()
+    }
+}
+
+impl Inner {
+    /// Run `job` on an idle fiber (a new one if none is idle or big enough) until it blocks
+    /// or ends.
+    pub(super) fn run_new_fiber(&self, job: Job) -> Result<(), Trap> {
+        // SAFETY: called while wasm of this instance runs or from a host entry.
+        let size = unsafe { self.store() }.max_wasm_stack + RUNTIME_MARGIN;
+        let k = {
+            let mut fibers = self.fibers.borrow_mut();
+            let found = fibers
+                .idle
+                .iter()
+                .rposition(|k| fibers.slots[*k as usize].fiber.size() >= size);
+            match found {
+                Some(i) => fibers.idle.swap_remove(i),
+                None => {
+                    let fiber = Fiber::new(size).ok_or(trap(TrapCode::NoStackForTask))?;
+                    fibers.slots.push(FiberSlot {
+                        fiber,
+                        wake: None,
+                        frames: Vec::new(),
+                        since: 0,
+                    });
+                    (fibers.slots.len() - 1) as u32
+                }
+            }
+        };
+        self.run_fiber(k, Some(job))
+    }
+
+    /// Resume blocked fiber `k` (its condition holds) until it blocks again or its job ends.
+    pub(super) fn resume_fiber(&self, k: u32) -> Result<(), Trap> {
+        self.run_fiber(k, None)
+    }
+
+    fn fiber(&self, k: u32) -> Result<*const Fiber, Trap> {
+        let fibers = self.fibers.borrow();
+        let slot = fibers.slots.get(k as usize).ok_or_else(bad)?;
+        Ok(&*slot.fiber)
+    }
+
+    fn run_fiber(&self, k: u32, job: Option<Job>) -> Result<(), Trap> {
+        let fiber = self.fiber(k)?;
+        let prev = self.current_fiber.replace(Some(k));
+        let base = self.tasks.borrow().len();
+        let prev_base = self.fiber_base.replace(base);
+        // SAFETY: called while wasm of this instance runs or from a host entry: the store is
+        // that entry's. The fiber is boxed in the pool, which only grows while `self` lives.
+        let resumed = unsafe {
+            let store = self.store();
+            match job {
+                Some(job) => (*fiber).start(store, job),
+                None => (*fiber).resume(store),
+            }
+        };
+        self.current_fiber.set(prev);
+        self.fiber_base.set(prev_base);
+        match resumed {
+            Resumed::Suspended => Ok(()),
+            Resumed::Finished(outcome) => {
+                // A trap leaves the frames it unwound.
+                self.tasks.borrow_mut().truncate(base);
+                self.fibers.borrow_mut().idle.push(k);
+                outcome
+            }
+        }
+    }
+
+    /// Block until `wake` holds: on a fiber, suspend it for the event loop to resume; on a
+    /// host call's stack, run the event loop here.
+    pub(super) fn block_until(&self, wake: Wake) -> Result<(), Trap> {
+        let Some(k) = self.current_fiber.get() else {
+            return self.run_until(&*wake);
+        };
+        let frames = self.tasks.borrow_mut().split_off(self.fiber_base.get());
+        self.enter_frames(&frames, false)?;
+        let since = self.tick();
+        {
+            let mut fibers = self.fibers.borrow_mut();
+            let slot = fibers.slots.get_mut(k as usize).ok_or_else(bad)?;
+            slot.wake = Some(wake);
+            slot.frames = frames;
+            slot.since = since;
+        }
+        let fiber = self.fiber(k)?;
+        // SAFETY: this code runs on fiber `k` (`current_fiber`), which is boxed in the pool.
+        unsafe { (*fiber).suspend() };
+        let frames = {
+            let mut fibers = self.fibers.borrow_mut();
+            let slot = fibers.slots.get_mut(k as usize).ok_or_else(bad)?;
+            slot.wake = None;
+            core::mem::take(&mut slot.frames)
+        };
+        self.enter_frames(&frames, true)?;
+        self.tasks.borrow_mut().extend(frames);
+        Ok(())
+    }
+
+    /// Enter (or leave) the component instances `frames` entered.
+    fn enter_frames(&self, frames: &[TaskFrame], enter: bool) -> Result<(), Trap> {
+        let mut st = self.state()?;
+        for inst in frames.iter().filter_map(|f| f.entered) {
+            st.inst(inst)?.set_may_enter(!enter);
+        }
+        Ok(())
+    }
+
+    /// The blocked fibers, with when each blocked.
+    pub(super) fn blocked_fibers(&self) -> Vec<(u64, u32)> {
+        let fibers = self.fibers.borrow();
+        fibers
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.wake.is_some())
+            .map(|(k, s)| (s.since, k as u32))
+            .collect()
+    }
+
+    /// Whether blocked fiber `k` may go on: its condition holds and every instance its frames
+    /// entered may be entered.
+    pub(super) fn fiber_ready(&self, k: u32) -> bool {
+        let (wake, insts): (Option<Wake>, Vec<u32>) = {
+            let fibers = self.fibers.borrow();
+            let Some(slot) = fibers.slots.get(k as usize) else {
+                return false;
+            };
+            let insts = slot.frames.iter().filter_map(|f| f.entered).collect();
+            (slot.wake.clone(), insts)
+        };
+        let Some(wake) = wake else {
+            return false;
+        };
+        insts.iter().all(|i| self.enterable(*i)) && wake(self)
+    }
+}
