@@ -151,6 +151,8 @@ pub enum TrapCode {
     WrongHandleKind = 71,
     /// No memory was left for the stack an async task runs on.
     NoStackForTask = 72,
+    /// A thread built-in named a thread that is not suspended where it must be.
+    ThreadNotSuspended = 73,
 }
 
 impl TrapCode {
@@ -228,6 +230,7 @@ impl TrapCode {
         TrapCode::CopyBufferOutOfBounds,
         TrapCode::WrongHandleKind,
         TrapCode::NoStackForTask,
+        TrapCode::ThreadNotSuspended,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -328,6 +331,7 @@ impl TrapCode {
             TrapCode::CopyBufferOutOfBounds => "stream or future buffer out of bounds",
             TrapCode::WrongHandleKind => "handle index used with the wrong type",
             TrapCode::NoStackForTask => "out of memory for an async task's stack",
+            TrapCode::ThreadNotSuspended => "thread is not suspended",
         }
     }
 }

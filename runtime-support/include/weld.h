@@ -143,6 +143,7 @@ typedef enum weld_trap_code {
   WELD_TRAP_COPY_BUFFER_OUT_OF_BOUNDS = 70, /* stream or future buffer out of bounds */
   WELD_TRAP_WRONG_HANDLE_KIND = 71, /* handle index used with the wrong type */
   WELD_TRAP_NO_STACK_FOR_TASK = 72, /* out of memory for an async task's stack */
+  WELD_TRAP_THREAD_NOT_SUSPENDED = 73, /* thread is not suspended */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.

@@ -1,8 +1,9 @@
 //! The adapter stage: every fused boundary crossing planned once and generated as core wasm.
 //!
 //! In: the flattened [`ComponentInfo`] (after `component::inline`). Out: the same graph with
-//! one more core module and instance per adapted lowering, and every use of such a lowering
-//! rewired to its adapter's export; plus the adapter modules' bytes, which are compiled like
+//! one more core module and instance per adapted lowering (and per `thread.new-indirect`, its
+//! start trampoline: [`thread_start`]), and every use of such a lowering rewired to its
+//! adapter's export; plus the adapter modules' bytes, which are compiled like
 //! the component's own modules (same translator, same bounds checks, and each one validates).
 //!
 //! Each lowering is classified ([`Kind`]): a **fused** call (one component's `canon lower` of
@@ -20,6 +21,7 @@ mod checks;
 mod host_call;
 mod host_entry;
 mod module;
+mod thread_start;
 mod values;
 
 #[cfg(test)]
@@ -27,7 +29,7 @@ mod tests;
 
 use weld_contract::component::abi::Types;
 use weld_contract::component::{
-    ComponentExport, ComponentInfo, CoreDef, CoreInstance, FuncTy, Lifted, Lowering,
+    Builtin, ComponentExport, ComponentInfo, CoreDef, CoreInstance, FuncTy, Lifted, Lowering,
     LoweringTarget, StringEncoding, TypeDef,
 };
 
@@ -153,6 +155,22 @@ enum From {
     /// The caller of lowering `i` of a host import, out to a C host function (its compiled
     /// host call; the runtime picks it or the trampoline).
     HostImport(u32),
+    /// The runtime, starting a thread of `thread.new-indirect` lowering `i`.
+    ThreadStart(u32),
+}
+
+/// A start trampoline for every `thread.new-indirect` lowering.
+fn thread_starts(info: &ComponentInfo) -> Vec<(From, AdapterModule)> {
+    let mut out = Vec::new();
+    for (i, l) in info.lowerings.iter().enumerate() {
+        if let LoweringTarget::Builtin(Builtin::ThreadNewIndirect { table, param64, .. }) =
+            &l.target
+        {
+            let m = thread_start::build(table, *param64);
+            out.push((From::ThreadStart(i as u32), m));
+        }
+    }
+    out
 }
 
 impl From {
@@ -160,7 +178,7 @@ impl From {
     fn lowering(self) -> Option<u32> {
         match self {
             From::Lowering(i) | From::HostImport(i) => Some(i),
-            From::Host(_) => None,
+            From::Host(_) | From::ThreadStart(_) => None,
         }
     }
 }
@@ -186,11 +204,17 @@ pub fn insert(
     c_host: bool,
     memory32: &dyn Fn(&CoreDef) -> bool,
 ) -> Vec<Vec<u8>> {
+    let mut adapters: Vec<(From, AdapterModule)> = thread_starts(info);
     if uses_tasks(info) {
-        return Vec::new();
+        // Fused calls of graphs that use the async ABI take the runtime's path (for now).
+        if adapters.is_empty() {
+            return Vec::new();
+        }
+        let order = placement(info, &adapters);
+        rewire(info, &adapters, &order, first_module);
+        return adapters.into_iter().map(|(_, a)| a.bytes).collect();
     }
     let types = Types::new(&info.types);
-    let mut adapters: Vec<(From, AdapterModule)> = Vec::new();
     for (i, l) in info.lowerings.iter().enumerate() {
         let Some(callee) = adapted(info, l, memory32) else {
             continue;
@@ -343,6 +367,18 @@ fn rewire(
                     l.host_call = n;
                 }
             }
+            From::ThreadStart(l) => {
+                if let Some(Lowering {
+                    target: LoweringTarget::Builtin(Builtin::ThreadNewIndirect { start, .. }),
+                    ..
+                }) = info.lowerings.get_mut(*l as usize)
+                {
+                    *start = n.map(|instance| CoreDef::Export {
+                        instance,
+                        name: EXPORT.into(),
+                    });
+                }
+            }
             From::Lowering(_) => {}
         }
     }
@@ -363,9 +399,16 @@ fn each_def(info: &mut ComponentInfo, mut f: impl FnMut(&mut CoreDef)) {
     }
     for l in &mut info.lowerings {
         opts(&mut l.opts, &mut f);
-        if let LoweringTarget::Lifted(callee) = &mut l.target {
-            f(&mut callee.func);
-            opts(&mut callee.opts, &mut f);
+        match &mut l.target {
+            LoweringTarget::Lifted(callee) => {
+                f(&mut callee.func);
+                opts(&mut callee.opts, &mut f);
+            }
+            LoweringTarget::Builtin(Builtin::ThreadNewIndirect { table, start, .. }) => {
+                f(table);
+                start.iter_mut().for_each(&mut f);
+            }
+            _ => {}
         }
     }
     for r in &mut info.resources {

@@ -813,6 +813,21 @@ impl<'a> Inliner<'a> {
             }
             CanonicalFunction::TaskCancel => Builtin::TaskCancel,
             CanonicalFunction::ThreadYield => Builtin::ThreadYield,
+            CanonicalFunction::ThreadIndex => Builtin::ThreadIndex,
+            CanonicalFunction::ThreadNewIndirect {
+                func_ty_index,
+                table_index,
+            } => Builtin::ThreadNewIndirect {
+                table: get(&f.core_tables, *table_index, "core table")?,
+                start: None,
+                param64: self.start_param64(types, *func_ty_index)?,
+            },
+            CanonicalFunction::ThreadResumeLater => Builtin::ThreadResumeLater,
+            CanonicalFunction::ThreadSuspend => Builtin::ThreadSuspend,
+            CanonicalFunction::ThreadSuspendThenResume => Builtin::ThreadSuspendThenResume,
+            CanonicalFunction::ThreadYieldThenResume => Builtin::ThreadYieldThenResume,
+            CanonicalFunction::ThreadSuspendThenPromote => Builtin::ThreadSuspendThenPromote,
+            CanonicalFunction::ThreadYieldThenPromote => Builtin::ThreadYieldThenPromote,
             CanonicalFunction::SubtaskDrop => Builtin::SubtaskDrop,
             CanonicalFunction::SubtaskCancel { async_ } => {
                 opts.async_ = *async_;
@@ -901,6 +916,25 @@ impl<'a> Inliner<'a> {
         };
         self.arena = arena;
         Ok(Some(Builtin::Channel { ty: t?, op }))
+    }
+
+    /// Whether `thread.new-indirect`'s start function type (core type `index`, which the
+    /// validator checked is `[i32] -> []` or `[i64] -> []`) takes an `i64`.
+    fn start_param64(&self, types: TypesRef<'a>, index: u32) -> Result<bool> {
+        if index >= types.core_type_count_in_component() {
+            return Err(bad("thread.new-indirect names no core type"));
+        }
+        let wasmparser::component_types::ComponentCoreTypeId::Sub(id) =
+            types.core_type_at_in_component(index)
+        else {
+            return Err(bad("thread.new-indirect's start type is a module type"));
+        };
+        match &types[id].composite_type.inner {
+            wasmparser::CompositeInnerType::Func(ft) => {
+                Ok(ft.params() == [wasmparser::ValType::I64])
+            }
+            _ => Err(bad("thread.new-indirect's start type is no function type")),
+        }
     }
 
     /// `task.return`'s type as a function type whose parameters are the returned values.

@@ -8,6 +8,7 @@
 //! `task.return`'s result type is the lowering's function type (its parameters are the values
 //! `task.return` lifts). The runtime dispatches on this enum; it never parses names.
 
+use super::CoreDef;
 use alloc::string::String;
 
 /// One canonical built-in.
@@ -65,6 +66,32 @@ pub enum Builtin {
     /// A built-in weld does not implement, by name: calling it traps (with "cannot leave
     /// component instance" where the caller may not leave, else as unsupported).
     Unsupported(String),
+    /// `thread.index`: `() -> i32`, the current thread's index.
+    ThreadIndex,
+    /// `thread.new-indirect`: `(i32 fi, i32 c) -> i32`, a new suspended thread that will
+    /// call element `fi` of `table` with `c`; the element must have type `[i32] -> []`
+    /// (`[i64] -> []` with `param64`).
+    ThreadNewIndirect {
+        /// The core table.
+        table: CoreDef,
+        /// The generated core function `start(fi: i32, c)` that makes that indirect call
+        /// (the adapter stage adds it; the runtime cannot call a table element itself).
+        start: Option<CoreDef>,
+        /// Whether the start function takes an `i64`.
+        param64: bool,
+    },
+    /// `thread.resume-later`: `(i32) -> ()`.
+    ThreadResumeLater,
+    /// `thread.suspend`: `() -> i32` (cancelled).
+    ThreadSuspend,
+    /// `thread.suspend-then-resume`: `(i32) -> i32`.
+    ThreadSuspendThenResume,
+    /// `thread.yield-then-resume`: `(i32) -> i32`.
+    ThreadYieldThenResume,
+    /// `thread.suspend-then-promote`: `(i32) -> i32`.
+    ThreadSuspendThenPromote,
+    /// `thread.yield-then-promote`: `(i32) -> i32`.
+    ThreadYieldThenPromote,
     /// Not a built-in: a `canon lower` of a function lifted by the lowering component instance
     /// itself, one of its ancestors or one of its descendants, a call the Canonical ABI
     /// forbids as possibly recursive (`call_might_be_recursive`; the shared suite's
@@ -149,11 +176,36 @@ impl Builtin {
             Builtin::ErrorContextDrop => "error-context.drop",
             Builtin::Unsupported(name) => return name.clone(),
             Builtin::Recursive => "recursive call",
+            Builtin::ThreadIndex => "thread.index",
+            Builtin::ThreadNewIndirect { .. } => "thread.new-indirect",
+            Builtin::ThreadResumeLater => "thread.resume-later",
+            Builtin::ThreadSuspend => "thread.suspend",
+            Builtin::ThreadSuspendThenResume => "thread.suspend-then-resume",
+            Builtin::ThreadYieldThenResume => "thread.yield-then-resume",
+            Builtin::ThreadSuspendThenPromote => "thread.suspend-then-promote",
+            Builtin::ThreadYieldThenPromote => "thread.yield-then-promote",
         };
         String::from(s)
     }
 
-    /// Encoding tag (see `encode.rs`); `Channel` and the context built-ins carry immediates.
+    /// Whether it is one of the thread built-ins (other than `thread.yield`, which every task
+    /// may use).
+    pub fn is_thread(&self) -> bool {
+        matches!(
+            self,
+            Builtin::ThreadIndex
+                | Builtin::ThreadNewIndirect { .. }
+                | Builtin::ThreadResumeLater
+                | Builtin::ThreadSuspend
+                | Builtin::ThreadSuspendThenResume
+                | Builtin::ThreadYieldThenResume
+                | Builtin::ThreadSuspendThenPromote
+                | Builtin::ThreadYieldThenPromote
+        )
+    }
+
+    /// Encoding tag (see `encode.rs`); `Channel`, `ThreadNewIndirect` and the context
+    /// built-ins carry immediates.
     pub(crate) fn tag(&self) -> u8 {
         match self {
             Builtin::ContextGet { .. } => 0,
@@ -176,6 +228,14 @@ impl Builtin {
             Builtin::ErrorContextDrop => 17,
             Builtin::Unsupported(_) => 18,
             Builtin::Recursive => 19,
+            Builtin::ThreadIndex => 20,
+            Builtin::ThreadNewIndirect { .. } => 21,
+            Builtin::ThreadResumeLater => 22,
+            Builtin::ThreadSuspend => 23,
+            Builtin::ThreadSuspendThenResume => 24,
+            Builtin::ThreadYieldThenResume => 25,
+            Builtin::ThreadSuspendThenPromote => 26,
+            Builtin::ThreadYieldThenPromote => 27,
         }
     }
 
@@ -198,6 +258,13 @@ impl Builtin {
             16 => Builtin::ErrorContextDebugMessage,
             17 => Builtin::ErrorContextDrop,
             19 => Builtin::Recursive,
+            20 => Builtin::ThreadIndex,
+            22 => Builtin::ThreadResumeLater,
+            23 => Builtin::ThreadSuspend,
+            24 => Builtin::ThreadSuspendThenResume,
+            25 => Builtin::ThreadYieldThenResume,
+            26 => Builtin::ThreadSuspendThenPromote,
+            27 => Builtin::ThreadYieldThenPromote,
             _ => return None,
         })
     }

@@ -487,6 +487,15 @@ fn builtin(w: &mut Writer, b: &Builtin) {
             w.byte(code as u8);
         }
         Builtin::Unsupported(name) => w.str(name),
+        Builtin::ThreadNewIndirect {
+            table,
+            start,
+            param64,
+        } => {
+            coredef(w, table);
+            optdef(w, start);
+            w.byte(u8::from(*param64));
+        }
         _ => {}
     }
 }
@@ -502,6 +511,11 @@ fn read_builtin(r: &mut Reader<'_>) -> Option<Builtin> {
             Builtin::Channel { ty, op }
         }
         18 => Builtin::Unsupported(r.str()?),
+        21 => Builtin::ThreadNewIndirect {
+            table: read_coredef(r)?,
+            start: read_optdef(r)?,
+            param64: read_bool(r)?,
+        },
         t => Builtin::plain(t)?,
     })
 }
@@ -646,6 +660,18 @@ mod tests {
                 }),
                 LoweringTarget::Builtin(Builtin::WaitableSetPoll),
                 LoweringTarget::Builtin(Builtin::Unsupported("thread.spawn-ref".into())),
+                LoweringTarget::Builtin(Builtin::ThreadNewIndirect {
+                    table: CoreDef::Export {
+                        instance: 0,
+                        name: "t".into(),
+                    },
+                    start: Some(CoreDef::Export {
+                        instance: 1,
+                        name: "adapter".into(),
+                    }),
+                    param64: true,
+                }),
+                LoweringTarget::Builtin(Builtin::ThreadSuspendThenPromote),
             ]
             .into_iter()
             .map(|target| Lowering {

@@ -431,6 +431,10 @@ fn builtin_ok(info: &ComponentInfo, b: &Builtin, ty: u32) -> bool {
             Some(TypeDef::Stream(_) | TypeDef::Future(_))
         ),
         Builtin::TaskReturn => (ty as usize) < info.func_types.len(),
+        Builtin::ThreadNewIndirect { table, start, .. } => {
+            let export = |d: &CoreDef| matches!(d, CoreDef::Export { instance, .. } if (*instance as usize) < info.instances.len());
+            export(table) && start.as_ref().is_none_or(export)
+        }
         _ => true,
     }
 }
@@ -492,6 +496,17 @@ mod tests {
         assert!(validate(&with(channel(9)), 0).is_err());
         assert!(validate(&with(Builtin::ContextGet { slot: 1 }), 0).is_ok());
         assert!(validate(&with(Builtin::ContextGet { slot: 2 }), 0).is_err());
+        // No core instance exists: a thread start's table cannot be an export of one.
+        let table = CoreDef::Export {
+            instance: 0,
+            name: alloc::string::String::from("t"),
+        };
+        let thread = Builtin::ThreadNewIndirect {
+            table,
+            start: None,
+            param64: false,
+        };
+        assert!(validate(&with(thread), 0).is_err());
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct InstanceState {
     flags: alloc::boxed::Box<Flags>,
     /// Its handles.
     pub table: HandleTable,
+    /// Its threads (`thread.index` values): `Entry::Thread` only.
+    pub threads: HandleTable,
     /// Borrow handles received by its current call and not dropped yet.
     pub borrows: u32,
     /// The `backpressure.inc/dec` counter (no effect on synchronous calls).
@@ -103,6 +105,7 @@ impl Clone for InstanceState {
     fn clone(&self) -> Self {
         let s = InstanceState {
             table: self.table.clone(),
+            threads: self.threads.clone(),
             borrows: self.borrows,
             backpressure: self.backpressure,
             exclusive: self.exclusive,
@@ -122,6 +125,7 @@ impl Default for InstanceState {
                 may_leave: FlagCell::new(),
             }),
             table: HandleTable::default(),
+            threads: HandleTable::default(),
             borrows: 0,
             backpressure: 0,
             exclusive: None,

@@ -42,6 +42,9 @@ pub enum Entry {
     Subtask(Subtask),
     /// An error context (the store's id of the immutable value).
     ErrorContext(u32),
+    /// A thread (the runtime's id of it), in an instance's thread table: a table of its own,
+    /// with the same allocation rules as the handle table.
+    Thread(u32),
 }
 
 /// One component instance's handles.

@@ -41,6 +41,8 @@ pub(super) struct TaskFrame {
     /// The component instance it entered (cleared `may_enter` of), if any: left while the
     /// fiber it runs on is blocked (`threads.rs`).
     pub entered: Option<u32>,
+    /// The thread it runs (`thread_builtins.rs`; only in graphs that use thread built-ins).
+    pub thread: Option<u32>,
 }
 
 impl Inner {
@@ -152,6 +154,14 @@ impl Inner {
                 Err(trap(TrapCode::UnsupportedBuiltin))
             }
             Builtin::Recursive => Err(trap(TrapCode::CannotEnterComponent)),
+            Builtin::ThreadIndex
+            | Builtin::ThreadNewIndirect { .. }
+            | Builtin::ThreadResumeLater
+            | Builtin::ThreadSuspend
+            | Builtin::ThreadSuspendThenResume
+            | Builtin::ThreadYieldThenResume
+            | Builtin::ThreadSuspendThenPromote
+            | Builtin::ThreadYieldThenPromote => self.run_thread_builtin(l, b, args),
             Builtin::ThreadYield => {
                 // On a fiber, others waiting run first; on a host call's stack there is no one
                 // to let go first (never cancelled).

@@ -23,6 +23,7 @@ pub mod borrowed;
 mod handles;
 mod host_call;
 mod tasks;
+mod thread_builtins;
 mod threads;
 pub use host_call::{CAdapter, CHostFunc};
 mod host_entry;
@@ -307,6 +308,13 @@ struct Inner {
     current_fiber: Cell<Option<u32>>,
     /// How many entries of `tasks` lie below the running fiber's.
     fiber_base: Cell<usize>,
+    /// Every thread (`thread_builtins.rs`), by id; an instance's thread table maps its
+    /// indices to these ids.
+    threads: RefCell<Vec<Option<thread_builtins::ThreadRec>>>,
+    /// A thread the blocking one handed over to, for the code that regains control to run.
+    switch_to: Cell<Option<u32>>,
+    /// Whether the graph uses thread built-ins: only then does every call get a thread.
+    uses_threads: bool,
 }
 
 /// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
@@ -633,9 +641,15 @@ impl Inner {
             s.set_may_enter(false);
             s.set_may_leave(false);
         }
+        let thread = if self.uses_threads {
+            Some(self.new_thread(callee, None, thread_builtins::ThreadState::Running)?)
+        } else {
+            None
+        };
         self.tasks.borrow_mut().push(TaskFrame {
             may_block,
             entered: Some(callee),
+            thread,
             ..TaskFrame::default()
         });
         Ok(())
@@ -655,7 +669,10 @@ impl Inner {
             self.func(store, pr)?.call(store, &to_raw(flat_results))?;
             self.set_flags(callee, None, Some(true))?;
         }
-        self.tasks.borrow_mut().pop();
+        let frame = self.tasks.borrow_mut().pop();
+        if let Some(t) = frame.and_then(|f| f.thread) {
+            self.end_thread(t)?;
+        }
         self.set_flags(callee, Some(true), None)
     }
 
@@ -1177,6 +1194,12 @@ impl ComponentInstance {
             fibers: RefCell::new(threads::Fibers::default()),
             current_fiber: Cell::new(None),
             fiber_base: Cell::new(0),
+            threads: RefCell::new(Vec::new()),
+            switch_to: Cell::new(None),
+            uses_threads: info
+                .lowerings
+                .iter()
+                .any(|l| matches!(&l.target, LoweringTarget::Builtin(b) if b.is_thread())),
         });
         // Leak one strong count: callbacks keep `*const Inner` for the store's whole life.
         let _ = Rc::into_raw(inner.clone());

@@ -15,6 +15,7 @@
 #![cfg_attr(not(feature = "generic-abi"), allow(unused_imports, dead_code))]
 
 use super::async_builtins::TaskFrame;
+use super::thread_builtins::ThreadState;
 use super::threads::Wake;
 use super::{bad, param_types, to_raw, trap, Inner};
 use crate::component::abi::{Abi, MAX_FLAT_PARAMS};
@@ -107,6 +108,10 @@ pub(super) struct Task {
     pub loans: Vec<super::Loan>,
     /// When it began to wait to start (a tick of [`Inner::async_clock`]).
     pub since: u64,
+    /// Its implicit thread, in graphs that use thread built-ins (`thread_builtins.rs`).
+    pub thread: Option<u32>,
+    /// Its threads that have not ended (the implicit one included).
+    pub threads: u32,
 }
 
 /// What the event loop runs next.
@@ -116,6 +121,8 @@ enum Next {
     Start(u32),
     /// Resume a blocked fiber.
     Resume(u32),
+    /// Start a thread made ready before it ever ran.
+    StartThread(u32),
 }
 
 impl Inner {
@@ -139,6 +146,8 @@ impl Inner {
             context: Default::default(),
             since: self.tick(),
             loans: Vec::new(),
+            thread: None,
+            threads: 1,
         };
         let id = {
             let mut tasks = self.async_tasks.borrow_mut();
@@ -178,6 +187,12 @@ impl Inner {
         let (inst, _, exclusive) = self.gate(id)?;
         if exclusive {
             self.hold_exclusive(inst, id, true)?;
+        }
+        // A sync lift's thread is its call's (`enter_lifted`).
+        let async_lift = self.with_task(id, |t| t.f.opts.async_)?;
+        if self.uses_threads && async_lift {
+            let t = self.new_thread(inst, Some(id), ThreadState::Running)?;
+            self.with_task(id, |task| task.thread = Some(t))?;
         }
         let me: *const Inner = self;
         self.run_new_fiber(Box::new(move || {
@@ -219,13 +234,33 @@ impl Inner {
         self.exit(id)
     }
 
-    /// Task `id`'s code exited: it must have resolved.
+    /// Task `id`'s implicit thread ended.
     fn exit(&self, id: u32) -> Result<(), Trap> {
+        let inst = self.with_task(id, |t| t.f.opts.instance)?;
+        self.hold_exclusive(inst, id, false)?;
+        match self.with_task(id, |t| t.thread.take())? {
+            Some(t) => self.end_thread(t),
+            None => self.thread_exited(id),
+        }
+    }
+
+    /// Add `n` threads to task `id`'s count.
+    pub(super) fn with_task_threads(&self, id: u32, n: u32) -> Result<(), Trap> {
+        self.with_task(id, |t| t.threads += n)
+    }
+
+    /// A thread of task `id` ended; after its last one, the task must have resolved.
+    pub(super) fn thread_exited(&self, id: u32) -> Result<(), Trap> {
+        let left = self.with_task(id, |t| {
+            t.threads = t.threads.saturating_sub(1);
+            t.threads
+        })?;
+        if left > 0 {
+            return Ok(());
+        }
         if !self.task_resolved(id) {
             return Err(trap(TrapCode::TaskNotReturned));
         }
-        let inst = self.with_task(id, |t| t.f.opts.instance)?;
-        self.hold_exclusive(inst, id, false)?;
         // An exited task's record goes, unless a waiting caller has yet to take its results.
         let kept = self.with_task(id, |t| {
             t.phase = Phase::Exited;
@@ -437,12 +472,13 @@ impl Inner {
             }
             s.set_may_enter(false);
         }
-        let context = self.with_task(id, |t| t.context)?;
+        let (context, thread) = self.with_task(id, |t| (t.context, t.thread))?;
         self.tasks.borrow_mut().push(TaskFrame {
             context,
             may_block: true,
             task: Some(id),
             entered: Some(callee),
+            thread,
         });
         let packed = run(store)?;
         let frame = self.tasks.borrow_mut().pop().ok_or_else(bad)?;
@@ -476,11 +512,17 @@ impl Inner {
                 .into_iter()
                 .map(|(since, k)| (since, Next::Resume(k))),
         );
+        order.extend(
+            self.ready_unstarted()
+                .into_iter()
+                .map(|(since, t)| (since, Next::StartThread(t))),
+        );
         order.sort_unstable_by_key(|(since, _)| *since);
         for (_, next) in order {
             let ready = match next {
                 Next::Start(id) => self.may_start(id)?,
                 Next::Resume(k) => self.fiber_ready(k),
+                Next::StartThread(t) => self.may_start_thread(t),
             };
             if ready {
                 return Ok(Some(next));
@@ -496,6 +538,7 @@ impl Inner {
                 None => return Err(trap(TrapCode::AsyncDeadlock)),
                 Some(Next::Start(id)) => self.launch(id)?,
                 Some(Next::Resume(k)) => self.resume_fiber(k)?,
+                Some(Next::StartThread(t)) => self.start_thread(t)?,
             }
         }
         Ok(())

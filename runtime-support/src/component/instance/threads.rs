@@ -104,14 +104,16 @@ impl Inner {
         };
         self.current_fiber.set(prev);
         self.fiber_base.set(prev_base);
-        match resumed {
-            Resumed::Suspended => Ok(()),
-            Resumed::Finished(outcome) => {
-                // A trap leaves the frames it unwound.
-                self.tasks.borrow_mut().truncate(base);
-                self.fibers.borrow_mut().idle.push(k);
-                outcome
-            }
+        if let Resumed::Finished(outcome) = resumed {
+            // A trap leaves the frames it unwound.
+            self.tasks.borrow_mut().truncate(base);
+            self.fibers.borrow_mut().idle.push(k);
+            outcome?;
+        }
+        // The thread that blocked there may have handed over to another.
+        match self.switch_to.take() {
+            Some(o) => self.hand_over(o),
+            None => Ok(()),
         }
     }
 
@@ -119,7 +121,7 @@ impl Inner {
     /// host call's stack, run the event loop here.
     pub(super) fn block_until(&self, wake: Wake) -> Result<(), Trap> {
         let Some(k) = self.current_fiber.get() else {
-            return self.run_until(&*wake);
+            return self.block_here(&*wake);
         };
         let frames = self.tasks.borrow_mut().split_off(self.fiber_base.get());
         self.enter_frames(&frames, false)?;
@@ -143,6 +145,25 @@ impl Inner {
         self.enter_frames(&frames, true)?;
         self.tasks.borrow_mut().extend(frames);
         Ok(())
+    }
+
+    /// Block on a host call's stack: leave the instances its frames entered, go on with a
+    /// thread handed over to, run the event loop until `wake` holds, enter them again.
+    fn block_here(&self, wake: &dyn Fn(&Inner) -> bool) -> Result<(), Trap> {
+        let frames = self.tasks.borrow_mut().split_off(self.fiber_base.get());
+        self.enter_frames(&frames, false)?;
+        let r = match self.switch_to.take() {
+            Some(o) => self.hand_over(o),
+            None => Ok(()),
+        };
+        let r = r.and_then(|()| self.run_until(wake));
+        let entered = frames.iter().filter_map(|f| f.entered);
+        if r.is_ok() && !entered.clone().all(|i| self.enterable(i)) {
+            return Err(trap(TrapCode::CannotEnterComponent));
+        }
+        self.enter_frames(&frames, true)?;
+        self.tasks.borrow_mut().extend(frames);
+        r
     }
 
     /// Enter (or leave) the component instances `frames` entered.
