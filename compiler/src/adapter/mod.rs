@@ -2,7 +2,7 @@
 //!
 //! In: the flattened [`ComponentInfo`] (after `component::inline`). Out: the same graph with
 //! one more core module and instance per adapted lowering (and per `thread.new-indirect`, its
-//! start trampoline: [`thread_start`]), and every use of such a lowering rewired to its
+//! start trampoline: `thread_start.rs`), and every use of such a lowering rewired to its
 //! adapter's export; plus the adapter modules' bytes, which are compiled like
 //! the component's own modules (same translator, same bounds checks, and each one validates).
 //!
