@@ -193,9 +193,16 @@ impl Fiber {
         store.gc.roots.park(resumer.parked());
         self.context.get().install(store);
         self.running.set(true);
+        // The job reaches the store through pointers of its own: handing the switch this one
+        // tells the compiler that the store may change across it (nothing about it may be kept
+        // in registers or assumed unchanged).
+        let sp: *mut Store = store;
         // SAFETY: `sp` is this fiber's saved stack pointer (its initial frame, or where it
         // suspended); it switches back to `back` when it suspends or finishes.
-        let how = unsafe { switch::weld_rt_fiber_switch(self.back.as_ptr(), self.sp.get(), 0) };
+        let how =
+            unsafe { switch::weld_rt_fiber_switch(self.back.as_ptr(), self.sp.get(), sp as usize) };
+        // SAFETY: `sp` came from the `&mut Store` this function holds; the job is not running.
+        let store = unsafe { &mut *sp };
         self.running.set(false);
         self.context.set(Context::live(store));
         resumer.install(store);

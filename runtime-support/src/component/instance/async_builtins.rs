@@ -51,9 +51,16 @@ impl Inner {
         self.tasks.borrow().last().is_some_and(|t| t.may_block)
     }
 
+    /// Whether the innermost task, running in `inst`, may block now: its function type is
+    /// async (or it returned), or another thread of the instance is ready to use the stack
+    /// meanwhile (`during-sync-call-may-block-if-other-ready-threads.wast`).
+    pub(super) fn may_block_in(&self, inst: u32) -> bool {
+        self.may_block() || self.others_ready_than_current(inst)
+    }
+
     /// The eager may-block check of a synchronous built-in that can block.
-    fn check_may_block(&self, sync: bool) -> Result<(), Trap> {
-        if sync && !self.may_block() {
+    fn check_may_block(&self, inst: u32, sync: bool) -> Result<(), Trap> {
+        if sync && !self.may_block_in(inst) {
             return Err(trap(TrapCode::SyncTaskBlocked));
         }
         Ok(())
@@ -76,7 +83,7 @@ impl Inner {
             Builtin::WaitableSetNew => Ok(vec![u64::from(self.state()?.set_new(inst)?)]),
             Builtin::WaitableSetWait | Builtin::WaitableSetPoll => {
                 let wait = *b == Builtin::WaitableSetWait;
-                self.check_may_block(wait)?;
+                self.check_may_block(inst, wait)?;
                 let si = a(0)?;
                 let ready = self.state()?.set_ready(inst, si)?;
                 let ev = match ready {
@@ -139,7 +146,7 @@ impl Inner {
             Builtin::SubtaskCancel => {
                 // The spec's checks; cancelling a running task is not implemented yet.
                 let sync = !l.opts.async_;
-                self.check_may_block(sync)?;
+                self.check_may_block(inst, sync)?;
                 let mut st = self.state()?;
                 let s = match st.inst(inst)?.table.get(a(0)?)? {
                     crate::component::table::Entry::Subtask(s) => s,
@@ -165,7 +172,7 @@ impl Inner {
             Builtin::ThreadYield => {
                 // On a fiber, others waiting run first; on a host call's stack there is no one
                 // to let go first (never cancelled).
-                self.check_may_block(false)?;
+                self.check_may_block(inst, false)?;
                 if self.current_fiber.get().is_some() {
                     self.block_until(alloc::rc::Rc::new(|_: &Inner| true))?;
                 }
@@ -221,7 +228,7 @@ impl Inner {
                 Ok(vec![self.state()?.channel_new(inst, ty, shape, future)?])
             }
             ChannelOp::Read | ChannelOp::Write => {
-                self.check_may_block(sync)?;
+                self.check_may_block(inst, sync)?;
                 let call = CopyCall {
                     inst,
                     end: a(0)?,
@@ -243,7 +250,7 @@ impl Inner {
                 self.copied(copied, sync, inst, call.end)
             }
             ChannelOp::CancelRead | ChannelOp::CancelWrite => {
-                self.check_may_block(sync)?;
+                self.check_may_block(inst, sync)?;
                 let read = op == ChannelOp::CancelRead;
                 let copied = self.state()?.cancel_copy(inst, a(0)?, ty, read, !sync)?;
                 self.copied(copied, sync, inst, a(0)?)

@@ -785,7 +785,7 @@ impl Inner {
         let ft = info.func_types.get(l.ty as usize).ok_or_else(bad)?;
         let types = Types::new(&info.types);
         let async_lower = l.opts.async_;
-        if !async_lower && ft.async_ && !self.may_block() {
+        if !async_lower && ft.async_ && !self.may_block_in(caller) {
             return Err(trap(TrapCode::SyncTaskBlocked));
         }
         // An async lower's result pointer is its last core parameter.

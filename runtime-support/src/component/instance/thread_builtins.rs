@@ -253,6 +253,14 @@ impl Inner {
         Ok(vec![0])
     }
 
+    /// Whether a thread of `inst` other than the current one is ready.
+    pub(super) fn others_ready_than_current(&self, inst: u32) -> bool {
+        match self.current_thread() {
+            Ok(t) => self.others_ready(inst, t),
+            Err(_) => false,
+        }
+    }
+
     /// Whether a thread of `inst` other than `t` is ready.
     fn others_ready(&self, inst: u32, t: u32) -> bool {
         self.threads.borrow().iter().enumerate().any(|(i, r)| {
