@@ -382,6 +382,25 @@ fn riscv64_refuses_simd_clearly() {
     simd(RISCV64);
 }
 
+/// `tests/run/fibers.wat`: two stackful tasks that yield at every step of a recursion run
+/// interleaved, each on a fiber (the stack switch of this architecture), and exit 0.
+fn fibers(t: Target) {
+    require!(t);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/run/fibers.wat");
+    let exe = compile_ok(t, &src, "fibers");
+    expect(t, "fibers", &run(t, &exe, &[]), 0, "", "");
+}
+
+#[test]
+fn aarch64_stackful_tasks_switch_fibers_under_qemu() {
+    fibers(AARCH64);
+}
+
+#[test]
+fn riscv64_stackful_tasks_switch_fibers_under_qemu() {
+    fibers(RISCV64);
+}
+
 /// A plugin built for another machine is refused from its ELF header, before it is loaded.
 fn foreign_plugin(t: Target) {
     require!(t);

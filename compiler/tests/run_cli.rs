@@ -323,6 +323,41 @@ const ASYNC_INVOCATIONS: &[(&str, &str)] = &[
 ];
 
 #[test]
+fn stackful_tasks_interleave_on_fibers_in_a_command_and_its_executable() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, err) = weld(cache.path(), &["run", &fixture("fibers.wat")]);
+    assert_eq!(code, 0, "weld run: {err}");
+    // A wrong expected sum makes the same program exit 1: the status is the check's.
+    let bad = cache.path().join("bad.wat");
+    let text = std::fs::read_to_string(fixture("fibers.wat")).unwrap();
+    std::fs::write(&bad, text.replace("45150", "45151")).unwrap();
+    let (code, _, err) = weld(cache.path(), &["run", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "weld run (wrong sum): {err}");
+    let exe = cache.path().join("fibers");
+    let (code, _, err) = weld(
+        cache.path(),
+        &[
+            "compile",
+            &fixture("fibers.wat"),
+            "-o",
+            exe.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "weld compile: {err}");
+    let o = Command::new(&exe).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
 fn invoke_runs_async_exports_until_they_return() {
     if !have_cc() {
         println!("SKIPPED: no C compiler");

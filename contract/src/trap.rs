@@ -153,6 +153,10 @@ pub enum TrapCode {
     NoStackForTask = 72,
     /// A thread built-in named a thread that is not suspended where it must be.
     ThreadNotSuspended = 73,
+    /// `task.cancel` of a task that was not told of a cancellation (or is not async-lifted).
+    CancelNotDelivered = 74,
+    /// `subtask.cancel` of a subtask whose cancellation was already requested.
+    CancelRequestedTwice = 75,
 }
 
 impl TrapCode {
@@ -231,6 +235,8 @@ impl TrapCode {
         TrapCode::WrongHandleKind,
         TrapCode::NoStackForTask,
         TrapCode::ThreadNotSuspended,
+        TrapCode::CancelNotDelivered,
+        TrapCode::CancelRequestedTwice,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -332,6 +338,8 @@ impl TrapCode {
             TrapCode::WrongHandleKind => "handle index used with the wrong type",
             TrapCode::NoStackForTask => "out of memory for an async task's stack",
             TrapCode::ThreadNotSuspended => "thread is not suspended",
+            TrapCode::CancelNotDelivered => "task.cancel called without a pending cancellation",
+            TrapCode::CancelRequestedTwice => "subtask cancellation already requested",
         }
     }
 }

@@ -144,6 +144,8 @@ typedef enum weld_trap_code {
   WELD_TRAP_WRONG_HANDLE_KIND = 71, /* handle index used with the wrong type */
   WELD_TRAP_NO_STACK_FOR_TASK = 72, /* out of memory for an async task's stack */
   WELD_TRAP_THREAD_NOT_SUSPENDED = 73, /* thread is not suspended */
+  WELD_TRAP_CANCEL_NOT_DELIVERED = 74, /* task.cancel called without a pending cancellation */
+  WELD_TRAP_CANCEL_REQUESTED_TWICE = 75, /* subtask cancellation already requested */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.

@@ -63,6 +63,12 @@ impl Event {
         p1: 0,
         p2: 0,
     };
+    /// The event that tells a task its caller cancelled it.
+    pub const TASK_CANCELLED: Event = Event {
+        code: EventCode::TaskCancelled,
+        p1: 0,
+        p2: 0,
+    };
 }
 
 /// The states of a subtask, as an async lower and `SUBTASK` events report them.

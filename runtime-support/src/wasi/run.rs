@@ -14,6 +14,9 @@ use weld_contract::trap::TrapCode;
 /// The export a command runs, normalised.
 pub const RUN_EXPORT: &str = "wasi:cli/run@0.2#run";
 
+/// WASI 0.3's (an async function, same result), normalised.
+pub const RUN_EXPORT_P3: &str = "wasi:cli/run@0.3#run";
+
 /// Why a command did not run to an exit status.
 #[derive(Debug)]
 pub enum RunError {
@@ -44,12 +47,15 @@ impl From<Trap> for RunError {
     }
 }
 
-/// The name of `instance`'s run export, whatever `0.2.x` version it has.
+/// The name of `instance`'s run export, whatever `0.2.x` (or `0.3.x`) version it has.
 pub fn find_run_export(instance: &ComponentInstance) -> Option<String> {
     instance
         .exports()
         .into_iter()
-        .find(|(name, _)| normalize(name) == RUN_EXPORT)
+        .find(|(name, _)| {
+            let n = normalize(name);
+            n == RUN_EXPORT || n == RUN_EXPORT_P3
+        })
         .map(|(name, _)| String::from(name))
 }
 

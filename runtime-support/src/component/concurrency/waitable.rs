@@ -62,6 +62,10 @@ pub struct Subtask {
     pub delivered: bool,
     /// The waitable part.
     pub waitable: Waitable,
+    /// The callee's task (the runtime's id, meaningful until the subtask resolves).
+    pub task: u32,
+    /// Whether the caller asked to cancel it (`subtask.cancel`; once only).
+    pub cancel_requested: bool,
 }
 
 /// The waitable part of entry `e`, if it is a waitable.

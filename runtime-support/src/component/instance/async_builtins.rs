@@ -88,7 +88,7 @@ impl Inner {
                 let ready = self.state()?.set_ready(inst, si)?;
                 let ev = match ready {
                     Some(w) => self.state()?.deliver(inst, w)?,
-                    None if wait => self.wait_on_set(inst, si, false)?,
+                    None if wait => self.wait_on_set(inst, si)?,
                     None => Event::NONE,
                 };
                 self.write_event(l, a(1)?, ev)?;
@@ -144,21 +144,13 @@ impl Inner {
                 Ok(Vec::new())
             }
             Builtin::SubtaskCancel => {
-                // The spec's checks; cancelling a running task is not implemented yet.
                 let sync = !l.opts.async_;
                 self.check_may_block(inst, sync)?;
-                let mut st = self.state()?;
-                let s = match st.inst(inst)?.table.get(a(0)?)? {
-                    crate::component::table::Entry::Subtask(s) => s,
-                    _ => return Err(trap(TrapCode::WrongHandleKind)),
-                };
-                if s.delivered {
-                    return Err(trap(TrapCode::TaskAlreadyReturned));
-                }
-                if s.waitable.set.is_some() && sync {
-                    return Err(trap(TrapCode::WaitableInSet));
-                }
-                Err(trap(TrapCode::UnsupportedBuiltin))
+                Ok(vec![u64::from(self.subtask_cancel(inst, a(0)?, !sync)?)])
+            }
+            Builtin::TaskCancel => {
+                self.task_cancel()?;
+                Ok(Vec::new())
             }
             Builtin::Recursive => Err(trap(TrapCode::CannotEnterComponent)),
             Builtin::ThreadIndex

@@ -20,6 +20,7 @@
 
 mod async_builtins;
 pub mod borrowed;
+mod cancel;
 mod handles;
 mod host_call;
 mod tasks;

@@ -16,7 +16,6 @@
 
 use super::async_builtins::TaskFrame;
 use super::thread_builtins::ThreadState;
-use super::threads::Wake;
 use super::{bad, param_types, to_raw, trap, Inner};
 use crate::component::abi::{Abi, MAX_FLAT_PARAMS};
 use crate::component::concurrency::{Pending, Subtask, Waitable};
@@ -37,7 +36,7 @@ use weld_contract::component::{Lifted, StringEncoding};
 use weld_contract::trap::TrapCode;
 
 /// The borrow scope of task `id` (`Handle::scope`; 0 is the synchronous calls').
-fn scope(id: u32) -> u32 {
+pub(super) fn scope(id: u32) -> u32 {
     id.wrapping_add(1)
 }
 
@@ -112,6 +111,10 @@ pub(super) struct Task {
     pub thread: Option<u32>,
     /// Its threads that have not ended (the implicit one included).
     pub threads: u32,
+    /// Where its caller's cancellation request is (`cancel.rs`).
+    pub cancel: super::cancel::Cancel,
+    /// The fiber its callback loop waits on, while it waits there (cancellably).
+    pub loop_fiber: Option<u32>,
 }
 
 /// What the event loop runs next.
@@ -148,6 +151,8 @@ impl Inner {
             loans: Vec::new(),
             thread: None,
             threads: 1,
+            cancel: super::cancel::Cancel::None,
+            loop_fiber: None,
         };
         let id = {
             let mut tasks = self.async_tasks.borrow_mut();
@@ -213,18 +218,14 @@ impl Inner {
             loop {
                 let code = unpack_callback_result(packed)
                     .ok_or(trap(TrapCode::UnsupportedCallbackCode))?;
-                if code == CallbackCode::Exit {
-                    break;
-                }
+                let set = match code {
+                    CallbackCode::Exit => break,
+                    CallbackCode::Yield => None,
+                    CallbackCode::Wait(si) => Some(si),
+                };
                 // The lock is free while the task waits to be called back.
                 self.hold_exclusive(inst, id, false)?;
-                let ev = match code {
-                    CallbackCode::Wait(si) => self.wait_on_set(inst, si, true)?,
-                    _ => {
-                        self.block_until(Rc::new(move |i: &Inner| i.may_call_back(inst)))?;
-                        Event::NONE
-                    }
-                };
+                let ev = self.loop_wait(id, inst, set)?;
                 if !self.task_resolved(id) {
                     self.hold_exclusive(inst, id, true)?;
                 }
@@ -273,14 +274,14 @@ impl Inner {
     }
 
     /// Forget task `id`'s record; its slot serves the next task.
-    fn free_task(&self, id: u32) {
+    pub(super) fn free_task(&self, id: u32) {
         if let Some(slot) = self.async_tasks.borrow_mut().get_mut(id as usize) {
             *slot = None;
             self.async_free.borrow_mut().push(id);
         }
     }
 
-    fn with_task<T>(&self, id: u32, f: impl FnOnce(&mut Task) -> T) -> Result<T, Trap> {
+    pub(super) fn with_task<T>(&self, id: u32, f: impl FnOnce(&mut Task) -> T) -> Result<T, Trap> {
         let mut tasks = self.async_tasks.borrow_mut();
         let t = tasks
             .get_mut(id as usize)
@@ -325,7 +326,7 @@ impl Inner {
     }
 
     /// Take (or give back) `inst`'s exclusive lock for task `id`.
-    fn hold_exclusive(&self, inst: u32, id: u32, hold: bool) -> Result<(), Trap> {
+    pub(super) fn hold_exclusive(&self, inst: u32, id: u32, hold: bool) -> Result<(), Trap> {
         let mut st = self.state()?;
         let s = st.inst(inst)?;
         if hold {
@@ -337,7 +338,7 @@ impl Inner {
     }
 
     /// Whether `inst` may run a callback of a task now: enterable, nobody holds the lock.
-    fn may_call_back(&self, inst: u32) -> bool {
+    pub(super) fn may_call_back(&self, inst: u32) -> bool {
         self.state()
             .ok()
             .and_then(|mut st| {
@@ -659,7 +660,7 @@ impl Inner {
     }
 
     /// Tell an async lower's caller that task `id` reached `state`.
-    fn subtask_progress(&self, id: u32, state: SubtaskState) -> Result<(), Trap> {
+    pub(super) fn subtask_progress(&self, id: u32, state: SubtaskState) -> Result<(), Trap> {
         let Sink::Subtask {
             lowering,
             handle: Some(h),
@@ -716,6 +717,8 @@ impl Inner {
                 state,
                 delivered: false,
                 waitable: Waitable::default(),
+                task: id,
+                cancel_requested: false,
             }))?;
         self.with_task(id, |t| {
             if let Sink::Subtask { handle, .. } = &mut t.sink {
@@ -759,19 +762,11 @@ impl Inner {
         Ok(())
     }
 
-    /// Wait for an event of set `si` of `inst` and take it; with `enter`, also until the
-    /// instance may run a callback (a callback task's wait, outside its instance).
-    pub(super) fn wait_on_set(&self, inst: u32, si: u32, enter: bool) -> Result<Event, Trap> {
+    /// `waitable-set.wait` of the current task: wait for an event of set `si` of `inst` and
+    /// take it.
+    pub(super) fn wait_on_set(&self, inst: u32, si: u32) -> Result<Event, Trap> {
         self.state()?.set_waiting(inst, si, true)?;
-        let wake: Wake = Rc::new(move |inner: &Inner| {
-            (!enter || inner.may_call_back(inst))
-                && inner
-                    .state()
-                    .ok()
-                    .and_then(|mut st| st.set_ready(inst, si).ok().flatten())
-                    .is_some()
-        });
-        let r = self.block_until(wake);
+        let r = self.block_until(Rc::new(move |i: &Inner| i.set_has_event(inst, si)));
         self.state()?.set_waiting(inst, si, false)?;
         r?;
         let mut st = self.state()?;

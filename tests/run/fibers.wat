@@ -1,0 +1,87 @@
+;; A command whose `run` starts two stackful async tasks at once and waits for both: each sums
+;; 1..n through a recursion that yields at every step, so the two run interleaved, each on a
+;; fiber of its own (compiler/tests/run_cli.rs on this machine, compiler/tests/cross.rs on
+;; aarch64 and riscv64 under qemu). It exits 0 when both sums are right, 1 otherwise.
+(component
+  (component $Inner
+    (core module $m
+      (import "" "task.return" (func $task.return (param i32)))
+      (import "" "thread.yield" (func $yield (result i32)))
+      (func $sum (param $n i32) (result i32)
+        (if (result i32) (i32.eqz (local.get $n))
+          (then (i32.const 0))
+          (else
+            (drop (call $yield))
+            (i32.add (local.get $n) (call $sum (i32.sub (local.get $n) (i32.const 1)))))))
+      (func (export "sum") (param i32)
+        (call $task.return (call $sum (local.get 0)))))
+    (core func $task.return (canon task.return (result u32)))
+    (core func $yield (canon thread.yield))
+    (core instance $i (instantiate $m (with "" (instance
+      (export "task.return" (func $task.return))
+      (export "thread.yield" (func $yield))))))
+    (func (export "sum") async (param "n" u32) (result u32)
+      (canon lift (core func $i "sum") async)))
+  (component $Outer
+    (import "sum" (func $sum async (param "n" u32) (result u32)))
+    (core module $Memory (memory (export "mem") 1))
+    (core instance $memory (instantiate $Memory))
+    (core module $m
+      (import "" "mem" (memory 1))
+      (import "" "sum" (func $sum (param i32 i32) (result i32)))
+      (import "" "waitable-set.new" (func $ws.new (result i32)))
+      (import "" "waitable-set.wait" (func $wait (param i32 i32) (result i32)))
+      (import "" "waitable.join" (func $join (param i32 i32)))
+      (import "" "subtask.drop" (func $drop (param i32)))
+      (import "" "task.return" (func $task.return (param i32)))
+      (func $start (param $n i32) (param $at i32) (param $set i32) (result i32)
+        (local $packed i32)
+        (local.set $packed (call $sum (local.get $n) (local.get $at)))
+        ;; STARTED (1): it yielded before returning
+        (if (i32.ne (i32.and (local.get $packed) (i32.const 0xf)) (i32.const 1))
+          (then (return (i32.const 0))))
+        (call $join (i32.shr_u (local.get $packed) (i32.const 4)) (local.get $set))
+        (i32.const 1))
+      (func (export "run")
+        (local $set i32) (local $left i32) (local $ok i32)
+        (local.set $set (call $ws.new))
+        (local.set $ok (i32.and
+          (call $start (i32.const 100) (i32.const 16) (local.get $set))
+          (call $start (i32.const 300) (i32.const 20) (local.get $set))))
+        (local.set $left (i32.const 2))
+        (loop $more
+          ;; SUBTASK (1) events, RETURNED (2)
+          (if (i32.ne (call $wait (local.get $set) (i32.const 0)) (i32.const 1))
+            (then (local.set $ok (i32.const 0))))
+          (if (i32.ne (i32.load (i32.const 4)) (i32.const 2))
+            (then (local.set $ok (i32.const 0))))
+          (call $drop (i32.load (i32.const 0)))
+          (local.set $left (i32.sub (local.get $left) (i32.const 1)))
+          (br_if $more (local.get $left)))
+        (if (i32.ne (i32.load (i32.const 16)) (i32.const 5050))
+          (then (local.set $ok (i32.const 0))))
+        (if (i32.ne (i32.load (i32.const 20)) (i32.const 45150))
+          (then (local.set $ok (i32.const 0))))
+        ;; result::ok is 0, result::err 1
+        (call $task.return (i32.eqz (local.get $ok)))))
+    (type $R (result))
+    (core func $sum (canon lower (func $sum) async (memory $memory "mem")))
+    (core func $ws.new (canon waitable-set.new))
+    (core func $wait (canon waitable-set.wait (memory $memory "mem")))
+    (core func $join (canon waitable.join))
+    (core func $drop (canon subtask.drop))
+    (core func $task.return (canon task.return (result $R)))
+    (core instance $i (instantiate $m (with "" (instance
+      (export "mem" (memory $memory "mem"))
+      (export "sum" (func $sum))
+      (export "waitable-set.new" (func $ws.new))
+      (export "waitable-set.wait" (func $wait))
+      (export "waitable.join" (func $join))
+      (export "subtask.drop" (func $drop))
+      (export "task.return" (func $task.return))))))
+    (func $run (export "run") async (result $R)
+      (canon lift (core func $i "run") async)))
+  (instance $inner (instantiate $Inner))
+  (instance $outer (instantiate $Outer (with "sum" (func $inner "sum"))))
+  (instance $cli (export "run" (func $outer "run")))
+  (export "wasi:cli/run@0.3.0" (instance $cli)))
