@@ -358,6 +358,24 @@ fn stackful_tasks_interleave_on_fibers_in_a_command_and_its_executable() {
 }
 
 #[test]
+fn a_stack_overflow_on_a_fiber_traps_like_any_other() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let (code, out, err) = weld(
+        cache.path(),
+        &["run", "--invoke", "deep()", &fixture("async.wat")],
+    );
+    assert_eq!((code, out.as_str()), (134, ""), "{err}");
+    assert!(
+        err.starts_with("trap: call stack exhausted\nwasm backtrace:\n     0: m!down\n"),
+        "{err}"
+    );
+}
+
+#[test]
 fn invoke_runs_async_exports_until_they_return() {
     if !have_cc() {
         println!("SKIPPED: no C compiler");

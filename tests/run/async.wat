@@ -1,7 +1,8 @@
 ;; The component of compiler/tests/run_cli.rs's async `--invoke` test, also run through
 ;; `wasmtime run --invoke` where it is installed: an async export lifted with a callback that
 ;; yields once, then returns the sum of its arguments through `task.return`; and one that waits
-;; on a future it writes itself.
+;; on a future it writes itself; and a stackful one that recurses without end on its fiber (it
+;; must trap as any wasm stack overflow does).
 (component
   (core module $m
     (import "" "task.return" (func $task.return (param i32)))
@@ -27,7 +28,11 @@
       (i32.or (i32.const 2 (; WAIT ;)) (i32.shl (local.get $set) (i32.const 4))))
     (func (export "signal-cb") (param $code i32) (param i32 i32) (result i32)
       (call $task.return (local.get $code))
-      (i32.const 0 (; EXIT ;))))
+      (i32.const 0 (; EXIT ;)))
+    (func $down (param i32) (result i32)
+      (i32.add (i32.const 1) (call $down (local.get 0))))
+    (func (export "deep")
+      (call $task.return (call $down (i32.const 0)))))
   (type $F (future))
   (core func $task.return (canon task.return (result u32)))
   (core func $ws.new (canon waitable-set.new))
@@ -45,4 +50,6 @@
   (func (export "add") async (param "a" u32) (param "b" u32) (result u32)
     (canon lift (core func $i "add") async (callback (func $i "add-cb"))))
   (func (export "signal") async (result u32)
-    (canon lift (core func $i "signal") async (callback (func $i "signal-cb")))))
+    (canon lift (core func $i "signal") async (callback (func $i "signal-cb"))))
+  (func (export "deep") async (result u32)
+    (canon lift (core func $i "deep") async)))
