@@ -157,6 +157,9 @@ pub enum TrapCode {
     CancelNotDelivered = 74,
     /// `subtask.cancel` of a subtask whose cancellation was already requested.
     CancelRequestedTwice = 75,
+    /// The host called into a component instance with another store (or the store moved)
+    /// while async tasks of it were suspended.
+    StoreMoved = 76,
 }
 
 impl TrapCode {
@@ -237,6 +240,7 @@ impl TrapCode {
         TrapCode::ThreadNotSuspended,
         TrapCode::CancelNotDelivered,
         TrapCode::CancelRequestedTwice,
+        TrapCode::StoreMoved,
     ];
 
     /// The code for a raw byte, if it names one.
@@ -340,6 +344,7 @@ impl TrapCode {
             TrapCode::ThreadNotSuspended => "thread is not suspended",
             TrapCode::CancelNotDelivered => "task.cancel called without a pending cancellation",
             TrapCode::CancelRequestedTwice => "subtask cancellation already requested",
+            TrapCode::StoreMoved => "store moved while async tasks were suspended in it",
         }
     }
 }

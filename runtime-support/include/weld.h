@@ -146,6 +146,7 @@ typedef enum weld_trap_code {
   WELD_TRAP_THREAD_NOT_SUSPENDED = 73, /* thread is not suspended */
   WELD_TRAP_CANCEL_NOT_DELIVERED = 74, /* task.cancel called without a pending cancellation */
   WELD_TRAP_CANCEL_REQUESTED_TWICE = 75, /* subtask cancellation already requested */
+  WELD_TRAP_STORE_MOVED = 76, /* store moved while async tasks were suspended in it */
 } weld_trap_code;
 
 /* Instantiate a module with `n` imports (NULL when n is 0): segments, start function.

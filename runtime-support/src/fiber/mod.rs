@@ -48,11 +48,13 @@ struct Context {
 }
 
 impl Context {
-    /// A new job's: no entry yet, compiled code limited to the fiber's stack.
-    fn fresh(stack: &Stack) -> Context {
+    /// A new job's: no entry yet, compiled code limited to `max_wasm` bytes of the fiber's
+    /// stack, and never closer than the runtime's margin to its end.
+    fn fresh(stack: &Stack, max_wasm: usize) -> Context {
+        let margin = RUNTIME_MARGIN.min((stack.top() - stack.low()) / 2);
         Context {
             entry: core::ptr::null_mut(),
-            stack_limit: stack.low() + RUNTIME_MARGIN.min((stack.top() - stack.low()) / 2),
+            stack_limit: (stack.low() + margin).max(stack.top().saturating_sub(max_wasm)),
             exit_fp: 0,
             exit_func: 0,
             exit_frame: 0,
@@ -141,7 +143,7 @@ impl Fiber {
     /// A fiber with `size` bytes of stack; `None` when no memory is left for one.
     pub(crate) fn new(size: usize) -> Option<Box<Fiber>> {
         let stack = Stack::new(size)?;
-        let context = Context::fresh(&stack);
+        let context = Context::fresh(&stack, size);
         let fiber = Box::new(Fiber {
             stack,
             sp: Cell::new(0),
@@ -176,7 +178,8 @@ impl Fiber {
         debug_assert!(!self.busy.get());
         self.busy.set(true);
         self.job.set(Some(job));
-        self.context.set(Context::fresh(&self.stack));
+        self.context
+            .set(Context::fresh(&self.stack, store.max_wasm_stack));
         self.switch_in(store)
     }
 

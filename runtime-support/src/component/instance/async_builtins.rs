@@ -163,9 +163,9 @@ impl Inner {
             | Builtin::ThreadYieldThenPromote => self.run_thread_builtin(l, b, args),
             Builtin::ThreadYield => {
                 // On a fiber, others waiting run first; on a host call's stack there is no one
-                // to let go first (never cancelled).
+                // to let go first, nor for a task that may not block (never cancelled).
                 self.check_may_block(inst, false)?;
-                if self.current_fiber.get().is_some() {
+                if self.current_fiber.get().is_some() && self.may_block() {
                     self.block_until(alloc::rc::Rc::new(|_: &Inner| true))?;
                 }
                 Ok(vec![0])
@@ -331,18 +331,20 @@ impl Inner {
         let mut loans = Vec::new();
         if ch.plain {
             let bytes = t.n as usize * ch.elem_size as usize;
-            let data: Vec<u8> = {
+            let src = {
                 let cx = self.cx(store, from, false, &mut loans)?;
                 let mem = crate::component::abi::CanonCx::memory(&cx)?;
                 let at = t.from.1 as usize;
-                mem.get(at..at + bytes).ok_or_else(bad)?.to_vec()
+                mem.get(at..at + bytes).ok_or_else(bad)?.as_ptr()
             };
             let mut cx = self.cx(store, to, false, &mut loans)?;
             let mem = crate::component::abi::CanonCx::memory_mut(&mut cx)?;
             let at = t.to.1 as usize;
-            mem.get_mut(at..at + bytes)
-                .ok_or_else(bad)?
-                .copy_from_slice(&data);
+            let dst = mem.get_mut(at..at + bytes).ok_or_else(bad)?;
+            // SAFETY: `src` points at `bytes` checked bytes of the writer's memory, which
+            // nothing resized or freed since (no wasm ran in between); `dst` is the reader's
+            // range, borrowed here. `copy` allows both to be one memory.
+            unsafe { core::ptr::copy(src, dst.as_mut_ptr(), bytes) };
             return Ok(());
         }
         self.transfer_values(t, elem, from, to, ch.elem_size)

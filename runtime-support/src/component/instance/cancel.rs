@@ -160,8 +160,10 @@ impl Inner {
         let fiber = self.current_fiber.get();
         self.with_task(id, |t| t.loop_fiber = fiber)?;
         let r = self.block_until(Rc::new(move |i: &Inner| {
-            i.cancel_now(id)
-                || (i.may_call_back(inst) && set.is_none_or(|si| i.set_has_event(inst, si)))
+            // Told of a cancellation or not, the task is called back only while nobody holds
+            // its instance's lock.
+            i.may_call_back(inst)
+                && (i.cancel_now(id) || set.is_none_or(|si| i.set_has_event(inst, si)))
         }));
         self.with_task(id, |t| t.loop_fiber = None)?;
         if let Some(si) = set {

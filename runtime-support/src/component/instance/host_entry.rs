@@ -50,6 +50,7 @@ impl ComponentInstance {
             ValRaw::i64(args.expose_provenance() as i64),
             ValRaw::i64(ret.expose_provenance() as i64),
         ];
+        inner.check_store(store)?;
         let saved = inner.store.replace(store);
         let result = inner.with_scratch_reset(|| func.call_in_place(store, &mut slots));
         inner.store.set(saved);

@@ -316,6 +316,8 @@ struct Inner {
     switch_to: Cell<Option<u32>>,
     /// Whether the graph uses thread built-ins: only then does every call get a thread.
     uses_threads: bool,
+    /// The store the fibers' jobs run in (`threads.rs`: `check_store`).
+    fiber_store: Cell<*mut Store>,
 }
 
 /// The context of a lowering trampoline; starts with the contract's [`VMLoweringContext`].
@@ -1197,6 +1199,7 @@ impl ComponentInstance {
             fiber_base: Cell::new(0),
             threads: RefCell::new(Vec::new()),
             switch_to: Cell::new(None),
+            fiber_store: Cell::new(store),
             uses_threads: info
                 .lowerings
                 .iter()
@@ -1269,6 +1272,7 @@ impl ComponentInstance {
         {
             return Err(bad());
         }
+        inner.check_store(store)?;
         let saved = inner.store.replace(store);
         let depth = inner.depth();
         let result = inner.with_scratch_reset(|| {

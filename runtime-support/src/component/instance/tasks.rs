@@ -91,8 +91,8 @@ pub(super) enum Phase {
 /// One async task.
 #[derive(Debug)]
 pub(super) struct Task {
-    /// The function.
-    pub f: Lifted,
+    /// The function (shared: the task's code paths take it many times per call).
+    pub f: Rc<Lifted>,
     /// Its arguments, until it starts.
     pub args: Option<Args>,
     /// Its results' destination.
@@ -141,7 +141,7 @@ impl Inner {
     /// Make a task for `f` and start it if its instance lets it in now.
     pub(super) fn spawn(&self, f: &Lifted, args: Args, sink: Sink) -> Result<u32, Trap> {
         let task = Task {
-            f: f.clone(),
+            f: Rc::new(f.clone()),
             args: Some(args),
             sink,
             phase: Phase::Starting,
@@ -330,6 +330,10 @@ impl Inner {
         let mut st = self.state()?;
         let s = st.inst(inst)?;
         if hold {
+            debug_assert!(
+                s.exclusive.is_none_or(|h| h == id),
+                "the lock is someone else's"
+            );
             s.exclusive = Some(id);
         } else if s.exclusive == Some(id) {
             s.exclusive = None;
@@ -732,7 +736,9 @@ impl Inner {
     /// it returns; its results.
     pub(super) fn call_and_wait(&self, f: &Lifted, args: Args) -> Result<Vec<Val>, Trap> {
         let id = self.spawn(f, args, Sink::Keep(None))?;
-        self.block_until(Rc::new(move |inner: &Inner| inner.task_resolved(id)))?;
+        if !self.task_resolved(id) {
+            self.block_until(Rc::new(move |inner: &Inner| inner.task_resolved(id)))?;
+        }
         let (results, exited) = self.with_task(id, |t| {
             let r = match &mut t.sink {
                 Sink::Keep(v) => v.take(),

@@ -13,6 +13,7 @@
 use super::async_builtins::TaskFrame;
 use super::{bad, to_raw, trap, Inner};
 use crate::component::table::Entry;
+use crate::fiber::Job;
 use crate::trap::Trap;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -241,7 +242,11 @@ impl Inner {
             r.fiber = self.current_fiber.get();
         })?;
         if let Some(o) = switch {
-            self.with_thread(o, |r| r.state = ThreadState::Ready)?;
+            let now = self.tick();
+            self.with_thread(o, |r| {
+                r.state = ThreadState::Ready;
+                r.since = now;
+            })?;
             self.switch_to.set(Some(o));
         }
         let r = self.block_until(Rc::new(move |i: &Inner| i.thread_ready(t)));
@@ -269,32 +274,34 @@ impl Inner {
         })
     }
 
-    /// Go on with thread `o`, which was made ready for a direct hand-over: start it, or resume
-    /// the fiber it blocked on; one on a host call's stack goes on when that stack's event
-    /// loop sees it ready.
-    pub(super) fn hand_over(&self, o: u32) -> Result<(), Trap> {
+    /// What to run for thread `o`, which was made ready for a direct hand-over: a fiber and
+    /// the job to start on it (a thread that never ran), or the fiber it blocked on. Nothing
+    /// when it cannot go on now (its instance is busy: the event loop gets to it) or it runs
+    /// on a host call's stack (that stack's event loop sees it ready).
+    pub(super) fn hand_over(&self, o: u32) -> Result<Option<(u32, Option<Job>)>, Trap> {
         let (start, fiber) = self.with_thread(o, |r| (r.start.is_some(), r.fiber))?;
         if start {
-            return if self.may_start_thread(o) {
-                self.start_thread(o)
-            } else {
-                Ok(())
-            };
+            if !self.may_start_thread(o) {
+                return Ok(None);
+            }
+            return Ok(Some((self.idle_fiber()?, Some(self.thread_job(o)))));
         }
-        match fiber {
-            Some(k) if self.fiber_ready(k) => self.resume_fiber(k),
-            _ => Ok(()),
-        }
+        Ok(fiber.filter(|k| self.fiber_ready(*k)).map(|k| (k, None)))
+    }
+
+    /// The job of thread `t`'s fiber.
+    fn thread_job(&self, t: u32) -> Job {
+        let me: *const Inner = self;
+        Box::new(move || {
+            // SAFETY: `Inner` owns its fibers, so it outlives every job they run.
+            let inner = unsafe { &*me };
+            inner.thread_main(t)
+        })
     }
 
     /// Start thread `t` now, on a fiber of its own.
     pub(super) fn start_thread(&self, t: u32) -> Result<(), Trap> {
-        let me: *const Inner = self;
-        self.run_new_fiber(Box::new(move || {
-            // SAFETY: `Inner` owns its fibers, so it outlives every job they run.
-            let inner = unsafe { &*me };
-            inner.thread_main(t)
-        }))
+        self.run_new_fiber(self.thread_job(t))
     }
 
     /// A new thread's life: enter its instance, call its start function, end.

@@ -12,6 +12,7 @@
 use super::async_builtins::TaskFrame;
 use super::{bad, trap, Inner};
 use crate::fiber::{Fiber, Job, Resumed, RUNTIME_MARGIN};
+use crate::store::Store;
 use crate::trap::Trap;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -52,29 +53,30 @@ impl Inner {
     /// Run `job` on an idle fiber (a new one if none is idle or big enough) until it blocks
     /// or ends.
     pub(super) fn run_new_fiber(&self, job: Job) -> Result<(), Trap> {
+        let k = self.idle_fiber()?;
+        self.run_fiber(k, Some(job))
+    }
+
+    /// An idle fiber with room for the store's wasm stack limit, made if none is idle.
+    pub(super) fn idle_fiber(&self) -> Result<u32, Trap> {
         // SAFETY: called while wasm of this instance runs or from a host entry.
         let size = unsafe { self.store() }.max_wasm_stack + RUNTIME_MARGIN;
-        let k = {
-            let mut fibers = self.fibers.borrow_mut();
-            let found = fibers
-                .idle
-                .iter()
-                .rposition(|k| fibers.slots[*k as usize].fiber.size() >= size);
-            match found {
-                Some(i) => fibers.idle.swap_remove(i),
-                None => {
-                    let fiber = Fiber::new(size).ok_or(trap(TrapCode::NoStackForTask))?;
-                    fibers.slots.push(FiberSlot {
-                        fiber,
-                        wake: None,
-                        frames: Vec::new(),
-                        since: 0,
-                    });
-                    (fibers.slots.len() - 1) as u32
-                }
-            }
-        };
-        self.run_fiber(k, Some(job))
+        let mut fibers = self.fibers.borrow_mut();
+        let found = fibers
+            .idle
+            .iter()
+            .rposition(|k| fibers.slots[*k as usize].fiber.size() >= size);
+        if let Some(i) = found {
+            return Ok(fibers.idle.swap_remove(i));
+        }
+        let fiber = Fiber::new(size).ok_or(trap(TrapCode::NoStackForTask))?;
+        fibers.slots.push(FiberSlot {
+            fiber,
+            wake: None,
+            frames: Vec::new(),
+            since: 0,
+        });
+        Ok((fibers.slots.len() - 1) as u32)
     }
 
     /// Resume blocked fiber `k` (its condition holds) until it blocks again or its job ends.
@@ -88,8 +90,46 @@ impl Inner {
         Ok(&*slot.fiber)
     }
 
+    /// Run fiber `k` (starting `job` on it, or resuming it), then every thread handed over to
+    /// from there.
     fn run_fiber(&self, k: u32, job: Option<Job>) -> Result<(), Trap> {
+        let r = self.run_fiber_once(k, job);
+        if r.is_err() {
+            self.switch_to.set(None);
+            return r;
+        }
+        self.drain_hand_overs()
+    }
+
+    /// Go on with the threads handed over to, one after another at this depth: a chain of
+    /// `*-then-resume` between two threads never nests stacks.
+    pub(super) fn drain_hand_overs(&self) -> Result<(), Trap> {
+        while let Some(o) = self.switch_to.take() {
+            if let Some((k, job)) = self.hand_over(o)? {
+                if let Err(e) = self.run_fiber_once(k, job) {
+                    self.switch_to.set(None);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Check a host entry's store: while jobs are in progress on fibers, their frames hold the
+    /// store they started with, which must be this one, at the same address.
+    pub(super) fn check_store(&self, store: *mut Store) -> Result<(), Trap> {
+        let fibers = self.fibers.borrow();
+        let busy = fibers.slots.len() > fibers.idle.len();
+        if busy && self.fiber_store.get() != store {
+            return Err(trap(TrapCode::StoreMoved));
+        }
+        Ok(())
+    }
+
+    /// Run fiber `k` until it blocks or its job ends.
+    fn run_fiber_once(&self, k: u32, job: Option<Job>) -> Result<(), Trap> {
         let fiber = self.fiber(k)?;
+        self.fiber_store.set(self.store.get());
         let prev = self.current_fiber.replace(Some(k));
         let base = self.tasks.borrow().len();
         let prev_base = self.fiber_base.replace(base);
@@ -108,13 +148,9 @@ impl Inner {
             // A trap leaves the frames it unwound.
             self.tasks.borrow_mut().truncate(base);
             self.fibers.borrow_mut().idle.push(k);
-            outcome?;
+            return outcome;
         }
-        // The thread that blocked there may have handed over to another.
-        match self.switch_to.take() {
-            Some(o) => self.hand_over(o),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     /// Block until `wake` holds: on a fiber, suspend it for the event loop to resume; on a
@@ -123,45 +159,47 @@ impl Inner {
         let Some(k) = self.current_fiber.get() else {
             return self.block_here(&*wake);
         };
+        let fiber = self.fiber(k)?;
         let frames = self.tasks.borrow_mut().split_off(self.fiber_base.get());
-        self.enter_frames(&frames, false)?;
+        if let Err(e) = self.enter_frames(&frames, false) {
+            self.tasks.borrow_mut().extend(frames);
+            return Err(e);
+        }
         let since = self.tick();
-        {
-            let mut fibers = self.fibers.borrow_mut();
-            let slot = fibers.slots.get_mut(k as usize).ok_or_else(bad)?;
+        if let Some(slot) = self.fibers.borrow_mut().slots.get_mut(k as usize) {
             slot.wake = Some(wake);
             slot.frames = frames;
             slot.since = since;
         }
-        let fiber = self.fiber(k)?;
         // SAFETY: this code runs on fiber `k` (`current_fiber`), which is boxed in the pool.
         unsafe { (*fiber).suspend() };
-        let frames = {
-            let mut fibers = self.fibers.borrow_mut();
-            let slot = fibers.slots.get_mut(k as usize).ok_or_else(bad)?;
-            slot.wake = None;
-            core::mem::take(&mut slot.frames)
+        let frames = match self.fibers.borrow_mut().slots.get_mut(k as usize) {
+            Some(slot) => {
+                slot.wake = None;
+                core::mem::take(&mut slot.frames)
+            }
+            None => Vec::new(),
         };
-        self.enter_frames(&frames, true)?;
+        let entered = self.enter_frames(&frames, true);
         self.tasks.borrow_mut().extend(frames);
-        Ok(())
+        entered
     }
 
     /// Block on a host call's stack: leave the instances its frames entered, go on with a
     /// thread handed over to, run the event loop until `wake` holds, enter them again.
     fn block_here(&self, wake: &dyn Fn(&Inner) -> bool) -> Result<(), Trap> {
         let frames = self.tasks.borrow_mut().split_off(self.fiber_base.get());
-        self.enter_frames(&frames, false)?;
-        let r = match self.switch_to.take() {
-            Some(o) => self.hand_over(o),
-            None => Ok(()),
-        };
-        let r = r.and_then(|()| self.run_until(wake));
+        let mut r = self.enter_frames(&frames, false);
+        if r.is_ok() {
+            r = self.drain_hand_overs().and_then(|()| self.run_until(wake));
+        }
         let entered = frames.iter().filter_map(|f| f.entered);
         if r.is_ok() && !entered.clone().all(|i| self.enterable(i)) {
-            return Err(trap(TrapCode::CannotEnterComponent));
+            r = Err(trap(TrapCode::CannotEnterComponent));
         }
-        self.enter_frames(&frames, true)?;
+        if r.is_ok() {
+            r = self.enter_frames(&frames, true);
+        }
         self.tasks.borrow_mut().extend(frames);
         r
     }

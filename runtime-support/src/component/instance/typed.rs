@@ -184,6 +184,7 @@ impl<P: LowerParams, R: LiftResult> TypedFunc<P, R> {
     /// [`ComponentInstance::call`] does.
     pub fn call(&self, store: &mut Store, params: P) -> Result<R, Trap> {
         let inner = &*self.inner;
+        inner.check_store(store)?;
         let saved = inner.store.replace(store);
         let depth = inner.depth();
         let result = inner.with_scratch_reset(|| self.enter(store, params));

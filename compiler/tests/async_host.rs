@@ -1,0 +1,101 @@
+//! The host's side of async exports (`ComponentInstance::call`): a call returns once the task
+//! resolves, even if the task goes on (suspended on its fiber); a task that can never resolve
+//! is a deadlock trap that leaves the host in control; and while tasks are suspended the
+//! instance may only be called with the store they run in. The component:
+//! `tests/components/async-host.wat`.
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+mod common;
+
+use weld_runtime::component::Val;
+use weld_runtime::{ComponentInstance, ComponentModule, HostImports, Library, Store, TrapCode};
+
+struct Loaded {
+    _dir: tempfile::TempDir,
+    _lib: Library,
+    module: ComponentModule,
+}
+
+fn load() -> Option<Loaded> {
+    if std::process::Command::new("cc")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: no C compiler (cc)");
+        return None;
+    }
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/components/async-host.wat");
+    let text = std::fs::read_to_string(path).unwrap();
+    let buf = wast::parser::ParseBuffer::new(&text).unwrap();
+    let mut wat: wast::Wat = wast::parser::parse(&buf).unwrap();
+    let bytes = wat.encode().unwrap();
+    let options = weld::Options {
+        prefix: "async_host".into(),
+        c_entry_points: false,
+        ..weld::Options::default()
+    };
+    let obj = weld::compile_component(&bytes, &options).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lib = common::load_objects(dir.path(), &[("async_host", &obj)]);
+    let module = lib.component("async_host").unwrap();
+    Some(Loaded {
+        _dir: dir,
+        _lib: lib,
+        module,
+    })
+}
+
+#[test]
+fn a_call_returns_when_the_task_resolves_and_the_task_may_stay_suspended() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let inst = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            inst.call(&mut store, "linger", &[]).unwrap(),
+            Some(Val::U32(7))
+        );
+    }
+    // The instance still serves calls while those tasks wait on their fibers.
+    assert_eq!(
+        inst.call(&mut store, "count", &[]).unwrap(),
+        Some(Val::U32(1))
+    );
+}
+
+#[test]
+fn a_task_that_can_never_resolve_is_a_deadlock_trap_returned_to_the_host() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let inst = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    let t = inst.call(&mut store, "stuck", &[]).unwrap_err();
+    assert_eq!(t.code, TrapCode::AsyncDeadlock);
+    // The host goes on: another instance of the same component works.
+    let mut store = Store::new();
+    let other = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    assert_eq!(
+        other.call(&mut store, "count", &[]).unwrap(),
+        Some(Val::U32(1))
+    );
+}
+
+#[test]
+fn another_store_is_refused_while_tasks_are_suspended_in_the_first() {
+    let Some(l) = load() else { return };
+    let mut store = Box::new(Store::new());
+    let inst = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    assert_eq!(
+        inst.call(&mut store, "linger", &[]).unwrap(),
+        Some(Val::U32(7))
+    );
+    let mut other = Store::new();
+    let t = inst.call(&mut other, "count", &[]).unwrap_err();
+    assert_eq!(t.code, TrapCode::StoreMoved);
+    assert_eq!(
+        inst.call(&mut store, "count", &[]).unwrap(),
+        Some(Val::U32(1))
+    );
+}

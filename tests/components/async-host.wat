@@ -1,0 +1,27 @@
+;; The component of compiler/tests/async_host.rs: `linger` returns at once and then waits on an
+;; empty waitable set, so its task stays suspended on its fiber after the call; `stuck` waits on
+;; an empty set without returning (the host's call cannot end); `count` counts its calls.
+(component
+  (core module $m
+    (import "" "task.return" (func $task.return (param i32)))
+    (import "" "waitable-set.new" (func $ws.new (result i32)))
+    (global $calls (mut i32) (i32.const 0))
+    (func (export "linger") (result i32)
+      (call $task.return (i32.const 7))
+      (i32.or (i32.const 2 (; WAIT ;)) (i32.shl (call $ws.new) (i32.const 4))))
+    (func (export "stuck") (result i32)
+      (i32.or (i32.const 2 (; WAIT ;)) (i32.shl (call $ws.new) (i32.const 4))))
+    (func (export "never-cb") (param i32 i32 i32) (result i32) unreachable)
+    (func (export "count") (result i32)
+      (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (global.get $calls)))
+  (core func $task.return (canon task.return (result u32)))
+  (core func $ws.new (canon waitable-set.new))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "task.return" (func $task.return))
+    (export "waitable-set.new" (func $ws.new))))))
+  (func (export "linger") async (result u32)
+    (canon lift (core func $i "linger") async (callback (func $i "never-cb"))))
+  (func (export "stuck") async (result u32)
+    (canon lift (core func $i "stuck") async (callback (func $i "never-cb"))))
+  (func (export "count") (result u32) (canon lift (core func $i "count"))))
