@@ -4,7 +4,7 @@
 //! `bench/results/latest.{json,md,svg}`.
 //!
 //! Environment: `BENCH=name` runs one Sightglass benchmark (a name, file stem or directory, e.g.
-//! `shootout`), or one section (`startup`, `calls`, `compile-python`), and writes
+//! `shootout`), or one section (`startup`, `calls`, `async-calls`, `compile-python`), and writes
 //! `target/bench/partial.{json,md,svg}` instead of `bench/results/latest.*`. `BENCH_RUNS` fixes the
 //! number of weld/Wasmtime run pairs per program (default: up to 9, as many as fit in the
 //! run-time section's budget `BENCH_BUDGET_S`, 480 s, shared out among the programs; up to 25
@@ -14,6 +14,7 @@
 //!
 //! `weld-bench run-weld LIB.so ARGV0` is the child that runs one compiled benchmark ([`child`]).
 
+mod async_calls;
 mod calls;
 mod child;
 mod procs;
@@ -249,6 +250,30 @@ fn harness() -> Result<()> {
                 r.calls = cases;
             }
             Err(e) => r.notes.push(format!("boundary calls not measured: {e:#}")),
+        }
+    }
+
+    // 5. Async calls and a stream between components (Component Model async), in this process.
+    if section("async-calls") {
+        let rounds = env_usize("BENCH_CALL_ROUNDS", 9);
+        eprintln!("[async-calls] {rounds} rounds per case");
+        match async_calls::run(&work, rounds) {
+            Ok(cases) => {
+                for c in &cases {
+                    let m = |xs: &[f64]| stats::Summary::of(xs).map_or(f64::NAN, |s| s.median);
+                    eprintln!(
+                        "[async-calls]   {:36} weld {:8.1} ns, wasmtime {:8.1} ns{}",
+                        c.name,
+                        m(&c.weld_ns),
+                        m(&c.wasmtime_ns),
+                        c.error
+                            .as_ref()
+                            .map_or(String::new(), |e| format!("  ERROR {e}"))
+                    );
+                }
+                r.calls.extend(cases);
+            }
+            Err(e) => r.notes.push(format!("async calls not measured: {e:#}")),
         }
     }
 

@@ -45,6 +45,18 @@ pub const RATIOS: &[(&str, f64, &str)] = &[
         0.6,
         "component → component (fused) call, weld/Wasmtime",
     ),
+    // Component Model async (issue 21).
+    (
+        "async_host_to_component_call",
+        0.25,
+        "async host → component call (an async-lifted export that returns at once), weld/Wasmtime",
+    ),
+    (
+        "stream_u8_per_chunk",
+        1.0,
+        "64 MiB through a stream<u8> between two components, time per 64 KiB, weld/Wasmtime \
+         (at most 1: at least Wasmtime's MB/s)",
+    ),
     ("compile_wall", 1.0, "compile wall time, weld/Wasmtime"),
     ("compile_rss", 1.0, "compile peak RSS, weld/Wasmtime"),
     (
@@ -182,6 +194,8 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
             "component_to_component_call",
             group("component_to_component_call"),
         ),
+        ("async_host_to_component_call", group("async_call")),
+        ("stream_u8_per_chunk", group("stream_throughput")),
         ("compile_wall", comp(|c| &c.wall_ns)),
         ("compile_rss", comp(|c| &c.rss_kib)),
         ("tail_call_interpreter", program("tail-interp")),
