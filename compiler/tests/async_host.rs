@@ -1,6 +1,7 @@
-//! The host's side of async exports (`ComponentInstance::call`): a call returns once the task
-//! resolves, even if the task goes on (suspended on its fiber); a task that can never resolve
-//! is a deadlock trap that leaves the host in control; and while tasks are suspended the
+//! The host's side of async exports: `ComponentInstance::call` returns once the task resolves,
+//! even if the task goes on (suspended on its fiber); a task that can never resolve is a
+//! deadlock trap that leaves the host in control; calls the host does not wait for
+//! (`start_call`) are polled, waited for and cancelled; and while tasks are suspended the
 //! instance may only be called with the store they run in. The component:
 //! `tests/components/async-host.wat`.
 
@@ -8,7 +9,7 @@
 
 mod common;
 
-use weld_runtime::component::Val;
+use weld_runtime::component::{CallState, Val};
 use weld_runtime::{ComponentInstance, ComponentModule, HostImports, Library, Store, TrapCode};
 
 struct Loaded {
@@ -98,4 +99,67 @@ fn another_store_is_refused_while_tasks_are_suspended_in_the_first() {
         inst.call(&mut store, "count", &[]).unwrap(),
         Some(Val::U32(1))
     );
+}
+
+#[test]
+fn a_started_call_is_polled_until_it_returns_and_is_over_after() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let inst = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    let call = inst.start_call(&mut store, "linger", &[]).unwrap();
+    let state = inst.poll_call(&mut store, &call).unwrap();
+    assert_eq!(state, CallState::Returned(Some(Val::U32(7))));
+    // The outcome was reported: the handle names no call any more.
+    assert_eq!(
+        inst.poll_call(&mut store, &call).unwrap_err().code,
+        TrapCode::InvalidValue
+    );
+}
+
+#[test]
+fn a_call_that_cannot_finish_stays_pending_until_the_host_cancels_it() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let inst = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    let call = inst.start_call(&mut store, "patient", &[]).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            inst.poll_call(&mut store, &call).unwrap(),
+            CallState::Pending
+        );
+    }
+    // The task waits in its callback loop: it is told at once and answers with task.cancel.
+    assert_eq!(
+        inst.cancel_call(&mut store, &call).unwrap(),
+        CallState::Cancelled
+    );
+    assert_eq!(
+        inst.call(&mut store, "count", &[]).unwrap(),
+        Some(Val::U32(1))
+    );
+}
+
+#[test]
+fn waiting_for_a_call_that_cannot_finish_is_a_deadlock_trap() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let inst = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    let call = inst.start_call(&mut store, "stuck", &[]).unwrap();
+    let t = inst.wait_call(&mut store, call).unwrap_err();
+    assert_eq!(t.code, TrapCode::AsyncDeadlock);
+}
+
+#[test]
+fn only_async_exports_with_arguments_of_their_types_can_be_started() {
+    let Some(l) = load() else { return };
+    let mut store = Store::new();
+    let inst = ComponentInstance::new(&mut store, &l.module, &HostImports::new()).unwrap();
+    for (name, args) in [
+        ("count", vec![]),
+        ("linger", vec![Val::U32(1)]),
+        ("nope", vec![]),
+    ] {
+        let t = inst.start_call(&mut store, name, &args).unwrap_err();
+        assert_eq!(t.code, TrapCode::InvalidValue, "{name}");
+    }
 }

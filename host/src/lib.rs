@@ -51,6 +51,7 @@ use weld_contract::component::world::type_text;
 #[doc(hidden)]
 pub use weld_runtime::component as typed;
 pub use weld_runtime::component::TypedFunc;
+pub use weld_runtime::component::{AsyncCall, CallState};
 use weld_runtime::component::{LiftResult, LowerParams, TypedError};
 pub use weld_runtime::plugin::PluginError as LoadError;
 #[doc(hidden)]
@@ -239,7 +240,7 @@ impl Plugin {
     /// A new instance with `imports` for the component's imports (a plugin without imports:
     /// `&HostImports::new()`). Each instance has its own memories, globals and handles.
     pub fn instantiate(&self, imports: &HostImports) -> Result<Instance, PluginError> {
-        let mut store = Store::new();
+        let mut store = Box::new(Store::new());
         let inner = ComponentInstance::new(&mut store, &self.module, imports)
             .map_err(|e| PluginError::Instantiate(e.to_string()))?;
         Ok(Instance {
@@ -279,7 +280,9 @@ impl Expect {
 /// An instance of a plugin.
 pub struct Instance {
     plugin: Plugin,
-    store: Store,
+    // Boxed: async tasks suspended between calls keep the store's address, so moving an
+    // `Instance` must not move its store.
+    store: Box<Store>,
     inner: ComponentInstance,
 }
 
@@ -355,6 +358,36 @@ impl Instance {
             return Err(CallError::OtherInstance);
         }
         f.call(&mut self.store, params).map_err(CallError::Trap)
+    }
+
+    /// Start a call of async export `name` with `args` and return at once (once its task
+    /// first blocks): poll it, wait for it or cancel it. [`Instance::call`] is the blocking
+    /// form.
+    pub fn start_call(&mut self, name: &str, args: &[Val]) -> Result<AsyncCall, CallError> {
+        self.inner
+            .start_call(&mut self.store, name, args)
+            .map_err(CallError::Trap)
+    }
+
+    /// Run what can run without blocking, then report `call`'s state (a final state once).
+    pub fn poll_call(&mut self, call: &AsyncCall) -> Result<CallState, CallError> {
+        self.inner
+            .poll_call(&mut self.store, call)
+            .map_err(CallError::Trap)
+    }
+
+    /// Run until `call` resolves; a call that never can is a deadlock trap.
+    pub fn wait_call(&mut self, call: AsyncCall) -> Result<CallState, CallError> {
+        self.inner
+            .wait_call(&mut self.store, call)
+            .map_err(CallError::Trap)
+    }
+
+    /// Ask `call`'s task to stop; its state after the request.
+    pub fn cancel_call(&mut self, call: &AsyncCall) -> Result<CallState, CallError> {
+        self.inner
+            .cancel_call(&mut self.store, call)
+            .map_err(CallError::Trap)
     }
 
     /// The plugin this is an instance of.

@@ -9,7 +9,9 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
-use weld_host::{CallError, Expect, HostImports, LoadError, Plugin, PluginError, TrapCode, Val};
+use weld_host::{
+    CallError, CallState, Expect, HostImports, LoadError, Plugin, PluginError, TrapCode, Val,
+};
 
 fn have_cc() -> bool {
     Command::new("cc").arg("--version").output().is_ok()
@@ -145,6 +147,36 @@ fn two_plugins_and_three_instances_of_one_work_side_by_side_and_survive_a_trap()
     assert_eq!(s, "hello, again!");
     let mut fresh = calc.instantiate(&imports).unwrap();
     assert_eq!(fresh.call::<(u32, u32), u32>("add", (2, 2)), Ok(4));
+}
+
+/// An async plugin: calls the host starts, polls and cancels, tasks that stay suspended on
+/// their fibers while the instances holding them move (their stores do not), and a call that
+/// can never finish returned to the host as a deadlock.
+#[test]
+fn async_calls_are_started_polled_and_cancelled_and_instances_move_freely() {
+    require_cc!();
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = Plugin::load(build(dir.path(), "async-tasks")).unwrap();
+    let mut first = plugin.instantiate(&HostImports::new()).unwrap();
+    // A task that goes on after returning stays suspended in this instance...
+    assert_eq!(first.call::<(), u32>("linger", ()).unwrap(), 7);
+    let waiting = first.start_call("patient", &[]).unwrap();
+    assert_eq!(first.poll_call(&waiting).unwrap(), CallState::Pending);
+    // ...which then moves (into an array, beside another), and still serves calls.
+    let mut all = [plugin.instantiate(&HostImports::new()).unwrap(), first];
+    let moved = &mut all[1];
+    assert_eq!(moved.call::<(), u32>("count", ()).unwrap(), 1);
+    assert_eq!(moved.cancel_call(&waiting).unwrap(), CallState::Cancelled);
+    let call = moved.start_call("linger", &[]).unwrap();
+    assert_eq!(
+        moved.wait_call(call).unwrap(),
+        CallState::Returned(Some(Val::U32(7)))
+    );
+    let stuck = all[0].start_call("stuck", &[]).unwrap();
+    match all[0].wait_call(stuck) {
+        Err(CallError::Trap(t)) => assert_eq!(t.code, TrapCode::AsyncDeadlock),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub use instance::typed_values::{
     LowerParams, LowerResult,
 };
 pub use instance::{typed_cases, typed_records, typed_variants};
-pub use instance::{CAdapter, CHostFunc, ComponentInstance, HostImports};
+pub use instance::{AsyncCall, CAdapter, CHostFunc, CallState, ComponentInstance, HostImports};
 pub use module::ComponentModule;
 pub use val::{ResourceHandle, Val};
 pub use weld_contract::component::TypeDef;

@@ -72,7 +72,7 @@ impl Inner {
     }
 
     /// Ask task `id` to stop (the spec's `Task.request_cancellation`).
-    fn request_cancellation(&self, id: u32) -> Result<(), Trap> {
+    pub(super) fn request_cancellation(&self, id: u32) -> Result<(), Trap> {
         let (phase, fiber) = self.with_task(id, |t| (t.phase, t.loop_fiber))?;
         match (phase, fiber) {
             (Phase::Starting, _) => self.cancel_unstarted(id),
@@ -99,7 +99,13 @@ impl Inner {
         })?;
         self.state()?.end_loans(&loans);
         self.subtask_progress(id, SubtaskState::CancelledBeforeStarted)?;
-        self.free_task(id);
+        // A host's call keeps its record until the host learns the outcome.
+        if self.with_task(id, |t| {
+            t.cancelled = true;
+            !matches!(t.sink, super::tasks::Sink::Keep(_))
+        })? {
+            self.free_task(id);
+        }
         Ok(())
     }
 
@@ -141,6 +147,7 @@ impl Inner {
         self.state()?.finish_scope(super::tasks::scope(id))?;
         let loans = self.with_task(id, |t| {
             t.resolved = true;
+            t.cancelled = true;
             core::mem::take(&mut t.loans)
         })?;
         self.hold_exclusive(inst, id, false)?;

@@ -19,6 +19,7 @@
 //! (one strong count that is never released).
 
 mod async_builtins;
+mod async_host;
 pub mod borrowed;
 mod cancel;
 mod handles;
@@ -26,6 +27,7 @@ mod host_call;
 mod tasks;
 mod thread_builtins;
 mod threads;
+pub use async_host::{AsyncCall, CallState};
 pub use host_call::{CAdapter, CHostFunc};
 mod host_entry;
 mod intrinsics;

@@ -115,6 +115,10 @@ pub(super) struct Task {
     pub cancel: super::cancel::Cancel,
     /// The fiber its callback loop waits on, while it waits there (cancellably).
     pub loop_fiber: Option<u32>,
+    /// Whether it resolved by cancellation (no result).
+    pub cancelled: bool,
+    /// Which call it is: the event loop's clock when it was made (task ids are reused).
+    pub serial: u64,
 }
 
 /// What the event loop runs next.
@@ -153,6 +157,8 @@ impl Inner {
             threads: 1,
             cancel: super::cancel::Cancel::None,
             loop_fiber: None,
+            cancelled: false,
+            serial: self.async_clock.get(),
         };
         let id = {
             let mut tasks = self.async_tasks.borrow_mut();
@@ -538,15 +544,11 @@ impl Inner {
 
     /// Run ready tasks and fibers until `done` holds; a deadlock if nothing can run before.
     pub(super) fn run_until(&self, done: &dyn Fn(&Inner) -> bool) -> Result<(), Trap> {
-        while !done(self) {
-            match self.next_ready()? {
-                None => return Err(trap(TrapCode::AsyncDeadlock)),
-                Some(Next::Start(id)) => self.launch(id)?,
-                Some(Next::Resume(k)) => self.resume_fiber(k)?,
-                Some(Next::StartThread(t)) => self.start_thread(t)?,
-            }
+        if self.run_ready(done)? {
+            Ok(())
+        } else {
+            Err(trap(TrapCode::AsyncDeadlock))
         }
-        Ok(())
     }
 
     /// Call task `id`'s callback with `ev`; the packed code it returns.
@@ -739,6 +741,12 @@ impl Inner {
         if !self.task_resolved(id) {
             self.block_until(Rc::new(move |inner: &Inner| inner.task_resolved(id)))?;
         }
+        self.take_kept(id)?.ok_or_else(bad)
+    }
+
+    /// The results a resolved task kept for its waiting caller (none if it was cancelled);
+    /// its record goes once it exited, else it goes on with nobody waiting for it.
+    pub(super) fn take_kept(&self, id: u32) -> Result<Option<Vec<Val>>, Trap> {
         let (results, exited) = self.with_task(id, |t| {
             let r = match &mut t.sink {
                 Sink::Keep(v) => v.take(),
@@ -749,10 +757,22 @@ impl Inner {
         if exited {
             self.free_task(id);
         } else {
-            // It goes on after returning; nobody waits for its results any more.
             self.with_task(id, |t| t.sink = Sink::Taken)?;
         }
-        results.ok_or_else(bad)
+        Ok(results)
+    }
+
+    /// Run ready tasks and fibers until `done` holds or nothing can run; whether `done` holds.
+    pub(super) fn run_ready(&self, done: &dyn Fn(&Inner) -> bool) -> Result<bool, Trap> {
+        while !done(self) {
+            match self.next_ready()? {
+                None => return Ok(false),
+                Some(Next::Start(id)) => self.launch(id)?,
+                Some(Next::Resume(k)) => self.resume_fiber(k)?,
+                Some(Next::StartThread(t)) => self.start_thread(t)?,
+            }
+        }
+        Ok(true)
     }
 
     /// `subtask.drop`.
