@@ -222,3 +222,68 @@ fn generated_component_header_types_have_the_contract_c_layout() {
     // Every non-primitive type got a C type and was probed.
     assert_eq!(seen, 21, "probed types");
 }
+
+/// host.c for `tests/components/async-host.wat`: the generated `_start`/`_poll`/`_wait`/
+/// `_cancel` wrappers of its async exports.
+const ASYNC_HOST_C: &str = r#"#include <stdio.h>
+#include "ah.h"
+int main(void) {
+  weld_component *inst = ah__instantiate(NULL, 0);
+  if (!inst) { printf("instantiate: %s\n", weld_last_error()); return 1; }
+  uint32_t r = 0;
+  weld_async_call *c = NULL;
+  printf("linger start %u\n", ah_linger_start(inst, &c));
+  printf("linger poll %u", ah_linger_poll(inst, c, &r));
+  printf(" -> %u\n", r);
+  printf("patient start %u\n", ah_patient_start(inst, &c));
+  printf("patient poll %#x\n", ah_patient_poll(inst, c, &r));
+  printf("patient cancel %#x\n", ah_patient_cancel(inst, c, &r));
+  printf("count %u", ah_count(inst, &r));
+  printf(" -> %u\n", r);
+  printf("stuck start %u\n", ah_stuck_start(inst, &c));
+  printf("stuck wait %u\n", ah_stuck_wait(inst, c, &r));
+  ah__free(inst);
+  return 0;
+}
+"#;
+
+#[test]
+fn a_c_host_starts_polls_cancels_and_waits_for_async_exports() {
+    if !have_cc() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wat = repo().join("tests/components/async-host.wat");
+    for (emit, out) in [("obj", "ah.o"), ("header", "ah.h")] {
+        let o = run(Command::new(env!("CARGO_BIN_EXE_weld"))
+            .args(["compile", "--name", "ah", "--emit", emit])
+            .arg(&wat)
+            .arg("-o")
+            .arg(dir.path().join(out)));
+        check_ok(&format!("weld compile --emit {emit}"), &o);
+    }
+    let c = dir.path().join("host.c");
+    std::fs::write(&c, ASYNC_HOST_C).unwrap();
+    let exe = dir.path().join("host");
+    let cc = run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(dir.path())
+        .arg("-I")
+        .arg(repo().join("runtime-support/include"))
+        .arg(&c)
+        .arg(dir.path().join("ah.o"))
+        .arg(common::c::runtime_archive())
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe));
+    check_ok("cc host.c", &cc);
+    let out = run(&mut Command::new(&exe));
+    check_ok("host", &out);
+    let expected = format!(
+        "linger start 0\nlinger poll 0 -> 7\npatient start 0\npatient poll {:#x}\n\
+         patient cancel {:#x}\ncount 0 -> 1\nstuck start 0\nstuck wait {}\n",
+        weld_runtime::capi_component::WELD_CALL_PENDING,
+        weld_runtime::capi_component::WELD_CALL_CANCELLED,
+        TrapCode::AsyncDeadlock as u32
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}

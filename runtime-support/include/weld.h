@@ -251,6 +251,24 @@ uint32_t weld_component_call(weld_component *inst, uint32_t export_index,
 /* Free an instance (NULL is ignored). */
 void weld_component_free(weld_component *inst);
 
+/* Calls of async exports the host does not wait for: start one, then poll it (run what can run
+   without blocking), wait for it (run until it resolves) or cancel it (ask its task to stop).
+   Each answers WELD_CALL_PENDING while the call has not resolved (the handle stays valid), or
+   a final answer that frees the handle: 0 with the result in `ret` (as weld_component_call
+   writes it), WELD_CALL_CANCELLED, or a trap code (a call that can never resolve traps with
+   WELD_TRAP_ASYNC_DEADLOCK from wait). `ret` must be writable for the result type. */
+#define WELD_CALL_PENDING 0x100u
+#define WELD_CALL_CANCELLED 0x101u
+typedef struct weld_async_call weld_async_call;
+
+/* Start a call of async export `export_index` with `args` as for weld_component_call; the
+   handle goes to *call. 0, or the trap code (then *call is NULL). */
+uint32_t weld_component_call_start(weld_component *inst, uint32_t export_index,
+                                   const void *const *args, weld_async_call **call);
+uint32_t weld_component_call_poll(weld_component *inst, weld_async_call *call, void *ret);
+uint32_t weld_component_call_wait(weld_component *inst, weld_async_call *call, void *ret);
+uint32_t weld_component_call_cancel(weld_component *inst, weld_async_call *call, void *ret);
+
 /* Load a plugin: a component compiled with `weld compile --emit sharedlib`. Checked before it is
    loaded (ELF headers: machine, no initialisers or library dependencies, nothing truncated; a
    file that fails runs no code) and after (contract version, target, world text against its

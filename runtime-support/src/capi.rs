@@ -418,6 +418,26 @@ mod tests {
         out
     }
 
+    #[test]
+    fn weld_h_defines_the_async_call_answers_as_the_runtime_does() {
+        let header = include_str!("../include/weld.h");
+        for (name, value) in [
+            (
+                "WELD_CALL_PENDING",
+                crate::capi_component::WELD_CALL_PENDING,
+            ),
+            (
+                "WELD_CALL_CANCELLED",
+                crate::capi_component::WELD_CALL_CANCELLED,
+            ),
+        ] {
+            let line = format!("#define {name} {value:#x}u");
+            assert!(header.contains(&line), "weld.h lacks `{line}`");
+            // Never a trap code: those fit in a byte.
+            assert!(value > u32::from(u8::MAX), "{name}");
+        }
+    }
+
     /// Every `WELD_TRAP_X = N, /* message */` line of weld.h.
     fn header_codes() -> Vec<(String, u32, String)> {
         let header = include_str!("../include/weld.h");

@@ -25,7 +25,9 @@
 
 use crate::capi::{c_str, set_error};
 use crate::component::c_values::CValues;
-use crate::component::{CHostFunc, ComponentInstance, ComponentModule, HostImports, Val};
+use crate::component::{
+    AsyncCall, CHostFunc, CallState, ComponentInstance, ComponentModule, HostImports, Val,
+};
 use crate::{Store, Trap, TrapCode};
 use alloc::boxed::Box;
 use alloc::format;
@@ -290,7 +292,26 @@ pub unsafe extern "C" fn weld_component_call(
             Err(t) => t.code as u32,
         };
     }
-    let conv = CValues::new(&info.types);
+    // SAFETY: the caller guarantees one valid pointer per parameter (checked non-NULL above).
+    let vals = match unsafe { read_args(&info.types, ft, args) } {
+        Ok(v) => v,
+        Err(c) => return c,
+    };
+    let result = inst.instance.call(&mut inst.store, &e.name, &vals);
+    // SAFETY: the caller guarantees `ret` writable for the result type.
+    unsafe { write_result(&info.types, ft, result, ret) }
+}
+
+/// Export `ft`'s arguments, read from C values (`args` holds one non-NULL pointer each).
+///
+/// # Safety
+/// Each pointer must point at a C value of its parameter's type.
+unsafe fn read_args(
+    types: &[TypeDef],
+    ft: &FuncTy,
+    args: *const *const c_void,
+) -> Result<Vec<Val>, u32> {
+    let conv = CValues::new(types);
     let mut vals = Vec::with_capacity(ft.params.len());
     for (k, (_, t)) in ft.params.iter().enumerate() {
         // SAFETY: the caller guarantees one valid pointer per parameter.
@@ -298,10 +319,24 @@ pub unsafe extern "C" fn weld_component_call(
         // SAFETY: `p` points at a C value of type `t` (or is NULL, which `read` refuses).
         match unsafe { conv.read(*t, p) } {
             Ok(v) => vals.push(v),
-            Err(c) => return c as u32,
+            Err(c) => return Err(c as u32),
         }
     }
-    match inst.instance.call(&mut inst.store, &e.name, &vals) {
+    Ok(vals)
+}
+
+/// A call's outcome as C sees it: 0 with the result written to `ret`, or the trap code.
+///
+/// # Safety
+/// `ret` must be writable for `ft`'s result type (or unused when there is none).
+unsafe fn write_result(
+    types: &[TypeDef],
+    ft: &FuncTy,
+    result: Result<Option<Val>, Trap>,
+    ret: *mut c_void,
+) -> u32 {
+    let conv = CValues::new(types);
+    match result {
         Ok(v) => match (ft.result, v) {
             // SAFETY: `ret` is writable for the result type.
             (Some(r), Some(v)) => match unsafe { conv.write(r, &v, ret as *mut u8) } {
@@ -309,8 +344,185 @@ pub unsafe extern "C" fn weld_component_call(
                 Err(c) => c as u32,
             },
             (None, None) => 0,
-            _ => invalid,
+            _ => TrapCode::InvalidValue as u32,
         },
         Err(t) => t.code as u32,
     }
+}
+
+/// `weld_async_call`: a call of an async export in progress (`weld_component_call_start`).
+#[derive(Debug)]
+pub struct WeldCall {
+    call: AsyncCall,
+    export_index: u32,
+}
+
+/// `weld_component_call_poll` and the others' answer while the call has not resolved.
+pub const WELD_CALL_PENDING: u32 = 0x100;
+/// Their answer for a call cancelled before it returned.
+pub const WELD_CALL_CANCELLED: u32 = 0x101;
+
+/// Start a call of async export `export_index` with arguments as for `weld_component_call`;
+/// the handle goes to `*call`. Returns 0 or the trap code (then `*call` is NULL).
+///
+/// # Safety
+/// As `weld_component_call`; `call` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn weld_component_call_start(
+    inst: *mut WeldComponent,
+    export_index: u32,
+    args: *const *const c_void,
+    call: *mut *mut WeldCall,
+) -> u32 {
+    let invalid = TrapCode::InvalidValue as u32;
+    if inst.is_null() || call.is_null() {
+        return invalid;
+    }
+    // SAFETY: `call` is writable.
+    unsafe { *call = core::ptr::null_mut() };
+    // SAFETY: the caller guarantees a live instance, not used elsewhere during the call.
+    let inst = unsafe { &mut *inst };
+    let module = inst.instance.module().clone();
+    let info = module.info();
+    let Some(e) = info.exports.get(export_index as usize) else {
+        return invalid;
+    };
+    let Some(ft) = info.func_types.get(e.func.ty as usize) else {
+        return invalid;
+    };
+    let no_args = !ft.params.is_empty() && args.is_null();
+    // SAFETY: the caller guarantees one pointer per parameter.
+    if no_args || (0..ft.params.len()).any(|k| unsafe { *args.add(k) }.is_null()) {
+        return invalid;
+    }
+    // SAFETY: as above.
+    let vals = match unsafe { read_args(&info.types, ft, args) } {
+        Ok(v) => v,
+        Err(c) => return c,
+    };
+    match inst.instance.start_call(&mut inst.store, &e.name, &vals) {
+        Ok(c) => {
+            let handle = Box::new(WeldCall {
+                call: c,
+                export_index,
+            });
+            // SAFETY: `call` is writable.
+            unsafe { *call = Box::into_raw(handle) };
+            0
+        }
+        Err(t) => t.code as u32,
+    }
+}
+
+/// How [`finish`] moves a call on.
+#[derive(Clone, Copy)]
+enum Step {
+    Poll,
+    Wait,
+    Cancel,
+}
+
+/// Move `call` on by `step`; on a final answer write the result and free the handle.
+///
+/// # Safety
+/// As the public functions that call it.
+unsafe fn finish(
+    inst: *mut WeldComponent,
+    call: *mut WeldCall,
+    ret: *mut c_void,
+    step: Step,
+) -> u32 {
+    if inst.is_null() || call.is_null() {
+        return TrapCode::InvalidValue as u32;
+    }
+    // SAFETY: the caller guarantees a live instance and a live handle of it.
+    let (inst, c) = unsafe { (&mut *inst, &*call) };
+    let module = inst.instance.module().clone();
+    let info = module.info();
+    let Some(ft) = info
+        .exports
+        .get(c.export_index as usize)
+        .and_then(|e| info.func_types.get(e.func.ty as usize))
+    else {
+        return TrapCode::InvalidValue as u32;
+    };
+    if ft.result.is_some() && ret.is_null() {
+        return TrapCode::InvalidValue as u32;
+    }
+    let state = match step {
+        Step::Poll => inst.instance.poll_call(&mut inst.store, &c.call),
+        Step::Cancel => inst.instance.cancel_call(&mut inst.store, &c.call),
+        Step::Wait => {
+            // SAFETY: the handle came from `Box::into_raw`; it is over after this.
+            let owned = unsafe { Box::from_raw(call) };
+            let r = inst.instance.wait_call(&mut inst.store, owned.call);
+            return match r {
+                Ok(CallState::Returned(v)) => {
+                    // SAFETY: the caller guarantees `ret` writable for the result type.
+                    unsafe { write_result(&info.types, ft, Ok(v), ret) }
+                }
+                Ok(CallState::Cancelled) => WELD_CALL_CANCELLED,
+                Ok(CallState::Pending) => TrapCode::InvalidValue as u32,
+                Err(t) => t.code as u32,
+            };
+        }
+    };
+    let answer = match state {
+        Ok(CallState::Pending) => return WELD_CALL_PENDING,
+        Ok(CallState::Returned(v)) => {
+            // SAFETY: the caller guarantees `ret` writable for the result type.
+            unsafe { write_result(&info.types, ft, Ok(v), ret) }
+        }
+        Ok(CallState::Cancelled) => WELD_CALL_CANCELLED,
+        Err(t) => t.code as u32,
+    };
+    // SAFETY: the handle came from `Box::into_raw`; the call is over.
+    drop(unsafe { Box::from_raw(call) });
+    answer
+}
+
+/// Run what can run without blocking; `WELD_CALL_PENDING` (the handle stays valid), or the
+/// final answer: 0 with the result in `ret`, `WELD_CALL_CANCELLED`, or a trap code (then the
+/// handle is freed).
+///
+/// # Safety
+/// `inst` live; `call` a live handle of it; `ret` writable for the result type.
+#[no_mangle]
+pub unsafe extern "C" fn weld_component_call_poll(
+    inst: *mut WeldComponent,
+    call: *mut WeldCall,
+    ret: *mut c_void,
+) -> u32 {
+    // SAFETY: the caller's guarantees are `finish`'s.
+    unsafe { finish(inst, call, ret, Step::Poll) }
+}
+
+/// Run until the call resolves; its final answer as for `weld_component_call_poll` (a call that
+/// can never resolve traps with the deadlock code). The handle is freed.
+///
+/// # Safety
+/// As `weld_component_call_poll`.
+#[no_mangle]
+pub unsafe extern "C" fn weld_component_call_wait(
+    inst: *mut WeldComponent,
+    call: *mut WeldCall,
+    ret: *mut c_void,
+) -> u32 {
+    // SAFETY: the caller's guarantees are `finish`'s.
+    unsafe { finish(inst, call, ret, Step::Wait) }
+}
+
+/// Ask the call's task to stop; its answer after the request as for `weld_component_call_poll`
+/// (pending while the task has yet to reach a point where it learns of it).
+///
+/// # Safety
+/// As `weld_component_call_poll`.
+#[no_mangle]
+pub unsafe extern "C" fn weld_component_call_cancel(
+    inst: *mut WeldComponent,
+    call: *mut WeldCall,
+    ret: *mut c_void,
+) -> u32 {
+    // SAFETY: the caller's guarantees are `finish`'s.
+    unsafe { finish(inst, call, ret, Step::Cancel) }
 }

@@ -248,6 +248,43 @@ impl<'a> Gen<'a> {
         name
     }
 
+    /// An async export's calls the host does not wait for: `<fn>_start` (typed arguments, the
+    /// handle out), then `<fn>_poll`, `<fn>_wait` or `<fn>_cancel` (typed result).
+    fn async_wrappers(&mut self, h: &mut String, i: usize, ft: &FuncTy) {
+        let base = self.export_fns.get(i).cloned().unwrap_or_default();
+        let (mut decls, args) = self.params(ft);
+        decls.insert(0, "weld_component *weld_inst".into());
+        decls.push("weld_async_call **weld_call_out".into());
+        let start = if args.is_empty() {
+            format!("  return weld_component_call_start(weld_inst, {i}, NULL, weld_call_out);\n")
+        } else {
+            format!(
+                "  const void *weld_args[{}] = {{{}}};\n  return weld_component_call_start(weld_inst, {i}, weld_args, weld_call_out);\n",
+                args.len(),
+                args.join(", ")
+            )
+        };
+        let name = self.claim(format!("{base}_start"));
+        let _ = write!(
+            h,
+            "/* Start {base} without waiting for it (an async export); then {base}_poll,\n * {base}_wait or {base}_cancel with the handle (weld.h: weld_component_call_poll). */\nstatic inline uint32_t {name}({}) {{\n{start}}}\n",
+            decls.join(", ")
+        );
+        let ret = ft.result.map(|r| format!("{} *weld_ret", self.c_type(r)));
+        let (ret_decl, ret_arg) = match &ret {
+            Some(d) => (format!(", {d}"), "weld_ret"),
+            None => (String::new(), "NULL"),
+        };
+        for step in ["poll", "wait", "cancel"] {
+            let name = self.claim(format!("{base}_{step}"));
+            let _ = write!(
+                h,
+                "static inline uint32_t {name}(weld_component *weld_inst, weld_async_call *weld_handle{ret_decl}) {{\n  return weld_component_call_{step}(weld_inst, weld_handle, {ret_arg});\n}}\n"
+            );
+        }
+        h.push('\n');
+    }
+
     /// Reserve a type base name together with its `_t`, `_free` and `_entry_t` forms.
     fn claim_base(&mut self, want: String) -> String {
         let mut name = want.clone();
@@ -804,6 +841,9 @@ impl<'a> Gen<'a> {
                 self.export_fns.get(i).cloned().unwrap_or_default(),
                 decls.join(", ")
             );
+            if e.func.opts.async_ {
+                self.async_wrappers(&mut h, i, ft);
+            }
         }
         for (i, imp) in info.imports.iter().enumerate() {
             let Some(ft) = info.func_types.get(imp.ty as usize) else {
