@@ -1,6 +1,8 @@
 //! Async boundary calls and streams, in this process: an async host → component call (an
-//! async-lifted export that returns at once), ns per call; and 64 MiB through a `stream<u8>`
-//! from one component to another, 64 KiB per write, ns per 64 KiB chunk (MB/s in the report).
+//! async-lifted export that returns at once) and an async component → host call (a host
+//! function lowered `async`, called in a loop inside the component), ns per call; and 64 MiB
+//! through a `stream<u8>` from one component to another, 64 KiB per write, ns per 64 KiB
+//! chunk (MB/s in the report).
 //! One component (`async_calls.wat`) serves both; weld compiles it and calls it through
 //! `ComponentInstance::call`, the `wasmtime` crate 48.0.8 runs the same bytes with its
 //! component-model-async support (`TypedFunc::call_async`, driven to completion here).
@@ -24,12 +26,19 @@ const CHUNKS: u32 = 1024;
 enum Call {
     /// `nop`, once per iteration.
     Nop,
+    /// `loop-host(iters)`: the component calls the host `iters` times.
+    LoopHost,
     /// `pump(CHUNKS)`, once per iteration; timed per chunk.
     Pump,
 }
 
 const CASES: &[(&str, &str, Call)] = &[
     ("async host→component nop", "async_call", Call::Nop),
+    (
+        "async component→host nop",
+        "async_host_call",
+        Call::LoopHost,
+    ),
     (
         "component→component stream<u8> 64 MiB (per 64 KiB chunk)",
         "stream_throughput",
@@ -68,8 +77,11 @@ impl WeldSide {
         let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
         let module = lib.component("async_calls").map_err(|e| anyhow!("{e}"))?;
         let mut store = Store::new();
-        let inst = ComponentInstance::new(&mut store, &module, &HostImports::new())
-            .map_err(|e| anyhow!("{e}"))?;
+        let mut imports = HostImports::new();
+        // A `Val` host function: typed ones serve synchronous lowerings only.
+        imports.insert("host-nop", |_: &[Val]| Ok(None));
+        let inst =
+            ComponentInstance::new(&mut store, &module, &imports).map_err(|e| anyhow!("{e}"))?;
         Ok(WeldSide {
             store,
             inst,
@@ -88,6 +100,14 @@ impl WeldSide {
                     std::hint::black_box(i.call(s, "nop", &[]).map_err(trap)?);
                 }
             }
+            Call::LoopHost => {
+                let f = i
+                    .typed_func::<(u32,), ()>(s, "loop-host")
+                    .map_err(|e| anyhow!("{e}"))?;
+                let t = Instant::now();
+                f.call(s, (iters,)).map_err(trap)?;
+                return Ok(per(call, t.elapsed().as_nanos() as f64, iters));
+            }
             Call::Pump => {
                 for _ in 0..iters {
                     let got = i.call(s, "pump", &[Val::U32(CHUNKS)]).map_err(trap)?;
@@ -102,7 +122,7 @@ impl WeldSide {
 /// ns per call, or per chunk for the stream case.
 fn per(call: Call, ns: f64, iters: u32) -> f64 {
     match call {
-        Call::Nop => ns / f64::from(iters),
+        Call::Nop | Call::LoopHost => ns / f64::from(iters),
         Call::Pump => ns / f64::from(iters) / f64::from(CHUNKS),
     }
 }
@@ -129,6 +149,7 @@ fn block_on<F: Future>(f: F) -> F::Output {
 struct WasmtimeSide {
     store: wasmtime::Store<()>,
     nop: wasmtime::component::TypedFunc<(), (u32,)>,
+    loop_host: wasmtime::component::TypedFunc<(u32,), ()>,
     pump: wasmtime::component::TypedFunc<(u32,), (u32,)>,
 }
 
@@ -144,12 +165,21 @@ impl WasmtimeSide {
         config.wasm_component_model_async_stackful(true);
         let engine = wt(wasmtime::Engine::new(&config))?;
         let component = wt(Component::new(&engine, bytes))?;
-        let linker = Linker::<()>::new(&engine);
+        let mut linker = Linker::<()>::new(&engine);
+        wt(linker
+            .root()
+            .func_wrap_concurrent("host-nop", |_, (): ()| Box::pin(async { Ok(()) })))?;
         let mut store = wasmtime::Store::new(&engine, ());
         let instance = wt(block_on(linker.instantiate_async(&mut store, &component)))?;
         let nop = wt(instance.get_typed_func(&mut store, "nop"))?;
+        let loop_host = wt(instance.get_typed_func(&mut store, "loop-host"))?;
         let pump = wt(instance.get_typed_func(&mut store, "pump"))?;
-        Ok(WasmtimeSide { store, nop, pump })
+        Ok(WasmtimeSide {
+            store,
+            nop,
+            loop_host,
+            pump,
+        })
     }
 
     fn time(&mut self, call: Call, iters: u32) -> Result<f64> {
@@ -160,6 +190,9 @@ impl WasmtimeSide {
                 for _ in 0..iters {
                     std::hint::black_box(wt(block_on(self.nop.call_async(&mut *s, ())))?);
                 }
+            }
+            Call::LoopHost => {
+                wt(block_on(self.loop_host.call_async(&mut *s, (iters,))))?;
             }
             Call::Pump => {
                 for _ in 0..iters {
@@ -189,7 +222,7 @@ pub fn run(work: &Path, rounds: usize) -> Result<Vec<Case>> {
         let mut errors = Vec::new();
         // A call of `pump` moves 64 MiB: a few per round, not a calibrated count.
         let budget = |w: Result<f64>| match call {
-            Call::Nop => w.map(|ns| iterations_for(ns, 2e7)),
+            Call::Nop | Call::LoopHost => w.map(|ns| iterations_for(ns, 2e7)),
             Call::Pump => w.map(|_| 3),
         };
         let wi = match &mut weld {

@@ -1,8 +1,24 @@
 ;; The async benchmark component (bench/src/async_calls.rs): $C exports `nop`, an async
 ;; callback-lifted function that returns at once, and `consume`, a stackful task reading a
 ;; `stream<u8>` 64 KiB at a time until the writer drops it; $P exports `pump(chunks)`, which
-;; makes the stream, starts `consume` with its readable end and writes `chunks` × 64 KiB into it.
+;; makes the stream, starts `consume` with its readable end and writes `chunks` × 64 KiB into it;
+;; `loop-host(n)` calls the host's `host-nop` `n` times through an async lower (each call
+;; returns at once: RETURNED, no subtask).
 (component
+  (import "host-nop" (func $host-nop async))
+  (component $H
+    (import "host-nop" (func $host-nop async))
+    (core module $m
+      (import "" "host-nop" (func $host-nop (result i32)))
+      (func (export "loop-host") (param $n i32)
+        (loop $l
+          (if (i32.ne (call $host-nop) (i32.const 2 (; RETURNED ;))) (then unreachable))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
+    (core func $host-nop' (canon lower (func $host-nop) async))
+    (core instance $i (instantiate $m (with "" (instance (export "host-nop" (func $host-nop'))))))
+    (func (export "loop-host") (param "n" u32) (canon lift (core func $i "loop-host"))))
+  (instance $h (instantiate $H (with "host-nop" (func $host-nop))))
+  (export "loop-host" (func $h "loop-host"))
   (component $C
     (core module $Mem (memory (export "mem") 2))
     (core instance $mem (instantiate $Mem))

@@ -52,6 +52,11 @@ pub const RATIOS: &[(&str, f64, &str)] = &[
         "async host → component call (an async-lifted export that returns at once), weld/Wasmtime",
     ),
     (
+        "async_component_to_host_call",
+        0.25,
+        "async component → host call (a host function lowered async), weld/Wasmtime",
+    ),
+    (
         "stream_u8_per_chunk",
         1.0,
         "64 MiB through a stream<u8> between two components, time per 64 KiB, weld/Wasmtime \
@@ -195,6 +200,7 @@ pub fn ratios(r: &Results) -> Vec<(&'static str, Option<f64>)> {
             group("component_to_component_call"),
         ),
         ("async_host_to_component_call", group("async_call")),
+        ("async_component_to_host_call", group("async_host_call")),
         ("stream_u8_per_chunk", group("stream_throughput")),
         ("compile_wall", comp(|c| &c.wall_ns)),
         ("compile_rss", comp(|c| &c.rss_kib)),

@@ -19,6 +19,14 @@ struct Loaded {
 }
 
 fn load() -> Option<Loaded> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/components/async-host.wat");
+    load_text("async_host", &std::fs::read_to_string(path).unwrap())
+}
+
+/// Compile and load component `text` under symbol prefix `prefix` (one per component: the
+/// loaded objects share one symbol namespace).
+fn load_text(prefix: &str, text: &str) -> Option<Loaded> {
     if std::process::Command::new("cc")
         .arg("--version")
         .output()
@@ -27,21 +35,18 @@ fn load() -> Option<Loaded> {
         println!("SKIPPED: no C compiler (cc)");
         return None;
     }
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/components/async-host.wat");
-    let text = std::fs::read_to_string(path).unwrap();
-    let buf = wast::parser::ParseBuffer::new(&text).unwrap();
+    let buf = wast::parser::ParseBuffer::new(text).unwrap();
     let mut wat: wast::Wat = wast::parser::parse(&buf).unwrap();
     let bytes = wat.encode().unwrap();
     let options = weld::Options {
-        prefix: "async_host".into(),
+        prefix: prefix.into(),
         c_entry_points: false,
         ..weld::Options::default()
     };
     let obj = weld::compile_component(&bytes, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let lib = common::load_objects(dir.path(), &[("async_host", &obj)]);
-    let module = lib.component("async_host").unwrap();
+    let lib = common::load_objects(dir.path(), &[(prefix, &obj)]);
+    let module = lib.component(prefix).unwrap();
     Some(Loaded {
         _dir: dir,
         _lib: lib,
@@ -162,4 +167,34 @@ fn only_async_exports_with_arguments_of_their_types_can_be_started() {
         let t = inst.start_call(&mut store, name, &args).unwrap_err();
         assert_eq!(t.code, TrapCode::InvalidValue, "{name}");
     }
+}
+
+#[test]
+fn a_typed_host_function_lowered_async_is_refused_at_instantiation_and_a_val_one_serves() {
+    let Some(l) = load_text(
+        "async_ping",
+        r#"(component
+          (import "ping" (func $ping async))
+          (core func $ping' (canon lower (func $ping) async))
+          (core module $m
+            (import "" "ping" (func $ping (result i32)))
+            (func (export "run") (result i32) (call $ping)))
+          (core instance $i (instantiate $m (with "" (instance (export "ping" (func $ping'))))))
+          (func (export "run") (result u32) (canon lift (core func $i "run"))))"#,
+    ) else {
+        return;
+    };
+    let mut store = Store::new();
+    let mut typed = HostImports::new();
+    typed.func_wrap("ping", |(): ()| Ok(()));
+    let e = ComponentInstance::new(&mut store, &l.module, &typed).unwrap_err();
+    assert!(e.to_string().contains("lowered `async`"), "{e}");
+    let mut vals = HostImports::new();
+    vals.insert("ping", |_: &[Val]| Ok(None));
+    let inst = ComponentInstance::new(&mut store, &l.module, &vals).unwrap();
+    // RETURNED (2): the host function finished before the call returned.
+    assert_eq!(
+        inst.call(&mut store, "run", &[]).unwrap(),
+        Some(Val::U32(2))
+    );
 }

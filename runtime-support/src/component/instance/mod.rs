@@ -1149,6 +1149,20 @@ impl ComponentInstance {
                     )));
                 }
             }
+            // A typed host function answers in the synchronous flat convention only.
+            let lowered_async = |k: usize| {
+                info.lowerings.iter().any(|l| {
+                    l.opts.async_
+                        && matches!(l.target, LoweringTarget::Import(i) if i as usize == k)
+                })
+            };
+            if t.is_some() && lowered_async(typed_imports.len()) {
+                return Err(link(format!(
+                    "host function {} is lowered `async`: serve it with HostImports::insert, \
+                     not a typed (func_wrap) function",
+                    imp.name
+                )));
+            }
             typed_imports.push(t.cloned());
             c_imports.push(host.c_funcs.get(key.as_ref()).copied());
             let f = match host.funcs.get(key.as_ref()) {
