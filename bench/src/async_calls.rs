@@ -7,7 +7,7 @@
 //! `ComponentInstance::call`, the `wasmtime` crate 48.0.8 runs the same bytes with its
 //! component-model-async support (`TypedFunc::call_async`, driven to completion here).
 
-use crate::calls::{iterations_for, wat_to_binary, Case};
+use crate::calls::{iterations_for, measure, wat_to_binary, Case};
 use anyhow::{anyhow, Result};
 use std::future::Future;
 use std::path::Path;
@@ -212,56 +212,21 @@ pub fn run(work: &Path, rounds: usize) -> Result<Vec<Case>> {
     let mut wasm = WasmtimeSide::new(&bytes).map_err(|e| e.context("wasmtime side"));
     let mut out = Vec::new();
     for &(name, group, call) in CASES {
-        let mut case = Case {
-            name,
-            group,
-            weld_ns: Vec::new(),
-            wasmtime_ns: Vec::new(),
-            error: None,
+        // A call of `pump` moves 64 MiB: one to warm up, three per round.
+        let (calibration, size): (u32, fn(f64) -> u32) = match call {
+            Call::Pump => (1, |_| 3),
+            Call::Nop | Call::LoopHost => (1000, |ns| iterations_for(ns, 2e7)),
         };
-        let mut errors = Vec::new();
-        // A call of `pump` moves 64 MiB: a few per round, not a calibrated count.
-        let budget = |w: Result<f64>| match call {
-            Call::Nop | Call::LoopHost => w.map(|ns| iterations_for(ns, 2e7)),
-            Call::Pump => w.map(|_| 3),
-        };
-        let wi = match &mut weld {
-            Ok(w) => budget(w.time(call, 10))
-                .map_err(|e| errors.push(format!("weld: {e:#}")))
-                .ok(),
-            Err(e) => {
-                errors.push(format!("{e:#}"));
-                None
-            }
-        };
-        let mi = match &mut wasm {
-            Ok(w) => budget(w.time(call, 10))
-                .map_err(|e| errors.push(format!("wasmtime: {e:#}")))
-                .ok(),
-            Err(e) => {
-                errors.push(format!("{e:#}"));
-                None
-            }
-        };
-        for _ in 0..rounds {
-            if let (Ok(w), Some(n)) = (&mut weld, wi) {
-                match w.time(call, n) {
-                    Ok(ns) => case.weld_ns.push(ns),
-                    Err(e) => errors.push(format!("weld: {e:#}")),
-                }
-            }
-            if let (Ok(w), Some(n)) = (&mut wasm, mi) {
-                match w.time(call, n) {
-                    Ok(ns) => case.wasmtime_ns.push(ns),
-                    Err(e) => errors.push(format!("wasmtime: {e:#}")),
-                }
-            }
-        }
-        errors.dedup();
-        if !errors.is_empty() {
-            case.error = Some(errors.join("; "));
-        }
-        out.push(case);
+        out.push(measure(
+            (name, group),
+            (calibration, rounds),
+            (&mut weld, &mut wasm),
+            |ns| Ok(size(ns)),
+            (
+                |w: &mut WeldSide, n| w.time(call, n),
+                |w: &mut WasmtimeSide, n| w.time(call, n),
+            ),
+        ));
     }
     Ok(out)
 }

@@ -585,58 +585,81 @@ pub fn run(work: &Path, rounds: usize) -> Result<Vec<Case>> {
     let mut wasm = WasmtimeSide::new(&bytes).map_err(|e| e.context("wasmtime side"));
     let mut out = Vec::new();
     for &(name, group, call) in CASES {
-        let mut case = Case {
-            name,
-            group,
-            weld_ns: Vec::new(),
-            wasmtime_ns: Vec::new(),
-            error: None,
-        };
-        let mut errors = Vec::new();
-        // Calibrate (and warm up) each side.
-        let wi = match &mut weld {
-            Ok(w) => w
-                .time(call, 1000, &text)
-                .map(|ns| iterations_for(ns, 2e7))
-                .map_err(|e| errors.push(format!("weld: {e:#}")))
-                .ok(),
-            Err(e) => {
-                errors.push(format!("{e:#}"));
-                None
-            }
-        };
-        let mi = match &mut wasm {
-            Ok(w) => w
-                .time(call, 1000, &text)
-                .map(|ns| iterations_for(ns, 2e7))
-                .map_err(|e| errors.push(format!("wasmtime: {e:#}")))
-                .ok(),
-            Err(e) => {
-                errors.push(format!("{e:#}"));
-                None
-            }
-        };
-        for _ in 0..rounds {
-            if let (Ok(w), Some(n)) = (&mut weld, wi) {
-                match w.time(call, n, &text) {
-                    Ok(ns) => case.weld_ns.push(ns),
-                    Err(e) => errors.push(format!("weld: {e:#}")),
-                }
-            }
-            if let (Ok(w), Some(n)) = (&mut wasm, mi) {
-                match w.time(call, n, &text) {
-                    Ok(ns) => case.wasmtime_ns.push(ns),
-                    Err(e) => errors.push(format!("wasmtime: {e:#}")),
-                }
-            }
-        }
-        errors.dedup();
-        if !errors.is_empty() {
-            case.error = Some(errors.join("; "));
-        }
+        let case = measure(
+            (name, group),
+            (1000, rounds),
+            (&mut weld, &mut wasm),
+            |ns| Ok(iterations_for(ns, 2e7)),
+            (
+                |w: &mut WeldSide, n| w.time(call, n, &text),
+                |w: &mut WasmtimeSide, n| w.time(call, n, &text),
+            ),
+        );
         out.push(case);
     }
     Ok(out)
+}
+
+/// One case measured on both sides: a calibrating (and warming) run of `calibration`
+/// iterations, sized by `size` into the count for each of `rounds` timed runs; errors of
+/// either side are kept in the case.
+pub fn measure<W, M>(
+    (name, group): (&'static str, &'static str),
+    (calibration, rounds): (u32, usize),
+    (weld, wasm): (&mut Result<W>, &mut Result<M>),
+    size: impl Fn(f64) -> Result<u32>,
+    (mut time_weld, mut time_wasm): (
+        impl FnMut(&mut W, u32) -> Result<f64>,
+        impl FnMut(&mut M, u32) -> Result<f64>,
+    ),
+) -> Case {
+    let mut case = Case {
+        name,
+        group,
+        weld_ns: Vec::new(),
+        wasmtime_ns: Vec::new(),
+        error: None,
+    };
+    let mut errors = Vec::new();
+    let wi = match weld {
+        Ok(w) => time_weld(w, calibration)
+            .and_then(&size)
+            .map_err(|e| errors.push(format!("weld: {e:#}")))
+            .ok(),
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            None
+        }
+    };
+    let mi = match wasm {
+        Ok(w) => time_wasm(w, calibration)
+            .and_then(&size)
+            .map_err(|e| errors.push(format!("wasmtime: {e:#}")))
+            .ok(),
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            None
+        }
+    };
+    for _ in 0..rounds {
+        if let (Ok(w), Some(n)) = (&mut *weld, wi) {
+            match time_weld(w, n) {
+                Ok(ns) => case.weld_ns.push(ns),
+                Err(e) => errors.push(format!("weld: {e:#}")),
+            }
+        }
+        if let (Ok(w), Some(n)) = (&mut *wasm, mi) {
+            match time_wasm(w, n) {
+                Ok(ns) => case.wasmtime_ns.push(ns),
+                Err(e) => errors.push(format!("wasmtime: {e:#}")),
+            }
+        }
+    }
+    errors.dedup();
+    if !errors.is_empty() {
+        case.error = Some(errors.join("; "));
+    }
+    case
 }
 
 #[cfg(test)]

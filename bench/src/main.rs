@@ -235,18 +235,7 @@ fn harness() -> Result<()> {
         eprintln!("[calls] {rounds} rounds per case");
         match calls::run(&work, rounds) {
             Ok(cases) => {
-                for c in &cases {
-                    let m = |xs: &[f64]| stats::Summary::of(xs).map_or(f64::NAN, |s| s.median);
-                    eprintln!(
-                        "[calls]   {:36} weld {:8.1} ns, wasmtime {:8.1} ns{}",
-                        c.name,
-                        m(&c.weld_ns),
-                        m(&c.wasmtime_ns),
-                        c.error
-                            .as_ref()
-                            .map_or(String::new(), |e| format!("  ERROR {e}"))
-                    );
-                }
+                show_cases("calls", &cases);
                 r.calls = cases;
             }
             Err(e) => r.notes.push(format!("boundary calls not measured: {e:#}")),
@@ -259,18 +248,7 @@ fn harness() -> Result<()> {
         eprintln!("[async-calls] {rounds} rounds per case");
         match async_calls::run(&work, rounds) {
             Ok(cases) => {
-                for c in &cases {
-                    let m = |xs: &[f64]| stats::Summary::of(xs).map_or(f64::NAN, |s| s.median);
-                    eprintln!(
-                        "[async-calls]   {:36} weld {:8.1} ns, wasmtime {:8.1} ns{}",
-                        c.name,
-                        m(&c.weld_ns),
-                        m(&c.wasmtime_ns),
-                        c.error
-                            .as_ref()
-                            .map_or(String::new(), |e| format!("  ERROR {e}"))
-                    );
-                }
+                show_cases("async-calls", &cases);
                 r.calls.extend(cases);
             }
             Err(e) => r.notes.push(format!("async calls not measured: {e:#}")),
@@ -417,4 +395,20 @@ fn meta(
         )),
     );
     m
+}
+
+/// One line per measured case on stderr, under `[section]`.
+fn show_cases(section: &str, cases: &[calls::Case]) {
+    for c in cases {
+        let m = |xs: &[f64]| stats::Summary::of(xs).map_or(f64::NAN, |s| s.median);
+        eprintln!(
+            "[{section}]   {:36} weld {:8.1} ns, wasmtime {:8.1} ns{}",
+            c.name,
+            m(&c.weld_ns),
+            m(&c.wasmtime_ns),
+            c.error
+                .as_ref()
+                .map_or(String::new(), |e| format!("  ERROR {e}"))
+        );
+    }
 }

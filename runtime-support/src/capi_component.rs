@@ -263,17 +263,12 @@ pub unsafe extern "C" fn weld_component_call(
     let inst = unsafe { &mut *inst };
     let module = inst.instance.module().clone();
     let info = module.info();
-    let Some(e) = info.exports.get(export_index as usize) else {
-        return invalid;
-    };
-    let Some(ft) = info.func_types.get(e.func.ty as usize) else {
-        return invalid;
-    };
-    if (!ft.params.is_empty() && args.is_null()) || (ft.result.is_some() && ret.is_null()) {
-        return invalid;
-    }
     // SAFETY: the caller guarantees one pointer per parameter.
-    if (0..ft.params.len()).any(|k| unsafe { *args.add(k) }.is_null()) {
+    let (e, ft) = match unsafe { export_args(info, export_index, args) } {
+        Ok(found) => found,
+        Err(c) => return c,
+    };
+    if ft.result.is_some() && ret.is_null() {
         return invalid;
     }
     if inst.instance.has_host_entry(export_index as usize) {
@@ -300,6 +295,29 @@ pub unsafe extern "C" fn weld_component_call(
     let result = inst.instance.call(&mut inst.store, &e.name, &vals);
     // SAFETY: the caller guarantees `ret` writable for the result type.
     unsafe { write_result(&info.types, ft, result, ret) }
+}
+
+/// Export `export_index` and its type, once `args` holds a non-NULL pointer per parameter
+/// (else `InvalidValue`'s code).
+///
+/// # Safety
+/// `args` must be NULL or point at one pointer per parameter.
+unsafe fn export_args(
+    info: &weld_contract::component::ComponentInfo,
+    export_index: u32,
+    args: *const *const c_void,
+) -> Result<(&weld_contract::component::ComponentExport, &FuncTy), u32> {
+    let invalid = TrapCode::InvalidValue as u32;
+    let e = info.exports.get(export_index as usize).ok_or(invalid)?;
+    let ft = info.func_types.get(e.func.ty as usize).ok_or(invalid)?;
+    if ft.params.is_empty() {
+        return Ok((e, ft));
+    }
+    // SAFETY: the caller guarantees one pointer per parameter when `args` is not NULL.
+    if args.is_null() || (0..ft.params.len()).any(|k| unsafe { *args.add(k) }.is_null()) {
+        return Err(invalid);
+    }
+    Ok((e, ft))
 }
 
 /// Export `ft`'s arguments, read from C values (`args` holds one non-NULL pointer each).
@@ -384,17 +402,11 @@ pub unsafe extern "C" fn weld_component_call_start(
     let inst = unsafe { &mut *inst };
     let module = inst.instance.module().clone();
     let info = module.info();
-    let Some(e) = info.exports.get(export_index as usize) else {
-        return invalid;
-    };
-    let Some(ft) = info.func_types.get(e.func.ty as usize) else {
-        return invalid;
-    };
-    let no_args = !ft.params.is_empty() && args.is_null();
     // SAFETY: the caller guarantees one pointer per parameter.
-    if no_args || (0..ft.params.len()).any(|k| unsafe { *args.add(k) }.is_null()) {
-        return invalid;
-    }
+    let (e, ft) = match unsafe { export_args(info, export_index, args) } {
+        Ok(found) => found,
+        Err(c) => return c,
+    };
     // SAFETY: as above.
     let vals = match unsafe { read_args(&info.types, ft, args) } {
         Ok(v) => v,

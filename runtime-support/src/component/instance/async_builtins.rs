@@ -153,14 +153,7 @@ impl Inner {
                 Ok(Vec::new())
             }
             Builtin::Recursive => Err(trap(TrapCode::CannotEnterComponent)),
-            Builtin::ThreadIndex
-            | Builtin::ThreadNewIndirect { .. }
-            | Builtin::ThreadResumeLater
-            | Builtin::ThreadSuspend
-            | Builtin::ThreadSuspendThenResume
-            | Builtin::ThreadYieldThenResume
-            | Builtin::ThreadSuspendThenPromote
-            | Builtin::ThreadYieldThenPromote => self.run_thread_builtin(l, b, args),
+            b if b.is_thread() => self.run_thread_builtin(l, b, args),
             Builtin::ThreadYield => {
                 // On a fiber, others waiting run first; on a host call's stack there is no one
                 // to let go first, nor for a task that may not block (never cancelled).

@@ -11,7 +11,6 @@
 
 use super::tasks::Args;
 use super::{bad, ComponentInstance, Inner};
-use crate::component::types::Types;
 use crate::component::val::Val;
 use crate::store::Store;
 use crate::trap::Trap;
@@ -46,20 +45,8 @@ impl ComponentInstance {
         args: &[Val],
     ) -> Result<AsyncCall, Trap> {
         let inner = &*self.inner;
-        let info = inner.info();
-        let e = info
-            .exports
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(bad)?;
-        let ft = info.func_types.get(e.func.ty as usize).ok_or_else(bad)?;
-        let types = Types::new(&info.types);
-        let typed = args.len() == ft.params.len()
-            && args
-                .iter()
-                .zip(&ft.params)
-                .all(|(a, (_, t))| a.check(types, *t).is_ok());
-        if !typed || !e.func.opts.async_ {
+        let e = inner.export_for(name, args)?;
+        if !e.func.opts.async_ {
             return Err(bad());
         }
         let args = Args::Vals(args.to_vec(), StringEncoding::Utf8);

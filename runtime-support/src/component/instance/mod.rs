@@ -66,8 +66,8 @@ use weld_contract::component::abi::MAX_FLAT_ASYNC_PARAMS;
 use weld_contract::component::concurrency::{pack_subtask, SubtaskState};
 use weld_contract::component::descriptor::VMLoweringContext;
 use weld_contract::component::{
-    Builtin, CanonOpts, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering, LoweringTarget,
-    StringEncoding, TypeDef,
+    Builtin, CanonOpts, ComponentExport, ComponentInfo, CoreDef, FuncTy, Lifted, Lowering,
+    LoweringTarget, StringEncoding, TypeDef,
 };
 use weld_contract::info::{FuncType, ValType};
 use weld_contract::trap::TrapCode;
@@ -466,6 +466,28 @@ fn param_types(ft: &FuncTy) -> Vec<u32> {
 impl Inner {
     fn info(&self) -> &ComponentInfo {
         self.module.info()
+    }
+
+    /// Export `name`, if `args` are values of its parameter types (else `InvalidValue`).
+    fn export_for(&self, name: &str, args: &[Val]) -> Result<&ComponentExport, Trap> {
+        let info = self.info();
+        let e = info
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(bad)?;
+        let ft = info.func_types.get(e.func.ty as usize).ok_or_else(bad)?;
+        let types = Types::new(&info.types);
+        let typed = args.len() == ft.params.len()
+            && args
+                .iter()
+                .zip(&ft.params)
+                .all(|(a, (_, t))| a.check(types, *t).is_ok());
+        if typed {
+            Ok(e)
+        } else {
+            Err(bad())
+        }
     }
 
     fn state(&self) -> Result<core::cell::RefMut<'_, ResourceState>, Trap> {
@@ -1272,22 +1294,7 @@ impl ComponentInstance {
     /// Arguments of the wrong type trap with `InvalidValue`.
     pub fn call(&self, store: &mut Store, name: &str, args: &[Val]) -> Result<Option<Val>, Trap> {
         let inner = &*self.inner;
-        let info = inner.info();
-        let e = info
-            .exports
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(bad)?;
-        let ft = info.func_types.get(e.func.ty as usize).ok_or_else(bad)?;
-        let types = Types::new(&info.types);
-        if args.len() != ft.params.len()
-            || args
-                .iter()
-                .zip(&ft.params)
-                .any(|(a, (_, t))| a.check(types, *t).is_err())
-        {
-            return Err(bad());
-        }
+        let e = inner.export_for(name, args)?;
         inner.check_store(store)?;
         let saved = inner.store.replace(store);
         let depth = inner.depth();
