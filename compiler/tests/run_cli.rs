@@ -358,6 +358,20 @@ fn stackful_tasks_interleave_on_fibers_in_a_command_and_its_executable() {
 }
 
 #[test]
+fn threads_hand_over_to_each_other_without_growing_a_stack() {
+    if !have_cc() {
+        println!("SKIPPED: no C compiler");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let (code, out, err) = weld(
+        cache.path(),
+        &["run", "--invoke", "run()", &fixture("ping-pong.wat")],
+    );
+    assert_eq!((code, out.as_str()), (0, "100000\n"), "{err}");
+}
+
+#[test]
 fn a_stack_overflow_on_a_fiber_traps_like_any_other() {
     if !have_cc() {
         println!("SKIPPED: no C compiler");
