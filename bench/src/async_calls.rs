@@ -7,7 +7,7 @@
 //! `ComponentInstance::call`, the `wasmtime` crate 48.0.8 runs the same bytes with its
 //! component-model-async support (`TypedFunc::call_async`, driven to completion here).
 
-use crate::calls::{iterations_for, measure, wat_to_binary, Case};
+use crate::calls::{iterations_for, load_weld, measure, wat_to_binary, Case};
 use anyhow::{anyhow, Result};
 use std::future::Future;
 use std::path::Path;
@@ -60,22 +60,7 @@ struct WeldSide {
 
 impl WeldSide {
     fn new(bytes: &[u8], work: &Path) -> Result<WeldSide> {
-        let options = weld::Options {
-            prefix: "async_calls".into(),
-            c_entry_points: false,
-            cpu: weld::Cpu::Native,
-            ..weld::Options::default()
-        };
-        let so = work.join("async_calls.so");
-        weld::link::product::build(
-            bytes,
-            &options,
-            weld::link::product::Product::SharedLib,
-            &so,
-        )
-        .map_err(|e| anyhow!("weld: {e}"))?;
-        let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
-        let module = lib.component("async_calls").map_err(|e| anyhow!("{e}"))?;
+        let (lib, module) = load_weld(bytes, work, "async_calls")?;
         let mut store = Store::new();
         let mut imports = HostImports::new();
         // A `Val` host function: typed ones serve synchronous lowerings only.

@@ -354,6 +354,26 @@ pub fn wat_to_binary(text: &str) -> Result<Vec<u8>> {
     wat.encode().map_err(|e| anyhow!("encode: {e}"))
 }
 
+/// Component `bytes` compiled by weld for this CPU into `<work>/<prefix>.so` and loaded.
+pub fn load_weld(
+    bytes: &[u8],
+    work: &Path,
+    prefix: &str,
+) -> Result<(Library, weld_runtime::ComponentModule)> {
+    let options = weld::Options {
+        prefix: prefix.into(),
+        c_entry_points: false,
+        cpu: weld::Cpu::Native,
+        ..weld::Options::default()
+    };
+    let so = work.join(format!("{prefix}.so"));
+    let product = weld::link::product::Product::SharedLib;
+    weld::link::product::build(bytes, &options, product, &so).map_err(|e| anyhow!("weld: {e}"))?;
+    let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
+    let module = lib.component(prefix).map_err(|e| anyhow!("{e}"))?;
+    Ok((lib, module))
+}
+
 /// The weld side: the component compiled and loaded; timing closures per call.
 struct WeldSide {
     store: Store,
@@ -364,18 +384,7 @@ struct WeldSide {
 
 impl WeldSide {
     fn new(bytes: &[u8], work: &Path) -> Result<WeldSide> {
-        let options = weld::Options {
-            prefix: "calls".into(),
-            c_entry_points: false,
-            cpu: weld::Cpu::Native,
-            ..weld::Options::default()
-        };
-        let so = work.join("calls.so");
-        let product = weld::link::product::Product::SharedLib;
-        weld::link::product::build(bytes, &options, product, &so)
-            .map_err(|e| anyhow!("weld: {e}"))?;
-        let lib = Library::open(&so).map_err(|e| anyhow!("{e}"))?;
-        let module = lib.component("calls").map_err(|e| anyhow!("{e}"))?;
+        let (lib, module) = load_weld(bytes, work, "calls")?;
         // Typed host functions, as on the Wasmtime side: the string is borrowed from the
         // guest's memory (`WasmStr` both sides), validated, and read in place.
         let mut imports = HostImports::new();
